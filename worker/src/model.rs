@@ -1,0 +1,309 @@
+//! The one document model every OCR engine produces and everything downstream reads.
+//!
+//! It follows the shape of Amazon Textract's blocks so the Textract adapter converts without loss:
+//! PAGE → [`Page`], LINE → [`Line`], WORD → [`Word`], KEY_VALUE_SET (KEY + VALUE) → [`KeyValue`],
+//! TABLE / CELL → [`Table`] / [`Cell`], SELECTION_ELEMENT → [`Field::selected`]. Geometry is a
+//! bounding box relative to the page (0..1, origin top left), as Textract reports it; confidence is
+//! 0..100 for every engine. A page read from a PDF text layer has lines without boxes and full
+//! confidence.
+
+use serde::{Deserialize, Serialize};
+
+/// How the text of one page was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadBy {
+    /// The PDF's own text layer, read as it is.
+    TextLayer,
+    /// Rendered or decoded to pixels and recognised by Tesseract.
+    Tesseract,
+    /// Amazon Textract's document analysis.
+    Textract,
+}
+
+impl ReadBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadBy::TextLayer => "text_layer",
+            ReadBy::Tesseract => "tesseract",
+            ReadBy::Textract => "textract",
+        }
+    }
+}
+
+/// Axis-aligned box relative to the page: all four values in 0..1.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BBox {
+    pub left: f32,
+    pub top: f32,
+    pub width: f32,
+    pub height: f32,
+}
+
+impl BBox {
+    /// A box from pixel coordinates on a page of `page_w` × `page_h` pixels.
+    pub fn from_pixels(left: f32, top: f32, width: f32, height: f32, page_w: f32, page_h: f32) -> Self {
+        let (pw, ph) = (page_w.max(1.0), page_h.max(1.0));
+        BBox { left: left / pw, top: top / ph, width: width / pw, height: height / ph }
+    }
+
+    /// The smallest box holding both.
+    pub fn union(self, other: BBox) -> BBox {
+        let left = self.left.min(other.left);
+        let top = self.top.min(other.top);
+        let right = (self.left + self.width).max(other.left + other.width);
+        let bottom = (self.top + self.height).max(other.top + other.height);
+        BBox { left, top, width: right - left, height: bottom - top }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Word {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bbox: Option<BBox>,
+    /// 0..100.
+    pub confidence: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bbox: Option<BBox>,
+    /// 0..100.
+    pub confidence: f32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<Word>,
+}
+
+impl Line {
+    /// A line whose words are its whitespace-separated parts, all at one confidence and without
+    /// boxes: what a text layer gives.
+    pub fn from_text(text: &str, confidence: f32) -> Line {
+        let words = text
+            .split_whitespace()
+            .map(|w| Word { text: w.to_string(), bbox: None, confidence })
+            .collect();
+        Line { text: text.to_string(), bbox: None, confidence, words }
+    }
+}
+
+/// One side of a key/value pair, or a table cell's content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Field {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bbox: Option<BBox>,
+    pub confidence: f32,
+    /// A check box (Textract SELECTION_ELEMENT): `Some(true)` when ticked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected: Option<bool>,
+}
+
+/// A form field: Textract's KEY_VALUE_SET pair, or a `Key: value` line recognised locally.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyValue {
+    pub key: Field,
+    pub value: Field,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    /// 1-based, as Textract counts.
+    pub row: u32,
+    pub col: u32,
+    pub row_span: u32,
+    pub col_span: u32,
+    pub content: Field,
+    #[serde(default)]
+    pub header: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bbox: Option<BBox>,
+    pub cells: Vec<Cell>,
+}
+
+impl Table {
+    pub fn rows(&self) -> u32 {
+        self.cells.iter().map(|c| c.row + c.row_span.max(1) - 1).max().unwrap_or(0)
+    }
+    pub fn cols(&self) -> u32 {
+        self.cells.iter().map(|c| c.col + c.col_span.max(1) - 1).max().unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page {
+    /// 1-based page number in the source document.
+    pub number: u32,
+    pub read_by: ReadBy,
+    /// Lines in reading order.
+    pub lines: Vec<Line>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_values: Vec<KeyValue>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<Table>,
+}
+
+impl Page {
+    /// Mean word confidence of the page, or `None` when it holds no words.
+    pub fn mean_confidence(&self) -> Option<f32> {
+        let (sum, n) = self
+            .lines
+            .iter()
+            .flat_map(|l| l.words.iter())
+            .fold((0.0f64, 0usize), |(s, n), w| (s + w.confidence as f64, n + 1));
+        (n > 0).then(|| (sum / n as f64) as f32)
+    }
+
+    pub fn word_count(&self) -> usize {
+        self.lines.iter().map(|l| l.words.len()).sum()
+    }
+}
+
+/// What any OCR engine returns for one source document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    pub pages: Vec<Page>,
+    /// Pages the engine reported as missing (Textract PARTIAL_SUCCESS), 1-based.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_pages: Vec<u32>,
+    /// Engine warnings (never document text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// Separator between pages in [`Document::text`]: a blank line, so sections and sentences never
+/// run across a page break.
+pub const PAGE_BREAK: &str = "\n\n";
+
+impl Document {
+    /// The plain text the NLP reads and the DocumentReference carries: lines joined by newlines,
+    /// pages by a blank line.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for (i, page) in self.pages.iter().enumerate() {
+            if i > 0 {
+                out.push_str(PAGE_BREAK);
+            }
+            for (j, line) in page.lines.iter().enumerate() {
+                if j > 0 {
+                    out.push('\n');
+                }
+                out.push_str(&line.text);
+            }
+        }
+        out
+    }
+
+    /// Mean word confidence over the OCR'd pages (text-layer pages excluded).
+    pub fn mean_ocr_confidence(&self) -> Option<f32> {
+        let (sum, n) = self
+            .pages
+            .iter()
+            .filter(|p| p.read_by != ReadBy::TextLayer)
+            .flat_map(|p| p.lines.iter().flat_map(|l| l.words.iter()))
+            .fold((0.0f64, 0usize), |(s, n), w| (s + w.confidence as f64, n + 1));
+        (n > 0).then(|| (sum / n as f64) as f32)
+    }
+
+    pub fn pages_read_by(&self, how: ReadBy) -> usize {
+        self.pages.iter().filter(|p| p.read_by == how).count()
+    }
+}
+
+/// Recognises `Key: value` lines as form fields, for engines (Tesseract, text layers) that do not
+/// find key/value pairs themselves. A key is short, starts with a letter and holds no digits, so
+/// times ("10:30") and ratios are not taken for fields.
+pub fn key_values_from_lines(lines: &[Line]) -> Vec<KeyValue> {
+    let mut out = Vec::new();
+    for line in lines {
+        let Some((key, value)) = line.text.split_once(':') else { continue };
+        let key = key.trim();
+        let value = value.trim();
+        let key_ok = !key.is_empty()
+            && key.chars().count() <= 32
+            && key.chars().next().is_some_and(|c| c.is_alphabetic())
+            && key.chars().all(|c| c.is_alphabetic() || " /#.-()'&".contains(c))
+            && key.split_whitespace().count() <= 4;
+        if !key_ok || value.is_empty() {
+            continue;
+        }
+        let field = |text: &str| Field {
+            text: text.to_string(),
+            bbox: line.bbox,
+            confidence: line.confidence,
+            selected: None,
+        };
+        out.push(KeyValue { key: field(key), value: field(value) });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(n: u32, read_by: ReadBy, lines: &[&str], conf: f32) -> Page {
+        Page {
+            number: n,
+            read_by,
+            lines: lines.iter().map(|t| Line::from_text(t, conf)).collect(),
+            key_values: vec![],
+            tables: vec![],
+        }
+    }
+
+    #[test]
+    fn text_joins_lines_and_pages() {
+        let doc = Document {
+            pages: vec![
+                page(1, ReadBy::TextLayer, &["a b", "c"], 100.0),
+                page(2, ReadBy::Tesseract, &["d"], 80.0),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(doc.text(), "a b\nc\n\nd");
+        assert_eq!(doc.mean_ocr_confidence(), Some(80.0));
+        assert_eq!(doc.pages_read_by(ReadBy::TextLayer), 1);
+    }
+
+    #[test]
+    fn key_values_need_a_wordy_key() {
+        let lines: Vec<Line> = ["Patient Name: Jane Doe", "Time 10:30", "MRN: 12345", "BP: 120/80", "no colon"]
+            .iter()
+            .map(|t| Line::from_text(t, 90.0))
+            .collect();
+        let kv = key_values_from_lines(&lines);
+        let keys: Vec<_> = kv.iter().map(|k| k.key.text.as_str()).collect();
+        assert_eq!(keys, ["Patient Name", "MRN", "BP"]);
+        assert_eq!(kv[0].value.text, "Jane Doe");
+    }
+
+    #[test]
+    fn table_dimensions_count_spans() {
+        let cell = |row, col, col_span| Cell {
+            row,
+            col,
+            row_span: 1,
+            col_span,
+            content: Field { text: String::new(), bbox: None, confidence: 99.0, selected: None },
+            header: false,
+        };
+        let t = Table { bbox: None, cells: vec![cell(1, 1, 3), cell(2, 1, 1), cell(2, 2, 1)] };
+        assert_eq!((t.rows(), t.cols()), (2, 3));
+    }
+
+    #[test]
+    fn bbox_union_and_pixels() {
+        let a = BBox::from_pixels(10.0, 10.0, 10.0, 10.0, 100.0, 100.0);
+        let b = BBox::from_pixels(50.0, 0.0, 10.0, 40.0, 100.0, 100.0);
+        let u = a.union(b);
+        assert!((u.left - 0.1).abs() < 1e-6 && (u.top - 0.0).abs() < 1e-6);
+        assert!((u.width - 0.5).abs() < 1e-6 && (u.height - 0.4).abs() < 1e-6);
+    }
+}
