@@ -46,7 +46,7 @@ NPM = {
 }
 
 # SNOMED CT semantic tags worth matching in clinical text.
-SNOMED_TAGS = {"disorder", "finding", "procedure", "situation", "substance", "regime/therapy"}
+SNOMED_TAGS = {"disorder", "finding", "procedure", "situation", "substance", "regime/therapy", "qualifier value"}
 
 
 def sha256(path):
@@ -258,7 +258,7 @@ def check_curated(icd, sct, rx, lnc, units):
 
     for name, cols in [("conditions.tsv", ("snomed", "icd10cm")), ("procedures.tsv", ("snomed",)),
                        ("allergens.tsv", ("snomed", "rxnorm")), ("labs.tsv", ("loinc", "unit")),
-                       ("units.tsv", ("ucum",))]:
+                       ("units.tsv", ("ucum",)), ("routes.tsv", ("snomed",)), ("doctypes.tsv", ("loinc",))]:
         for row in read_curated(name):
             for col in cols:
                 code = row.get(col, "")
@@ -299,7 +299,7 @@ icd10cm.tsv  ICD-10-CM FY2026 (April 1, 2026 tabular list), from PyPI simple-icd
 
 snomed.tsv   SNOMED CT Global Patient Set (GPS), 26,158 concepts, from npm hl7.terminology.r4 7.0.1
              (package/ValueSet-snomed-intl-gps.json); concepts with the semantic tags disorder,
-             finding, procedure, situation, substance and regime/therapy are kept. The GPS is
+             finding, procedure, situation, substance, regime/therapy and qualifier value are kept. The GPS is
              produced by SNOMED International under the Creative Commons Attribution 4.0
              International Public License (https://creativecommons.org/licenses/by/4.0/).
              SNOMED CT is (c) and (R) SNOMED International. This material includes SNOMED Clinical

@@ -8,3 +8,5 @@
 
 pub mod decode;
 pub mod model;
+pub mod config;
+pub mod nlp;

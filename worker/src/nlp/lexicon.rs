@@ -1,0 +1,226 @@
+//! Longest-match dictionary lookup over normalised tokens.
+//!
+//! Terms are stored in a token trie: every token is interned to a number and an edge is a
+//! `(node, token)` key in one hash map, so a lookup costs one probe per token and the table stays
+//! compact for the ~120,000 terms of the built-in terminology. Short upper-case abbreviations
+//! (`HTN`, `PE`, `MI`) only match text written in upper case, since their lower-case forms are
+//! ordinary words.
+
+use std::collections::HashMap;
+
+use super::text::{fold, tokenize, Token};
+
+/// What a matched term stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConceptKind {
+    Condition,
+    Procedure,
+    Drug,
+    Substance,
+    Lab,
+    Route,
+    DocType,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Terminal {
+    concept: u32,
+    kind: ConceptKind,
+    /// Index into `exact` when the term must match case-sensitively.
+    exact: Option<u32>,
+}
+
+/// A term found in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    pub start: usize,
+    pub end: usize,
+    pub concept: u32,
+    pub kind: ConceptKind,
+    /// Index of the first and one past the last token of the match.
+    pub first_token: usize,
+    pub last_token: usize,
+}
+
+#[derive(Default)]
+pub struct Lexicon {
+    vocab: HashMap<String, u32>,
+    edges: HashMap<(u32, u32), u32>,
+    terminals: HashMap<u32, Vec<Terminal>>,
+    exact: Vec<Vec<String>>,
+    nodes: u32,
+}
+
+/// Upper-case abbreviations up to this many letters match case-sensitively.
+const CASE_SENSITIVE_MAX: usize = 5;
+
+impl Lexicon {
+    pub fn new() -> Lexicon {
+        Lexicon { nodes: 1, ..Default::default() }
+    }
+
+    fn intern(&mut self, tok: &str) -> u32 {
+        let next = self.vocab.len() as u32;
+        *self.vocab.entry(tok.to_string()).or_insert(next)
+    }
+
+    /// Adds `term` for `concept`. Returns false when the term has no tokens.
+    pub fn insert(&mut self, term: &str, kind: ConceptKind, concept: u32) -> bool {
+        let toks = tokenize(term);
+        if toks.is_empty() {
+            return false;
+        }
+        let letters: Vec<char> = term.chars().filter(|c| c.is_alphabetic()).collect();
+        let abbreviation = !letters.is_empty()
+            && letters.len() <= CASE_SENSITIVE_MAX
+            && letters.iter().all(|c| c.is_uppercase());
+        let mut node = 0u32;
+        for t in &toks {
+            let id = self.intern(&fold(t.text(term)));
+            node = match self.edges.get(&(node, id)) {
+                Some(&n) => n,
+                None => {
+                    let n = self.nodes;
+                    self.nodes += 1;
+                    self.edges.insert((node, id), n);
+                    n
+                }
+            };
+        }
+        let exact = abbreviation.then(|| {
+            self.exact.push(toks.iter().map(|t| t.text(term).to_string()).collect());
+            self.exact.len() as u32 - 1
+        });
+        let terminal = Terminal { concept, kind, exact };
+        let list = self.terminals.entry(node).or_default();
+        if !list.contains(&terminal) {
+            list.push(terminal);
+        }
+        true
+    }
+
+    pub fn term_count(&self) -> usize {
+        self.terminals.values().map(Vec::len).sum()
+    }
+
+    /// Looks up the interned ids of `tokens` of `text`; unknown tokens get `u32::MAX`.
+    pub fn ids(&self, text: &str, tokens: &[Token]) -> Vec<u32> {
+        tokens
+            .iter()
+            .map(|t| self.vocab.get(&fold(t.text(text))).copied().unwrap_or(u32::MAX))
+            .collect()
+    }
+
+    /// Every longest match starting at each token, left to right without overlaps, keeping only
+    /// kinds that `want` accepts. A longer term always wins over a shorter one at the same place.
+    pub fn find(&self, text: &str, tokens: &[Token], ids: &[u32], want: impl Fn(ConceptKind) -> bool) -> Vec<Hit> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < tokens.len() {
+            let mut best: Option<(usize, Vec<Terminal>)> = None;
+            let mut node = 0u32;
+            let mut j = i;
+            while j < tokens.len() {
+                let Some(&next) = self.edges.get(&(node, ids[j])) else { break };
+                // Terms may not run across a line break: a heading is not part of the next line.
+                if j > i && text[tokens[j - 1].end..tokens[j].start].contains('\n') {
+                    break;
+                }
+                node = next;
+                j += 1;
+                if let Some(terms) = self.terminals.get(&node) {
+                    let ok: Vec<Terminal> = terms
+                        .iter()
+                        .filter(|t| want(t.kind))
+                        .filter(|t| match t.exact {
+                            None => true,
+                            Some(e) => self.exact[e as usize]
+                                .iter()
+                                .zip(&tokens[i..j])
+                                .all(|(w, tok)| tok.text(text) == w),
+                        })
+                        .copied()
+                        .collect();
+                    if !ok.is_empty() {
+                        best = Some((j, ok));
+                    }
+                }
+            }
+            match best {
+                Some((end, terms)) => {
+                    for t in terms {
+                        out.push(Hit {
+                            start: tokens[i].start,
+                            end: tokens[end - 1].end,
+                            concept: t.concept,
+                            kind: t.kind,
+                            first_token: i,
+                            last_token: end,
+                        });
+                    }
+                    i = end;
+                }
+                None => i += 1,
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lex() -> Lexicon {
+        let mut l = Lexicon::new();
+        l.insert("diabetes mellitus", ConceptKind::Condition, 1);
+        l.insert("type 2 diabetes mellitus", ConceptKind::Condition, 2);
+        l.insert("HTN", ConceptKind::Condition, 3);
+        l.insert("chest pain", ConceptKind::Condition, 4);
+        l.insert("metformin", ConceptKind::Drug, 5);
+        l.insert("Alzheimer's disease", ConceptKind::Condition, 6);
+        l
+    }
+
+    fn find(l: &Lexicon, s: &str) -> Vec<(String, u32)> {
+        let toks = tokenize(s);
+        let ids = l.ids(s, &toks);
+        l.find(s, &toks, &ids, |_| true).iter().map(|h| (s[h.start..h.end].to_string(), h.concept)).collect()
+    }
+
+    #[test]
+    fn longest_match_wins() {
+        let l = lex();
+        assert_eq!(find(&l, "Type 2 Diabetes Mellitus, on metformin"), [
+            ("Type 2 Diabetes Mellitus".to_string(), 2),
+            ("metformin".to_string(), 5)
+        ]);
+        assert_eq!(find(&l, "diabetes mellitus type 2"), [("diabetes mellitus".to_string(), 1)]);
+    }
+
+    #[test]
+    fn abbreviations_are_case_sensitive() {
+        let l = lex();
+        assert_eq!(find(&l, "h/o HTN"), [("HTN".to_string(), 3)]);
+        assert!(find(&l, "the htn word").is_empty());
+    }
+
+    #[test]
+    fn punctuation_and_case_do_not_matter_but_lines_do() {
+        let l = lex();
+        assert_eq!(find(&l, "ALZHEIMER'S DISEASE"), [("ALZHEIMER'S DISEASE".to_string(), 6)]);
+        assert_eq!(find(&l, "chest-pain"), [("chest-pain".to_string(), 4)]);
+        assert!(find(&l, "chest\npain").is_empty());
+    }
+
+    #[test]
+    fn filters_by_kind() {
+        let l = lex();
+        let s = "metformin for HTN";
+        let toks = tokenize(s);
+        let ids = l.ids(s, &toks);
+        let hits = l.find(s, &toks, &ids, |k| k == ConceptKind::Drug);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].concept, 5);
+    }
+}

@@ -1,0 +1,346 @@
+//! Demographics and other protected health information: names, dates, identifiers, ages,
+//! addresses, phone numbers and e-mail addresses.
+//!
+//! Labelled fields ("Patient Name:", "DOB:", "MRN:") say whose value it is, so they fill the
+//! Patient; unlabelled dates, phone numbers and titled names ("Dr. Patel") are still reported as
+//! PHI entities so nothing identifying goes unnoticed. Everything here is patient data: it is
+//! returned, never logged.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::text::parse_date;
+use super::{Address, Attrs, Demographics, DocumentFacts, Entity, EntityType, Gender, Subtype};
+
+struct Patterns {
+    label: Regex,
+    date: Regex,
+    phone: Regex,
+    email: Regex,
+    ssn: Regex,
+    titled_name: Regex,
+    age_sex: Regex,
+    age: Regex,
+    state_zip: Regex,
+}
+
+const DATE: &str = r"(?:\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}-\d{1,2}-\d{4}|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{1,2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?,?\s+\d{4})";
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| {
+        let re = |s: &str| Regex::new(s).expect("phi pattern");
+        Patterns {
+            label: re(r"(?i)\b(patient\s+name|pt\.?\s+name|patient|name|dob|d\.o\.b\.?|date\s+of\s+birth|birth\s*date|mrn|medical\s+record\s+(?:number|no\.?|#)|mr\s*#|mr\s+number|patient\s+id|chart\s*#|sex|gender|address|home\s+address|phone|telephone|tel|home\s+phone|cell(?:\s+phone)?|mobile|e-?mail|age|ssn|social\s+security(?:\s+number)?|account\s*(?:number|#|no\.?)?|acct\.?\s*#?|date\s+of\s+service|dos|service\s+date|visit\s+date|date\s+of\s+visit|admission\s+date|date\s+of\s+admission|admitted|discharge\s+date|date\s+of\s+discharge|discharged|report\s+date|reported|collection\s+date|collected|date|referring\s+physician|attending(?:\s+physician)?|physician|provider|pcp|signed\s+by)\s*[:#]\s*"),
+            date: re(&format!(r"(?i)\b{DATE}\b")),
+            phone: re(r"(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b"),
+            email: re(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),
+            ssn: re(r"\b\d{3}-\d{2}-\d{4}\b"),
+            titled_name: re(r"\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+((?:[A-Z][a-z'-]+|[A-Z]\.)(?:\s+[A-Z][a-z'-]+){0,2})"),
+            age_sex: re(r"(?i)\b(\d{1,3})[- ]?(?:year|yr)s?[- ]old\s+(male|female|man|woman|gentleman|lady|boy|girl)\b"),
+            age: re(r"(?i)\b(\d{1,3})[- ]?(?:year|yr)s?[- ]old\b|\b(\d{1,3})\s*(?:yo|y/o|y\.o\.)\b"),
+            state_zip: re(r"\b([A-Z]{2})\s+(\d{5}(?:-\d{4})?)\b"),
+        }
+    })
+}
+
+fn label_kind(label: &str) -> &'static str {
+    let l = label.to_lowercase();
+    let l = l.trim_end_matches([':', '#', ' ']).trim();
+    let l: String = l.split_whitespace().collect::<Vec<_>>().join(" ");
+    match l.as_str() {
+        "patient name" | "pt name" | "pt. name" | "patient" | "name" => "patient_name",
+        "dob" | "d.o.b" | "d.o.b." | "date of birth" | "birth date" | "birthdate" => "birth_date",
+        s if s.starts_with("mrn") || s.starts_with("medical record") || s.starts_with("mr") || s == "patient id" || s.starts_with("chart") => "mrn",
+        "sex" | "gender" => "sex",
+        "address" | "home address" => "address",
+        "phone" | "telephone" | "tel" | "home phone" | "cell" | "cell phone" | "mobile" => "phone",
+        "email" | "e-mail" => "email",
+        "age" => "age",
+        s if s.starts_with("ssn") || s.starts_with("social security") => "ssn",
+        s if s.starts_with("account") || s.starts_with("acct") => "account",
+        "date of service" | "dos" | "service date" | "visit date" | "date of visit" => "service_date",
+        "admission date" | "date of admission" | "admitted" => "admission_date",
+        "discharge date" | "date of discharge" | "discharged" => "discharge_date",
+        "report date" | "reported" => "report_date",
+        "collection date" | "collected" => "collection_date",
+        "date" => "date",
+        _ => "provider",
+    }
+}
+
+/// Splits a person's name as written into family and given names.
+fn parse_name(value: &str) -> Option<(String, Vec<String>)> {
+    let v = value.trim().trim_end_matches([',', ';', '.']);
+    let titles = ["mr", "mrs", "ms", "miss", "dr", "mr.", "mrs.", "ms.", "dr."];
+    let ok_word = |w: &str| {
+        let w = w.trim_end_matches('.');
+        !w.is_empty()
+            && w.chars().next().is_some_and(|c| c.is_uppercase())
+            && w.chars().all(|c| c.is_alphabetic() || c == '\'' || c == '-')
+    };
+    if let Some((family, given)) = v.split_once(',') {
+        let family = family.trim();
+        let given: Vec<String> = given.split_whitespace().map(str::to_string).collect();
+        if ok_word(family) && !given.is_empty() && given.len() <= 3 && given.iter().all(|g| ok_word(g)) {
+            return Some((family.to_string(), given));
+        }
+        return None;
+    }
+    let words: Vec<&str> = v.split_whitespace().filter(|w| !titles.contains(&w.to_lowercase().as_str())).collect();
+    if words.len() < 2 || words.len() > 4 || !words.iter().all(|w| ok_word(w)) {
+        return None;
+    }
+    let family = words[words.len() - 1].to_string();
+    let given = words[..words.len() - 1].iter().map(|s| s.to_string()).collect();
+    Some((family, given))
+}
+
+fn parse_address(value: &str) -> Option<Address> {
+    let text = value.trim().trim_end_matches(['.', ';']).to_string();
+    let parts: Vec<&str> = text.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() || !parts[0].chars().next().is_some_and(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut addr = Address { text: text.clone(), ..Default::default() };
+    let mut rest: &[&str] = &parts;
+    if let Some(last) = rest.last() {
+        if let Some(c) = patterns().state_zip.captures(last) {
+            addr.state = Some(c[1].to_string());
+            addr.postal_code = Some(c[2].to_string());
+            let before = last[..c.get(0).map_or(0, |m| m.start())].trim();
+            rest = &rest[..rest.len() - 1];
+            if !before.is_empty() {
+                addr.city = Some(before.to_string());
+            }
+        }
+    }
+    if addr.city.is_none() && rest.len() >= 2 {
+        addr.city = rest.last().map(|s| s.to_string());
+        rest = &rest[..rest.len() - 1];
+    }
+    addr.line = rest.iter().map(|s| s.to_string()).collect();
+    Some(addr)
+}
+
+fn entity(subtype: Subtype, start: usize, end: usize, text: &str, field: Option<&str>) -> Entity {
+    Entity {
+        kind: EntityType::Phi,
+        subtype: Some(subtype),
+        start,
+        end,
+        text: text[start..end].to_string(),
+        codes: Vec::new(),
+        assertion: Default::default(),
+        attrs: Attrs { field: field.map(str::to_string), ..Default::default() },
+        section: None,
+    }
+}
+
+/// Finds PHI in `text`; fills the demographics and the document's date.
+pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
+    let p = patterns();
+    let mut out: Vec<Entity> = Vec::new();
+    let mut demo = Demographics::default();
+    let mut dates: Vec<(&'static str, String)> = Vec::new();
+
+    // Labelled fields: the value runs to the next label on the line or the line's end.
+    let labels: Vec<regex::Match> = p.label.find_iter(text).collect();
+    for (i, m) in labels.iter().enumerate() {
+        let line_end = text[m.end()..].find('\n').map_or(text.len(), |e| m.end() + e);
+        let next = labels.get(i + 1).map_or(line_end, |n| n.start().min(line_end));
+        let raw = &text[m.end()..next.max(m.end())];
+        // Values end at a run of spaces (form columns) too.
+        let value_len = raw.find("   ").unwrap_or(raw.len());
+        let value = raw[..value_len].trim_end();
+        if value.is_empty() {
+            continue;
+        }
+        let (vs, ve) = (m.end(), m.end() + value.len());
+        let kind = label_kind(m.as_str());
+        match kind {
+            "patient_name" => {
+                if let Some((family, given)) = parse_name(value) {
+                    if demo.family.is_none() {
+                        demo.family = Some(family);
+                        demo.given = given;
+                    }
+                    out.push(entity(Subtype::Name, vs, ve, text, Some("patient_name")));
+                }
+            }
+            "provider" => {
+                if parse_name(value).is_some() {
+                    out.push(entity(Subtype::Name, vs, ve, text, Some("provider")));
+                }
+            }
+            "birth_date" => {
+                if let Some(d) = parse_date(value) {
+                    demo.birth_date.get_or_insert(d.clone());
+                    let mut e = entity(Subtype::Date, vs, ve, text, Some("birth_date"));
+                    e.attrs.normalized = Some(d);
+                    out.push(e);
+                }
+            }
+            "mrn" => {
+                let id: String = value.split_whitespace().next().unwrap_or("").trim_end_matches([',', ';', '.']).to_string();
+                if id.len() >= 3 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') && id.chars().any(|c| c.is_ascii_digit()) {
+                    demo.mrn.get_or_insert(id.clone());
+                    out.push(entity(Subtype::Id, vs, vs + id.len(), text, Some("mrn")));
+                }
+            }
+            "sex" => {
+                let g = match value.trim().to_lowercase().as_str() {
+                    "m" | "male" | "man" => Some(Gender::Male),
+                    "f" | "female" | "woman" => Some(Gender::Female),
+                    "other" | "x" | "non-binary" | "nonbinary" => Some(Gender::Other),
+                    "u" | "unknown" => Some(Gender::Unknown),
+                    _ => None,
+                };
+                if let Some(g) = g {
+                    demo.gender.get_or_insert(g);
+                }
+            }
+            "address" => {
+                if let Some(a) = parse_address(value) {
+                    demo.address.get_or_insert(a);
+                    out.push(entity(Subtype::Address, vs, ve, text, Some("address")));
+                }
+            }
+            "phone" => {
+                if let Some(ph) = p.phone.find(value) {
+                    demo.phone.get_or_insert(ph.as_str().to_string());
+                    out.push(entity(Subtype::Phone, vs + ph.start(), vs + ph.end(), text, Some("phone")));
+                }
+            }
+            "email" => {
+                if let Some(em) = p.email.find(value) {
+                    demo.email.get_or_insert(em.as_str().to_string());
+                    out.push(entity(Subtype::Email, vs + em.start(), vs + em.end(), text, Some("email")));
+                }
+            }
+            "age" => {
+                if value.split_whitespace().next().is_some_and(|w| w.parse::<u32>().is_ok_and(|a| a < 130)) {
+                    let w = value.split_whitespace().next().unwrap_or("");
+                    out.push(entity(Subtype::Age, vs, vs + w.len(), text, Some("age")));
+                }
+            }
+            "ssn" | "account" => {
+                let id = value.split_whitespace().next().unwrap_or("");
+                if id.chars().any(|c| c.is_ascii_digit()) {
+                    out.push(entity(Subtype::Id, vs, vs + id.len(), text, Some(kind)));
+                }
+            }
+            date_kind => {
+                if let Some(dm) = p.date.find(value) {
+                    if let Some(d) = parse_date(dm.as_str()) {
+                        dates.push((date_kind, d.clone()));
+                        let mut e = entity(Subtype::Date, vs + dm.start(), vs + dm.end(), text, Some(date_kind));
+                        e.attrs.normalized = Some(d);
+                        out.push(e);
+                    }
+                }
+            }
+        }
+    }
+
+    let covered = |out: &[Entity], s: usize, e: usize| out.iter().any(|x| x.start < e && s < x.end);
+    for m in p.date.find_iter(text) {
+        if !covered(&out, m.start(), m.end()) {
+            if let Some(d) = parse_date(m.as_str()) {
+                let mut e = entity(Subtype::Date, m.start(), m.end(), text, None);
+                e.attrs.normalized = Some(d);
+                out.push(e);
+            }
+        }
+    }
+    for m in p.ssn.find_iter(text) {
+        if !covered(&out, m.start(), m.end()) {
+            out.push(entity(Subtype::Id, m.start(), m.end(), text, Some("ssn")));
+        }
+    }
+    for m in p.phone.find_iter(text) {
+        if !covered(&out, m.start(), m.end()) {
+            out.push(entity(Subtype::Phone, m.start(), m.end(), text, None));
+        }
+    }
+    for m in p.email.find_iter(text) {
+        if !covered(&out, m.start(), m.end()) {
+            out.push(entity(Subtype::Email, m.start(), m.end(), text, None));
+        }
+    }
+    for c in p.titled_name.captures_iter(text) {
+        let m = c.get(1).expect("group");
+        if !covered(&out, m.start(), m.end()) {
+            out.push(entity(Subtype::Name, m.start(), m.end(), text, None));
+        }
+    }
+    for c in p.age_sex.captures_iter(text) {
+        if demo.gender.is_none() {
+            demo.gender = match c[2].to_lowercase().as_str() {
+                "male" | "man" | "gentleman" | "boy" => Some(Gender::Male),
+                _ => Some(Gender::Female),
+            };
+        }
+    }
+    for c in p.age.captures_iter(text) {
+        let m = c.get(1).or_else(|| c.get(2)).expect("group");
+        if !covered(&out, m.start(), m.end()) {
+            out.push(entity(Subtype::Age, m.start(), m.end(), text, None));
+        }
+    }
+    out.sort_by_key(|e| (e.start, e.end));
+
+    let pick = |kinds: &[&str]| kinds.iter().find_map(|k| dates.iter().find(|(dk, _)| dk == k).map(|(_, d)| d.clone()));
+    let facts = DocumentFacts {
+        doc_type: None,
+        date: pick(&["service_date", "discharge_date", "report_date", "collection_date", "date", "admission_date"]),
+    };
+    (out, demo, facts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labelled_fields_fill_the_patient() {
+        let text = "Patient Name: Doe, Jane A.    DOB: 03/07/1952    MRN: MRN-004417\nSex: F\nAddress: 12 Elm Street, Springfield, IL 62704\nPhone: (217) 555-0142\nDate of Service: 2024-03-01\nAttending: Dr. Priya Patel";
+        let (ents, d, facts) = extract(text);
+        assert_eq!(d.family.as_deref(), Some("Doe"));
+        assert_eq!(d.given, ["Jane", "A"]);
+        assert_eq!(d.birth_date.as_deref(), Some("1952-03-07"));
+        assert_eq!(d.mrn.as_deref(), Some("MRN-004417"));
+        assert_eq!(d.gender, Some(Gender::Female));
+        let a = d.address.unwrap();
+        assert_eq!((a.line, a.city.as_deref(), a.state.as_deref(), a.postal_code.as_deref()), (vec!["12 Elm Street".to_string()], Some("Springfield"), Some("IL"), Some("62704")));
+        assert_eq!(d.phone.as_deref(), Some("(217) 555-0142"));
+        assert_eq!(facts.date.as_deref(), Some("2024-03-01"));
+        let name = ents.iter().find(|e| e.attrs.field.as_deref() == Some("patient_name")).unwrap();
+        assert_eq!(&text[name.start..name.end], "Doe, Jane A.");
+        assert!(ents.iter().any(|e| e.subtype == Some(Subtype::Name) && e.attrs.field.as_deref() == Some("provider")));
+    }
+
+    #[test]
+    fn narrative_phi() {
+        let text = "Mr. John Smith is a 67-year-old male seen on March 3, 2024. SSN 123-45-6789. Call 555-867-5309 or jsmith@example.org.";
+        let (ents, d, _) = extract(text);
+        assert_eq!(d.gender, Some(Gender::Male));
+        let kinds: Vec<_> = ents.iter().map(|e| (e.subtype.unwrap(), e.text.as_str())).collect();
+        assert!(kinds.contains(&(Subtype::Name, "John Smith")), "{kinds:?}");
+        assert!(kinds.contains(&(Subtype::Age, "67")), "{kinds:?}");
+        assert!(kinds.contains(&(Subtype::Date, "March 3, 2024")), "{kinds:?}");
+        assert!(kinds.contains(&(Subtype::Id, "123-45-6789")), "{kinds:?}");
+        assert!(kinds.contains(&(Subtype::Phone, "555-867-5309")), "{kinds:?}");
+        assert!(kinds.contains(&(Subtype::Email, "jsmith@example.org")), "{kinds:?}");
+        assert!(d.family.is_none(), "an unlabelled name is not the patient's");
+    }
+
+    #[test]
+    fn names_are_validated() {
+        assert_eq!(parse_name("Jane Doe"), Some(("Doe".into(), vec!["Jane".into()])));
+        assert_eq!(parse_name("Mr. John Q. Public"), Some(("Public".into(), vec!["John".into(), "Q.".into()])));
+        assert_eq!(parse_name("67 year old"), None);
+        assert_eq!(parse_name("chest pain"), None);
+    }
+}

@@ -1,0 +1,183 @@
+//! Tokens, normalisation and offset conversion shared by the NLP stages.
+
+/// A word of the text: a maximal run of letters and digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    /// Byte offsets into the text.
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Token {
+    pub fn text<'a>(&self, s: &'a str) -> &'a str {
+        &s[self.start..self.end]
+    }
+}
+
+/// Splits `s` into tokens: runs of alphanumeric characters; everything else separates.
+pub fn tokenize(s: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in s.char_indices() {
+        if c.is_alphanumeric() {
+            if start.is_none() {
+                start = Some(i);
+            }
+        } else if let Some(st) = start.take() {
+            out.push(Token { start: st, end: i });
+        }
+    }
+    if let Some(st) = start {
+        out.push(Token { start: st, end: s.len() });
+    }
+    out
+}
+
+/// Lower-cases a token for dictionary lookup, folding the few accented letters clinical text uses.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            'é' | 'è' | 'ê' | 'ë' | 'É' => out.push('e'),
+            'á' | 'à' | 'â' | 'ä' => out.push('a'),
+            'ó' | 'ö' | 'ô' => out.push('o'),
+            'ü' | 'ú' => out.push('u'),
+            'ï' | 'í' => out.push('i'),
+            'ç' => out.push('c'),
+            'ñ' => out.push('n'),
+            _ => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// The normalised token strings of a term, as the lexicon stores them.
+pub fn term_tokens(term: &str) -> Vec<String> {
+    tokenize(term).iter().map(|t| fold(t.text(term))).collect()
+}
+
+/// Converts byte offsets to character offsets of one text.
+pub struct CharIndex {
+    /// Byte offset of every character start, plus the text length.
+    starts: Vec<usize>,
+}
+
+impl CharIndex {
+    pub fn new(s: &str) -> CharIndex {
+        let mut starts: Vec<usize> = s.char_indices().map(|(i, _)| i).collect();
+        starts.push(s.len());
+        CharIndex { starts }
+    }
+
+    /// Character offset of byte offset `b` (a char boundary, or the next one after it).
+    pub fn char_of(&self, b: usize) -> usize {
+        match self.starts.binary_search(&b) {
+            Ok(i) | Err(i) => i,
+        }
+    }
+
+    /// Byte offset of character offset `c`, clamped to the text.
+    pub fn byte_of(&self, c: usize) -> usize {
+        self.starts[c.min(self.starts.len() - 1)]
+    }
+}
+
+/// Byte ranges of the lines of `s` (without their line break).
+pub fn lines(s: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut pos = 0;
+    s.split('\n').map(move |l| {
+        let start = pos;
+        pos += l.len() + 1;
+        (start, start + l.len())
+    })
+}
+
+/// Parses a date as clinical documents write it into FHIR's `YYYY-MM-DD`, checking the calendar.
+/// Two-digit years above 30 are read as 19xx, the others as 20xx.
+pub fn parse_date(s: &str) -> Option<String> {
+    let s = s.trim().trim_end_matches(['.', ',']);
+    let months = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let month_of = |w: &str| -> Option<u32> {
+        let w = fold(w);
+        let w = w.trim_end_matches('.');
+        if w.len() < 3 {
+            return None;
+        }
+        months.iter().position(|m| w.starts_with(m)).map(|i| i as u32 + 1)
+    };
+    let year_of = |y: &str| -> Option<i32> {
+        let v: i32 = y.parse().ok()?;
+        match y.len() {
+            4 => Some(v),
+            2 => Some(if v > 30 { 1900 + v } else { 2000 + v }),
+            _ => None,
+        }
+    };
+    let parts: Vec<&str> = s.split(|c: char| c == '/' || c == '-' || c == '.' || c == ' ' || c == ',')
+        .filter(|p| !p.is_empty())
+        .collect();
+    let (y, m, d): (i32, u32, u32) = match parts.as_slice() {
+        [a, b, c] if a.len() == 4 && a.chars().all(|c| c.is_ascii_digit()) => {
+            (year_of(a)?, b.parse().ok()?, c.parse().ok()?)
+        }
+        [a, b, c] if a.chars().all(|c| c.is_ascii_digit()) && b.chars().all(|c| c.is_ascii_digit()) => {
+            (year_of(c)?, a.parse().ok()?, b.parse().ok()?)
+        }
+        [a, b, c] if month_of(a).is_some() => (year_of(c)?, month_of(a)?, b.trim_end_matches(|c: char| c.is_alphabetic()).parse().ok()?),
+        [a, b, c] if month_of(b).is_some() => (year_of(c)?, month_of(b)?, a.parse().ok()?),
+        _ => return None,
+    };
+    let month = time::Month::try_from(m as u8).ok()?;
+    let date = time::Date::from_calendar_date(y, month, u8::try_from(d).ok()?).ok()?;
+    if !(1850..=2200).contains(&y) {
+        return None;
+    }
+    Some(format!("{:04}-{:02}-{:02}", date.year(), m, d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_alphanumeric_runs() {
+        let s = "s/p CABG, HbA1c 7.2% — naïve";
+        let toks: Vec<&str> = tokenize(s).iter().map(|t| t.text(s)).collect();
+        assert_eq!(toks, ["s", "p", "CABG", "HbA1c", "7", "2", "naïve"]);
+        assert_eq!(term_tokens("Alzheimer's Disease"), ["alzheimer", "s", "disease"]);
+        assert_eq!(fold("Naïve Été"), "naive ete");
+    }
+
+    #[test]
+    fn char_offsets_count_code_points() {
+        let s = "é chest pain";
+        let idx = CharIndex::new(s);
+        let b = s.find("chest").unwrap();
+        assert_eq!(b, 3);
+        assert_eq!(idx.char_of(b), 2);
+        assert_eq!(idx.byte_of(2), 3);
+        assert_eq!(idx.char_of(s.len()), 12);
+    }
+
+    #[test]
+    fn dates_in_clinical_forms() {
+        assert_eq!(parse_date("03/07/1952").as_deref(), Some("1952-03-07"));
+        assert_eq!(parse_date("3/7/52").as_deref(), Some("1952-03-07"));
+        assert_eq!(parse_date("1952-03-07").as_deref(), Some("1952-03-07"));
+        assert_eq!(parse_date("March 7, 1952").as_deref(), Some("1952-03-07"));
+        assert_eq!(parse_date("7 Mar 1952").as_deref(), Some("1952-03-07"));
+        assert_eq!(parse_date("Sept 30 2024").as_deref(), Some("2024-09-30"));
+        assert_eq!(parse_date("02/30/2020"), None);
+        assert_eq!(parse_date("13/01/2020"), None);
+        assert_eq!(parse_date("hello"), None);
+    }
+
+    #[test]
+    fn lines_give_byte_ranges() {
+        let s = "ab\n\ncd";
+        let v: Vec<_> = lines(s).collect();
+        assert_eq!(v, [(0, 2), (3, 3), (4, 6)]);
+    }
+}
