@@ -6,7 +6,17 @@
 //! [`pipeline`] runs one document through them as the state machine in [`job`]; [`queue`] feeds
 //! the long-running worker. See `worker/design.md` for the picture.
 
-pub mod decode;
-pub mod model;
+pub mod app;
+pub mod cmd;
 pub mod config;
+pub mod decode;
+pub mod fhir;
+pub mod job;
+pub mod model;
 pub mod nlp;
+pub mod ocr;
+pub mod pipeline;
+pub mod queue;
+pub mod sink;
+pub mod source;
+pub mod worker;

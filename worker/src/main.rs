@@ -1,1 +1,248 @@
-fn main(){}
+//! The `paperchart` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use paperchart::cmd;
+use paperchart::config::{Config, SinkKind};
+
+#[derive(Parser)]
+#[command(
+    name = "paperchart",
+    version,
+    about = "Scanned medical records (PDF, TIFF, PNG, JPEG) to FHIR R4",
+    long_about = "Scanned medical records (PDF, TIFF, PNG, JPEG) to FHIR R4.\n\n\
+        Each document is read (PDF text layers as they are, everything else by OCR), its clinical \
+        facts are found and coded (ICD-10-CM, SNOMED CT, RxNorm, LOINC, UCUM), and it is written \
+        as one FHIR R4 transaction Bundle: Patient, DocumentReference, Conditions, \
+        MedicationStatements, Observations, AllergyIntolerances, Procedures, \
+        FamilyMemberHistory and a Provenance.\n\n\
+        Configuration: built-in defaults, then --config FILE (TOML), then PAPERCHART__SECTION__KEY \
+        environment variables, then flags. `paperchart config` prints the result."
+)]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "PAPERCHART_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Json)]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SinkArg {
+    /// Transaction Bundles and NDJSON in the output folder.
+    Dir,
+    /// Transaction Bundles POSTed to a FHIR R4 server (--fhir-url).
+    Fhir,
+}
+
+#[derive(clap::Args)]
+struct SinkArgs {
+    /// Output folder: bundles/, ndjson/, summary.json, dead-letter.ndjson.
+    #[arg(long, short, default_value = "paperchart-out")]
+    out: PathBuf,
+    /// Where the FHIR goes [default: sink.kind, `dir`].
+    #[arg(long, value_enum)]
+    sink: Option<SinkArg>,
+    /// FHIR R4 base URL for --sink fhir, e.g. http://127.0.0.1:8080/fhir.
+    #[arg(long)]
+    fhir_url: Option<String>,
+    /// Bearer token for the FHIR server.
+    #[arg(long, env = "PAPERCHART_FHIR_TOKEN", hide_env_values = true)]
+    bearer_token: Option<String>,
+    /// Documents in flight at once [default: worker.concurrency, one per core].
+    #[arg(long)]
+    concurrency: Option<usize>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Process files and folders once and print a summary. Exits 0 only if every document succeeded.
+    Run {
+        /// Files or folders (walked recursively; hidden entries skipped).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        sink: SinkArgs,
+        /// No progress bar.
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Watch a folder and process every file dropped in it, until SIGINT or SIGTERM.
+    Watch {
+        /// The folder to watch.
+        dir: PathBuf,
+        #[command(flatten)]
+        sink: SinkArgs,
+        /// SQLite file of the durable queue [default: worker.queue_path, else <DIR>/.paperchart/queue.sqlite].
+        #[arg(long)]
+        queue: Option<PathBuf>,
+    },
+    /// The NLP evaluation contract: JSON Lines on stdin, JSON Lines on stdout.
+    Nlp {
+        #[command(subcommand)]
+        command: NlpCommand,
+    },
+    /// Print the effective configuration as TOML.
+    Config,
+}
+
+#[derive(Subcommand)]
+enum NlpCommand {
+    /// {"id","text"} → {"id","entities":[…]} with character offsets.
+    Extract,
+    /// {"id","text","span":[start,end]} → {"id","negated","assertion"}.
+    Assert,
+}
+
+fn apply(cfg: &mut Config, s: &SinkArgs) {
+    cfg.sink.dir = s.out.clone();
+    if let Some(kind) = s.sink {
+        cfg.sink.kind = match kind {
+            SinkArg::Dir => SinkKind::Dir,
+            SinkArg::Fhir => SinkKind::Fhir,
+        };
+    }
+    if let Some(url) = &s.fhir_url {
+        cfg.sink.fhir_url = url.clone();
+        if s.sink.is_none() {
+            cfg.sink.kind = SinkKind::Fhir;
+        }
+    }
+    if let Some(t) = &s.bearer_token {
+        cfg.sink.bearer_token = t.clone();
+    }
+    if let Some(c) = s.concurrency {
+        cfg.worker.concurrency = c;
+    }
+}
+
+fn init_logs(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PAPERCHART_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn main() -> ExitCode {
+    // Tesseract runs one engine per OCR thread; its own OpenMP threads on top halve throughput.
+    // This must happen before any thread exists.
+    if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
+        std::env::set_var("OMP_THREAD_LIMIT", "1");
+    }
+    let cli = Cli::parse();
+    let level = match cli.command {
+        Command::Watch { .. } => "info",
+        _ => "warn",
+    };
+    init_logs(cli.log_format, level);
+    let mut cfg = match Config::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("paperchart: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("paperchart: cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result: anyhow::Result<bool> = runtime.block_on(async {
+        match cli.command {
+            Command::Run {
+                paths,
+                sink,
+                no_progress,
+            } => {
+                apply(&mut cfg, &sink);
+                cfg.validate()?;
+                let progress = !no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
+                cmd::run::run(
+                    cfg,
+                    cmd::run::RunArgs {
+                        paths,
+                        out: sink.out,
+                        progress,
+                    },
+                )
+                .await
+            }
+            Command::Watch { dir, sink, queue } => {
+                apply(&mut cfg, &sink);
+                cfg.validate()?;
+                let queue = queue
+                    .or_else(|| {
+                        Some(PathBuf::from(&cfg.worker.queue_path))
+                            .filter(|p| !p.as_os_str().is_empty())
+                    })
+                    .unwrap_or_else(|| dir.join(".paperchart").join("queue.sqlite"));
+                cmd::watch::watch(
+                    cfg,
+                    cmd::watch::WatchArgs {
+                        dir,
+                        out: sink.out,
+                        queue,
+                    },
+                )
+                .await?;
+                Ok(true)
+            }
+            Command::Nlp { command } => {
+                let nlp_cfg = cfg.nlp.clone();
+                tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
+                    let engine = paperchart::nlp::Builtin::new(&nlp_cfg)?;
+                    match command {
+                        NlpCommand::Extract => cmd::nlp::stream(&engine, cmd::nlp::extract_line)?,
+                        NlpCommand::Assert => cmd::nlp::stream(&engine, cmd::nlp::assert_line)?,
+                    }
+                    Ok(true)
+                })
+                .await?
+            }
+            Command::Config => {
+                print!("{}", toml_of(&cfg)?);
+                Ok(true)
+            }
+        }
+    });
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("paperchart: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn toml_of(cfg: &Config) -> anyhow::Result<String> {
+    Ok(toml::to_string_pretty(cfg)?)
+}

@@ -42,9 +42,21 @@ pub struct BBox {
 
 impl BBox {
     /// A box from pixel coordinates on a page of `page_w` × `page_h` pixels.
-    pub fn from_pixels(left: f32, top: f32, width: f32, height: f32, page_w: f32, page_h: f32) -> Self {
+    pub fn from_pixels(
+        left: f32,
+        top: f32,
+        width: f32,
+        height: f32,
+        page_w: f32,
+        page_h: f32,
+    ) -> Self {
         let (pw, ph) = (page_w.max(1.0), page_h.max(1.0));
-        BBox { left: left / pw, top: top / ph, width: width / pw, height: height / ph }
+        BBox {
+            left: left / pw,
+            top: top / ph,
+            width: width / pw,
+            height: height / ph,
+        }
     }
 
     /// The smallest box holding both.
@@ -53,7 +65,12 @@ impl BBox {
         let top = self.top.min(other.top);
         let right = (self.left + self.width).max(other.left + other.width);
         let bottom = (self.top + self.height).max(other.top + other.height);
-        BBox { left, top, width: right - left, height: bottom - top }
+        BBox {
+            left,
+            top,
+            width: right - left,
+            height: bottom - top,
+        }
     }
 }
 
@@ -83,9 +100,18 @@ impl Line {
     pub fn from_text(text: &str, confidence: f32) -> Line {
         let words = text
             .split_whitespace()
-            .map(|w| Word { text: w.to_string(), bbox: None, confidence })
+            .map(|w| Word {
+                text: w.to_string(),
+                bbox: None,
+                confidence,
+            })
             .collect();
-        Line { text: text.to_string(), bbox: None, confidence, words }
+        Line {
+            text: text.to_string(),
+            bbox: None,
+            confidence,
+            words,
+        }
     }
 }
 
@@ -129,10 +155,18 @@ pub struct Table {
 
 impl Table {
     pub fn rows(&self) -> u32 {
-        self.cells.iter().map(|c| c.row + c.row_span.max(1) - 1).max().unwrap_or(0)
+        self.cells
+            .iter()
+            .map(|c| c.row + c.row_span.max(1) - 1)
+            .max()
+            .unwrap_or(0)
     }
     pub fn cols(&self) -> u32 {
-        self.cells.iter().map(|c| c.col + c.col_span.max(1) - 1).max().unwrap_or(0)
+        self.cells
+            .iter()
+            .map(|c| c.col + c.col_span.max(1) - 1)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -156,7 +190,9 @@ impl Page {
             .lines
             .iter()
             .flat_map(|l| l.words.iter())
-            .fold((0.0f64, 0usize), |(s, n), w| (s + w.confidence as f64, n + 1));
+            .fold((0.0f64, 0usize), |(s, n), w| {
+                (s + w.confidence as f64, n + 1)
+            });
         (n > 0).then(|| (sum / n as f64) as f32)
     }
 
@@ -207,7 +243,9 @@ impl Document {
             .iter()
             .filter(|p| p.read_by != ReadBy::TextLayer)
             .flat_map(|p| p.lines.iter().flat_map(|l| l.words.iter()))
-            .fold((0.0f64, 0usize), |(s, n), w| (s + w.confidence as f64, n + 1));
+            .fold((0.0f64, 0usize), |(s, n), w| {
+                (s + w.confidence as f64, n + 1)
+            });
         (n > 0).then(|| (sum / n as f64) as f32)
     }
 
@@ -222,13 +260,17 @@ impl Document {
 pub fn key_values_from_lines(lines: &[Line]) -> Vec<KeyValue> {
     let mut out = Vec::new();
     for line in lines {
-        let Some((key, value)) = line.text.split_once(':') else { continue };
+        let Some((key, value)) = line.text.split_once(':') else {
+            continue;
+        };
         let key = key.trim();
         let value = value.trim();
         let key_ok = !key.is_empty()
             && key.chars().count() <= 32
             && key.chars().next().is_some_and(|c| c.is_alphabetic())
-            && key.chars().all(|c| c.is_alphabetic() || " /#.-()'&".contains(c))
+            && key
+                .chars()
+                .all(|c| c.is_alphabetic() || " /#.-()'&".contains(c))
             && key.split_whitespace().count() <= 4;
         if !key_ok || value.is_empty() {
             continue;
@@ -239,7 +281,10 @@ pub fn key_values_from_lines(lines: &[Line]) -> Vec<KeyValue> {
             confidence: line.confidence,
             selected: None,
         };
-        out.push(KeyValue { key: field(key), value: field(value) });
+        out.push(KeyValue {
+            key: field(key),
+            value: field(value),
+        });
     }
     out
 }
@@ -274,10 +319,16 @@ mod tests {
 
     #[test]
     fn key_values_need_a_wordy_key() {
-        let lines: Vec<Line> = ["Patient Name: Jane Doe", "Time 10:30", "MRN: 12345", "BP: 120/80", "no colon"]
-            .iter()
-            .map(|t| Line::from_text(t, 90.0))
-            .collect();
+        let lines: Vec<Line> = [
+            "Patient Name: Jane Doe",
+            "Time 10:30",
+            "MRN: 12345",
+            "BP: 120/80",
+            "no colon",
+        ]
+        .iter()
+        .map(|t| Line::from_text(t, 90.0))
+        .collect();
         let kv = key_values_from_lines(&lines);
         let keys: Vec<_> = kv.iter().map(|k| k.key.text.as_str()).collect();
         assert_eq!(keys, ["Patient Name", "MRN", "BP"]);
@@ -291,10 +342,18 @@ mod tests {
             col,
             row_span: 1,
             col_span,
-            content: Field { text: String::new(), bbox: None, confidence: 99.0, selected: None },
+            content: Field {
+                text: String::new(),
+                bbox: None,
+                confidence: 99.0,
+                selected: None,
+            },
             header: false,
         };
-        let t = Table { bbox: None, cells: vec![cell(1, 1, 3), cell(2, 1, 1), cell(2, 2, 1)] };
+        let t = Table {
+            bbox: None,
+            cells: vec![cell(1, 1, 3), cell(2, 1, 1), cell(2, 2, 1)],
+        };
         assert_eq!((t.rows(), t.cols()), (2, 3));
     }
 

@@ -56,7 +56,10 @@ const CASE_SENSITIVE_MAX: usize = 5;
 
 impl Lexicon {
     pub fn new() -> Lexicon {
-        Lexicon { nodes: 1, ..Default::default() }
+        Lexicon {
+            nodes: 1,
+            ..Default::default()
+        }
     }
 
     fn intern(&mut self, tok: &str) -> u32 {
@@ -71,9 +74,11 @@ impl Lexicon {
             return false;
         }
         let letters: Vec<char> = term.chars().filter(|c| c.is_alphabetic()).collect();
+        // "HTN", "PE" and element symbols such as "Mg" or "Na" are words only as written: "mg"
+        // is a unit and "pe" nothing.
         let abbreviation = !letters.is_empty()
-            && letters.len() <= CASE_SENSITIVE_MAX
-            && letters.iter().all(|c| c.is_uppercase());
+            && ((letters.len() <= CASE_SENSITIVE_MAX && letters.iter().all(|c| c.is_uppercase()))
+                || (letters.len() <= 3 && letters[0].is_uppercase() && !term.contains(' ')));
         let mut node = 0u32;
         for t in &toks {
             let id = self.intern(&fold(t.text(term)));
@@ -88,10 +93,15 @@ impl Lexicon {
             };
         }
         let exact = abbreviation.then(|| {
-            self.exact.push(toks.iter().map(|t| t.text(term).to_string()).collect());
+            self.exact
+                .push(toks.iter().map(|t| t.text(term).to_string()).collect());
             self.exact.len() as u32 - 1
         });
-        let terminal = Terminal { concept, kind, exact };
+        let terminal = Terminal {
+            concept,
+            kind,
+            exact,
+        };
         let list = self.terminals.entry(node).or_default();
         if !list.contains(&terminal) {
             list.push(terminal);
@@ -107,13 +117,24 @@ impl Lexicon {
     pub fn ids(&self, text: &str, tokens: &[Token]) -> Vec<u32> {
         tokens
             .iter()
-            .map(|t| self.vocab.get(&fold(t.text(text))).copied().unwrap_or(u32::MAX))
+            .map(|t| {
+                self.vocab
+                    .get(&fold(t.text(text)))
+                    .copied()
+                    .unwrap_or(u32::MAX)
+            })
             .collect()
     }
 
     /// Every longest match starting at each token, left to right without overlaps, keeping only
     /// kinds that `want` accepts. A longer term always wins over a shorter one at the same place.
-    pub fn find(&self, text: &str, tokens: &[Token], ids: &[u32], want: impl Fn(ConceptKind) -> bool) -> Vec<Hit> {
+    pub fn find(
+        &self,
+        text: &str,
+        tokens: &[Token],
+        ids: &[u32],
+        want: impl Fn(ConceptKind) -> bool,
+    ) -> Vec<Hit> {
         let mut out = Vec::new();
         let mut i = 0;
         while i < tokens.len() {
@@ -121,10 +142,18 @@ impl Lexicon {
             let mut node = 0u32;
             let mut j = i;
             while j < tokens.len() {
-                let Some(&next) = self.edges.get(&(node, ids[j])) else { break };
-                // Terms may not run across a line break: a heading is not part of the next line.
-                if j > i && text[tokens[j - 1].end..tokens[j].start].contains('\n') {
+                let Some(&next) = self.edges.get(&(node, ids[j])) else {
                     break;
+                };
+                // A term may run across a wrapped line, not across a line break that separates
+                // (a heading is not part of the next line).
+                if j > i {
+                    let gap = tokens[j - 1].end..tokens[j].start;
+                    if let Some(nl) = text[gap.clone()].find('\n') {
+                        if super::text::line_break_separates(text, gap.start + nl) {
+                            break;
+                        }
+                    }
                 }
                 node = next;
                 j += 1;
@@ -185,32 +214,53 @@ mod tests {
     fn find(l: &Lexicon, s: &str) -> Vec<(String, u32)> {
         let toks = tokenize(s);
         let ids = l.ids(s, &toks);
-        l.find(s, &toks, &ids, |_| true).iter().map(|h| (s[h.start..h.end].to_string(), h.concept)).collect()
+        l.find(s, &toks, &ids, |_| true)
+            .iter()
+            .map(|h| (s[h.start..h.end].to_string(), h.concept))
+            .collect()
     }
 
     #[test]
     fn longest_match_wins() {
         let l = lex();
-        assert_eq!(find(&l, "Type 2 Diabetes Mellitus, on metformin"), [
-            ("Type 2 Diabetes Mellitus".to_string(), 2),
-            ("metformin".to_string(), 5)
-        ]);
-        assert_eq!(find(&l, "diabetes mellitus type 2"), [("diabetes mellitus".to_string(), 1)]);
+        assert_eq!(
+            find(&l, "Type 2 Diabetes Mellitus, on metformin"),
+            [
+                ("Type 2 Diabetes Mellitus".to_string(), 2),
+                ("metformin".to_string(), 5)
+            ]
+        );
+        assert_eq!(
+            find(&l, "diabetes mellitus type 2"),
+            [("diabetes mellitus".to_string(), 1)]
+        );
     }
 
     #[test]
     fn abbreviations_are_case_sensitive() {
-        let l = lex();
+        let mut l = lex();
         assert_eq!(find(&l, "h/o HTN"), [("HTN".to_string(), 3)]);
         assert!(find(&l, "the htn word").is_empty());
+        l.insert("Mg", ConceptKind::Lab, 7);
+        assert_eq!(find(&l, "Mg 2.0"), [("Mg".to_string(), 7)]);
+        assert!(find(&l, "20 mg tablet").is_empty());
     }
 
     #[test]
     fn punctuation_and_case_do_not_matter_but_lines_do() {
         let l = lex();
-        assert_eq!(find(&l, "ALZHEIMER'S DISEASE"), [("ALZHEIMER'S DISEASE".to_string(), 6)]);
+        assert_eq!(
+            find(&l, "ALZHEIMER'S DISEASE"),
+            [("ALZHEIMER'S DISEASE".to_string(), 6)]
+        );
         assert_eq!(find(&l, "chest-pain"), [("chest-pain".to_string(), 4)]);
-        assert!(find(&l, "chest\npain").is_empty());
+        assert!(
+            find(&l, "chest\npain").is_empty(),
+            "a short line is a list entry"
+        );
+        let wrapped =
+            "The patient, who came in this morning, reported crushing chest\npain at rest.";
+        assert_eq!(find(&l, wrapped), [("chest\npain".to_string(), 4)]);
     }
 
     #[test]

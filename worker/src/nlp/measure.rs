@@ -49,7 +49,8 @@ fn vitals_table() -> &'static [Vital] {
 }
 
 fn loinc(term: &Terminology, code: &str) -> Code {
-    term.loinc_code(code).unwrap_or_else(|| Code::new(SYSTEM_LOINC, code, code))
+    term.loinc_code(code)
+        .unwrap_or_else(|| Code::new(SYSTEM_LOINC, code, code))
 }
 
 fn num(s: &str) -> Option<f64> {
@@ -64,7 +65,9 @@ pub fn vitals(text: &str, term: &Terminology) -> Vec<Entity> {
             let whole = caps.get(0).expect("match");
             // One-letter labels (P, R, T) only count inside a line of vitals.
             let label = &text[whole.start()..];
-            let one_letter = label.len() > 1 && label.as_bytes()[0].is_ascii_alphabetic() && !label.as_bytes()[1].is_ascii_alphabetic();
+            let one_letter = label.len() > 1
+                && label.as_bytes()[0].is_ascii_alphabetic()
+                && !label.as_bytes()[1].is_ascii_alphabetic();
             if one_letter && !line_has_other_vitals(text, whole.start()) {
                 continue;
             }
@@ -74,15 +77,39 @@ pub fn vitals(text: &str, term: &Terminology) -> Vec<Entity> {
             let mut attrs = Attrs::default();
             let (codes, unit, ok) = match vital.kind {
                 VitalKind::BloodPressure => {
-                    let Some(dia) = g(2).and_then(num) else { continue };
+                    let Some(dia) = g(2).and_then(num) else {
+                        continue;
+                    };
                     attrs.components = vec![
-                        Component { code: loinc(term, "8480-6"), value, unit: "mm[Hg]".into() },
-                        Component { code: loinc(term, "8462-4"), value: dia, unit: "mm[Hg]".into() },
+                        Component {
+                            code: loinc(term, "8480-6"),
+                            value,
+                            unit: "mm[Hg]".into(),
+                        },
+                        Component {
+                            code: loinc(term, "8462-4"),
+                            value: dia,
+                            unit: "mm[Hg]".into(),
+                        },
                     ];
-                    (vec![loinc(term, "85354-9")], "mm[Hg]", (50.0..=300.0).contains(&value) && (20.0..=200.0).contains(&dia) && dia < value)
+                    (
+                        vec![loinc(term, "85354-9")],
+                        "mm[Hg]",
+                        (50.0..=300.0).contains(&value)
+                            && (20.0..=200.0).contains(&dia)
+                            && dia < value,
+                    )
                 }
-                VitalKind::HeartRate => (vec![loinc(term, "8867-4")], "/min", (20.0..=300.0).contains(&value)),
-                VitalKind::RespRate => (vec![loinc(term, "9279-1")], "/min", (4.0..=80.0).contains(&value)),
+                VitalKind::HeartRate => (
+                    vec![loinc(term, "8867-4")],
+                    "/min",
+                    (20.0..=300.0).contains(&value),
+                ),
+                VitalKind::RespRate => (
+                    vec![loinc(term, "9279-1")],
+                    "/min",
+                    (4.0..=80.0).contains(&value),
+                ),
                 VitalKind::Temperature => {
                     let unit = match g(2).map(|u| u.to_ascii_uppercase()) {
                         Some(u) if u == "C" => "Cel",
@@ -91,19 +118,39 @@ pub fn vitals(text: &str, term: &Terminology) -> Vec<Entity> {
                         None if (30.0..=45.0).contains(&value) => "Cel",
                         None => continue,
                     };
-                    let ok = if unit == "Cel" { (30.0..=45.0).contains(&value) } else { (86.0..=112.0).contains(&value) };
+                    let ok = if unit == "Cel" {
+                        (30.0..=45.0).contains(&value)
+                    } else {
+                        (86.0..=112.0).contains(&value)
+                    };
                     (vec![loinc(term, "8310-5")], unit, ok)
                 }
-                VitalKind::SpO2 => (vec![loinc(term, "2708-6"), loinc(term, "59408-5")], "%", (50.0..=100.0).contains(&value)),
+                VitalKind::SpO2 => (
+                    vec![loinc(term, "2708-6"), loinc(term, "59408-5")],
+                    "%",
+                    (50.0..=100.0).contains(&value),
+                ),
                 VitalKind::Weight => {
-                    let unit = if g(2).is_some_and(|u| u.eq_ignore_ascii_case("kg")) { "kg" } else { "[lb_av]" };
+                    let unit = if g(2).is_some_and(|u| u.eq_ignore_ascii_case("kg")) {
+                        "kg"
+                    } else {
+                        "[lb_av]"
+                    };
                     (vec![loinc(term, "29463-7")], unit, value > 0.5)
                 }
                 VitalKind::Height => {
-                    let unit = if g(2).is_some_and(|u| u.eq_ignore_ascii_case("cm")) { "cm" } else { "[in_i]" };
+                    let unit = if g(2).is_some_and(|u| u.eq_ignore_ascii_case("cm")) {
+                        "cm"
+                    } else {
+                        "[in_i]"
+                    };
                     (vec![loinc(term, "8302-2")], unit, value > 10.0)
                 }
-                VitalKind::Bmi => (vec![loinc(term, "39156-5")], "kg/m2", (10.0..=90.0).contains(&value)),
+                VitalKind::Bmi => (
+                    vec![loinc(term, "39156-5")],
+                    "kg/m2",
+                    (10.0..=90.0).contains(&value),
+                ),
             };
             if !ok {
                 continue;
@@ -112,7 +159,10 @@ pub fn vitals(text: &str, term: &Terminology) -> Vec<Entity> {
                 attrs.value = Some(value);
             }
             attrs.unit = Some(unit.to_string());
-            if out.iter().any(|e| e.start < whole.end() && whole.start() < e.end) {
+            if out
+                .iter()
+                .any(|e| e.start < whole.end() && whole.start() < e.end)
+            {
                 continue;
             }
             out.push(Entity {
@@ -137,7 +187,10 @@ fn line_has_other_vitals(text: &str, at: usize) -> bool {
     let end = text[at..].find('\n').map_or(text.len(), |p| at + p);
     let line = &text[start..end];
     static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| Regex::new(r"(?i)\b(?:BP|HR|RR|SpO2|temp|pulse|vitals?|weight|wt)\b|\d{2,3}/\d{2,3}").expect("pattern"));
+    let re = RE.get_or_init(|| {
+        Regex::new(r"(?i)\b(?:BP|HR|RR|SpO2|temp|pulse|vitals?|weight|wt)\b|\d{2,3}/\d{2,3}")
+            .expect("pattern")
+    });
     re.find_iter(line).count() >= 1
 }
 
@@ -154,17 +207,25 @@ pub fn lab_result(text: &str, end: usize, term: &Terminology) -> Option<(usize, 
     let range_re = RANGE.get_or_init(|| {
         Regex::new(r"^[ \t]*(?:(?:ref(?:erence)?(?:\s*range)?|normal|nl)[:\s]*)?\(?(\d+(?:\.\d+)?\s*-\s*\d+(?:\.\d+)?)\)?").expect("range pattern")
     });
-    let flag_re = FLAG.get_or_init(|| Regex::new(r"^[ \t]*\(?(HH|LL|H|L|High|Low|HIGH|LOW)\)?\b").expect("flag pattern"));
+    let flag_re = FLAG.get_or_init(|| {
+        Regex::new(r"^[ \t]*\(?(HH|LL|H|L|High|Low|HIGH|LOW)\)?\b").expect("flag pattern")
+    });
 
     let rest = &text[end..];
     let caps = value_re.captures(rest)?;
     let vm = caps.get(2)?;
     // A date or a ratio is not a result: "Hgb 12/03/2024".
     let after_value = &rest[vm.end()..];
-    if after_value.starts_with('/') || after_value.starts_with("-") && after_value[1..].starts_with(|c: char| c.is_ascii_digit()) {
+    if after_value.starts_with('/')
+        || after_value.starts_with("-")
+            && after_value[1..].starts_with(|c: char| c.is_ascii_digit())
+    {
         return None;
     }
-    let mut attrs = Attrs { value: num(vm.as_str()), ..Default::default() };
+    let mut attrs = Attrs {
+        value: num(vm.as_str()),
+        ..Default::default()
+    };
     attrs.comparator = caps.get(1).map(|m| match m.as_str() {
         "≤" => "<=".to_string(),
         "≥" => ">=".to_string(),
@@ -177,7 +238,11 @@ pub fn lab_result(text: &str, end: usize, term: &Terminology) -> Option<(usize, 
     let skip = here.len() - trimmed.len();
     for (written, ucum) in &term.units {
         let exact = trimmed.starts_with(written.as_str());
-        let loose = !exact && written.len() > 2 && trimmed.len() >= written.len() && trimmed.is_char_boundary(written.len()) && trimmed[..written.len()].eq_ignore_ascii_case(written);
+        let loose = !exact
+            && written.len() > 2
+            && trimmed.len() >= written.len()
+            && trimmed.is_char_boundary(written.len())
+            && trimmed[..written.len()].eq_ignore_ascii_case(written);
         if !(exact || loose) {
             continue;
         }
@@ -230,15 +295,18 @@ mod tests {
             .iter()
             .map(|e| (e.codes[0].code.clone(), e.attrs.value, e.attrs.unit.clone()))
             .collect();
-        assert_eq!(got, vec![
-            ("85354-9".into(), None, Some("mm[Hg]".into())),
-            ("8867-4".into(), Some(72.0), Some("/min".into())),
-            ("9279-1".into(), Some(16.0), Some("/min".into())),
-            ("8310-5".into(), Some(98.6), Some("[degF]".into())),
-            ("2708-6".into(), Some(97.0), Some("%".into())),
-            ("29463-7".into(), Some(82.5), Some("kg".into())),
-            ("39156-5".into(), Some(27.4), Some("kg/m2".into())),
-        ]);
+        assert_eq!(
+            got,
+            vec![
+                ("85354-9".into(), None, Some("mm[Hg]".into())),
+                ("8867-4".into(), Some(72.0), Some("/min".into())),
+                ("9279-1".into(), Some(16.0), Some("/min".into())),
+                ("8310-5".into(), Some(98.6), Some("[degF]".into())),
+                ("2708-6".into(), Some(97.0), Some("%".into())),
+                ("29463-7".into(), Some(82.5), Some("kg".into())),
+                ("39156-5".into(), Some(27.4), Some("kg/m2".into())),
+            ]
+        );
         let bp = &v[0].attrs.components;
         assert_eq!((bp[0].code.code.as_str(), bp[0].value), ("8480-6", 128.0));
         assert_eq!((bp[1].code.code.as_str(), bp[1].value), ("8462-4", 82.0));
@@ -248,7 +316,10 @@ mod tests {
     fn single_letter_labels_need_a_vitals_line() {
         assert!(vitals("Plan: see P 45 of the guide", term()).is_empty());
         assert_eq!(vitals("T 37.2 P 88 BP 110/70", term()).len(), 3);
-        assert!(vitals("BP 80/120", term()).is_empty(), "diastolic above systolic is not a reading");
+        assert!(
+            vitals("BP 80/120", term()).is_empty(),
+            "diastolic above systolic is not a reading"
+        );
     }
 
     #[test]
@@ -256,13 +327,24 @@ mod tests {
         let t = term();
         let text = "Hemoglobin A1c 7.2 % 4.0-5.6 H";
         let (_, a) = lab_result(text, "Hemoglobin A1c".len(), t).unwrap();
-        assert_eq!((a.value, a.unit.as_deref(), a.range.as_deref(), a.flag.as_deref()), (Some(7.2), Some("%"), Some("4.0-5.6"), Some("H")));
+        assert_eq!(
+            (
+                a.value,
+                a.unit.as_deref(),
+                a.range.as_deref(),
+                a.flag.as_deref()
+            ),
+            (Some(7.2), Some("%"), Some("4.0-5.6"), Some("H"))
+        );
         let text = "Cr 1.1 mg/dL";
         let (_, a) = lab_result(text, 2, t).unwrap();
         assert_eq!((a.value, a.unit.as_deref()), (Some(1.1), Some("mg/dL")));
         let text = "WBC: 11.2 K/uL (H)";
         let (_, a) = lab_result(text, 3, t).unwrap();
-        assert_eq!((a.value, a.unit.as_deref(), a.flag.as_deref()), (Some(11.2), Some("10*3/uL"), Some("H")));
+        assert_eq!(
+            (a.value, a.unit.as_deref(), a.flag.as_deref()),
+            (Some(11.2), Some("10*3/uL"), Some("H"))
+        );
         let text = "TSH <0.01 mIU/L";
         let (_, a) = lab_result(text, 3, t).unwrap();
         assert_eq!((a.comparator.as_deref(), a.value), (Some("<"), Some(0.01)));

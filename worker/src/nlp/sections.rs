@@ -83,6 +83,7 @@ const HEADINGS: &[(&str, SectionKind)] = &[
     ("physical exam", SectionKind::PhysicalExam),
     ("physical examination", SectionKind::PhysicalExam),
     ("exam", SectionKind::PhysicalExam),
+    ("pe", SectionKind::PhysicalExam),
     ("vital signs", SectionKind::VitalSigns),
     ("vitals", SectionKind::VitalSigns),
     ("labs", SectionKind::Labs),
@@ -143,7 +144,10 @@ fn heading_of(line: &str) -> Option<(SectionKind, usize)> {
     }
     let key = heading_key(trimmed);
     // A bare heading line: the whole line is the name (often in capitals).
-    HEADINGS.iter().find(|(h, _)| *h == key && key.len() > 2).map(|(_, k)| (*k, line.len()))
+    HEADINGS
+        .iter()
+        .find(|(h, _)| *h == key && key.len() > 2)
+        .map(|(_, k)| (*k, line.len()))
 }
 
 /// Finds the sections of `text` in order.
@@ -154,7 +158,12 @@ pub fn sections(text: &str) -> Vec<Section> {
             if let Some(last) = out.last_mut() {
                 last.end = start;
             }
-            out.push(Section { kind, start, end: text.len(), body_start: start + body });
+            out.push(Section {
+                kind,
+                start,
+                end: text.len(),
+                body_start: start + body,
+            });
         }
     }
     out
@@ -162,7 +171,10 @@ pub fn sections(text: &str) -> Vec<Section> {
 
 /// The section holding byte `offset`, if any.
 pub fn section_at(sections: &[Section], offset: usize) -> Option<&Section> {
-    sections.iter().rev().find(|s| s.start <= offset && offset < s.end.max(s.start + 1))
+    sections
+        .iter()
+        .rev()
+        .find(|s| s.start <= offset && offset < s.end.max(s.start + 1))
 }
 
 #[cfg(test)]
@@ -174,17 +186,23 @@ mod tests {
         let text = "DISCHARGE SUMMARY\nPast Medical History: HTN, DM2\nMEDICATIONS\nlisinopril 10 mg\nAllergies: NKDA\nFamily History:\nMother - breast cancer\nPlan: follow up";
         let s = sections(text);
         let kinds: Vec<_> = s.iter().map(|s| s.kind).collect();
-        assert_eq!(kinds, [
-            SectionKind::PastMedicalHistory,
-            SectionKind::Medications,
-            SectionKind::Allergies,
-            SectionKind::FamilyHistory,
-            SectionKind::AssessmentPlan
-        ]);
+        assert_eq!(
+            kinds,
+            [
+                SectionKind::PastMedicalHistory,
+                SectionKind::Medications,
+                SectionKind::Allergies,
+                SectionKind::FamilyHistory,
+                SectionKind::AssessmentPlan
+            ]
+        );
         let lis = text.find("lisinopril").unwrap();
         assert_eq!(section_at(&s, lis).unwrap().kind, SectionKind::Medications);
         let htn = text.find("HTN").unwrap();
-        assert_eq!(section_at(&s, htn).unwrap().kind, SectionKind::PastMedicalHistory);
+        assert_eq!(
+            section_at(&s, htn).unwrap().kind,
+            SectionKind::PastMedicalHistory
+        );
         assert!(section_at(&s, 3).is_none());
         assert_eq!(&text[s[0].body_start..s[0].body_start + 5], " HTN,");
     }

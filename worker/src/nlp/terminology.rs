@@ -18,7 +18,11 @@ use super::{Code, SYSTEM_ICD10CM, SYSTEM_LOINC, SYSTEM_RXNORM, SYSTEM_SNOMED};
 
 macro_rules! data {
     ($name:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/terminology/", $name))
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../data/terminology/",
+            $name
+        ))
     };
 }
 
@@ -38,39 +42,290 @@ const CUR_DOCTYPES: &str = data!("curated/doctypes.tsv");
 
 /// Single words too generic to stand for a concept on their own, whatever a terminology says.
 const STOP_TERMS: &[&str] = &[
-    "pain", "disease", "disorder", "finding", "problem", "history", "allergy", "normal", "abnormal",
-    "positive", "negative", "status", "injury", "complication", "infection", "mass", "lesion",
-    "fall", "unknown", "other", "none", "good", "well", "stable", "present", "absent", "care",
-    "plan", "test", "rest", "drug", "drugs", "medication", "medications", "patient", "report",
-    "result", "results", "sign", "signs", "symptom", "symptoms", "date", "left", "right", "bilateral",
-    "acute", "chronic", "mild", "severe", "moderate", "primary", "secondary", "unspecified", "type",
-    "level", "high", "low", "increased", "decreased", "change", "changes", "reaction", "therapy",
-    "treatment", "procedure", "surgery", "operation", "examination", "exam", "review", "consultation",
-    "water", "food", "air", "oxygen", "blood", "urine", "alcohol", "tobacco", "sodium", "potassium",
-    "calcium", "iron", "glucose", "protein", "insulin", "dose", "tablet", "capsule", "daily", "unit",
-    "units", "once", "twice", "day", "days", "week", "weeks", "month", "year", "years", "time",
-    "times", "discharge", "admission", "hospital", "clinic", "follow", "return", "call", "home",
-    "family", "social", "work", "school", "married", "single", "male", "female", "weight", "height",
-    "pulse", "temperature", "pressure", "rate", "note", "summary", "list", "form", "name", "address",
-    "phone", "age", "sex", "smoking", "walking", "sleep", "diet", "exercise", "education", "mood",
-    "stress", "anxious", "tired", "fit", "ill", "sick", "worse", "better", "improved",
+    "pain",
+    "disease",
+    "disorder",
+    "finding",
+    "problem",
+    "history",
+    "allergy",
+    "normal",
+    "abnormal",
+    "positive",
+    "negative",
+    "status",
+    "injury",
+    "complication",
+    "infection",
+    "mass",
+    "lesion",
+    "fall",
+    "unknown",
+    "other",
+    "none",
+    "good",
+    "well",
+    "stable",
+    "present",
+    "absent",
+    "care",
+    "plan",
+    "test",
+    "rest",
+    "drug",
+    "drugs",
+    "medication",
+    "medications",
+    "patient",
+    "report",
+    "result",
+    "results",
+    "sign",
+    "signs",
+    "symptom",
+    "symptoms",
+    "date",
+    "left",
+    "right",
+    "bilateral",
+    "acute",
+    "chronic",
+    "mild",
+    "severe",
+    "moderate",
+    "primary",
+    "secondary",
+    "unspecified",
+    "type",
+    "level",
+    "high",
+    "low",
+    "increased",
+    "decreased",
+    "change",
+    "changes",
+    "reaction",
+    "therapy",
+    "treatment",
+    "procedure",
+    "surgery",
+    "operation",
+    "examination",
+    "exam",
+    "review",
+    "consultation",
+    "water",
+    "food",
+    "air",
+    "oxygen",
+    "blood",
+    "urine",
+    "alcohol",
+    "tobacco",
+    "sodium",
+    "potassium",
+    "calcium",
+    "iron",
+    "glucose",
+    "protein",
+    "insulin",
+    "dose",
+    "tablet",
+    "capsule",
+    "daily",
+    "unit",
+    "units",
+    "once",
+    "twice",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "year",
+    "years",
+    "time",
+    "times",
+    "discharge",
+    "admission",
+    "hospital",
+    "clinic",
+    "follow",
+    "return",
+    "call",
+    "home",
+    "family",
+    "social",
+    "work",
+    "school",
+    "married",
+    "single",
+    "male",
+    "female",
+    "weight",
+    "height",
+    "pulse",
+    "temperature",
+    "pressure",
+    "rate",
+    "note",
+    "summary",
+    "list",
+    "form",
+    "name",
+    "address",
+    "phone",
+    "age",
+    "sex",
+    "smoking",
+    "walking",
+    "sleep",
+    "diet",
+    "exercise",
+    "education",
+    "mood",
+    "stress",
+    "anxious",
+    "tired",
+    "fit",
+    "ill",
+    "sick",
+    "worse",
+    "better",
+    "improved",
+    "complaint",
+    "complaints",
+    "illness",
+    "disease",
+    "condition",
+    "conditions",
+    "finding",
+    "findings",
+    "impression",
 ];
 
 /// Drug lexicon names that are ordinary words in clinical text.
 const STOP_DRUG_NAMES: &[&str] = &[
-    "today", "daily", "care", "plan", "balance", "pace", "focus", "health", "lead", "regular",
-    "complete", "advance", "control", "basic", "relief", "comfort", "clear", "natural", "allergy",
-    "cold", "sleep", "energy", "vital", "active", "ultra", "extra", "fresh", "pain", "gas", "iron",
-    "zinc", "oxygen", "water", "sodium", "potassium", "calcium", "magnesium", "chloride", "glucose",
-    "dextrose", "alcohol", "ethanol", "nitrogen", "helium", "carbon", "sulfur", "insulin", "heparin lock",
-    "saline", "protein", "albumin", "vitamin", "fiber", "hemoglobin", "creatinine", "urea", "lactate",
-    "bicarbonate", "phosphate", "cholesterol", "triglycerides", "thyrotropin", "ferritin", "troponin",
-    "bilirubin", "collagen", "caffeine", "nicotine", "tobacco", "cocaine", "cannabis", "marijuana",
-    "amphetamine", "oral", "tablet", "capsule", "cream", "patch", "solution", "spray", "drops",
-    "gel", "lotion", "ointment", "powder", "syrup", "suspension", "injection", "chest", "heart",
-    "blood", "liver", "kidney", "lung", "bone", "skin", "eye", "ear", "nose", "mouth", "head",
-    "back", "neck", "arm", "leg", "foot", "hand", "date", "name", "patient", "doctor", "nurse",
-    "home", "office", "clinic", "hospital", "discharge", "admission", "history", "family",
+    "today",
+    "daily",
+    "care",
+    "plan",
+    "balance",
+    "pace",
+    "focus",
+    "health",
+    "lead",
+    "regular",
+    "complete",
+    "advance",
+    "control",
+    "basic",
+    "relief",
+    "comfort",
+    "clear",
+    "natural",
+    "allergy",
+    "cold",
+    "sleep",
+    "energy",
+    "vital",
+    "active",
+    "ultra",
+    "extra",
+    "fresh",
+    "pain",
+    "gas",
+    "iron",
+    "zinc",
+    "oxygen",
+    "water",
+    "sodium",
+    "potassium",
+    "calcium",
+    "magnesium",
+    "chloride",
+    "glucose",
+    "dextrose",
+    "alcohol",
+    "ethanol",
+    "nitrogen",
+    "helium",
+    "carbon",
+    "sulfur",
+    "insulin",
+    "heparin lock",
+    "saline",
+    "protein",
+    "albumin",
+    "vitamin",
+    "fiber",
+    "hemoglobin",
+    "creatinine",
+    "urea",
+    "lactate",
+    "bicarbonate",
+    "phosphate",
+    "cholesterol",
+    "triglycerides",
+    "thyrotropin",
+    "ferritin",
+    "troponin",
+    "bilirubin",
+    "collagen",
+    "caffeine",
+    "nicotine",
+    "tobacco",
+    "cocaine",
+    "cannabis",
+    "marijuana",
+    "amphetamine",
+    "oral",
+    "tablet",
+    "capsule",
+    "cream",
+    "patch",
+    "solution",
+    "spray",
+    "drops",
+    "gel",
+    "lotion",
+    "ointment",
+    "powder",
+    "syrup",
+    "suspension",
+    "injection",
+    "chest",
+    "heart",
+    "blood",
+    "liver",
+    "kidney",
+    "lung",
+    "bone",
+    "skin",
+    "eye",
+    "ear",
+    "nose",
+    "mouth",
+    "head",
+    "back",
+    "neck",
+    "arm",
+    "leg",
+    "foot",
+    "hand",
+    "date",
+    "name",
+    "patient",
+    "doctor",
+    "nurse",
+    "home",
+    "office",
+    "clinic",
+    "hospital",
+    "discharge",
+    "admission",
+    "history",
+    "family",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,12 +396,20 @@ impl RxIndex {
     fn add(&mut self, code: &str, name: &str) {
         self.names.insert(code.to_string(), name.to_string());
         if let Some(p) = parse_rx_name(code, name) {
-            let first = p.ingredient.split_whitespace().next().unwrap_or("").to_string();
+            let first = p
+                .ingredient
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_string();
             let list = self.products.entry(first).or_default();
             if !list.iter().any(|q| q.code == p.code) {
                 list.push(p);
             }
-        } else if !name.chars().any(|c| c.is_ascii_digit()) && !name.contains('/') && !name.contains('[') {
+        } else if !name.chars().any(|c| c.is_ascii_digit())
+            && !name.contains('/')
+            && !name.contains('[')
+        {
             self.ingredients
                 .entry(name.to_lowercase())
                 .or_insert_with(|| Code::new(SYSTEM_RXNORM, code, name));
@@ -165,11 +428,17 @@ impl RxIndex {
                 .get(first)
                 .into_iter()
                 .flatten()
-                .filter(|p| p.ingredient == generic || p.ingredient.starts_with(&format!("{generic} ")))
+                .filter(|p| {
+                    p.ingredient == generic || p.ingredient.starts_with(&format!("{generic} "))
+                })
                 .filter(|p| (p.strength - value).abs() < 1e-9 && &p.unit == unit)
                 .filter(|p| p.extended == q.extended)
                 .filter(|p| match q.route {
-                    Some("oral") | None => p.form.starts_with("oral") || p.form.contains("tablet") || p.form.contains("capsule"),
+                    Some("oral") | None => {
+                        p.form.starts_with("oral")
+                            || p.form.contains("tablet")
+                            || p.form.contains("capsule")
+                    }
                     Some(route) => p.form.contains(route) || !p.form.starts_with("oral"),
                 })
                 .filter(|p| match (q.brand, &p.brand) {
@@ -179,9 +448,16 @@ impl RxIndex {
                 })
                 .collect();
             let best: Vec<&RxProduct> = {
-                let tablets: Vec<&RxProduct> =
-                    candidates.iter().copied().filter(|p| p.form == "oral tablet").collect();
-                if tablets.is_empty() { candidates } else { tablets }
+                let tablets: Vec<&RxProduct> = candidates
+                    .iter()
+                    .copied()
+                    .filter(|p| p.form == "oral tablet")
+                    .collect();
+                if tablets.is_empty() {
+                    candidates
+                } else {
+                    tablets
+                }
             };
             if best.len() == 1 {
                 let p = best[0];
@@ -210,7 +486,9 @@ pub fn parse_rx_name(code: &str, name: &str) -> Option<RxProduct> {
         return None;
     }
     let (body, brand) = match name.rfind(" [") {
-        Some(i) if name.ends_with(']') => (&name[..i], Some(name[i + 2..name.len() - 1].to_string())),
+        Some(i) if name.ends_with(']') => {
+            (&name[..i], Some(name[i + 2..name.len() - 1].to_string()))
+        }
         _ => (name, None),
     };
     let words: Vec<&str> = body.split_whitespace().collect();
@@ -221,7 +499,15 @@ pub fn parse_rx_name(code: &str, name: &str) -> Option<RxProduct> {
         let next = words.get(i + 1).copied().unwrap_or("");
         if w.starts_with("NDA") || w.starts_with("ANDA") || w.starts_with("BLA") {
             i += 1;
-        } else if w.parse::<f64>().is_ok() && matches!(next, "HR" | "ML" | "ACTUAT" | "MG" | "DAY") && i + 2 < words.len() && !words[i + 2].chars().next().is_some_and(|c| c.is_ascii_digit()) && i == 0 {
+        } else if w.parse::<f64>().is_ok()
+            && matches!(next, "HR" | "ML" | "ACTUAT" | "MG" | "DAY")
+            && i + 2 < words.len()
+            && !words[i + 2]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+            && i == 0
+        {
             i += 2;
         } else if w.parse::<f64>().is_ok() && matches!(next, "ACTUAT") {
             i += 2;
@@ -230,8 +516,26 @@ pub fn parse_rx_name(code: &str, name: &str) -> Option<RxProduct> {
         }
     }
     let rest = &words[i..];
-    let units = ["MG", "MCG", "UNT", "MEQ", "ML", "MG/ML", "UNT/ML", "MG/ACTUAT", "MCG/ACTUAT", "MG/HR", "MCG/HR", "%", "MEQ/ML", "UNT/GM", "MG/GM"];
-    let pos = rest.windows(2).position(|w| w[0].parse::<f64>().is_ok() && units.contains(&w[1]))?;
+    let units = [
+        "MG",
+        "MCG",
+        "UNT",
+        "MEQ",
+        "ML",
+        "MG/ML",
+        "UNT/ML",
+        "MG/ACTUAT",
+        "MCG/ACTUAT",
+        "MG/HR",
+        "MCG/HR",
+        "%",
+        "MEQ/ML",
+        "UNT/GM",
+        "MG/GM",
+    ];
+    let pos = rest
+        .windows(2)
+        .position(|w| w[0].parse::<f64>().is_ok() && units.contains(&w[1]))?;
     if pos == 0 {
         return None;
     }
@@ -240,13 +544,24 @@ pub fn parse_rx_name(code: &str, name: &str) -> Option<RxProduct> {
     let unit = rest[pos + 1].to_lowercase();
     let form_words = &rest[pos + 2..];
     let form_text = form_words.join(" ").to_lowercase();
-    let extended = form_text.contains("extended release") || words.first() == Some(&"24") || words.first() == Some(&"12");
+    let extended = form_text.contains("extended release")
+        || words.first() == Some(&"24")
+        || words.first() == Some(&"12");
     let form = form_text
         .replace("extended release ", "")
         .replace("delayed release ", "")
         .trim()
         .to_string();
-    Some(RxProduct { code: code.to_string(), name: name.to_string(), ingredient, strength, unit, form, brand, extended })
+    Some(RxProduct {
+        code: code.to_string(),
+        name: name.to_string(),
+        ingredient,
+        strength,
+        unit,
+        form,
+        brand,
+        extended,
+    })
 }
 
 pub struct Terminology {
@@ -289,7 +604,15 @@ fn name_variants(name: &str) -> Vec<String> {
     let mut out = vec![base.clone()];
     let lower = base.to_lowercase();
     let mut stripped = lower.clone();
-    for suffix in [", unspecified", " unspecified", " nos", ", not elsewhere classified", ", uncomplicated", " without complications", " without complication"] {
+    for suffix in [
+        ", unspecified",
+        " unspecified",
+        " nos",
+        ", not elsewhere classified",
+        ", uncomplicated",
+        " without complications",
+        " without complication",
+    ] {
         if let Some(s) = stripped.strip_suffix(suffix) {
             stripped = s.trim_end_matches(',').to_string();
         }
@@ -307,7 +630,11 @@ fn term_allowed(term: &str) -> bool {
     let toks = term_tokens(term);
     match toks.as_slice() {
         [] => false,
-        [one] => one.chars().count() >= 4 && !STOP_TERMS.contains(&one.as_str()) && !one.chars().all(|c| c.is_ascii_digit()),
+        [one] => {
+            one.chars().count() >= 4
+                && !STOP_TERMS.contains(&one.as_str())
+                && !one.chars().all(|c| c.is_ascii_digit())
+        }
         _ => toks.len() <= 8,
     }
 }
@@ -333,14 +660,31 @@ impl Terminology {
             ucum: HashSet::new(),
         };
         for r in rows(ICD10CM) {
-            t.icd10.insert(col(&r, 0).to_string(), (col(&r, 1).to_string(), col(&r, 2) == "1"));
+            t.icd10.insert(
+                col(&r, 0).to_string(),
+                (col(&r, 1).to_string(), col(&r, 2) == "1"),
+            );
         }
         for r in rows(SNOMED) {
-            t.snomed.insert(col(&r, 0).to_string(), (col(&r, 1).to_string(), col(&r, 2).to_string()));
+            t.snomed.insert(
+                col(&r, 0).to_string(),
+                (col(&r, 1).to_string(), col(&r, 2).to_string()),
+            );
         }
         for r in rows(LOINC) {
-            let kind = if col(&r, 2) == "vital" { LabKind::Vital } else { LabKind::Lab };
-            t.loinc.insert(col(&r, 0).to_string(), LoincInfo { display: col(&r, 1).to_string(), kind, unit: col(&r, 3).to_string() });
+            let kind = if col(&r, 2) == "vital" {
+                LabKind::Vital
+            } else {
+                LabKind::Lab
+            };
+            t.loinc.insert(
+                col(&r, 0).to_string(),
+                LoincInfo {
+                    display: col(&r, 1).to_string(),
+                    kind,
+                    unit: col(&r, 3).to_string(),
+                },
+            );
         }
         for r in rows(RXNORM) {
             t.rxnorm.add(col(&r, 0), col(&r, 1));
@@ -350,9 +694,11 @@ impl Terminology {
         }
         for r in rows(CUR_UNITS) {
             t.ucum.insert(col(&r, 1).to_string());
-            t.units.push((col(&r, 0).to_string(), col(&r, 1).to_string()));
+            t.units
+                .push((col(&r, 0).to_string(), col(&r, 1).to_string()));
         }
-        t.units.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        t.units
+            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         t.build_lexicon();
         t
     }
@@ -363,15 +709,21 @@ impl Terminology {
     }
 
     pub fn icd_code(&self, code: &str) -> Option<Code> {
-        self.icd10.get(code).map(|(d, _)| Code::new(SYSTEM_ICD10CM, code, d))
+        self.icd10
+            .get(code)
+            .map(|(d, _)| Code::new(SYSTEM_ICD10CM, code, d))
     }
 
     pub fn snomed_code(&self, code: &str) -> Option<Code> {
-        self.snomed.get(code).map(|(d, _)| Code::new(SYSTEM_SNOMED, code, d))
+        self.snomed
+            .get(code)
+            .map(|(d, _)| Code::new(SYSTEM_SNOMED, code, d))
     }
 
     pub fn loinc_code(&self, code: &str) -> Option<Code> {
-        self.loinc.get(code).map(|i| Code::new(SYSTEM_LOINC, code, &i.display))
+        self.loinc
+            .get(code)
+            .map(|i| Code::new(SYSTEM_LOINC, code, &i.display))
     }
 
     fn curated_codes(&self, snomed: &str, icd: &str, rx: &str) -> Vec<Code> {
@@ -412,7 +764,13 @@ impl Terminology {
                     .find(|c| c.system == SYSTEM_SNOMED)
                     .map(|c| c.display.clone())
                     .unwrap_or_else(|| terms[0].to_string());
-                let id = self.add_concept(Concept { kind, label, codes, unit: None, generic: None });
+                let id = self.add_concept(Concept {
+                    kind,
+                    label,
+                    codes,
+                    unit: None,
+                    generic: None,
+                });
                 for term in terms {
                     if self.lexicon.insert(term, kind, id) && kind != ConceptKind::Substance {
                         owned.insert(term_tokens(term));
@@ -422,7 +780,11 @@ impl Terminology {
         }
         for r in rows(CUR_LABS) {
             let code = col(&r, 1);
-            let display = self.loinc.get(code).map(|i| i.display.clone()).unwrap_or_else(|| col(&r, 2).to_string());
+            let display = self
+                .loinc
+                .get(code)
+                .map(|i| i.display.clone())
+                .unwrap_or_else(|| col(&r, 2).to_string());
             let unit = Some(col(&r, 3).to_string()).filter(|u| !u.is_empty());
             let terms: Vec<&str> = col(&r, 0).split('|').collect();
             let id = self.add_concept(Concept {
@@ -440,14 +802,26 @@ impl Terminology {
             let display = col(&r, 2);
             let codes = self.curated_codes(col(&r, 1), "", "");
             let name = display.trim_end_matches(" route").to_lowercase();
-            let id = self.add_concept(Concept { kind: ConceptKind::Route, label: display.to_string(), codes, unit: Some(name), generic: None });
+            let id = self.add_concept(Concept {
+                kind: ConceptKind::Route,
+                label: display.to_string(),
+                codes,
+                unit: Some(name),
+                generic: None,
+            });
             for term in col(&r, 0).split('|') {
                 self.lexicon.insert(term, ConceptKind::Route, id);
             }
         }
         for r in rows(CUR_DOCTYPES) {
             let code = Code::new(SYSTEM_LOINC, col(&r, 1), col(&r, 2));
-            let id = self.add_concept(Concept { kind: ConceptKind::DocType, label: col(&r, 2).to_string(), codes: vec![code], unit: None, generic: None });
+            let id = self.add_concept(Concept {
+                kind: ConceptKind::DocType,
+                label: col(&r, 2).to_string(),
+                codes: vec![code],
+                unit: None,
+                generic: None,
+            });
             for term in col(&r, 0).split('|') {
                 self.lexicon.insert(term, ConceptKind::DocType, id);
             }
@@ -459,7 +833,8 @@ impl Terminology {
         let mut substances: BTreeMap<Vec<String>, TermCodes> = BTreeMap::new();
         for r in rows(ICD10CM) {
             let (code, leaf) = (col(&r, 0), col(&r, 2) == "1");
-            let names = std::iter::once(col(&r, 1)).chain(col(&r, 3).split('|').filter(|s| !s.is_empty()));
+            let names =
+                std::iter::once(col(&r, 1)).chain(col(&r, 3).split('|').filter(|s| !s.is_empty()));
             for name in names {
                 for v in name_variants(name) {
                     if !term_allowed(&v) {
@@ -504,7 +879,11 @@ impl Terminology {
                 let mut codes = Vec::new();
                 let mut icd = tc.icd.clone();
                 // Prefer billable (leaf) codes, then the most general (shortest) one.
-                icd.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.len().cmp(&b.0.len())).then(a.0.cmp(&b.0)));
+                icd.sort_by(|a, b| {
+                    b.1.cmp(&a.1)
+                        .then(a.0.len().cmp(&b.0.len()))
+                        .then(a.0.cmp(&b.0))
+                });
                 if let Some((code, _)) = icd.first() {
                     codes.extend(self.icd_code(code));
                 }
@@ -515,7 +894,13 @@ impl Terminology {
                 }
                 let label = tc.label.unwrap_or_else(|| tokens.join(" "));
                 let term = tokens.join(" ");
-                let id = self.add_concept(Concept { kind, label, codes, unit: None, generic: None });
+                let id = self.add_concept(Concept {
+                    kind,
+                    label,
+                    codes,
+                    unit: None,
+                    generic: None,
+                });
                 self.lexicon.insert(&term, kind, id);
             }
         }
@@ -525,7 +910,11 @@ impl Terminology {
         for r in rows(DRUGS) {
             let (name, canonical) = (col(&r, 0), col(&r, 1));
             let toks = term_tokens(name);
-            if STOP_DRUG_NAMES.contains(&name) || toks.len() > 6 || (toks.len() == 1 && toks[0].len() < 4) || owned.contains(&toks) {
+            if STOP_DRUG_NAMES.contains(&toks.join(" ").as_str())
+                || toks.len() > 6
+                || (toks.len() == 1 && toks[0].len() < 4)
+                || owned.contains(&toks)
+            {
                 continue;
             }
             let generic = canonical.to_lowercase();
@@ -553,7 +942,11 @@ impl Terminology {
         let mut n = 0;
         for line in text.lines() {
             let f: Vec<&str> = line.split('|').collect();
-            if f.len() < 17 || f[1] != "ENG" || f[11] != "RXNORM" || matches!(f[16], "O" | "Y" | "E") {
+            if f.len() < 17
+                || f[1] != "ENG"
+                || f[11] != "RXNORM"
+                || matches!(f[16], "O" | "Y" | "E")
+            {
                 continue;
             }
             if matches!(f[12], "IN" | "PIN" | "SCD" | "SBD") {
@@ -571,19 +964,41 @@ impl Terminology {
         let header = parse_csv_line(lines.next().unwrap_or(""));
         let idx = |name: &str| header.iter().position(|h| h == name);
         let (Some(num), Some(long)) = (idx("LOINC_NUM"), idx("LONG_COMMON_NAME")) else {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "Loinc.csv lacks LOINC_NUM or LONG_COMMON_NAME"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "Loinc.csv lacks LOINC_NUM or LONG_COMMON_NAME",
+            ));
         };
         let class_type = idx("CLASSTYPE");
         let mut n = 0;
         for line in lines {
             let f = parse_csv_line(line);
-            let (Some(code), Some(display)) = (f.get(num), f.get(long)) else { continue };
+            let (Some(code), Some(display)) = (f.get(num), f.get(long)) else {
+                continue;
+            };
             let kind = match class_type.and_then(|i| f.get(i)).map(String::as_str) {
-                _ if self.loinc.get(code).is_some_and(|i| i.kind == LabKind::Vital) => LabKind::Vital,
+                _ if self
+                    .loinc
+                    .get(code)
+                    .is_some_and(|i| i.kind == LabKind::Vital) =>
+                {
+                    LabKind::Vital
+                }
                 _ => LabKind::Lab,
             };
-            let unit = self.loinc.get(code).map(|i| i.unit.clone()).unwrap_or_default();
-            self.loinc.insert(code.clone(), LoincInfo { display: display.clone(), kind, unit });
+            let unit = self
+                .loinc
+                .get(code)
+                .map(|i| i.unit.clone())
+                .unwrap_or_default();
+            self.loinc.insert(
+                code.clone(),
+                LoincInfo {
+                    display: display.clone(),
+                    kind,
+                    unit,
+                },
+            );
             n += 1;
         }
         Ok(n)
@@ -645,7 +1060,11 @@ mod tests {
         assert!(t.snomed.len() > 16_000);
         assert_eq!(t.rxnorm.len(), 509);
         assert!(t.loinc.contains_key("8480-6") && t.loinc.contains_key("4548-4"));
-        assert!(t.lexicon.term_count() > 100_000, "{}", t.lexicon.term_count());
+        assert!(
+            t.lexicon.term_count() > 100_000,
+            "{}",
+            t.lexicon.term_count()
+        );
     }
 
     #[test]
@@ -654,7 +1073,12 @@ mod tests {
         let t = builtin();
         for c in &t.concepts {
             for code in &c.codes {
-                assert!(!code.display.is_empty(), "{} {} has no display", code.system, code.code);
+                assert!(
+                    !code.display.is_empty(),
+                    "{} {} has no display",
+                    code.system,
+                    code.code
+                );
             }
         }
         for r in rows(CUR_CONDITIONS) {
@@ -670,9 +1094,19 @@ mod tests {
     fn shared_terms_carry_both_code_systems() {
         let c = concept_for("asthma");
         assert_eq!(c.len(), 1);
-        let systems: Vec<_> = c[0].codes.iter().map(|c| (c.system.as_str(), c.code.as_str())).collect();
-        assert!(systems.contains(&(SYSTEM_ICD10CM, "J45.909")), "{systems:?}");
-        assert!(systems.contains(&(SYSTEM_SNOMED, "195967001")), "{systems:?}");
+        let systems: Vec<_> = c[0]
+            .codes
+            .iter()
+            .map(|c| (c.system.as_str(), c.code.as_str()))
+            .collect();
+        assert!(
+            systems.contains(&(SYSTEM_ICD10CM, "J45.909")),
+            "{systems:?}"
+        );
+        assert!(
+            systems.contains(&(SYSTEM_SNOMED, "195967001")),
+            "{systems:?}"
+        );
         // ICD-10-CM inclusion terms lose their parenthesised modifiers.
         let c = concept_for("essential hypertension");
         assert!(c[0].codes.iter().any(|c| c.code == "I10"));
@@ -692,29 +1126,62 @@ mod tests {
                 })
                 .map(|c| c.code)
         };
-        assert_eq!(q("lisinopril", Some((10.0, "mg")), false).as_deref(), Some("314076"));
-        assert_eq!(q("atorvastatin", Some((40.0, "mg")), false).as_deref(), Some("617311"));
-        assert_eq!(q("metoprolol", Some((25.0, "mg")), false).as_deref(), Some("866924"));
-        assert_eq!(q("metoprolol", Some((25.0, "mg")), true).as_deref(), Some("866427"));
-        assert_eq!(q("metformin", Some((500.0, "mg")), true).as_deref(), Some("860975"));
+        assert_eq!(
+            q("lisinopril", Some((10.0, "mg")), false).as_deref(),
+            Some("314076")
+        );
+        assert_eq!(
+            q("atorvastatin", Some((40.0, "mg")), false).as_deref(),
+            Some("617311")
+        );
+        assert_eq!(
+            q("metoprolol", Some((25.0, "mg")), false).as_deref(),
+            Some("866924")
+        );
+        assert_eq!(
+            q("metoprolol", Some((25.0, "mg")), true).as_deref(),
+            Some("866427")
+        );
+        assert_eq!(
+            q("metformin", Some((500.0, "mg")), true).as_deref(),
+            Some("860975")
+        );
         // Immediate-release metformin 500 mg is not among the codes: no guess.
         assert_eq!(q("metformin", Some((500.0, "mg")), false), None);
         // Name only: the ingredient code when RxNorm names it.
         assert_eq!(q("lisinopril", None, false).as_deref(), Some("29046"));
-        assert_eq!(q("lisinopril", Some((15.0, "mg")), false).as_deref(), Some("29046"));
+        assert_eq!(
+            q("lisinopril", Some((15.0, "mg")), false).as_deref(),
+            Some("29046")
+        );
     }
 
     #[test]
     fn parses_rxnorm_names() {
-        let p = parse_rx_name("866429", "24 HR metoprolol succinate 25 MG Extended Release Oral Tablet [Toprol]").unwrap();
+        let p = parse_rx_name(
+            "866429",
+            "24 HR metoprolol succinate 25 MG Extended Release Oral Tablet [Toprol]",
+        )
+        .unwrap();
         assert_eq!(p.ingredient, "metoprolol succinate");
-        assert_eq!((p.strength, p.unit.as_str(), p.form.as_str()), (25.0, "mg", "oral tablet"));
+        assert_eq!(
+            (p.strength, p.unit.as_str(), p.form.as_str()),
+            (25.0, "mg", "oral tablet")
+        );
         assert_eq!(p.brand.as_deref(), Some("Toprol"));
         assert!(p.extended);
-        let p = parse_rx_name("745752", "NDA021457 200 ACTUAT albuterol 0.09 MG/ACTUAT Metered Dose Inhaler [ProAir]").unwrap();
+        let p = parse_rx_name(
+            "745752",
+            "NDA021457 200 ACTUAT albuterol 0.09 MG/ACTUAT Metered Dose Inhaler [ProAir]",
+        )
+        .unwrap();
         assert_eq!(p.ingredient, "albuterol");
         assert_eq!(p.unit, "mg/actuat");
-        assert!(parse_rx_name("1", "amlodipine 5 MG / benazepril hydrochloride 20 MG Oral Capsule").is_none());
+        assert!(parse_rx_name(
+            "1",
+            "amlodipine 5 MG / benazepril hydrochloride 20 MG Oral Capsule"
+        )
+        .is_none());
         assert!(parse_rx_name("29046", "Lisinopril").is_none());
     }
 

@@ -28,7 +28,10 @@ pub fn tokenize(s: &str) -> Vec<Token> {
         }
     }
     if let Some(st) = start {
-        out.push(Token { start: st, end: s.len() });
+        out.push(Token {
+            start: st,
+            end: s.len(),
+        });
     }
     out
 }
@@ -82,6 +85,24 @@ impl CharIndex {
     }
 }
 
+/// Does the line break at byte `i` separate what is before from what is after? It does after a
+/// short line (a heading, a list entry, a form field), after a sentence's end, before a blank
+/// line, a bullet, a number or a `Key:` field. Otherwise the text merely wraps — as OCR lines of
+/// a paragraph do — and a phrase may run across it.
+pub fn line_break_separates(text: &str, i: usize) -> bool {
+    let line_start = text[..i].rfind('\n').map_or(0, |p| p + 1);
+    let prev = text[line_start..i].trim_end();
+    let next_line = text[i + 1..].split('\n').next().unwrap_or("").trim_start();
+    prev.len() <= 45
+        || prev.ends_with(['.', ':', ';', '!', '?', ','])
+        || next_line.is_empty()
+        || next_line.starts_with(['-', '*', '•', '·'])
+        || next_line.chars().next().is_some_and(|c| c.is_ascii_digit())
+        || next_line
+            .split_once(':')
+            .is_some_and(|(k, _)| k.len() < 30 && k.chars().next().is_some_and(char::is_uppercase))
+}
+
 /// Byte ranges of the lines of `s` (without their line break).
 pub fn lines(s: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut pos = 0;
@@ -105,7 +126,10 @@ pub fn parse_date(s: &str) -> Option<String> {
         if w.len() < 3 {
             return None;
         }
-        months.iter().position(|m| w.starts_with(m)).map(|i| i as u32 + 1)
+        months
+            .iter()
+            .position(|m| w.starts_with(m))
+            .map(|i| i as u32 + 1)
     };
     let year_of = |y: &str| -> Option<i32> {
         let v: i32 = y.parse().ok()?;
@@ -115,17 +139,26 @@ pub fn parse_date(s: &str) -> Option<String> {
             _ => None,
         }
     };
-    let parts: Vec<&str> = s.split(|c: char| c == '/' || c == '-' || c == '.' || c == ' ' || c == ',')
+    let parts: Vec<&str> = s
+        .split(|c: char| c == '/' || c == '-' || c == '.' || c == ' ' || c == ',')
         .filter(|p| !p.is_empty())
         .collect();
     let (y, m, d): (i32, u32, u32) = match parts.as_slice() {
         [a, b, c] if a.len() == 4 && a.chars().all(|c| c.is_ascii_digit()) => {
             (year_of(a)?, b.parse().ok()?, c.parse().ok()?)
         }
-        [a, b, c] if a.chars().all(|c| c.is_ascii_digit()) && b.chars().all(|c| c.is_ascii_digit()) => {
+        [a, b, c]
+            if a.chars().all(|c| c.is_ascii_digit()) && b.chars().all(|c| c.is_ascii_digit()) =>
+        {
             (year_of(c)?, a.parse().ok()?, b.parse().ok()?)
         }
-        [a, b, c] if month_of(a).is_some() => (year_of(c)?, month_of(a)?, b.trim_end_matches(|c: char| c.is_alphabetic()).parse().ok()?),
+        [a, b, c] if month_of(a).is_some() => (
+            year_of(c)?,
+            month_of(a)?,
+            b.trim_end_matches(|c: char| c.is_alphabetic())
+                .parse()
+                .ok()?,
+        ),
         [a, b, c] if month_of(b).is_some() => (year_of(c)?, month_of(b)?, a.parse().ok()?),
         _ => return None,
     };
@@ -146,7 +179,10 @@ mod tests {
         let s = "s/p CABG, HbA1c 7.2% — naïve";
         let toks: Vec<&str> = tokenize(s).iter().map(|t| t.text(s)).collect();
         assert_eq!(toks, ["s", "p", "CABG", "HbA1c", "7", "2", "naïve"]);
-        assert_eq!(term_tokens("Alzheimer's Disease"), ["alzheimer", "s", "disease"]);
+        assert_eq!(
+            term_tokens("Alzheimer's Disease"),
+            ["alzheimer", "s", "disease"]
+        );
         assert_eq!(fold("Naïve Été"), "naive ete");
     }
 

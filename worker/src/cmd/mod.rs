@@ -1,0 +1,6 @@
+//! The subcommands of the `paperchart` binary.
+
+pub mod nlp;
+pub mod run;
+pub mod summary;
+pub mod watch;

@@ -1,0 +1,179 @@
+//! `paperchart watch DIR`: the local long-running worker.
+//!
+//! A scanner queues every new or changed file of the folder in the durable SQLite queue (a file
+//! is queued once its size and modification time held still for one scan, so half-copied files
+//! wait); the [`Worker`] processes the queue with bounded concurrency until SIGINT or SIGTERM.
+//! Dead letters are mirrored to `<out>/dead-letter.ndjson`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::app;
+use crate::config::Config;
+use crate::queue::SqliteQueue;
+use crate::source::collect_inputs;
+use crate::worker::{Worker, WorkerSettings, WorkerStats};
+
+pub struct WatchArgs {
+    pub dir: PathBuf,
+    pub out: PathBuf,
+    pub queue: PathBuf,
+}
+
+/// Resolves SIGINT or SIGTERM into one cancellation.
+pub fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!(signal = "SIGINT", "shutting down"),
+            _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutting down"),
+        }
+        t.cancel();
+    });
+    token
+}
+
+fn stamp(meta: &std::fs::Metadata) -> (u64, i128) {
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i128);
+    (meta.len(), mtime)
+}
+
+async fn scan(
+    dir: PathBuf,
+    exclude: Vec<PathBuf>,
+    queue: SqliteQueue,
+    poll: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut previous: HashMap<PathBuf, (u64, i128)> = HashMap::new();
+    loop {
+        let (d, ex) = (dir.clone(), exclude.clone());
+        let found = tokio::task::spawn_blocking(move || -> Vec<(PathBuf, (u64, i128))> {
+            collect_inputs(&[d])
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|p| !ex.iter().any(|e| p.starts_with(e)))
+                .filter_map(|p| std::fs::metadata(&p).ok().map(|m| (p, stamp(&m))))
+                .collect()
+        })
+        .await
+        .unwrap_or_default();
+        let mut queued = 0;
+        let mut current = HashMap::new();
+        for (path, st) in found {
+            if previous.get(&path) == Some(&st) {
+                let key = format!("{}|{}|{}", path.display(), st.0, st.1);
+                match queue.send(&path.to_string_lossy(), &key).await {
+                    Ok(true) => queued += 1,
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot queue file"),
+                }
+            }
+            current.insert(path, st);
+        }
+        if queued > 0 {
+            tracing::info!(files = queued, "queued new files");
+        }
+        previous = current;
+        tokio::select! { _ = tokio::time::sleep(poll) => {}, _ = shutdown.cancelled() => return }
+    }
+}
+
+async fn mirror_dead_letters(
+    queue: SqliteQueue,
+    out: PathBuf,
+    poll: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut last = usize::MAX;
+    loop {
+        if let Ok(dl) = queue.dead_letters().await {
+            if dl.len() != last {
+                let mut text = String::new();
+                for d in &dl {
+                    text.push_str(&serde_json::json!({"input": d.body, "reason": d.reason, "receive_count": d.receive_count}).to_string());
+                    text.push('\n');
+                }
+                if crate::sink::write_atomic(&out.join("dead-letter.ndjson"), text.as_bytes())
+                    .is_ok()
+                {
+                    last = dl.len();
+                }
+            }
+        }
+        tokio::select! { _ = tokio::time::sleep(poll * 4) => {}, _ = shutdown.cancelled() => return }
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+pub async fn watch(cfg: Config, args: WatchArgs) -> anyhow::Result<()> {
+    let dir = absolute(&args.dir);
+    if !dir.is_dir() {
+        anyhow::bail!("{}: not a folder", dir.display());
+    }
+    std::fs::create_dir_all(&args.out)?;
+    let queue = SqliteQueue::open(&args.queue, cfg.worker.max_receives)?;
+    let pipeline = app::pipeline(&cfg).await?;
+    let shutdown = shutdown_on_signals();
+    let poll = Duration::from_millis(cfg.worker.poll_interval_ms);
+    let exclude = vec![
+        absolute(&args.out),
+        absolute(args.queue.parent().unwrap_or(Path::new("."))),
+    ];
+    let scanner = tokio::spawn(scan(
+        dir.clone(),
+        exclude,
+        queue.clone(),
+        poll,
+        shutdown.clone(),
+    ));
+    let mirror = tokio::spawn(mirror_dead_letters(
+        queue.clone(),
+        args.out.clone(),
+        poll,
+        shutdown.clone(),
+    ));
+    let worker = Worker {
+        queue: Arc::new(queue.clone()),
+        pipeline,
+        settings: WorkerSettings {
+            concurrency: cfg.worker_concurrency(),
+            visibility: Duration::from_secs(cfg.worker.visibility_timeout_secs),
+            heartbeat: Duration::from_secs(cfg.worker.heartbeat_secs),
+            grace: Duration::from_secs(cfg.worker.shutdown_grace_secs),
+            poll,
+            retry_base: Duration::from_secs(cfg.worker.retry_base_secs),
+            max_batch: 10,
+        },
+        stats: Arc::new(WorkerStats::default()),
+    };
+    eprintln!(
+        "paperchart watch: processing files dropped in {} (Ctrl-C to stop); output in {}",
+        dir.display(),
+        args.out.display()
+    );
+    worker.run(shutdown.clone()).await?;
+    shutdown.cancel();
+    let _ = tokio::join!(scanner, mirror);
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! Running one document through the stages: source → OCR → NLP → FHIR → sink.
+//!
+//! [`Pipeline::step`] performs one transition of the job state machine ([`crate::job`]);
+//! [`Pipeline::process`] runs a document from its key to `Written` and reports what happened.
+//! Only ids, counts, timings and error classes are logged.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::decode;
+use crate::fhir::map::MapInput;
+use crate::fhir::Mapper;
+use crate::job::{DocReport, JobState, Outcome, StageError};
+use crate::model::ReadBy;
+use crate::nlp::NlpEngine;
+use crate::ocr::{OcrEngine, OcrPoll, OcrStart};
+use crate::sink::FhirSink;
+use crate::source::ObjectSource;
+
+#[derive(Clone)]
+pub struct Pipeline {
+    pub source: Arc<dyn ObjectSource>,
+    pub ocr: Arc<dyn OcrEngine>,
+    pub nlp: Arc<dyn NlpEngine>,
+    pub mapper: Arc<Mapper>,
+    pub sink: Arc<dyn FhirSink>,
+}
+
+/// How often an asynchronous OCR job is polled when nothing notifies its completion.
+const OCR_POLL: Duration = Duration::from_secs(2);
+
+impl Pipeline {
+    /// One transition. `report` collects counts as the job advances.
+    pub async fn step(
+        &self,
+        state: JobState,
+        report: &mut DocReport,
+    ) -> Result<JobState, StageError> {
+        match state {
+            JobState::Received { key } => {
+                let object = self.source.fetch(&key).await?;
+                report.name = object.name.clone();
+                report.uri = object.uri.clone();
+                let kind = decode::detect(&object.bytes)?;
+                report.kind = Some(kind);
+                Ok(JobState::Parsed { object, kind })
+            }
+            JobState::Parsed { object, kind } => match self.ocr.start(&object).await? {
+                OcrStart::Done(document) => Ok(JobState::OcrDone {
+                    object,
+                    kind,
+                    document,
+                }),
+                OcrStart::Started(job) => Ok(JobState::OcrStarted { object, kind, job }),
+            },
+            JobState::OcrStarted { object, kind, job } => match self.ocr.fetch(&job).await? {
+                OcrPoll::Done(document) => Ok(JobState::OcrDone {
+                    object,
+                    kind,
+                    document,
+                }),
+                OcrPoll::Pending => Ok(JobState::OcrStarted { object, kind, job }),
+            },
+            JobState::OcrDone {
+                object,
+                kind,
+                document,
+            } => {
+                report.pages = document.pages.len();
+                for how in [ReadBy::TextLayer, ReadBy::Tesseract, ReadBy::Textract] {
+                    let n = document.pages_read_by(how);
+                    if n > 0 {
+                        report.read_by.insert(how.as_str(), n);
+                    }
+                }
+                report.mean_ocr_confidence = document.mean_ocr_confidence();
+                let text = document.text();
+                let nlp = self.nlp.clone();
+                let (text, nlp_out) = tokio::task::spawn_blocking(move || {
+                    let out = nlp.analyze(&text);
+                    (text, out)
+                })
+                .await
+                .map_err(|e| StageError::Internal(format!("NLP task: {e}")))?;
+                report.entities = nlp_out.counts();
+                let mapped = self.mapper.map(&MapInput {
+                    object: &object,
+                    kind,
+                    document: &document,
+                    text: &text,
+                    nlp: &nlp_out,
+                });
+                report.document_id = Some(mapped.bundle.id.clone());
+                Ok(JobState::Mapped {
+                    object,
+                    document,
+                    nlp: Box::new(nlp_out),
+                    mapped,
+                })
+            }
+            JobState::Mapped { mapped, .. } => {
+                self.sink.write(&mapped.bundle).await?;
+                report.resources = mapped.bundle.counts();
+                report.outcome = match mapped.needs_review {
+                    Some(reason) => Outcome::NeedsReview { reason },
+                    None => Outcome::Ok,
+                };
+                Ok(JobState::Written {
+                    report: report.clone(),
+                })
+            }
+            done @ (JobState::Written { .. }
+            | JobState::Acknowledged { .. }
+            | JobState::Ignored { .. }
+            | JobState::DeadLettered { .. }) => Ok(done),
+        }
+    }
+
+    /// Runs the document at `key` until it is written or fails.
+    pub async fn process(&self, key: &str) -> (DocReport, Option<StageError>) {
+        let started = Instant::now();
+        let name = std::path::Path::new(key)
+            .file_name()
+            .map_or(key.to_string(), |n| n.to_string_lossy().into_owned());
+        let mut report = DocReport::new(&name, key);
+        let mut state = JobState::Received {
+            key: key.to_string(),
+        };
+        let error = loop {
+            let waiting = matches!(state, JobState::OcrStarted { .. });
+            if waiting {
+                tokio::time::sleep(OCR_POLL).await;
+            }
+            match self.step(state, &mut report).await {
+                Ok(JobState::Written { .. }) => break None,
+                Ok(next) => state = next,
+                Err(e) => break Some(e),
+            }
+        };
+        report.millis = started.elapsed().as_millis() as u64;
+        match &error {
+            None => tracing::info!(
+                document = report.document_id.as_deref().unwrap_or(""),
+                pages = report.pages,
+                entities = report.entities.values().sum::<usize>(),
+                resources = report.resource_total(),
+                millis = report.millis,
+                needs_review = matches!(report.outcome, Outcome::NeedsReview { .. }),
+                "document written"
+            ),
+            Some(e) => {
+                tracing::warn!(error_class = ?e.class(), error = e.label(), millis = report.millis, "document failed");
+                report.outcome = Outcome::Failed {
+                    class: e.class(),
+                    error: e.label().to_string(),
+                    reason: e.to_string(),
+                };
+            }
+        }
+        (report, error)
+    }
+}

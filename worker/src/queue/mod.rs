@@ -1,0 +1,48 @@
+//! The job-queue seam, with SQS's semantics.
+//!
+//! A received message is leased for a visibility timeout; the worker extends the lease while it
+//! works, deletes the message only after the sink confirmed the write, releases it (visible again
+//! after a delay) when a failure may pass, and moves it to the dead letters with the reason when
+//! it cannot. Every receipt is single-use: once a lease is lost, its receipt no longer works, so a
+//! worker that lost its lease cannot acknowledge work another worker is redoing.
+
+mod sqlite;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use sqlite::SqliteQueue;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: String,
+    pub body: String,
+    /// Handle of this delivery; needed to extend, acknowledge, release or dead-letter it.
+    pub receipt: String,
+    /// Deliveries so far, this one included.
+    pub receive_count: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The receipt is stale: the lease expired and the message may be with another worker.
+    #[error("lease lost: the message is no longer held by this receipt")]
+    LeaseLost,
+    #[error("queue storage: {0}")]
+    Storage(String),
+}
+
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Up to `max` visible messages, each leased for `visibility`.
+    async fn receive(&self, max: usize, visibility: Duration) -> Result<Vec<Message>, QueueError>;
+    /// Pushes the lease of a held message `visibility` into the future.
+    async fn extend(&self, receipt: &str, visibility: Duration) -> Result<(), QueueError>;
+    /// Deletes a held message: its work is done.
+    async fn ack(&self, receipt: &str) -> Result<(), QueueError>;
+    /// Makes a held message visible again after `delay`.
+    async fn release(&self, receipt: &str, delay: Duration) -> Result<(), QueueError>;
+    /// Moves a held message to the dead letters, with the reason.
+    async fn dead_letter(&self, receipt: &str, reason: &str) -> Result<(), QueueError>;
+}

@@ -1,0 +1,227 @@
+//! The long-running worker: receive, process, acknowledge — the same code for every queue.
+//!
+//! - Permits before messages: it takes free concurrency permits first and receives at most that
+//!   many messages, so nothing waits in memory while its lease runs.
+//! - A heartbeat per job extends the lease every `heartbeat` interval; if an extension fails the
+//!   lease is lost and the job is abandoned (another worker will do it) rather than finished twice.
+//! - A message is deleted only after the sink stored the document. Transient failures release it
+//!   with exponential backoff; permanent ones go to the dead letters with the reason.
+//! - Queue errors back off instead of spinning.
+//! - On shutdown it stops receiving, gives in-flight jobs `grace` to finish, then releases what is
+//!   unfinished at once (visibility 0) so another worker takes it.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::job::ErrorClass;
+use crate::pipeline::Pipeline;
+use crate::queue::{JobQueue, Message, QueueError};
+
+#[derive(Clone)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    pub visibility: Duration,
+    pub heartbeat: Duration,
+    pub grace: Duration,
+    pub poll: Duration,
+    pub retry_base: Duration,
+    /// At most this many messages per receive call (SQS allows 10).
+    pub max_batch: usize,
+}
+
+/// Counters of one worker's life, for logs and tests.
+#[derive(Debug, Default)]
+pub struct WorkerStats {
+    pub acknowledged: AtomicU64,
+    pub released: AtomicU64,
+    pub dead_lettered: AtomicU64,
+    pub abandoned: AtomicU64,
+}
+
+pub struct Worker {
+    pub queue: Arc<dyn JobQueue>,
+    pub pipeline: Pipeline,
+    pub settings: WorkerSettings,
+    pub stats: Arc<WorkerStats>,
+}
+
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(15 * 60);
+
+impl Worker {
+    pub async fn run(&self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let s = &self.settings;
+        let permits = Arc::new(Semaphore::new(s.concurrency.max(1)));
+        let tracker = TaskTracker::new();
+        let stop_jobs = CancellationToken::new();
+        let written = Arc::new(AtomicBool::new(false));
+        let mut queue_errors = 0u32;
+        tracing::info!(concurrency = s.concurrency, "worker started");
+        loop {
+            let first = tokio::select! {
+                p = permits.clone().acquire_owned() => p?,
+                _ = shutdown.cancelled() => break,
+            };
+            let mut held: Vec<OwnedSemaphorePermit> = vec![first];
+            while held.len() < s.max_batch.max(1) {
+                match permits.clone().try_acquire_owned() {
+                    Ok(p) => held.push(p),
+                    Err(_) => break,
+                }
+            }
+            let received = tokio::select! {
+                r = self.queue.receive(held.len(), s.visibility) => r,
+                _ = shutdown.cancelled() => break,
+            };
+            match received {
+                Err(e) => {
+                    queue_errors += 1;
+                    let wait =
+                        Duration::from_millis(200u64.saturating_mul(1 << queue_errors.min(8)))
+                            .min(Duration::from_secs(30));
+                    tracing::warn!(error = %e, wait_ms = wait.as_millis() as u64, "queue receive failed");
+                    drop(held);
+                    tokio::select! { _ = tokio::time::sleep(wait) => {}, _ = shutdown.cancelled() => break }
+                }
+                Ok(messages) if messages.is_empty() => {
+                    queue_errors = 0;
+                    drop(held);
+                    if written.swap(false, Ordering::SeqCst) {
+                        if let Err(e) = self.pipeline.sink.flush().await {
+                            tracing::warn!(error = e.label(), "sink flush failed");
+                            written.store(true, Ordering::SeqCst);
+                        }
+                    }
+                    tokio::select! { _ = tokio::time::sleep(s.poll) => {}, _ = shutdown.cancelled() => break }
+                }
+                Ok(messages) => {
+                    queue_errors = 0;
+                    for (msg, permit) in messages.into_iter().zip(held.drain(..)) {
+                        let job = Job {
+                            queue: self.queue.clone(),
+                            pipeline: self.pipeline.clone(),
+                            settings: s.clone(),
+                            stats: self.stats.clone(),
+                            written: written.clone(),
+                        };
+                        let stop = stop_jobs.clone();
+                        tracker.spawn(async move {
+                            job.run(msg, stop).await;
+                            drop(permit);
+                        });
+                    }
+                }
+            }
+        }
+        tracing::info!(
+            in_flight = tracker.len(),
+            grace_ms = s.grace.as_millis() as u64,
+            "worker stopping"
+        );
+        tracker.close();
+        if tokio::time::timeout(s.grace, tracker.wait()).await.is_err() {
+            stop_jobs.cancel();
+            tracker.wait().await;
+        }
+        self.pipeline.sink.flush().await?;
+        tracing::info!(
+            acknowledged = self.stats.acknowledged.load(Ordering::SeqCst),
+            released = self.stats.released.load(Ordering::SeqCst),
+            dead_lettered = self.stats.dead_lettered.load(Ordering::SeqCst),
+            "worker stopped"
+        );
+        Ok(())
+    }
+}
+
+struct Job {
+    queue: Arc<dyn JobQueue>,
+    pipeline: Pipeline,
+    settings: WorkerSettings,
+    stats: Arc<WorkerStats>,
+    written: Arc<AtomicBool>,
+}
+
+enum Ending {
+    Finished(crate::job::DocReport, Option<crate::job::StageError>),
+    LeaseLost,
+    Stopped,
+}
+
+impl Job {
+    async fn run(self, msg: Message, stop: CancellationToken) {
+        let lease_lost = CancellationToken::new();
+        let heartbeat = {
+            let (queue, receipt, lost) =
+                (self.queue.clone(), msg.receipt.clone(), lease_lost.clone());
+            let (every, visibility) = (self.settings.heartbeat, self.settings.visibility);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    if let Err(e) = queue.extend(&receipt, visibility).await {
+                        tracing::warn!(message = %msg_id(&receipt), error = %e, "lease extension failed; abandoning job");
+                        lost.cancel();
+                        break;
+                    }
+                }
+            })
+        };
+        tracing::info!(message = %msg.id, receive_count = msg.receive_count, "job started");
+        let ending = tokio::select! {
+            (report, error) = self.pipeline.process(&msg.body) => Ending::Finished(report, error),
+            _ = lease_lost.cancelled() => Ending::LeaseLost,
+            _ = stop.cancelled() => Ending::Stopped,
+        };
+        heartbeat.abort();
+        let result: Result<(), QueueError> = match ending {
+            Ending::LeaseLost => {
+                self.stats.abandoned.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+            Ending::Stopped => {
+                self.stats.released.fetch_add(1, Ordering::SeqCst);
+                tracing::info!(message = %msg.id, "job interrupted by shutdown; released");
+                self.queue.release(&msg.receipt, Duration::ZERO).await
+            }
+            Ending::Finished(report, None) => {
+                self.written.store(true, Ordering::SeqCst);
+                self.stats.acknowledged.fetch_add(1, Ordering::SeqCst);
+                tracing::info!(message = %msg.id, document = report.document_id.as_deref().unwrap_or(""), "job done; acknowledged");
+                self.queue.ack(&msg.receipt).await
+            }
+            Ending::Finished(_, Some(e)) => match e.class() {
+                ErrorClass::Permanent => {
+                    self.stats.dead_lettered.fetch_add(1, Ordering::SeqCst);
+                    tracing::warn!(message = %msg.id, error = e.label(), "job failed permanently; dead-lettered");
+                    self.queue
+                        .dead_letter(&msg.receipt, &format!("{}: {e}", e.label()))
+                        .await
+                }
+                ErrorClass::Transient | ErrorClass::Throttled => {
+                    let backoff = self
+                        .settings
+                        .retry_base
+                        .saturating_mul(1 << (msg.receive_count.saturating_sub(1)).min(16));
+                    let delay = e.retry_after().unwrap_or(backoff).min(MAX_RETRY_DELAY);
+                    self.stats.released.fetch_add(1, Ordering::SeqCst);
+                    tracing::warn!(message = %msg.id, error = e.label(), delay_ms = delay.as_millis() as u64, "job failed; released for retry");
+                    self.queue.release(&msg.receipt, delay).await
+                }
+            },
+        };
+        if let Err(e) = result {
+            // The work is idempotent: if another worker now holds the message it redoes the same
+            // upserts. Nothing is lost.
+            tracing::warn!(message = %msg.id, error = %e, "could not settle message");
+        }
+    }
+}
+
+/// A short, non-identifying tag of a receipt for logs.
+fn msg_id(receipt: &str) -> String {
+    receipt.chars().take(8).collect()
+}
