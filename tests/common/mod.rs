@@ -117,3 +117,85 @@ pub fn validate_fhir(paths: &[&Path]) -> String {
     );
     stdout
 }
+
+/// A Helios FHIR Server on 127.0.0.1 with validation enforced, stopped when dropped.
+pub struct FhirServer {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl FhirServer {
+    /// Starts the server built by `make hfs` (or the one `PAPERCHART_TEST_HFS` names).
+    pub fn start() -> FhirServer {
+        let bin = std::env::var_os("PAPERCHART_TEST_HFS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root().join(".cache/hfs/bin/hfs"));
+        assert!(
+            bin.exists(),
+            "Helios FHIR Server not found at {}: run `make hfs` (make test does), or set PAPERCHART_TEST_HFS",
+            bin.display()
+        );
+        let port = free_port();
+        let data = tempfile::tempdir().expect("tempdir").keep();
+        let child = Command::new(bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--database-url", ":memory:", "--log-level", "error"])
+            .env("HFS_VALIDATION_MODE", "enforce")
+            .current_dir(&data)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start Helios");
+        let base = format!("http://127.0.0.1:{port}");
+        let server = FhirServer { child, base };
+        wait_for("the FHIR server to answer /metadata", Duration::from_secs(60), || {
+            http_get(&format!("{}/metadata", server.base)).is_some_and(|(status, _)| status == 200)
+        });
+        server
+    }
+
+    /// Resources of a type on the server.
+    pub fn count(&self, resource_type: &str) -> u64 {
+        let (status, body) = http_get(&format!("{}/{resource_type}?_summary=count", self.base)).expect("search");
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).expect("bundle");
+        v["total"].as_u64().expect("total")
+    }
+}
+
+impl Drop for FhirServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 GET on 127.0.0.1: status and body, or None when nothing answers.
+pub fn http_get(url: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut s = std::net::TcpStream::connect(host).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/fhir+json\r\nConnection: close\r\n\r\n").ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
+    Some((status, body))
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    out
+}

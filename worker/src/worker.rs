@@ -163,14 +163,14 @@ impl Job {
                 loop {
                     tokio::time::sleep(every).await;
                     if let Err(e) = queue.extend(&receipt, visibility).await {
-                        tracing::warn!(message = %msg_id(&receipt), error = %e, "lease extension failed; abandoning job");
+                        tracing::warn!(lease = %receipt_tag(&receipt), error = %e, "lease extension failed; abandoning job");
                         lost.cancel();
                         break;
                     }
                 }
             })
         };
-        tracing::info!(message = %msg.id, receive_count = msg.receive_count, "job started");
+        tracing::info!(msg_id = %msg.id, receive_count = msg.receive_count, "job started");
         let ending = tokio::select! {
             (report, error) = self.pipeline.process(&msg.body) => Ending::Finished(report, error),
             _ = lease_lost.cancelled() => Ending::LeaseLost,
@@ -184,19 +184,19 @@ impl Job {
             }
             Ending::Stopped => {
                 self.stats.released.fetch_add(1, Ordering::SeqCst);
-                tracing::info!(message = %msg.id, "job interrupted by shutdown; released");
+                tracing::info!(msg_id = %msg.id, "job interrupted by shutdown; released");
                 self.queue.release(&msg.receipt, Duration::ZERO).await
             }
             Ending::Finished(report, None) => {
                 self.written.store(true, Ordering::SeqCst);
                 self.stats.acknowledged.fetch_add(1, Ordering::SeqCst);
-                tracing::info!(message = %msg.id, document = report.document_id.as_deref().unwrap_or(""), "job done; acknowledged");
+                tracing::info!(msg_id = %msg.id, document = report.document_id.as_deref().unwrap_or(""), "job done; acknowledged");
                 self.queue.ack(&msg.receipt).await
             }
             Ending::Finished(_, Some(e)) => match e.class() {
                 ErrorClass::Permanent => {
                     self.stats.dead_lettered.fetch_add(1, Ordering::SeqCst);
-                    tracing::warn!(message = %msg.id, error = e.label(), "job failed permanently; dead-lettered");
+                    tracing::warn!(msg_id = %msg.id, error = e.label(), "job failed permanently; dead-lettered");
                     self.queue
                         .dead_letter(&msg.receipt, &format!("{}: {e}", e.label()))
                         .await
@@ -208,7 +208,7 @@ impl Job {
                         .saturating_mul(1 << (msg.receive_count.saturating_sub(1)).min(16));
                     let delay = e.retry_after().unwrap_or(backoff).min(MAX_RETRY_DELAY);
                     self.stats.released.fetch_add(1, Ordering::SeqCst);
-                    tracing::warn!(message = %msg.id, error = e.label(), delay_ms = delay.as_millis() as u64, "job failed; released for retry");
+                    tracing::warn!(msg_id = %msg.id, error = e.label(), delay_ms = delay.as_millis() as u64, "job failed; released for retry");
                     self.queue.release(&msg.receipt, delay).await
                 }
             },
@@ -216,12 +216,12 @@ impl Job {
         if let Err(e) = result {
             // The work is idempotent: if another worker now holds the message it redoes the same
             // upserts. Nothing is lost.
-            tracing::warn!(message = %msg.id, error = %e, "could not settle message");
+            tracing::warn!(msg_id = %msg.id, error = %e, "could not settle message");
         }
     }
 }
 
 /// A short, non-identifying tag of a receipt for logs.
-fn msg_id(receipt: &str) -> String {
+fn receipt_tag(receipt: &str) -> String {
     receipt.chars().take(8).collect()
 }
