@@ -337,9 +337,13 @@ curated/     Abbreviations, common clinical names and written unit forms mapped 
 
 
 def main():
+    global OUT
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", default=os.path.join(ROOT, ".cache", "terminology-src"))
+    ap.add_argument("--out", default=OUT, help="where to write (default data/terminology)")
     a = ap.parse_args()
+    OUT = os.path.abspath(a.out)
+    os.makedirs(OUT, exist_ok=True)
     fetch(a.cache)
     icd = icd10cm(a.cache)
     sct = snomed(a.cache)

@@ -55,7 +55,12 @@ fn scripted(script: Vec<Reply>) -> (String, Arc<Mutex<Vec<Instant>>>) {
                     Reply::Status(s, h, b) => (s, h, b.to_string()),
                     Reply::Accept => {
                         let req: Value = serde_json::from_slice(&body).unwrap();
-                        let entries: Vec<Value> = req["entry"].as_array().unwrap().iter().map(|_| json!({"response": {"status": "201 Created"}})).collect();
+                        let entries: Vec<Value> = req["entry"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|_| json!({"response": {"status": "201 Created"}}))
+                            .collect();
                         (200, vec![], json!({"resourceType": "Bundle", "type": "transaction-response", "entry": entries}).to_string())
                     }
                 }
@@ -74,7 +79,15 @@ fn run_against(base: &str, out: &std::path::Path) -> std::process::Output {
     paperchart()
         .env("PAPERCHART__SINK__BACKOFF_BASE_MS", "50")
         .env("PAPERCHART__SINK__MAX_ATTEMPTS", "4")
-        .args(["run", "--no-progress", "--sink", "fhir", "--fhir-url", base, "--out"])
+        .args([
+            "run",
+            "--no-progress",
+            "--sink",
+            "fhir",
+            "--fhir-url",
+            base,
+            "--out",
+        ])
         .arg(out)
         .arg(samples().join("documents/lab-report.pdf"))
         .output()
@@ -84,16 +97,28 @@ fn run_against(base: &str, out: &std::path::Path) -> std::process::Output {
 #[test]
 fn throttling_and_server_errors_are_retried() {
     let (base, posts) = scripted(vec![
-        Reply::Status(429, vec![("Retry-After", "1")], r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"throttled"}]}"#),
+        Reply::Status(
+            429,
+            vec![("Retry-After", "1")],
+            r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"throttled"}]}"#,
+        ),
         Reply::Status(503, vec![], "busy"),
         Reply::Status(500, vec![], "oops"),
     ]);
     let tmp = tempfile::tempdir().unwrap();
     let out = run_against(&base, tmp.path());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let times = posts.lock().unwrap().clone();
     assert_eq!(times.len(), 4, "three refusals, then the write");
-    assert!(times[1] - times[0] >= Duration::from_millis(950), "Retry-After: 1 was not honoured: {:?}", times[1] - times[0]);
+    assert!(
+        times[1] - times[0] >= Duration::from_millis(950),
+        "Retry-After: 1 was not honoured: {:?}",
+        times[1] - times[0]
+    );
     let summary = read_json(&tmp.path().join("summary.json"));
     assert_eq!(summary["documents"][0]["outcome"]["status"], "ok");
 }
@@ -108,8 +133,14 @@ fn a_refusal_is_final_and_says_why() {
     assert_eq!(posts.lock().unwrap().len(), 1, "a 400 is not retried");
     let summary = read_json(&tmp.path().join("summary.json"));
     let outcome = &summary["documents"][0]["outcome"];
-    assert_eq!((outcome["class"].as_str(), outcome["error"].as_str()), (Some("permanent"), Some("sink_rejected")));
-    assert!(outcome["reason"].as_str().unwrap().contains("bad unit"), "{outcome}");
+    assert_eq!(
+        (outcome["class"].as_str(), outcome["error"].as_str()),
+        (Some("permanent"), Some("sink_rejected"))
+    );
+    assert!(
+        outcome["reason"].as_str().unwrap().contains("bad unit"),
+        "{outcome}"
+    );
 }
 
 #[test]

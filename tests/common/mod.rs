@@ -138,7 +138,16 @@ impl FhirServer {
         let port = free_port();
         let data = tempfile::tempdir().expect("tempdir").keep();
         let child = Command::new(bin)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--database-url", ":memory:", "--log-level", "error"])
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--database-url",
+                ":memory:",
+                "--log-level",
+                "error",
+            ])
             .env("HFS_VALIDATION_MODE", "enforce")
             .current_dir(&data)
             .stdout(std::process::Stdio::null())
@@ -147,15 +156,21 @@ impl FhirServer {
             .expect("start Helios");
         let base = format!("http://127.0.0.1:{port}");
         let server = FhirServer { child, base };
-        wait_for("the FHIR server to answer /metadata", Duration::from_secs(60), || {
-            http_get(&format!("{}/metadata", server.base)).is_some_and(|(status, _)| status == 200)
-        });
+        wait_for(
+            "the FHIR server to answer /metadata",
+            Duration::from_secs(60),
+            || {
+                http_get(&format!("{}/metadata", server.base))
+                    .is_some_and(|(status, _)| status == 200)
+            },
+        );
         server
     }
 
     /// Resources of a type on the server.
     pub fn count(&self, resource_type: &str) -> u64 {
-        let (status, body) = http_get(&format!("{}/{resource_type}?_summary=count", self.base)).expect("search");
+        let (status, body) =
+            http_get(&format!("{}/{resource_type}?_summary=count", self.base)).expect("search");
         assert_eq!(status, 200, "{body}");
         let v: Value = serde_json::from_str(&body).expect("bundle");
         v["total"].as_u64().expect("total")
@@ -173,7 +188,10 @@ impl Drop for FhirServer {
 pub fn http_get(url: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://")?;
-    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
     let mut s = std::net::TcpStream::connect(host).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/fhir+json\r\nConnection: close\r\n\r\n").ok()?;
@@ -182,7 +200,14 @@ pub fn http_get(url: &str) -> Option<(u16, String)> {
     let text = String::from_utf8_lossy(&buf).into_owned();
     let status = text.split_whitespace().nth(1)?.parse().ok()?;
     let (head, body) = text.split_once("\r\n\r\n")?;
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
     Some((status, body))
 }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decode::Limits;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub limits: Limits,
@@ -151,19 +151,6 @@ impl Default for WorkerConfig {
             poll_interval_ms: 500,
             queue_path: String::new(),
             retry_base_secs: 5,
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            limits: Limits::default(),
-            ocr: OcrConfig::default(),
-            nlp: NlpConfig::default(),
-            fhir: FhirConfig::default(),
-            sink: SinkConfig::default(),
-            worker: WorkerConfig::default(),
         }
     }
 }

@@ -147,7 +147,7 @@ struct Job {
 }
 
 enum Ending {
-    Finished(crate::job::DocReport, Option<crate::job::StageError>),
+    Finished(Box<crate::job::DocReport>, Option<crate::job::StageError>),
     LeaseLost,
     Stopped,
 }
@@ -172,7 +172,7 @@ impl Job {
         };
         tracing::info!(msg_id = %msg.id, receive_count = msg.receive_count, "job started");
         let ending = tokio::select! {
-            (report, error) = self.pipeline.process(&msg.body) => Ending::Finished(report, error),
+            (report, error) = self.pipeline.process(&msg.body) => Ending::Finished(Box::new(report), error),
             _ = lease_lost.cancelled() => Ending::LeaseLost,
             _ = stop.cancelled() => Ending::Stopped,
         };

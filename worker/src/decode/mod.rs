@@ -196,7 +196,7 @@ pub struct Opened {
 }
 
 enum Inner {
-    Pdf(pdf::PdfFile),
+    Pdf(Box<pdf::PdfFile>),
     Tiff(Arc<[u8]>),
     Single(Arc<[u8]>),
 }
@@ -215,7 +215,7 @@ impl Opened {
         let (pages, inner) = match kind {
             Kind::Pdf => {
                 let file = pdf::PdfFile::open(bytes)?;
-                (file.page_count(), Inner::Pdf(file))
+                (file.page_count(), Inner::Pdf(Box::new(file)))
             }
             Kind::Tiff => (tiff_page_count(&bytes, limits)?, Inner::Tiff(bytes)),
             Kind::Png | Kind::Jpeg => {

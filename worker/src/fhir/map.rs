@@ -514,9 +514,8 @@ impl Mapper {
                     let s = at.strength.as_deref()?;
                     let (v, u) = s.split_once(' ')?;
                     let unit = match u {
-                        "mg" | "mcg" | "g" | "ml" | "meq" => {
-                            u.replace("ml", "mL").replace("meq", "meq")
-                        }
+                        "mg" | "mcg" | "g" | "meq" => u.to_string(),
+                        "ml" => "mL".to_string(),
                         "unit" | "units" | "iu" => "[iU]".to_string(),
                         _ => return None,
                     };

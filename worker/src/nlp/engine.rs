@@ -57,7 +57,7 @@ impl Builtin {
         &self.term
     }
 
-    fn section_of<'a>(&self, secs: &'a [Section], offset: usize) -> (Option<SectionKind>, usize) {
+    fn section_of(&self, secs: &[Section], offset: usize) -> (Option<SectionKind>, usize) {
         match section_at(secs, offset) {
             Some(s) => (Some(s.kind), s.body_start),
             None => (None, 0),

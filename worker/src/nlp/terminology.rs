@@ -497,19 +497,17 @@ pub fn parse_rx_name(code: &str, name: &str) -> Option<RxProduct> {
     while i < words.len() {
         let w = words[i];
         let next = words.get(i + 1).copied().unwrap_or("");
+        let quantity = w.parse::<f64>().is_ok();
         if w.starts_with("NDA") || w.starts_with("ANDA") || w.starts_with("BLA") {
             i += 1;
-        } else if w.parse::<f64>().is_ok()
-            && matches!(next, "HR" | "ML" | "ACTUAT" | "MG" | "DAY")
-            && i + 2 < words.len()
-            && !words[i + 2]
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_digit())
-            && i == 0
+        } else if quantity
+            && (next == "ACTUAT"
+                || (i == 0
+                    && matches!(next, "HR" | "ML" | "MG" | "DAY")
+                    && words
+                        .get(i + 2)
+                        .is_some_and(|w| !w.starts_with(|c: char| c.is_ascii_digit()))))
         {
-            i += 2;
-        } else if w.parse::<f64>().is_ok() && matches!(next, "ACTUAT") {
             i += 2;
         } else {
             break;

