@@ -48,7 +48,12 @@ fn scripted(script: Vec<Reply>) -> (String, Arc<Mutex<Vec<Instant>>>) {
             let mut body = vec![0u8; length];
             reader.read_exact(&mut body).unwrap();
             let (status, headers, text) = if request_line.starts_with("GET") {
-                (200, vec![], json!({"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1", "status": "active"}).to_string())
+                (
+                    200,
+                    vec![],
+                    json!({"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1", "status": "active"})
+                        .to_string(),
+                )
             } else {
                 seen.lock().unwrap().push(Instant::now());
                 match script.next().unwrap_or(Reply::Accept) {
@@ -61,7 +66,12 @@ fn scripted(script: Vec<Reply>) -> (String, Arc<Mutex<Vec<Instant>>>) {
                             .iter()
                             .map(|_| json!({"response": {"status": "201 Created"}}))
                             .collect();
-                        (200, vec![], json!({"resourceType": "Bundle", "type": "transaction-response", "entry": entries}).to_string())
+                        (
+                            200,
+                            vec![],
+                            json!({"resourceType": "Bundle", "type": "transaction-response", "entry": entries})
+                                .to_string(),
+                        )
                     }
                 }
             };
@@ -79,15 +89,7 @@ fn run_against(base: &str, out: &std::path::Path) -> std::process::Output {
     paperchart()
         .env("PAPERCHART__SINK__BACKOFF_BASE_MS", "50")
         .env("PAPERCHART__SINK__MAX_ATTEMPTS", "4")
-        .args([
-            "run",
-            "--no-progress",
-            "--sink",
-            "fhir",
-            "--fhir-url",
-            base,
-            "--out",
-        ])
+        .args(["run", "--no-progress", "--sink", "fhir", "--fhir-url", base, "--out"])
         .arg(out)
         .arg(samples().join("documents/lab-report.pdf"))
         .output()
@@ -107,11 +109,7 @@ fn throttling_and_server_errors_are_retried() {
     ]);
     let tmp = tempfile::tempdir().unwrap();
     let out = run_against(&base, tmp.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let times = posts.lock().unwrap().clone();
     assert_eq!(times.len(), 4, "three refusals, then the write");
     assert!(
@@ -133,14 +131,8 @@ fn a_refusal_is_final_and_says_why() {
     assert_eq!(posts.lock().unwrap().len(), 1, "a 400 is not retried");
     let summary = read_json(&tmp.path().join("summary.json"));
     let outcome = &summary["documents"][0]["outcome"];
-    assert_eq!(
-        (outcome["class"].as_str(), outcome["error"].as_str()),
-        (Some("permanent"), Some("sink_rejected"))
-    );
-    assert!(
-        outcome["reason"].as_str().unwrap().contains("bad unit"),
-        "{outcome}"
-    );
+    assert_eq!((outcome["class"].as_str(), outcome["error"].as_str()), (Some("permanent"), Some("sink_rejected")));
+    assert!(outcome["reason"].as_str().unwrap().contains("bad unit"), "{outcome}");
 }
 
 #[test]

@@ -24,15 +24,7 @@ fn samples_into_a_fhir_server_twice_change_nothing_the_second_time() {
     let run = |out: &str| {
         run_ok(
             paperchart()
-                .args([
-                    "run",
-                    "--no-progress",
-                    "--sink",
-                    "fhir",
-                    "--fhir-url",
-                    &server.base,
-                    "--out",
-                ])
+                .args(["run", "--no-progress", "--sink", "fhir", "--fhir-url", &server.base, "--out"])
                 .arg(tmp.path().join(out))
                 .arg(samples().join("documents")),
         )
@@ -52,10 +44,7 @@ fn samples_into_a_fhir_server_twice_change_nothing_the_second_time() {
     );
     for (t, n) in TYPES.iter().zip(&first) {
         let lines =
-            std::fs::read_to_string(tmp.path().join("dir/ndjson").join(format!("{t}.ndjson")))
-                .unwrap()
-                .lines()
-                .count();
+            std::fs::read_to_string(tmp.path().join("dir/ndjson").join(format!("{t}.ndjson"))).unwrap().lines().count();
         assert_eq!(lines as u64, *n, "{t}: server count vs NDJSON lines");
     }
 
@@ -72,13 +61,7 @@ fn a_wrong_url_fails_fast_with_a_clear_message() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
     let out = paperchart()
-        .args([
-            "run",
-            "--no-progress",
-            "--fhir-url",
-            &format!("http://127.0.0.1:{port}/fhir"),
-            "--out",
-        ])
+        .args(["run", "--no-progress", "--fhir-url", &format!("http://127.0.0.1:{port}/fhir"), "--out"])
         .arg(tmp.path())
         .arg(samples().join("documents/lab-report.pdf"))
         .output()

@@ -15,21 +15,14 @@ fn codings(concept: &Value) -> Vec<(String, String)> {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|c| {
-            (
-                c["system"].as_str().unwrap_or("").to_string(),
-                c["code"].as_str().unwrap_or("").to_string(),
-            )
-        })
+        .map(|c| (c["system"].as_str().unwrap_or("").to_string(), c["code"].as_str().unwrap_or("").to_string()))
         .collect()
 }
 
 fn has_code(concept: &Value, want: &Value) -> bool {
     match (want["system"].as_str(), want["code"].as_str()) {
         (Some(s), Some(c)) => codings(concept).contains(&(s.to_string(), c.to_string())),
-        _ => concept["text"]
-            .as_str()
-            .is_some_and(|t| t.eq_ignore_ascii_case(want["text"].as_str().unwrap_or("?"))),
+        _ => concept["text"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(want["text"].as_str().unwrap_or("?"))),
     }
 }
 
@@ -49,10 +42,7 @@ fn check(name: &str, bundle: &Value, expect: &Value, summary_doc: &Value) -> Vec
     }
     if let Some(read_by) = expect["read_by"].as_object() {
         if summary_doc["read_by"].as_object() != Some(read_by) {
-            fail(format!(
-                "read_by {} != {}",
-                summary_doc["read_by"], expect["read_by"]
-            ));
+            fail(format!("read_by {} != {}", summary_doc["read_by"], expect["read_by"]));
         }
     }
 
@@ -66,10 +56,7 @@ fn check(name: &str, bundle: &Value, expect: &Value, summary_doc: &Value) -> Vec
                 }
             }
             if want["given"].is_array() && p["name"][0]["given"] != want["given"] {
-                fail(format!(
-                    "given {} != {}",
-                    p["name"][0]["given"], want["given"]
-                ));
+                fail(format!("given {} != {}", p["name"][0]["given"], want["given"]));
             }
             for (k, field) in [("birthDate", "birthDate"), ("gender", "gender")] {
                 if !want[k].is_null() && p[field] != want[k] {
@@ -94,21 +81,13 @@ fn check(name: &str, bundle: &Value, expect: &Value, summary_doc: &Value) -> Vec
                 }
             }
             if let Some(phone) = want["phone"].as_str() {
-                if !p["telecom"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|t| t["system"] == "phone" && t["value"] == phone)
+                if !p["telecom"].as_array().into_iter().flatten().any(|t| t["system"] == "phone" && t["value"] == phone)
                 {
                     fail(format!("no phone {phone}"));
                 }
             }
             if let Some(email) = want["email"].as_str() {
-                if !p["telecom"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|t| t["system"] == "email" && t["value"] == email)
+                if !p["telecom"].as_array().into_iter().flatten().any(|t| t["system"] == "email" && t["value"] == email)
                 {
                     fail(format!("no email {email}"));
                 }
@@ -125,19 +104,16 @@ fn check(name: &str, bundle: &Value, expect: &Value, summary_doc: &Value) -> Vec
     }
     if let Some(d) = expect["date"].as_str() {
         if doc["context"]["period"]["start"] != d {
-            fail(format!(
-                "document date {} != {d}",
-                doc["context"]["period"]["start"]
-            ));
+            fail(format!("document date {} != {d}", doc["context"]["period"]["start"]));
         }
     }
 
     let conditions = resources(bundle, "Condition");
     for want in expect["conditions"].as_array().into_iter().flatten() {
         let status = want["status"].as_str().unwrap_or("confirmed");
-        let found = conditions.iter().any(|c| {
-            has_code(&c["code"], want) && c["verificationStatus"]["coding"][0]["code"] == status
-        });
+        let found = conditions
+            .iter()
+            .any(|c| has_code(&c["code"], want) && c["verificationStatus"]["coding"][0]["code"] == status);
         if !found {
             fail(format!("no Condition {want}"));
         }
@@ -148,15 +124,9 @@ fn check(name: &str, bundle: &Value, expect: &Value, summary_doc: &Value) -> Vec
         let found = meds.iter().any(|m| {
             let d = &m["dosage"][0];
             has_code(&m["medicationCodeableConcept"], want)
-                && want["frequency"]
-                    .as_str()
-                    .is_none_or(|f| d["timing"]["code"]["text"] == f)
-                && want["route"]
-                    .as_str()
-                    .is_none_or(|r| d["route"]["text"] == r)
-                && want["prn"]
-                    .as_bool()
-                    .is_none_or(|p| d["asNeededBoolean"].as_bool().unwrap_or(false) == p)
+                && want["frequency"].as_str().is_none_or(|f| d["timing"]["code"]["text"] == f)
+                && want["route"].as_str().is_none_or(|r| d["route"]["text"] == r)
+                && want["prn"].as_bool().is_none_or(|p| d["asNeededBoolean"].as_bool().unwrap_or(false) == p)
         });
         if !found {
             fail(format!("no MedicationStatement {want}"));
@@ -168,23 +138,16 @@ fn check(name: &str, bundle: &Value, expect: &Value, summary_doc: &Value) -> Vec
         let code = want["code"].as_str().expect("observation code");
         let found = observations.iter().any(|o| {
             codings(&o["code"]).contains(&("http://loinc.org".into(), code.into()))
-                && want
-                    .get("value")
-                    .is_none_or(|v| (num(&o["valueQuantity"]["value"]) - num(v)).abs() < 1e-9)
+                && want.get("value").is_none_or(|v| (num(&o["valueQuantity"]["value"]) - num(v)).abs() < 1e-9)
                 && want["unit"].as_str().is_none_or(|u| {
-                    o["valueQuantity"]["code"] == u
-                        && o["valueQuantity"]["system"] == "http://unitsofmeasure.org"
+                    o["valueQuantity"]["code"] == u && o["valueQuantity"]["system"] == "http://unitsofmeasure.org"
                 })
-                && want["interpretation"]
-                    .as_str()
-                    .is_none_or(|i| o["interpretation"][0]["coding"][0]["code"] == i)
-                && want["range"]
-                    .as_str()
-                    .is_none_or(|r| o["referenceRange"][0]["text"] == r)
+                && want["interpretation"].as_str().is_none_or(|i| o["interpretation"][0]["coding"][0]["code"] == i)
+                && want["range"].as_str().is_none_or(|r| o["referenceRange"][0]["text"] == r)
                 && want["components"].as_array().is_none_or(|cs| {
-                    cs.iter().enumerate().all(|(k, v)| {
-                        (num(&o["component"][k]["valueQuantity"]["value"]) - num(v)).abs() < 1e-9
-                    })
+                    cs.iter()
+                        .enumerate()
+                        .all(|(k, v)| (num(&o["component"][k]["valueQuantity"]["value"]) - num(v)).abs() < 1e-9)
                 })
         });
         if !found {
@@ -193,14 +156,8 @@ fn check(name: &str, bundle: &Value, expect: &Value, summary_doc: &Value) -> Vec
     }
     for o in &observations {
         let category = o["category"][0]["coding"][0]["code"].as_str().unwrap_or("");
-        if category == "vital-signs"
-            && o["effectiveDateTime"].is_null()
-            && !expect["date"].is_null()
-        {
-            fail(format!(
-                "vital sign without effective date: {}",
-                o["code"]["text"]
-            ));
+        if category == "vital-signs" && o["effectiveDateTime"].is_null() && !expect["date"].is_null() {
+            fail(format!("vital sign without effective date: {}", o["code"]["text"]));
         }
     }
 
@@ -208,9 +165,7 @@ fn check(name: &str, bundle: &Value, expect: &Value, summary_doc: &Value) -> Vec
     for want in expect["allergies"].as_array().into_iter().flatten() {
         let found = allergies.iter().any(|a| {
             has_code(&a["code"], want)
-                && want["reaction"]
-                    .as_str()
-                    .is_none_or(|r| a["reaction"][0]["manifestation"][0]["text"] == r)
+                && want["reaction"].as_str().is_none_or(|r| a["reaction"][0]["manifestation"][0]["text"] == r)
         });
         if !found {
             fail(format!("no AllergyIntolerance {want}"));
@@ -229,11 +184,7 @@ fn check(name: &str, bundle: &Value, expect: &Value, summary_doc: &Value) -> Vec
         let rel = want["relationship"].as_str().expect("relationship");
         let found = family.iter().any(|f| {
             f["relationship"]["coding"][0]["code"] == rel
-                && f["condition"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|c| has_code(&c["code"], want))
+                && f["condition"].as_array().into_iter().flatten().any(|c| has_code(&c["code"], want))
         });
         if !found {
             fail(format!("no FamilyMemberHistory {want}"));
@@ -247,9 +198,7 @@ fn check(name: &str, bundle: &Value, expect: &Value, summary_doc: &Value) -> Vec
     if targets != bundle["entry"].as_array().expect("entries").len() - 1 {
         fail(format!("Provenance has {targets} targets"));
     }
-    if prov[0]["entity"][0]["what"]["reference"]
-        != format!("DocumentReference/{}", doc["id"].as_str().unwrap_or(""))
-    {
+    if prov[0]["entity"][0]["what"]["reference"] != format!("DocumentReference/{}", doc["id"].as_str().unwrap_or("")) {
         fail("Provenance does not point at the DocumentReference".into());
     }
     errors
@@ -260,10 +209,7 @@ fn snapshot(out: &Path) -> BTreeMap<String, Vec<u8>> {
     for sub in ["bundles", "ndjson"] {
         for e in std::fs::read_dir(out.join(sub)).expect("folder") {
             let p = e.expect("entry").path();
-            files.insert(
-                format!("{sub}/{}", p.file_name().unwrap().to_string_lossy()),
-                std::fs::read(&p).unwrap(),
-            );
+            files.insert(format!("{sub}/{}", p.file_name().unwrap().to_string_lossy()), std::fs::read(&p).unwrap());
         }
     }
     files
@@ -274,17 +220,9 @@ fn samples_become_the_expected_valid_fhir_and_a_second_run_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let docs = samples().join("documents");
-    let stdout = run_ok(
-        paperchart()
-            .args(["run", "--no-progress", "--out"])
-            .arg(&out)
-            .arg(&docs),
-    );
+    let stdout = run_ok(paperchart().args(["run", "--no-progress", "--out"]).arg(&out).arg(&docs));
     let table = String::from_utf8_lossy(&stdout.stdout);
-    assert!(
-        table.contains("discharge-summary-scanned.pdf") && table.contains("tesseract"),
-        "{table}"
-    );
+    assert!(table.contains("discharge-summary-scanned.pdf") && table.contains("tesseract"), "{table}");
 
     let summary = read_json(&out.join("summary.json"));
     assert_eq!(summary["inputs"], 6);
@@ -294,15 +232,9 @@ fn samples_become_the_expected_valid_fhir_and_a_second_run_changes_nothing() {
 
     let mut errors = Vec::new();
     let mut patient_of = BTreeMap::new();
-    let expectations: Vec<_> = std::fs::read_dir(samples().join("expected"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(
-        expectations.len(),
-        6,
-        "one expectation file per sample document"
-    );
+    let expectations: Vec<_> =
+        std::fs::read_dir(samples().join("expected")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(expectations.len(), 6, "one expectation file per sample document");
     for path in expectations {
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         let expect = read_json(&path);
@@ -310,19 +242,10 @@ fn samples_become_the_expected_valid_fhir_and_a_second_run_changes_nothing() {
             .iter()
             .find(|(name, _)| name.starts_with(&format!("{stem}.")))
             .unwrap_or_else(|| panic!("no bundle for sample {stem}"));
-        let summary_doc = summary["documents"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|d| &d["name"] == name)
-            .expect("summary row");
+        let summary_doc =
+            summary["documents"].as_array().unwrap().iter().find(|d| &d["name"] == name).expect("summary row");
         errors.extend(check(name, bundle, &expect, summary_doc));
-        patient_of.insert(
-            stem.clone(),
-            resources(bundle, "Patient")
-                .first()
-                .map(|p| p["id"].clone()),
-        );
+        patient_of.insert(stem.clone(), resources(bundle, "Patient").first().map(|p| p["id"].clone()));
         if let Some(other) = expect["same_patient_as"].as_str() {
             patient_of.insert(format!("{stem}->"), Some(Value::String(other.to_string())));
         }
@@ -337,12 +260,7 @@ fn samples_become_the_expected_valid_fhir_and_a_second_run_changes_nothing() {
             );
         }
     }
-    assert!(
-        errors.is_empty(),
-        "{} expectation(s) not met:\n{}",
-        errors.len(),
-        errors.join("\n")
-    );
+    assert!(errors.is_empty(), "{} expectation(s) not met:\n{}", errors.len(), errors.join("\n"));
 
     // Every resource passes a real FHIR R4 validator.
     let report = validate_fhir(&[&out.join("ndjson"), &out.join("bundles")]);
@@ -354,17 +272,9 @@ fn samples_become_the_expected_valid_fhir_and_a_second_run_changes_nothing() {
 
     // Again, into the same folder: byte for byte the same files.
     let before = snapshot(&out);
-    run_ok(
-        paperchart()
-            .args(["run", "--no-progress", "--out"])
-            .arg(&out)
-            .arg(&docs),
-    );
+    run_ok(paperchart().args(["run", "--no-progress", "--out"]).arg(&out).arg(&docs));
     let after = snapshot(&out);
-    assert_eq!(
-        before.keys().collect::<Vec<_>>(),
-        after.keys().collect::<Vec<_>>()
-    );
+    assert_eq!(before.keys().collect::<Vec<_>>(), after.keys().collect::<Vec<_>>());
     for (k, v) in &before {
         assert!(after[k] == *v, "{k} changed on the second run");
     }
@@ -374,16 +284,8 @@ fn samples_become_the_expected_valid_fhir_and_a_second_run_changes_nothing() {
 fn the_kind_comes_from_the_bytes_not_the_name() {
     let tmp = tempfile::tempdir().unwrap();
     let misnamed = tmp.path().join("scan.pdf");
-    std::fs::copy(
-        samples().join("documents/lab-report.pdf"),
-        tmp.path().join("report.tif"),
-    )
-    .unwrap();
-    std::fs::copy(
-        samples().join("documents/medication-list-photo.png"),
-        &misnamed,
-    )
-    .unwrap();
+    std::fs::copy(samples().join("documents/lab-report.pdf"), tmp.path().join("report.tif")).unwrap();
+    std::fs::copy(samples().join("documents/medication-list-photo.png"), &misnamed).unwrap();
     let out = tmp.path().join("out");
     run_ok(
         paperchart()
@@ -393,12 +295,8 @@ fn the_kind_comes_from_the_bytes_not_the_name() {
             .arg(tmp.path().join("report.tif")),
     );
     let summary = read_json(&out.join("summary.json"));
-    let kinds: Vec<&str> = summary["documents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["kind"].as_str().unwrap())
-        .collect();
+    let kinds: Vec<&str> =
+        summary["documents"].as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["png", "pdf"]);
     let by_doc = bundles_by_document(&out);
     let doc = resources(&by_doc["scan.pdf"], "DocumentReference")[0];

@@ -50,19 +50,11 @@ impl Watcher {
     }
 
     fn events(&self, message: &str) -> Vec<Value> {
-        self.logs
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l["message"] == message)
-            .cloned()
-            .collect()
+        self.logs.lock().unwrap().iter().filter(|l| l["message"] == message).cloned().collect()
     }
 
     fn wait_event(&self, message: &str, n: usize, timeout: Duration) {
-        wait_for(&format!("{n} '{message}' log events"), timeout, || {
-            self.events(message).len() >= n
-        });
+        wait_for(&format!("{n} '{message}' log events"), timeout, || self.events(message).len() >= n);
     }
 
     fn signal(&self, sig: i32) {
@@ -87,9 +79,7 @@ impl Drop for Watcher {
 }
 
 fn bundle_files(out: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(out.join("bundles"))
-        .map(|d| d.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default()
+    std::fs::read_dir(out.join("bundles")).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default()
 }
 
 /// Every NDJSON line's id is unique within its file.
@@ -99,12 +89,7 @@ fn assert_no_duplicates(out: &Path) {
         let text = std::fs::read_to_string(&p).unwrap();
         let mut ids: Vec<String> = text
             .lines()
-            .map(|l| {
-                serde_json::from_str::<Value>(l).unwrap()["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_str().unwrap().to_string())
             .collect();
         let n = ids.len();
         ids.sort();
@@ -118,25 +103,15 @@ fn kill_9_mid_document_loses_nothing_and_duplicates_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let (dir, out) = (tmp.path().join("inbox"), tmp.path().join("out"));
     std::fs::create_dir_all(&dir).unwrap();
-    let env = [
-        ("PAPERCHART__WORKER__VISIBILITY_TIMEOUT_SECS", "4"),
-        ("PAPERCHART__WORKER__HEARTBEAT_SECS", "1"),
-    ];
+    let env = [("PAPERCHART__WORKER__VISIBILITY_TIMEOUT_SECS", "4"), ("PAPERCHART__WORKER__HEARTBEAT_SECS", "1")];
 
     let mut first = Watcher::start(&dir, &out, &env);
-    std::fs::copy(
-        samples().join("documents/discharge-summary-scanned.pdf"),
-        dir.join("discharge.pdf"),
-    )
-    .unwrap();
+    std::fs::copy(samples().join("documents/discharge-summary-scanned.pdf"), dir.join("discharge.pdf")).unwrap();
     first.wait_event("job started", 1, Duration::from_secs(60));
     std::thread::sleep(Duration::from_millis(300));
     first.child.kill().unwrap(); // SIGKILL: no chance to release or clean up
     first.child.wait().unwrap();
-    assert!(
-        bundle_files(&out).is_empty(),
-        "the document must still be in flight when the worker dies"
-    );
+    assert!(bundle_files(&out).is_empty(), "the document must still be in flight when the worker dies");
     assert!(first.events("job done; acknowledged").is_empty());
 
     // A new worker gets the message back once the dead worker's lease runs out.
@@ -144,24 +119,15 @@ fn kill_9_mid_document_loses_nothing_and_duplicates_nothing() {
     second.wait_event("job done; acknowledged", 1, Duration::from_secs(120));
     let started = second.events("job started");
     assert_eq!(started.len(), 1);
-    assert_eq!(
-        started[0]["receive_count"], 2,
-        "the same message, delivered a second time"
-    );
-    wait_for("NDJSON", Duration::from_secs(30), || {
-        out.join("ndjson/Patient.ndjson").exists()
-    });
+    assert_eq!(started[0]["receive_count"], 2, "the same message, delivered a second time");
+    wait_for("NDJSON", Duration::from_secs(30), || out.join("ndjson/Patient.ndjson").exists());
     assert_eq!(bundle_files(&out).len(), 1);
     assert_no_duplicates(&out);
     let patients = std::fs::read_to_string(out.join("ndjson/Patient.ndjson")).unwrap();
     assert_eq!(patients.lines().count(), 1);
 
     // Dropping the same file again (same content, new name) is an upsert, not a duplicate.
-    std::fs::copy(
-        samples().join("documents/discharge-summary-scanned.pdf"),
-        dir.join("discharge-copy.pdf"),
-    )
-    .unwrap();
+    std::fs::copy(samples().join("documents/discharge-summary-scanned.pdf"), dir.join("discharge-copy.pdf")).unwrap();
     second.wait_event("job done; acknowledged", 2, Duration::from_secs(120));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(bundle_files(&out).len(), 1);
@@ -174,56 +140,28 @@ fn sigterm_releases_unfinished_work_at_once_and_bad_files_are_dead_lettered() {
     let (dir, out) = (tmp.path().join("inbox"), tmp.path().join("out"));
     std::fs::create_dir_all(&dir).unwrap();
     // A long lease: if the document came back quickly, it was released, not expired.
-    let env = [
-        ("PAPERCHART__WORKER__VISIBILITY_TIMEOUT_SECS", "600"),
-        ("PAPERCHART__WORKER__SHUTDOWN_GRACE_SECS", "0"),
-    ];
+    let env =
+        [("PAPERCHART__WORKER__VISIBILITY_TIMEOUT_SECS", "600"), ("PAPERCHART__WORKER__SHUTDOWN_GRACE_SECS", "0")];
 
     let mut first = Watcher::start(&dir, &out, &env);
-    std::fs::copy(
-        samples().join("documents/referral-letter.tif"),
-        dir.join("referral.tif"),
-    )
-    .unwrap();
+    std::fs::copy(samples().join("documents/referral-letter.tif"), dir.join("referral.tif")).unwrap();
     first.wait_event("job started", 1, Duration::from_secs(60));
     first.signal(libc::SIGTERM);
     let status = first.wait_exit(Duration::from_secs(30));
     assert!(status.success(), "watch exits cleanly on SIGTERM: {status}");
-    assert_eq!(
-        first.events("job interrupted by shutdown; released").len(),
-        1
-    );
+    assert_eq!(first.events("job interrupted by shutdown; released").len(), 1);
 
     let mut second = Watcher::start(&dir, &out, &env);
-    std::fs::copy(
-        root().join("tests/fixtures/bad/corrupt.pdf"),
-        dir.join("corrupt.pdf"),
-    )
-    .unwrap();
+    std::fs::copy(root().join("tests/fixtures/bad/corrupt.pdf"), dir.join("corrupt.pdf")).unwrap();
     second.wait_event("job done; acknowledged", 1, Duration::from_secs(120));
-    second.wait_event(
-        "job failed permanently; dead-lettered",
-        1,
-        Duration::from_secs(60),
-    );
+    second.wait_event("job failed permanently; dead-lettered", 1, Duration::from_secs(60));
     wait_for("the dead-letter file", Duration::from_secs(30), || {
-        std::fs::read_to_string(out.join("dead-letter.ndjson"))
-            .is_ok_and(|t| t.contains("corrupt.pdf"))
+        std::fs::read_to_string(out.join("dead-letter.ndjson")).is_ok_and(|t| t.contains("corrupt.pdf"))
     });
     let dead = std::fs::read_to_string(out.join("dead-letter.ndjson")).unwrap();
     let dl: Value = serde_json::from_str(dead.lines().next().unwrap()).unwrap();
-    assert!(
-        dl["reason"]
-            .as_str()
-            .unwrap()
-            .starts_with("corrupt: corrupt PDF"),
-        "{dl}"
-    );
-    assert_eq!(
-        bundle_files(&out).len(),
-        1,
-        "the referral letter was written"
-    );
+    assert!(dl["reason"].as_str().unwrap().starts_with("corrupt: corrupt PDF"), "{dl}");
+    assert_eq!(bundle_files(&out).len(), 1, "the referral letter was written");
 
     second.signal(libc::SIGINT);
     assert!(second.wait_exit(Duration::from_secs(30)).success());

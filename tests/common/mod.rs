@@ -8,10 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
 }
 
 pub fn binary() -> PathBuf {
@@ -25,8 +22,7 @@ pub fn samples() -> PathBuf {
 /// `paperchart` with a clean environment for its configuration.
 pub fn paperchart() -> Command {
     let mut c = Command::new(binary());
-    c.env_remove("PAPERCHART_CONFIG")
-        .env("PAPERCHART_LOG", "warn");
+    c.env_remove("PAPERCHART_CONFIG").env("PAPERCHART_LOG", "warn");
     for (k, _) in std::env::vars() {
         if k.starts_with("PAPERCHART__") {
             c.env_remove(k);
@@ -80,21 +76,14 @@ pub fn resources<'a>(bundle: &'a Value, resource_type: &str) -> Vec<&'a Value> {
 pub fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
     let start = Instant::now();
     while !check() {
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 /// Node and the FHIR validator's packages, or a failure that says how to install them.
@@ -110,11 +99,7 @@ pub fn validate_fhir(paths: &[&Path]) -> String {
         .output()
         .expect("node is needed to validate FHIR: apt-get install nodejs");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "FHIR validation failed:\n{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "FHIR validation failed:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
     stdout
 }
 
@@ -156,21 +141,15 @@ impl FhirServer {
             .expect("start Helios");
         let base = format!("http://127.0.0.1:{port}");
         let server = FhirServer { child, base };
-        wait_for(
-            "the FHIR server to answer /metadata",
-            Duration::from_secs(60),
-            || {
-                http_get(&format!("{}/metadata", server.base))
-                    .is_some_and(|(status, _)| status == 200)
-            },
-        );
+        wait_for("the FHIR server to answer /metadata", Duration::from_secs(60), || {
+            http_get(&format!("{}/metadata", server.base)).is_some_and(|(status, _)| status == 200)
+        });
         server
     }
 
     /// Resources of a type on the server.
     pub fn count(&self, resource_type: &str) -> u64 {
-        let (status, body) =
-            http_get(&format!("{}/{resource_type}?_summary=count", self.base)).expect("search");
+        let (status, body) = http_get(&format!("{}/{resource_type}?_summary=count", self.base)).expect("search");
         assert_eq!(status, 200, "{body}");
         let v: Value = serde_json::from_str(&body).expect("bundle");
         v["total"].as_u64().expect("total")
@@ -188,26 +167,18 @@ impl Drop for FhirServer {
 pub fn http_get(url: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://")?;
-    let (host, path) = rest
-        .split_once('/')
-        .map(|(h, p)| (h, format!("/{p}")))
-        .unwrap_or((rest, "/".into()));
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
     let mut s = std::net::TcpStream::connect(host).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/fhir+json\r\nConnection: close\r\n\r\n").ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/fhir+json\r\nConnection: close\r\n\r\n")
+        .ok()?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).ok()?;
     let text = String::from_utf8_lossy(&buf).into_owned();
     let status = text.split_whitespace().nth(1)?.parse().ok()?;
     let (head, body) = text.split_once("\r\n\r\n")?;
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
     Some((status, body))
 }
 

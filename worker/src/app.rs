@@ -23,10 +23,7 @@ pub async fn sink(cfg: &Config) -> anyhow::Result<Arc<dyn FhirSink>> {
         SinkKind::Dir => Arc::new(DirSink::new(&cfg.sink.dir)?),
         SinkKind::Fhir => {
             let sink = RestSink::new(&cfg.sink, MAX_BUNDLE_ENTRIES)?;
-            let version = sink
-                .check()
-                .await
-                .map_err(|e| anyhow::anyhow!("FHIR sink: {e}"))?;
+            let version = sink.check().await.map_err(|e| anyhow::anyhow!("FHIR sink: {e}"))?;
             tracing::info!(fhir_version = %version, "fhir server ready");
             Arc::new(sink)
         }
@@ -39,9 +36,7 @@ pub async fn pipeline(cfg: &Config) -> anyhow::Result<Pipeline> {
     let nlp_cfg = cfg.nlp.clone();
     let nlp = tokio::task::spawn_blocking(move || Builtin::new(&nlp_cfg)).await??;
     Ok(Pipeline {
-        source: Arc::new(LocalFiles {
-            max_bytes: cfg.limits.max_bytes,
-        }),
+        source: Arc::new(LocalFiles { max_bytes: cfg.limits.max_bytes }),
         ocr: Arc::new(ocr),
         nlp: Arc::new(nlp),
         mapper: Arc::new(Mapper::new(cfg.fhir.clone(), agent())),

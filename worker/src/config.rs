@@ -36,12 +36,7 @@ pub struct OcrConfig {
 
 impl Default for OcrConfig {
     fn default() -> Self {
-        OcrConfig {
-            engine: "tesseract".into(),
-            language: "eng".into(),
-            datapath: String::new(),
-            threads: 0,
-        }
+        OcrConfig { engine: "tesseract".into(), language: "eng".into(), datapath: String::new(), threads: 0 }
     }
 }
 
@@ -160,38 +155,22 @@ pub enum ConfigError {
     #[error("configuration: {0}")]
     Load(#[from] config::ConfigError),
     #[error("configuration: {key} = {value}: {hint}")]
-    Invalid {
-        key: &'static str,
-        value: String,
-        hint: &'static str,
-    },
+    Invalid { key: &'static str, value: String, hint: &'static str },
 }
 
 pub fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 impl Config {
     /// Defaults, then `file` (if any), then `PAPERCHART__…` variables from `env`.
-    pub fn load(
-        file: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Config, ConfigError> {
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
         let defaults = config::Config::try_from(&Config::default())?;
         let mut builder = config::Config::builder().add_source(defaults);
         if let Some(path) = file {
-            builder = builder.add_source(
-                config::File::from(path)
-                    .format(config::FileFormat::Toml)
-                    .required(true),
-            );
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml).required(true));
         }
-        let env: config::Map<String, String> = env
-            .into_iter()
-            .filter(|(k, _)| k.starts_with("PAPERCHART__"))
-            .collect();
+        let env: config::Map<String, String> = env.into_iter().filter(|(k, _)| k.starts_with("PAPERCHART__")).collect();
         builder = builder.add_source(
             config::Environment::with_prefix("PAPERCHART")
                 .prefix_separator("__")
@@ -206,16 +185,8 @@ impl Config {
 
     /// Range checks that serde cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        fn bad(
-            key: &'static str,
-            value: impl ToString,
-            hint: &'static str,
-        ) -> Result<(), ConfigError> {
-            Err(ConfigError::Invalid {
-                key,
-                value: value.to_string(),
-                hint,
-            })
+        fn bad(key: &'static str, value: impl ToString, hint: &'static str) -> Result<(), ConfigError> {
+            Err(ConfigError::Invalid { key, value: value.to_string(), hint })
         }
         let l = &self.limits;
         if l.max_pages == 0 {
@@ -225,53 +196,28 @@ impl Config {
             return bad("limits.max_bytes", l.max_bytes, "must be at least 1");
         }
         if l.max_pixels_per_page < 10_000 {
-            return bad(
-                "limits.max_pixels_per_page",
-                l.max_pixels_per_page,
-                "must be at least 10000",
-            );
+            return bad("limits.max_pixels_per_page", l.max_pixels_per_page, "must be at least 10000");
         }
         if !(72..=600).contains(&l.render_dpi) {
-            return bad(
-                "limits.render_dpi",
-                l.render_dpi,
-                "must be between 72 and 600 (300 suits OCR)",
-            );
+            return bad("limits.render_dpi", l.render_dpi, "must be between 72 and 600 (300 suits OCR)");
         }
         if self.ocr.engine != "tesseract" {
-            return bad(
-                "ocr.engine",
-                &self.ocr.engine,
-                "the embedded build knows `tesseract`",
-            );
+            return bad("ocr.engine", &self.ocr.engine, "the embedded build knows `tesseract`");
         }
         if self.ocr.language.trim().is_empty() {
-            return bad(
-                "ocr.language",
-                &self.ocr.language,
-                "name a Tesseract language such as `eng`",
-            );
+            return bad("ocr.language", &self.ocr.language, "name a Tesseract language such as `eng`");
         }
         if self.sink.kind == SinkKind::Fhir
-            && !(self.sink.fhir_url.starts_with("http://")
-                || self.sink.fhir_url.starts_with("https://"))
+            && !(self.sink.fhir_url.starts_with("http://") || self.sink.fhir_url.starts_with("https://"))
         {
-            return bad(
-                "sink.fhir_url",
-                &self.sink.fhir_url,
-                "the FHIR sink needs an http(s) base URL",
-            );
+            return bad("sink.fhir_url", &self.sink.fhir_url, "the FHIR sink needs an http(s) base URL");
         }
         if self.sink.max_attempts == 0 {
             return bad("sink.max_attempts", 0, "must be at least 1");
         }
         let w = &self.worker;
         if w.visibility_timeout_secs < 2 {
-            return bad(
-                "worker.visibility_timeout_secs",
-                w.visibility_timeout_secs,
-                "must be at least 2",
-            );
+            return bad("worker.visibility_timeout_secs", w.visibility_timeout_secs, "must be at least 2");
         }
         if w.heartbeat_secs == 0 || w.heartbeat_secs * 2 > w.visibility_timeout_secs {
             return bad(
@@ -311,10 +257,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -329,12 +272,12 @@ mod tests {
     fn file_then_environment() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("paperchart.toml");
-        std::fs::write(&file, "[limits]\nmax_pages = 40\nrender_dpi = 200\n[sink]\nkind = \"fhir\"\nfhir_url = \"http://x/fhir\"\n").unwrap();
-        let cfg = Config::load(
-            Some(&file),
-            env(&[("PAPERCHART__LIMITS__MAX_PAGES", "7"), ("OTHER", "1")]),
+        std::fs::write(
+            &file,
+            "[limits]\nmax_pages = 40\nrender_dpi = 200\n[sink]\nkind = \"fhir\"\nfhir_url = \"http://x/fhir\"\n",
         )
         .unwrap();
+        let cfg = Config::load(Some(&file), env(&[("PAPERCHART__LIMITS__MAX_PAGES", "7"), ("OTHER", "1")])).unwrap();
         assert_eq!(cfg.limits.max_pages, 7);
         assert_eq!(cfg.limits.render_dpi, 200);
         assert_eq!(cfg.sink.kind, SinkKind::Fhir);
@@ -347,25 +290,17 @@ mod tests {
         std::fs::write(&file, "[limits]\nmax_pagez = 3\n").unwrap();
         let err = Config::load(Some(&file), env(&[])).unwrap_err().to_string();
         assert!(err.contains("max_pagez"), "{err}");
-        let err = Config::load(None, env(&[("PAPERCHART__SINK__COLOUR", "red")]))
-            .unwrap_err()
-            .to_string();
+        let err = Config::load(None, env(&[("PAPERCHART__SINK__COLOUR", "red")])).unwrap_err().to_string();
         assert!(err.contains("colour"), "{err}");
     }
 
     #[test]
     fn ranges_name_the_key() {
-        let err = Config::load(None, env(&[("PAPERCHART__LIMITS__RENDER_DPI", "5")]))
-            .unwrap_err()
-            .to_string();
+        let err = Config::load(None, env(&[("PAPERCHART__LIMITS__RENDER_DPI", "5")])).unwrap_err().to_string();
         assert!(err.contains("limits.render_dpi"), "{err}");
-        let err = Config::load(None, env(&[("PAPERCHART__WORKER__HEARTBEAT_SECS", "100")]))
-            .unwrap_err()
-            .to_string();
+        let err = Config::load(None, env(&[("PAPERCHART__WORKER__HEARTBEAT_SECS", "100")])).unwrap_err().to_string();
         assert!(err.contains("worker.heartbeat_secs"), "{err}");
-        let err = Config::load(None, env(&[("PAPERCHART__SINK__KIND", "fhir")]))
-            .unwrap_err()
-            .to_string();
+        let err = Config::load(None, env(&[("PAPERCHART__SINK__KIND", "fhir")])).unwrap_err().to_string();
         assert!(err.contains("sink.fhir_url"), "{err}");
     }
 }

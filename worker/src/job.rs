@@ -29,24 +29,11 @@ pub enum JobState {
     /// The object is fetched, its type known, its identity computed.
     Parsed { object: SourceObject, kind: Kind },
     /// An asynchronous OCR engine is reading it.
-    OcrStarted {
-        object: SourceObject,
-        kind: Kind,
-        job: OcrJob,
-    },
+    OcrStarted { object: SourceObject, kind: Kind, job: OcrJob },
     /// Pages of text are ready.
-    OcrDone {
-        object: SourceObject,
-        kind: Kind,
-        document: Document,
-    },
+    OcrDone { object: SourceObject, kind: Kind, document: Document },
     /// Entities found and resources built.
-    Mapped {
-        object: SourceObject,
-        document: Document,
-        nlp: Box<NlpOutput>,
-        mapped: Mapped,
-    },
+    Mapped { object: SourceObject, document: Document, nlp: Box<NlpOutput>, mapped: Mapped },
     /// The sink stored every resource.
     Written { report: DocReport },
     /// The queue message is deleted.
@@ -109,9 +96,7 @@ impl StageError {
         match self {
             StageError::Source(e) if e.is_permanent() => ErrorClass::Permanent,
             StageError::Ocr(e) if e.is_permanent() => ErrorClass::Permanent,
-            StageError::Sink(SinkError::Transient {
-                status: Some(429), ..
-            }) => ErrorClass::Throttled,
+            StageError::Sink(SinkError::Transient { status: Some(429), .. }) => ErrorClass::Throttled,
             StageError::Sink(e) if e.is_permanent() => ErrorClass::Permanent,
             _ => ErrorClass::Transient,
         }
@@ -204,10 +189,7 @@ mod tests {
     #[test]
     fn errors_carry_their_class() {
         let decode: StageError = DecodeError::Encrypted.into();
-        assert_eq!(
-            (decode.class(), decode.label()),
-            (ErrorClass::Permanent, "encrypted")
-        );
+        assert_eq!((decode.class(), decode.label()), (ErrorClass::Permanent, "encrypted"));
         let throttled = StageError::Sink(SinkError::Transient {
             status: Some(429),
             detail: String::new(),
@@ -215,16 +197,10 @@ mod tests {
         });
         assert_eq!(throttled.class(), ErrorClass::Throttled);
         assert_eq!(throttled.retry_after(), Some(Duration::from_secs(3)));
-        let down = StageError::Sink(SinkError::Transient {
-            status: Some(503),
-            detail: String::new(),
-            retry_after: None,
-        });
+        let down =
+            StageError::Sink(SinkError::Transient { status: Some(503), detail: String::new(), retry_after: None });
         assert_eq!(down.class(), ErrorClass::Transient);
-        let refused = StageError::Sink(SinkError::Rejected {
-            status: 400,
-            detail: "bad".into(),
-        });
+        let refused = StageError::Sink(SinkError::Rejected { status: 400, detail: "bad".into() });
         assert_eq!(refused.class(), ErrorClass::Permanent);
     }
 }

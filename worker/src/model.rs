@@ -42,21 +42,9 @@ pub struct BBox {
 
 impl BBox {
     /// A box from pixel coordinates on a page of `page_w` × `page_h` pixels.
-    pub fn from_pixels(
-        left: f32,
-        top: f32,
-        width: f32,
-        height: f32,
-        page_w: f32,
-        page_h: f32,
-    ) -> Self {
+    pub fn from_pixels(left: f32, top: f32, width: f32, height: f32, page_w: f32, page_h: f32) -> Self {
         let (pw, ph) = (page_w.max(1.0), page_h.max(1.0));
-        BBox {
-            left: left / pw,
-            top: top / ph,
-            width: width / pw,
-            height: height / ph,
-        }
+        BBox { left: left / pw, top: top / ph, width: width / pw, height: height / ph }
     }
 
     /// The smallest box holding both.
@@ -65,12 +53,7 @@ impl BBox {
         let top = self.top.min(other.top);
         let right = (self.left + self.width).max(other.left + other.width);
         let bottom = (self.top + self.height).max(other.top + other.height);
-        BBox {
-            left,
-            top,
-            width: right - left,
-            height: bottom - top,
-        }
+        BBox { left, top, width: right - left, height: bottom - top }
     }
 }
 
@@ -98,20 +81,8 @@ impl Line {
     /// A line whose words are its whitespace-separated parts, all at one confidence and without
     /// boxes: what a text layer gives.
     pub fn from_text(text: &str, confidence: f32) -> Line {
-        let words = text
-            .split_whitespace()
-            .map(|w| Word {
-                text: w.to_string(),
-                bbox: None,
-                confidence,
-            })
-            .collect();
-        Line {
-            text: text.to_string(),
-            bbox: None,
-            confidence,
-            words,
-        }
+        let words = text.split_whitespace().map(|w| Word { text: w.to_string(), bbox: None, confidence }).collect();
+        Line { text: text.to_string(), bbox: None, confidence, words }
     }
 }
 
@@ -155,18 +126,10 @@ pub struct Table {
 
 impl Table {
     pub fn rows(&self) -> u32 {
-        self.cells
-            .iter()
-            .map(|c| c.row + c.row_span.max(1) - 1)
-            .max()
-            .unwrap_or(0)
+        self.cells.iter().map(|c| c.row + c.row_span.max(1) - 1).max().unwrap_or(0)
     }
     pub fn cols(&self) -> u32 {
-        self.cells
-            .iter()
-            .map(|c| c.col + c.col_span.max(1) - 1)
-            .max()
-            .unwrap_or(0)
+        self.cells.iter().map(|c| c.col + c.col_span.max(1) - 1).max().unwrap_or(0)
     }
 }
 
@@ -190,9 +153,7 @@ impl Page {
             .lines
             .iter()
             .flat_map(|l| l.words.iter())
-            .fold((0.0f64, 0usize), |(s, n), w| {
-                (s + w.confidence as f64, n + 1)
-            });
+            .fold((0.0f64, 0usize), |(s, n), w| (s + w.confidence as f64, n + 1));
         (n > 0).then(|| (sum / n as f64) as f32)
     }
 
@@ -243,9 +204,7 @@ impl Document {
             .iter()
             .filter(|p| p.read_by != ReadBy::TextLayer)
             .flat_map(|p| p.lines.iter().flat_map(|l| l.words.iter()))
-            .fold((0.0f64, 0usize), |(s, n), w| {
-                (s + w.confidence as f64, n + 1)
-            });
+            .fold((0.0f64, 0usize), |(s, n), w| (s + w.confidence as f64, n + 1));
         (n > 0).then(|| (sum / n as f64) as f32)
     }
 
@@ -268,23 +227,14 @@ pub fn key_values_from_lines(lines: &[Line]) -> Vec<KeyValue> {
         let key_ok = !key.is_empty()
             && key.chars().count() <= 32
             && key.chars().next().is_some_and(|c| c.is_alphabetic())
-            && key
-                .chars()
-                .all(|c| c.is_alphabetic() || " /#.-()'&".contains(c))
+            && key.chars().all(|c| c.is_alphabetic() || " /#.-()'&".contains(c))
             && key.split_whitespace().count() <= 4;
         if !key_ok || value.is_empty() {
             continue;
         }
-        let field = |text: &str| Field {
-            text: text.to_string(),
-            bbox: line.bbox,
-            confidence: line.confidence,
-            selected: None,
-        };
-        out.push(KeyValue {
-            key: field(key),
-            value: field(value),
-        });
+        let field =
+            |text: &str| Field { text: text.to_string(), bbox: line.bbox, confidence: line.confidence, selected: None };
+        out.push(KeyValue { key: field(key), value: field(value) });
     }
     out
 }
@@ -306,10 +256,7 @@ mod tests {
     #[test]
     fn text_joins_lines_and_pages() {
         let doc = Document {
-            pages: vec![
-                page(1, ReadBy::TextLayer, &["a b", "c"], 100.0),
-                page(2, ReadBy::Tesseract, &["d"], 80.0),
-            ],
+            pages: vec![page(1, ReadBy::TextLayer, &["a b", "c"], 100.0), page(2, ReadBy::Tesseract, &["d"], 80.0)],
             ..Default::default()
         };
         assert_eq!(doc.text(), "a b\nc\n\nd");
@@ -319,16 +266,10 @@ mod tests {
 
     #[test]
     fn key_values_need_a_wordy_key() {
-        let lines: Vec<Line> = [
-            "Patient Name: Jane Doe",
-            "Time 10:30",
-            "MRN: 12345",
-            "BP: 120/80",
-            "no colon",
-        ]
-        .iter()
-        .map(|t| Line::from_text(t, 90.0))
-        .collect();
+        let lines: Vec<Line> = ["Patient Name: Jane Doe", "Time 10:30", "MRN: 12345", "BP: 120/80", "no colon"]
+            .iter()
+            .map(|t| Line::from_text(t, 90.0))
+            .collect();
         let kv = key_values_from_lines(&lines);
         let keys: Vec<_> = kv.iter().map(|k| k.key.text.as_str()).collect();
         assert_eq!(keys, ["Patient Name", "MRN", "BP"]);
@@ -342,18 +283,10 @@ mod tests {
             col,
             row_span: 1,
             col_span,
-            content: Field {
-                text: String::new(),
-                bbox: None,
-                confidence: 99.0,
-                selected: None,
-            },
+            content: Field { text: String::new(), bbox: None, confidence: 99.0, selected: None },
             header: false,
         };
-        let t = Table {
-            bbox: None,
-            cells: vec![cell(1, 1, 3), cell(2, 1, 1), cell(2, 2, 1)],
-        };
+        let t = Table { bbox: None, cells: vec![cell(1, 1, 3), cell(2, 1, 1), cell(2, 2, 1)] };
         assert_eq!((t.rows(), t.cols()), (2, 3));
     }
 

@@ -31,11 +31,7 @@ const OCR_POLL: Duration = Duration::from_secs(2);
 
 impl Pipeline {
     /// One transition. `report` collects counts as the job advances.
-    pub async fn step(
-        &self,
-        state: JobState,
-        report: &mut DocReport,
-    ) -> Result<JobState, StageError> {
+    pub async fn step(&self, state: JobState, report: &mut DocReport) -> Result<JobState, StageError> {
         match state {
             JobState::Received { key } => {
                 let object = self.source.fetch(&key).await?;
@@ -46,26 +42,14 @@ impl Pipeline {
                 Ok(JobState::Parsed { object, kind })
             }
             JobState::Parsed { object, kind } => match self.ocr.start(&object).await? {
-                OcrStart::Done(document) => Ok(JobState::OcrDone {
-                    object,
-                    kind,
-                    document,
-                }),
+                OcrStart::Done(document) => Ok(JobState::OcrDone { object, kind, document }),
                 OcrStart::Started(job) => Ok(JobState::OcrStarted { object, kind, job }),
             },
             JobState::OcrStarted { object, kind, job } => match self.ocr.fetch(&job).await? {
-                OcrPoll::Done(document) => Ok(JobState::OcrDone {
-                    object,
-                    kind,
-                    document,
-                }),
+                OcrPoll::Done(document) => Ok(JobState::OcrDone { object, kind, document }),
                 OcrPoll::Pending => Ok(JobState::OcrStarted { object, kind, job }),
             },
-            JobState::OcrDone {
-                object,
-                kind,
-                document,
-            } => {
+            JobState::OcrDone { object, kind, document } => {
                 report.pages = document.pages.len();
                 for how in [ReadBy::TextLayer, ReadBy::Tesseract, ReadBy::Textract] {
                     let n = document.pages_read_by(how);
@@ -91,12 +75,7 @@ impl Pipeline {
                     nlp: &nlp_out,
                 });
                 report.document_id = Some(mapped.bundle.id.clone());
-                Ok(JobState::Mapped {
-                    object,
-                    document,
-                    nlp: Box::new(nlp_out),
-                    mapped,
-                })
+                Ok(JobState::Mapped { object, document, nlp: Box::new(nlp_out), mapped })
             }
             JobState::Mapped { mapped, .. } => {
                 self.sink.write(&mapped.bundle).await?;
@@ -105,9 +84,7 @@ impl Pipeline {
                     Some(reason) => Outcome::NeedsReview { reason },
                     None => Outcome::Ok,
                 };
-                Ok(JobState::Written {
-                    report: report.clone(),
-                })
+                Ok(JobState::Written { report: report.clone() })
             }
             done @ (JobState::Written { .. }
             | JobState::Acknowledged { .. }
@@ -119,13 +96,9 @@ impl Pipeline {
     /// Runs the document at `key` until it is written or fails.
     pub async fn process(&self, key: &str) -> (DocReport, Option<StageError>) {
         let started = Instant::now();
-        let name = std::path::Path::new(key)
-            .file_name()
-            .map_or(key.to_string(), |n| n.to_string_lossy().into_owned());
+        let name = std::path::Path::new(key).file_name().map_or(key.to_string(), |n| n.to_string_lossy().into_owned());
         let mut report = DocReport::new(&name, key);
-        let mut state = JobState::Received {
-            key: key.to_string(),
-        };
+        let mut state = JobState::Received { key: key.to_string() };
         let error = loop {
             let waiting = matches!(state, JobState::OcrStarted { .. });
             if waiting {
@@ -150,11 +123,8 @@ impl Pipeline {
             ),
             Some(e) => {
                 tracing::warn!(error_class = ?e.class(), error = e.label(), millis = report.millis, "document failed");
-                report.outcome = Outcome::Failed {
-                    class: e.class(),
-                    error: e.label().to_string(),
-                    reason: e.to_string(),
-                };
+                report.outcome =
+                    Outcome::Failed { class: e.class(), error: e.label().to_string(), reason: e.to_string() };
             }
         }
         (report, error)

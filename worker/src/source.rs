@@ -41,23 +41,10 @@ impl std::fmt::Debug for SourceObject {
 
 impl SourceObject {
     /// Wraps bytes read from somewhere, computing hashes and identity.
-    pub fn from_bytes(
-        uri: String,
-        name: String,
-        bytes: Vec<u8>,
-        modified: Option<String>,
-    ) -> SourceObject {
+    pub fn from_bytes(uri: String, name: String, bytes: Vec<u8>, modified: Option<String>) -> SourceObject {
         let sha1: [u8; 20] = sha1::Sha1::digest(&bytes).into();
         let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
-        SourceObject {
-            identity: format!("sha256:{sha256}"),
-            uri,
-            name,
-            bytes: bytes.into(),
-            sha1,
-            sha256,
-            modified,
-        }
+        SourceObject { identity: format!("sha256:{sha256}"), uri, name, bytes: bytes.into(), sha1, sha256, modified }
     }
 }
 
@@ -66,11 +53,7 @@ pub enum SourceError {
     #[error("{path}: not found")]
     NotFound { path: String },
     #[error("{path}: {bytes} bytes, over the limit of {limit} (limits.max_bytes)")]
-    TooLarge {
-        path: String,
-        bytes: u64,
-        limit: u64,
-    },
+    TooLarge { path: String, bytes: u64, limit: u64 },
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -107,8 +90,7 @@ pub struct LocalFiles {
 
 fn rfc3339(t: std::time::SystemTime) -> Option<String> {
     let t = time::OffsetDateTime::from(t).replace_nanosecond(0).ok()?;
-    t.format(&time::format_description::well_known::Rfc3339)
-        .ok()
+    t.format(&time::format_description::well_known::Rfc3339).ok()
 }
 
 #[async_trait]
@@ -116,40 +98,18 @@ impl ObjectSource for LocalFiles {
     async fn fetch(&self, key: &str) -> Result<SourceObject, SourceError> {
         let path = PathBuf::from(key);
         let shown = key.to_string();
-        let meta = tokio::fs::metadata(&path)
-            .await
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => SourceError::NotFound {
-                    path: shown.clone(),
-                },
-                _ => SourceError::Io {
-                    path: shown.clone(),
-                    source: e,
-                },
-            })?;
+        let meta = tokio::fs::metadata(&path).await.map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => SourceError::NotFound { path: shown.clone() },
+            _ => SourceError::Io { path: shown.clone(), source: e },
+        })?;
         // Check the size before reading a byte: a huge file never enters memory.
         if meta.len() > self.max_bytes {
-            return Err(SourceError::TooLarge {
-                path: shown,
-                bytes: meta.len(),
-                limit: self.max_bytes,
-            });
+            return Err(SourceError::TooLarge { path: shown, bytes: meta.len(), limit: self.max_bytes });
         }
-        let bytes = tokio::fs::read(&path).await.map_err(|e| SourceError::Io {
-            path: shown.clone(),
-            source: e,
-        })?;
+        let bytes = tokio::fs::read(&path).await.map_err(|e| SourceError::Io { path: shown.clone(), source: e })?;
         let abs = std::path::absolute(&path).unwrap_or(path.clone());
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| shown.clone());
-        Ok(SourceObject::from_bytes(
-            file_uri(&abs),
-            name,
-            bytes,
-            meta.modified().ok().and_then(rfc3339),
-        ))
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| shown.clone());
+        Ok(SourceObject::from_bytes(file_uri(&abs), name, bytes, meta.modified().ok().and_then(rfc3339)))
     }
 }
 
@@ -158,9 +118,7 @@ pub fn file_uri(path: &Path) -> String {
     let mut out = String::from("file://");
     for b in path.to_string_lossy().bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -172,8 +130,7 @@ pub fn file_uri(path: &Path) -> String {
 pub fn collect_inputs(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
+        let meta = std::fs::metadata(p).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
         if meta.is_dir() {
             walk(p, &mut out)?;
         } else {
@@ -216,10 +173,7 @@ mod tests {
 
     #[test]
     fn file_uris_escape_reserved_characters() {
-        assert_eq!(
-            file_uri(Path::new("/data/a b+c%.pdf")),
-            "file:///data/a%20b%2Bc%25.pdf"
-        );
+        assert_eq!(file_uri(Path::new("/data/a b+c%.pdf")), "file:///data/a%20b%2Bc%25.pdf");
     }
 
     #[tokio::test]
@@ -232,10 +186,7 @@ mod tests {
         assert_eq!(err.label(), "too_large");
         let err = src.fetch("/nonexistent/file.pdf").await.unwrap_err();
         assert_eq!(err.label(), "not_found");
-        let ok = LocalFiles { max_bytes: 1000 }
-            .fetch(p.to_str().unwrap())
-            .await
-            .unwrap();
+        let ok = LocalFiles { max_bytes: 1000 }.fetch(p.to_str().unwrap()).await.unwrap();
         assert_eq!(ok.bytes.len(), 100);
         assert!(ok.uri.starts_with("file:///") && ok.modified.is_some());
     }
@@ -248,15 +199,8 @@ mod tests {
             std::fs::write(dir.path().join(f), b"x").unwrap();
         }
         let got = collect_inputs(&[dir.path().to_path_buf()]).unwrap();
-        let names: Vec<_> = got
-            .iter()
-            .map(|p| {
-                p.strip_prefix(dir.path())
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
+        let names: Vec<_> =
+            got.iter().map(|p| p.strip_prefix(dir.path()).unwrap().to_string_lossy().into_owned()).collect();
         assert_eq!(names, ["a.png", "b.pdf", "sub/c.tif"]);
     }
 }

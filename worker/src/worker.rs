@@ -80,9 +80,8 @@ impl Worker {
             match received {
                 Err(e) => {
                     queue_errors += 1;
-                    let wait =
-                        Duration::from_millis(200u64.saturating_mul(1 << queue_errors.min(8)))
-                            .min(Duration::from_secs(30));
+                    let wait = Duration::from_millis(200u64.saturating_mul(1 << queue_errors.min(8)))
+                        .min(Duration::from_secs(30));
                     tracing::warn!(error = %e, wait_ms = wait.as_millis() as u64, "queue receive failed");
                     drop(held);
                     tokio::select! { _ = tokio::time::sleep(wait) => {}, _ = shutdown.cancelled() => break }
@@ -117,11 +116,7 @@ impl Worker {
                 }
             }
         }
-        tracing::info!(
-            in_flight = tracker.len(),
-            grace_ms = s.grace.as_millis() as u64,
-            "worker stopping"
-        );
+        tracing::info!(in_flight = tracker.len(), grace_ms = s.grace.as_millis() as u64, "worker stopping");
         tracker.close();
         if tokio::time::timeout(s.grace, tracker.wait()).await.is_err() {
             stop_jobs.cancel();
@@ -156,8 +151,7 @@ impl Job {
     async fn run(self, msg: Message, stop: CancellationToken) {
         let lease_lost = CancellationToken::new();
         let heartbeat = {
-            let (queue, receipt, lost) =
-                (self.queue.clone(), msg.receipt.clone(), lease_lost.clone());
+            let (queue, receipt, lost) = (self.queue.clone(), msg.receipt.clone(), lease_lost.clone());
             let (every, visibility) = (self.settings.heartbeat, self.settings.visibility);
             tokio::spawn(async move {
                 loop {
@@ -197,15 +191,11 @@ impl Job {
                 ErrorClass::Permanent => {
                     self.stats.dead_lettered.fetch_add(1, Ordering::SeqCst);
                     tracing::warn!(msg_id = %msg.id, error = e.label(), "job failed permanently; dead-lettered");
-                    self.queue
-                        .dead_letter(&msg.receipt, &format!("{}: {e}", e.label()))
-                        .await
+                    self.queue.dead_letter(&msg.receipt, &format!("{}: {e}", e.label())).await
                 }
                 ErrorClass::Transient | ErrorClass::Throttled => {
-                    let backoff = self
-                        .settings
-                        .retry_base
-                        .saturating_mul(1 << (msg.receive_count.saturating_sub(1)).min(16));
+                    let backoff =
+                        self.settings.retry_base.saturating_mul(1 << (msg.receive_count.saturating_sub(1)).min(16));
                     let delay = e.retry_after().unwrap_or(backoff).min(MAX_RETRY_DELAY);
                     self.stats.released.fetch_add(1, Ordering::SeqCst);
                     tracing::warn!(msg_id = %msg.id, error = e.label(), delay_ms = delay.as_millis() as u64, "job failed; released for retry");

@@ -53,19 +53,13 @@ pub fn assert_line(engine: &dyn NlpEngine, line: &str) -> Value {
     let Some(text) = v.get("text").and_then(Value::as_str) else {
         return error_line(&id, "missing string field \"text\"");
     };
-    let span = v
-        .get("span")
-        .and_then(Value::as_array)
-        .and_then(|s| Some((s.first()?.as_u64()?, s.get(1)?.as_u64()?)));
+    let span = v.get("span").and_then(Value::as_array).and_then(|s| Some((s.first()?.as_u64()?, s.get(1)?.as_u64()?)));
     let Some((start, end)) = span else {
         return error_line(&id, "missing field \"span\": [start, end]");
     };
     let chars = text.chars().count() as u64;
     if start > end || end > chars {
-        return error_line(
-            &id,
-            format!("span [{start}, {end}] is outside the text ({chars} characters)"),
-        );
+        return error_line(&id, format!("span [{start}, {end}] is outside the text ({chars} characters)"));
     }
     let idx = CharIndex::new(text);
     let assertion = engine.assertion(text, idx.byte_of(start as usize), idx.byte_of(end as usize));
@@ -73,10 +67,7 @@ pub fn assert_line(engine: &dyn NlpEngine, line: &str) -> Value {
 }
 
 /// Streams stdin to stdout through `answer`.
-pub fn stream(
-    engine: &dyn NlpEngine,
-    answer: fn(&dyn NlpEngine, &str) -> Value,
-) -> std::io::Result<()> {
+pub fn stream(engine: &dyn NlpEngine, answer: fn(&dyn NlpEngine, &str) -> Value) -> std::io::Result<()> {
     let stdin = std::io::stdin().lock();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for line in stdin.lines() {

@@ -27,20 +27,12 @@ pub async fn run(cfg: Config, args: RunArgs) -> anyhow::Result<bool> {
     if inputs.is_empty() {
         anyhow::bail!(
             "no input files under {}",
-            args.paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
         );
     }
     let started = Instant::now();
     let pipeline = app::pipeline(&cfg).await?;
-    let bar = if args.progress {
-        ProgressBar::new(inputs.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = if args.progress { ProgressBar::new(inputs.len() as u64) } else { ProgressBar::hidden() };
     if args.progress {
         bar.set_draw_target(ProgressDrawTarget::stderr());
         bar.set_style(

@@ -21,32 +21,12 @@ fn abbreviate(kind: &str) -> &str {
 
 pub fn table(reports: &[DocReport]) -> String {
     let mut t = Table::new();
-    t.set_header([
-        "document",
-        "pages",
-        "read by",
-        "OCR conf",
-        "entities",
-        "FHIR resources",
-        "time",
-        "outcome",
-    ]);
+    t.set_header(["document", "pages", "read by", "OCR conf", "entities", "FHIR resources", "time", "outcome"]);
     for r in reports {
-        let read_by = r
-            .read_by
-            .iter()
-            .map(|(k, v)| format!("{v} {}", k.replace('_', " ")))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let conf = r
-            .mean_ocr_confidence
-            .map_or("-".to_string(), |c| format!("{c:.1}"));
-        let entities = r
-            .entities
-            .iter()
-            .map(|(k, v)| format!("{} {v}", abbreviate(k)))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let read_by =
+            r.read_by.iter().map(|(k, v)| format!("{v} {}", k.replace('_', " "))).collect::<Vec<_>>().join(", ");
+        let conf = r.mean_ocr_confidence.map_or("-".to_string(), |c| format!("{c:.1}"));
+        let entities = r.entities.iter().map(|(k, v)| format!("{} {v}", abbreviate(k))).collect::<Vec<_>>().join(" ");
         let outcome = match &r.outcome {
             Outcome::Ok => "ok".to_string(),
             Outcome::NeedsReview { reason } => reason.clone(),
@@ -70,10 +50,7 @@ pub fn table(reports: &[DocReport]) -> String {
 pub fn write(dir: &Path, reports: &[DocReport], sink: &str, millis: u64) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let failed: Vec<&DocReport> = reports.iter().filter(|r| !r.succeeded()).collect();
-    let review = reports
-        .iter()
-        .filter(|r| matches!(r.outcome, Outcome::NeedsReview { .. }))
-        .count();
+    let review = reports.iter().filter(|r| matches!(r.outcome, Outcome::NeedsReview { .. })).count();
     let pages: usize = reports.iter().map(|r| r.pages).sum();
     let resources: usize = reports.iter().map(|r| r.resource_total()).sum();
     let summary = json!({

@@ -29,14 +29,13 @@ pub fn shutdown_on_signals() -> CancellationToken {
     let token = CancellationToken::new();
     let t = token.clone();
     tokio::spawn(async move {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot listen for SIGTERM");
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                return;
+            }
+        };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => tracing::info!(signal = "SIGINT", "shutting down"),
             _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutting down"),
@@ -55,13 +54,7 @@ fn stamp(meta: &std::fs::Metadata) -> (u64, i128) {
     (meta.len(), mtime)
 }
 
-async fn scan(
-    dir: PathBuf,
-    exclude: Vec<PathBuf>,
-    queue: SqliteQueue,
-    poll: Duration,
-    shutdown: CancellationToken,
-) {
+async fn scan(dir: PathBuf, exclude: Vec<PathBuf>, queue: SqliteQueue, poll: Duration, shutdown: CancellationToken) {
     let mut previous: HashMap<PathBuf, (u64, i128)> = HashMap::new();
     loop {
         let (d, ex) = (dir.clone(), exclude.clone());
@@ -96,24 +89,20 @@ async fn scan(
     }
 }
 
-async fn mirror_dead_letters(
-    queue: SqliteQueue,
-    out: PathBuf,
-    poll: Duration,
-    shutdown: CancellationToken,
-) {
+async fn mirror_dead_letters(queue: SqliteQueue, out: PathBuf, poll: Duration, shutdown: CancellationToken) {
     let mut last = usize::MAX;
     loop {
         if let Ok(dl) = queue.dead_letters().await {
             if dl.len() != last {
                 let mut text = String::new();
                 for d in &dl {
-                    text.push_str(&serde_json::json!({"input": d.body, "reason": d.reason, "receive_count": d.receive_count}).to_string());
+                    text.push_str(
+                        &serde_json::json!({"input": d.body, "reason": d.reason, "receive_count": d.receive_count})
+                            .to_string(),
+                    );
                     text.push('\n');
                 }
-                if crate::sink::write_atomic(&out.join("dead-letter.ndjson"), text.as_bytes())
-                    .is_ok()
-                {
+                if crate::sink::write_atomic(&out.join("dead-letter.ndjson"), text.as_bytes()).is_ok() {
                     last = dl.len();
                 }
             }
@@ -136,23 +125,9 @@ pub async fn watch(cfg: Config, args: WatchArgs) -> anyhow::Result<()> {
     let pipeline = app::pipeline(&cfg).await?;
     let shutdown = shutdown_on_signals();
     let poll = Duration::from_millis(cfg.worker.poll_interval_ms);
-    let exclude = vec![
-        absolute(&args.out),
-        absolute(args.queue.parent().unwrap_or(Path::new("."))),
-    ];
-    let scanner = tokio::spawn(scan(
-        dir.clone(),
-        exclude,
-        queue.clone(),
-        poll,
-        shutdown.clone(),
-    ));
-    let mirror = tokio::spawn(mirror_dead_letters(
-        queue.clone(),
-        args.out.clone(),
-        poll,
-        shutdown.clone(),
-    ));
+    let exclude = vec![absolute(&args.out), absolute(args.queue.parent().unwrap_or(Path::new(".")))];
+    let scanner = tokio::spawn(scan(dir.clone(), exclude, queue.clone(), poll, shutdown.clone()));
+    let mirror = tokio::spawn(mirror_dead_letters(queue.clone(), args.out.clone(), poll, shutdown.clone()));
     let worker = Worker {
         queue: Arc::new(queue.clone()),
         pipeline,

@@ -85,13 +85,7 @@ pub enum DecodeError {
         "page {page} would be {width}x{height} = {pixels} pixels, over the limit of {limit} \
          (limits.max_pixels_per_page); refusing a possible decompression bomb"
     )]
-    TooManyPixels {
-        page: u32,
-        width: u64,
-        height: u64,
-        pixels: u64,
-        limit: u64,
-    },
+    TooManyPixels { page: u32, width: u64, height: u64, pixels: u64, limit: u64 },
     #[error("PDF is encrypted and cannot be opened without a password")]
     Encrypted,
     #[error("corrupt {kind}: {detail}")]
@@ -116,10 +110,7 @@ impl DecodeError {
     }
 
     pub(crate) fn corrupt(kind: &'static str, detail: impl ToString) -> Self {
-        DecodeError::Corrupt {
-            kind,
-            detail: detail.to_string(),
-        }
+        DecodeError::Corrupt { kind, detail: detail.to_string() }
     }
 }
 
@@ -163,9 +154,7 @@ pub fn detect(bytes: &[u8]) -> Result<Kind, DecodeError> {
     } else {
         "unknown binary"
     };
-    Err(DecodeError::Unsupported {
-        detected: detected.to_string(),
-    })
+    Err(DecodeError::Unsupported { detected: detected.to_string() })
 }
 
 /// A grayscale page image, one byte per pixel, rows packed.
@@ -206,10 +195,7 @@ impl Opened {
     pub fn open(bytes: Arc<[u8]>, limits: &Limits) -> Result<Opened, DecodeError> {
         let size = bytes.len() as u64;
         if size > limits.max_bytes {
-            return Err(DecodeError::TooLarge {
-                bytes: size,
-                limit: limits.max_bytes,
-            });
+            return Err(DecodeError::TooLarge { bytes: size, limit: limits.max_bytes });
         }
         let kind = detect(&bytes)?;
         let (pages, inner) = match kind {
@@ -228,17 +214,9 @@ impl Opened {
             return Err(DecodeError::NoPages);
         }
         if pages > limits.max_pages {
-            return Err(DecodeError::TooManyPages {
-                pages,
-                limit: limits.max_pages,
-            });
+            return Err(DecodeError::TooManyPages { pages, limit: limits.max_pages });
         }
-        Ok(Opened {
-            kind,
-            pages,
-            inner,
-            limits: *limits,
-        })
+        Ok(Opened { kind, pages, inner, limits: *limits })
     }
 
     pub fn kind(&self) -> Kind {
@@ -254,34 +232,18 @@ impl Opened {
         match &self.inner {
             Inner::Pdf(file) => file.page(number, &self.limits),
             Inner::Tiff(bytes) => tiff_page(bytes, number, &self.limits).map(PageInput::Image),
-            Inner::Single(bytes) => {
-                single_image(bytes, self.kind, &self.limits).map(PageInput::Image)
-            }
+            Inner::Single(bytes) => single_image(bytes, self.kind, &self.limits).map(PageInput::Image),
         }
     }
 }
 
-pub(crate) fn check_pixels(
-    page: u32,
-    width: u64,
-    height: u64,
-    limits: &Limits,
-) -> Result<(), DecodeError> {
+pub(crate) fn check_pixels(page: u32, width: u64, height: u64, limits: &Limits) -> Result<(), DecodeError> {
     let pixels = width.saturating_mul(height);
     if pixels > limits.max_pixels_per_page {
-        return Err(DecodeError::TooManyPixels {
-            page,
-            width,
-            height,
-            pixels,
-            limit: limits.max_pixels_per_page,
-        });
+        return Err(DecodeError::TooManyPixels { page, width, height, pixels, limit: limits.max_pixels_per_page });
     }
     if width == 0 || height == 0 {
-        return Err(DecodeError::corrupt(
-            "image",
-            format!("page {page} has no pixels"),
-        ));
+        return Err(DecodeError::corrupt("image", format!("page {page} has no pixels")));
     }
     Ok(())
 }
@@ -305,9 +267,7 @@ fn kind_name(kind: Kind) -> &'static str {
 fn image_dimensions(bytes: &[u8], kind: Kind) -> Result<(u32, u32), DecodeError> {
     let mut reader = image::ImageReader::new(Cursor::new(bytes));
     reader.set_format(image_format(kind));
-    reader
-        .into_dimensions()
-        .map_err(|e| DecodeError::corrupt(kind_name(kind), e))
+    reader.into_dimensions().map_err(|e| DecodeError::corrupt(kind_name(kind), e))
 }
 
 fn single_image(bytes: &[u8], kind: Kind, limits: &Limits) -> Result<Raster, DecodeError> {
@@ -317,20 +277,13 @@ fn single_image(bytes: &[u8], kind: Kind, limits: &Limits) -> Result<Raster, Dec
     // Room for the decoded image in its widest pixel format (RGBA, 16 bit) plus the gray copy.
     lim.max_alloc = Some(limits.max_pixels_per_page.saturating_mul(9));
     reader.limits(lim);
-    let img = reader
-        .decode()
-        .map_err(|e| DecodeError::corrupt(kind_name(kind), e))?;
+    let img = reader.decode().map_err(|e| DecodeError::corrupt(kind_name(kind), e))?;
     let gray = img.into_luma8();
     let dpi = match kind {
         Kind::Png => png_dpi(bytes),
         _ => jpeg_dpi(bytes),
     };
-    Ok(Raster {
-        width: gray.width(),
-        height: gray.height(),
-        pixels: gray.into_raw(),
-        dpi,
-    })
+    Ok(Raster { width: gray.width(), height: gray.height(), pixels: gray.into_raw(), dpi })
 }
 
 /// Resolution from a PNG `pHYs` chunk (pixels per metre).
@@ -367,13 +320,9 @@ fn jpeg_dpi(bytes: &[u8]) -> Option<u32> {
     }
 }
 
-fn tiff_decoder<'a>(
-    bytes: &'a [u8],
-    limits: &Limits,
-) -> Result<tiff::decoder::Decoder<Cursor<&'a [u8]>>, DecodeError> {
+fn tiff_decoder<'a>(bytes: &'a [u8], limits: &Limits) -> Result<tiff::decoder::Decoder<Cursor<&'a [u8]>>, DecodeError> {
     let mut lim = tiff::decoder::Limits::default();
-    lim.decoding_buffer_size =
-        usize::try_from(limits.max_pixels_per_page.saturating_mul(8)).unwrap_or(usize::MAX);
+    lim.decoding_buffer_size = usize::try_from(limits.max_pixels_per_page.saturating_mul(8)).unwrap_or(usize::MAX);
     tiff::decoder::Decoder::new(Cursor::new(bytes))
         .map(|d| d.with_limits(lim))
         .map_err(|e| DecodeError::corrupt("TIFF", e))
@@ -387,8 +336,7 @@ fn tiff_page_count(bytes: &[u8], limits: &Limits) -> Result<u32, DecodeError> {
         if pages > limits.max_pages {
             break;
         }
-        dec.next_image()
-            .map_err(|e| DecodeError::corrupt("TIFF", e))?;
+        dec.next_image().map_err(|e| DecodeError::corrupt("TIFF", e))?;
         pages += 1;
     }
     Ok(pages)
@@ -407,44 +355,24 @@ fn tiff_page(bytes: &[u8], number: u32, limits: &Limits) -> Result<Raster, Decod
     let dpi = tiff_dpi(&mut dec);
     let data = dec.read_image().map_err(corrupt)?;
     let (w_us, h_us) = (w as usize, h as usize);
-    let unsupported = || {
-        DecodeError::corrupt(
-            "TIFF",
-            format!("page {number}: unsupported colour type {color:?}"),
-        )
-    };
+    let unsupported = || DecodeError::corrupt("TIFF", format!("page {number}: unsupported colour type {color:?}"));
 
     let pixels: Vec<u8> = match (color, data) {
         (ColorType::Gray(8), DecodingResult::U8(v)) => v,
         (ColorType::Gray(16), DecodingResult::U16(v)) => v.iter().map(|p| (p >> 8) as u8).collect(),
-        (ColorType::Gray(bits @ (1 | 2 | 4)), DecodingResult::U8(v)) => {
-            unpack_bits(&v, w_us, h_us, bits)
-        }
+        (ColorType::Gray(bits @ (1 | 2 | 4)), DecodingResult::U8(v)) => unpack_bits(&v, w_us, h_us, bits),
         (ColorType::GrayA(8), DecodingResult::U8(v)) => v.chunks_exact(2).map(|p| p[0]).collect(),
-        (ColorType::RGB(8), DecodingResult::U8(v)) => {
-            v.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])).collect()
+        (ColorType::RGB(8), DecodingResult::U8(v)) => v.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])).collect(),
+        (ColorType::RGBA(8), DecodingResult::U8(v)) => v.chunks_exact(4).map(|p| luma(p[0], p[1], p[2])).collect(),
+        (ColorType::RGB(16), DecodingResult::U16(v)) => {
+            v.chunks_exact(3).map(|p| luma((p[0] >> 8) as u8, (p[1] >> 8) as u8, (p[2] >> 8) as u8)).collect()
         }
-        (ColorType::RGBA(8), DecodingResult::U8(v)) => {
-            v.chunks_exact(4).map(|p| luma(p[0], p[1], p[2])).collect()
-        }
-        (ColorType::RGB(16), DecodingResult::U16(v)) => v
-            .chunks_exact(3)
-            .map(|p| luma((p[0] >> 8) as u8, (p[1] >> 8) as u8, (p[2] >> 8) as u8))
-            .collect(),
         _ => return Err(unsupported()),
     };
     if pixels.len() < w_us * h_us {
-        return Err(DecodeError::corrupt(
-            "TIFF",
-            format!("page {number}: short image data"),
-        ));
+        return Err(DecodeError::corrupt("TIFF", format!("page {number}: short image data")));
     }
-    Ok(Raster {
-        width: w,
-        height: h,
-        pixels,
-        dpi,
-    })
+    Ok(Raster { width: w, height: h, pixels, dpi })
 }
 
 fn tiff_dpi<R: std::io::Read + std::io::Seek>(dec: &mut tiff::decoder::Decoder<R>) -> Option<u32> {
@@ -454,12 +382,7 @@ fn tiff_dpi<R: std::io::Read + std::io::Seek>(dec: &mut tiff::decoder::Decoder<R
         tiff::decoder::ifd::Value::Rational(n, d) if d > 0 => n as f64 / d as f64,
         other => other.into_f64().ok()?,
     };
-    let unit = dec
-        .find_tag(Tag::ResolutionUnit)
-        .ok()
-        .flatten()
-        .and_then(|v| v.into_u16().ok())
-        .unwrap_or(2);
+    let unit = dec.find_tag(Tag::ResolutionUnit).ok().flatten().and_then(|v| v.into_u16().ok()).unwrap_or(2);
     let dpi = if unit == 3 { res * 2.54 } else { res };
     (dpi >= 1.0).then(|| dpi.round() as u32)
 }
@@ -511,37 +434,22 @@ mod tests {
         let e = detect(b"PK\x03\x04rest").unwrap_err();
         assert!(e.to_string().contains("ZIP"), "{e}");
         assert_eq!(e.label(), "unsupported_type");
-        assert!(detect(b"hello, this is a note")
-            .unwrap_err()
-            .to_string()
-            .contains("plain text"));
+        assert!(detect(b"hello, this is a note").unwrap_err().to_string().contains("plain text"));
     }
 
     #[test]
     fn refuses_oversized_files_before_reading_them() {
-        let limits = Limits {
-            max_bytes: 10,
-            ..Limits::default()
-        };
+        let limits = Limits { max_bytes: 10, ..Limits::default() };
         let bytes: Arc<[u8]> = png(4, 4).into();
-        assert!(matches!(
-            Opened::open(bytes, &limits),
-            Err(DecodeError::TooLarge { limit: 10, .. })
-        ));
+        assert!(matches!(Opened::open(bytes, &limits), Err(DecodeError::TooLarge { limit: 10, .. })));
     }
 
     #[test]
     fn refuses_too_many_pixels_from_the_header() {
-        let limits = Limits {
-            max_pixels_per_page: 100,
-            ..Limits::default()
-        };
+        let limits = Limits { max_pixels_per_page: 100, ..Limits::default() };
         let bytes: Arc<[u8]> = png(20, 20).into();
         let err = Opened::open(bytes, &limits).err().unwrap();
-        assert!(
-            matches!(err, DecodeError::TooManyPixels { pixels: 400, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, DecodeError::TooManyPixels { pixels: 400, .. }), "{err}");
         assert!(err.to_string().contains("decompression bomb"));
     }
 
@@ -595,16 +503,11 @@ mod tests {
         assert_eq!(doc.kind(), Kind::Tiff);
         assert_eq!(doc.page_count(), 3);
         for (n, shade) in [(1, 0u8), (2, 128), (3, 255)] {
-            let PageInput::Image(r) = doc.page(n).unwrap() else {
-                panic!()
-            };
+            let PageInput::Image(r) = doc.page(n).unwrap() else { panic!() };
             assert_eq!((r.width, r.height), (8, 6));
             assert!(r.pixels.iter().all(|p| *p == shade), "page {n}");
         }
-        let limits = Limits {
-            max_pages: 2,
-            ..Limits::default()
-        };
+        let limits = Limits { max_pages: 2, ..Limits::default() };
         let mut buf = Cursor::new(Vec::new());
         {
             let mut enc = TiffEncoder::new(&mut buf).unwrap();

@@ -26,14 +26,9 @@ impl PdfFile {
     pub(super) fn open(bytes: Arc<[u8]>) -> Result<PdfFile, DecodeError> {
         let render = match hayro::hayro_syntax::Pdf::new(Arc::new(Shared(bytes.clone()))) {
             Ok(pdf) => pdf,
-            Err(hayro::hayro_syntax::LoadPdfError::Decryption(_)) => {
-                return Err(DecodeError::Encrypted)
-            }
+            Err(hayro::hayro_syntax::LoadPdfError::Decryption(_)) => return Err(DecodeError::Encrypted),
             Err(hayro::hayro_syntax::LoadPdfError::Invalid) => {
-                return Err(DecodeError::corrupt(
-                    "PDF",
-                    "no readable cross-reference table or page tree",
-                ))
+                return Err(DecodeError::corrupt("PDF", "no readable cross-reference table or page tree"))
             }
         };
         let mut text = LoDocument::load_mem(&bytes).map_err(|e| match e {
@@ -49,17 +44,10 @@ impl PdfFile {
         if page_ids.len() != rendered_pages {
             return Err(DecodeError::corrupt(
                 "PDF",
-                format!(
-                    "page tree disagrees with itself ({} vs {rendered_pages} pages)",
-                    page_ids.len()
-                ),
+                format!("page tree disagrees with itself ({} vs {rendered_pages} pages)", page_ids.len()),
             ));
         }
-        Ok(PdfFile {
-            text,
-            page_ids,
-            render,
-        })
+        Ok(PdfFile { text, page_ids, render })
     }
 
     pub(super) fn page_count(&self) -> u32 {
@@ -73,10 +61,7 @@ impl PdfFile {
             .ok_or_else(|| DecodeError::corrupt("PDF", format!("no page {number}")))?;
         let lines = text_layer(&self.text, id, limits.max_content_bytes as usize)
             .map_err(|e| DecodeError::corrupt("PDF", format!("page {number}: {e}")))?;
-        let letters: usize = lines
-            .iter()
-            .map(|l| l.text.chars().filter(|c| c.is_alphanumeric()).count())
-            .sum();
+        let letters: usize = lines.iter().map(|l| l.text.chars().filter(|c| c.is_alphanumeric()).count()).sum();
         if letters >= limits.min_text_layer_chars as usize {
             return Ok(PageInput::Text(lines));
         }
@@ -106,17 +91,9 @@ impl PdfFile {
             &cache,
             &settings,
             &hayro::RenderSettings::default(),
-            &hayro::PixmapSettings {
-                x_scale: scale,
-                y_scale: scale,
-                bg_color: WHITE,
-            },
+            &hayro::PixmapSettings { x_scale: scale, y_scale: scale, bg_color: WHITE },
         );
-        let pixels = pixmap
-            .data()
-            .iter()
-            .map(|p| super::luma(p.r, p.g, p.b))
-            .collect::<Vec<u8>>();
+        let pixels = pixmap.data().iter().map(|p| super::luma(p.r, p.g, p.b)).collect::<Vec<u8>>();
         Ok(Raster {
             width: pixmap.width() as u32,
             height: pixmap.height() as u32,
@@ -201,15 +178,8 @@ fn numbers(ops: &[Object]) -> Vec<f32> {
 
 fn font_info<'a>(doc: &'a LoDocument, font: &'a Dictionary, limit: usize) -> FontInfo<'a> {
     let encoding = font.get_font_encoding_with_limit(doc, limit).ok();
-    let subtype = font
-        .get(b"Subtype")
-        .and_then(Object::as_name)
-        .unwrap_or(b"");
-    let first_char = font
-        .get(b"FirstChar")
-        .ok()
-        .and_then(|o| o.as_i64().ok())
-        .unwrap_or(0);
+    let subtype = font.get(b"Subtype").and_then(Object::as_name).unwrap_or(b"");
+    let first_char = font.get(b"FirstChar").ok().and_then(|o| o.as_i64().ok()).unwrap_or(0);
     let widths = font
         .get(b"Widths")
         .ok()
@@ -220,25 +190,14 @@ fn font_info<'a>(doc: &'a LoDocument, font: &'a Dictionary, limit: usize) -> Fon
         .and_then(|o| o.as_array().ok())
         .map(|a| a.iter().map(|w| number(w).unwrap_or(500.0)).collect())
         .unwrap_or_default();
-    FontInfo {
-        encoding,
-        first_char,
-        widths,
-        two_byte: subtype == b"Type0",
-    }
+    FontInfo { encoding, first_char, widths, two_byte: subtype == b"Type0" }
 }
 
 /// Reads the positioned text of one page and assembles it into lines.
-fn text_layer(
-    doc: &LoDocument,
-    page_id: ObjectId,
-    limit: usize,
-) -> Result<Vec<Line>, lopdf::Error> {
+fn text_layer(doc: &LoDocument, page_id: ObjectId, limit: usize) -> Result<Vec<Line>, lopdf::Error> {
     let fonts = doc.get_page_fonts(page_id)?;
-    let infos: BTreeMap<Vec<u8>, FontInfo> = fonts
-        .iter()
-        .map(|(name, font)| (name.clone(), font_info(doc, font, limit)))
-        .collect();
+    let infos: BTreeMap<Vec<u8>, FontInfo> =
+        fonts.iter().map(|(name, font)| (name.clone(), font_info(doc, font, limit))).collect();
     let content = Content::decode(&doc.get_page_content_with_limit(page_id, limit)?)?;
     let (page_w, page_h, origin_x, origin_y) = media_box(doc, page_id);
 
@@ -265,10 +224,7 @@ fn text_layer(
                 tlm = Matrix::IDENTITY;
             }
             "Tf" => {
-                font = args
-                    .first()
-                    .and_then(|n| n.as_name().ok())
-                    .and_then(|n| infos.get(n));
+                font = args.first().and_then(|n| n.as_name().ok()).and_then(|n| infos.get(n));
                 size = args.get(1).and_then(number).unwrap_or(size);
             }
             "TL" => leading = args.first().and_then(number).unwrap_or(leading),
@@ -301,11 +257,9 @@ fn text_layer(
                 }
                 let Some(info) = font else { continue };
                 let strings: Vec<&Object> = match op.operator.as_str() {
-                    "TJ" => args
-                        .first()
-                        .and_then(|a| a.as_array().ok())
-                        .map(|a| a.iter().collect())
-                        .unwrap_or_default(),
+                    "TJ" => {
+                        args.first().and_then(|a| a.as_array().ok()).map(|a| a.iter().collect()).unwrap_or_default()
+                    }
                     "\"" => args.get(2).into_iter().collect(),
                     _ => args.first().into_iter().collect(),
                 };
@@ -313,14 +267,10 @@ fn text_layer(
                     match item {
                         Object::String(bytes, _) => {
                             let text = match &info.encoding {
-                                Some(enc) => {
-                                    LoDocument::decode_text(enc, bytes).unwrap_or_default()
-                                }
+                                Some(enc) => LoDocument::decode_text(enc, bytes).unwrap_or_default(),
                                 None => String::new(),
                             };
-                            let advance =
-                                text_advance(info, bytes, size, char_spacing, word_spacing)
-                                    * hscale;
+                            let advance = text_advance(info, bytes, size, char_spacing, word_spacing) * hscale;
                             let trm = tm.then(ctm);
                             let (x, y) = trm.apply(0.0, 0.0);
                             let (x2, _) = trm.apply(advance, 0.0);
@@ -349,18 +299,9 @@ fn text_layer(
     Ok(assemble_lines(runs, page_w, page_h))
 }
 
-fn text_advance(
-    info: &FontInfo,
-    bytes: &[u8],
-    size: f32,
-    char_spacing: f32,
-    word_spacing: f32,
-) -> f32 {
+fn text_advance(info: &FontInfo, bytes: &[u8], size: f32, char_spacing: f32, word_spacing: f32) -> f32 {
     let codes: Vec<u32> = if info.two_byte {
-        bytes
-            .chunks(2)
-            .map(|c| c.iter().fold(0u32, |a, b| (a << 8) | *b as u32))
-            .collect()
+        bytes.chunks(2).map(|c| c.iter().fold(0u32, |a, b| (a << 8) | *b as u32)).collect()
     } else {
         bytes.iter().map(|b| *b as u32).collect()
     };
@@ -372,11 +313,7 @@ fn text_advance(
                 .and_then(|i| info.widths.get(i).copied())
                 .filter(|w| *w > 0.0)
                 .unwrap_or(if info.two_byte { 1000.0 } else { 550.0 });
-            let space = if !info.two_byte && code == 32 {
-                word_spacing
-            } else {
-                0.0
-            };
+            let space = if !info.two_byte && code == 32 { word_spacing } else { 0.0 };
             w / 1000.0 * size + char_spacing + space
         })
         .sum()
@@ -394,20 +331,11 @@ fn media_box(doc: &LoDocument, page_id: ObjectId) -> (f32, f32, f32, f32) {
         }) {
             if let Ok(arr) = mb.as_array() {
                 if let [x0, y0, x1, y1] = numbers(arr)[..] {
-                    return (
-                        (x1 - x0).abs().max(1.0),
-                        (y1 - y0).abs().max(1.0),
-                        x0.min(x1),
-                        y0.min(y1),
-                    );
+                    return ((x1 - x0).abs().max(1.0), (y1 - y0).abs().max(1.0), x0.min(x1), y0.min(y1));
                 }
             }
         }
-        node = dict
-            .get(b"Parent")
-            .and_then(Object::as_reference)
-            .ok()
-            .and_then(|id| doc.get_dictionary(id).ok());
+        node = dict.get(b"Parent").and_then(Object::as_reference).ok().and_then(|id| doc.get_dictionary(id).ok());
     }
     (612.0, 792.0, 0.0, 0.0)
 }
@@ -431,10 +359,7 @@ fn assemble_lines(mut runs: Vec<Run>, page_w: f32, page_h: f32) -> Vec<Line> {
         let mut prev_end: Option<f32> = None;
         for run in &group {
             let gap_is_space = prev_end.is_some_and(|end| run.x - end > 0.15 * run.size);
-            let glued = !text.is_empty()
-                && !gap_is_space
-                && !text.ends_with(' ')
-                && !run.text.starts_with(' ');
+            let glued = !text.is_empty() && !gap_is_space && !text.ends_with(' ') && !run.text.starts_with(' ');
             if !text.is_empty() && !glued && !text.ends_with(' ') {
                 text.push(' ');
             }
@@ -462,11 +387,7 @@ fn assemble_lines(mut runs: Vec<Run>, page_w: f32, page_h: f32) -> Vec<Line> {
                             continue;
                         }
                     }
-                    words.push(Word {
-                        text: piece.to_string(),
-                        bbox: Some(bbox),
-                        confidence: 100.0,
-                    });
+                    words.push(Word { text: piece.to_string(), bbox: Some(bbox), confidence: 100.0 });
                 }
                 idx += len + 1;
             }
@@ -478,12 +399,7 @@ fn assemble_lines(mut runs: Vec<Run>, page_w: f32, page_h: f32) -> Vec<Line> {
             continue;
         }
         let bbox = words.iter().filter_map(|w| w.bbox).reduce(BBox::union);
-        lines.push(Line {
-            text,
-            bbox,
-            confidence: 100.0,
-            words,
-        });
+        lines.push(Line { text, bbox, confidence: 100.0, words });
     }
     lines
 }
@@ -493,13 +409,7 @@ mod tests {
     use super::*;
 
     fn run(text: &str, x: f32, y: f32, width: f32) -> Run {
-        Run {
-            text: text.into(),
-            x,
-            y,
-            width,
-            size: 10.0,
-        }
+        Run { text: text.into(), x, y, width, size: 10.0 }
     }
 
     #[test]
@@ -518,22 +428,12 @@ mod tests {
         let words: Vec<_> = lines[2].words.iter().map(|w| w.text.as_str()).collect();
         assert_eq!(words, ["Hemoglobin", "A1c", "7.2", "%"]);
         let b = lines[2].words[0].bbox.unwrap();
-        assert!(
-            b.left > 0.07 && b.left < 0.09 && b.top > 0.1 && b.top < 0.15,
-            "{b:?}"
-        );
+        assert!(b.left > 0.07 && b.left < 0.09 && b.top > 0.1 && b.top < 0.15, "{b:?}");
     }
 
     #[test]
     fn adjacent_runs_glue_into_one_word() {
-        let lines = assemble_lines(
-            vec![
-                run("Metfor", 50.0, 700.0, 30.0),
-                run("min", 80.0, 700.0, 15.0),
-            ],
-            612.0,
-            792.0,
-        );
+        let lines = assemble_lines(vec![run("Metfor", 50.0, 700.0, 30.0), run("min", 80.0, 700.0, 15.0)], 612.0, 792.0);
         assert_eq!(lines[0].text, "Metformin");
         assert_eq!(lines[0].words.len(), 1);
     }

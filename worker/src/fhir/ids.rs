@@ -18,34 +18,17 @@ pub fn derive(parts: &[&str]) -> String {
 /// Who a Patient resource is, as far as the document says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PatientKey {
-    Mrn {
-        system: String,
-        value: String,
-    },
-    NameBirthDate {
-        family: String,
-        given: String,
-        birth_date: String,
-    },
+    Mrn { system: String, value: String },
+    NameBirthDate { family: String, given: String, birth_date: String },
 }
 
 impl PatientKey {
     pub fn id(&self) -> String {
         match self {
-            PatientKey::Mrn { system, value } => {
-                derive(&["Patient", "mrn", system, &value.to_uppercase()])
+            PatientKey::Mrn { system, value } => derive(&["Patient", "mrn", system, &value.to_uppercase()]),
+            PatientKey::NameBirthDate { family, given, birth_date } => {
+                derive(&["Patient", "name-dob", &family.to_lowercase(), &given.to_lowercase(), birth_date])
             }
-            PatientKey::NameBirthDate {
-                family,
-                given,
-                birth_date,
-            } => derive(&[
-                "Patient",
-                "name-dob",
-                &family.to_lowercase(),
-                &given.to_lowercase(),
-                birth_date,
-            ]),
         }
     }
 }
@@ -66,20 +49,11 @@ mod tests {
 
     #[test]
     fn patient_ids_follow_identity() {
-        let m1 = PatientKey::Mrn {
-            system: "urn:x".into(),
-            value: "mrn-1".into(),
-        };
-        let m2 = PatientKey::Mrn {
-            system: "urn:x".into(),
-            value: "MRN-1".into(),
-        };
+        let m1 = PatientKey::Mrn { system: "urn:x".into(), value: "mrn-1".into() };
+        let m2 = PatientKey::Mrn { system: "urn:x".into(), value: "MRN-1".into() };
         assert_eq!(m1.id(), m2.id());
-        let n = PatientKey::NameBirthDate {
-            family: "Doe".into(),
-            given: "Jane".into(),
-            birth_date: "1952-03-07".into(),
-        };
+        let n =
+            PatientKey::NameBirthDate { family: "Doe".into(), given: "Jane".into(), birth_date: "1952-03-07".into() };
         assert_ne!(n.id(), m1.id());
     }
 }

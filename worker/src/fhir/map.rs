@@ -24,9 +24,7 @@ use super::{Bundle, Entry};
 use crate::config::FhirConfig;
 use crate::decode::Kind;
 use crate::model::{Document, ReadBy};
-use crate::nlp::{
-    Assertion, Code, Entity, EntityType, Gender, NlpOutput, SectionKind, Subtype, SYSTEM_UCUM,
-};
+use crate::nlp::{Assertion, Code, Entity, EntityType, Gender, NlpOutput, SectionKind, Subtype, SYSTEM_UCUM};
 use crate::source::SourceObject;
 
 const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
@@ -35,8 +33,7 @@ const CONDITION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/conditio
 const ALLERGY_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
 const ALLERGY_VER: &str = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification";
 const OBS_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
-const OBS_INTERPRETATION: &str =
-    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
+const OBS_INTERPRETATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
 const ROLE_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-RoleCode";
 const GTS: &str = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation";
 
@@ -71,10 +68,7 @@ fn coding(c: &Code) -> Value {
 fn concept(codes: &[Code], text: &str) -> Value {
     let mut v = Map::new();
     if !codes.is_empty() {
-        v.insert(
-            "coding".into(),
-            Value::Array(codes.iter().map(coding).collect()),
-        );
+        v.insert("coding".into(), Value::Array(codes.iter().map(coding).collect()));
     }
     v.insert("text".into(), Value::String(text.to_string()));
     Value::Object(v)
@@ -96,12 +90,7 @@ fn reference(resource_type: &str, id: &str) -> Value {
 fn key_of(e: &Entity) -> String {
     match e.codes.first() {
         Some(c) => format!("{}|{}", c.system, c.code),
-        None => e
-            .text
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_lowercase(),
+        None => e.text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase(),
     }
 }
 
@@ -110,12 +99,8 @@ fn key_of(e: &Entity) -> String {
 fn relationship(text: &str, e: &Entity) -> (&'static str, &'static str) {
     let start = text[..e.start].rfind('\n').map_or(0, |p| p + 1);
     let end = text[e.end..].find('\n').map_or(text.len(), |p| e.end + p);
-    let words = |s: &str| {
-        s.to_lowercase()
-            .split(|c: char| !c.is_alphanumeric())
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
+    let words =
+        |s: &str| s.to_lowercase().split(|c: char| !c.is_alphanumeric()).map(str::to_string).collect::<Vec<_>>();
     let before = words(&text[start..e.start]);
     let after = words(&text[e.end..end]);
     const RELATIVES: &[(&str, &str, &str)] = &[
@@ -137,12 +122,7 @@ fn relationship(text: &str, e: &Entity) -> (&'static str, &'static str) {
         ("parent", "PRN", "parent"),
         ("parents", "PRN", "parent"),
     ];
-    let lookup = |w: &String| {
-        RELATIVES
-            .iter()
-            .find(|(r, _, _)| r == w)
-            .map(|(_, c, d)| (*c, *d))
-    };
+    let lookup = |w: &String| RELATIVES.iter().find(|(r, _, _)| r == w).map(|(_, c, d)| (*c, *d));
     before
         .iter()
         .rev()
@@ -160,10 +140,7 @@ impl Mapper {
     fn patient_key(&self, nlp: &NlpOutput) -> Option<PatientKey> {
         let d = &nlp.demographics;
         if let Some(mrn) = &d.mrn {
-            return Some(PatientKey::Mrn {
-                system: self.cfg.mrn_system.clone(),
-                value: mrn.clone(),
-            });
+            return Some(PatientKey::Mrn { system: self.cfg.mrn_system.clone(), value: mrn.clone() });
         }
         match (&d.family, &d.birth_date) {
             (Some(family), Some(birth_date)) => Some(PatientKey::NameBirthDate {
@@ -227,11 +204,7 @@ impl Mapper {
             if !a.line.is_empty() {
                 addr.insert("line".into(), json!(a.line));
             }
-            for (k, v) in [
-                ("city", &a.city),
-                ("state", &a.state),
-                ("postalCode", &a.postal_code),
-            ] {
+            for (k, v) in [("city", &a.city), ("state", &a.state), ("postalCode", &a.postal_code)] {
                 if let Some(v) = v {
                     addr.insert(k.into(), json!(v));
                 }
@@ -245,10 +218,8 @@ impl Mapper {
         let o = input.object;
         let b64 = base64::engine::general_purpose::STANDARD;
         let doc = input.document;
-        let (text_pages, ocr_pages) = (
-            doc.pages_read_by(ReadBy::TextLayer),
-            doc.pages.len() - doc.pages_read_by(ReadBy::TextLayer),
-        );
+        let (text_pages, ocr_pages) =
+            (doc.pages_read_by(ReadBy::TextLayer), doc.pages.len() - doc.pages_read_by(ReadBy::TextLayer));
         let mut r = json!({
             "resourceType": "DocumentReference",
             "id": id,
@@ -275,16 +246,13 @@ impl Mapper {
             r["date"] = json!(m);
         }
         if self.cfg.include_text {
-            r["content"]
-                .as_array_mut()
-                .expect("array")
-                .push(json!({"attachment": {
-                    "contentType": "text/plain",
-                    "language": "en",
-                    "data": b64.encode(input.text.as_bytes()),
-                    "size": input.text.len(),
-                    "title": "Extracted text"
-                }}));
+            r["content"].as_array_mut().expect("array").push(json!({"attachment": {
+                "contentType": "text/plain",
+                "language": "en",
+                "data": b64.encode(input.text.as_bytes()),
+                "size": input.text.len(),
+                "title": "Extracted text"
+            }}));
         }
         if let Some(date) = &input.nlp.document.date {
             r["context"] = json!({"period": {"start": date}});
@@ -300,16 +268,12 @@ impl Mapper {
         let date = nlp.document.date.clone();
         let mut entries: Vec<Entry> = Vec::new();
         let patient_key = self.patient_key(nlp);
-        let needs_review = patient_key.is_none().then(|| {
-            "needs review: no patient identity (no MRN, and no name with a birth date)".to_string()
-        });
+        let needs_review = patient_key
+            .is_none()
+            .then(|| "needs review: no patient identity (no MRN, and no name with a birth date)".to_string());
         let pid = patient_key.as_ref().map(PatientKey::id);
         if let Some(pid) = &pid {
-            entries.push(Entry {
-                resource_type: "Patient",
-                id: pid.clone(),
-                resource: self.patient(pid, nlp),
-            });
+            entries.push(Entry { resource_type: "Patient", id: pid.clone(), resource: self.patient(pid, nlp) });
         }
         entries.push(Entry {
             resource_type: "DocumentReference",
@@ -321,25 +285,14 @@ impl Mapper {
             let mut clinical: Vec<Entry> = Vec::new();
             let mut family: BTreeMap<(&'static str, &'static str), Vec<Value>> = BTreeMap::new();
             for e in &nlp.entities {
-                if let Some(entry) = self.clinical(
-                    e,
-                    input,
-                    pid,
-                    &doc_id,
-                    doc_key,
-                    date.as_deref(),
-                    &mut family,
-                ) {
+                if let Some(entry) = self.clinical(e, input, pid, &doc_id, doc_key, date.as_deref(), &mut family) {
                     clinical.push(entry);
                 }
             }
             for ((code, display), conditions) in family {
                 let id = derive(&[doc_key, "FamilyMemberHistory", code]);
                 let mut seen = HashSet::new();
-                let conditions: Vec<Value> = conditions
-                    .into_iter()
-                    .filter(|c| seen.insert(c.to_string()))
-                    .collect();
+                let conditions: Vec<Value> = conditions.into_iter().filter(|c| seen.insert(c.to_string())).collect();
                 clinical.push(Entry {
                     resource_type: "FamilyMemberHistory",
                     id: id.clone(),
@@ -360,10 +313,7 @@ impl Mapper {
         }
 
         let prov_id = derive(&[doc_key, "Provenance"]);
-        let targets: Vec<Value> = entries
-            .iter()
-            .map(|e| reference(e.resource_type, &e.id))
-            .collect();
+        let targets: Vec<Value> = entries.iter().map(|e| reference(e.resource_type, &e.id)).collect();
         let recorded = input
             .object
             .modified
@@ -386,13 +336,7 @@ impl Mapper {
                 "entity": [{"role": "source", "what": reference("DocumentReference", &doc_id)}]
             }),
         });
-        Mapped {
-            bundle: Bundle {
-                id: doc_id,
-                entries,
-            },
-            needs_review,
-        }
+        Mapped { bundle: Bundle { id: doc_id, entries }, needs_review }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -422,15 +366,10 @@ impl Mapper {
                     return None;
                 }
                 let id = derive(&[doc_key, "Condition", &key_of(e), a.as_str()]);
-                let problem_list = matches!(
-                    e.section,
-                    Some(SectionKind::ProblemList | SectionKind::PastMedicalHistory)
-                );
-                let category = if problem_list && a != Assertion::Absent {
-                    "problem-list-item"
-                } else {
-                    "encounter-diagnosis"
-                };
+                let problem_list =
+                    matches!(e.section, Some(SectionKind::ProblemList | SectionKind::PastMedicalHistory));
+                let category =
+                    if problem_list && a != Assertion::Absent { "problem-list-item" } else { "encounter-diagnosis" };
                 let (clinical, verification) = match a {
                     Assertion::Absent => (None, "refuted"),
                     Assertion::Possible => (Some("active"), "provisional"),
@@ -451,11 +390,7 @@ impl Mapper {
                 if let Some(d) = date {
                     r["recordedDate"] = json!(d);
                 }
-                Some(Entry {
-                    resource_type: "Condition",
-                    id,
-                    resource: r,
-                })
+                Some(Entry { resource_type: "Condition", id, resource: r })
             }
             EntityType::Medication => {
                 let status = match a {
@@ -478,9 +413,7 @@ impl Mapper {
                 let mut dosage = Map::new();
                 let parts: Vec<&str> = [
                     at.strength.as_deref(),
-                    at.dose
-                        .as_deref()
-                        .filter(|d| Some(*d) != at.strength.as_deref()),
+                    at.dose.as_deref().filter(|d| Some(*d) != at.strength.as_deref()),
                     at.route.as_deref(),
                     at.frequency.as_deref(),
                     at.prn.then_some("as needed"),
@@ -522,10 +455,7 @@ impl Mapper {
                     Some((v.parse().ok()?, unit))
                 });
                 if let Some((v, u)) = dose {
-                    dosage.insert(
-                        "doseAndRate".into(),
-                        json!([{"doseQuantity": quantity(v, &u)}]),
-                    );
+                    dosage.insert("doseAndRate".into(), json!([{"doseQuantity": quantity(v, &u)}]));
                 }
                 let mut r = json!({
                     "resourceType": "MedicationStatement",
@@ -541,11 +471,7 @@ impl Mapper {
                 if let Some(d) = date {
                     r["dateAsserted"] = json!(d);
                 }
-                Some(Entry {
-                    resource_type: "MedicationStatement",
-                    id,
-                    resource: r,
-                })
+                Some(Entry { resource_type: "MedicationStatement", id, resource: r })
             }
             EntityType::Test => {
                 if !matches!(a, Assertion::Present | Assertion::Historical) {
@@ -559,16 +485,8 @@ impl Mapper {
                     at.components.iter().map(|c| c.value).collect::<Vec<_>>()
                 );
                 let id = derive(&[doc_key, "Observation", &key_of(e), &value_key]);
-                let category = if e.subtype == Some(Subtype::Vital) {
-                    "vital-signs"
-                } else {
-                    "laboratory"
-                };
-                let label = e
-                    .codes
-                    .first()
-                    .map(|c| c.display.clone())
-                    .unwrap_or_else(|| e.text.clone());
+                let category = if e.subtype == Some(Subtype::Vital) { "vital-signs" } else { "laboratory" };
+                let label = e.codes.first().map(|c| c.display.clone()).unwrap_or_else(|| e.text.clone());
                 let mut r = json!({
                     "resourceType": "Observation",
                     "id": id,
@@ -600,17 +518,12 @@ impl Mapper {
                     );
                 }
                 if let Some(f) = &at.flag {
-                    r["interpretation"] =
-                        json!([{"coding": [{"system": OBS_INTERPRETATION, "code": f}]}]);
+                    r["interpretation"] = json!([{"coding": [{"system": OBS_INTERPRETATION, "code": f}]}]);
                 }
                 if let Some(range) = &at.range {
                     r["referenceRange"] = json!([{"text": range}]);
                 }
-                Some(Entry {
-                    resource_type: "Observation",
-                    id,
-                    resource: r,
-                })
+                Some(Entry { resource_type: "Observation", id, resource: r })
             }
             EntityType::Allergy => {
                 let (clinical, verification) = match a {
@@ -635,11 +548,7 @@ impl Mapper {
                 if let Some(reaction) = &e.attrs.reaction {
                     r["reaction"] = json!([{"manifestation": [concept(e.attrs.reaction_code.as_slice(), reaction)]}]);
                 }
-                Some(Entry {
-                    resource_type: "AllergyIntolerance",
-                    id,
-                    resource: r,
-                })
+                Some(Entry { resource_type: "AllergyIntolerance", id, resource: r })
             }
             EntityType::Procedure => {
                 let status = match a {
@@ -716,10 +625,7 @@ mod tests {
                 mrn: mrn.map(str::to_string),
                 ..Default::default()
             },
-            document: DocumentFacts {
-                doc_type: None,
-                date: Some("2024-03-01".into()),
-            },
+            document: DocumentFacts { doc_type: None, date: Some("2024-03-01".into()) },
         }
     }
 
@@ -743,108 +649,46 @@ mod tests {
         ];
         let n = nlp(
             vec![
-                entity(
-                    EntityType::Condition,
-                    "HTN",
-                    htn.clone(),
-                    Assertion::Present,
-                ),
-                entity(
-                    EntityType::Condition,
-                    "hypertension",
-                    htn.clone(),
-                    Assertion::Present,
-                ),
-                entity(
-                    EntityType::Condition,
-                    "chest pain",
-                    vec![],
-                    Assertion::Absent,
-                ),
-                entity(
-                    EntityType::Condition,
-                    "DVT",
-                    vec![],
-                    Assertion::Hypothetical,
-                ),
-                Entity {
-                    start: 8,
-                    end: 14,
-                    ..entity(EntityType::Condition, "asthma", vec![], Assertion::Family)
-                },
+                entity(EntityType::Condition, "HTN", htn.clone(), Assertion::Present),
+                entity(EntityType::Condition, "hypertension", htn.clone(), Assertion::Present),
+                entity(EntityType::Condition, "chest pain", vec![], Assertion::Absent),
+                entity(EntityType::Condition, "DVT", vec![], Assertion::Hypothetical),
+                Entity { start: 8, end: 14, ..entity(EntityType::Condition, "asthma", vec![], Assertion::Family) },
             ],
             Some("123"),
         );
         let m = map(&n);
         assert!(m.needs_review.is_none());
         let b = &m.bundle;
-        assert_eq!(
-            b.count("Condition"),
-            2,
-            "duplicates merge, hypothetical is dropped"
-        );
+        assert_eq!(b.count("Condition"), 2, "duplicates merge, hypothetical is dropped");
         assert_eq!(b.count("FamilyMemberHistory"), 1);
-        let fmh = &b
-            .entries
-            .iter()
-            .find(|e| e.resource_type == "FamilyMemberHistory")
-            .unwrap()
-            .resource;
+        let fmh = &b.entries.iter().find(|e| e.resource_type == "FamilyMemberHistory").unwrap().resource;
         assert_eq!(fmh["relationship"]["coding"][0]["code"], "MTH");
-        let refuted = b
-            .entries
-            .iter()
-            .find(|e| e.resource["verificationStatus"]["coding"][0]["code"] == "refuted")
-            .unwrap();
+        let refuted =
+            b.entries.iter().find(|e| e.resource["verificationStatus"]["coding"][0]["code"] == "refuted").unwrap();
         assert!(refuted.resource.get("clinicalStatus").is_none());
         assert_eq!(b.entries.first().unwrap().resource_type, "Patient");
         let prov = &b.entries.last().unwrap().resource;
         assert_eq!(prov["resourceType"], "Provenance");
-        assert_eq!(
-            prov["target"].as_array().unwrap().len(),
-            b.entries.len() - 1
-        );
+        assert_eq!(prov["target"].as_array().unwrap().len(), b.entries.len() - 1);
         assert_eq!(prov["recorded"], "2024-03-02T10:00:00Z");
         let tx = b.to_transaction();
         assert_eq!(tx["type"], "transaction");
-        assert!(tx["entry"][0]["request"]["url"]
-            .as_str()
-            .unwrap()
-            .starts_with("Patient/"));
+        assert!(tx["entry"][0]["request"]["url"].as_str().unwrap().starts_with("Patient/"));
     }
 
     #[test]
     fn same_input_same_bundle() {
-        let n = nlp(
-            vec![entity(
-                EntityType::Condition,
-                "HTN",
-                vec![],
-                Assertion::Present,
-            )],
-            Some("123"),
-        );
+        let n = nlp(vec![entity(EntityType::Condition, "HTN", vec![], Assertion::Present)], Some("123"));
         assert_eq!(map(&n).bundle, map(&n).bundle);
     }
 
     #[test]
     fn without_identity_only_the_document_is_written() {
-        let mut n = nlp(
-            vec![entity(
-                EntityType::Condition,
-                "HTN",
-                vec![],
-                Assertion::Present,
-            )],
-            None,
-        );
+        let mut n = nlp(vec![entity(EntityType::Condition, "HTN", vec![], Assertion::Present)], None);
         n.demographics.birth_date = None;
         let m = map(&n);
-        assert!(m
-            .needs_review
-            .as_deref()
-            .unwrap()
-            .starts_with("needs review"));
+        assert!(m.needs_review.as_deref().unwrap().starts_with("needs review"));
         let types: Vec<_> = m.bundle.entries.iter().map(|e| e.resource_type).collect();
         assert_eq!(types, ["DocumentReference", "Provenance"]);
         // Name and birth date are enough.
@@ -855,23 +699,12 @@ mod tests {
     #[test]
     fn chunks_respect_the_entry_limit() {
         let n = nlp(
-            (0..7)
-                .map(|i| {
-                    entity(
-                        EntityType::Condition,
-                        &format!("c{i}"),
-                        vec![],
-                        Assertion::Present,
-                    )
-                })
-                .collect(),
+            (0..7).map(|i| entity(EntityType::Condition, &format!("c{i}"), vec![], Assertion::Present)).collect(),
             Some("1"),
         );
         let b = map(&n).bundle;
         let parts = b.chunks(4);
         assert_eq!(parts.len(), b.entries.len().div_ceil(4));
-        assert!(parts
-            .iter()
-            .all(|p| p["entry"].as_array().unwrap().len() <= 4));
+        assert!(parts.iter().all(|p| p["entry"].as_array().unwrap().len() <= 4));
     }
 }

@@ -46,10 +46,7 @@ impl Bundle {
     }
 
     pub fn count(&self, resource_type: &str) -> usize {
-        self.entries
-            .iter()
-            .filter(|e| e.resource_type == resource_type)
-            .count()
+        self.entries.iter().filter(|e| e.resource_type == resource_type).count()
     }
 
     /// Resources written per type, for summaries.

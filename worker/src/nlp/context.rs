@@ -206,14 +206,7 @@ const HISTORICAL_PRE: &[&str] = &[
     "had a",
 ];
 
-const HISTORICAL_POST: &[&str] = &[
-    "in the past",
-    "years ago",
-    "as a child",
-    "in childhood",
-    "resolved",
-    "previously",
-];
+const HISTORICAL_POST: &[&str] = &["in the past", "years ago", "as a child", "in childhood", "resolved", "previously"];
 
 const FAMILY: &[&str] = &[
     "mother",
@@ -272,13 +265,7 @@ const HYPOTHETICAL_PRE: &[&str] = &[
     "report any",
 ];
 
-const HYPOTHETICAL_POST: &[&str] = &[
-    "prophylaxis",
-    "precautions",
-    "prevention",
-    "screening",
-    "risk",
-];
+const HYPOTHETICAL_POST: &[&str] = &["prophylaxis", "precautions", "prevention", "screening", "risk"];
 
 const TERMINATORS: &[&str] = &[
     "but",
@@ -333,11 +320,7 @@ pub struct Assertor {
 }
 
 fn compile(list: &[&str]) -> Vec<Vec<String>> {
-    let mut v: Vec<Vec<String>> = list
-        .iter()
-        .map(|p| term_tokens(p))
-        .filter(|t| !t.is_empty())
-        .collect();
+    let mut v: Vec<Vec<String>> = list.iter().map(|p| term_tokens(p)).filter(|t| !t.is_empty()).collect();
     // Longest first, so "no evidence of" is seen before "no".
     v.sort_by_key(|t| std::cmp::Reverse(t.len()));
     v
@@ -393,8 +376,7 @@ impl Assertor {
             || text[end..c1].trim_start().starts_with('?')
             || text[end..c1].trim_start().starts_with("(?");
 
-        let negated =
-            self.found_negation(pre, &self.neg_pre) || self.found_negation(post, &self.neg_post);
+        let negated = self.found_negation(pre, &self.neg_pre) || self.found_negation(post, &self.neg_post);
         if negated {
             return Assertion::Absent;
         }
@@ -410,8 +392,7 @@ impl Assertor {
         {
             return Assertion::Hypothetical;
         }
-        if question || self.found(pre, &self.possible_pre) || self.found(post, &self.possible_post)
-        {
+        if question || self.found(pre, &self.possible_pre) || self.found(post, &self.possible_post) {
             return Assertion::Possible;
         }
         if self.found(pre, &self.historical_pre) || self.found(post, &self.historical_post) {
@@ -445,20 +426,12 @@ impl Assertor {
 
     fn pseudo_covers(&self, words: &[String], i: usize, len: usize) -> bool {
         let lo = i.saturating_sub(4);
-        (lo..=i).any(|s| {
-            self.pseudo
-                .iter()
-                .any(|p| at(words, s, p) && s + p.len() > i && s < i + len)
-        })
+        (lo..=i).any(|s| self.pseudo.iter().any(|p| at(words, s, p) && s + p.len() > i && s < i + len))
     }
 
     /// A negation trigger in the window that no pseudo-negation covers.
     fn found_negation(&self, window: &[String], triggers: &[Vec<String>]) -> bool {
-        (0..window.len()).any(|i| {
-            triggers
-                .iter()
-                .any(|t| at(window, i, t) && !self.pseudo_covers(window, i, t.len()))
-        })
+        (0..window.len()).any(|i| triggers.iter().any(|t| at(window, i, t) && !self.pseudo_covers(window, i, t.len())))
     }
 
     fn found(&self, window: &[String], triggers: &[Vec<String>]) -> bool {
@@ -467,10 +440,7 @@ impl Assertor {
 }
 
 fn words(s: &str) -> Vec<String> {
-    tokenize(s)
-        .iter()
-        .map(|t| super::text::fold(t.text(s)))
-        .collect()
+    tokenize(s).iter().map(|t| super::text::fold(t.text(s))).collect()
 }
 
 /// The clause holding `start..end`: from the last sentence boundary before it to the first after.
@@ -507,8 +477,7 @@ fn is_boundary(text: &str, b: &[u8], i: usize) -> bool {
             let next = b.get(i + 1).copied();
             let after = b.get(i + 2).copied();
             matches!(next, None | Some(b'\n'))
-                || (next == Some(b' ')
-                    && after.is_some_and(|c| c.is_ascii_uppercase() || c == b' ' || c == b'\n'))
+                || (next == Some(b' ') && after.is_some_and(|c| c.is_ascii_uppercase() || c == b' ' || c == b'\n'))
         }
         b'\n' => super::text::line_break_separates(text, i),
         _ => false,
@@ -520,104 +489,43 @@ mod tests {
     use super::*;
 
     fn check(sentence: &str, concept: &str, section: Option<SectionKind>) -> Assertion {
-        let start = sentence
-            .find(concept)
-            .unwrap_or_else(|| panic!("{concept} not in {sentence}"));
+        let start = sentence.find(concept).unwrap_or_else(|| panic!("{concept} not in {sentence}"));
         Assertor::new().assert(sentence, start, start + concept.len(), section, 0)
     }
 
     #[test]
     fn negation_before_and_after() {
-        assert_eq!(
-            check("Patient denies chest pain.", "chest pain", None),
-            Assertion::Absent
-        );
-        assert_eq!(
-            check("No fever, chills, or night sweats.", "night sweats", None),
-            Assertion::Absent
-        );
-        assert_eq!(
-            check("Pneumonia was ruled out.", "Pneumonia", None),
-            Assertion::Absent
-        );
+        assert_eq!(check("Patient denies chest pain.", "chest pain", None), Assertion::Absent);
+        assert_eq!(check("No fever, chills, or night sweats.", "night sweats", None), Assertion::Absent);
+        assert_eq!(check("Pneumonia was ruled out.", "Pneumonia", None), Assertion::Absent);
         assert_eq!(check("Negative for DVT.", "DVT", None), Assertion::Absent);
-        assert_eq!(
-            check("No known drug allergies.", "drug allergies", None),
-            Assertion::Absent
-        );
-        assert_eq!(
-            check("He has chest pain.", "chest pain", None),
-            Assertion::Present
-        );
+        assert_eq!(check("No known drug allergies.", "drug allergies", None), Assertion::Absent);
+        assert_eq!(check("He has chest pain.", "chest pain", None), Assertion::Present);
     }
 
     #[test]
     fn terminators_and_pseudo_triggers_limit_negation() {
-        assert_eq!(
-            check("No fever but has a productive cough.", "cough", None),
-            Assertion::Present
-        );
-        assert_eq!(
-            check("There is no increase in edema.", "edema", None),
-            Assertion::Present
-        );
-        assert_eq!(
-            check("Denies fever. Reports headache.", "headache", None),
-            Assertion::Present
-        );
-        assert_eq!(
-            check("Not only asthma but also COPD.", "asthma", None),
-            Assertion::Present
-        );
+        assert_eq!(check("No fever but has a productive cough.", "cough", None), Assertion::Present);
+        assert_eq!(check("There is no increase in edema.", "edema", None), Assertion::Present);
+        assert_eq!(check("Denies fever. Reports headache.", "headache", None), Assertion::Present);
+        assert_eq!(check("Not only asthma but also COPD.", "asthma", None), Assertion::Present);
     }
 
     #[test]
     fn other_contexts() {
-        assert_eq!(
-            check("Rule out pneumonia.", "pneumonia", None),
-            Assertion::Possible
-        );
-        assert_eq!(
-            check(
-                "Cannot exclude pulmonary embolism.",
-                "pulmonary embolism",
-                None
-            ),
-            Assertion::Possible
-        );
+        assert_eq!(check("Rule out pneumonia.", "pneumonia", None), Assertion::Possible);
+        assert_eq!(check("Cannot exclude pulmonary embolism.", "pulmonary embolism", None), Assertion::Possible);
         assert_eq!(check("Possible UTI?", "UTI", None), Assertion::Possible);
         assert_eq!(
-            check(
-                "History of myocardial infarction in 2015.",
-                "myocardial infarction",
-                None
-            ),
+            check("History of myocardial infarction in 2015.", "myocardial infarction", None),
             Assertion::Historical
         );
-        assert_eq!(
-            check("s/p appendectomy", "appendectomy", None),
-            Assertion::Historical
-        );
-        assert_eq!(
-            check("62-year-old man with COPD.", "COPD", None),
-            Assertion::Present
-        );
-        assert_eq!(
-            check("Mother had breast cancer.", "breast cancer", None),
-            Assertion::Family
-        );
-        assert_eq!(
-            check("Diabetes.", "Diabetes", Some(SectionKind::FamilyHistory)),
-            Assertion::Family
-        );
-        assert_eq!(
-            check("Return to the ED if chest pain recurs.", "chest pain", None),
-            Assertion::Hypothetical
-        );
-        assert_eq!(
-            check("Started on DVT prophylaxis.", "DVT", None),
-            Assertion::Hypothetical
-        );
+        assert_eq!(check("s/p appendectomy", "appendectomy", None), Assertion::Historical);
+        assert_eq!(check("62-year-old man with COPD.", "COPD", None), Assertion::Present);
+        assert_eq!(check("Mother had breast cancer.", "breast cancer", None), Assertion::Family);
+        assert_eq!(check("Diabetes.", "Diabetes", Some(SectionKind::FamilyHistory)), Assertion::Family);
+        assert_eq!(check("Return to the ED if chest pain recurs.", "chest pain", None), Assertion::Hypothetical);
+        assert_eq!(check("Started on DVT prophylaxis.", "DVT", None), Assertion::Hypothetical);
     }
 
     #[test]

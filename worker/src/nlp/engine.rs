@@ -10,9 +10,7 @@ use super::sections::{section_at, sections, Section, SectionKind};
 use super::terminology::{RxQuery, Terminology};
 use super::text::tokenize;
 use super::{measure, meds, phi};
-use super::{
-    Assertion, Attrs, Code, Entity, EntityType, NlpEngine, NlpOutput, Subtype, SYSTEM_SNOMED,
-};
+use super::{Assertion, Attrs, Code, Entity, EntityType, NlpEngine, NlpOutput, Subtype, SYSTEM_SNOMED};
 use crate::config::NlpConfig;
 
 pub struct Builtin {
@@ -35,22 +33,13 @@ impl Builtin {
         let mut term = Terminology::builtin();
         if !cfg.rxnorm_rrf.is_empty() {
             let path = std::path::Path::new(&cfg.rxnorm_rrf);
-            term.load_rxnconso(path).map_err(|source| LoadError {
-                path: cfg.rxnorm_rrf.clone(),
-                source,
-            })?;
+            term.load_rxnconso(path).map_err(|source| LoadError { path: cfg.rxnorm_rrf.clone(), source })?;
         }
         if !cfg.loinc_csv.is_empty() {
             let path = std::path::Path::new(&cfg.loinc_csv);
-            term.load_loinc_csv(path).map_err(|source| LoadError {
-                path: cfg.loinc_csv.clone(),
-                source,
-            })?;
+            term.load_loinc_csv(path).map_err(|source| LoadError { path: cfg.loinc_csv.clone(), source })?;
         }
-        Ok(Builtin {
-            term,
-            assertor: Assertor::new(),
-        })
+        Ok(Builtin { term, assertor: Assertor::new() })
     }
 
     pub fn terminology(&self) -> &Terminology {
@@ -121,9 +110,7 @@ impl Builtin {
         let (ls, _) = line_bounds(text, hit.start);
         let before = &text[ls..hit.start];
         let tail_start = before.len().saturating_sub(40);
-        let tail_start = (tail_start..before.len())
-            .find(|&i| before.is_char_boundary(i))
-            .unwrap_or(before.len());
+        let tail_start = (tail_start..before.len()).find(|&i| before.is_char_boundary(i)).unwrap_or(before.len());
         patterns().allergic_to.is_match(&before[tail_start..])
     }
 
@@ -148,10 +135,7 @@ impl Builtin {
             .iter()
             .find(|h| h.kind == ConceptKind::Route && h.start >= hit.end && h.end <= end_of_order)
             .map(|h| &self.term.concepts[h.concept as usize]);
-        let generic = concept
-            .generic
-            .clone()
-            .unwrap_or_else(|| concept.label.to_lowercase());
+        let generic = concept.generic.clone().unwrap_or_else(|| concept.label.to_lowercase());
         let mention = text[hit.start..hit.end].to_lowercase();
         let route_name = route.and_then(|r| r.unit.clone());
         let mut query = RxQuery {
@@ -166,23 +150,13 @@ impl Builtin {
             query.brand = None;
             rx = self.term.rxnorm.lookup(&query);
         }
-        let mut e = self.new_entity(
-            EntityType::Medication,
-            None,
-            text,
-            hit.start,
-            hit.end,
-            rx.into_iter().collect(),
-        );
+        let mut e = self.new_entity(EntityType::Medication, None, text, hit.start, hit.end, rx.into_iter().collect());
         e.attrs = Attrs {
             strength: order.strength_text,
-            dose: order
-                .dose
-                .or_else(|| order.strength.as_ref().map(|(v, u)| format!("{v} {u}"))),
+            dose: order.dose.or_else(|| order.strength.as_ref().map(|(v, u)| format!("{v} {u}"))),
             dose_quantity: order.dose_quantity,
             route: route_name,
-            route_code: route
-                .and_then(|r| r.codes.iter().find(|c| c.system == SYSTEM_SNOMED).cloned()),
+            route_code: route.and_then(|r| r.codes.iter().find(|c| c.system == SYSTEM_SNOMED).cloned()),
             frequency: order.frequency.as_ref().map(|f| f.text.clone()),
             timing: order.frequency,
             prn: order.prn,
@@ -200,10 +174,7 @@ impl Builtin {
                 ConceptKind::Substance => codes.extend(c.codes.iter().cloned()),
                 ConceptKind::Drug => {
                     let generic = c.generic.clone().unwrap_or_default();
-                    codes.extend(self.term.rxnorm.lookup(&RxQuery {
-                        generic: &generic,
-                        ..Default::default()
-                    }));
+                    codes.extend(self.term.rxnorm.lookup(&RxQuery { generic: &generic, ..Default::default() }));
                 }
                 _ => {}
             }
@@ -218,12 +189,7 @@ impl Builtin {
         let rest = &rest[..stop];
         let toks = tokenize(rest);
         let ids = self.term.lexicon.ids(rest, &toks);
-        if let Some(r) = self
-            .term
-            .lexicon
-            .find(rest, &toks, &ids, |k| k == ConceptKind::Condition)
-            .first()
-        {
+        if let Some(r) = self.term.lexicon.find(rest, &toks, &ids, |k| k == ConceptKind::Condition).first() {
             let c = &self.term.concepts[r.concept as usize];
             e.attrs.reaction = Some(rest[r.start..r.end].to_string());
             e.attrs.reaction_code = c.codes.iter().find(|c| c.system == SYSTEM_SNOMED).cloned();
@@ -244,8 +210,8 @@ impl NlpEngine for Builtin {
         let mut entities: Vec<Entity> = Vec::new();
         let p = patterns();
         for m in p.nkda.find_iter(text) {
-            let drug = !m.as_str().eq_ignore_ascii_case("nka")
-                && !m.as_str().to_lowercase().ends_with("known allergies");
+            let drug =
+                !m.as_str().eq_ignore_ascii_case("nka") && !m.as_str().to_lowercase().ends_with("known allergies");
             let code = if drug { "409137002" } else { "716186003" };
             let mut e = self.new_entity(
                 EntityType::Allergy,
@@ -275,19 +241,14 @@ impl NlpEngine for Builtin {
             let in_heading = section_at(&secs, start).is_some_and(|s| start < s.body_start);
             let taken = in_heading
                 || entities.iter().any(|e| overlaps(e, start, end))
-                || phi_entities
-                    .iter()
-                    .any(|e| e.subtype == Some(Subtype::Name) && overlaps(e, start, end));
+                || phi_entities.iter().any(|e| e.subtype == Some(Subtype::Name) && overlaps(e, start, end));
             let (section, _) = self.section_of(&secs, start);
             let has = |k: ConceptKind| group.iter().find(|h| h.kind == k).copied();
             // A title ("DISCHARGE SUMMARY", "Medication List") near the top says what the document is,
             // even when it doubles as a section heading.
             if let Some(doc) = has(ConceptKind::DocType) {
                 if document.doc_type.is_none() && text[..start].matches('\n').count() < 6 {
-                    document.doc_type = self.term.concepts[doc.concept as usize]
-                        .codes
-                        .first()
-                        .cloned();
+                    document.doc_type = self.term.concepts[doc.concept as usize].codes.first().cloned();
                 }
                 i = j;
                 continue;
@@ -296,25 +257,16 @@ impl NlpEngine for Builtin {
                 i = j;
                 continue;
             }
-            let lab = has(ConceptKind::Lab)
-                .and_then(|h| measure::lab_result(text, h.end, &self.term).map(|r| (h, r)));
+            let lab = has(ConceptKind::Lab).and_then(|h| measure::lab_result(text, h.end, &self.term).map(|r| (h, r)));
             let drug = has(ConceptKind::Drug);
             let substance = has(ConceptKind::Substance);
             let entity = if let Some((h, (value_end, attrs))) = lab {
                 let c = &self.term.concepts[h.concept as usize];
-                let mut e = self.new_entity(
-                    EntityType::Test,
-                    Some(Subtype::Lab),
-                    text,
-                    start,
-                    value_end,
-                    c.codes.clone(),
-                );
+                let mut e =
+                    self.new_entity(EntityType::Test, Some(Subtype::Lab), text, start, value_end, c.codes.clone());
                 e.attrs = attrs;
                 Some(e)
-            } else if (drug.is_some() || substance.is_some())
-                && self.allergy_context(text, hit, section)
-            {
+            } else if (drug.is_some() || substance.is_some()) && self.allergy_context(text, hit, section) {
                 Some(self.allergy(text, hit, &group))
             } else if drug.is_some() && section == Some(SectionKind::SocialHistory) {
                 // "Drinks alcohol", "smokes tobacco": substance use, not medication.
@@ -327,24 +279,10 @@ impl NlpEngine for Builtin {
                 None
             } else if let Some(c) = has(ConceptKind::Condition) {
                 let concept = &self.term.concepts[c.concept as usize];
-                Some(self.new_entity(
-                    EntityType::Condition,
-                    None,
-                    text,
-                    start,
-                    end,
-                    concept.codes.clone(),
-                ))
+                Some(self.new_entity(EntityType::Condition, None, text, start, end, concept.codes.clone()))
             } else if let Some(c) = has(ConceptKind::Procedure) {
                 let concept = &self.term.concepts[c.concept as usize];
-                Some(self.new_entity(
-                    EntityType::Procedure,
-                    None,
-                    text,
-                    start,
-                    end,
-                    concept.codes.clone(),
-                ))
+                Some(self.new_entity(EntityType::Procedure, None, text, start, end, concept.codes.clone()))
             } else {
                 None
             };
@@ -370,12 +308,7 @@ impl NlpEngine for Builtin {
             let (ls, le) = line_bounds(text, g.start());
             let on_line = entities
                 .iter_mut()
-                .filter(|e| {
-                    e.kind == EntityType::Condition
-                        && e.start >= ls
-                        && e.end <= le
-                        && e.end <= g.start()
-                })
+                .filter(|e| e.kind == EntityType::Condition && e.start >= ls && e.end <= le && e.end <= g.start())
                 .last();
             match on_line {
                 Some(e) => {
@@ -383,14 +316,7 @@ impl NlpEngine for Builtin {
                     e.codes.insert(0, code);
                 }
                 None => {
-                    let mut e = self.new_entity(
-                        EntityType::Condition,
-                        None,
-                        text,
-                        g.start(),
-                        g.end(),
-                        vec![code],
-                    );
+                    let mut e = self.new_entity(EntityType::Condition, None, text, g.start(), g.end(), vec![code]);
                     e.section = self.section_of(&secs, g.start()).0;
                     entities.push(e);
                 }
@@ -398,27 +324,16 @@ impl NlpEngine for Builtin {
         }
 
         for e in entities.iter_mut() {
-            let is_nkda = e.kind == EntityType::Allergy
-                && e.codes
-                    .iter()
-                    .any(|c| c.code == "409137002" || c.code == "716186003");
+            let is_nkda =
+                e.kind == EntityType::Allergy && e.codes.iter().any(|c| c.code == "409137002" || c.code == "716186003");
             if !is_nkda {
                 let (section, floor) = self.section_of(&secs, e.start);
                 e.assertion = self.assertor.assert(text, e.start, e.end, section, floor);
             }
         }
         entities.extend(phi_entities);
-        entities.sort_by(|a, b| {
-            a.start
-                .cmp(&b.start)
-                .then(b.end.cmp(&a.end))
-                .then(a.kind.cmp(&b.kind))
-        });
-        NlpOutput {
-            entities,
-            demographics,
-            document,
-        }
+        entities.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(a.kind.cmp(&b.kind)));
+        NlpOutput { entities, demographics, document }
     }
 
     fn assertion(&self, text: &str, start: usize, end: usize) -> Assertion {
@@ -439,18 +354,9 @@ mod tests {
     }
 
     fn find<'a>(out: &'a NlpOutput, kind: EntityType, text: &str) -> &'a Entity {
-        out.entities
-            .iter()
-            .find(|e| e.kind == kind && e.text == text)
-            .unwrap_or_else(|| {
-                panic!(
-                    "no {kind:?} {text:?} in {:#?}",
-                    out.entities
-                        .iter()
-                        .map(|e| (e.kind, &e.text))
-                        .collect::<Vec<_>>()
-                )
-            })
+        out.entities.iter().find(|e| e.kind == kind && e.text == text).unwrap_or_else(|| {
+            panic!("no {kind:?} {text:?} in {:#?}", out.entities.iter().map(|e| (e.kind, &e.text)).collect::<Vec<_>>())
+        })
     }
 
     const NOTE: &str = "DISCHARGE SUMMARY
@@ -472,28 +378,20 @@ Diagnosis: Essential hypertension (I10)
     #[test]
     fn reads_a_discharge_summary() {
         let out = engine().analyze(NOTE);
-        assert_eq!(
-            out.document.doc_type.as_ref().map(|c| c.code.as_str()),
-            Some("18842-5")
-        );
+        assert_eq!(out.document.doc_type.as_ref().map(|c| c.code.as_str()), Some("18842-5"));
         assert_eq!(out.document.date.as_deref(), Some("2024-03-01"));
         assert_eq!(out.demographics.family.as_deref(), Some("Doe"));
         assert_eq!(out.demographics.mrn.as_deref(), Some("55501234"));
 
         let htn = find(&out, EntityType::Condition, "HTN");
-        assert!(htn
-            .code(crate::nlp::SYSTEM_ICD10CM)
-            .is_some_and(|c| c.code == "I10"));
+        assert!(htn.code(crate::nlp::SYSTEM_ICD10CM).is_some_and(|c| c.code == "I10"));
         assert_eq!(htn.assertion, Assertion::Present);
         let dm = find(&out, EntityType::Condition, "type 2 diabetes mellitus");
         assert_eq!(dm.code(SYSTEM_SNOMED).unwrap().code, "44054006");
 
         let pcn = find(&out, EntityType::Allergy, "Penicillin");
         assert_eq!(pcn.attrs.reaction.as_deref(), Some("hives"));
-        assert!(!out
-            .entities
-            .iter()
-            .any(|e| e.kind == EntityType::Condition && e.text == "hives"));
+        assert!(!out.entities.iter().any(|e| e.kind == EntityType::Condition && e.text == "hives"));
 
         let lis = find(&out, EntityType::Medication, "Lisinopril");
         assert_eq!(lis.code(crate::nlp::SYSTEM_RXNORM).unwrap().code, "314076");
@@ -506,50 +404,21 @@ Diagnosis: Essential hypertension (I10)
         assert!(alb.attrs.prn);
         assert_eq!(alb.attrs.dose.as_deref(), Some("2 puffs"));
 
-        let a1c = out
-            .entities
-            .iter()
-            .find(|e| e.kind == EntityType::Test && e.text.starts_with("Hemoglobin A1c"))
-            .unwrap();
+        let a1c =
+            out.entities.iter().find(|e| e.kind == EntityType::Test && e.text.starts_with("Hemoglobin A1c")).unwrap();
         assert_eq!(
-            (
-                a1c.attrs.value,
-                a1c.attrs.unit.as_deref(),
-                a1c.attrs.flag.as_deref()
-            ),
+            (a1c.attrs.value, a1c.attrs.unit.as_deref(), a1c.attrs.flag.as_deref()),
             (Some(7.2), Some("%"), Some("H"))
         );
         assert_eq!(a1c.codes[0].code, "4548-4");
-        let cr = out
-            .entities
-            .iter()
-            .find(|e| e.kind == EntityType::Test && e.text.starts_with("Cr"))
-            .unwrap();
+        let cr = out.entities.iter().find(|e| e.kind == EntityType::Test && e.text.starts_with("Cr")).unwrap();
         assert_eq!(cr.codes[0].code, "2160-0");
-        assert_eq!(
-            out.entities
-                .iter()
-                .filter(|e| e.subtype == Some(Subtype::Vital))
-                .count(),
-            4
-        );
+        assert_eq!(out.entities.iter().filter(|e| e.subtype == Some(Subtype::Vital)).count(), 4);
 
-        assert_eq!(
-            find(&out, EntityType::Condition, "breast cancer").assertion,
-            Assertion::Family
-        );
-        assert_eq!(
-            find(&out, EntityType::Condition, "chest pain").assertion,
-            Assertion::Absent
-        );
-        assert_eq!(
-            find(&out, EntityType::Condition, "pneumonia").assertion,
-            Assertion::Possible
-        );
-        assert_eq!(
-            find(&out, EntityType::Procedure, "appendectomy").assertion,
-            Assertion::Historical
-        );
+        assert_eq!(find(&out, EntityType::Condition, "breast cancer").assertion, Assertion::Family);
+        assert_eq!(find(&out, EntityType::Condition, "chest pain").assertion, Assertion::Absent);
+        assert_eq!(find(&out, EntityType::Condition, "pneumonia").assertion, Assertion::Possible);
+        assert_eq!(find(&out, EntityType::Procedure, "appendectomy").assertion, Assertion::Historical);
         let eh = find(&out, EntityType::Condition, "Essential hypertension");
         assert_eq!(eh.codes[0].code, "I10");
     }
@@ -557,11 +426,7 @@ Diagnosis: Essential hypertension (I10)
     #[test]
     fn no_known_allergies_is_a_statement_not_a_negation() {
         let out = engine().analyze("Allergies: No known drug allergies.");
-        let a = out
-            .entities
-            .iter()
-            .find(|e| e.kind == EntityType::Allergy)
-            .unwrap();
+        let a = out.entities.iter().find(|e| e.kind == EntityType::Allergy).unwrap();
         assert_eq!(a.codes[0].code, "409137002");
         assert_eq!(a.assertion, Assertion::Present);
     }
@@ -574,9 +439,6 @@ Diagnosis: Essential hypertension (I10)
         let long = "Patient denies chest pain. ".repeat(2000);
         let out = engine().analyze(&long);
         assert_eq!(out.entities.len(), 2000);
-        assert!(out
-            .entities
-            .iter()
-            .all(|e| e.assertion == Assertion::Absent));
+        assert!(out.entities.iter().all(|e| e.assertion == Assertion::Absent));
     }
 }

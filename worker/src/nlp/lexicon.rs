@@ -7,8 +7,42 @@
 //! ordinary words.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
-use super::text::{fold, tokenize, Token};
+use super::text::{fold, term_tokens, tokenize, Token};
+
+/// The multiply-rotate hash of rustc ("FxHash"): these keys are small integers and short words
+/// from our own tables, so SipHash's flooding resistance buys nothing and costs a third of the
+/// start-up time.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut buf = [0u8; 8];
+            buf[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(buf));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i as u64);
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// What a matched term stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,9 +78,9 @@ pub struct Hit {
 
 #[derive(Default)]
 pub struct Lexicon {
-    vocab: HashMap<String, u32>,
-    edges: HashMap<(u32, u32), u32>,
-    terminals: HashMap<u32, Vec<Terminal>>,
+    vocab: FastMap<String, u32>,
+    edges: FastMap<(u32, u32), u32>,
+    terminals: FastMap<u32, Vec<Terminal>>,
     exact: Vec<Vec<String>>,
     nodes: u32,
 }
@@ -56,15 +90,48 @@ const CASE_SENSITIVE_MAX: usize = 5;
 
 impl Lexicon {
     pub fn new() -> Lexicon {
-        Lexicon {
-            nodes: 1,
-            ..Default::default()
-        }
+        Lexicon { nodes: 1, ..Default::default() }
     }
 
     fn intern(&mut self, tok: &str) -> u32 {
-        let next = self.vocab.len() as u32;
-        *self.vocab.entry(tok.to_string()).or_insert(next)
+        if let Some(&id) = self.vocab.get(tok) {
+            return id;
+        }
+        let id = self.vocab.len() as u32;
+        self.vocab.insert(tok.to_string(), id);
+        id
+    }
+
+    fn child(&mut self, node: u32, token: u32) -> u32 {
+        if let Some(&n) = self.edges.get(&(node, token)) {
+            return n;
+        }
+        let n = self.nodes;
+        self.nodes += 1;
+        self.edges.insert((node, token), n);
+        n
+    }
+
+    fn add_terminal(&mut self, node: u32, terminal: Terminal) {
+        let list = self.terminals.entry(node).or_default();
+        if !list.contains(&terminal) {
+            list.push(terminal);
+        }
+    }
+
+    /// Adds a term already split into normalised tokens (see [`term_tokens`]), matched
+    /// case-insensitively. Returns false when there are no tokens.
+    pub fn insert_tokens(&mut self, tokens: &[String], kind: ConceptKind, concept: u32) -> bool {
+        if tokens.is_empty() {
+            return false;
+        }
+        let mut node = 0u32;
+        for t in tokens {
+            let id = self.intern(t);
+            node = self.child(node, id);
+        }
+        self.add_terminal(node, Terminal { concept, kind, exact: None });
+        true
     }
 
     /// Adds `term` for `concept`. Returns false when the term has no tokens.
@@ -79,33 +146,17 @@ impl Lexicon {
         let abbreviation = !letters.is_empty()
             && ((letters.len() <= CASE_SENSITIVE_MAX && letters.iter().all(|c| c.is_uppercase()))
                 || (letters.len() <= 3 && letters[0].is_uppercase() && !term.contains(' ')));
+        if !abbreviation {
+            return self.insert_tokens(&term_tokens(term), kind, concept);
+        }
         let mut node = 0u32;
         for t in &toks {
             let id = self.intern(&fold(t.text(term)));
-            node = match self.edges.get(&(node, id)) {
-                Some(&n) => n,
-                None => {
-                    let n = self.nodes;
-                    self.nodes += 1;
-                    self.edges.insert((node, id), n);
-                    n
-                }
-            };
+            node = self.child(node, id);
         }
-        let exact = abbreviation.then(|| {
-            self.exact
-                .push(toks.iter().map(|t| t.text(term).to_string()).collect());
-            self.exact.len() as u32 - 1
-        });
-        let terminal = Terminal {
-            concept,
-            kind,
-            exact,
-        };
-        let list = self.terminals.entry(node).or_default();
-        if !list.contains(&terminal) {
-            list.push(terminal);
-        }
+        self.exact.push(toks.iter().map(|t| t.text(term).to_string()).collect());
+        let exact = Some(self.exact.len() as u32 - 1);
+        self.add_terminal(node, Terminal { concept, kind, exact });
         true
     }
 
@@ -115,26 +166,12 @@ impl Lexicon {
 
     /// Looks up the interned ids of `tokens` of `text`; unknown tokens get `u32::MAX`.
     pub fn ids(&self, text: &str, tokens: &[Token]) -> Vec<u32> {
-        tokens
-            .iter()
-            .map(|t| {
-                self.vocab
-                    .get(&fold(t.text(text)))
-                    .copied()
-                    .unwrap_or(u32::MAX)
-            })
-            .collect()
+        tokens.iter().map(|t| self.vocab.get(&fold(t.text(text))).copied().unwrap_or(u32::MAX)).collect()
     }
 
     /// Every longest match starting at each token, left to right without overlaps, keeping only
     /// kinds that `want` accepts. A longer term always wins over a shorter one at the same place.
-    pub fn find(
-        &self,
-        text: &str,
-        tokens: &[Token],
-        ids: &[u32],
-        want: impl Fn(ConceptKind) -> bool,
-    ) -> Vec<Hit> {
+    pub fn find(&self, text: &str, tokens: &[Token], ids: &[u32], want: impl Fn(ConceptKind) -> bool) -> Vec<Hit> {
         let mut out = Vec::new();
         let mut i = 0;
         while i < tokens.len() {
@@ -163,10 +200,9 @@ impl Lexicon {
                         .filter(|t| want(t.kind))
                         .filter(|t| match t.exact {
                             None => true,
-                            Some(e) => self.exact[e as usize]
-                                .iter()
-                                .zip(&tokens[i..j])
-                                .all(|(w, tok)| tok.text(text) == w),
+                            Some(e) => {
+                                self.exact[e as usize].iter().zip(&tokens[i..j]).all(|(w, tok)| tok.text(text) == w)
+                            }
                         })
                         .copied()
                         .collect();
@@ -214,10 +250,7 @@ mod tests {
     fn find(l: &Lexicon, s: &str) -> Vec<(String, u32)> {
         let toks = tokenize(s);
         let ids = l.ids(s, &toks);
-        l.find(s, &toks, &ids, |_| true)
-            .iter()
-            .map(|h| (s[h.start..h.end].to_string(), h.concept))
-            .collect()
+        l.find(s, &toks, &ids, |_| true).iter().map(|h| (s[h.start..h.end].to_string(), h.concept)).collect()
     }
 
     #[test]
@@ -225,15 +258,9 @@ mod tests {
         let l = lex();
         assert_eq!(
             find(&l, "Type 2 Diabetes Mellitus, on metformin"),
-            [
-                ("Type 2 Diabetes Mellitus".to_string(), 2),
-                ("metformin".to_string(), 5)
-            ]
+            [("Type 2 Diabetes Mellitus".to_string(), 2), ("metformin".to_string(), 5)]
         );
-        assert_eq!(
-            find(&l, "diabetes mellitus type 2"),
-            [("diabetes mellitus".to_string(), 1)]
-        );
+        assert_eq!(find(&l, "diabetes mellitus type 2"), [("diabetes mellitus".to_string(), 1)]);
     }
 
     #[test]
@@ -249,17 +276,10 @@ mod tests {
     #[test]
     fn punctuation_and_case_do_not_matter_but_lines_do() {
         let l = lex();
-        assert_eq!(
-            find(&l, "ALZHEIMER'S DISEASE"),
-            [("ALZHEIMER'S DISEASE".to_string(), 6)]
-        );
+        assert_eq!(find(&l, "ALZHEIMER'S DISEASE"), [("ALZHEIMER'S DISEASE".to_string(), 6)]);
         assert_eq!(find(&l, "chest-pain"), [("chest-pain".to_string(), 4)]);
-        assert!(
-            find(&l, "chest\npain").is_empty(),
-            "a short line is a list entry"
-        );
-        let wrapped =
-            "The patient, who came in this morning, reported crushing chest\npain at rest.";
+        assert!(find(&l, "chest\npain").is_empty(), "a short line is a list entry");
+        let wrapped = "The patient, who came in this morning, reported crushing chest\npain at rest.";
         assert_eq!(find(&l, wrapped), [("chest\npain".to_string(), 4)]);
     }
 

@@ -49,8 +49,7 @@ fn vitals_table() -> &'static [Vital] {
 }
 
 fn loinc(term: &Terminology, code: &str) -> Code {
-    term.loinc_code(code)
-        .unwrap_or_else(|| Code::new(SYSTEM_LOINC, code, code))
+    term.loinc_code(code).unwrap_or_else(|| Code::new(SYSTEM_LOINC, code, code))
 }
 
 fn num(s: &str) -> Option<f64> {
@@ -81,35 +80,17 @@ pub fn vitals(text: &str, term: &Terminology) -> Vec<Entity> {
                         continue;
                     };
                     attrs.components = vec![
-                        Component {
-                            code: loinc(term, "8480-6"),
-                            value,
-                            unit: "mm[Hg]".into(),
-                        },
-                        Component {
-                            code: loinc(term, "8462-4"),
-                            value: dia,
-                            unit: "mm[Hg]".into(),
-                        },
+                        Component { code: loinc(term, "8480-6"), value, unit: "mm[Hg]".into() },
+                        Component { code: loinc(term, "8462-4"), value: dia, unit: "mm[Hg]".into() },
                     ];
                     (
                         vec![loinc(term, "85354-9")],
                         "mm[Hg]",
-                        (50.0..=300.0).contains(&value)
-                            && (20.0..=200.0).contains(&dia)
-                            && dia < value,
+                        (50.0..=300.0).contains(&value) && (20.0..=200.0).contains(&dia) && dia < value,
                     )
                 }
-                VitalKind::HeartRate => (
-                    vec![loinc(term, "8867-4")],
-                    "/min",
-                    (20.0..=300.0).contains(&value),
-                ),
-                VitalKind::RespRate => (
-                    vec![loinc(term, "9279-1")],
-                    "/min",
-                    (4.0..=80.0).contains(&value),
-                ),
+                VitalKind::HeartRate => (vec![loinc(term, "8867-4")], "/min", (20.0..=300.0).contains(&value)),
+                VitalKind::RespRate => (vec![loinc(term, "9279-1")], "/min", (4.0..=80.0).contains(&value)),
                 VitalKind::Temperature => {
                     let unit = match g(2).map(|u| u.to_ascii_uppercase()) {
                         Some(u) if u == "C" => "Cel",
@@ -118,39 +99,22 @@ pub fn vitals(text: &str, term: &Terminology) -> Vec<Entity> {
                         None if (30.0..=45.0).contains(&value) => "Cel",
                         None => continue,
                     };
-                    let ok = if unit == "Cel" {
-                        (30.0..=45.0).contains(&value)
-                    } else {
-                        (86.0..=112.0).contains(&value)
-                    };
+                    let ok =
+                        if unit == "Cel" { (30.0..=45.0).contains(&value) } else { (86.0..=112.0).contains(&value) };
                     (vec![loinc(term, "8310-5")], unit, ok)
                 }
-                VitalKind::SpO2 => (
-                    vec![loinc(term, "2708-6"), loinc(term, "59408-5")],
-                    "%",
-                    (50.0..=100.0).contains(&value),
-                ),
+                VitalKind::SpO2 => {
+                    (vec![loinc(term, "2708-6"), loinc(term, "59408-5")], "%", (50.0..=100.0).contains(&value))
+                }
                 VitalKind::Weight => {
-                    let unit = if g(2).is_some_and(|u| u.eq_ignore_ascii_case("kg")) {
-                        "kg"
-                    } else {
-                        "[lb_av]"
-                    };
+                    let unit = if g(2).is_some_and(|u| u.eq_ignore_ascii_case("kg")) { "kg" } else { "[lb_av]" };
                     (vec![loinc(term, "29463-7")], unit, value > 0.5)
                 }
                 VitalKind::Height => {
-                    let unit = if g(2).is_some_and(|u| u.eq_ignore_ascii_case("cm")) {
-                        "cm"
-                    } else {
-                        "[in_i]"
-                    };
+                    let unit = if g(2).is_some_and(|u| u.eq_ignore_ascii_case("cm")) { "cm" } else { "[in_i]" };
                     (vec![loinc(term, "8302-2")], unit, value > 10.0)
                 }
-                VitalKind::Bmi => (
-                    vec![loinc(term, "39156-5")],
-                    "kg/m2",
-                    (10.0..=90.0).contains(&value),
-                ),
+                VitalKind::Bmi => (vec![loinc(term, "39156-5")], "kg/m2", (10.0..=90.0).contains(&value)),
             };
             if !ok {
                 continue;
@@ -159,10 +123,7 @@ pub fn vitals(text: &str, term: &Terminology) -> Vec<Entity> {
                 attrs.value = Some(value);
             }
             attrs.unit = Some(unit.to_string());
-            if out
-                .iter()
-                .any(|e| e.start < whole.end() && whole.start() < e.end)
-            {
+            if out.iter().any(|e| e.start < whole.end() && whole.start() < e.end) {
                 continue;
             }
             out.push(Entity {
@@ -188,8 +149,7 @@ fn line_has_other_vitals(text: &str, at: usize) -> bool {
     let line = &text[start..end];
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
-        Regex::new(r"(?i)\b(?:BP|HR|RR|SpO2|temp|pulse|vitals?|weight|wt)\b|\d{2,3}/\d{2,3}")
-            .expect("pattern")
+        Regex::new(r"(?i)\b(?:BP|HR|RR|SpO2|temp|pulse|vitals?|weight|wt)\b|\d{2,3}/\d{2,3}").expect("pattern")
     });
     re.find_iter(line).count() >= 1
 }
@@ -205,11 +165,13 @@ pub fn lab_result(text: &str, end: usize, term: &Terminology) -> Option<(usize, 
             .expect("value pattern")
     });
     let range_re = RANGE.get_or_init(|| {
-        Regex::new(r"^[ \t]*(?:(?:ref(?:erence)?(?:\s*range)?|normal|nl)[:\s]*)?\(?(\d+(?:\.\d+)?\s*-\s*\d+(?:\.\d+)?)\)?").expect("range pattern")
+        Regex::new(
+            r"^[ \t]*(?:(?:ref(?:erence)?(?:\s*range)?|normal|nl)[:\s]*)?\(?(\d+(?:\.\d+)?\s*-\s*\d+(?:\.\d+)?)\)?",
+        )
+        .expect("range pattern")
     });
-    let flag_re = FLAG.get_or_init(|| {
-        Regex::new(r"^[ \t]*\(?(HH|LL|H|L|High|Low|HIGH|LOW)\)?\b").expect("flag pattern")
-    });
+    let flag_re =
+        FLAG.get_or_init(|| Regex::new(r"^[ \t]*\(?(HH|LL|H|L|High|Low|HIGH|LOW)\)?\b").expect("flag pattern"));
 
     let rest = &text[end..];
     let caps = value_re.captures(rest)?;
@@ -217,15 +179,11 @@ pub fn lab_result(text: &str, end: usize, term: &Terminology) -> Option<(usize, 
     // A date or a ratio is not a result: "Hgb 12/03/2024".
     let after_value = &rest[vm.end()..];
     if after_value.starts_with('/')
-        || after_value.starts_with("-")
-            && after_value[1..].starts_with(|c: char| c.is_ascii_digit())
+        || after_value.starts_with("-") && after_value[1..].starts_with(|c: char| c.is_ascii_digit())
     {
         return None;
     }
-    let mut attrs = Attrs {
-        value: num(vm.as_str()),
-        ..Default::default()
-    };
+    let mut attrs = Attrs { value: num(vm.as_str()), ..Default::default() };
     attrs.comparator = caps.get(1).map(|m| match m.as_str() {
         "≤" => "<=".to_string(),
         "≥" => ">=".to_string(),
@@ -291,10 +249,8 @@ mod tests {
     fn reads_common_vitals() {
         let text = "Vitals: BP 128/82 mmHg, HR 72 bpm, RR 16, T 98.6 F, SpO2 97% on RA, Wt 82.5 kg, BMI 27.4";
         let v = vitals(text, term());
-        let got: Vec<(String, Option<f64>, Option<String>)> = v
-            .iter()
-            .map(|e| (e.codes[0].code.clone(), e.attrs.value, e.attrs.unit.clone()))
-            .collect();
+        let got: Vec<(String, Option<f64>, Option<String>)> =
+            v.iter().map(|e| (e.codes[0].code.clone(), e.attrs.value, e.attrs.unit.clone())).collect();
         assert_eq!(
             got,
             vec![
@@ -316,10 +272,7 @@ mod tests {
     fn single_letter_labels_need_a_vitals_line() {
         assert!(vitals("Plan: see P 45 of the guide", term()).is_empty());
         assert_eq!(vitals("T 37.2 P 88 BP 110/70", term()).len(), 3);
-        assert!(
-            vitals("BP 80/120", term()).is_empty(),
-            "diastolic above systolic is not a reading"
-        );
+        assert!(vitals("BP 80/120", term()).is_empty(), "diastolic above systolic is not a reading");
     }
 
     #[test]
@@ -328,12 +281,7 @@ mod tests {
         let text = "Hemoglobin A1c 7.2 % 4.0-5.6 H";
         let (_, a) = lab_result(text, "Hemoglobin A1c".len(), t).unwrap();
         assert_eq!(
-            (
-                a.value,
-                a.unit.as_deref(),
-                a.range.as_deref(),
-                a.flag.as_deref()
-            ),
+            (a.value, a.unit.as_deref(), a.range.as_deref(), a.flag.as_deref()),
             (Some(7.2), Some("%"), Some("4.0-5.6"), Some("H"))
         );
         let text = "Cr 1.1 mg/dL";
@@ -341,10 +289,7 @@ mod tests {
         assert_eq!((a.value, a.unit.as_deref()), (Some(1.1), Some("mg/dL")));
         let text = "WBC: 11.2 K/uL (H)";
         let (_, a) = lab_result(text, 3, t).unwrap();
-        assert_eq!(
-            (a.value, a.unit.as_deref(), a.flag.as_deref()),
-            (Some(11.2), Some("10*3/uL"), Some("H"))
-        );
+        assert_eq!((a.value, a.unit.as_deref(), a.flag.as_deref()), (Some(11.2), Some("10*3/uL"), Some("H")));
         let text = "TSH <0.01 mIU/L";
         let (_, a) = lab_result(text, 3, t).unwrap();
         assert_eq!((a.comparator.as_deref(), a.value), (Some("<"), Some(0.01)));

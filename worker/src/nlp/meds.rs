@@ -55,14 +55,7 @@ const fn f(
     unit: &'static str,
     when: Option<&'static str>,
 ) -> FreqSpec {
-    FreqSpec {
-        text,
-        code,
-        frequency,
-        period,
-        unit,
-        when,
-    }
+    FreqSpec { text, code, frequency, period, unit, when }
 }
 
 fn patterns() -> &'static Patterns {
@@ -172,10 +165,7 @@ pub fn parse_order(rest: &str) -> Order {
         when: s.when.map(str::to_string),
     });
     o.prn = p.prn.is_match(rest);
-    o.duration = p
-        .duration
-        .captures(rest)
-        .map(|c| format!("{} {}", &c[1], c[2].to_lowercase()));
+    o.duration = p.duration.captures(rest).map(|c| format!("{} {}", &c[1], c[2].to_lowercase()));
     o.extended = p.extended.is_match(rest);
     o
 }
@@ -191,13 +181,7 @@ mod tests {
         assert_eq!(o.strength_text.as_deref(), Some("10 mg"));
         let f = o.frequency.unwrap();
         assert_eq!(
-            (
-                f.text.as_str(),
-                f.code.as_deref(),
-                f.frequency,
-                f.period,
-                f.period_unit.as_str()
-            ),
+            (f.text.as_str(), f.code.as_deref(), f.frequency, f.period, f.period_unit.as_str()),
             ("daily", Some("QD"), 1, 1.0, "d")
         );
         assert!(!o.prn && !o.extended);
@@ -205,9 +189,7 @@ mod tests {
 
     #[test]
     fn reads_dose_frequency_prn_and_duration() {
-        let o = parse_order(
-            " 5 mg tablet, take 1 tablet by mouth every 6 hours as needed for pain for 5 days",
-        );
+        let o = parse_order(" 5 mg tablet, take 1 tablet by mouth every 6 hours as needed for pain for 5 days");
         assert_eq!(o.dose.as_deref(), Some("1 tablet"));
         assert_eq!(o.dose_quantity, Some((1.0, "{tbl}".into())));
         assert_eq!(o.frequency.unwrap().code.as_deref(), Some("Q6H"));

@@ -72,9 +72,7 @@ pub enum Subtype {
     Location,
 }
 
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Assertion {
     #[default]
@@ -108,11 +106,7 @@ pub struct Code {
 
 impl Code {
     pub fn new(system: &str, code: &str, display: &str) -> Code {
-        Code {
-            system: system.to_string(),
-            code: code.to_string(),
-            display: display.to_string(),
-        }
+        Code { system: system.to_string(), code: code.to_string(), display: display.to_string() }
     }
 }
 

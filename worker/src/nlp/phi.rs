@@ -67,9 +67,7 @@ fn label_kind(label: &str) -> &'static str {
         "age" => "age",
         s if s.starts_with("ssn") || s.starts_with("social security") => "ssn",
         s if s.starts_with("account") || s.starts_with("acct") => "account",
-        "date of service" | "dos" | "service date" | "visit date" | "date of visit" => {
-            "service_date"
-        }
+        "date of service" | "dos" | "service date" | "visit date" | "date of visit" => "service_date",
         "admission date" | "date of admission" | "admitted" => "admission_date",
         "discharge date" | "date of discharge" | "discharged" => "discharge_date",
         "report date" | "reported" => "report_date",
@@ -87,53 +85,32 @@ fn parse_name(value: &str) -> Option<(String, Vec<String>)> {
         let w = w.trim_end_matches('.');
         !w.is_empty()
             && w.chars().next().is_some_and(|c| c.is_uppercase())
-            && w.chars()
-                .all(|c| c.is_alphabetic() || c == '\'' || c == '-')
+            && w.chars().all(|c| c.is_alphabetic() || c == '\'' || c == '-')
     };
     if let Some((family, given)) = v.split_once(',') {
         let family = family.trim();
-        let given: Vec<String> = given
-            .split_whitespace()
-            .map(|g| g.trim_end_matches('.').to_string())
-            .collect();
-        if ok_word(family)
-            && !given.is_empty()
-            && given.len() <= 3
-            && given.iter().all(|g| ok_word(g))
-        {
+        let given: Vec<String> = given.split_whitespace().map(|g| g.trim_end_matches('.').to_string()).collect();
+        if ok_word(family) && !given.is_empty() && given.len() <= 3 && given.iter().all(|g| ok_word(g)) {
             return Some((family.to_string(), given));
         }
         return None;
     }
-    let words: Vec<&str> = v
-        .split_whitespace()
-        .filter(|w| !titles.contains(&w.to_lowercase().as_str()))
-        .collect();
+    let words: Vec<&str> = v.split_whitespace().filter(|w| !titles.contains(&w.to_lowercase().as_str())).collect();
     if words.len() < 2 || words.len() > 4 || !words.iter().all(|w| ok_word(w)) {
         return None;
     }
     let family = words[words.len() - 1].to_string();
-    let given = words[..words.len() - 1]
-        .iter()
-        .map(|s| s.trim_end_matches('.').to_string())
-        .collect();
+    let given = words[..words.len() - 1].iter().map(|s| s.trim_end_matches('.').to_string()).collect();
     Some((family, given))
 }
 
 fn parse_address(value: &str) -> Option<Address> {
     let text = value.trim().trim_end_matches(['.', ';']).to_string();
-    let parts: Vec<&str> = text
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts: Vec<&str> = text.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
     if parts.is_empty() || !parts[0].chars().next().is_some_and(|c| c.is_ascii_digit()) {
         return None;
     }
-    let mut addr = Address {
-        text: text.clone(),
-        ..Default::default()
-    };
+    let mut addr = Address { text: text.clone(), ..Default::default() };
     let mut rest: &[&str] = &parts;
     if let Some(last) = rest.last() {
         if let Some(c) = patterns().state_zip.captures(last) {
@@ -163,10 +140,7 @@ fn entity(subtype: Subtype, start: usize, end: usize, text: &str, field: Option<
         text: text[start..end].to_string(),
         codes: Vec::new(),
         assertion: Default::default(),
-        attrs: Attrs {
-            field: field.map(str::to_string),
-            ..Default::default()
-        },
+        attrs: Attrs { field: field.map(str::to_string), ..Default::default() },
         section: None,
     }
 }
@@ -185,22 +159,12 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
     // to the clinic.
     let identity_at = labels
         .iter()
-        .find(|m| {
-            matches!(
-                label_kind(m.as_str()),
-                "patient_name" | "birth_date" | "mrn"
-            )
-        })
+        .find(|m| matches!(label_kind(m.as_str()), "patient_name" | "birth_date" | "mrn"))
         .map(|m| m.start());
-    let near_identity =
-        |at: usize| identity_at.is_some_and(|i| at >= i && text[i..at].matches('\n').count() <= 12);
+    let near_identity = |at: usize| identity_at.is_some_and(|i| at >= i && text[i..at].matches('\n').count() <= 12);
     for (i, m) in labels.iter().enumerate() {
-        let line_end = text[m.end()..]
-            .find('\n')
-            .map_or(text.len(), |e| m.end() + e);
-        let next = labels
-            .get(i + 1)
-            .map_or(line_end, |n| n.start().min(line_end));
+        let line_end = text[m.end()..].find('\n').map_or(text.len(), |e| m.end() + e);
+        let next = labels.get(i + 1).map_or(line_end, |n| n.start().min(line_end));
         let raw = &text[m.end()..next.max(m.end())];
         // Values end at a run of spaces (form columns) too.
         let value_len = raw.find("   ").unwrap_or(raw.len());
@@ -234,12 +198,8 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
                 }
             }
             "mrn" => {
-                let id: String = value
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .trim_end_matches([',', ';', '.'])
-                    .to_string();
+                let id: String =
+                    value.split_whitespace().next().unwrap_or("").trim_end_matches([',', ';', '.']).to_string();
                 if id.len() >= 3
                     && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
                     && id.chars().any(|c| c.is_ascii_digit())
@@ -273,13 +233,7 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
                     if near_identity(m.start()) {
                         demo.phone.get_or_insert(ph.as_str().to_string());
                     }
-                    out.push(entity(
-                        Subtype::Phone,
-                        vs + ph.start(),
-                        vs + ph.end(),
-                        text,
-                        Some("phone"),
-                    ));
+                    out.push(entity(Subtype::Phone, vs + ph.start(), vs + ph.end(), text, Some("phone")));
                 }
             }
             "email" => {
@@ -287,21 +241,11 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
                     if near_identity(m.start()) {
                         demo.email.get_or_insert(em.as_str().to_string());
                     }
-                    out.push(entity(
-                        Subtype::Email,
-                        vs + em.start(),
-                        vs + em.end(),
-                        text,
-                        Some("email"),
-                    ));
+                    out.push(entity(Subtype::Email, vs + em.start(), vs + em.end(), text, Some("email")));
                 }
             }
             "age" => {
-                if value
-                    .split_whitespace()
-                    .next()
-                    .is_some_and(|w| w.parse::<u32>().is_ok_and(|a| a < 130))
-                {
+                if value.split_whitespace().next().is_some_and(|w| w.parse::<u32>().is_ok_and(|a| a < 130)) {
                     let w = value.split_whitespace().next().unwrap_or("");
                     out.push(entity(Subtype::Age, vs, vs + w.len(), text, Some("age")));
                 }
@@ -316,13 +260,7 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
                 if let Some(dm) = p.date.find(value) {
                     if let Some(d) = parse_date(dm.as_str()) {
                         dates.push((date_kind, d.clone()));
-                        let mut e = entity(
-                            Subtype::Date,
-                            vs + dm.start(),
-                            vs + dm.end(),
-                            text,
-                            Some(date_kind),
-                        );
+                        let mut e = entity(Subtype::Date, vs + dm.start(), vs + dm.end(), text, Some(date_kind));
                         e.attrs.normalized = Some(d);
                         out.push(e);
                     }
@@ -378,21 +316,10 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
     }
     out.sort_by_key(|e| (e.start, e.end));
 
-    let pick = |kinds: &[&str]| {
-        kinds
-            .iter()
-            .find_map(|k| dates.iter().find(|(dk, _)| dk == k).map(|(_, d)| d.clone()))
-    };
+    let pick = |kinds: &[&str]| kinds.iter().find_map(|k| dates.iter().find(|(dk, _)| dk == k).map(|(_, d)| d.clone()));
     let facts = DocumentFacts {
         doc_type: None,
-        date: pick(&[
-            "service_date",
-            "discharge_date",
-            "report_date",
-            "collection_date",
-            "date",
-            "admission_date",
-        ]),
+        date: pick(&["service_date", "discharge_date", "report_date", "collection_date", "date", "admission_date"]),
     };
     (out, demo, facts)
 }
@@ -407,40 +334,22 @@ mod tests {
         let (ents, d, facts) = extract(text);
         assert_eq!(d.family.as_deref(), Some("Doe"));
         assert_eq!(d.given, ["Jane", "A"]);
-        let (_, letter, _) = extract("Lakeside Clinic\nTel: (541) 555-0110\nRE: Jane Doe   DOB: 01/02/1950\nPhone: 555-123-4567");
-        assert_eq!(
-            (letter.family.as_deref(), letter.phone.as_deref()),
-            (Some("Doe"), Some("555-123-4567"))
-        );
+        let (_, letter, _) =
+            extract("Lakeside Clinic\nTel: (541) 555-0110\nRE: Jane Doe   DOB: 01/02/1950\nPhone: 555-123-4567");
+        assert_eq!((letter.family.as_deref(), letter.phone.as_deref()), (Some("Doe"), Some("555-123-4567")));
         assert_eq!(d.birth_date.as_deref(), Some("1952-03-07"));
         assert_eq!(d.mrn.as_deref(), Some("MRN-004417"));
         assert_eq!(d.gender, Some(Gender::Female));
         let a = d.address.unwrap();
         assert_eq!(
-            (
-                a.line,
-                a.city.as_deref(),
-                a.state.as_deref(),
-                a.postal_code.as_deref()
-            ),
-            (
-                vec!["12 Elm Street".to_string()],
-                Some("Springfield"),
-                Some("IL"),
-                Some("62704")
-            )
+            (a.line, a.city.as_deref(), a.state.as_deref(), a.postal_code.as_deref()),
+            (vec!["12 Elm Street".to_string()], Some("Springfield"), Some("IL"), Some("62704"))
         );
         assert_eq!(d.phone.as_deref(), Some("(217) 555-0142"));
         assert_eq!(facts.date.as_deref(), Some("2024-03-01"));
-        let name = ents
-            .iter()
-            .find(|e| e.attrs.field.as_deref() == Some("patient_name"))
-            .unwrap();
+        let name = ents.iter().find(|e| e.attrs.field.as_deref() == Some("patient_name")).unwrap();
         assert_eq!(&text[name.start..name.end], "Doe, Jane A.");
-        assert!(ents
-            .iter()
-            .any(|e| e.subtype == Some(Subtype::Name)
-                && e.attrs.field.as_deref() == Some("provider")));
+        assert!(ents.iter().any(|e| e.subtype == Some(Subtype::Name) && e.attrs.field.as_deref() == Some("provider")));
     }
 
     #[test]
@@ -448,41 +357,20 @@ mod tests {
         let text = "Mr. John Smith is a 67-year-old male seen on March 3, 2024. SSN 123-45-6789. Call 555-867-5309 or jsmith@example.org.";
         let (ents, d, _) = extract(text);
         assert_eq!(d.gender, Some(Gender::Male));
-        let kinds: Vec<_> = ents
-            .iter()
-            .map(|e| (e.subtype.unwrap(), e.text.as_str()))
-            .collect();
+        let kinds: Vec<_> = ents.iter().map(|e| (e.subtype.unwrap(), e.text.as_str())).collect();
         assert!(kinds.contains(&(Subtype::Name, "John Smith")), "{kinds:?}");
         assert!(kinds.contains(&(Subtype::Age, "67")), "{kinds:?}");
-        assert!(
-            kinds.contains(&(Subtype::Date, "March 3, 2024")),
-            "{kinds:?}"
-        );
+        assert!(kinds.contains(&(Subtype::Date, "March 3, 2024")), "{kinds:?}");
         assert!(kinds.contains(&(Subtype::Id, "123-45-6789")), "{kinds:?}");
-        assert!(
-            kinds.contains(&(Subtype::Phone, "555-867-5309")),
-            "{kinds:?}"
-        );
-        assert!(
-            kinds.contains(&(Subtype::Email, "jsmith@example.org")),
-            "{kinds:?}"
-        );
-        assert!(
-            d.family.is_none(),
-            "an unlabelled name is not the patient's"
-        );
+        assert!(kinds.contains(&(Subtype::Phone, "555-867-5309")), "{kinds:?}");
+        assert!(kinds.contains(&(Subtype::Email, "jsmith@example.org")), "{kinds:?}");
+        assert!(d.family.is_none(), "an unlabelled name is not the patient's");
     }
 
     #[test]
     fn names_are_validated() {
-        assert_eq!(
-            parse_name("Jane Doe"),
-            Some(("Doe".into(), vec!["Jane".into()]))
-        );
-        assert_eq!(
-            parse_name("Mr. John Q. Public"),
-            Some(("Public".into(), vec!["John".into(), "Q".into()]))
-        );
+        assert_eq!(parse_name("Jane Doe"), Some(("Doe".into(), vec!["Jane".into()])));
+        assert_eq!(parse_name("Mr. John Q. Public"), Some(("Public".into(), vec!["John".into(), "Q".into()])));
         assert_eq!(parse_name("67 year old"), None);
         assert_eq!(parse_name("chest pain"), None);
     }

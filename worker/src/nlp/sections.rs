@@ -125,11 +125,7 @@ pub struct Section {
 }
 
 fn heading_key(s: &str) -> String {
-    fold(s)
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    fold(s).split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// The heading a line starts with, and the byte offset (within the line) where its body begins.
@@ -144,10 +140,7 @@ fn heading_of(line: &str) -> Option<(SectionKind, usize)> {
     }
     let key = heading_key(trimmed);
     // A bare heading line: the whole line is the name (often in capitals).
-    HEADINGS
-        .iter()
-        .find(|(h, _)| *h == key && key.len() > 2)
-        .map(|(_, k)| (*k, line.len()))
+    HEADINGS.iter().find(|(h, _)| *h == key && key.len() > 2).map(|(_, k)| (*k, line.len()))
 }
 
 /// Finds the sections of `text` in order.
@@ -158,12 +151,7 @@ pub fn sections(text: &str) -> Vec<Section> {
             if let Some(last) = out.last_mut() {
                 last.end = start;
             }
-            out.push(Section {
-                kind,
-                start,
-                end: text.len(),
-                body_start: start + body,
-            });
+            out.push(Section { kind, start, end: text.len(), body_start: start + body });
         }
     }
     out
@@ -171,10 +159,7 @@ pub fn sections(text: &str) -> Vec<Section> {
 
 /// The section holding byte `offset`, if any.
 pub fn section_at(sections: &[Section], offset: usize) -> Option<&Section> {
-    sections
-        .iter()
-        .rev()
-        .find(|s| s.start <= offset && offset < s.end.max(s.start + 1))
+    sections.iter().rev().find(|s| s.start <= offset && offset < s.end.max(s.start + 1))
 }
 
 #[cfg(test)]
@@ -199,10 +184,7 @@ mod tests {
         let lis = text.find("lisinopril").unwrap();
         assert_eq!(section_at(&s, lis).unwrap().kind, SectionKind::Medications);
         let htn = text.find("HTN").unwrap();
-        assert_eq!(
-            section_at(&s, htn).unwrap().kind,
-            SectionKind::PastMedicalHistory
-        );
+        assert_eq!(section_at(&s, htn).unwrap().kind, SectionKind::PastMedicalHistory);
         assert!(section_at(&s, 3).is_none());
         assert_eq!(&text[s[0].body_start..s[0].body_start + 5], " HTN,");
     }

@@ -18,11 +18,7 @@ use super::{Code, SYSTEM_ICD10CM, SYSTEM_LOINC, SYSTEM_RXNORM, SYSTEM_SNOMED};
 
 macro_rules! data {
     ($name:literal) => {
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../data/terminology/",
-            $name
-        ))
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/terminology/", $name))
     };
 }
 
@@ -396,23 +392,13 @@ impl RxIndex {
     fn add(&mut self, code: &str, name: &str) {
         self.names.insert(code.to_string(), name.to_string());
         if let Some(p) = parse_rx_name(code, name) {
-            let first = p
-                .ingredient
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .to_string();
+            let first = p.ingredient.split_whitespace().next().unwrap_or("").to_string();
             let list = self.products.entry(first).or_default();
             if !list.iter().any(|q| q.code == p.code) {
                 list.push(p);
             }
-        } else if !name.chars().any(|c| c.is_ascii_digit())
-            && !name.contains('/')
-            && !name.contains('[')
-        {
-            self.ingredients
-                .entry(name.to_lowercase())
-                .or_insert_with(|| Code::new(SYSTEM_RXNORM, code, name));
+        } else if !name.chars().any(|c| c.is_ascii_digit()) && !name.contains('/') && !name.contains('[') {
+            self.ingredients.entry(name.to_lowercase()).or_insert_with(|| Code::new(SYSTEM_RXNORM, code, name));
         }
     }
 
@@ -428,16 +414,12 @@ impl RxIndex {
                 .get(first)
                 .into_iter()
                 .flatten()
-                .filter(|p| {
-                    p.ingredient == generic || p.ingredient.starts_with(&format!("{generic} "))
-                })
+                .filter(|p| p.ingredient == generic || p.ingredient.starts_with(&format!("{generic} ")))
                 .filter(|p| (p.strength - value).abs() < 1e-9 && &p.unit == unit)
                 .filter(|p| p.extended == q.extended)
                 .filter(|p| match q.route {
                     Some("oral") | None => {
-                        p.form.starts_with("oral")
-                            || p.form.contains("tablet")
-                            || p.form.contains("capsule")
+                        p.form.starts_with("oral") || p.form.contains("tablet") || p.form.contains("capsule")
                     }
                     Some(route) => p.form.contains(route) || !p.form.starts_with("oral"),
                 })
@@ -448,11 +430,7 @@ impl RxIndex {
                 })
                 .collect();
             let best: Vec<&RxProduct> = {
-                let tablets: Vec<&RxProduct> = candidates
-                    .iter()
-                    .copied()
-                    .filter(|p| p.form == "oral tablet")
-                    .collect();
+                let tablets: Vec<&RxProduct> = candidates.iter().copied().filter(|p| p.form == "oral tablet").collect();
                 if tablets.is_empty() {
                     candidates
                 } else {
@@ -486,9 +464,7 @@ pub fn parse_rx_name(code: &str, name: &str) -> Option<RxProduct> {
         return None;
     }
     let (body, brand) = match name.rfind(" [") {
-        Some(i) if name.ends_with(']') => {
-            (&name[..i], Some(name[i + 2..name.len() - 1].to_string()))
-        }
+        Some(i) if name.ends_with(']') => (&name[..i], Some(name[i + 2..name.len() - 1].to_string())),
         _ => (name, None),
     };
     let words: Vec<&str> = body.split_whitespace().collect();
@@ -504,9 +480,7 @@ pub fn parse_rx_name(code: &str, name: &str) -> Option<RxProduct> {
             && (next == "ACTUAT"
                 || (i == 0
                     && matches!(next, "HR" | "ML" | "MG" | "DAY")
-                    && words
-                        .get(i + 2)
-                        .is_some_and(|w| !w.starts_with(|c: char| c.is_ascii_digit()))))
+                    && words.get(i + 2).is_some_and(|w| !w.starts_with(|c: char| c.is_ascii_digit()))))
         {
             i += 2;
         } else {
@@ -531,9 +505,7 @@ pub fn parse_rx_name(code: &str, name: &str) -> Option<RxProduct> {
         "UNT/GM",
         "MG/GM",
     ];
-    let pos = rest
-        .windows(2)
-        .position(|w| w[0].parse::<f64>().is_ok() && units.contains(&w[1]))?;
+    let pos = rest.windows(2).position(|w| w[0].parse::<f64>().is_ok() && units.contains(&w[1]))?;
     if pos == 0 {
         return None;
     }
@@ -542,14 +514,9 @@ pub fn parse_rx_name(code: &str, name: &str) -> Option<RxProduct> {
     let unit = rest[pos + 1].to_lowercase();
     let form_words = &rest[pos + 2..];
     let form_text = form_words.join(" ").to_lowercase();
-    let extended = form_text.contains("extended release")
-        || words.first() == Some(&"24")
-        || words.first() == Some(&"12");
-    let form = form_text
-        .replace("extended release ", "")
-        .replace("delayed release ", "")
-        .trim()
-        .to_string();
+    let extended =
+        form_text.contains("extended release") || words.first() == Some(&"24") || words.first() == Some(&"12");
+    let form = form_text.replace("extended release ", "").replace("delayed release ", "").trim().to_string();
     Some(RxProduct {
         code: code.to_string(),
         name: name.to_string(),
@@ -575,10 +542,7 @@ pub struct Terminology {
 }
 
 fn rows(tsv: &str) -> impl Iterator<Item = Vec<&str>> {
-    tsv.lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .skip(1)
-        .map(|l| l.split('\t').collect())
+    tsv.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).skip(1).map(|l| l.split('\t').collect())
 }
 
 fn col<'a>(row: &[&'a str], i: usize) -> &'a str {
@@ -588,20 +552,23 @@ fn col<'a>(row: &[&'a str], i: usize) -> &'a str {
 /// Variants of an ICD-10-CM or SNOMED name worth matching: without parenthesised modifiers, and
 /// without "unspecified"/"NOS"-style qualifiers that text never writes.
 fn name_variants(name: &str) -> Vec<String> {
-    let mut base = String::new();
-    let mut depth = 0;
-    for c in name.chars() {
-        match c {
-            '(' | '[' => depth += 1,
-            ')' | ']' => depth = (depth - 1).max(0),
-            _ if depth == 0 => base.push(c),
-            _ => {}
+    let base = if name.contains(['(', '[']) {
+        let mut base = String::with_capacity(name.len());
+        let mut depth = 0i32;
+        for c in name.chars() {
+            match c {
+                '(' | '[' => depth += 1,
+                ')' | ']' => depth = (depth - 1).max(0),
+                _ if depth == 0 => base.push(c),
+                _ => {}
+            }
         }
-    }
-    let base = base.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut out = vec![base.clone()];
+        base.split_whitespace().collect::<Vec<_>>().join(" ")
+    } else {
+        name.to_string()
+    };
     let lower = base.to_lowercase();
-    let mut stripped = lower.clone();
+    let mut stripped: &str = &lower;
     for suffix in [
         ", unspecified",
         " unspecified",
@@ -612,26 +579,23 @@ fn name_variants(name: &str) -> Vec<String> {
         " without complication",
     ] {
         if let Some(s) = stripped.strip_suffix(suffix) {
-            stripped = s.trim_end_matches(',').to_string();
+            stripped = s.trim_end_matches(',');
         }
     }
-    if let Some(s) = stripped.strip_prefix("unspecified ") {
-        stripped = s.to_string();
-    }
+    stripped = stripped.strip_prefix("unspecified ").unwrap_or(stripped);
     if stripped != lower && !stripped.is_empty() {
-        out.push(stripped);
+        let extra = stripped.to_string();
+        vec![base, extra]
+    } else {
+        vec![base]
     }
-    out
 }
 
-fn term_allowed(term: &str) -> bool {
-    let toks = term_tokens(term);
-    match toks.as_slice() {
+fn term_allowed(toks: &[String]) -> bool {
+    match toks {
         [] => false,
         [one] => {
-            one.chars().count() >= 4
-                && !STOP_TERMS.contains(&one.as_str())
-                && !one.chars().all(|c| c.is_ascii_digit())
+            one.chars().count() >= 4 && !STOP_TERMS.contains(&one.as_str()) && !one.chars().all(|c| c.is_ascii_digit())
         }
         _ => toks.len() <= 8,
     }
@@ -658,30 +622,16 @@ impl Terminology {
             ucum: HashSet::new(),
         };
         for r in rows(ICD10CM) {
-            t.icd10.insert(
-                col(&r, 0).to_string(),
-                (col(&r, 1).to_string(), col(&r, 2) == "1"),
-            );
+            t.icd10.insert(col(&r, 0).to_string(), (col(&r, 1).to_string(), col(&r, 2) == "1"));
         }
         for r in rows(SNOMED) {
-            t.snomed.insert(
-                col(&r, 0).to_string(),
-                (col(&r, 1).to_string(), col(&r, 2).to_string()),
-            );
+            t.snomed.insert(col(&r, 0).to_string(), (col(&r, 1).to_string(), col(&r, 2).to_string()));
         }
         for r in rows(LOINC) {
-            let kind = if col(&r, 2) == "vital" {
-                LabKind::Vital
-            } else {
-                LabKind::Lab
-            };
+            let kind = if col(&r, 2) == "vital" { LabKind::Vital } else { LabKind::Lab };
             t.loinc.insert(
                 col(&r, 0).to_string(),
-                LoincInfo {
-                    display: col(&r, 1).to_string(),
-                    kind,
-                    unit: col(&r, 3).to_string(),
-                },
+                LoincInfo { display: col(&r, 1).to_string(), kind, unit: col(&r, 3).to_string() },
             );
         }
         for r in rows(RXNORM) {
@@ -692,11 +642,9 @@ impl Terminology {
         }
         for r in rows(CUR_UNITS) {
             t.ucum.insert(col(&r, 1).to_string());
-            t.units
-                .push((col(&r, 0).to_string(), col(&r, 1).to_string()));
+            t.units.push((col(&r, 0).to_string(), col(&r, 1).to_string()));
         }
-        t.units
-            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        t.units.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         t.build_lexicon();
         t
     }
@@ -707,21 +655,15 @@ impl Terminology {
     }
 
     pub fn icd_code(&self, code: &str) -> Option<Code> {
-        self.icd10
-            .get(code)
-            .map(|(d, _)| Code::new(SYSTEM_ICD10CM, code, d))
+        self.icd10.get(code).map(|(d, _)| Code::new(SYSTEM_ICD10CM, code, d))
     }
 
     pub fn snomed_code(&self, code: &str) -> Option<Code> {
-        self.snomed
-            .get(code)
-            .map(|(d, _)| Code::new(SYSTEM_SNOMED, code, d))
+        self.snomed.get(code).map(|(d, _)| Code::new(SYSTEM_SNOMED, code, d))
     }
 
     pub fn loinc_code(&self, code: &str) -> Option<Code> {
-        self.loinc
-            .get(code)
-            .map(|i| Code::new(SYSTEM_LOINC, code, &i.display))
+        self.loinc.get(code).map(|i| Code::new(SYSTEM_LOINC, code, &i.display))
     }
 
     fn curated_codes(&self, snomed: &str, icd: &str, rx: &str) -> Vec<Code> {
@@ -741,7 +683,8 @@ impl Terminology {
     }
 
     fn build_lexicon(&mut self) {
-        let mut owned: HashSet<Vec<String>> = HashSet::new();
+        let mut owned: HashSet<Vec<String>, std::hash::BuildHasherDefault<super::lexicon::FxHasher>> =
+            HashSet::default();
 
         // Curated lexicons first: they own their terms.
         let curated: [(&str, ConceptKind); 3] = [
@@ -762,13 +705,7 @@ impl Terminology {
                     .find(|c| c.system == SYSTEM_SNOMED)
                     .map(|c| c.display.clone())
                     .unwrap_or_else(|| terms[0].to_string());
-                let id = self.add_concept(Concept {
-                    kind,
-                    label,
-                    codes,
-                    unit: None,
-                    generic: None,
-                });
+                let id = self.add_concept(Concept { kind, label, codes, unit: None, generic: None });
                 for term in terms {
                     if self.lexicon.insert(term, kind, id) && kind != ConceptKind::Substance {
                         owned.insert(term_tokens(term));
@@ -778,11 +715,7 @@ impl Terminology {
         }
         for r in rows(CUR_LABS) {
             let code = col(&r, 1);
-            let display = self
-                .loinc
-                .get(code)
-                .map(|i| i.display.clone())
-                .unwrap_or_else(|| col(&r, 2).to_string());
+            let display = self.loinc.get(code).map(|i| i.display.clone()).unwrap_or_else(|| col(&r, 2).to_string());
             let unit = Some(col(&r, 3).to_string()).filter(|u| !u.is_empty());
             let terms: Vec<&str> = col(&r, 0).split('|').collect();
             let id = self.add_concept(Concept {
@@ -831,14 +764,14 @@ impl Terminology {
         let mut substances: BTreeMap<Vec<String>, TermCodes> = BTreeMap::new();
         for r in rows(ICD10CM) {
             let (code, leaf) = (col(&r, 0), col(&r, 2) == "1");
-            let names =
-                std::iter::once(col(&r, 1)).chain(col(&r, 3).split('|').filter(|s| !s.is_empty()));
+            let names = std::iter::once(col(&r, 1)).chain(col(&r, 3).split('|').filter(|s| !s.is_empty()));
             for name in names {
                 for v in name_variants(name) {
-                    if !term_allowed(&v) {
+                    let toks = term_tokens(&v);
+                    if !term_allowed(&toks) {
                         continue;
                     }
-                    let e = conditions.entry(term_tokens(&v)).or_default();
+                    let e = conditions.entry(toks).or_default();
                     e.label.get_or_insert(v);
                     if !e.icd.iter().any(|(c, _)| c == code) {
                         e.icd.push((code.to_string(), leaf));
@@ -857,10 +790,11 @@ impl Terminology {
                 _ => continue,
             };
             for v in name_variants(name) {
-                if !term_allowed(&v) {
+                let toks = term_tokens(&v);
+                if !term_allowed(&toks) {
                     continue;
                 }
-                let e = map.entry(term_tokens(&v)).or_default();
+                let e = map.entry(toks).or_default();
                 e.label = Some(name.to_string());
                 e.snomed.push((code.to_string(), rank));
             }
@@ -877,11 +811,7 @@ impl Terminology {
                 let mut codes = Vec::new();
                 let mut icd = tc.icd.clone();
                 // Prefer billable (leaf) codes, then the most general (shortest) one.
-                icd.sort_by(|a, b| {
-                    b.1.cmp(&a.1)
-                        .then(a.0.len().cmp(&b.0.len()))
-                        .then(a.0.cmp(&b.0))
-                });
+                icd.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.len().cmp(&b.0.len())).then(a.0.cmp(&b.0)));
                 if let Some((code, _)) = icd.first() {
                     codes.extend(self.icd_code(code));
                 }
@@ -891,15 +821,8 @@ impl Terminology {
                     codes.extend(self.snomed_code(code));
                 }
                 let label = tc.label.unwrap_or_else(|| tokens.join(" "));
-                let term = tokens.join(" ");
-                let id = self.add_concept(Concept {
-                    kind,
-                    label,
-                    codes,
-                    unit: None,
-                    generic: None,
-                });
-                self.lexicon.insert(&term, kind, id);
+                let id = self.add_concept(Concept { kind, label, codes, unit: None, generic: None });
+                self.lexicon.insert_tokens(&tokens, kind, id);
             }
         }
 
@@ -930,7 +853,7 @@ impl Terminology {
                     id
                 }
             };
-            self.lexicon.insert(name, ConceptKind::Drug, id);
+            self.lexicon.insert_tokens(&toks, ConceptKind::Drug, id);
         }
     }
 
@@ -940,11 +863,7 @@ impl Terminology {
         let mut n = 0;
         for line in text.lines() {
             let f: Vec<&str> = line.split('|').collect();
-            if f.len() < 17
-                || f[1] != "ENG"
-                || f[11] != "RXNORM"
-                || matches!(f[16], "O" | "Y" | "E")
-            {
+            if f.len() < 17 || f[1] != "ENG" || f[11] != "RXNORM" || matches!(f[16], "O" | "Y" | "E") {
                 continue;
             }
             if matches!(f[12], "IN" | "PIN" | "SCD" | "SBD") {
@@ -975,28 +894,11 @@ impl Terminology {
                 continue;
             };
             let kind = match class_type.and_then(|i| f.get(i)).map(String::as_str) {
-                _ if self
-                    .loinc
-                    .get(code)
-                    .is_some_and(|i| i.kind == LabKind::Vital) =>
-                {
-                    LabKind::Vital
-                }
+                _ if self.loinc.get(code).is_some_and(|i| i.kind == LabKind::Vital) => LabKind::Vital,
                 _ => LabKind::Lab,
             };
-            let unit = self
-                .loinc
-                .get(code)
-                .map(|i| i.unit.clone())
-                .unwrap_or_default();
-            self.loinc.insert(
-                code.clone(),
-                LoincInfo {
-                    display: display.clone(),
-                    kind,
-                    unit,
-                },
-            );
+            let unit = self.loinc.get(code).map(|i| i.unit.clone()).unwrap_or_default();
+            self.loinc.insert(code.clone(), LoincInfo { display: display.clone(), kind, unit });
             n += 1;
         }
         Ok(n)
@@ -1058,11 +960,7 @@ mod tests {
         assert!(t.snomed.len() > 16_000);
         assert_eq!(t.rxnorm.len(), 509);
         assert!(t.loinc.contains_key("8480-6") && t.loinc.contains_key("4548-4"));
-        assert!(
-            t.lexicon.term_count() > 100_000,
-            "{}",
-            t.lexicon.term_count()
-        );
+        assert!(t.lexicon.term_count() > 100_000, "{}", t.lexicon.term_count());
     }
 
     #[test]
@@ -1071,12 +969,7 @@ mod tests {
         let t = builtin();
         for c in &t.concepts {
             for code in &c.codes {
-                assert!(
-                    !code.display.is_empty(),
-                    "{} {} has no display",
-                    code.system,
-                    code.code
-                );
+                assert!(!code.display.is_empty(), "{} {} has no display", code.system, code.code);
             }
         }
         for r in rows(CUR_CONDITIONS) {
@@ -1092,19 +985,9 @@ mod tests {
     fn shared_terms_carry_both_code_systems() {
         let c = concept_for("asthma");
         assert_eq!(c.len(), 1);
-        let systems: Vec<_> = c[0]
-            .codes
-            .iter()
-            .map(|c| (c.system.as_str(), c.code.as_str()))
-            .collect();
-        assert!(
-            systems.contains(&(SYSTEM_ICD10CM, "J45.909")),
-            "{systems:?}"
-        );
-        assert!(
-            systems.contains(&(SYSTEM_SNOMED, "195967001")),
-            "{systems:?}"
-        );
+        let systems: Vec<_> = c[0].codes.iter().map(|c| (c.system.as_str(), c.code.as_str())).collect();
+        assert!(systems.contains(&(SYSTEM_ICD10CM, "J45.909")), "{systems:?}");
+        assert!(systems.contains(&(SYSTEM_SNOMED, "195967001")), "{systems:?}");
         // ICD-10-CM inclusion terms lose their parenthesised modifiers.
         let c = concept_for("essential hypertension");
         assert!(c[0].codes.iter().any(|c| c.code == "I10"));
@@ -1124,62 +1007,31 @@ mod tests {
                 })
                 .map(|c| c.code)
         };
-        assert_eq!(
-            q("lisinopril", Some((10.0, "mg")), false).as_deref(),
-            Some("314076")
-        );
-        assert_eq!(
-            q("atorvastatin", Some((40.0, "mg")), false).as_deref(),
-            Some("617311")
-        );
-        assert_eq!(
-            q("metoprolol", Some((25.0, "mg")), false).as_deref(),
-            Some("866924")
-        );
-        assert_eq!(
-            q("metoprolol", Some((25.0, "mg")), true).as_deref(),
-            Some("866427")
-        );
-        assert_eq!(
-            q("metformin", Some((500.0, "mg")), true).as_deref(),
-            Some("860975")
-        );
+        assert_eq!(q("lisinopril", Some((10.0, "mg")), false).as_deref(), Some("314076"));
+        assert_eq!(q("atorvastatin", Some((40.0, "mg")), false).as_deref(), Some("617311"));
+        assert_eq!(q("metoprolol", Some((25.0, "mg")), false).as_deref(), Some("866924"));
+        assert_eq!(q("metoprolol", Some((25.0, "mg")), true).as_deref(), Some("866427"));
+        assert_eq!(q("metformin", Some((500.0, "mg")), true).as_deref(), Some("860975"));
         // Immediate-release metformin 500 mg is not among the codes: no guess.
         assert_eq!(q("metformin", Some((500.0, "mg")), false), None);
         // Name only: the ingredient code when RxNorm names it.
         assert_eq!(q("lisinopril", None, false).as_deref(), Some("29046"));
-        assert_eq!(
-            q("lisinopril", Some((15.0, "mg")), false).as_deref(),
-            Some("29046")
-        );
+        assert_eq!(q("lisinopril", Some((15.0, "mg")), false).as_deref(), Some("29046"));
     }
 
     #[test]
     fn parses_rxnorm_names() {
-        let p = parse_rx_name(
-            "866429",
-            "24 HR metoprolol succinate 25 MG Extended Release Oral Tablet [Toprol]",
-        )
-        .unwrap();
+        let p =
+            parse_rx_name("866429", "24 HR metoprolol succinate 25 MG Extended Release Oral Tablet [Toprol]").unwrap();
         assert_eq!(p.ingredient, "metoprolol succinate");
-        assert_eq!(
-            (p.strength, p.unit.as_str(), p.form.as_str()),
-            (25.0, "mg", "oral tablet")
-        );
+        assert_eq!((p.strength, p.unit.as_str(), p.form.as_str()), (25.0, "mg", "oral tablet"));
         assert_eq!(p.brand.as_deref(), Some("Toprol"));
         assert!(p.extended);
-        let p = parse_rx_name(
-            "745752",
-            "NDA021457 200 ACTUAT albuterol 0.09 MG/ACTUAT Metered Dose Inhaler [ProAir]",
-        )
-        .unwrap();
+        let p = parse_rx_name("745752", "NDA021457 200 ACTUAT albuterol 0.09 MG/ACTUAT Metered Dose Inhaler [ProAir]")
+            .unwrap();
         assert_eq!(p.ingredient, "albuterol");
         assert_eq!(p.unit, "mg/actuat");
-        assert!(parse_rx_name(
-            "1",
-            "amlodipine 5 MG / benazepril hydrochloride 20 MG Oral Capsule"
-        )
-        .is_none());
+        assert!(parse_rx_name("1", "amlodipine 5 MG / benazepril hydrochloride 20 MG Oral Capsule").is_none());
         assert!(parse_rx_name("29046", "Lisinopril").is_none());
     }
 

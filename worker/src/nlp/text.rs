@@ -28,16 +28,16 @@ pub fn tokenize(s: &str) -> Vec<Token> {
         }
     }
     if let Some(st) = start {
-        out.push(Token {
-            start: st,
-            end: s.len(),
-        });
+        out.push(Token { start: st, end: s.len() });
     }
     out
 }
 
 /// Lower-cases a token for dictionary lookup, folding the few accented letters clinical text uses.
 pub fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -56,6 +56,14 @@ pub fn fold(s: &str) -> String {
 
 /// The normalised token strings of a term, as the lexicon stores them.
 pub fn term_tokens(term: &str) -> Vec<String> {
+    if term.is_ascii() {
+        // Fast path for the (ASCII) terminology: split and lower-case in one pass.
+        return term
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|w| w.to_ascii_lowercase())
+            .collect();
+    }
     tokenize(term).iter().map(|t| fold(t.text(term))).collect()
 }
 
@@ -117,19 +125,14 @@ pub fn lines(s: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
 /// Two-digit years above 30 are read as 19xx, the others as 20xx.
 pub fn parse_date(s: &str) -> Option<String> {
     let s = s.trim().trim_end_matches(['.', ',']);
-    let months = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
+    let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
     let month_of = |w: &str| -> Option<u32> {
         let w = fold(w);
         let w = w.trim_end_matches('.');
         if w.len() < 3 {
             return None;
         }
-        months
-            .iter()
-            .position(|m| w.starts_with(m))
-            .map(|i| i as u32 + 1)
+        months.iter().position(|m| w.starts_with(m)).map(|i| i as u32 + 1)
     };
     let year_of = |y: &str| -> Option<i32> {
         let v: i32 = y.parse().ok()?;
@@ -139,26 +142,17 @@ pub fn parse_date(s: &str) -> Option<String> {
             _ => None,
         }
     };
-    let parts: Vec<&str> = s
-        .split(['/', '-', '.', ' ', ','])
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts: Vec<&str> = s.split(['/', '-', '.', ' ', ',']).filter(|p| !p.is_empty()).collect();
     let (y, m, d): (i32, u32, u32) = match parts.as_slice() {
         [a, b, c] if a.len() == 4 && a.chars().all(|c| c.is_ascii_digit()) => {
             (year_of(a)?, b.parse().ok()?, c.parse().ok()?)
         }
-        [a, b, c]
-            if a.chars().all(|c| c.is_ascii_digit()) && b.chars().all(|c| c.is_ascii_digit()) =>
-        {
+        [a, b, c] if a.chars().all(|c| c.is_ascii_digit()) && b.chars().all(|c| c.is_ascii_digit()) => {
             (year_of(c)?, a.parse().ok()?, b.parse().ok()?)
         }
-        [a, b, c] if month_of(a).is_some() => (
-            year_of(c)?,
-            month_of(a)?,
-            b.trim_end_matches(|c: char| c.is_alphabetic())
-                .parse()
-                .ok()?,
-        ),
+        [a, b, c] if month_of(a).is_some() => {
+            (year_of(c)?, month_of(a)?, b.trim_end_matches(|c: char| c.is_alphabetic()).parse().ok()?)
+        }
         [a, b, c] if month_of(b).is_some() => (year_of(c)?, month_of(b)?, a.parse().ok()?),
         _ => return None,
     };
@@ -179,10 +173,7 @@ mod tests {
         let s = "s/p CABG, HbA1c 7.2% — naïve";
         let toks: Vec<&str> = tokenize(s).iter().map(|t| t.text(s)).collect();
         assert_eq!(toks, ["s", "p", "CABG", "HbA1c", "7", "2", "naïve"]);
-        assert_eq!(
-            term_tokens("Alzheimer's Disease"),
-            ["alzheimer", "s", "disease"]
-        );
+        assert_eq!(term_tokens("Alzheimer's Disease"), ["alzheimer", "s", "disease"]);
         assert_eq!(fold("Naïve Été"), "naive ete");
     }
 

@@ -43,8 +43,7 @@ impl Drop for Inner {
     // Free every thread's engine before the pool goes, so Tesseract's shared caches are released
     // in order (otherwise it reports leaks at exit).
     fn drop(&mut self) {
-        self.pool
-            .broadcast(|_| ENGINE.with(|cell| drop(cell.borrow_mut().take())));
+        self.pool.broadcast(|_| ENGINE.with(|cell| drop(cell.borrow_mut().take())));
     }
 }
 
@@ -60,11 +59,7 @@ fn init(settings: &EngineSettings) -> Result<tesseract::Tesseract, OcrError> {
 
 impl TesseractEngine {
     /// Starts the pool and checks, once, that Tesseract and its language data load.
-    pub fn new(
-        cfg: &OcrConfig,
-        threads: usize,
-        limits: Limits,
-    ) -> Result<TesseractEngine, OcrError> {
+    pub fn new(cfg: &OcrConfig, threads: usize, limits: Limits) -> Result<TesseractEngine, OcrError> {
         let settings = Arc::new(EngineSettings {
             language: cfg.language.clone(),
             datapath: Some(cfg.datapath.clone()).filter(|d| !d.is_empty()),
@@ -75,13 +70,7 @@ impl TesseractEngine {
             .thread_name(|i| format!("paperchart-ocr-{i}"))
             .build()
             .map_err(|e| OcrError::Engine(format!("cannot start OCR threads: {e}")))?;
-        Ok(TesseractEngine {
-            inner: Arc::new(Inner {
-                pool,
-                settings,
-                limits,
-            }),
-        })
+        Ok(TesseractEngine { inner: Arc::new(Inner { pool, settings, limits }) })
     }
 
     /// Reads every page of a document (blocking; call from a blocking context).
@@ -90,36 +79,19 @@ impl TesseractEngine {
         let opened = Opened::open(bytes, &inner.limits)?;
         let n = opened.page_count();
         let settings = &inner.settings;
-        let pages: Result<Vec<Page>, OcrError> = inner.pool.install(|| {
-            (1..=n)
-                .into_par_iter()
-                .map(|number| read_page(&opened, number, settings))
-                .collect()
-        });
-        Ok(Document {
-            pages: pages?,
-            ..Default::default()
-        })
+        let pages: Result<Vec<Page>, OcrError> =
+            inner.pool.install(|| (1..=n).into_par_iter().map(|number| read_page(&opened, number, settings)).collect());
+        Ok(Document { pages: pages?, ..Default::default() })
     }
 }
 
-fn read_page(
-    opened: &Opened,
-    number: u32,
-    settings: &Arc<EngineSettings>,
-) -> Result<Page, OcrError> {
+fn read_page(opened: &Opened, number: u32, settings: &Arc<EngineSettings>) -> Result<Page, OcrError> {
     let (read_by, lines) = match opened.page(number)? {
         PageInput::Text(lines) => (ReadBy::TextLayer, lines),
         PageInput::Image(raster) => (ReadBy::Tesseract, recognise(&raster, settings)?),
     };
     let key_values = key_values_from_lines(&lines);
-    Ok(Page {
-        number,
-        read_by,
-        lines,
-        key_values,
-        tables: Vec::new(),
-    })
+    Ok(Page { number, read_by, lines, key_values, tables: Vec::new() })
 }
 
 /// Runs this thread's Tesseract engine over one raster and returns its lines in reading order.
@@ -132,20 +104,12 @@ fn recognise(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<Vec<Line
         };
         let fail = |what: &str, e: &dyn std::fmt::Display| OcrError::Engine(format!("{what}: {e}"));
         let mut engine = engine
-            .set_frame(
-                &raster.pixels,
-                raster.width as i32,
-                raster.height as i32,
-                1,
-                raster.width as i32,
-            )
+            .set_frame(&raster.pixels, raster.width as i32, raster.height as i32, 1, raster.width as i32)
             .map_err(|e| fail("set image", &e))?
             .set_source_resolution(raster.dpi.filter(|d| *d >= 70).unwrap_or(300) as i32)
             .recognize()
             .map_err(|e| fail("recognise", &e))?;
-        let tsv = engine
-            .get_tsv_text(0)
-            .map_err(|e| fail("read result", &e))?;
+        let tsv = engine.get_tsv_text(0).map_err(|e| fail("read result", &e))?;
         *slot = Some((settings.clone(), engine));
         Ok(tsv)
     })?;
@@ -174,27 +138,16 @@ pub fn parse_tsv(tsv: &str, page_w: f32, page_h: f32) -> Vec<Line> {
             confidence: n(10).clamp(0.0, 100.0),
         };
         if current != Some(key) {
-            lines.push(Line {
-                text: String::new(),
-                bbox: None,
-                confidence: 0.0,
-                words: Vec::new(),
-            });
+            lines.push(Line { text: String::new(), bbox: None, confidence: 0.0, words: Vec::new() });
             current = Some(key);
         }
         let line = lines.last_mut().expect("pushed above");
         line.words.push(word);
     }
     for line in &mut lines {
-        line.text = line
-            .words
-            .iter()
-            .map(|w| w.text.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
+        line.text = line.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
         line.bbox = line.words.iter().filter_map(|w| w.bbox).reduce(BBox::union);
-        line.confidence =
-            line.words.iter().map(|w| w.confidence).sum::<f32>() / line.words.len().max(1) as f32;
+        line.confidence = line.words.iter().map(|w| w.confidence).sum::<f32>() / line.words.len().max(1) as f32;
     }
     lines
 }
@@ -244,18 +197,9 @@ mod tests {
         // A real Tesseract run on pixels drawn here: black bars spelling nothing must not crash,
         // and a blank page gives no lines.
         let engine = TesseractEngine::new(&OcrConfig::default(), 1, Limits::default()).unwrap();
-        let blank = Raster {
-            width: 400,
-            height: 200,
-            pixels: vec![255; 80_000],
-            dpi: Some(300),
-        };
+        let blank = Raster { width: 400, height: 200, pixels: vec![255; 80_000], dpi: Some(300) };
         let settings = engine.inner.settings.clone();
-        let lines = engine
-            .inner
-            .pool
-            .install(|| recognise(&blank, &settings))
-            .unwrap();
+        let lines = engine.inner.pool.install(|| recognise(&blank, &settings)).unwrap();
         assert!(lines.is_empty());
     }
 }

@@ -22,9 +22,7 @@ pub struct SqliteQueue {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 fn storage(e: impl std::fmt::Display) -> QueueError {
@@ -46,8 +44,7 @@ impl SqliteQueue {
             std::fs::create_dir_all(dir).map_err(storage)?;
         }
         let conn = Connection::open(path).map_err(storage)?;
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(storage)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(storage)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
@@ -70,10 +67,7 @@ impl SqliteQueue {
              );",
         )
         .map_err(storage)?;
-        Ok(SqliteQueue {
-            conn: Arc::new(Mutex::new(conn)),
-            max_receives,
-        })
+        Ok(SqliteQueue { conn: Arc::new(Mutex::new(conn)), max_receives })
     }
 
     async fn with<T: Send + 'static>(
@@ -82,9 +76,7 @@ impl SqliteQueue {
     ) -> Result<T, QueueError> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn
-                .lock()
-                .map_err(|_| QueueError::Storage("queue lock poisoned".into()))?;
+            let mut guard = conn.lock().map_err(|_| QueueError::Storage("queue lock poisoned".into()))?;
             f(&mut guard)
         })
         .await
@@ -110,13 +102,9 @@ impl SqliteQueue {
     /// Messages waiting or in flight.
     pub async fn depth(&self) -> Result<usize, QueueError> {
         self.with(|c| {
-            c.query_row(
-                "SELECT COUNT(*) FROM messages WHERE visible_at < ?1",
-                params![DONE],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as usize)
-            .map_err(storage)
+            c.query_row("SELECT COUNT(*) FROM messages WHERE visible_at < ?1", params![DONE], |r| r.get::<_, i64>(0))
+                .map(|n| n as usize)
+                .map_err(storage)
         })
         .await
     }
@@ -124,9 +112,7 @@ impl SqliteQueue {
     pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, QueueError> {
         self.with(|c| {
             let mut st = c
-                .prepare(
-                    "SELECT body, reason, receive_count, failed_at FROM dead_letters ORDER BY id",
-                )
+                .prepare("SELECT body, reason, receive_count, failed_at FROM dead_letters ORDER BY id")
                 .map_err(storage)?;
             let rows = st
                 .query_map([], |r| {
@@ -199,7 +185,11 @@ impl JobQueue for SqliteQueue {
                     params![now + visibility.as_millis() as i64, receipt, now, DONE],
                 )
                 .map_err(storage)?;
-            if n == 1 { Ok(()) } else { Err(QueueError::LeaseLost) }
+            if n == 1 {
+                Ok(())
+            } else {
+                Err(QueueError::LeaseLost)
+            }
         })
         .await
     }
@@ -208,9 +198,16 @@ impl JobQueue for SqliteQueue {
         let receipt = receipt.to_string();
         self.with(move |c| {
             let n = c
-                .execute("UPDATE messages SET visible_at = ?1, receipt = NULL, body = '' WHERE receipt = ?2", params![DONE, receipt])
+                .execute(
+                    "UPDATE messages SET visible_at = ?1, receipt = NULL, body = '' WHERE receipt = ?2",
+                    params![DONE, receipt],
+                )
                 .map_err(storage)?;
-            if n == 1 { Ok(()) } else { Err(QueueError::LeaseLost) }
+            if n == 1 {
+                Ok(())
+            } else {
+                Err(QueueError::LeaseLost)
+            }
         })
         .await
     }
@@ -238,7 +235,9 @@ impl JobQueue for SqliteQueue {
         self.with(move |c| {
             let tx = c.transaction().map_err(storage)?;
             let row: Option<(i64, String, u32)> = tx
-                .query_row("SELECT id, body, receive_count FROM messages WHERE receipt = ?1", params![receipt], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .query_row("SELECT id, body, receive_count FROM messages WHERE receipt = ?1", params![receipt], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
                 .optional()
                 .map_err(storage)?;
             let Some((id, body, count)) = row else { return Err(QueueError::LeaseLost) };
@@ -247,7 +246,11 @@ impl JobQueue for SqliteQueue {
                 params![body, reason, count, now_ms()],
             )
             .map_err(storage)?;
-            tx.execute("UPDATE messages SET visible_at = ?1, receipt = NULL, body = '' WHERE id = ?2", params![DONE, id]).map_err(storage)?;
+            tx.execute(
+                "UPDATE messages SET visible_at = ?1, receipt = NULL, body = '' WHERE id = ?2",
+                params![DONE, id],
+            )
+            .map_err(storage)?;
             tx.commit().map_err(storage)
         })
         .await
@@ -270,10 +273,7 @@ mod tests {
     async fn a_leased_message_is_invisible_until_released() {
         let (_d, q) = queue(5).await;
         assert!(q.send("a", "k1").await.unwrap());
-        assert!(
-            !q.send("a", "k1").await.unwrap(),
-            "same dedup key twice is one message"
-        );
+        assert!(!q.send("a", "k1").await.unwrap(), "same dedup key twice is one message");
         let got = q.receive(10, LONG).await.unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].receive_count, 1);
@@ -281,35 +281,20 @@ mod tests {
         q.release(&got[0].receipt, Duration::ZERO).await.unwrap();
         let again = q.receive(10, LONG).await.unwrap();
         assert_eq!(again[0].receive_count, 2);
-        assert!(
-            matches!(q.ack(&got[0].receipt).await, Err(QueueError::LeaseLost)),
-            "old receipts are dead"
-        );
+        assert!(matches!(q.ack(&got[0].receipt).await, Err(QueueError::LeaseLost)), "old receipts are dead");
         q.ack(&again[0].receipt).await.unwrap();
         assert!(q.receive(10, Duration::ZERO).await.unwrap().is_empty());
-        assert!(
-            !q.send("a", "k1").await.unwrap(),
-            "acknowledged keys are remembered"
-        );
+        assert!(!q.send("a", "k1").await.unwrap(), "acknowledged keys are remembered");
     }
 
     #[tokio::test]
     async fn expired_leases_come_back_and_cannot_be_extended() {
         let (_d, q) = queue(5).await;
         q.send("a", "k").await.unwrap();
-        let m = q
-            .receive(1, Duration::from_millis(50))
-            .await
-            .unwrap()
-            .remove(0);
-        q.extend(&m.receipt, Duration::from_millis(50))
-            .await
-            .unwrap();
+        let m = q.receive(1, Duration::from_millis(50)).await.unwrap().remove(0);
+        q.extend(&m.receipt, Duration::from_millis(50)).await.unwrap();
         tokio::time::sleep(Duration::from_millis(120)).await;
-        assert!(matches!(
-            q.extend(&m.receipt, LONG).await,
-            Err(QueueError::LeaseLost)
-        ));
+        assert!(matches!(q.extend(&m.receipt, LONG).await, Err(QueueError::LeaseLost)));
         let m2 = q.receive(1, LONG).await.unwrap().remove(0);
         assert_eq!(m2.receive_count, 2);
     }
@@ -328,10 +313,7 @@ mod tests {
         assert!(q.receive(10, LONG).await.unwrap().is_empty());
         let dl = q.dead_letters().await.unwrap();
         assert_eq!(dl.len(), 2);
-        assert_eq!(
-            (dl[0].body.as_str(), dl[0].reason.as_str()),
-            ("bad.pdf", "corrupt PDF")
-        );
+        assert_eq!((dl[0].body.as_str(), dl[0].reason.as_str()), ("bad.pdf", "corrupt PDF"));
         assert_eq!(dl[1].body, "flaky.pdf");
         assert!(dl[1].reason.contains("received 2 times"));
     }

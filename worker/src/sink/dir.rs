@@ -22,10 +22,7 @@ pub struct DirSink {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SinkError + '_ {
-    move |source| SinkError::Io {
-        path: path.display().to_string(),
-        source,
-    }
+    move |source| SinkError::Io { path: path.display().to_string(), source }
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
@@ -42,10 +39,7 @@ impl DirSink {
             let p = root.join(sub);
             std::fs::create_dir_all(&p).map_err(io(&p))?;
         }
-        Ok(DirSink {
-            root,
-            lock: tokio::sync::Mutex::new(()),
-        })
+        Ok(DirSink { root, lock: tokio::sync::Mutex::new(()) })
     }
 
     pub fn root(&self) -> &Path {
@@ -65,19 +59,14 @@ fn rebuild_ndjson(root: &Path) -> Result<usize, SinkError> {
     let mut by_type: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for f in &files {
         let text = std::fs::read_to_string(f).map_err(io(f))?;
-        let bundle: Value = serde_json::from_str(&text).map_err(|e| SinkError::Io {
-            path: f.display().to_string(),
-            source: std::io::Error::other(e),
-        })?;
+        let bundle: Value = serde_json::from_str(&text)
+            .map_err(|e| SinkError::Io { path: f.display().to_string(), source: std::io::Error::other(e) })?;
         for entry in bundle["entry"].as_array().into_iter().flatten() {
             let r = &entry["resource"];
             let (Some(t), Some(id)) = (r["resourceType"].as_str(), r["id"].as_str()) else {
                 continue;
             };
-            by_type
-                .entry(t.to_string())
-                .or_default()
-                .insert(id.to_string(), r.to_string());
+            by_type.entry(t.to_string()).or_default().insert(id.to_string(), r.to_string());
         }
     }
     let ndjson = root.join("ndjson");
@@ -106,15 +95,9 @@ fn rebuild_ndjson(root: &Path) -> Result<usize, SinkError> {
 #[async_trait]
 impl FhirSink for DirSink {
     async fn write(&self, bundle: &Bundle) -> Result<WriteOutcome, SinkError> {
-        let path = self
-            .root
-            .join("bundles")
-            .join(format!("{}.json", bundle.id));
-        let mut bytes =
-            serde_json::to_vec_pretty(&bundle.to_transaction()).map_err(|e| SinkError::Io {
-                path: path.display().to_string(),
-                source: std::io::Error::other(e),
-            })?;
+        let path = self.root.join("bundles").join(format!("{}.json", bundle.id));
+        let mut bytes = serde_json::to_vec_pretty(&bundle.to_transaction())
+            .map_err(|e| SinkError::Io { path: path.display().to_string(), source: std::io::Error::other(e) })?;
         bytes.push(b'\n');
         let existed = path.exists();
         {
@@ -126,11 +109,7 @@ impl FhirSink for DirSink {
             entries: bundle
                 .entries
                 .iter()
-                .map(|e| EntryOutcome {
-                    resource_type: e.resource_type.to_string(),
-                    id: e.id.clone(),
-                    status,
-                })
+                .map(|e| EntryOutcome { resource_type: e.resource_type.to_string(), id: e.id.clone(), status })
                 .collect(),
             attempts: 1,
         })
@@ -141,10 +120,7 @@ impl FhirSink for DirSink {
         let root = self.root.clone();
         tokio::task::spawn_blocking(move || rebuild_ndjson(&root))
             .await
-            .map_err(|e| SinkError::Io {
-                path: "ndjson".into(),
-                source: std::io::Error::other(e),
-            })??;
+            .map_err(|e| SinkError::Io { path: "ndjson".into(), source: std::io::Error::other(e) })??;
         Ok(())
     }
 
@@ -185,20 +161,10 @@ mod tests {
         assert!(first.entries.iter().all(|e| e.status == 201));
         sink.write(&bundle("b", "Doe")).await.unwrap();
         sink.flush().await.unwrap();
-        let read = |t: &str| {
-            std::fs::read_to_string(dir.path().join("ndjson").join(format!("{t}.ndjson"))).unwrap()
-        };
-        assert_eq!(
-            read("Patient").lines().count(),
-            1,
-            "one patient across two documents"
-        );
+        let read = |t: &str| std::fs::read_to_string(dir.path().join("ndjson").join(format!("{t}.ndjson"))).unwrap();
+        assert_eq!(read("Patient").lines().count(), 1, "one patient across two documents");
         assert_eq!(read("Condition").lines().count(), 2);
-        let before = (
-            read("Patient"),
-            read("Condition"),
-            std::fs::read(dir.path().join("bundles/a.json")).unwrap(),
-        );
+        let before = (read("Patient"), read("Condition"), std::fs::read(dir.path().join("bundles/a.json")).unwrap());
         // The same writes again change nothing.
         let again = sink.write(&bundle("a", "Doe")).await.unwrap();
         assert!(again.entries.iter().all(|e| e.status == 200));
@@ -206,11 +172,7 @@ mod tests {
         sink.flush().await.unwrap();
         assert_eq!(
             before,
-            (
-                read("Patient"),
-                read("Condition"),
-                std::fs::read(dir.path().join("bundles/a.json")).unwrap()
-            )
+            (read("Patient"), read("Condition"), std::fs::read(dir.path().join("bundles/a.json")).unwrap())
         );
         let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("bundles"))
             .unwrap()

@@ -37,11 +37,7 @@ pub struct WriteOutcome {
 pub enum SinkError {
     /// Worth retrying later: network trouble, 429, 5xx.
     #[error("FHIR write failed, will retry: {detail}")]
-    Transient {
-        status: Option<u16>,
-        detail: String,
-        retry_after: Option<Duration>,
-    },
+    Transient { status: Option<u16>, detail: String, retry_after: Option<Duration> },
     /// Retrying the same Bundle would fail the same way: 4xx other than 429, an entry refused.
     #[error("FHIR write refused ({status}): {detail}")]
     Rejected { status: u16, detail: String },
@@ -56,9 +52,7 @@ pub enum SinkError {
 impl SinkError {
     pub fn label(&self) -> &'static str {
         match self {
-            SinkError::Transient {
-                status: Some(429), ..
-            } => "sink_throttled",
+            SinkError::Transient { status: Some(429), .. } => "sink_throttled",
             SinkError::Transient { .. } => "sink_unavailable",
             SinkError::Rejected { .. } => "sink_rejected",
             SinkError::Io { .. } => "sink_io",

@@ -32,22 +32,13 @@ fn jitter(n: u64) -> u64 {
         return 0;
     }
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
     h.finish() % n
 }
 
 /// Delay before attempt `attempt + 1`: full jitter over an exponential ceiling, at least what the
 /// server asked for, never more than `max`.
-pub fn backoff(
-    attempt: u32,
-    base: Duration,
-    max: Duration,
-    retry_after: Option<Duration>,
-) -> Duration {
+pub fn backoff(attempt: u32, base: Duration, max: Duration, retry_after: Option<Duration>) -> Duration {
     let ceiling = base.saturating_mul(1u32 << attempt.min(16)).min(max);
     let jittered = Duration::from_millis(jitter(ceiling.as_millis() as u64 + 1));
     retry_after.map_or(jittered, |r| r.max(jittered)).min(max)
@@ -55,16 +46,11 @@ pub fn backoff(
 
 /// `Retry-After` as seconds or an HTTP date.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let when =
-        time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
+    let when = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
     let wait = when - time::OffsetDateTime::now_utc();
     Some(Duration::from_secs(wait.whole_seconds().max(0) as u64))
 }
@@ -79,20 +65,11 @@ pub fn outcome_summary(body: &str) -> String {
         .into_iter()
         .flatten()
         .map(|i| {
-            let text = i["diagnostics"]
-                .as_str()
-                .or(i["details"]["text"].as_str())
-                .unwrap_or("");
+            let text = i["diagnostics"].as_str().or(i["details"]["text"].as_str()).unwrap_or("");
             let at = i["expression"][0].as_str().unwrap_or("");
-            format!(
-                "{} {}: {} {}",
-                i["severity"].as_str().unwrap_or("?"),
-                i["code"].as_str().unwrap_or("?"),
-                at,
-                text
-            )
-            .trim()
-            .to_string()
+            format!("{} {}: {} {}", i["severity"].as_str().unwrap_or("?"), i["code"].as_str().unwrap_or("?"), at, text)
+                .trim()
+                .to_string()
         })
         .collect();
     if issues.is_empty() {
@@ -125,10 +102,7 @@ impl RestSink {
     }
 
     fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
-        let mut r = self
-            .client
-            .request(method, url)
-            .header(reqwest::header::ACCEPT, "application/fhir+json");
+        let mut r = self.client.request(method, url).header(reqwest::header::ACCEPT, "application/fhir+json");
         if let Some(t) = &self.token {
             r = r.bearer_auth(t);
         }
@@ -138,15 +112,11 @@ impl RestSink {
     /// Reads the server's CapabilityStatement; fails when it is not a FHIR R4 server.
     pub async fn check(&self) -> Result<String, SinkError> {
         let url = format!("{}/metadata", self.base);
-        let resp = self
-            .request(reqwest::Method::GET, &url)
-            .send()
-            .await
-            .map_err(|e| SinkError::Transient {
-                status: None,
-                detail: format!("cannot reach the FHIR server at {}: {e}", self.base),
-                retry_after: None,
-            })?;
+        let resp = self.request(reqwest::Method::GET, &url).send().await.map_err(|e| SinkError::Transient {
+            status: None,
+            detail: format!("cannot reach the FHIR server at {}: {e}", self.base),
+            retry_after: None,
+        })?;
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap_or_default();
         if status != 200 {
@@ -160,9 +130,7 @@ impl RestSink {
         if v["resourceType"] != "CapabilityStatement" || !version.starts_with("4.0") {
             return Err(SinkError::Rejected {
                 status,
-                detail: format!(
-                    "{url} is not a FHIR R4 CapabilityStatement (fhirVersion {version:?})"
-                ),
+                detail: format!("{url} is not a FHIR R4 CapabilityStatement (fhirVersion {version:?})"),
             });
         }
         Ok(version)
@@ -175,11 +143,7 @@ impl RestSink {
             .body(body.to_string())
             .send()
             .await
-            .map_err(|e| SinkError::Transient {
-                status: None,
-                detail: format!("network: {e}"),
-                retry_after: None,
-            })?;
+            .map_err(|e| SinkError::Transient { status: None, detail: format!("network: {e}"), retry_after: None })?;
         let status = resp.status().as_u16();
         let wait = retry_after(resp.headers());
         let text = resp.text().await.unwrap_or_default();
@@ -191,51 +155,31 @@ impl RestSink {
             });
         }
         if !(200..300).contains(&status) {
-            return Err(SinkError::Rejected {
-                status,
-                detail: outcome_summary(&text),
-            });
+            return Err(SinkError::Rejected { status, detail: outcome_summary(&text) });
         }
-        let v: Value = serde_json::from_str(&text).map_err(|e| SinkError::Rejected {
-            status,
-            detail: format!("response is not JSON: {e}"),
-        })?;
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| SinkError::Rejected { status, detail: format!("response is not JSON: {e}") })?;
         let requests = body["entry"].as_array().cloned().unwrap_or_default();
         let responses = v["entry"].as_array().cloned().unwrap_or_default();
         if responses.len() != requests.len() {
             return Err(SinkError::Rejected {
                 status,
-                detail: format!(
-                    "transaction-response has {} entries for {} sent",
-                    responses.len(),
-                    requests.len()
-                ),
+                detail: format!("transaction-response has {} entries for {} sent", responses.len(), requests.len()),
             });
         }
         let mut out = Vec::with_capacity(requests.len());
         for (req, res) in requests.iter().zip(&responses) {
             let line = res["response"]["status"].as_str().unwrap_or("");
-            let code: u16 = line
-                .split_whitespace()
-                .next()
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(0);
+            let code: u16 = line.split_whitespace().next().and_then(|c| c.parse().ok()).unwrap_or(0);
             let url = req["request"]["url"].as_str().unwrap_or("");
             let (t, id) = url.split_once('/').unwrap_or((url, ""));
             if !(200..300).contains(&code) {
                 return Err(SinkError::Rejected {
                     status: code,
-                    detail: format!(
-                        "{t}/{id}: {line} {}",
-                        outcome_summary(&res["response"]["outcome"].to_string())
-                    ),
+                    detail: format!("{t}/{id}: {line} {}", outcome_summary(&res["response"]["outcome"].to_string())),
                 });
             }
-            out.push(EntryOutcome {
-                resource_type: t.to_string(),
-                id: id.to_string(),
-                status: code,
-            });
+            out.push(EntryOutcome { resource_type: t.to_string(), id: id.to_string(), status: code });
         }
         Ok(out)
     }
@@ -256,13 +200,8 @@ impl FhirSink for RestSink {
                         break;
                     }
                     // The detail may quote the server's OperationOutcome: not logged.
-                    Err(SinkError::Transient {
-                        status,
-                        detail: _,
-                        retry_after,
-                    }) if attempt < self.max_attempts => {
-                        let wait =
-                            backoff(attempt, self.backoff_base, self.backoff_max, retry_after);
+                    Err(SinkError::Transient { status, detail: _, retry_after }) if attempt < self.max_attempts => {
+                        let wait = backoff(attempt, self.backoff_base, self.backoff_max, retry_after);
                         tracing::warn!(
                             status = status.unwrap_or(0),
                             attempt,
@@ -304,20 +243,14 @@ mod tests {
         let mut h = reqwest::header::HeaderMap::new();
         h.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        h.insert(
-            reqwest::header::RETRY_AFTER,
-            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
-        );
+        h.insert(reqwest::header::RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
     }
 
     #[test]
     fn summarises_operation_outcomes() {
         let oo = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"bad date","expression":["Patient.birthDate"]}]}"#;
-        assert_eq!(
-            outcome_summary(oo),
-            "error invalid: Patient.birthDate bad date"
-        );
+        assert_eq!(outcome_summary(oo), "error invalid: Patient.birthDate bad date");
         assert_eq!(outcome_summary("plain"), "plain");
     }
 }
