@@ -95,6 +95,7 @@ terminology-check: deps
 	@echo "data/terminology/ is what the pinned packages give"
 
 bench: deps release
+	scripts/install-deps.sh poppler-utils time
 	scripts/bench.sh
 
 clean:

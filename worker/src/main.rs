@@ -51,9 +51,10 @@ enum SinkArg {
 
 #[derive(clap::Args)]
 struct SinkArgs {
-    /// Output folder: bundles/, ndjson/, summary.json, dead-letter.ndjson.
-    #[arg(long, short, default_value = "paperchart-out")]
-    out: PathBuf,
+    /// Output folder: bundles/, ndjson/, summary.json, dead-letter.ndjson [default: sink.dir,
+    /// `paperchart-out`].
+    #[arg(long, short)]
+    out: Option<PathBuf>,
     /// Where the FHIR goes [default: sink.kind, `dir`].
     #[arg(long, value_enum)]
     sink: Option<SinkArg>,
@@ -109,7 +110,9 @@ enum NlpCommand {
 }
 
 fn apply(cfg: &mut Config, s: &SinkArgs) {
-    cfg.sink.dir = s.out.clone();
+    if let Some(out) = &s.out {
+        cfg.sink.dir = out.clone();
+    }
     if let Some(kind) = s.sink {
         cfg.sink.kind = match kind {
             SinkArg::Dir => SinkKind::Dir,
@@ -183,7 +186,8 @@ fn main() -> ExitCode {
                 apply(&mut cfg, &sink);
                 cfg.validate()?;
                 let progress = !no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
-                cmd::run::run(cfg, cmd::run::RunArgs { paths, out: sink.out, progress }).await
+                let out = cfg.sink.dir.clone();
+                cmd::run::run(cfg, cmd::run::RunArgs { paths, out, progress }).await
             }
             Command::Watch { dir, sink, queue } => {
                 apply(&mut cfg, &sink);
@@ -191,7 +195,8 @@ fn main() -> ExitCode {
                 let queue = queue
                     .or_else(|| Some(PathBuf::from(&cfg.worker.queue_path)).filter(|p| !p.as_os_str().is_empty()))
                     .unwrap_or_else(|| dir.join(".paperchart").join("queue.sqlite"));
-                cmd::watch::watch(cfg, cmd::watch::WatchArgs { dir, out: sink.out, queue }).await?;
+                let out = cfg.sink.dir.clone();
+                cmd::watch::watch(cfg, cmd::watch::WatchArgs { dir, out, queue }).await?;
                 Ok(true)
             }
             Command::Nlp { command } => {
@@ -207,6 +212,9 @@ fn main() -> ExitCode {
                 .await?
             }
             Command::Config => {
+                if !cfg.sink.bearer_token.is_empty() {
+                    cfg.sink.bearer_token = "(set, not shown)".into();
+                }
                 print!("{}", toml_of(&cfg)?);
                 Ok(true)
             }

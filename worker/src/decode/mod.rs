@@ -200,7 +200,7 @@ impl Opened {
         let kind = detect(&bytes)?;
         let (pages, inner) = match kind {
             Kind::Pdf => {
-                let file = pdf::PdfFile::open(bytes)?;
+                let file = pdf::PdfFile::open(bytes, limits)?;
                 (file.page_count(), Inner::Pdf(Box::new(file)))
             }
             Kind::Tiff => (tiff_page_count(&bytes, limits)?, Inner::Tiff(bytes)),

@@ -23,7 +23,7 @@ pub(super) struct PdfFile {
 }
 
 impl PdfFile {
-    pub(super) fn open(bytes: Arc<[u8]>) -> Result<PdfFile, DecodeError> {
+    pub(super) fn open(bytes: Arc<[u8]>, limits: &Limits) -> Result<PdfFile, DecodeError> {
         let render = match hayro::hayro_syntax::Pdf::new(Arc::new(Shared(bytes.clone()))) {
             Ok(pdf) => pdf,
             Err(hayro::hayro_syntax::LoadPdfError::Decryption(_)) => return Err(DecodeError::Encrypted),
@@ -31,7 +31,12 @@ impl PdfFile {
                 return Err(DecodeError::corrupt("PDF", "no readable cross-reference table or page tree"))
             }
         };
-        let mut text = LoDocument::load_mem(&bytes).map_err(|e| match e {
+        let options = lopdf::LoadOptions {
+            filter: Some(drop_image_data),
+            max_decompressed_size: Some(limits.max_content_bytes as usize),
+            ..Default::default()
+        };
+        let mut text = LoDocument::load_mem_with_options(&bytes, options).map_err(|e| match e {
             lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword => DecodeError::Encrypted,
             other => DecodeError::corrupt("PDF", other),
         })?;
@@ -101,6 +106,20 @@ impl PdfFile {
             dpi: Some(limits.render_dpi),
         })
     }
+}
+
+/// lopdf only reads text, so image streams are loaded without their data: a scanned PDF's bulk
+/// is not copied a second time into memory (hayro renders from the original bytes).
+fn drop_image_data(id: (u32, u16), object: &mut Object) -> Option<((u32, u16), Object)> {
+    if let Object::Stream(stream) = object {
+        let is_image = stream.dict.get(b"Subtype").and_then(Object::as_name).is_ok_and(|n| n == b"Image");
+        if is_image {
+            stream.content = Vec::new();
+        }
+    }
+    // lopdf keeps the object as mutated for plain objects and the returned copy for members of
+    // object streams: give both.
+    Some((id, object.clone()))
 }
 
 /// The file's bytes, shared with the renderer without a copy.

@@ -30,6 +30,7 @@ pub struct LoadError {
 impl Builtin {
     /// The engine over the built-in terminology, plus the release files the configuration names.
     pub fn new(cfg: &NlpConfig) -> Result<Builtin, LoadError> {
+        let started = std::time::Instant::now();
         let mut term = Terminology::builtin();
         if !cfg.rxnorm_rrf.is_empty() {
             let path = std::path::Path::new(&cfg.rxnorm_rrf);
@@ -39,6 +40,12 @@ impl Builtin {
             let path = std::path::Path::new(&cfg.loinc_csv);
             term.load_loinc_csv(path).map_err(|source| LoadError { path: cfg.loinc_csv.clone(), source })?;
         }
+        tracing::info!(
+            millis = started.elapsed().as_millis() as u64,
+            terms = term.lexicon.term_count(),
+            concepts = term.concepts.len(),
+            "terminology loaded"
+        );
         Ok(Builtin { term, assertor: Assertor::new() })
     }
 
