@@ -19,7 +19,7 @@ enum Reply {
 }
 
 /// Serves /metadata as FHIR R4 and answers POSTs with `script` in order (then accepts). Returns
-/// the base URL and the arrival times of the POSTs.
+/// the base URL and the arrival times of the POSTs; every request must carry the bearer token.
 fn scripted(script: Vec<Reply>) -> (String, Arc<Mutex<Vec<Instant>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -35,6 +35,7 @@ fn scripted(script: Vec<Reply>) -> (String, Arc<Mutex<Vec<Instant>>>) {
                 continue;
             }
             let mut length = 0usize;
+            let mut authorized = false;
             loop {
                 let mut h = String::new();
                 reader.read_line(&mut h).unwrap();
@@ -44,7 +45,10 @@ fn scripted(script: Vec<Reply>) -> (String, Arc<Mutex<Vec<Instant>>>) {
                 if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
                     length = v.trim().parse().unwrap();
                 }
+                authorized |= h.trim_end().to_ascii_lowercase()
+                    == format!("authorization: bearer {}", TOKEN.to_ascii_lowercase());
             }
+            assert!(authorized, "request without the bearer token: {request_line}");
             let mut body = vec![0u8; length];
             reader.read_exact(&mut body).unwrap();
             let (status, headers, text) = if request_line.starts_with("GET") {
@@ -85,8 +89,11 @@ fn scripted(script: Vec<Reply>) -> (String, Arc<Mutex<Vec<Instant>>>) {
     (base, posts)
 }
 
+const TOKEN: &str = "s3cret-token";
+
 fn run_against(base: &str, out: &std::path::Path) -> std::process::Output {
     paperchart()
+        .env("PAPERCHART_FHIR_TOKEN", TOKEN)
         .env("PAPERCHART__SINK__BACKOFF_BASE_MS", "50")
         .env("PAPERCHART__SINK__MAX_ATTEMPTS", "4")
         .args(["run", "--no-progress", "--sink", "fhir", "--fhir-url", base, "--out"])

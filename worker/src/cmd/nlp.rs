@@ -28,16 +28,23 @@ fn error_line(id: &Value, message: impl std::fmt::Display) -> Value {
     json!({"id": id, "error": message.to_string()})
 }
 
+/// Reads an input line: the parsed object, its id and its text, or the error line to answer.
+fn read_line(line: &str) -> Result<(Value, Value, String), Value> {
+    let v: Value = serde_json::from_str(line).map_err(|e| error_line(&Value::Null, format!("not JSON: {e}")))?;
+    let id = v.get("id").cloned().unwrap_or(Value::Null);
+    let Some(text) = v.get("text").and_then(Value::as_str).map(str::to_string) else {
+        return Err(error_line(&id, "missing string field \"text\""));
+    };
+    Ok((v, id, text))
+}
+
 /// Answers one `extract` line.
 pub fn extract_line(engine: &dyn NlpEngine, line: &str) -> Value {
-    let v: Value = match serde_json::from_str(line) {
-        Ok(v) => v,
-        Err(e) => return error_line(&Value::Null, format!("not JSON: {e}")),
+    let (_, id, text) = match read_line(line) {
+        Ok(parts) => parts,
+        Err(answer) => return answer,
     };
-    let id = v.get("id").cloned().unwrap_or(Value::Null);
-    let Some(text) = v.get("text").and_then(Value::as_str) else {
-        return error_line(&id, "missing string field \"text\"");
-    };
+    let text = text.as_str();
     let mut out = engine.analyze(text);
     out.char_offsets(text);
     json!({"id": id, "entities": out.entities.iter().map(entity_json).collect::<Vec<_>>()})
@@ -45,14 +52,11 @@ pub fn extract_line(engine: &dyn NlpEngine, line: &str) -> Value {
 
 /// Answers one `assert` line.
 pub fn assert_line(engine: &dyn NlpEngine, line: &str) -> Value {
-    let v: Value = match serde_json::from_str(line) {
-        Ok(v) => v,
-        Err(e) => return error_line(&Value::Null, format!("not JSON: {e}")),
+    let (v, id, text) = match read_line(line) {
+        Ok(parts) => parts,
+        Err(answer) => return answer,
     };
-    let id = v.get("id").cloned().unwrap_or(Value::Null);
-    let Some(text) = v.get("text").and_then(Value::as_str) else {
-        return error_line(&id, "missing string field \"text\"");
-    };
+    let text = text.as_str();
     let span = v.get("span").and_then(Value::as_array).and_then(|s| Some((s.first()?.as_u64()?, s.get(1)?.as_u64()?)));
     let Some((start, end)) = span else {
         return error_line(&id, "missing field \"span\": [start, end]");
@@ -78,4 +82,55 @@ pub fn stream(engine: &dyn NlpEngine, answer: fn(&dyn NlpEngine, &str) -> Value)
         writeln!(out, "{}", answer(engine, &line))?;
     }
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nlp::Builtin;
+    use std::sync::OnceLock;
+
+    fn engine() -> &'static Builtin {
+        static E: OnceLock<Builtin> = OnceLock::new();
+        E.get_or_init(|| Builtin::new(&Default::default()).unwrap())
+    }
+
+    #[test]
+    fn offsets_count_characters_not_bytes() {
+        let line = json!({"id": "n1", "text": "Café patient — denies chest pain."}).to_string();
+        let out = extract_line(engine(), &line);
+        let e = out["entities"].as_array().unwrap().iter().find(|e| e["text"] == "chest pain").unwrap();
+        let text: Vec<char> = "Café patient — denies chest pain.".chars().collect();
+        let (s, t) = (e["start"].as_u64().unwrap() as usize, e["end"].as_u64().unwrap() as usize);
+        assert_eq!(text[s..t].iter().collect::<String>(), "chest pain");
+        assert_eq!(e["assertion"], "absent");
+        assert_eq!(e["type"], "CONDITION");
+    }
+
+    #[test]
+    fn odd_lines_get_error_lines_not_crashes() {
+        assert_eq!(extract_line(engine(), r#"{"id":"e","text":""}"#), json!({"id": "e", "entities": []}));
+        let bad = extract_line(engine(), "{not json");
+        assert!(bad["error"].as_str().unwrap().starts_with("not JSON"));
+        assert_eq!(bad["id"], Value::Null);
+        let missing = extract_line(engine(), r#"{"id":7}"#);
+        assert_eq!(
+            (missing["id"].clone(), missing["error"].as_str().unwrap()),
+            (json!(7), "missing string field \"text\"")
+        );
+        let span = assert_line(engine(), r#"{"id":"s","text":"abc","span":[1,9]}"#);
+        assert!(span["error"].as_str().unwrap().contains("outside the text"));
+        let long = "No fever. ".repeat(20_000);
+        let out = extract_line(engine(), &json!({"id": "long", "text": long}).to_string());
+        assert_eq!(out["entities"].as_array().unwrap().len(), 20_000);
+    }
+
+    #[test]
+    fn assert_reads_the_given_span() {
+        let out = assert_line(engine(), r#"{"id":"a","text":"The patient DENIES CHEST PAIN today.","span":[19,29]}"#);
+        assert_eq!(out, json!({"id": "a", "negated": true, "assertion": "absent"}));
+        let out = assert_line(engine(), r#"{"id":"b","text":"Mother had BREAST CANCER.","span":[11,24]}"#);
+        assert_eq!(out["assertion"], "family");
+        assert_eq!(out["negated"], false);
+    }
 }

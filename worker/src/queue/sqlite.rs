@@ -130,6 +130,14 @@ impl SqliteQueue {
     }
 }
 
+/// Runs an update of the message held by `receipt`: exactly one row, or the lease is lost.
+fn by_receipt(c: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<(), QueueError> {
+    match c.execute(sql, params).map_err(storage)? {
+        1 => Ok(()),
+        _ => Err(QueueError::LeaseLost),
+    }
+}
+
 /// Acknowledged messages keep their dedup key (an empty body, never visible) so the same file
 /// version is not queued again; the row holds no document data.
 const DONE: i64 = i64::MAX;
@@ -179,17 +187,11 @@ impl JobQueue for SqliteQueue {
         self.with(move |c| {
             // Only a lease still running can be extended: an expired one may be another worker's.
             let now = now_ms();
-            let n = c
-                .execute(
-                    "UPDATE messages SET visible_at = ?1 WHERE receipt = ?2 AND visible_at > ?3 AND visible_at < ?4",
-                    params![now + visibility.as_millis() as i64, receipt, now, DONE],
-                )
-                .map_err(storage)?;
-            if n == 1 {
-                Ok(())
-            } else {
-                Err(QueueError::LeaseLost)
-            }
+            by_receipt(
+                c,
+                "UPDATE messages SET visible_at = ?1 WHERE receipt = ?2 AND visible_at > ?3 AND visible_at < ?4",
+                params![now + visibility.as_millis() as i64, receipt, now, DONE],
+            )
         })
         .await
     }
@@ -197,17 +199,11 @@ impl JobQueue for SqliteQueue {
     async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
         let receipt = receipt.to_string();
         self.with(move |c| {
-            let n = c
-                .execute(
-                    "UPDATE messages SET visible_at = ?1, receipt = NULL, body = '' WHERE receipt = ?2",
-                    params![DONE, receipt],
-                )
-                .map_err(storage)?;
-            if n == 1 {
-                Ok(())
-            } else {
-                Err(QueueError::LeaseLost)
-            }
+            by_receipt(
+                c,
+                "UPDATE messages SET visible_at = ?1, receipt = NULL, body = '' WHERE receipt = ?2",
+                params![DONE, receipt],
+            )
         })
         .await
     }
@@ -215,17 +211,11 @@ impl JobQueue for SqliteQueue {
     async fn release(&self, receipt: &str, delay: Duration) -> Result<(), QueueError> {
         let receipt = receipt.to_string();
         self.with(move |c| {
-            let n = c
-                .execute(
-                    "UPDATE messages SET visible_at = ?1, receipt = NULL WHERE receipt = ?2",
-                    params![now_ms() + delay.as_millis() as i64, receipt],
-                )
-                .map_err(storage)?;
-            if n == 1 {
-                Ok(())
-            } else {
-                Err(QueueError::LeaseLost)
-            }
+            by_receipt(
+                c,
+                "UPDATE messages SET visible_at = ?1, receipt = NULL WHERE receipt = ?2",
+                params![now_ms() + delay.as_millis() as i64, receipt],
+            )
         })
         .await
     }
