@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use comfy_table::{Cell, Table};
+use comfy_table::{Cell, ContentArrangement, Table};
 use serde_json::json;
 
 use crate::job::{DocReport, Outcome};
@@ -21,6 +21,10 @@ fn abbreviate(kind: &str) -> &str {
 
 pub fn table(reports: &[DocReport]) -> String {
     let mut t = Table::new();
+    // Wrap to the terminal's width when there is a real one; reasons can be long.
+    if t.width().is_some_and(|w| w >= 100) {
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+    }
     t.set_header(["document", "pages", "read by", "OCR conf", "entities", "FHIR resources", "time", "outcome"]);
     for r in reports {
         let read_by =
