@@ -12,10 +12,12 @@ CACHE := .cache
 VALIDATOR := scripts/fhir-validator/node_modules/@medplum/core/package.json
 HFS := $(CACHE)/hfs/bin/hfs
 HFS_VERSION := 0.2.7
+MOTO := $(CACHE)/moto-venv/bin/moto_server
+MOTO_VERSION := 5.2.5
 VENV := .venv
 DEMO_OUT := demo-out
 
-.PHONY: all deps demo test build release lint hfs samples terminology terminology-check bench clean help
+.PHONY: all deps demo test build release lint hfs moto samples terminology terminology-check bench clean help
 
 all: test
 
@@ -48,6 +50,13 @@ $(HFS): | $(CACHE)/apt.stamp
 
 hfs: $(HFS)
 
+# moto, the AWS emulator the fleet tests run against (scripts/moto_server.py patches it).
+$(MOTO): | $(CACHE)/apt.stamp
+	python3 -m venv $(CACHE)/moto-venv
+	$(CACHE)/moto-venv/bin/pip install --quiet 'moto[server]==$(MOTO_VERSION)'
+
+moto: $(MOTO)
+
 # --- build, test, lint -------------------------------------------------------------------------
 
 build: deps
@@ -60,7 +69,7 @@ lint: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: deps hfs
+test: deps hfs moto
 	$(CARGO) build --workspace --all-targets
 	PAPERCHART_TEST_HFS=$(abspath $(HFS)) $(CARGO) test --workspace
 	$(MAKE) --no-print-directory lint

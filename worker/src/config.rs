@@ -19,6 +19,20 @@ pub struct Config {
     pub fhir: FhirConfig,
     pub sink: SinkConfig,
     pub worker: WorkerConfig,
+    pub aws: AwsConfig,
+}
+
+/// Where the AWS clients point. Empty values mean the SDK's own defaults (the region and
+/// credentials of the environment, an ECS task role, a profile).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AwsConfig {
+    /// AWS region; empty for the SDK's default chain (`AWS_REGION`, profile, instance metadata).
+    pub region: String,
+    /// Endpoint for every AWS service, e.g. a moto server `http://127.0.0.1:5000`; empty for AWS.
+    pub endpoint_url: String,
+    /// Address S3 buckets in the path (`endpoint/bucket/key`), as emulators need.
+    pub s3_path_style: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

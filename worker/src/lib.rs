@@ -7,6 +7,7 @@
 //! the long-running worker. See `worker/design.md` for the picture.
 
 pub mod app;
+pub mod aws;
 pub mod cmd;
 pub mod config;
 pub mod decode;

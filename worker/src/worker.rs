@@ -191,7 +191,7 @@ impl Job {
                 ErrorClass::Permanent => {
                     self.stats.dead_lettered.fetch_add(1, Ordering::SeqCst);
                     tracing::warn!(msg_id = %msg.id, error = e.label(), "job failed permanently; dead-lettered");
-                    self.queue.dead_letter(&msg.receipt, &format!("{}: {e}", e.label())).await
+                    self.queue.dead_letter(&msg, &format!("{}: {e}", e.label())).await
                 }
                 ErrorClass::Transient | ErrorClass::Throttled => {
                     let backoff =

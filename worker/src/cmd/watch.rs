@@ -73,7 +73,7 @@ async fn scan(dir: PathBuf, exclude: Vec<PathBuf>, queue: SqliteQueue, poll: Dur
         for (path, st) in found {
             if previous.get(&path) == Some(&st) {
                 let key = format!("{}|{}|{}", path.display(), st.0, st.1);
-                match queue.send(&path.to_string_lossy(), &key).await {
+                match queue.send_once(&path.to_string_lossy(), &key).await {
                     Ok(true) => queued += 1,
                     Ok(false) => {}
                     Err(e) => tracing::warn!(error = %e, "cannot queue file"),

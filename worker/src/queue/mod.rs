@@ -44,5 +44,7 @@ pub trait JobQueue: Send + Sync {
     /// Makes a held message visible again after `delay`.
     async fn release(&self, receipt: &str, delay: Duration) -> Result<(), QueueError>;
     /// Moves a held message to the dead letters, with the reason.
-    async fn dead_letter(&self, receipt: &str, reason: &str) -> Result<(), QueueError>;
+    async fn dead_letter(&self, message: &Message, reason: &str) -> Result<(), QueueError>;
+    /// Adds a message (producers: tests, redrive, the folder scanner).
+    async fn send(&self, body: &str) -> Result<(), QueueError>;
 }

@@ -85,7 +85,7 @@ impl SqliteQueue {
 
     /// Adds a message unless one with the same `dedup_key` was ever added (or is still queued).
     /// Returns whether it was added.
-    pub async fn send(&self, body: &str, dedup_key: &str) -> Result<bool, QueueError> {
+    pub async fn send_once(&self, body: &str, dedup_key: &str) -> Result<bool, QueueError> {
         let (body, key) = (body.to_string(), dedup_key.to_string());
         self.with(move |c| {
             let n = c
@@ -220,8 +220,12 @@ impl JobQueue for SqliteQueue {
         .await
     }
 
-    async fn dead_letter(&self, receipt: &str, reason: &str) -> Result<(), QueueError> {
-        let (receipt, reason) = (receipt.to_string(), reason.to_string());
+    async fn send(&self, body: &str) -> Result<(), QueueError> {
+        self.send_once(body, &uuid::Uuid::new_v4().to_string()).await.map(|_| ())
+    }
+
+    async fn dead_letter(&self, message: &Message, reason: &str) -> Result<(), QueueError> {
+        let (receipt, reason) = (message.receipt.clone(), reason.to_string());
         self.with(move |c| {
             let tx = c.transaction().map_err(storage)?;
             let row: Option<(i64, String, u32)> = tx
@@ -262,8 +266,8 @@ mod tests {
     #[tokio::test]
     async fn a_leased_message_is_invisible_until_released() {
         let (_d, q) = queue(5).await;
-        assert!(q.send("a", "k1").await.unwrap());
-        assert!(!q.send("a", "k1").await.unwrap(), "same dedup key twice is one message");
+        assert!(q.send_once("a", "k1").await.unwrap());
+        assert!(!q.send_once("a", "k1").await.unwrap(), "same dedup key twice is one message");
         let got = q.receive(10, LONG).await.unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].receive_count, 1);
@@ -274,13 +278,13 @@ mod tests {
         assert!(matches!(q.ack(&got[0].receipt).await, Err(QueueError::LeaseLost)), "old receipts are dead");
         q.ack(&again[0].receipt).await.unwrap();
         assert!(q.receive(10, Duration::ZERO).await.unwrap().is_empty());
-        assert!(!q.send("a", "k1").await.unwrap(), "acknowledged keys are remembered");
+        assert!(!q.send_once("a", "k1").await.unwrap(), "acknowledged keys are remembered");
     }
 
     #[tokio::test]
     async fn expired_leases_come_back_and_cannot_be_extended() {
         let (_d, q) = queue(5).await;
-        q.send("a", "k").await.unwrap();
+        q.send_once("a", "k").await.unwrap();
         let m = q.receive(1, Duration::from_millis(50)).await.unwrap().remove(0);
         q.extend(&m.receipt, Duration::from_millis(50)).await.unwrap();
         tokio::time::sleep(Duration::from_millis(120)).await;
@@ -292,10 +296,10 @@ mod tests {
     #[tokio::test]
     async fn dead_letters_keep_the_reason() {
         let (_d, q) = queue(2).await;
-        q.send("bad.pdf", "k1").await.unwrap();
-        q.send("flaky.pdf", "k2").await.unwrap();
+        q.send_once("bad.pdf", "k1").await.unwrap();
+        q.send_once("flaky.pdf", "k2").await.unwrap();
         let ms = q.receive(10, LONG).await.unwrap();
-        q.dead_letter(&ms[0].receipt, "corrupt PDF").await.unwrap();
+        q.dead_letter(&ms[0], "corrupt PDF").await.unwrap();
         // The flaky one fails twice; on the third delivery the redrive rule moves it.
         q.release(&ms[1].receipt, Duration::ZERO).await.unwrap();
         let m = q.receive(10, LONG).await.unwrap().remove(0);
@@ -314,7 +318,7 @@ mod tests {
         let path = dir.path().join("q.sqlite");
         {
             let q = SqliteQueue::open(&path, 5).unwrap();
-            q.send("a", "k").await.unwrap();
+            q.send_once("a", "k").await.unwrap();
             q.receive(1, Duration::from_millis(10)).await.unwrap();
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -1,0 +1,42 @@
+//! The AWS side of the seams: SQS queues, S3 objects, and the event formats between them.
+//!
+//! Every client is built from one [`aws_config::SdkConfig`]: the SDK's default credential chain
+//! (environment, profile, ECS task role, instance metadata), one HTTPS stack (rustls with ring),
+//! and, for tests and the local fleet, an endpoint override pointing at an emulator.
+
+pub mod events;
+pub mod s3;
+pub mod sqs;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_smithy_http_client::tls;
+
+use crate::config::AwsConfig;
+
+/// Loads the shared SDK configuration.
+pub async fn sdk_config(cfg: &AwsConfig) -> aws_config::SdkConfig {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+    if !cfg.region.is_empty() {
+        loader = loader.region(Region::new(cfg.region.clone()));
+    }
+    if !cfg.endpoint_url.is_empty() {
+        loader = loader.endpoint_url(&cfg.endpoint_url);
+    }
+    loader.load().await
+}
+
+pub fn s3_client(sdk: &aws_config::SdkConfig, cfg: &AwsConfig) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(sdk).force_path_style(cfg.s3_path_style).build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// The service error code of an SDK error, if the service answered with one.
+pub fn error_code<E, R>(err: &aws_sdk_sqs::error::SdkError<E, R>) -> Option<String>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    err.as_service_error().and_then(|e| e.code()).map(str::to_string)
+}
