@@ -12,12 +12,12 @@ CACHE := .cache
 VALIDATOR := scripts/fhir-validator/node_modules/@medplum/core/package.json
 HFS := $(CACHE)/hfs/bin/hfs
 HFS_VERSION := 0.2.7
-MOTO := $(CACHE)/moto-venv/bin/moto_server
-MOTO_VERSION := 5.2.5
+PY_TOOLS := $(CACHE)/py-tools/bin/moto_server
+TEXTRACT_FIXTURES := $(CACHE)/textract2page/LICENSE
 VENV := .venv
 DEMO_OUT := demo-out
 
-.PHONY: all deps demo test build release lint hfs moto samples terminology terminology-check bench clean help
+.PHONY: all deps demo test build release lint hfs py-tools textract-fixtures samples terminology terminology-check bench clean help
 
 all: test
 
@@ -50,12 +50,24 @@ $(HFS): | $(CACHE)/apt.stamp
 
 hfs: $(HFS)
 
-# moto, the AWS emulator the fleet tests run against (scripts/moto_server.py patches it).
-$(MOTO): | $(CACHE)/apt.stamp
-	python3 -m venv $(CACHE)/moto-venv
-	$(CACHE)/moto-venv/bin/pip install --quiet 'moto[server]==$(MOTO_VERSION)'
+# Python tools the tests run: moto, the AWS emulator (scripts/moto_server.py patches it), and
+# amazon-textract-textractor, AWS's parser of Textract responses to check ours against.
+$(PY_TOOLS): scripts/requirements-tests.txt | $(CACHE)/apt.stamp
+	python3 -m venv $(CACHE)/py-tools
+	$(CACHE)/py-tools/bin/pip install --quiet -r scripts/requirements-tests.txt
+	@touch $@
 
-moto: $(MOTO)
+py-tools: $(PY_TOOLS)
+
+# Real Textract responses (Apache-2.0) from textract2page 0.3.1's source distribution.
+$(TEXTRACT_FIXTURES):
+	@rm -rf $(CACHE)/textract2page-src && mkdir -p $(CACHE)/textract2page-src $(CACHE)/textract2page
+	python3 -m pip download --quiet --no-deps --no-binary :all: textract2page==0.3.1 -d $(CACHE)/textract2page-src
+	tar xzf $(CACHE)/textract2page-src/textract2page-0.3.1.tar.gz -C $(CACHE)/textract2page-src
+	cp $(CACHE)/textract2page-src/textract2page-0.3.1/tests/workspace/textract_responses/*.json $(CACHE)/textract2page/
+	cp $(CACHE)/textract2page-src/textract2page-0.3.1/LICENSE $(CACHE)/textract2page/LICENSE
+
+textract-fixtures: $(TEXTRACT_FIXTURES)
 
 # --- build, test, lint -------------------------------------------------------------------------
 
@@ -69,7 +81,7 @@ lint: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: deps hfs moto
+test: deps hfs py-tools textract-fixtures
 	$(CARGO) build --workspace --all-targets
 	PAPERCHART_TEST_HFS=$(abspath $(HFS)) $(CARGO) test --workspace
 	$(MAKE) --no-print-directory lint

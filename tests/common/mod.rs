@@ -196,7 +196,7 @@ fn dechunk(body: &str) -> String {
     out
 }
 
-/// A moto server (AWS emulator) on 127.0.0.1, started from the venv `make moto` builds and
+/// A moto server (AWS emulator) on 127.0.0.1, started from the venv `make py-tools` builds and
 /// stopped when dropped.
 pub struct Moto {
     child: std::process::Child,
@@ -207,10 +207,10 @@ impl Moto {
     pub fn start() -> Moto {
         let python = std::env::var_os("PAPERCHART_TEST_MOTO_PYTHON")
             .map(PathBuf::from)
-            .unwrap_or_else(|| root().join(".cache/moto-venv/bin/python"));
+            .unwrap_or_else(|| root().join(".cache/py-tools/bin/python"));
         assert!(
             python.exists(),
-            "moto is not installed at {}: run `make moto` (make test does), or set PAPERCHART_TEST_MOTO_PYTHON",
+            "moto is not installed at {}: run `make py-tools` (make test does), or set PAPERCHART_TEST_MOTO_PYTHON",
             python.display()
         );
         let port = free_port();

@@ -4,6 +4,7 @@
 //! (environment, profile, ECS task role, instance metadata), one HTTPS stack (rustls with ring),
 //! and, for tests and the local fleet, an endpoint override pointing at an emulator.
 
+pub mod blocks;
 pub mod events;
 pub mod s3;
 pub mod sqs;
