@@ -2,7 +2,7 @@
 # Installs the Debian packages paperchart builds and tests with, when they are missing, plus any
 # named as arguments (the benchmark asks for poppler-utils and time).
 set -euo pipefail
-packages=(tesseract-ocr tesseract-ocr-eng libtesseract-dev libleptonica-dev clang libclang-dev pkg-config "$@")
+packages=(tesseract-ocr tesseract-ocr-eng libtesseract-dev libleptonica-dev clang libclang-dev pkg-config poppler-utils "$@")
 # Node.js runs the FHIR validator; any node 20+ on PATH will do.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()

@@ -2,18 +2,42 @@
 """Starts a moto server on 127.0.0.1 for paperchart's tests and local fleet.
 
 moto emulates S3, SQS and SNS (with S3 -> SQS notifications and SNS -> SQS delivery) well
-enough; what paperchart needs from it beyond that is patched here before the server starts.
+enough; what paperchart needs from it beyond that is patched here before the server starts:
 
-    .cache/moto-venv/bin/python scripts/moto_server.py --port 5000
+- SQS: a stale receipt handle cannot change a message's visibility (as in SQS).
+- Textract: StartDocumentAnalysis honours ClientRequestToken (same token, same job), JobTag and
+  NotificationChannel (the completion notice is published to the topic, as Textract does), and
+  runs a real OCR of the S3 object in the background: a `<key>.textract.json` stored beside the
+  object is returned as it is, otherwise Tesseract reads it (PDF pages rendered by pdftoppm) and
+  its words become PAGE/LINE/WORD blocks. Missing or unreadable objects give a FAILED job.
+  GetDocumentAnalysis reports IN_PROGRESS until then, pages blocks by MaxResults/NextToken, and
+  returns DocumentMetadata.Pages as the integer the SDK expects.
+- Faults on request, for tests: a key containing `__throttleN__` makes the first N starts for it
+  fail with ThrottlingException, `__limitN__` with LimitExceededException.
+
+    .cache/py-tools/bin/python scripts/moto_server.py --port 5000
 """
 import argparse
+import csv
+import io
+import json
+import os
+import re
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
+import time
+import uuid
 
+from moto.core.exceptions import JsonRESTError
+from moto.s3.models import s3_backends
 from moto.server import ThreadedMotoServer
+from moto.sns import sns_backends
 from moto.sqs import models as sqs_models
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
+from moto.textract.responses import TextractResponse
 
 
 def patch_sqs():
@@ -32,12 +56,181 @@ def patch_sqs():
     sqs_models.SQSBackend.change_message_visibility = change_message_visibility
 
 
+class TextractError(JsonRESTError):
+    code = 400
+
+    def __init__(self, kind, message):
+        super().__init__(kind, message)
+
+
+JOBS = {}          # job id -> job
+TOKENS = {}        # ClientRequestToken -> job id
+FAULTS = {}        # (kind, key) -> failures so far
+LOCK = threading.Lock()
+
+
+def tsv_blocks(tsv, page_offset, blocks, page_ids):
+    """Tesseract TSV -> Textract PAGE/LINE/WORD blocks with page-relative geometry."""
+    rows = list(csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE))
+    size = {}
+    lines = {}
+    for r in rows:
+        page = int(r["page_num"]) + page_offset
+        if r["level"] == "1":
+            size[page] = (float(r["width"]), float(r["height"]))
+        if r["level"] != "5" or not (r.get("text") or "").strip():
+            continue
+        key = (page, r["block_num"], r["par_num"], r["line_num"])
+        lines.setdefault(key, []).append(r)
+    for page in sorted(size):
+        pid = str(uuid.uuid4())
+        page_ids.append(pid)
+        w, h = size[page]
+        children = []
+        blocks.append({"BlockType": "PAGE", "Id": pid, "Page": page, "Relationships": [{"Type": "CHILD", "Ids": children}],
+                       "Geometry": {"BoundingBox": {"Left": 0, "Top": 0, "Width": 1, "Height": 1}}})
+        for key in sorted(k for k in lines if k[0] == page):
+            words = lines[key]
+            lid = str(uuid.uuid4())
+            children.append(lid)
+            wids = []
+            def box(r):
+                return {"Left": float(r["left"]) / w, "Top": float(r["top"]) / h, "Width": float(r["width"]) / w, "Height": float(r["height"]) / h}
+            for r in words:
+                wid = str(uuid.uuid4())
+                wids.append(wid)
+                blocks.append({"BlockType": "WORD", "Id": wid, "Page": page, "Text": r["text"], "TextType": "PRINTED",
+                               "Confidence": max(0.0, float(r["conf"])), "Geometry": {"BoundingBox": box(r)}})
+            left = min(float(r["left"]) for r in words); top = min(float(r["top"]) for r in words)
+            right = max(float(r["left"]) + float(r["width"]) for r in words); bottom = max(float(r["top"]) + float(r["height"]) for r in words)
+            blocks.append({"BlockType": "LINE", "Id": lid, "Page": page, "Text": " ".join(r["text"] for r in words),
+                           "Confidence": sum(max(0.0, float(r["conf"])) for r in words) / len(words),
+                           "Geometry": {"BoundingBox": {"Left": left / w, "Top": top / h, "Width": (right - left) / w, "Height": (bottom - top) / h}},
+                           "Relationships": [{"Type": "CHILD", "Ids": wids}]})
+    return max(size) - page_offset if size else 0
+
+
+def ocr(data):
+    """Blocks and page count of a document's bytes, by Tesseract."""
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    blocks, page_ids = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        if data[:1024].find(b"%PDF-") >= 0:
+            src = os.path.join(tmp, "doc.pdf")
+            open(src, "wb").write(data)
+            subprocess.run(["pdftoppm", "-r", "300", "-gray", "-png", src, os.path.join(tmp, "p")], check=True, env=env)
+            images = sorted(f for f in os.listdir(tmp) if f.startswith("p") and f.endswith(".png"))
+            offset = 0
+            for img in images:
+                out = subprocess.run(["tesseract", os.path.join(tmp, img), "-", "tsv"], check=True, capture_output=True, text=True, env=env)
+                offset += tsv_blocks(out.stdout, offset, blocks, page_ids)
+            return blocks, offset
+        if not (data.startswith(b"\x89PNG") or data.startswith(b"\xff\xd8\xff") or data[:4] in (b"II*\x00", b"MM\x00*")):
+            raise ValueError("UNSUPPORTED_DOCUMENT")
+        src = os.path.join(tmp, "doc")
+        open(src, "wb").write(data)
+        out = subprocess.run(["tesseract", src, "-", "tsv"], check=True, capture_output=True, text=True, env=env)
+        pages = tsv_blocks(out.stdout, 0, blocks, page_ids)
+        return blocks, pages
+
+
+def fault(kind, key):
+    m = re.search(r"__%s(\d+)__" % kind, key)
+    if not m:
+        return False
+    with LOCK:
+        n = FAULTS.get((kind, key), 0)
+        if n < int(m.group(1)):
+            FAULTS[(kind, key)] = n + 1
+            return True
+    return False
+
+
+def run_job(job, account, region):
+    s3 = s3_backends[account]["aws"]
+    loc = job["location"]
+    try:
+        obj = s3.get_object(loc["Bucket"], loc["Name"], loc.get("Version"))
+        if obj is None:
+            raise KeyError("missing")
+        fixture = s3.get_object(loc["Bucket"], loc["Name"] + ".textract.json")
+        if fixture is not None:
+            resp = json.loads(fixture.value)
+            job["blocks"] = resp["Blocks"]
+            job["pages"] = int(resp.get("DocumentMetadata", {}).get("Pages", 1))
+        else:
+            job["blocks"], job["pages"] = ocr(obj.value)
+        job["status"] = "SUCCEEDED"
+    except KeyError:
+        job["status"], job["message"] = "FAILED", "INVALID_S3_OBJECT: Unable to get object metadata from S3"
+    except ValueError as e:
+        job["status"], job["message"] = "FAILED", f"{e}: the document format is not supported"
+    except Exception as e:  # noqa: BLE001 - the emulator reports every failure as Textract would
+        job["status"], job["message"] = "FAILED", f"INTERNAL_ERROR: {type(e).__name__}"
+    channel = job.get("channel") or {}
+    if channel.get("SNSTopicArn"):
+        notice = {"JobId": job["id"], "Status": job["status"], "API": "StartDocumentAnalysis", "JobTag": job.get("tag", ""),
+                  "Timestamp": int(time.time() * 1000), "DocumentLocation": {"S3ObjectName": loc["Name"], "S3Bucket": loc["Bucket"]}}
+        try:
+            sns_backends[account][region].publish(message=json.dumps(notice), arn=channel["SNSTopicArn"], subject=None)
+        except Exception as e:  # noqa: BLE001
+            print(f"textract notice not published: {e}", file=sys.stderr)
+
+
+def start_document_analysis(self):
+    params = json.loads(self.body)
+    loc = (params.get("DocumentLocation") or {}).get("S3Object") or {}
+    if not loc.get("Bucket") or not loc.get("Name") or not params.get("FeatureTypes"):
+        raise TextractError("InvalidParameterException", "DocumentLocation.S3Object and FeatureTypes are required")
+    key = loc["Name"]
+    if fault("throttle", key):
+        raise TextractError("ThrottlingException", "Rate exceeded")
+    if fault("limit", key):
+        raise TextractError("LimitExceededException", "Too many concurrent jobs")
+    token = params.get("ClientRequestToken")
+    with LOCK:
+        if token and token in TOKENS:
+            return json.dumps({"JobId": TOKENS[token]})
+        job = {"id": uuid.uuid4().hex, "status": "IN_PROGRESS", "location": loc, "tag": params.get("JobTag", ""),
+               "channel": params.get("NotificationChannel"), "started": time.time()}
+        JOBS[job["id"]] = job
+        if token:
+            TOKENS[token] = job["id"]
+    threading.Thread(target=run_job, args=(job, self.current_account, self.region), daemon=True).start()
+    return json.dumps({"JobId": job["id"]})
+
+
+def get_document_analysis(self):
+    params = json.loads(self.body)
+    job = JOBS.get(params.get("JobId"))
+    if job is None:
+        raise TextractError("InvalidJobIdException", "An invalid job identifier was passed.")
+    if job["status"] == "IN_PROGRESS":
+        return json.dumps({"JobStatus": "IN_PROGRESS"})
+    if job["status"] == "FAILED":
+        return json.dumps({"JobStatus": "FAILED", "StatusMessage": job["message"]})
+    start = int(params.get("NextToken") or 0)
+    size = int(params.get("MaxResults") or 1000)
+    blocks = job["blocks"][start:start + size]
+    out = {"JobStatus": "SUCCEEDED", "DocumentMetadata": {"Pages": job["pages"]}, "Blocks": blocks,
+           "AnalyzeDocumentModelVersion": "1.0"}
+    if start + size < len(job["blocks"]):
+        out["NextToken"] = str(start + size)
+    return json.dumps(out)
+
+
+def patch_textract():
+    TextractResponse.start_document_analysis = start_document_analysis
+    TextractResponse.get_document_analysis = get_document_analysis
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=5000)
     a = ap.parse_args()
     patch_sqs()
+    patch_textract()
     server = ThreadedMotoServer(ip_address=a.host, port=a.port, verbose=False)
     server.start()
     print(f"moto listening on http://{a.host}:{a.port}", flush=True)

@@ -96,6 +96,7 @@ impl StageError {
         match self {
             StageError::Source(e) if e.is_permanent() => ErrorClass::Permanent,
             StageError::Ocr(e) if e.is_permanent() => ErrorClass::Permanent,
+            StageError::Ocr(OcrError::Throttled { .. }) => ErrorClass::Throttled,
             StageError::Sink(SinkError::Transient { status: Some(429), .. }) => ErrorClass::Throttled,
             StageError::Sink(e) if e.is_permanent() => ErrorClass::Permanent,
             _ => ErrorClass::Transient,

@@ -20,12 +20,16 @@ pub struct SourceObject {
     pub uri: String,
     /// Short name for summaries (the file name).
     pub name: String,
+    /// Size in bytes of the whole object.
+    pub size: u64,
+    /// The content; empty when the object was only described (Textract reads it from S3 itself).
     pub bytes: Arc<[u8]>,
-    /// SHA-1 of the bytes (FHIR `Attachment.hash`).
-    pub sha1: [u8; 20],
-    pub sha256: String,
+    /// SHA-1 of the content (FHIR `Attachment.hash`), when it was read.
+    pub sha1: Option<[u8; 20]>,
     /// Last modification, RFC 3339; stable for the same stored object.
     pub modified: Option<String>,
+    /// The S3 object, for engines that read it in place.
+    pub s3: Option<crate::aws::events::ObjectRef>,
 }
 
 impl std::fmt::Debug for SourceObject {
@@ -44,7 +48,16 @@ impl SourceObject {
     pub fn from_bytes(uri: String, name: String, bytes: Vec<u8>, modified: Option<String>) -> SourceObject {
         let sha1: [u8; 20] = sha1::Sha1::digest(&bytes).into();
         let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
-        SourceObject { identity: format!("sha256:{sha256}"), uri, name, bytes: bytes.into(), sha1, sha256, modified }
+        SourceObject {
+            identity: format!("sha256:{sha256}"),
+            uri,
+            name,
+            size: bytes.len() as u64,
+            bytes: bytes.into(),
+            sha1: Some(sha1),
+            modified,
+            s3: None,
+        }
     }
 }
 
@@ -166,8 +179,8 @@ mod tests {
         let a = SourceObject::from_bytes("file:///a".into(), "a".into(), b"same".to_vec(), None);
         let b = SourceObject::from_bytes("file:///b".into(), "b".into(), b"same".to_vec(), None);
         assert_eq!(a.identity, b.identity);
-        assert_eq!(a.identity, format!("sha256:{}", a.sha256));
-        assert_eq!(a.sha256.len(), 64);
+        assert!(a.identity.starts_with("sha256:") && a.identity.len() == 7 + 64);
+        assert_eq!(a.size, 4);
         assert!(format!("{a:?}").contains("bytes: 4"));
     }
 

@@ -8,6 +8,7 @@ pub mod blocks;
 pub mod events;
 pub mod s3;
 pub mod sqs;
+pub mod textract;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_smithy_http_client::tls;
@@ -32,6 +33,14 @@ pub async fn sdk_config(cfg: &AwsConfig) -> aws_config::SdkConfig {
 pub fn s3_client(sdk: &aws_config::SdkConfig, cfg: &AwsConfig) -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::config::Builder::from(sdk).force_path_style(cfg.s3_path_style).build();
     aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// Textract without the SDK's own retries: the engine retries throttling itself, under its rate
+/// limit, so that attempts are counted once.
+pub fn textract_client(sdk: &aws_config::SdkConfig) -> aws_sdk_textract::Client {
+    let conf =
+        aws_sdk_textract::config::Builder::from(sdk).retry_config(aws_config::retry::RetryConfig::disabled()).build();
+    aws_sdk_textract::Client::from_conf(conf)
 }
 
 /// The service error code of an SDK error, if the service answered with one.

@@ -82,7 +82,9 @@ impl ObjectSource for S3Source {
         let bytes = got.body.collect().await.map_err(|e| io(key, e))?.into_bytes().to_vec();
         let name = o.key.rsplit('/').next().unwrap_or(&o.key).to_string();
         let mut object = SourceObject::from_bytes(o.uri(), name, bytes, modified);
-        object.identity = ObjectRef { version_id: version, etag, ..o }.identity();
+        let located = ObjectRef { version_id: version, etag, size: Some(size), ..o };
+        object.identity = located.identity();
+        object.s3 = Some(located);
         Ok(object)
     }
 }

@@ -234,11 +234,13 @@ impl Mapper {
             "content": [{"attachment": {
                 "contentType": input.kind.mime(),
                 "url": o.uri,
-                "size": o.bytes.len(),
-                "hash": b64.encode(o.sha1),
+                "size": o.size,
                 "title": o.name
             }}]
         });
+        if let Some(sha1) = o.sha1 {
+            r["content"][0]["attachment"]["hash"] = json!(b64.encode(sha1));
+        }
         if let Some(s) = subject {
             r["subject"] = reference("Patient", s);
         }

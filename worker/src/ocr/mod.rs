@@ -42,6 +42,15 @@ pub enum OcrError {
     /// The engine has no such job (the local engine never has pending jobs).
     #[error("OCR job {0} is unknown to this engine")]
     UnknownJob(String),
+    /// The engine asks us to slow down (after retries within the engine).
+    #[error("OCR engine throttled ({api})")]
+    Throttled { api: String },
+    /// The engine is at capacity (too many concurrent jobs): try again later.
+    #[error("OCR engine busy: {0}")]
+    Busy(String),
+    /// The engine cannot read this document, or its job failed: permanent.
+    #[error("{0}")]
+    Rejected(String),
 }
 
 impl OcrError {
@@ -50,11 +59,14 @@ impl OcrError {
             OcrError::Decode(e) => e.label(),
             OcrError::Engine(_) => "ocr_engine",
             OcrError::UnknownJob(_) => "unknown_ocr_job",
+            OcrError::Throttled { .. } => "ocr_throttled",
+            OcrError::Busy(_) => "ocr_busy",
+            OcrError::Rejected(_) => "ocr_rejected",
         }
     }
 
     pub fn is_permanent(&self) -> bool {
-        matches!(self, OcrError::Decode(_) | OcrError::UnknownJob(_))
+        matches!(self, OcrError::Decode(_) | OcrError::UnknownJob(_) | OcrError::Rejected(_))
     }
 }
 
