@@ -20,6 +20,121 @@ pub struct Config {
     pub sink: SinkConfig,
     pub worker: WorkerConfig,
     pub aws: AwsConfig,
+    pub fleet: FleetConfig,
+    pub scheduler: SchedulerConfig,
+}
+
+/// `paperchart-scheduler`: the fleet's periodic chores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulerConfig {
+    /// Seconds between two rounds of chores.
+    pub interval_secs: u64,
+    /// A Textract job whose completion notice has not come after this long is checked with
+    /// GetDocumentAnalysis and finished or dead-lettered.
+    pub stuck_after_secs: u64,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig { interval_secs: 60, stuck_after_secs: 900 }
+    }
+}
+
+/// The fleet on AWS (`paperchart worker`): its queues, its OCR, its work bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FleetConfig {
+    /// SQS queue of S3 upload events, and its dead-letter queue.
+    pub intake_queue_url: String,
+    pub intake_dlq_url: String,
+    /// SQS queue of Textract completion notices (subscribed to the SNS topic), and its DLQ.
+    pub completion_queue_url: String,
+    pub completion_dlq_url: String,
+    /// `textract` (asynchronous, two queues) or `tesseract` (in the worker, intake queue only).
+    pub ocr: String,
+    /// SNS topic Textract notifies (name starting with `AmazonTextract`) and the role it assumes.
+    pub textract_sns_topic_arn: String,
+    pub textract_role_arn: String,
+    /// Calls per second to StartDocumentAnalysis and GetDocumentAnalysis (account quotas).
+    pub textract_start_per_sec: f64,
+    pub textract_get_per_sec: f64,
+    /// Attempts of a Textract call under throttling before the message goes back to the queue.
+    pub textract_max_attempts: u32,
+    /// Bucket for the fleet's own records: started Textract jobs and NDJSON staging.
+    pub work_bucket: String,
+    /// Key prefix inside the work bucket.
+    pub work_prefix: String,
+    /// Long-poll wait of a receive (1..20 s).
+    pub wait_secs: u64,
+    /// Port of `/healthz` and `/readyz`; 0 for none.
+    pub health_port: u16,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        FleetConfig {
+            intake_queue_url: String::new(),
+            intake_dlq_url: String::new(),
+            completion_queue_url: String::new(),
+            completion_dlq_url: String::new(),
+            ocr: "textract".into(),
+            textract_sns_topic_arn: String::new(),
+            textract_role_arn: String::new(),
+            textract_start_per_sec: 2.0,
+            textract_get_per_sec: 5.0,
+            textract_max_attempts: 5,
+            work_bucket: String::new(),
+            work_prefix: "paperchart/".into(),
+            wait_secs: 20,
+            health_port: 8081,
+        }
+    }
+}
+
+impl FleetConfig {
+    /// Checks what `paperchart worker` needs, naming the key to set.
+    pub fn validate_for_worker(&self) -> Result<(), ConfigError> {
+        fn need(key: &'static str, value: &str, hint: &'static str) -> Result<(), ConfigError> {
+            if value.is_empty() {
+                return Err(ConfigError::Invalid { key, value: String::new(), hint });
+            }
+            Ok(())
+        }
+        need("fleet.intake_queue_url", &self.intake_queue_url, "the SQS queue S3 sends upload events to")?;
+        need("fleet.intake_dlq_url", &self.intake_dlq_url, "the dead-letter queue of the intake queue")?;
+        match self.ocr.as_str() {
+            "tesseract" => Ok(()),
+            "textract" => {
+                need(
+                    "fleet.completion_queue_url",
+                    &self.completion_queue_url,
+                    "the SQS queue subscribed to Textract's SNS topic",
+                )?;
+                need(
+                    "fleet.completion_dlq_url",
+                    &self.completion_dlq_url,
+                    "the dead-letter queue of the completion queue",
+                )?;
+                need("fleet.textract_sns_topic_arn", &self.textract_sns_topic_arn, "the SNS topic Textract notifies")?;
+                need("fleet.textract_role_arn", &self.textract_role_arn, "the role Textract assumes to publish")?;
+                need("fleet.work_bucket", &self.work_bucket, "a bucket for the fleet's job records")?;
+                if self.textract_start_per_sec <= 0.0 || self.textract_get_per_sec <= 0.0 {
+                    return Err(ConfigError::Invalid {
+                        key: "fleet.textract_start_per_sec",
+                        value: self.textract_start_per_sec.to_string(),
+                        hint: "rates must be above 0",
+                    });
+                }
+                Ok(())
+            }
+            other => Err(ConfigError::Invalid {
+                key: "fleet.ocr",
+                value: other.to_string(),
+                hint: "`textract` or `tesseract`",
+            }),
+        }
+    }
 }
 
 /// Where the AWS clients point. Empty values mean the SDK's own defaults (the region and
@@ -91,6 +206,12 @@ pub enum SinkKind {
     Dir,
     /// Transaction Bundles POSTed to a FHIR R4 server.
     Fhir,
+    /// Amazon HealthLake's FHIR REST API: `sink.fhir_url` is the datastore endpoint
+    /// (`https://healthlake.<region>.amazonaws.com/datastore/<id>/r4/`), requests signed with SigV4.
+    Healthlake,
+    /// Bulk import mode: one NDJSON object per document under `<fleet.work_prefix>staging/` in
+    /// `fleet.work_bucket`, for `paperchart-scheduler` to import into HealthLake.
+    Staging,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,6 +232,13 @@ pub struct SinkConfig {
     pub backoff_base_ms: u64,
     /// Longest delay between attempts, including a server's Retry-After.
     pub backoff_max_ms: u64,
+    /// Most entries in one transaction Bundle; bigger documents are split (HealthLake: 100).
+    pub max_entries: usize,
+    /// Sign requests with AWS SigV4 (always on for `healthlake`; for a FHIR server behind API
+    /// Gateway, say).
+    pub sigv4: bool,
+    /// SigV4 service name.
+    pub sigv4_service: String,
 }
 
 impl Default for SinkConfig {
@@ -124,6 +252,9 @@ impl Default for SinkConfig {
             max_attempts: 6,
             backoff_base_ms: 200,
             backoff_max_ms: 30_000,
+            max_entries: 100,
+            sigv4: false,
+            sigv4_service: "healthlake".into(),
         }
     }
 }
@@ -221,10 +352,16 @@ impl Config {
         if self.ocr.language.trim().is_empty() {
             return bad("ocr.language", &self.ocr.language, "name a Tesseract language such as `eng`");
         }
-        if self.sink.kind == SinkKind::Fhir
+        if matches!(self.sink.kind, SinkKind::Fhir | SinkKind::Healthlake)
             && !(self.sink.fhir_url.starts_with("http://") || self.sink.fhir_url.starts_with("https://"))
         {
             return bad("sink.fhir_url", &self.sink.fhir_url, "the FHIR sink needs an http(s) base URL");
+        }
+        if self.sink.kind == SinkKind::Staging && self.fleet.work_bucket.is_empty() {
+            return bad("fleet.work_bucket", "", "the staging sink writes NDJSON to the fleet's work bucket");
+        }
+        if self.sink.max_entries == 0 {
+            return bad("sink.max_entries", 0, "must be at least 1 (HealthLake takes 100)");
         }
         if self.sink.max_attempts == 0 {
             return bad("sink.max_attempts", 0, "must be at least 1");

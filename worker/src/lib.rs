@@ -12,6 +12,8 @@ pub mod cmd;
 pub mod config;
 pub mod decode;
 pub mod fhir;
+pub mod fleet;
+pub mod health;
 pub mod job;
 pub mod model;
 pub mod nlp;

@@ -47,6 +47,10 @@ enum SinkArg {
     Dir,
     /// Transaction Bundles POSTed to a FHIR R4 server (--fhir-url).
     Fhir,
+    /// Amazon HealthLake's FHIR API (--fhir-url is the datastore endpoint), signed with SigV4.
+    Healthlake,
+    /// Bulk import mode: NDJSON staged in the fleet's work bucket for paperchart-scheduler.
+    Staging,
 }
 
 #[derive(clap::Args)]
@@ -92,6 +96,13 @@ enum Command {
         #[arg(long)]
         queue: Option<PathBuf>,
     },
+    /// The fleet worker on AWS: S3 upload events from the intake SQS queue, asynchronous
+    /// Textract (or Tesseract), FHIR to HealthLake or any FHIR server, until SIGTERM.
+    /// Configured by the [fleet], [aws] and [sink] sections (see README).
+    Worker {
+        #[command(flatten)]
+        sink: SinkArgs,
+    },
     /// The NLP evaluation contract: JSON Lines on stdin, JSON Lines on stdout.
     Nlp {
         #[command(subcommand)]
@@ -117,6 +128,8 @@ fn apply(cfg: &mut Config, s: &SinkArgs) {
         cfg.sink.kind = match kind {
             SinkArg::Dir => SinkKind::Dir,
             SinkArg::Fhir => SinkKind::Fhir,
+            SinkArg::Healthlake => SinkKind::Healthlake,
+            SinkArg::Staging => SinkKind::Staging,
         };
     }
     if let Some(url) = &s.fhir_url {
@@ -162,7 +175,7 @@ fn main() -> ExitCode {
     limit_openmp();
     let cli = Cli::parse();
     let level = match cli.command {
-        Command::Watch { .. } => "info",
+        Command::Watch { .. } | Command::Worker { .. } => "info",
         _ => "warn",
     };
     init_logs(cli.log_format, level);
@@ -197,6 +210,12 @@ fn main() -> ExitCode {
                     .unwrap_or_else(|| dir.join(".paperchart").join("queue.sqlite"));
                 let out = cfg.sink.dir.clone();
                 cmd::watch::watch(cfg, cmd::watch::WatchArgs { dir, out, queue }).await?;
+                Ok(true)
+            }
+            Command::Worker { sink } => {
+                apply(&mut cfg, &sink);
+                cfg.validate()?;
+                cmd::fleet::worker(cfg).await?;
                 Ok(true)
             }
             Command::Nlp { command } => {

@@ -128,8 +128,13 @@ impl ObjectSource for LocalFiles {
 
 /// A `file://` URI with the characters RFC 3986 reserves percent-encoded.
 pub fn file_uri(path: &Path) -> String {
-    let mut out = String::from("file://");
-    for b in path.to_string_lossy().bytes() {
+    format!("file://{}", encode_path(&path.to_string_lossy()))
+}
+
+/// A path for a URI: every byte but unreserved characters and `/` percent-encoded.
+pub fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
             _ => out.push_str(&format!("%{b:02X}")),

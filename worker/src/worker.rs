@@ -18,9 +18,51 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::job::ErrorClass;
+use async_trait::async_trait;
+
+use crate::job::{ErrorClass, StageError};
 use crate::pipeline::Pipeline;
 use crate::queue::{JobQueue, Message, QueueError};
+
+/// What the worker does with one message. `Ok` means the message's work is done (or there was
+/// nothing to do) and it may be deleted; the error's class decides between release and dead
+/// letter.
+#[async_trait]
+pub trait Handler: Send + Sync {
+    async fn handle(&self, message: &Message) -> Result<Handled, StageError>;
+    /// Called when the queue is idle after writes, and at shutdown.
+    async fn flush(&self) -> Result<(), StageError> {
+        Ok(())
+    }
+}
+
+/// How a message was settled, for logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// Documents written (their DocumentReference ids).
+    Written(Vec<String>),
+    /// Asynchronous OCR started (job ids); the completion queue carries on.
+    Started(Vec<String>),
+    /// Nothing to do: a test event, a delete, a duplicate notice.
+    Ignored(String),
+}
+
+/// The local pipeline as a handler: the message body is a file path.
+pub struct PipelineHandler(pub Pipeline);
+
+#[async_trait]
+impl Handler for PipelineHandler {
+    async fn handle(&self, message: &Message) -> Result<Handled, StageError> {
+        match self.0.process(&message.body).await {
+            (report, None) => Ok(Handled::Written(report.document_id.into_iter().collect())),
+            (_, Some(e)) => Err(e),
+        }
+    }
+
+    async fn flush(&self) -> Result<(), StageError> {
+        Ok(self.0.sink.flush().await?)
+    }
+}
 
 #[derive(Clone)]
 pub struct WorkerSettings {
@@ -34,6 +76,43 @@ pub struct WorkerSettings {
     pub max_batch: usize,
 }
 
+/// Resolves SIGINT or SIGTERM into one cancellation.
+pub fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!(signal = "SIGINT", "shutting down"),
+            _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutting down"),
+        }
+        t.cancel();
+    });
+    token
+}
+
+impl WorkerSettings {
+    /// The worker section of the configuration, with the receive batch SQS allows.
+    pub fn from_config(cfg: &crate::config::Config) -> WorkerSettings {
+        let w = &cfg.worker;
+        WorkerSettings {
+            concurrency: cfg.worker_concurrency(),
+            visibility: Duration::from_secs(w.visibility_timeout_secs),
+            heartbeat: Duration::from_secs(w.heartbeat_secs),
+            grace: Duration::from_secs(w.shutdown_grace_secs),
+            poll: Duration::from_millis(w.poll_interval_ms),
+            retry_base: Duration::from_secs(w.retry_base_secs),
+            max_batch: 10,
+        }
+    }
+}
+
 /// Counters of one worker's life, for logs and tests.
 #[derive(Debug, Default)]
 pub struct WorkerStats {
@@ -45,7 +124,7 @@ pub struct WorkerStats {
 
 pub struct Worker {
     pub queue: Arc<dyn JobQueue>,
-    pub pipeline: Pipeline,
+    pub handler: Arc<dyn Handler>,
     pub settings: WorkerSettings,
     pub stats: Arc<WorkerStats>,
 }
@@ -90,7 +169,7 @@ impl Worker {
                     queue_errors = 0;
                     drop(held);
                     if written.swap(false, Ordering::SeqCst) {
-                        if let Err(e) = self.pipeline.sink.flush().await {
+                        if let Err(e) = self.handler.flush().await {
                             tracing::warn!(error = e.label(), "sink flush failed");
                             written.store(true, Ordering::SeqCst);
                         }
@@ -102,7 +181,7 @@ impl Worker {
                     for (msg, permit) in messages.into_iter().zip(held.drain(..)) {
                         let job = Job {
                             queue: self.queue.clone(),
-                            pipeline: self.pipeline.clone(),
+                            handler: self.handler.clone(),
                             settings: s.clone(),
                             stats: self.stats.clone(),
                             written: written.clone(),
@@ -122,7 +201,7 @@ impl Worker {
             stop_jobs.cancel();
             tracker.wait().await;
         }
-        self.pipeline.sink.flush().await?;
+        self.handler.flush().await?;
         tracing::info!(
             acknowledged = self.stats.acknowledged.load(Ordering::SeqCst),
             released = self.stats.released.load(Ordering::SeqCst),
@@ -135,14 +214,14 @@ impl Worker {
 
 struct Job {
     queue: Arc<dyn JobQueue>,
-    pipeline: Pipeline,
+    handler: Arc<dyn Handler>,
     settings: WorkerSettings,
     stats: Arc<WorkerStats>,
     written: Arc<AtomicBool>,
 }
 
 enum Ending {
-    Finished(Box<crate::job::DocReport>, Option<crate::job::StageError>),
+    Finished(Result<Handled, StageError>),
     LeaseLost,
     Stopped,
 }
@@ -166,7 +245,7 @@ impl Job {
         };
         tracing::info!(msg_id = %msg.id, receive_count = msg.receive_count, "job started");
         let ending = tokio::select! {
-            (report, error) = self.pipeline.process(&msg.body) => Ending::Finished(Box::new(report), error),
+            result = self.handler.handle(&msg) => Ending::Finished(result),
             _ = lease_lost.cancelled() => Ending::LeaseLost,
             _ = stop.cancelled() => Ending::Stopped,
         };
@@ -181,13 +260,23 @@ impl Job {
                 tracing::info!(msg_id = %msg.id, "job interrupted by shutdown; released");
                 self.queue.release(&msg.receipt, Duration::ZERO).await
             }
-            Ending::Finished(report, None) => {
+            Ending::Finished(Ok(handled)) => {
                 self.written.store(true, Ordering::SeqCst);
                 self.stats.acknowledged.fetch_add(1, Ordering::SeqCst);
-                tracing::info!(msg_id = %msg.id, document = report.document_id.as_deref().unwrap_or(""), "job done; acknowledged");
+                match &handled {
+                    Handled::Written(ids) => {
+                        tracing::info!(msg_id = %msg.id, documents = ?ids, "job done; acknowledged")
+                    }
+                    Handled::Started(jobs) => {
+                        tracing::info!(msg_id = %msg.id, ocr_jobs = ?jobs, "ocr started; acknowledged")
+                    }
+                    Handled::Ignored(why) => {
+                        tracing::info!(msg_id = %msg.id, reason = %why, "nothing to do; acknowledged")
+                    }
+                }
                 self.queue.ack(&msg.receipt).await
             }
-            Ending::Finished(_, Some(e)) => match e.class() {
+            Ending::Finished(Err(e)) => match e.class() {
                 ErrorClass::Permanent => {
                     self.stats.dead_lettered.fetch_add(1, Ordering::SeqCst);
                     tracing::warn!(msg_id = %msg.id, error = e.label(), "job failed permanently; dead-lettered");

@@ -25,22 +25,24 @@ pub struct ObjectRef {
 }
 
 impl ObjectRef {
-    /// The stable identity the resource ids derive from: bucket, key, and the version (or the
-    /// eTag when the bucket is not versioned). The same upload delivered twice gives the same
-    /// identity; a new version of the object gives a new one.
+    /// The stable identity the resource ids derive from: bucket, key and the eTag (the content's
+    /// digest), or the version when no eTag is known. A duplicated event, a multipart upload's
+    /// second event and the same bytes uploaded again all give the same identity, so they write
+    /// the same resources; new content under the same key gives a new one.
     pub fn identity(&self) -> String {
         let mut s = format!("s3://{}/{}", self.bucket, self.key);
-        if let Some(v) = &self.version_id {
-            s.push_str(&format!("?versionId={v}"));
-        } else if let Some(e) = &self.etag {
+        if let Some(e) = &self.etag {
             s.push_str(&format!("#etag={}", e.trim_matches('"')));
+        } else if let Some(v) = &self.version_id {
+            s.push_str(&format!("?versionId={v}"));
         }
         s
     }
 
-    /// `s3://bucket/key`, for DocumentReference.content.url.
+    /// `s3://bucket/key` with the key percent-encoded (a valid FHIR url), for
+    /// DocumentReference.content.url.
     pub fn uri(&self) -> String {
-        format!("s3://{}/{}", self.bucket, self.key)
+        format!("s3://{}/{}", self.bucket, crate::source::encode_path(&self.key))
     }
 }
 
@@ -214,7 +216,7 @@ mod tests {
         assert_eq!(a.version_id.as_deref(), Some("096fKKXTRTtl3on89fVO.nfljtsv6qko"));
         assert_eq!(
             a.identity(),
-            "s3://paperchart-intake/scans/2024/Discharge Summary + Labs.pdf?versionId=096fKKXTRTtl3on89fVO.nfljtsv6qko"
+            "s3://paperchart-intake/scans/2024/Discharge Summary + Labs.pdf#etag=d41d8cd98f00b204e9800998ecf8427e"
         );
         let b = &e.objects[1];
         assert_eq!(b.key, "scans/ward:7/referral/letter.tif");

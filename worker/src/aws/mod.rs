@@ -8,6 +8,7 @@ pub mod blocks;
 pub mod events;
 pub mod s3;
 pub mod sqs;
+pub mod staging;
 pub mod textract;
 
 use aws_config::{BehaviorVersion, Region};

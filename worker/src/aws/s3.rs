@@ -1,8 +1,8 @@
 //! The object-source seam on Amazon S3.
 //!
-//! Keys are `s3://bucket/key` with an optional `?versionId=`; the version (or eTag) named by the
-//! event is what the identity — and therefore every resource id — derives from, so a duplicated
-//! event or a multipart upload's second event changes nothing. The size is checked with a HEAD
+//! Keys are `s3://bucket/key` with an optional `?versionId=`; the object's eTag (or version) is
+//! what the identity — and therefore every resource id — derives from, so a duplicated event, a
+//! multipart upload's second event or the same bytes uploaded again change nothing. The size is checked with a HEAD
 //! before a byte is downloaded.
 
 use async_trait::async_trait;
@@ -43,6 +43,61 @@ pub fn source_key(o: &ObjectRef) -> String {
 impl S3Source {
     pub fn new(client: aws_sdk_s3::Client, max_bytes: u64) -> S3Source {
         S3Source { client, max_bytes }
+    }
+
+    /// Describes an object without downloading it: its size, version, eTag and modification
+    /// time (HEAD), and its kind from the first kilobyte (a ranged GET). For engines that read
+    /// the object in place, such as Textract.
+    pub async fn describe(&self, o: &ObjectRef) -> Result<(SourceObject, crate::decode::Kind), crate::job::StageError> {
+        let key = source_key(o);
+        let head = match self
+            .client
+            .head_object()
+            .bucket(&o.bucket)
+            .key(&o.key)
+            .set_version_id(o.version_id.clone())
+            .send()
+            .await
+        {
+            Ok(h) => h,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {
+                return Err(SourceError::NotFound { path: key }.into())
+            }
+            Err(e) => return Err(io(&key, aws_smithy_types::error::display::DisplayErrorContext(&e)).into()),
+        };
+        let size = head.content_length.unwrap_or(0).max(0) as u64;
+        if size > self.max_bytes {
+            return Err(SourceError::TooLarge { path: key, bytes: size, limit: self.max_bytes }.into());
+        }
+        if size == 0 {
+            // A ranged GET of an empty object is an error (416): say what it is instead.
+            return Err(crate::decode::DecodeError::Empty.into());
+        }
+        let first = self
+            .client
+            .get_object()
+            .bucket(&o.bucket)
+            .key(&o.key)
+            .set_version_id(o.version_id.clone())
+            .range("bytes=0-1023")
+            .send()
+            .await
+            .map_err(|e| io(&key, aws_smithy_types::error::display::DisplayErrorContext(&e)))?;
+        let prefix = first.body.collect().await.map_err(|e| io(&key, e))?.into_bytes();
+        let kind = crate::decode::detect(&prefix)?;
+        let version = head.version_id.clone().or(o.version_id.clone()).filter(|v| v != "null");
+        let located = ObjectRef { version_id: version, etag: head.e_tag.clone(), size: Some(size), ..o.clone() };
+        let object = SourceObject {
+            identity: located.identity(),
+            uri: located.uri(),
+            name: o.key.rsplit('/').next().unwrap_or(&o.key).to_string(),
+            size,
+            bytes: std::sync::Arc::from(Vec::new()),
+            sha1: None,
+            modified: head.last_modified.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
+            s3: Some(located),
+        };
+        Ok((object, kind))
     }
 }
 

@@ -119,9 +119,12 @@ where
     }
 }
 
-/// The idempotency token of a document: the same object always starts the same job.
+/// The idempotency token of a document: bucket, key and version (or eTag), so a duplicated event
+/// starts the same job and a new version of the object a new one.
 pub fn request_token(o: &ObjectRef) -> String {
-    uuid::Uuid::new_v5(&crate::fhir::ids::NAMESPACE, format!("textract|{}", o.identity()).as_bytes()).to_string()
+    let version = o.version_id.as_deref().or(o.etag.as_deref()).unwrap_or("").trim_matches('"');
+    let name = format!("textract|s3://{}/{}|{version}", o.bucket, o.key);
+    uuid::Uuid::new_v5(&crate::fhir::ids::NAMESPACE, name.as_bytes()).to_string()
 }
 
 impl TextractEngine {
@@ -174,6 +177,29 @@ impl TextractEngine {
             match result {
                 Ok(out) => return out.job_id.ok_or_else(|| OcrError::Engine("Textract returned no JobId".into())),
                 Err(e) => match classify("StartDocumentAnalysis", &e) {
+                    OcrError::Throttled { .. } if attempt + 1 < self.settings.max_attempts => {
+                        attempt += 1;
+                        self.backoff(attempt).await;
+                    }
+                    other => return Err(other),
+                },
+            }
+        }
+    }
+
+    /// A job's status (`IN_PROGRESS`, `SUCCEEDED`, `PARTIAL_SUCCESS`, `FAILED`) and status
+    /// message, from one call that reads a single block: for the scheduler's check of jobs
+    /// whose completion notice never came.
+    pub async fn job_status(&self, job_id: &str) -> Result<(String, Option<String>), OcrError> {
+        let mut attempt = 0;
+        loop {
+            self.get_limit.wait().await;
+            match self.client.get_document_analysis().job_id(job_id).max_results(1).send().await {
+                Ok(out) => {
+                    let status = out.job_status.map(|s| s.as_str().to_string()).unwrap_or_else(|| "FAILED".into());
+                    return Ok((status, out.status_message));
+                }
+                Err(e) => match classify("GetDocumentAnalysis", &e) {
                     OcrError::Throttled { .. } if attempt + 1 < self.settings.max_attempts => {
                         attempt += 1;
                         self.backoff(attempt).await;

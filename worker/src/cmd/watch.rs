@@ -16,33 +16,12 @@ use crate::app;
 use crate::config::Config;
 use crate::queue::SqliteQueue;
 use crate::source::collect_inputs;
-use crate::worker::{Worker, WorkerSettings, WorkerStats};
+use crate::worker::{shutdown_on_signals, PipelineHandler, Worker, WorkerSettings, WorkerStats};
 
 pub struct WatchArgs {
     pub dir: PathBuf,
     pub out: PathBuf,
     pub queue: PathBuf,
-}
-
-/// Resolves SIGINT or SIGTERM into one cancellation.
-pub fn shutdown_on_signals() -> CancellationToken {
-    let token = CancellationToken::new();
-    let t = token.clone();
-    tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => tracing::info!(signal = "SIGINT", "shutting down"),
-            _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutting down"),
-        }
-        t.cancel();
-    });
-    token
 }
 
 fn stamp(meta: &std::fs::Metadata) -> (u64, i128) {
@@ -130,16 +109,8 @@ pub async fn watch(cfg: Config, args: WatchArgs) -> anyhow::Result<()> {
     let mirror = tokio::spawn(mirror_dead_letters(queue.clone(), args.out.clone(), poll, shutdown.clone()));
     let worker = Worker {
         queue: Arc::new(queue.clone()),
-        pipeline,
-        settings: WorkerSettings {
-            concurrency: cfg.worker_concurrency(),
-            visibility: Duration::from_secs(cfg.worker.visibility_timeout_secs),
-            heartbeat: Duration::from_secs(cfg.worker.heartbeat_secs),
-            grace: Duration::from_secs(cfg.worker.shutdown_grace_secs),
-            poll,
-            retry_base: Duration::from_secs(cfg.worker.retry_base_secs),
-            max_batch: 10,
-        },
+        handler: Arc::new(PipelineHandler(pipeline)),
+        settings: WorkerSettings::from_config(&cfg),
         stats: Arc::new(WorkerStats::default()),
     };
     eprintln!(

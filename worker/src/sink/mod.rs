@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use dir::{write_atomic, DirSink};
-pub use rest::RestSink;
+pub use rest::{RestSink, Signer};
 
 use crate::fhir::Bundle;
 

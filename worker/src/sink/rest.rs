@@ -19,6 +19,7 @@ pub struct RestSink {
     client: reqwest::Client,
     base: String,
     token: Option<String>,
+    signer: Option<Signer>,
     max_attempts: u32,
     backoff_base: Duration,
     backoff_max: Duration,
@@ -79,7 +80,57 @@ pub fn outcome_summary(body: &str) -> String {
     }
 }
 
+/// AWS SigV4 signing of each request (HealthLake's data plane).
+pub struct Signer {
+    pub credentials: aws_credential_types::provider::SharedCredentialsProvider,
+    pub region: String,
+    pub service: String,
+}
+
+impl Signer {
+    /// The headers to add to a request: `authorization`, `x-amz-date`, and the session token.
+    async fn headers(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Vec<(String, String)>, SinkError> {
+        use aws_credential_types::provider::ProvideCredentials;
+        use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+        let fail = |what: &str, e: &dyn std::fmt::Display| SinkError::Rejected {
+            status: 0,
+            detail: format!("SigV4 {what}: {e}"),
+        };
+        let creds = self.credentials.provide_credentials().await.map_err(|e| SinkError::Transient {
+            status: None,
+            detail: format!("AWS credentials: {e}"),
+            retry_after: None,
+        })?;
+        let identity = creds.into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name(&self.service)
+            .time(std::time::SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| fail("parameters", &e))?
+            .into();
+        let signable = SignableRequest::new(method, url, headers.iter().copied(), SignableBody::Bytes(body))
+            .map_err(|e| fail("request", &e))?;
+        let (instructions, _) = sign(signable, &params).map_err(|e| fail("signature", &e))?.into_parts();
+        Ok(instructions.headers().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+}
+
 impl RestSink {
+    /// Signs every request with `signer` (HealthLake).
+    pub fn with_signer(mut self, signer: Signer) -> RestSink {
+        self.signer = Some(signer);
+        self
+    }
+
     pub fn new(cfg: &SinkConfig, max_entries: usize) -> Result<RestSink, SinkError> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(cfg.timeout_secs))
@@ -94,6 +145,7 @@ impl RestSink {
             client,
             base: cfg.fhir_url.trim_end_matches('/').to_string(),
             token: Some(cfg.bearer_token.clone()).filter(|t| !t.is_empty()),
+            signer: None,
             max_attempts: cfg.max_attempts,
             backoff_base: Duration::from_millis(cfg.backoff_base_ms),
             backoff_max: Duration::from_millis(cfg.backoff_max_ms),
@@ -101,22 +153,46 @@ impl RestSink {
         })
     }
 
-    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
-        let mut r = self.client.request(method, url).header(reqwest::header::ACCEPT, "application/fhir+json");
-        if let Some(t) = &self.token {
+    /// A request with its headers, signed when a signer is set.
+    async fn request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<reqwest::RequestBuilder, SinkError> {
+        const FHIR_JSON: &str = "application/fhir+json";
+        let mut r = self.client.request(method.clone(), url).header(reqwest::header::ACCEPT, FHIR_JSON);
+        let body = body.unwrap_or_default();
+        let is_post = method == reqwest::Method::POST;
+        if is_post {
+            r = r.header(reqwest::header::CONTENT_TYPE, FHIR_JSON);
+        }
+        if let Some(s) = &self.signer {
+            let mut headers = vec![("accept", FHIR_JSON)];
+            if is_post {
+                headers.push(("content-type", FHIR_JSON));
+            }
+            for (k, v) in s.headers(method.as_str(), url, &headers, &body).await? {
+                r = r.header(k, v);
+            }
+        } else if let Some(t) = &self.token {
             r = r.bearer_auth(t);
         }
-        r
+        if is_post {
+            r = r.body(body);
+        }
+        Ok(r)
     }
 
     /// Reads the server's CapabilityStatement; fails when it is not a FHIR R4 server.
     pub async fn check(&self) -> Result<String, SinkError> {
         let url = format!("{}/metadata", self.base);
-        let resp = self.request(reqwest::Method::GET, &url).send().await.map_err(|e| SinkError::Transient {
-            status: None,
-            detail: format!("cannot reach the FHIR server at {}: {e}", self.base),
-            retry_after: None,
-        })?;
+        let resp =
+            self.request(reqwest::Method::GET, &url, None).await?.send().await.map_err(|e| SinkError::Transient {
+                status: None,
+                detail: format!("cannot reach the FHIR server at {}: {e}", self.base),
+                retry_after: None,
+            })?;
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap_or_default();
         if status != 200 {
@@ -138,9 +214,8 @@ impl RestSink {
 
     async fn post_once(&self, body: &Value) -> Result<Vec<EntryOutcome>, SinkError> {
         let resp = self
-            .request(reqwest::Method::POST, &self.base)
-            .header(reqwest::header::CONTENT_TYPE, "application/fhir+json")
-            .body(body.to_string())
+            .request(reqwest::Method::POST, &self.base, Some(body.to_string().into_bytes()))
+            .await?
             .send()
             .await
             .map_err(|e| SinkError::Transient { status: None, detail: format!("network: {e}"), retry_after: None })?;
@@ -252,5 +327,54 @@ mod tests {
         let oo = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"bad date","expression":["Patient.birthDate"]}]}"#;
         assert_eq!(outcome_summary(oo), "error invalid: Patient.birthDate bad date");
         assert_eq!(outcome_summary("plain"), "plain");
+    }
+}
+
+#[cfg(test)]
+mod signing_tests {
+    use super::*;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    use aws_credential_types::Credentials;
+
+    #[tokio::test]
+    async fn sigv4_headers_name_the_service_and_region() {
+        let signer = Signer {
+            credentials: SharedCredentialsProvider::new(Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                Some("session".into()),
+                None,
+                "test",
+            )),
+            region: "us-east-1".into(),
+            service: "healthlake".into(),
+        };
+        let headers = signer
+            .headers(
+                "POST",
+                "https://healthlake.us-east-1.amazonaws.com/datastore/abc/r4/",
+                &[("content-type", "application/fhir+json")],
+                b"{}",
+            )
+            .await
+            .unwrap();
+        let get = |k: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_else(|| panic!("no {k} in {headers:?}"))
+        };
+        let auth = get("authorization");
+        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"), "{auth}");
+        assert!(auth.contains("/us-east-1/healthlake/aws4_request"), "{auth}");
+        assert!(auth.contains("SignedHeaders=content-type;host;x-amz-date"), "{auth}");
+        assert_eq!(get("x-amz-security-token"), "session");
+        assert_eq!(get("x-amz-date").len(), 16);
+        assert_eq!(
+            crate::app::healthlake_region("https://healthlake.eu-west-2.amazonaws.com/datastore/x/r4/").as_deref(),
+            Some("eu-west-2")
+        );
+        assert_eq!(crate::app::healthlake_region("http://127.0.0.1:8080/fhir"), None);
     }
 }
