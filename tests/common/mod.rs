@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: the binary, its inputs, and reading its output.
 #![allow(dead_code)]
 
+pub mod fleet;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -11,8 +13,9 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
 }
 
+/// The `paperchart` binary: Cargo's own for the worker's tests, the workspace's for others.
 pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_paperchart"))
+    option_env!("CARGO_BIN_EXE_paperchart").map(PathBuf::from).unwrap_or_else(|| root().join("target/debug/paperchart"))
 }
 
 pub fn samples() -> PathBuf {
@@ -147,9 +150,18 @@ impl FhirServer {
         server
     }
 
-    /// Resources of a type on the server.
+    /// Resources of a type on the server. Helios answers 503 while its SQLite table is locked
+    /// by a write: that is retried.
     pub fn count(&self, resource_type: &str) -> u64 {
-        let (status, body) = http_get(&format!("{}/{resource_type}?_summary=count", self.base)).expect("search");
+        let url = format!("{}/{resource_type}?_summary=count", self.base);
+        let (mut status, mut body) = http_get(&url).expect("search");
+        for _ in 0..50 {
+            if status != 503 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            (status, body) = http_get(&url).expect("search");
+        }
         assert_eq!(status, 200, "{body}");
         let v: Value = serde_json::from_str(&body).expect("bundle");
         v["total"].as_u64().expect("total")
@@ -170,8 +182,9 @@ pub fn http_get(url: &str) -> Option<(u16, String)> {
     let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
     let mut s = std::net::TcpStream::connect(host).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/fhir+json\r\nConnection: close\r\n\r\n")
-        .ok()?;
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/fhir+json\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).ok()?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).ok()?;
     let text = String::from_utf8_lossy(&buf).into_owned();
@@ -201,6 +214,8 @@ fn dechunk(body: &str) -> String {
 pub struct Moto {
     child: std::process::Child,
     pub endpoint: String,
+    /// The venv's Python (with boto3), for the scripts that drive the emulator.
+    pub python: PathBuf,
 }
 
 impl Moto {
@@ -214,7 +229,7 @@ impl Moto {
             python.display()
         );
         let port = free_port();
-        let child = Command::new(python)
+        let child = Command::new(&python)
             .arg(root().join("scripts/moto_server.py"))
             .args(["--port", &port.to_string()])
             .stdout(std::process::Stdio::null())
@@ -222,7 +237,7 @@ impl Moto {
             .spawn()
             .expect("start moto");
         let endpoint = format!("http://127.0.0.1:{port}");
-        let moto = Moto { child, endpoint };
+        let moto = Moto { child, endpoint, python };
         wait_for("moto to answer", Duration::from_secs(60), || {
             http_get(&format!("{}/moto-api/", moto.endpoint)).is_some_and(|(s, _)| s == 200)
         });
@@ -266,4 +281,112 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A reply of the scripted FHIR server to one POST.
+#[derive(Clone)]
+pub enum Reply {
+    Status(u16, Vec<(&'static str, &'static str)>, &'static str),
+    /// A transaction-response with `201 Created` for every entry.
+    Accept,
+}
+
+/// One request the scripted server saw.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub at: std::time::Instant,
+    /// `POST /path HTTP/1.1`
+    pub line: String,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+pub type Requests = std::sync::Arc<std::sync::Mutex<Vec<Request>>>;
+
+/// A FHIR server on 127.0.0.1 that serves `/metadata` as R4 and answers POSTs with `script` in
+/// order, then accepts. Returns the base URL and every request it saw.
+pub fn scripted(script: Vec<Reply>) -> (String, Requests) {
+    use serde_json::json;
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let requests: Requests = Default::default();
+    let seen = requests.clone();
+    std::thread::spawn(move || {
+        let mut script = script.into_iter();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let mut headers = Vec::new();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h == "\r\n" || h.is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.trim_end().split_once(':') {
+                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                }
+            }
+            let length = headers.iter().find(|(k, _)| k == "content-length").map_or(0, |(_, v)| v.parse().unwrap());
+            let mut body = vec![0u8; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let line = line.trim_end().to_string();
+            seen.lock().unwrap().push(Request { at: std::time::Instant::now(), line: line.clone(), headers });
+            let (status, extra, text) = if line.starts_with("GET") {
+                let cs = json!({"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1", "status": "active"});
+                (200, vec![], cs.to_string())
+            } else {
+                match script.next().unwrap_or(Reply::Accept) {
+                    Reply::Status(s, h, b) => (s, h, b.to_string()),
+                    Reply::Accept => {
+                        let req: Value = serde_json::from_slice(&body).unwrap();
+                        let n = req["entry"].as_array().map_or(0, Vec::len);
+                        let entries = vec![json!({"response": {"status": "201 Created"}}); n];
+                        (
+                            200,
+                            vec![],
+                            json!({"resourceType": "Bundle", "type": "transaction-response", "entry": entries})
+                                .to_string(),
+                        )
+                    }
+                }
+            };
+            let mut head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\nConnection: close\r\n",
+                text.len()
+            );
+            for (k, v) in extra {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            let _ = stream.write_all(format!("{head}\r\n{text}").as_bytes());
+        }
+    });
+    (base, requests)
+}
+
+/// `paperchart-scheduler` with a clean environment for its configuration.
+pub fn scheduler() -> Command {
+    let bin = option_env!("CARGO_BIN_EXE_paperchart-scheduler")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/debug/paperchart-scheduler"));
+    let mut c = Command::new(bin);
+    c.env_remove("PAPERCHART_CONFIG").env("PAPERCHART_LOG", "info");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PAPERCHART__") {
+            c.env_remove(k);
+        }
+    }
+    c
 }

@@ -1,0 +1,246 @@
+//! The fleet end to end on one machine: moto (S3, SQS, SNS and the patched Textract of
+//! scripts/moto_server.py) and a real FHIR server on 127.0.0.1, the resources of
+//! scripts/fleet_stack.py, and `paperchart worker` processes. Every case follows an upload the
+//! whole way: S3 → bucket notification → intake SQS → worker → Textract → SNS → completion SQS →
+//! worker → FHIR server, and ends with nothing in flight: both queues empty and no job record
+//! left in the work bucket.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::fleet::*;
+use common::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_reaches_the_fhir_server_through_textract_with_signed_requests() {
+    let fhir = FhirServer::start();
+    let mut fleet = Fleet::start().await;
+    // The HealthLake sink, SigV4 signing on, against a real FHIR server.
+    let w = fleet.worker("healthlake", &fhir.base, &[]);
+    let health = http_get(&format!("http://127.0.0.1:{}/healthz", fleet.workers[w].health));
+    assert_eq!(health.map(|r| r.0), Some(200), "{}", fleet.logs());
+    fleet.upload_sample("scans/2026/medication list.png", "medication-list-photo.png").await;
+    fleet.wait_documents(&fhir, 1).await;
+    fleet.drained().await;
+    let census = census(&fhir);
+    assert_eq!((census["Patient"], census["Provenance"]), (1, 1), "{census:?}");
+    assert!(census["MedicationStatement"] >= 3, "{census:?}");
+    let (_, body) = http_get(&format!("{}/DocumentReference", fhir.base)).unwrap();
+    assert!(body.contains("s3://paperchart-intake/scans/2026/medication%20list.png"), "{body}");
+    assert!(fleet.dead_letters("PAPERCHART__FLEET__INTAKE_DLQ_URL").await.is_empty());
+    assert!(fleet.dead_letters("PAPERCHART__FLEET__COMPLETION_DLQ_URL").await.is_empty());
+    let worker = &fleet.workers[w];
+    assert_eq!(worker.events("ocr started; acknowledged").len(), 1, "{}", worker.log());
+    assert_eq!(worker.events("textract job written").len(), 1, "{}", worker.log());
+    // The s3:TestEvent S3 sends when the notification is configured was dropped, not failed.
+    assert!(worker.log().contains("s3:TestEvent"), "{}", worker.log());
+    no_patient_data_in(&fleet.logs());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_upload_twice_and_a_duplicated_event_change_nothing() {
+    let fhir = FhirServer::start();
+    let mut fleet = Fleet::start().await;
+    let w = fleet.worker("fhir", &fhir.base, &[]);
+    let key = "dup/referral.tif";
+    fleet.upload_sample(key, "referral-letter.tif").await;
+    fleet.wait_documents(&fhir, 1).await;
+    fleet.drained().await;
+    let before = census(&fhir);
+
+    // S3 delivers an event twice, as at-least-once delivery may (or as a multipart upload's two
+    // events do): the same object version.
+    let head = fleet.s3.head_object().bucket(INTAKE_BUCKET).key(key).send().await.unwrap();
+    let event = serde_json::json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": INTAKE_BUCKET}, "object": {
+            "key": "dup/referral.tif", "size": head.content_length.unwrap(),
+            "eTag": head.e_tag.clone().unwrap().trim_matches('"'), "versionId": head.version_id.clone().unwrap()}}
+    }]});
+    for _ in 0..2 {
+        fleet
+            .sqs
+            .send_message()
+            .queue_url(fleet.url("PAPERCHART__FLEET__INTAKE_QUEUE_URL"))
+            .message_body(event.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    // The same bytes uploaded again: a new version, a new Textract job, the same resources.
+    fleet.upload_sample(key, "referral-letter.tif").await;
+    fleet.wait("the second upload's write", LONG, || fleet.workers[w].events("textract job written").len() == 2);
+    fleet.drained().await;
+    assert_eq!(census(&fhir), before, "duplicates changed the FHIR server");
+    let skipped = fleet.workers[w]
+        .events("nothing to do; acknowledged")
+        .iter()
+        .filter(|e| e["reason"].as_str().is_some_and(|r| r.starts_with("already written")))
+        .count();
+    assert_eq!(skipped, 2, "{}", fleet.logs());
+    assert!(fleet.dead_letters("PAPERCHART__FLEET__INTAKE_DLQ_URL").await.is_empty());
+}
+
+/// With Tesseract in the worker the intake job is long enough to kill mid-way.
+const TESSERACT: [(&str, &str); 3] = [
+    ("PAPERCHART__FLEET__OCR", "tesseract"),
+    ("PAPERCHART__WORKER__VISIBILITY_TIMEOUT_SECS", "6"),
+    ("PAPERCHART__WORKER__HEARTBEAT_SECS", "2"),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_killed_mid_job_loses_nothing() {
+    let fhir = FhirServer::start();
+    let mut fleet = Fleet::start().await;
+    let a = fleet.worker("fhir", &fhir.base, &TESSERACT);
+    fleet.drained().await; // the test event
+    fleet.upload_sample("kill/discharge.pdf", "discharge-summary-scanned.pdf").await;
+    fleet.wait_started(a, 2);
+    assert_eq!(fhir.count("DocumentReference"), 0, "the job ended before the kill");
+    fleet.workers[a].child.kill().unwrap(); // SIGKILL
+    fleet.workers[a].child.wait().unwrap();
+    let b = fleet.worker("fhir", &fhir.base, &TESSERACT);
+    fleet.wait_documents(&fhir, 1).await;
+    fleet.drained().await;
+    let redelivered = fleet.workers[b].events("job started");
+    assert!(redelivered.iter().any(|e| e["receive_count"] == 2), "{}", fleet.logs());
+    assert_eq!(census(&fhir)["Patient"], 1);
+    assert!(fleet.dead_letters("PAPERCHART__FLEET__INTAKE_DLQ_URL").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_releases_work_at_once_for_another_worker() {
+    let fhir = FhirServer::start();
+    let mut fleet = Fleet::start().await;
+    // A lease far longer than the test may wait: only a release brings the message back in time.
+    let settings = [
+        ("PAPERCHART__FLEET__OCR", "tesseract"),
+        ("PAPERCHART__WORKER__VISIBILITY_TIMEOUT_SECS", "600"),
+        ("PAPERCHART__WORKER__SHUTDOWN_GRACE_SECS", "1"),
+    ];
+    let a = fleet.worker("fhir", &fhir.base, &settings);
+    fleet.drained().await;
+    fleet.upload_sample("term/discharge.pdf", "discharge-summary-scanned.pdf").await;
+    fleet.wait_started(a, 2);
+    let pid = fleet.workers[a].child.id() as i32;
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let stopping = Instant::now();
+    let status = fleet.workers[a].child.wait().unwrap();
+    assert!(status.success(), "{status}\n{}", fleet.logs());
+    assert!(stopping.elapsed() < Duration::from_secs(15), "shutdown took {:?}", stopping.elapsed());
+    assert_eq!(fhir.count("DocumentReference"), 0, "the job ended before SIGTERM");
+    assert_eq!(fleet.workers[a].events("job interrupted by shutdown; released").len(), 1, "{}", fleet.logs());
+    let b = fleet.worker("fhir", &fhir.base, &settings);
+    fleet.wait_documents(&fhir, 1).await;
+    fleet.drained().await;
+    assert!(fleet.workers[b].events("job started").iter().any(|e| e["receive_count"] == 2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_files_and_failed_jobs_go_to_the_dead_letters_with_their_reasons() {
+    let fhir = FhirServer::start();
+    let mut fleet = Fleet::start().await;
+    let w = fleet.worker("fhir", &fhir.base, &[]);
+    let bad = root().join("tests/fixtures/bad");
+    fleet.upload("bad/notes.txt", std::fs::read(bad.join("notes.txt")).unwrap()).await;
+    fleet.upload("bad/empty.pdf", Vec::new()).await;
+    // Looks like a PDF, so Textract takes it, and its job FAILS.
+    fleet.upload("bad/corrupt.pdf", std::fs::read(bad.join("corrupt.pdf")).unwrap()).await;
+    fleet.upload_sample("good/referral.tif", "referral-letter.tif").await;
+    fleet.wait("the good document in the FHIR server", LONG, || fhir.count("DocumentReference") == 1);
+    fleet.drained().await;
+    let intake = fleet.dead_letters("PAPERCHART__FLEET__INTAKE_DLQ_URL").await;
+    let reasons: Vec<&str> = intake.iter().map(|(_, r)| r.as_str()).collect();
+    assert_eq!(intake.len(), 2, "{reasons:?}");
+    assert!(intake.iter().any(|(b, r)| b.contains("notes.txt") && r.contains("unsupported")), "{reasons:?}");
+    assert!(intake.iter().any(|(b, r)| b.contains("empty.pdf") && r.contains("empty")), "{reasons:?}");
+    let completion = fleet.dead_letters("PAPERCHART__FLEET__COMPLETION_DLQ_URL").await;
+    assert_eq!(completion.len(), 1, "{completion:?}");
+    assert!(completion[0].0.contains("FAILED") && completion[0].1.contains("BAD_DOCUMENT"), "{completion:?}");
+    assert!(fleet.workers[w].child.try_wait().unwrap().is_none(), "the worker went down");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn textract_throttling_and_job_limits_are_retried_not_dead_lettered() {
+    let fhir = FhirServer::start();
+    let mut fleet = Fleet::start().await;
+    let w = fleet.worker(
+        "fhir",
+        &fhir.base,
+        &[("PAPERCHART__FLEET__TEXTRACT_MAX_ATTEMPTS", "3"), ("PAPERCHART__WORKER__MAX_RECEIVES", "10")],
+    );
+    // moto_server.py: the first N starts for such a key fail with that error.
+    fleet.upload_sample("busy/a__throttle2__.tif", "referral-letter.tif").await;
+    fleet.upload_sample("busy/b__limit3__.tif", "referral-letter.tif").await;
+    fleet.wait_documents(&fhir, 2).await;
+    fleet.drained().await;
+    assert!(fleet.dead_letters("PAPERCHART__FLEET__INTAKE_DLQ_URL").await.is_empty());
+    let released = fleet.workers[w].events("job failed; released for retry");
+    assert!(released.len() >= 3, "LimitExceeded releases the message each time:\n{}", fleet.logs());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fhir_server_that_throttles_and_fails_is_retried() {
+    let (base, requests) = scripted(vec![
+        Reply::Status(429, vec![("Retry-After", "1")], r#"{"resourceType":"OperationOutcome","issue":[]}"#),
+        Reply::Status(500, vec![], "oops"),
+    ]);
+    let mut fleet = Fleet::start().await;
+    // The HealthLake sink: every request signed for the datastore's path.
+    let url = format!("{base}/datastore/4b7c2a/r4/");
+    fleet.worker("healthlake", &url, &[]);
+    fleet.upload_sample("retry/medication list.png", "medication-list-photo.png").await;
+    fleet.wait("the write", LONG, || {
+        requests.lock().unwrap().iter().filter(|r| r.line.starts_with("POST")).count() >= 3
+    });
+    fleet.drained().await;
+    let seen = requests.lock().unwrap().clone();
+    let posts: Vec<_> = seen.iter().filter(|r| r.line.starts_with("POST")).collect();
+    assert_eq!(posts.len(), 3, "429, 500, then accepted: {seen:?}");
+    assert!(posts[1].at - posts[0].at >= Duration::from_millis(950), "Retry-After: 1 was not honoured");
+    assert!(seen[0].line.starts_with("GET /datastore/4b7c2a/r4/metadata"), "the start-up check: {}", seen[0].line);
+    for r in &seen {
+        let auth = r.header("authorization").unwrap_or_default();
+        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=testing/"), "{}: {auth}", r.line);
+        assert!(auth.contains("/us-east-1/healthlake/aws4_request"), "{auth}");
+        assert!(r.header("x-amz-date").is_some(), "{}", r.line);
+    }
+    assert!(fleet.dead_letters("PAPERCHART__FLEET__COMPLETION_DLQ_URL").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_write_is_dead_lettered_with_the_operation_outcome() {
+    let oo = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"Observation.valueQuantity: bad unit"}]}"#;
+    let (base, requests) = scripted(vec![Reply::Status(400, vec![], oo)]);
+    let mut fleet = Fleet::start().await;
+    fleet.worker("fhir", &base, &[]);
+    fleet.upload_sample("refused/medication list.png", "medication-list-photo.png").await;
+    fleet.wait("the refusal", LONG, || requests.lock().unwrap().iter().any(|r| r.line.starts_with("POST")));
+    fleet.drained().await;
+    let dead = fleet.dead_letters("PAPERCHART__FLEET__COMPLETION_DLQ_URL").await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert!(dead[0].1.contains("bad unit"), "{dead:?}");
+    let posts = requests.lock().unwrap().iter().filter(|r| r.line.starts_with("POST")).count();
+    assert_eq!(posts, 1, "a 400 is not retried");
+}
+
+#[test]
+fn a_worker_with_a_wrong_fhir_endpoint_stops_at_start_and_says_why() {
+    let closed = format!("http://127.0.0.1:{}/fhir", free_port());
+    let out = paperchart()
+        .env("PAPERCHART__FLEET__INTAKE_QUEUE_URL", "http://127.0.0.1:9/q")
+        .env("PAPERCHART__FLEET__INTAKE_DLQ_URL", "http://127.0.0.1:9/dlq")
+        .env("PAPERCHART__FLEET__OCR", "tesseract")
+        .env("PAPERCHART__FLEET__HEALTH_PORT", "0")
+        .args(["worker", "--sink", "fhir", "--fhir-url", &closed])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&closed) && err.contains("sink.fhir_url"), "{err}");
+
+    let out = paperchart().args(["worker", "--sink", "fhir", "--fhir-url", &closed]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fleet.intake_queue_url"));
+}
