@@ -11,6 +11,7 @@ pub mod sqs;
 pub mod staging;
 pub mod textract;
 
+pub use aws_config::SdkConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_smithy_http_client::tls;
 

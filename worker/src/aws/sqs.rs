@@ -58,6 +58,25 @@ impl SqsQueue {
         SqsQueue { client, url: url.into(), dlq_url: dlq_url.into(), wait: wait.min(Duration::from_secs(20)) }
     }
 
+    /// Puts `body` on this queue's dead-letter queue with the reason (and where it came from)
+    /// as message attributes.
+    pub async fn send_dead_letter(&self, body: &str, reason: &str, receive_count: u32) -> Result<(), QueueError> {
+        let attr =
+            |v: &str| MessageAttributeValue::builder().data_type("String").string_value(v).build().expect("attribute");
+        let reason: String = reason.chars().take(4000).collect();
+        self.client
+            .send_message()
+            .queue_url(&self.dlq_url)
+            .message_body(body)
+            .message_attributes("paperchart-reason", attr(&reason))
+            .message_attributes("paperchart-source-queue", attr(&self.url))
+            .message_attributes("paperchart-receive-count", attr(&receive_count.to_string()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("SendMessage (dead letter)", e))
+    }
+
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -143,19 +162,7 @@ impl JobQueue for SqsQueue {
     }
 
     async fn dead_letter(&self, message: &Message, reason: &str) -> Result<(), QueueError> {
-        let attr =
-            |v: &str| MessageAttributeValue::builder().data_type("String").string_value(v).build().expect("attribute");
-        let reason: String = reason.chars().take(4000).collect();
-        self.client
-            .send_message()
-            .queue_url(&self.dlq_url)
-            .message_body(&message.body)
-            .message_attributes("paperchart-reason", attr(&reason))
-            .message_attributes("paperchart-source-queue", attr(&self.url))
-            .message_attributes("paperchart-receive-count", attr(&message.receive_count.to_string()))
-            .send()
-            .await
-            .map_err(|e| classify("SendMessage (dead letter)", e))?;
+        self.send_dead_letter(&message.body, reason, message.receive_count).await?;
         self.ack(&message.receipt).await
     }
 

@@ -1,0 +1,186 @@
+//! `paperchart-scheduler`: the fleet's periodic chores, one task per fleet.
+//!
+//! - `run`: every `scheduler.interval_secs`, finds Textract jobs whose completion notice never
+//!   came and finishes or dead-letters them ([`sweep`]), until SIGTERM.
+//! - `sweep`: one round of that, then exit.
+//! - `redrive --from DLQ --to QUEUE [--max N]`: moves dead letters back after a fix ([`redrive`]).
+//!
+//! Configured like the worker (`--config`, `PAPERCHART__SECTION__KEY`): the `[fleet]`, `[aws]`
+//! and `[scheduler]` sections.
+
+mod redrive;
+mod sweep;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use paperchart::aws::sqs::SqsQueue;
+use paperchart::aws::textract::{TextractEngine, TextractSettings};
+use paperchart::config::Config;
+use paperchart::fleet::JobRegistry;
+
+#[derive(Parser)]
+#[command(name = "paperchart-scheduler", version, about = "The paperchart fleet's periodic chores")]
+struct Cli {
+    /// TOML configuration file (the worker's).
+    #[arg(long, global = true, env = "PAPERCHART_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the chores every scheduler.interval_secs until SIGINT or SIGTERM.
+    Run,
+    /// One round of the lost-notice check, then exit.
+    Sweep,
+    /// Move messages from a dead-letter queue back to a work queue.
+    Redrive {
+        /// URL of the dead-letter queue.
+        #[arg(long)]
+        from: String,
+        /// URL of the queue to move them to.
+        #[arg(long)]
+        to: String,
+        /// Move at most this many.
+        #[arg(long)]
+        max: Option<usize>,
+    },
+}
+
+struct Chores {
+    registry: JobRegistry,
+    textract: TextractEngine,
+    completion: SqsQueue,
+    stuck_after_secs: u64,
+}
+
+async fn chores(cfg: &Config, sdk: &paperchart::aws::SdkConfig) -> anyhow::Result<Chores> {
+    let f = &cfg.fleet;
+    for (key, value) in [
+        ("fleet.work_bucket", &f.work_bucket),
+        ("fleet.completion_queue_url", &f.completion_queue_url),
+        ("fleet.completion_dlq_url", &f.completion_dlq_url),
+    ] {
+        anyhow::ensure!(!value.is_empty(), "configuration: {key} is not set (the scheduler needs it)");
+    }
+    let s3 = paperchart::aws::s3_client(sdk, &cfg.aws);
+    Ok(Chores {
+        registry: JobRegistry::new(s3, &f.work_bucket, &f.work_prefix),
+        textract: TextractEngine::new(
+            paperchart::aws::textract_client(sdk),
+            TextractSettings {
+                sns_topic_arn: f.textract_sns_topic_arn.clone(),
+                role_arn: f.textract_role_arn.clone(),
+                start_per_sec: f.textract_start_per_sec,
+                get_per_sec: f.textract_get_per_sec,
+                max_attempts: f.textract_max_attempts,
+                backoff_base: Duration::from_millis(500),
+            },
+        ),
+        completion: SqsQueue::new(
+            aws_sdk_sqs::Client::new(sdk),
+            &f.completion_queue_url,
+            &f.completion_dlq_url,
+            Duration::from_secs(1),
+        ),
+        stuck_after_secs: cfg.scheduler.stuck_after_secs,
+    })
+}
+
+impl Chores {
+    async fn round(&self) {
+        match sweep::sweep(&self.registry, &self.textract, &self.completion, self.stuck_after_secs).await {
+            Ok(s) => tracing::info!(
+                checked = s.checked,
+                running = s.running,
+                renotified = s.renotified,
+                dead_lettered = s.dead_lettered,
+                errors = s.errors,
+                "lost-notice check done"
+            ),
+            Err(e) => tracing::warn!(error = %e, "lost-notice check failed"),
+        }
+    }
+}
+
+fn shutdown() -> tokio_util::sync::CancellationToken {
+    let token = tokio_util::sync::CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            t.cancel();
+        }
+    });
+    token
+}
+
+async fn main_async(cli: Cli, cfg: Config) -> anyhow::Result<()> {
+    let sdk = paperchart::aws::sdk_config(&cfg.aws).await;
+    match cli.command {
+        Command::Redrive { from, to, max } => {
+            let sqs = aws_sdk_sqs::Client::new(&sdk);
+            let r = redrive::redrive(&sqs, &from, &to, max).await?;
+            println!("moved {} message(s) from {from} to {to}", r.moved);
+        }
+        Command::Sweep => {
+            let c = chores(&cfg, &sdk).await?;
+            let s = sweep::sweep(&c.registry, &c.textract, &c.completion, c.stuck_after_secs).await?;
+            println!(
+                "checked {}, still running {}, notices sent again {}, dead-lettered {}, errors {}",
+                s.checked, s.running, s.renotified, s.dead_lettered, s.errors
+            );
+        }
+        Command::Run => {
+            let c = chores(&cfg, &sdk).await?;
+            let stop = shutdown();
+            let every = Duration::from_secs(cfg.scheduler.interval_secs.max(1));
+            tracing::info!(interval_secs = every.as_secs(), "scheduler started");
+            loop {
+                c.round().await;
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = stop.cancelled() => break,
+                }
+            }
+            tracing::info!("scheduler stopped");
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PAPERCHART_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).json().flatten_event(true).init();
+    let cfg = match Config::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("paperchart-scheduler: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("paperchart-scheduler: cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(main_async(cli, cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("paperchart-scheduler: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
