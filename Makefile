@@ -17,12 +17,13 @@ TEXTRACT_FIXTURES := $(CACHE)/textract2page/LICENSE
 VENV := .venv
 DEMO_OUT := demo-out
 
-.PHONY: all deps demo test build release lint hfs py-tools textract-fixtures samples terminology terminology-check bench clean help
+.PHONY: all deps demo fleet-demo test build release lint hfs py-tools textract-fixtures samples terminology terminology-check bench clean help
 
 all: test
 
 help:
 	@echo "make demo               run the embedded pipeline over samples/documents into $(DEMO_OUT)/"
+	@echo "make fleet-demo         the AWS fleet on one machine: moto, a FHIR server, two workers, the scheduler"
 	@echo "make test               build and run every test (unit, integration, FHIR validation, lint)"
 	@echo "make bench              throughput and memory report (see README)"
 	@echo "make samples            regenerate samples/ and tests/fixtures/bad/ from synthetic text"
@@ -97,6 +98,12 @@ demo: deps release
 	@echo "ndjson/ (one file per resource type), summary.json."
 	@node scripts/fhir-validator/validate.mjs $(DEMO_OUT)/ndjson
 
+# The AWS fleet on one machine, without an AWS account: moto (S3, SQS, SNS, Textract emulated
+# with Tesseract) and the Helios FHIR server on 127.0.0.1, two workers and the scheduler.
+fleet-demo: deps hfs py-tools
+	$(CARGO) build --release -p paperchart -p paperchart-scheduler
+	$(CACHE)/py-tools/bin/python scripts/fleet_demo.py --bin target/release --hfs $(HFS)
+
 # --- data and benchmarks ---------------------------------------------------------------------
 
 $(VENV)/bin/python:
@@ -121,4 +128,4 @@ bench: deps release
 
 clean:
 	$(CARGO) clean
-	rm -rf $(DEMO_OUT) paperchart-out
+	rm -rf $(DEMO_OUT) paperchart-out fleet-demo-out

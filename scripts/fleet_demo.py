@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""`make fleet-demo`: the AWS fleet on one machine, without an AWS account.
+
+Starts moto (S3, SQS, SNS and the Textract of scripts/moto_server.py) and the Helios FHIR
+server on 127.0.0.1, creates the fleet's resources (scripts/fleet_stack.py), starts two
+`paperchart worker` processes and `paperchart-scheduler run`, uploads samples/documents to the
+intake bucket, waits until every document is in the FHIR server, prints what was written, the
+dead letters and the throughput, and stops everything it started.
+
+    .cache/py-tools/bin/python scripts/fleet_demo.py --bin target/release --hfs .cache/hfs/bin/hfs
+"""
+import argparse
+import glob
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TYPES = ["Patient", "DocumentReference", "Condition", "MedicationStatement", "Observation",
+         "AllergyIntolerance", "Procedure", "FamilyMemberHistory", "Provenance"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url, timeout=5):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "application/fhir+json"}), timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except Exception as e:  # noqa: BLE001 - anything but an answer is "not yet"
+        return None, str(e)
+
+
+def wait(what, check, timeout):
+    start = time.time()
+    while not check():
+        if time.time() - start > timeout:
+            raise SystemExit(f"fleet-demo: timed out waiting for {what}")
+        time.sleep(0.3)
+
+
+def count(fhir, resource_type):
+    for _ in range(50):
+        status, body = get(f"{fhir}/{resource_type}?_summary=count")
+        if status == 200:
+            return json.loads(body).get("total", 0)
+        time.sleep(0.1)
+    raise SystemExit(f"fleet-demo: the FHIR server does not answer searches: {body}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release"), help="folder of paperchart and paperchart-scheduler")
+    ap.add_argument("--hfs", default=os.path.join(ROOT, ".cache", "hfs", "bin", "hfs"))
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", default=os.path.join(ROOT, "fleet-demo-out"), help="logs of every process")
+    ap.add_argument("--timeout", type=int, default=900)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    procs = []
+
+    def start(name, cmd, env=None, cwd=None):
+        log = open(os.path.join(a.out, f"{name}.log"), "w")
+        p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        procs.append((name, p))
+        return p
+
+    try:
+        moto_port, fhir_port = free_port(), free_port()
+        moto = f"http://127.0.0.1:{moto_port}"
+        fhir = f"http://127.0.0.1:{fhir_port}"
+        start("moto", [sys.executable, os.path.join(ROOT, "scripts", "moto_server.py"), "--port", str(moto_port)])
+        data = tempfile.mkdtemp(prefix="paperchart-fhir-")
+        start("fhir", [a.hfs, "--host", "127.0.0.1", "--port", str(fhir_port), "--database-url", ":memory:", "--log-level", "error"],
+              env=dict(os.environ, HFS_VALIDATION_MODE="enforce"), cwd=data)
+        wait("moto", lambda: get(f"{moto}/moto-api/")[0] == 200, 60)
+        wait("the FHIR server", lambda: get(f"{fhir}/metadata")[0] == 200, 60)
+        print(f"moto (S3, SQS, SNS, Textract) on {moto}; Helios FHIR server on {fhir}")
+
+        stack = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "fleet_stack.py"), "--endpoint", moto, "create"],
+                               check=True, capture_output=True, text=True)
+        env = dict(os.environ, **json.loads(stack.stdout))
+        env = {k: v for k, v in env.items() if not k.startswith("PAPERCHART__") or k in json.loads(stack.stdout)}
+        env["PAPERCHART__FLEET__WAIT_SECS"] = "2"
+        print("created: intake and work buckets, intake and completion queues with DLQs, the Textract topic, notifications")
+
+        health = []
+        for i in range(a.workers):
+            port = free_port()
+            health.append(port)
+            start(f"worker-{i}", [os.path.join(a.bin, "paperchart"), "worker", "--sink", "fhir", "--fhir-url", fhir],
+                  env=dict(env, PAPERCHART__FLEET__HEALTH_PORT=str(port), PAPERCHART_LOG="info"))
+        start("scheduler", [os.path.join(a.bin, "paperchart-scheduler"), "run"],
+              env=dict(env, PAPERCHART__SCHEDULER__INTERVAL_SECS="10", PAPERCHART__SCHEDULER__STUCK_AFTER_SECS="120"))
+        for i, port in enumerate(health):
+            def ready(i=i, port=port):
+                p = procs[2 + i][1]
+                if p.poll() is not None:
+                    raise SystemExit(f"fleet-demo: worker-{i} exited; see {a.out}/worker-{i}.log")
+                return get(f"http://127.0.0.1:{port}/readyz")[0] == 200
+            wait(f"worker-{i}", ready, 120)
+        print(f"{a.workers} workers ready (/readyz), scheduler running")
+
+        files = sorted(glob.glob(os.path.join(ROOT, "samples", "documents", "*")))
+        started = time.time()
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "fleet_stack.py"), "--endpoint", moto, "upload", *files],
+                       check=True, stdout=subprocess.DEVNULL)
+        print(f"uploaded {len(files)} documents to s3://{env['INTAKE_BUCKET']}/")
+        wait("every document in the FHIR server", lambda: count(fhir, "DocumentReference") >= len(files), a.timeout)
+        took = time.time() - started
+
+        print()
+        print(f"{'resource type':<22}{'in the FHIR server':>20}")
+        for t in TYPES:
+            print(f"{t:<22}{count(fhir, t):>20}")
+        dead = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "fleet_stack.py"), "--endpoint", moto, "dead-letters"],
+                              check=True, capture_output=True, text=True).stdout
+        letters = json.loads(dead)
+        print()
+        print("dead letters: " + ", ".join(f"{q}: {len(m)}" for q, m in letters.items()))
+        for q, msgs in letters.items():
+            for m in msgs:
+                print(f"  {q} {m['message_id']}: {m['reason']}")
+        print()
+        print(f"{len(files)} documents through the fleet in {took:.1f} s: {len(files) / took * 60:.1f} documents/min "
+              f"({a.workers} workers, Textract emulated by Tesseract in moto); logs in {a.out}/")
+        return 0
+    finally:
+        for name, p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+        for name, p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
