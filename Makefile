@@ -17,7 +17,7 @@ TEXTRACT_FIXTURES := $(CACHE)/textract2page/LICENSE
 VENV := .venv
 DEMO_OUT := demo-out
 
-.PHONY: all deps demo fleet-demo test build release lint hfs py-tools textract-fixtures samples terminology terminology-check bench clean help
+.PHONY: all deps demo fleet-demo bench-fleet test build release lint hfs py-tools textract-fixtures samples terminology terminology-check bench clean help
 
 all: test
 
@@ -126,6 +126,11 @@ bench: deps release
 	scripts/install-deps.sh poppler-utils time
 	scripts/bench.sh
 
+# Worker CPU per page outside OCR, with canned Textract responses (see README).
+bench-fleet: deps hfs py-tools
+	$(CARGO) build --release -p paperchart
+	$(CACHE)/py-tools/bin/python scripts/bench_fleet.py --bin target/release
+
 clean:
 	$(CARGO) clean
-	rm -rf $(DEMO_OUT) paperchart-out fleet-demo-out
+	rm -rf $(DEMO_OUT) paperchart-out fleet-demo-out bench-fleet-out

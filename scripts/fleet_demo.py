@@ -56,6 +56,18 @@ def count(fhir, resource_type):
     raise SystemExit(f"fleet-demo: the FHIR server does not answer searches: {body}")
 
 
+def stop(procs):
+    """Terminates every process, newest first, and waits for each (killing what hangs)."""
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release"), help="folder of paperchart and paperchart-scheduler")
@@ -64,6 +76,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "fleet-demo-out"), help="logs of every process")
     ap.add_argument("--timeout", type=int, default=900)
     a = ap.parse_args()
+    a.bin, a.hfs, a.out = (os.path.abspath(x) for x in (a.bin, a.hfs, a.out))
     os.makedirs(a.out, exist_ok=True)
     procs = []
 
@@ -134,14 +147,7 @@ def main():
               f"({a.workers} workers, Textract emulated by Tesseract in moto); logs in {a.out}/")
         return 0
     finally:
-        for name, p in reversed(procs):
-            if p.poll() is None:
-                p.terminate()
-        for name, p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop([p for _, p in procs])
 
 
 if __name__ == "__main__":

@@ -5,18 +5,6 @@ mod common;
 
 use common::*;
 
-const TYPES: &[&str] = &[
-    "Patient",
-    "DocumentReference",
-    "Condition",
-    "MedicationStatement",
-    "Observation",
-    "AllergyIntolerance",
-    "Procedure",
-    "FamilyMemberHistory",
-    "Provenance",
-];
-
 #[test]
 fn samples_into_a_fhir_server_twice_change_nothing_the_second_time() {
     let server = FhirServer::start();
@@ -30,7 +18,7 @@ fn samples_into_a_fhir_server_twice_change_nothing_the_second_time() {
         )
     };
     run("first");
-    let first: Vec<u64> = TYPES.iter().map(|t| server.count(t)).collect();
+    let first: Vec<u64> = RESOURCE_TYPES.iter().map(|t| server.count(t)).collect();
     assert_eq!(first[0], 5, "five patients across six documents");
     assert_eq!(first[1], 6, "one DocumentReference per document");
     assert!(first.iter().all(|n| *n > 0), "{first:?}");
@@ -42,14 +30,14 @@ fn samples_into_a_fhir_server_twice_change_nothing_the_second_time() {
             .arg(tmp.path().join("dir"))
             .arg(samples().join("documents")),
     );
-    for (t, n) in TYPES.iter().zip(&first) {
+    for (t, n) in RESOURCE_TYPES.iter().zip(&first) {
         let lines =
             std::fs::read_to_string(tmp.path().join("dir/ndjson").join(format!("{t}.ndjson"))).unwrap().lines().count();
         assert_eq!(lines as u64, *n, "{t}: server count vs NDJSON lines");
     }
 
     run("second");
-    let second: Vec<u64> = TYPES.iter().map(|t| server.count(t)).collect();
+    let second: Vec<u64> = RESOURCE_TYPES.iter().map(|t| server.count(t)).collect();
     assert_eq!(first, second, "a second run must change no count");
     let summary = read_json(&tmp.path().join("second/summary.json"));
     assert_eq!(summary["failed"], 0);

@@ -71,17 +71,7 @@ async fn chores(cfg: &Config, sdk: &paperchart::aws::SdkConfig) -> anyhow::Resul
     let s3 = paperchart::aws::s3_client(sdk, &cfg.aws);
     Ok(Chores {
         registry: JobRegistry::new(s3, &f.work_bucket, &f.work_prefix),
-        textract: TextractEngine::new(
-            paperchart::aws::textract_client(sdk),
-            TextractSettings {
-                sns_topic_arn: f.textract_sns_topic_arn.clone(),
-                role_arn: f.textract_role_arn.clone(),
-                start_per_sec: f.textract_start_per_sec,
-                get_per_sec: f.textract_get_per_sec,
-                max_attempts: f.textract_max_attempts,
-                backoff_base: Duration::from_millis(500),
-            },
-        ),
+        textract: TextractEngine::new(paperchart::aws::textract_client(sdk), TextractSettings::from_fleet(f)),
         completion: SqsQueue::new(
             aws_sdk_sqs::Client::new(sdk),
             &f.completion_queue_url,

@@ -229,19 +229,7 @@ impl Fleet {
 
 /// Resource counts on the FHIR server, by type.
 pub fn census(fhir: &FhirServer) -> BTreeMap<&'static str, u64> {
-    [
-        "Patient",
-        "DocumentReference",
-        "Condition",
-        "MedicationStatement",
-        "Observation",
-        "AllergyIntolerance",
-        "Procedure",
-        "Provenance",
-    ]
-    .into_iter()
-    .map(|t| (t, fhir.count(t)))
-    .collect()
+    RESOURCE_TYPES.iter().map(|t| (*t, fhir.count(t))).collect()
 }
 
 pub fn no_patient_data_in(logs: &str) {

@@ -106,6 +106,19 @@ pub fn validate_fhir(paths: &[&Path]) -> String {
     stdout
 }
 
+/// Every resource type paperchart writes.
+pub const RESOURCE_TYPES: &[&str] = &[
+    "Patient",
+    "DocumentReference",
+    "Condition",
+    "MedicationStatement",
+    "Observation",
+    "AllergyIntolerance",
+    "Procedure",
+    "FamilyMemberHistory",
+    "Provenance",
+];
+
 /// A Helios FHIR Server on 127.0.0.1 with validation enforced, stopped when dropped.
 pub struct FhirServer {
     child: std::process::Child,

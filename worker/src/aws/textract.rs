@@ -56,6 +56,20 @@ pub struct TextractSettings {
     pub backoff_base: Duration,
 }
 
+impl TextractSettings {
+    /// The `[fleet]` section's Textract settings.
+    pub fn from_fleet(f: &crate::config::FleetConfig) -> TextractSettings {
+        TextractSettings {
+            sns_topic_arn: f.textract_sns_topic_arn.clone(),
+            role_arn: f.textract_role_arn.clone(),
+            start_per_sec: f.textract_start_per_sec,
+            get_per_sec: f.textract_get_per_sec,
+            max_attempts: f.textract_max_attempts,
+            backoff_base: Duration::from_millis(500),
+        }
+    }
+}
+
 /// Spaces calls out to at most `per_sec` a second.
 struct RateLimit {
     every: Duration,

@@ -41,19 +41,8 @@ pub async fn worker(cfg: Config) -> anyhow::Result<()> {
     let source = Arc::new(S3Source::new(s3.clone(), cfg.limits.max_bytes));
     let nlp_cfg = cfg.nlp.clone();
     let nlp = Arc::new(tokio::task::spawn_blocking(move || Builtin::new(&nlp_cfg)).await??);
-    let textract = (f.ocr == "textract").then(|| {
-        Arc::new(TextractEngine::new(
-            crate::aws::textract_client(&sdk),
-            TextractSettings {
-                sns_topic_arn: f.textract_sns_topic_arn.clone(),
-                role_arn: f.textract_role_arn.clone(),
-                start_per_sec: f.textract_start_per_sec,
-                get_per_sec: f.textract_get_per_sec,
-                max_attempts: f.textract_max_attempts,
-                backoff_base: Duration::from_millis(500),
-            },
-        ))
-    });
+    let textract = (f.ocr == "textract")
+        .then(|| Arc::new(TextractEngine::new(crate::aws::textract_client(&sdk), TextractSettings::from_fleet(f))));
     let ocr: Arc<dyn OcrEngine> = match &textract {
         Some(t) => t.clone(),
         None => Arc::new(TesseractEngine::new(&cfg.ocr, cfg.ocr_threads(), cfg.limits)?),

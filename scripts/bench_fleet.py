@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Worker CPU time per page outside OCR, with canned Textract responses (`make bench-fleet`).
+
+Textract's answers for the sample documents are computed once (Tesseract, as moto_server.py
+does) and stored as canned responses in the `<intake bucket>-fixtures` bucket, so the
+emulated Textract returns them at once. Then one release `paperchart worker` takes every
+upload through the two queues — S3 event, StartDocumentAnalysis, job record, completion notice,
+GetDocumentAnalysis paging, blocks to the document model, NLP, FHIR mapping, the REST write to
+a Helios FHIR server — and its CPU time (user + system, from /proc) is divided by the pages.
+
+    .cache/py-tools/bin/python scripts/bench_fleet.py --bin target/release --copies 10
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import boto3  # noqa: E402
+import fleet_demo as demo  # noqa: E402
+import moto_server  # noqa: E402
+
+ROOT = demo.ROOT
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release"))
+    ap.add_argument("--hfs", default=os.path.join(ROOT, ".cache", "hfs", "bin", "hfs"))
+    ap.add_argument("--copies", type=int, default=10, help="uploads of each sample document")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench-fleet-out"))
+    a = ap.parse_args()
+    a.bin, a.hfs, a.out = (os.path.abspath(x) for x in (a.bin, a.hfs, a.out))
+    os.makedirs(a.out, exist_ok=True)
+    files = sorted(glob.glob(os.path.join(ROOT, "samples", "documents", "*")))
+    canned = {}
+    for f in files:
+        blocks, pages = moto_server.ocr(open(f, "rb").read())
+        canned[f] = (json.dumps({"DocumentMetadata": {"Pages": pages}, "Blocks": blocks}), pages)
+    procs = []
+    try:
+        moto_port, fhir_port = demo.free_port(), demo.free_port()
+        moto, fhir = f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{fhir_port}"
+        procs.append(subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "moto_server.py"), "--port", str(moto_port)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(subprocess.Popen([a.hfs, "--host", "127.0.0.1", "--port", str(fhir_port), "--database-url", ":memory:",
+                                       "--log-level", "error"], env=dict(os.environ, HFS_VALIDATION_MODE="enforce"),
+                                      cwd=a.out, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        demo.wait("moto", lambda: demo.get(f"{moto}/moto-api/")[0] == 200, 60)
+        demo.wait("the FHIR server", lambda: demo.get(f"{fhir}/metadata")[0] == 200, 60)
+        stack = json.loads(subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "fleet_stack.py"), "--endpoint", moto,
+                                           "create"], check=True, capture_output=True, text=True).stdout)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERCHART__")}
+        env.update(stack, PAPERCHART__FLEET__WAIT_SECS="1", PAPERCHART__FLEET__HEALTH_PORT=str(demo.free_port()),
+                   PAPERCHART__FLEET__TEXTRACT_START_PER_SEC="50", PAPERCHART__FLEET__TEXTRACT_GET_PER_SEC="50",
+                   PAPERCHART_LOG="info")
+        log = os.path.join(a.out, "worker.log")
+        worker = subprocess.Popen([os.path.join(a.bin, "paperchart"), "worker", "--sink", "fhir", "--fhir-url", fhir],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+        procs.append(worker)
+        port = env["PAPERCHART__FLEET__HEALTH_PORT"]
+        demo.wait("the worker", lambda: demo.get(f"http://127.0.0.1:{port}/readyz")[0] == 200, 120)
+        time.sleep(2)  # the test event
+        s3 = boto3.client("s3", endpoint_url=moto, region_name="us-east-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
+        bucket = stack["INTAKE_BUCKET"]
+        pages = 0
+        uploads = []
+        for i in range(a.copies):
+            for f in files:
+                key = f"bench/{i:03d}/{os.path.basename(f)}"
+                body, n = canned[f]
+                s3.put_object(Bucket=bucket + "-fixtures", Key=key + ".textract.json", Body=body.encode())
+                uploads.append((key, f))
+                pages += n
+        cpu0, t0 = cpu_seconds(worker.pid), time.time()
+        for key, f in uploads:
+            s3.upload_file(f, bucket, key)
+
+        def written():
+            return sum(1 for line in open(log) if '"textract job written"' in line)
+        demo.wait("every document written", lambda: written() >= len(uploads), 1800)
+        wall, cpu = time.time() - t0, cpu_seconds(worker.pid) - cpu0
+        print(f"documents {len(uploads)}, pages {pages}, wall {wall:.1f} s, worker CPU {cpu:.2f} s")
+        print(f"worker CPU per page outside OCR: {cpu / pages * 1000:.1f} ms")
+        print(f"documents/min through one worker with canned Textract: {len(uploads) / wall * 60:.0f}")
+        return 0
+    finally:
+        demo.stop(procs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
