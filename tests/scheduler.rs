@@ -115,3 +115,139 @@ async fn a_lost_textract_notice_is_found_and_the_document_written() {
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert!(dead[0].0.contains("0123456789abcdef") && dead[0].1.contains("stuck Textract job"), "{dead:?}");
 }
+
+/// HealthLake's import control plane, faked: a job runs for one `describe`, then "imports"
+/// its input and refuses every resource of `refuse`, writing them to its FAILURE output.
+struct FakeImports {
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+    refuse: &'static str,
+    busy: std::sync::atomic::AtomicBool,
+    started: std::sync::Mutex<Vec<(String, String, String)>>,
+    described: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl paperchart_scheduler::imports::ImportControl for FakeImports {
+    async fn busy(&self) -> anyhow::Result<bool> {
+        Ok(self.busy.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    async fn start(&self, _name: &str, input: &str, output: &str, token: &str) -> anyhow::Result<String> {
+        let mut started = self.started.lock().unwrap();
+        if let Some(i) = started.iter().position(|(_, _, t)| t == token) {
+            return Ok(format!("job-{i}"));
+        }
+        started.push((input.to_string(), output.to_string(), token.to_string()));
+        Ok(format!("job-{}", started.len() - 1))
+    }
+
+    async fn describe(&self, job_id: &str) -> anyhow::Result<(String, Option<String>)> {
+        if self.described.fetch_add(1, std::sync::atomic::Ordering::SeqCst).is_multiple_of(2) {
+            return Ok(("IN_PROGRESS".into(), None));
+        }
+        let i: usize = job_id.trim_start_matches("job-").parse()?;
+        let (input, output, _) = self.started.lock().unwrap()[i].clone();
+        let strip = |u: &str| u.trim_start_matches(&format!("s3://{}/", self.bucket)).to_string();
+        let listed = self.s3.list_objects_v2().bucket(&self.bucket).prefix(strip(&input)).send().await?;
+        let mut failures = String::new();
+        for o in listed.contents.unwrap_or_default() {
+            let body = self.s3.get_object().bucket(&self.bucket).key(o.key.unwrap()).send().await?;
+            let text = String::from_utf8(body.body.collect().await?.to_vec())?;
+            for line in text.lines() {
+                let r: serde_json::Value = serde_json::from_str(line)?;
+                if r["resourceType"] == self.refuse {
+                    failures.push_str(&serde_json::json!({"resource": r, "error": "refused by the fake"}).to_string());
+                    failures.push('\n');
+                }
+            }
+        }
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(format!("{}{job_id}/FAILURE/part-0.ndjson", strip(&output)))
+            .body(failures.into_bytes().into())
+            .send()
+            .await?;
+        Ok(("COMPLETED_WITH_ERRORS".into(), Some("some resources were refused".into())))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staged_documents_are_imported_once_and_refusals_dead_lettered() {
+    use paperchart_scheduler::imports::{Imports, Round};
+    let mut fleet = Fleet::start().await;
+    fleet.worker("staging", "http://127.0.0.1:9/unused", &[]);
+    let bucket = fleet.url("PAPERCHART__FLEET__WORK_BUCKET").to_string();
+    let staged = |fleet: &Fleet| {
+        let (s3, bucket) = (fleet.s3.clone(), bucket.clone());
+        async move {
+            let out = s3.list_objects_v2().bucket(&bucket).prefix("paperchart/staging/").send().await.unwrap();
+            out.contents.unwrap_or_default().len()
+        }
+    };
+    fleet.upload_sample("bulk/lab.pdf", "lab-report.pdf").await;
+    fleet.upload_sample("bulk/referral.tif", "referral-letter.tif").await;
+    fleet.drained().await;
+    assert_eq!(staged(&fleet).await, 2, "{}", fleet.logs());
+
+    let fake = FakeImports {
+        s3: fleet.s3.clone(),
+        bucket: bucket.clone(),
+        refuse: "Provenance",
+        busy: Default::default(),
+        started: Default::default(),
+        described: Default::default(),
+    };
+    let dlq = paperchart::aws::sqs::SqsQueue::new(
+        fleet.sqs.clone(),
+        fleet.url("PAPERCHART__FLEET__COMPLETION_DLQ_URL"),
+        fleet.url("PAPERCHART__FLEET__COMPLETION_DLQ_URL"),
+        Duration::from_secs(1),
+    );
+    let imports = Imports {
+        s3: &fleet.s3,
+        bucket: &bucket,
+        prefix: "paperchart/",
+        control: &fake,
+        dead_letters: &dlq,
+        max_files: 100,
+    };
+    assert!(matches!(imports.round().await.unwrap(), Round::Started { files: 2, .. }));
+    assert_eq!(staged(&fleet).await, 0, "the batch left the staging prefix");
+
+    // A document staged while the import runs waits for the next batch.
+    fleet.upload_sample("bulk/photo.png", "medication-list-photo.png").await;
+    fleet.drained().await;
+    assert!(matches!(imports.round().await.unwrap(), Round::Waiting(_)));
+    let finished = imports.round().await.unwrap();
+    assert_eq!(finished, Round::Finished { status: "COMPLETED_WITH_ERRORS".into(), dead_lettered: 2 });
+    let dead = fleet.dead_letters("PAPERCHART__FLEET__COMPLETION_DLQ_URL").await;
+    assert_eq!(dead.len(), 2, "one Provenance per document");
+    assert!(dead.iter().all(|(b, r)| b.contains("Provenance") && r.contains("COMPLETED_WITH_ERRORS")), "{dead:?}");
+
+    // HealthLake runs one import at a time: someone else's job holds the next batch back.
+    fake.busy.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(matches!(imports.round().await.unwrap(), Round::Waiting(_)));
+    fake.busy.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(matches!(imports.round().await.unwrap(), Round::Started { files: 1, .. }));
+
+    // Every staged file went into exactly one batch.
+    let started = fake.started.lock().unwrap().clone();
+    assert_eq!(started.len(), 2);
+    let mut inputs = Vec::new();
+    for (input, _, _) in &started {
+        let prefix = input.trim_start_matches(&format!("s3://{bucket}/")).to_string();
+        let out = fleet.s3.list_objects_v2().bucket(&bucket).prefix(prefix).send().await.unwrap();
+        inputs.extend(
+            out.contents
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|o| o.key.map(|k| k.rsplit('/').next().unwrap().to_string())),
+        );
+    }
+    inputs.sort();
+    let before = inputs.len();
+    inputs.dedup();
+    assert_eq!((before, inputs.len()), (3, 3), "{inputs:?}");
+}

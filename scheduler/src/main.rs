@@ -1,15 +1,16 @@
 //! `paperchart-scheduler`: the fleet's periodic chores, one task per fleet.
 //!
 //! - `run`: every `scheduler.interval_secs`, finds Textract jobs whose completion notice never
-//!   came and finishes or dead-letters them ([`sweep`]), until SIGTERM.
-//! - `sweep`: one round of that, then exit.
+//!   came and finishes or dead-letters them ([`sweep`]), and moves staged NDJSON into HealthLake
+//!   import jobs ([`imports`]) when a datastore is configured, until SIGTERM.
+//! - `sweep`: one round of the lost-notice check, then exit.
+//! - `import`: one step of the import state machine, then exit.
 //! - `redrive --from DLQ --to QUEUE [--max N]`: moves dead letters back after a fix ([`redrive`]).
 //!
 //! Configured like the worker (`--config`, `PAPERCHART__SECTION__KEY`): the `[fleet]`, `[aws]`
 //! and `[scheduler]` sections.
 
-mod redrive;
-mod sweep;
+use paperchart_scheduler::{imports, redrive, sweep};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +39,8 @@ enum Command {
     Run,
     /// One round of the lost-notice check, then exit.
     Sweep,
+    /// One step of the bulk import into HealthLake, then exit.
+    Import,
     /// Move messages from a dead-letter queue back to a work queue.
     Redrive {
         /// URL of the dead-letter queue.
@@ -57,6 +60,12 @@ struct Chores {
     textract: TextractEngine,
     completion: SqsQueue,
     stuck_after_secs: u64,
+    s3: aws_sdk_s3::Client,
+    work_bucket: String,
+    work_prefix: String,
+    /// With a datastore configured: the control plane and the import dead-letter queue.
+    imports: Option<(imports::HealthLakeImports, SqsQueue)>,
+    import_max_files: usize,
 }
 
 async fn chores(cfg: &Config, sdk: &paperchart::aws::SdkConfig) -> anyhow::Result<Chores> {
@@ -69,7 +78,37 @@ async fn chores(cfg: &Config, sdk: &paperchart::aws::SdkConfig) -> anyhow::Resul
         anyhow::ensure!(!value.is_empty(), "configuration: {key} is not set (the scheduler needs it)");
     }
     let s3 = paperchart::aws::s3_client(sdk, &cfg.aws);
+    let sc = &cfg.scheduler;
+    let imports = if sc.healthlake_datastore_id.is_empty() {
+        None
+    } else {
+        for (key, value) in [
+            ("scheduler.import_role_arn", &sc.import_role_arn),
+            ("scheduler.import_kms_key_id", &sc.import_kms_key_id),
+            ("scheduler.import_dlq_url", &sc.import_dlq_url),
+        ] {
+            anyhow::ensure!(!value.is_empty(), "configuration: {key} is not set (imports need it)");
+        }
+        let control = imports::HealthLakeImports {
+            client: aws_sdk_healthlake::Client::new(sdk),
+            datastore_id: sc.healthlake_datastore_id.clone(),
+            role_arn: sc.import_role_arn.clone(),
+            kms_key_id: sc.import_kms_key_id.clone(),
+        };
+        let dlq = SqsQueue::new(
+            aws_sdk_sqs::Client::new(sdk),
+            &sc.import_dlq_url,
+            &sc.import_dlq_url,
+            Duration::from_secs(1),
+        );
+        Some((control, dlq))
+    };
     Ok(Chores {
+        s3: s3.clone(),
+        work_bucket: f.work_bucket.clone(),
+        work_prefix: f.work_prefix.clone(),
+        imports,
+        import_max_files: sc.import_max_files.max(1),
         registry: JobRegistry::new(s3, &f.work_bucket, &f.work_prefix),
         textract: TextractEngine::new(paperchart::aws::textract_client(sdk), TextractSettings::from_fleet(f)),
         completion: SqsQueue::new(
@@ -83,7 +122,25 @@ async fn chores(cfg: &Config, sdk: &paperchart::aws::SdkConfig) -> anyhow::Resul
 }
 
 impl Chores {
+    async fn import_step(&self) -> anyhow::Result<Option<imports::Round>> {
+        let Some((control, dlq)) = &self.imports else { return Ok(None) };
+        let step = imports::Imports {
+            s3: &self.s3,
+            bucket: &self.work_bucket,
+            prefix: &self.work_prefix,
+            control,
+            dead_letters: dlq,
+            max_files: self.import_max_files,
+        };
+        Ok(Some(step.round().await?))
+    }
+
     async fn round(&self) {
+        match self.import_step().await {
+            Ok(Some(r)) => tracing::info!(round = ?r, "import step done"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "import step failed"),
+        }
         match sweep::sweep(&self.registry, &self.textract, &self.completion, self.stuck_after_secs).await {
             Ok(s) => tracing::info!(
                 checked = s.checked,
@@ -128,6 +185,13 @@ async fn main_async(cli: Cli, cfg: Config) -> anyhow::Result<()> {
                 "checked {}, still running {}, notices sent again {}, dead-lettered {}, errors {}",
                 s.checked, s.running, s.renotified, s.dead_lettered, s.errors
             );
+        }
+        Command::Import => {
+            let c = chores(&cfg, &sdk).await?;
+            match c.import_step().await? {
+                Some(r) => println!("{r:?}"),
+                None => anyhow::bail!("configuration: scheduler.healthlake_datastore_id is not set"),
+            }
         }
         Command::Run => {
             let c = chores(&cfg, &sdk).await?;

@@ -33,11 +33,30 @@ pub struct SchedulerConfig {
     /// A Textract job whose completion notice has not come after this long is checked with
     /// GetDocumentAnalysis and finished or dead-lettered.
     pub stuck_after_secs: u64,
+    /// HealthLake datastore that staged NDJSON (`--sink staging`) is imported into; empty turns
+    /// imports off.
+    pub healthlake_datastore_id: String,
+    /// Role HealthLake assumes to read the batch and write its results.
+    pub import_role_arn: String,
+    /// KMS key for the import job's output (HealthLake requires one).
+    pub import_kms_key_id: String,
+    /// Where resources an import refused go, with the reason (an SQS queue).
+    pub import_dlq_url: String,
+    /// Most staged documents in one import job.
+    pub import_max_files: usize,
 }
 
 impl Default for SchedulerConfig {
     fn default() -> Self {
-        SchedulerConfig { interval_secs: 60, stuck_after_secs: 900 }
+        SchedulerConfig {
+            interval_secs: 60,
+            stuck_after_secs: 900,
+            healthlake_datastore_id: String::new(),
+            import_role_arn: String::new(),
+            import_kms_key_id: String::new(),
+            import_dlq_url: String::new(),
+            import_max_files: 1000,
+        }
     }
 }
 
