@@ -251,3 +251,41 @@ async fn staged_documents_are_imported_once_and_refusals_dead_lettered() {
     inputs.dedup();
     assert_eq!((before, inputs.len()), (3, 3), "{inputs:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backlog_per_task_is_published_as_embedded_metrics() {
+    // moto reports this many running tasks for every ECS service.
+    let fleet = Fleet::start_with(&[("MOTO_ECS_SERVICE_RUNNING", "2")]).await;
+    let intake = fleet.url("PAPERCHART__FLEET__INTAKE_QUEUE_URL").to_string();
+    fleet.sqs.purge_queue().queue_url(&intake).send().await.unwrap();
+    for i in 0..6 {
+        fleet.sqs.send_message().queue_url(&intake).message_body(format!("{{\"n\":{i}}}")).send().await.unwrap();
+    }
+    let ecs = aws_sdk_ecs::Client::new(&fleet.moto.sdk().await);
+    ecs.create_cluster().cluster_name("paperchart").send().await.unwrap();
+    let container =
+        aws_sdk_ecs::types::ContainerDefinition::builder().name("worker").image("paperchart:test").memory(2048).build();
+    ecs.register_task_definition().family("paperchart-worker").container_definitions(container).send().await.unwrap();
+    ecs.create_service()
+        .cluster("paperchart")
+        .service_name("paperchart-worker")
+        .task_definition("paperchart-worker")
+        .desired_count(2)
+        .send()
+        .await
+        .unwrap();
+    let mut cmd = scheduler_in(&fleet);
+    cmd.env("PAPERCHART__SCHEDULER__ECS_CLUSTER", "paperchart")
+        .env("PAPERCHART__SCHEDULER__WORKER_SERVICE", "paperchart-worker")
+        .arg("backlog");
+    let line = stdout_of(cmd);
+    let v: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON line");
+    assert_eq!((v["IntakeBacklog"].as_u64(), v["RunningWorkers"].as_u64()), (Some(6), Some(2)), "{v}");
+    assert_eq!(v["BacklogPerTask"], 3.0);
+    assert_eq!(v["Service"], "paperchart-worker");
+    let cw = &v["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(cw["Namespace"], "paperchart");
+    assert!(v["_aws"]["Timestamp"].as_i64().unwrap() > 1_700_000_000_000);
+    let names: Vec<&str> = cw["Metrics"].as_array().unwrap().iter().filter_map(|m| m["Name"].as_str()).collect();
+    assert!(names.contains(&"BacklogPerTask") && names.contains(&"RunningWorkers"), "{names:?}");
+}

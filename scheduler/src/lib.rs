@@ -1,6 +1,8 @@
 //! The chores of `paperchart-scheduler`, one module each: lost Textract notices ([`sweep`]),
-//! bulk imports into HealthLake ([`imports`]) and dead-letter redrive ([`redrive`]).
+//! bulk imports into HealthLake ([`imports`]), backlog per task for autoscaling ([`backlog`])
+//! and dead-letter redrive ([`redrive`]).
 
+pub mod backlog;
 pub mod imports;
 pub mod redrive;
 pub mod sweep;

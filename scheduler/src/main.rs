@@ -5,12 +5,13 @@
 //!   import jobs ([`imports`]) when a datastore is configured, until SIGTERM.
 //! - `sweep`: one round of the lost-notice check, then exit.
 //! - `import`: one step of the import state machine, then exit.
+//! - `backlog`: one measurement of the backlog per task, printed as its metric record.
 //! - `redrive --from DLQ --to QUEUE [--max N]`: moves dead letters back after a fix ([`redrive`]).
 //!
 //! Configured like the worker (`--config`, `PAPERCHART__SECTION__KEY`): the `[fleet]`, `[aws]`
 //! and `[scheduler]` sections.
 
-use paperchart_scheduler::{imports, redrive, sweep};
+use paperchart_scheduler::{backlog, imports, redrive, sweep};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +42,8 @@ enum Command {
     Sweep,
     /// One step of the bulk import into HealthLake, then exit.
     Import,
+    /// Measure the backlog per task once and print its metric record.
+    Backlog,
     /// Move messages from a dead-letter queue back to a work queue.
     Redrive {
         /// URL of the dead-letter queue.
@@ -66,11 +69,17 @@ struct Chores {
     /// With a datastore configured: the control plane and the import dead-letter queue.
     imports: Option<(imports::HealthLakeImports, SqsQueue)>,
     import_max_files: usize,
+    /// The intake queue, and the ECS cluster and service of the workers when configured.
+    intake: SqsQueue,
+    ecs: Option<(aws_sdk_ecs::Client, String, String)>,
+    metrics_namespace: String,
 }
 
 async fn chores(cfg: &Config, sdk: &paperchart::aws::SdkConfig) -> anyhow::Result<Chores> {
     let f = &cfg.fleet;
     for (key, value) in [
+        ("fleet.intake_queue_url", &f.intake_queue_url),
+        ("fleet.intake_dlq_url", &f.intake_dlq_url),
         ("fleet.work_bucket", &f.work_bucket),
         ("fleet.completion_queue_url", &f.completion_queue_url),
         ("fleet.completion_dlq_url", &f.completion_dlq_url),
@@ -103,7 +112,17 @@ async fn chores(cfg: &Config, sdk: &paperchart::aws::SdkConfig) -> anyhow::Resul
         );
         Some((control, dlq))
     };
+    let ecs = (!sc.ecs_cluster.is_empty() && !sc.worker_service.is_empty())
+        .then(|| (aws_sdk_ecs::Client::new(sdk), sc.ecs_cluster.clone(), sc.worker_service.clone()));
     Ok(Chores {
+        intake: SqsQueue::new(
+            aws_sdk_sqs::Client::new(sdk),
+            &f.intake_queue_url,
+            &f.intake_dlq_url,
+            Duration::from_secs(1),
+        ),
+        ecs,
+        metrics_namespace: sc.metrics_namespace.clone(),
         s3: s3.clone(),
         work_bucket: f.work_bucket.clone(),
         work_prefix: f.work_prefix.clone(),
@@ -135,7 +154,20 @@ impl Chores {
         Ok(Some(step.round().await?))
     }
 
+    /// Measures the backlog and prints its Embedded Metric Format line.
+    async fn publish_backlog(&self) -> anyhow::Result<backlog::Backlog> {
+        let ecs = self.ecs.as_ref().map(|(c, cluster, service)| (c, cluster.as_str(), service.as_str()));
+        let b = backlog::measure(&self.intake, ecs).await?;
+        let service = self.ecs.as_ref().map_or("paperchart-worker", |(_, _, s)| s.as_str());
+        let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+        println!("{}", b.emf(&self.metrics_namespace, service, now));
+        Ok(b)
+    }
+
     async fn round(&self) {
+        if let Err(e) = self.publish_backlog().await {
+            tracing::warn!(error = %e, "backlog not published");
+        }
         match self.import_step().await {
             Ok(Some(r)) => tracing::info!(round = ?r, "import step done"),
             Ok(None) => {}
@@ -185,6 +217,9 @@ async fn main_async(cli: Cli, cfg: Config) -> anyhow::Result<()> {
                 "checked {}, still running {}, notices sent again {}, dead-lettered {}, errors {}",
                 s.checked, s.running, s.renotified, s.dead_lettered, s.errors
             );
+        }
+        Command::Backlog => {
+            chores(&cfg, &sdk).await?.publish_backlog().await?;
         }
         Command::Import => {
             let c = chores(&cfg, &sdk).await?;

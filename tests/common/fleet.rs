@@ -52,7 +52,12 @@ impl Drop for Fleet {
 
 impl Fleet {
     pub async fn start() -> Fleet {
-        let moto = Moto::start();
+        Fleet::start_with(&[]).await
+    }
+
+    /// With extra environment for moto.
+    pub async fn start_with(moto_env: &[(&str, &str)]) -> Fleet {
+        let moto = Moto::start_with(moto_env);
         let out = Command::new(&moto.python)
             .arg(root().join("scripts/fleet_stack.py"))
             .args(["--endpoint", &moto.endpoint, "create", "--visibility", "30"])

@@ -233,6 +233,11 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
+        Moto::start_with(&[])
+    }
+
+    /// With extra environment for the server, e.g. `MOTO_ECS_SERVICE_RUNNING`.
+    pub fn start_with(env: &[(&str, &str)]) -> Moto {
         let python = std::env::var_os("PAPERCHART_TEST_MOTO_PYTHON")
             .map(PathBuf::from)
             .unwrap_or_else(|| root().join(".cache/py-tools/bin/python"));
@@ -245,6 +250,7 @@ impl Moto {
         let child = Command::new(&python)
             .arg(root().join("scripts/moto_server.py"))
             .args(["--port", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -44,6 +44,12 @@ pub struct SchedulerConfig {
     pub import_dlq_url: String,
     /// Most staged documents in one import job.
     pub import_max_files: usize,
+    /// ECS cluster and service of the workers, whose running task count divides the backlog;
+    /// empty: the backlog is published without it.
+    pub ecs_cluster: String,
+    pub worker_service: String,
+    /// CloudWatch namespace of the backlog metrics (Embedded Metric Format on standard output).
+    pub metrics_namespace: String,
 }
 
 impl Default for SchedulerConfig {
@@ -56,6 +62,9 @@ impl Default for SchedulerConfig {
             import_kms_key_id: String::new(),
             import_dlq_url: String::new(),
             import_max_files: 1000,
+            ecs_cluster: String::new(),
+            worker_service: String::new(),
+            metrics_namespace: "paperchart".into(),
         }
     }
 }
