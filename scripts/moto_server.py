@@ -14,7 +14,8 @@ enough; what paperchart needs from it beyond that is patched here before the ser
   GetDocumentAnalysis reports IN_PROGRESS until then, pages blocks by MaxResults/NextToken, and
   returns DocumentMetadata.Pages as the integer the SDK expects.
 - Faults on request, for tests: a key containing `__throttleN__` makes the first N starts for it
-  fail with ThrottlingException, `__limitN__` with LimitExceededException.
+  fail with ThrottlingException, `__limitN__` with LimitExceededException; `__badjob__` makes
+  the job itself FAILED (BAD_DOCUMENT), as Textract does for documents it cannot read.
 
     .cache/py-tools/bin/python scripts/moto_server.py --port 5000
 """
@@ -158,6 +159,8 @@ def run_job(job, account, region):
         obj = s3.get_object(loc["Bucket"], loc["Name"], loc.get("Version"))
         if obj is None:
             raise KeyError("missing")
+        if "__badjob__" in loc["Name"]:
+            raise ValueError("BAD_DOCUMENT")
         fixture = s3.get_object(loc["Bucket"], loc["Name"] + ".textract.json")
         if fixture is None:
             try:

@@ -143,18 +143,28 @@ async fn bad_files_and_failed_jobs_go_to_the_dead_letters_with_their_reasons() {
     let mut fleet = Fleet::start().await;
     let w = fleet.worker("fhir", &fhir.base, &[]);
     let bad = root().join("tests/fixtures/bad");
-    fleet.upload("bad/notes.txt", std::fs::read(bad.join("notes.txt")).unwrap()).await;
+    // Refused before Textract is paid for: the worker checks each document as the embedded
+    // pipeline does.
+    for name in ["notes.txt", "corrupt.pdf", "encrypted.pdf"] {
+        fleet.upload(&format!("bad/{name}"), std::fs::read(bad.join(name)).unwrap()).await;
+    }
     fleet.upload("bad/empty.pdf", Vec::new()).await;
-    // Looks like a PDF, so Textract takes it, and its job FAILS.
-    fleet.upload("bad/corrupt.pdf", std::fs::read(bad.join("corrupt.pdf")).unwrap()).await;
+    // A document Textract itself cannot read: its job FAILS (moto_server.py's `__badjob__`).
+    fleet.upload_sample("bad/scan__badjob__.tif", "referral-letter.tif").await;
     fleet.upload_sample("good/referral.tif", "referral-letter.tif").await;
     fleet.wait("the good document in the FHIR server", LONG, || fhir.count("DocumentReference") == 1);
     fleet.drained().await;
     let intake = fleet.dead_letters("PAPERCHART__FLEET__INTAKE_DLQ_URL").await;
     let reasons: Vec<&str> = intake.iter().map(|(_, r)| r.as_str()).collect();
-    assert_eq!(intake.len(), 2, "{reasons:?}");
-    assert!(intake.iter().any(|(b, r)| b.contains("notes.txt") && r.contains("unsupported")), "{reasons:?}");
-    assert!(intake.iter().any(|(b, r)| b.contains("empty.pdf") && r.contains("empty")), "{reasons:?}");
+    assert_eq!(intake.len(), 4, "{reasons:?}");
+    for (name, reason) in [
+        ("notes.txt", "unsupported"),
+        ("empty.pdf", "empty"),
+        ("corrupt.pdf", "corrupt"),
+        ("encrypted.pdf", "encrypted"),
+    ] {
+        assert!(intake.iter().any(|(b, r)| b.contains(name) && r.contains(reason)), "{name}: {reasons:?}");
+    }
     let completion = fleet.dead_letters("PAPERCHART__FLEET__COMPLETION_DLQ_URL").await;
     assert_eq!(completion.len(), 1, "{completion:?}");
     assert!(completion[0].0.contains("FAILED") && completion[0].1.contains("BAD_DOCUMENT"), "{completion:?}");

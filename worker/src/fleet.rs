@@ -253,6 +253,8 @@ fn settle(results: Vec<(String, Result<Option<String>, StageError>)>, started: b
 /// The intake queue: S3 events in, Textract jobs (or, with Tesseract, whole documents) out.
 pub struct IntakeHandler {
     pub source: Arc<S3Source>,
+    /// What a document is checked against before Textract is paid to read it.
+    pub limits: crate::decode::Limits,
     /// `None` runs the whole pipeline here (Tesseract in the worker).
     pub textract: Option<Arc<TextractEngine>>,
     pub registry: Option<JobRegistry>,
@@ -271,6 +273,7 @@ impl IntakeHandler {
             return Ok(None);
         }
         check_textract_limits(kind, object.size)?;
+        self.check_document(&located).await?;
         let document_id = crate::fhir::ids::derive(&[&object.identity, "DocumentReference"]);
         let job_id = textract.start_analysis(&located, &document_id).await?;
         registry
@@ -289,6 +292,24 @@ impl IntakeHandler {
             })
             .await?;
         Ok(Some(job_id))
+    }
+}
+
+impl IntakeHandler {
+    /// Reads the object once and checks it the way the embedded pipeline does — corrupt,
+    /// encrypted, no pages, too many pages (Textract's 3,000 and `limits.max_pages`), pixel
+    /// bombs — so a document Textract would refuse is dead-lettered with a clear reason before a
+    /// job is paid for.
+    async fn check_document(&self, located: &ObjectRef) -> Result<(), StageError> {
+        use crate::source::ObjectSource;
+        let object = self.source.fetch(&source_key(located)).await?;
+        let mut limits = self.limits;
+        limits.max_pages = limits.max_pages.min(MAX_PAGES as u32);
+        let bytes = object.bytes.clone();
+        tokio::task::spawn_blocking(move || crate::decode::Opened::open(bytes, &limits).map(|_| ()))
+            .await
+            .map_err(|e| StageError::Internal(format!("document check: {e}")))??;
+        Ok(())
     }
 }
 

@@ -66,6 +66,7 @@ pub async fn worker(cfg: Config) -> anyhow::Result<()> {
         queue: Arc::new(intake_queue),
         handler: Arc::new(IntakeHandler {
             source,
+            limits: cfg.limits,
             textract: textract.clone(),
             registry: registry.clone(),
             pipeline: pipeline.clone(),
