@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use serde::{Deserialize, Serialize};
 
+use paperchart::aws::s3::{list_keys, read_if_exists};
 use paperchart::aws::sqs::SqsQueue;
 
 /// The HealthLake control plane, behind a seam so the state machine is tested with a fake.
@@ -146,33 +147,11 @@ impl Imports<'_> {
     }
 
     async fn list(&self, prefix: &str, max: usize) -> anyhow::Result<Vec<String>> {
-        let mut keys = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .s3
-                .list_objects_v2()
-                .bucket(self.bucket)
-                .prefix(prefix)
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(|e| s3_error("list", e))?;
-            keys.extend(page.contents.unwrap_or_default().into_iter().filter_map(|o| o.key));
-            token = page.next_continuation_token;
-            if token.is_none() || keys.len() >= max {
-                keys.truncate(max);
-                return Ok(keys);
-            }
-        }
+        list_keys(self.s3, self.bucket, prefix, max).await.map_err(anyhow::Error::msg)
     }
 
     async fn read(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
-        match self.s3.get_object().bucket(self.bucket).key(key).send().await {
-            Ok(out) => Ok(Some(out.body.collect().await.map_err(|e| anyhow::anyhow!("read {key}: {e}"))?.to_vec())),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-            Err(e) => Err(s3_error("read", e)),
-        }
+        read_if_exists(self.s3, self.bucket, key).await.map_err(anyhow::Error::msg)
     }
 
     async fn save(&self, batch: &Batch) -> anyhow::Result<()> {

@@ -187,21 +187,6 @@ impl Chores {
     }
 }
 
-fn shutdown() -> tokio_util::sync::CancellationToken {
-    let token = tokio_util::sync::CancellationToken::new();
-    let t = token.clone();
-    tokio::spawn(async move {
-        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            t.cancel();
-        }
-    });
-    token
-}
-
 async fn main_async(cli: Cli, cfg: Config) -> anyhow::Result<()> {
     let sdk = paperchart::aws::sdk_config(&cfg.aws).await;
     match cli.command {
@@ -230,7 +215,7 @@ async fn main_async(cli: Cli, cfg: Config) -> anyhow::Result<()> {
         }
         Command::Run => {
             let c = chores(&cfg, &sdk).await?;
-            let stop = shutdown();
+            let stop = paperchart::worker::shutdown_on_signals();
             let every = Duration::from_secs(cfg.scheduler.interval_secs.max(1));
             tracing::info!(interval_secs = every.as_secs(), "scheduler started");
             loop {

@@ -121,20 +121,8 @@ impl Fleet {
 
     /// (visible, in flight) of a queue.
     pub async fn depth(&self, queue: &str) -> (u64, u64) {
-        use aws_sdk_sqs::types::QueueAttributeName as A;
-        let attrs = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(self.url(queue))
-            .attribute_names(A::ApproximateNumberOfMessages)
-            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap_or_default();
-        let n = |a: A| attrs.get(&a).and_then(|v| v.parse().ok()).unwrap_or(0);
-        (n(A::ApproximateNumberOfMessages), n(A::ApproximateNumberOfMessagesNotVisible))
+        let q = paperchart::aws::sqs::SqsQueue::new(self.sqs.clone(), self.url(queue), "", Duration::from_secs(1));
+        q.depth().await.unwrap()
     }
 
     pub async fn job_records(&self) -> usize {

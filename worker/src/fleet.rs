@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::aws::events::{parse_completion, parse_intake, ObjectRef};
-use crate::aws::s3::{source_key, S3Source};
+use crate::aws::s3::{list_keys, read_if_exists, source_key, S3Source};
 use crate::aws::textract::{request_token, TextractEngine, MAX_IMAGE_BYTES, MAX_PAGES, MAX_PDF_TIFF_BYTES};
 use crate::decode::{DecodeError, Kind};
 use crate::job::{DocReport, JobState, Outcome, StageError};
@@ -144,14 +144,10 @@ impl JobRegistry {
     }
 
     pub async fn get(&self, job_id: &str) -> Result<Option<JobRecord>, StageError> {
-        match self.client.get_object().bucket(&self.bucket).key(self.key(job_id)).send().await {
-            Ok(out) => {
-                let bytes = out.body.collect().await.map_err(|e| registry_error("job record", e))?.into_bytes();
-                Ok(Some(serde_json::from_slice(&bytes).map_err(|e| registry_error("job record", e))?))
-            }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-            Err(e) => Err(registry_error("job record", aws_smithy_types::error::display::DisplayErrorContext(&e))),
-        }
+        let bytes = read_if_exists(&self.client, &self.bucket, &self.key(job_id))
+            .await
+            .map_err(|e| registry_error("job record", e))?;
+        bytes.map(|b| serde_json::from_slice(&b).map_err(|e| registry_error("job record", e))).transpose()
     }
 
     pub async fn delete(&self, job_id: &str) -> Result<(), StageError> {
@@ -167,30 +163,15 @@ impl JobRegistry {
 
     /// Every recorded job.
     pub async fn list(&self) -> Result<Vec<JobRecord>, StageError> {
+        let prefix = format!("{}textract-jobs/", self.prefix);
+        let keys = list_keys(&self.client, &self.bucket, &prefix, usize::MAX)
+            .await
+            .map_err(|e| registry_error("job records", e))?;
         let mut out = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(format!("{}textract-jobs/", self.prefix))
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(|e| {
-                    registry_error("job records", aws_smithy_types::error::display::DisplayErrorContext(&e))
-                })?;
-            for o in page.contents.unwrap_or_default() {
-                let Some(key) = o.key else { continue };
-                let id = key.rsplit('/').next().unwrap_or("").trim_end_matches(".json").to_string();
-                if let Some(r) = self.get(&id).await? {
-                    out.push(r);
-                }
-            }
-            token = page.next_continuation_token;
-            if token.is_none() {
-                break;
+        for key in keys {
+            let id = key.rsplit('/').next().unwrap_or("").trim_end_matches(".json");
+            if let Some(r) = self.get(id).await? {
+                out.push(r);
             }
         }
         Ok(out)
@@ -263,17 +244,25 @@ pub struct IntakeHandler {
 
 impl IntakeHandler {
     /// Starts the Textract job of one object; `None` when that object version was written
-    /// already (a duplicated event).
+    /// already (a duplicated event). The object is read once and checked the way the embedded
+    /// pipeline checks a document — corrupt, encrypted, no pages, too many pages (Textract's
+    /// 3,000 and `limits.max_pages`), pixel bombs, Textract's size limits — so a document Textract
+    /// would refuse is dead-lettered with a clear reason before a job is paid for.
     async fn start(&self, o: &ObjectRef, textract: &TextractEngine) -> Result<Option<String>, StageError> {
         let registry = self.registry.as_ref().ok_or_else(|| StageError::Internal("no job registry".into()))?;
-        let (object, kind) = self.source.describe(o).await?;
-        let located = object.s3.clone().expect("described from S3");
+        let located = self.source.locate(o).await?;
         let token = request_token(&located);
         if registry.is_done(&token).await? {
             return Ok(None);
         }
+        let object = self.source.get(located.clone()).await?;
+        let mut limits = self.limits;
+        limits.max_pages = limits.max_pages.min(MAX_PAGES as u32);
+        let bytes = object.bytes.clone();
+        let kind = tokio::task::spawn_blocking(move || crate::decode::Opened::open(bytes, &limits).map(|d| d.kind()))
+            .await
+            .map_err(|e| StageError::Internal(format!("document check: {e}")))??;
         check_textract_limits(kind, object.size)?;
-        self.check_document(&located).await?;
         let document_id = crate::fhir::ids::derive(&[&object.identity, "DocumentReference"]);
         let job_id = textract.start_analysis(&located, &document_id).await?;
         registry
@@ -292,24 +281,6 @@ impl IntakeHandler {
             })
             .await?;
         Ok(Some(job_id))
-    }
-}
-
-impl IntakeHandler {
-    /// Reads the object once and checks it the way the embedded pipeline does — corrupt,
-    /// encrypted, no pages, too many pages (Textract's 3,000 and `limits.max_pages`), pixel
-    /// bombs — so a document Textract would refuse is dead-lettered with a clear reason before a
-    /// job is paid for.
-    async fn check_document(&self, located: &ObjectRef) -> Result<(), StageError> {
-        use crate::source::ObjectSource;
-        let object = self.source.fetch(&source_key(located)).await?;
-        let mut limits = self.limits;
-        limits.max_pages = limits.max_pages.min(MAX_PAGES as u32);
-        let bytes = object.bytes.clone();
-        tokio::task::spawn_blocking(move || crate::decode::Opened::open(bytes, &limits).map(|_| ()))
-            .await
-            .map_err(|e| StageError::Internal(format!("document check: {e}")))??;
-        Ok(())
     }
 }
 
@@ -348,8 +319,7 @@ pub struct CompletionHandler {
 }
 
 impl CompletionHandler {
-    /// Reads a finished job and writes its document. Shared with the scheduler's check of jobs
-    /// whose notice never came.
+    /// Reads a finished job and writes its document.
     pub async fn finish(&self, record: &JobRecord) -> Result<DocReport, StageError> {
         let started = std::time::Instant::now();
         let result = self.textract.get_result(&record.job_id).await?;
@@ -363,13 +333,8 @@ impl CompletionHandler {
         let mut report = DocReport::new(&object.name, &object.uri);
         report.kind = Some(record.kind);
         let missing = result.document.missing_pages.len();
-        let mut state = JobState::OcrDone { object, kind: record.kind, document: result.document };
-        loop {
-            state = self.pipeline.step(state, &mut report).await?;
-            if let JobState::Written { .. } = state {
-                break;
-            }
-        }
+        let state = JobState::OcrDone { object, kind: record.kind, document: result.document };
+        self.pipeline.run(state, &mut report).await?;
         if missing > 0 {
             report.outcome =
                 Outcome::NeedsReview { reason: format!("Textract PARTIAL_SUCCESS: {missing} page(s) missing") };

@@ -93,23 +93,26 @@ impl Pipeline {
         }
     }
 
+    /// Steps a document on from `state` until it is written or fails, waiting between polls of
+    /// a running OCR job.
+    pub async fn run(&self, mut state: JobState, report: &mut DocReport) -> Result<(), StageError> {
+        loop {
+            if matches!(state, JobState::OcrStarted { .. }) {
+                tokio::time::sleep(OCR_POLL).await;
+            }
+            match self.step(state, report).await? {
+                JobState::Written { .. } => return Ok(()),
+                next => state = next,
+            }
+        }
+    }
+
     /// Runs the document at `key` until it is written or fails.
     pub async fn process(&self, key: &str) -> (DocReport, Option<StageError>) {
         let started = Instant::now();
         let name = std::path::Path::new(key).file_name().map_or(key.to_string(), |n| n.to_string_lossy().into_owned());
         let mut report = DocReport::new(&name, key);
-        let mut state = JobState::Received { key: key.to_string() };
-        let error = loop {
-            let waiting = matches!(state, JobState::OcrStarted { .. });
-            if waiting {
-                tokio::time::sleep(OCR_POLL).await;
-            }
-            match self.step(state, &mut report).await {
-                Ok(JobState::Written { .. }) => break None,
-                Ok(next) => state = next,
-                Err(e) => break Some(e),
-            }
-        };
+        let error = self.run(JobState::Received { key: key.to_string() }, &mut report).await.err();
         report.millis = started.elapsed().as_millis() as u64;
         match &error {
             None => tracing::info!(

@@ -22,7 +22,8 @@ pub struct SourceObject {
     pub name: String,
     /// Size in bytes of the whole object.
     pub size: u64,
-    /// The content; empty when the object was only described (Textract reads it from S3 itself).
+    /// The content; empty when the object is only referred to (a Textract job's record: Textract
+    /// read it from S3 itself).
     pub bytes: Arc<[u8]>,
     /// SHA-1 of the content (FHIR `Attachment.hash`), when it was read.
     pub sha1: Option<[u8; 20]>,

@@ -45,59 +45,85 @@ impl S3Source {
         S3Source { client, max_bytes }
     }
 
-    /// Describes an object without downloading it: its size, version, eTag and modification
-    /// time (HEAD), and its kind from the first kilobyte (a ranged GET). For engines that read
-    /// the object in place, such as Textract.
-    pub async fn describe(&self, o: &ObjectRef) -> Result<(SourceObject, crate::decode::Kind), crate::job::StageError> {
+    /// Locates an object with a HEAD: the version, eTag and size of what a GET will read, with
+    /// the size checked against `max_bytes` before a byte is downloaded.
+    pub async fn locate(&self, o: &ObjectRef) -> Result<ObjectRef, SourceError> {
         let key = source_key(o);
-        let head = match self
-            .client
-            .head_object()
-            .bucket(&o.bucket)
-            .key(&o.key)
-            .set_version_id(o.version_id.clone())
-            .send()
-            .await
-        {
+        let head =
+            self.client.head_object().bucket(&o.bucket).key(&o.key).set_version_id(o.version_id.clone()).send().await;
+        let head = match head {
             Ok(h) => h,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {
-                return Err(SourceError::NotFound { path: key }.into())
+                return Err(SourceError::NotFound { path: key })
             }
-            Err(e) => return Err(io(&key, aws_smithy_types::error::display::DisplayErrorContext(&e)).into()),
+            Err(e) => return Err(io(&key, aws_smithy_types::error::display::DisplayErrorContext(&e))),
         };
         let size = head.content_length.unwrap_or(0).max(0) as u64;
         if size > self.max_bytes {
-            return Err(SourceError::TooLarge { path: key, bytes: size, limit: self.max_bytes }.into());
+            return Err(SourceError::TooLarge { path: key, bytes: size, limit: self.max_bytes });
         }
-        if size == 0 {
-            // A ranged GET of an empty object is an error (416): say what it is instead.
-            return Err(crate::decode::DecodeError::Empty.into());
-        }
-        let first = self
+        let version = head.version_id.or(o.version_id.clone()).filter(|v| v != "null");
+        Ok(ObjectRef { version_id: version, etag: head.e_tag, size: Some(size), ..o.clone() })
+    }
+
+    /// Downloads a located object (that version exactly).
+    pub async fn get(&self, located: ObjectRef) -> Result<SourceObject, SourceError> {
+        let key = source_key(&located);
+        let got = self
             .client
             .get_object()
-            .bucket(&o.bucket)
-            .key(&o.key)
-            .set_version_id(o.version_id.clone())
-            .range("bytes=0-1023")
+            .bucket(&located.bucket)
+            .key(&located.key)
+            .set_version_id(located.version_id.clone())
             .send()
             .await
             .map_err(|e| io(&key, aws_smithy_types::error::display::DisplayErrorContext(&e)))?;
-        let prefix = first.body.collect().await.map_err(|e| io(&key, e))?.into_bytes();
-        let kind = crate::decode::detect(&prefix)?;
-        let version = head.version_id.clone().or(o.version_id.clone()).filter(|v| v != "null");
-        let located = ObjectRef { version_id: version, etag: head.e_tag.clone(), size: Some(size), ..o.clone() };
-        let object = SourceObject {
-            identity: located.identity(),
-            uri: located.uri(),
-            name: o.key.rsplit('/').next().unwrap_or(&o.key).to_string(),
-            size,
-            bytes: std::sync::Arc::from(Vec::new()),
-            sha1: None,
-            modified: head.last_modified.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
-            s3: Some(located),
-        };
-        Ok((object, kind))
+        let modified = got.last_modified.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
+        let bytes = got.body.collect().await.map_err(|e| io(&key, e))?.into_bytes().to_vec();
+        let name = located.key.rsplit('/').next().unwrap_or(&located.key).to_string();
+        let mut object = SourceObject::from_bytes(located.uri(), name, bytes, modified);
+        object.identity = located.identity();
+        object.s3 = Some(located);
+        Ok(object)
+    }
+}
+
+/// Every key under `prefix`, page by page, at most `max`.
+pub async fn list_keys(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    max: usize,
+) -> Result<Vec<String>, String> {
+    let mut keys = Vec::new();
+    let mut token = None;
+    loop {
+        let page =
+            client.list_objects_v2().bucket(bucket).prefix(prefix).set_continuation_token(token).send().await.map_err(
+                |e| {
+                    format!(
+                        "list s3://{bucket}/{prefix}: {}",
+                        aws_smithy_types::error::display::DisplayErrorContext(&e)
+                    )
+                },
+            )?;
+        keys.extend(page.contents.unwrap_or_default().into_iter().filter_map(|o| o.key));
+        token = page.next_continuation_token;
+        if token.is_none() || keys.len() >= max {
+            keys.truncate(max);
+            return Ok(keys);
+        }
+    }
+}
+
+/// An object's bytes, or `None` when there is no such key.
+pub async fn read_if_exists(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+    match client.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => Ok(Some(out.body.collect().await.map_err(|e| format!("read s3://{bucket}/{key}: {e}"))?.to_vec())),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+        Err(e) => {
+            Err(format!("read s3://{bucket}/{key}: {}", aws_smithy_types::error::display::DisplayErrorContext(&e)))
+        }
     }
 }
 
@@ -109,38 +135,8 @@ fn io(path: &str, what: impl std::fmt::Display) -> SourceError {
 impl ObjectSource for S3Source {
     async fn fetch(&self, key: &str) -> Result<SourceObject, SourceError> {
         let o = parse_s3_uri(key).ok_or_else(|| SourceError::NotFound { path: key.to_string() })?;
-        let head =
-            self.client.head_object().bucket(&o.bucket).key(&o.key).set_version_id(o.version_id.clone()).send().await;
-        let head = match head {
-            Ok(h) => h,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {
-                return Err(SourceError::NotFound { path: key.to_string() })
-            }
-            Err(e) => return Err(io(key, aws_smithy_types::error::display::DisplayErrorContext(&e))),
-        };
-        let size = head.content_length.unwrap_or(0).max(0) as u64;
-        if size > self.max_bytes {
-            return Err(SourceError::TooLarge { path: key.to_string(), bytes: size, limit: self.max_bytes });
-        }
-        let got = self
-            .client
-            .get_object()
-            .bucket(&o.bucket)
-            .key(&o.key)
-            .set_version_id(o.version_id.clone())
-            .send()
-            .await
-            .map_err(|e| io(key, aws_smithy_types::error::display::DisplayErrorContext(&e)))?;
-        let version = got.version_id.clone().or(o.version_id.clone()).filter(|v| v != "null");
-        let etag = got.e_tag.clone();
-        let modified = got.last_modified.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
-        let bytes = got.body.collect().await.map_err(|e| io(key, e))?.into_bytes().to_vec();
-        let name = o.key.rsplit('/').next().unwrap_or(&o.key).to_string();
-        let mut object = SourceObject::from_bytes(o.uri(), name, bytes, modified);
-        let located = ObjectRef { version_id: version, etag, size: Some(size), ..o };
-        object.identity = located.identity();
-        object.s3 = Some(located);
-        Ok(object)
+        let located = self.locate(&o).await?;
+        self.get(located).await
     }
 }
 
