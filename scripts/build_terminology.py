@@ -37,6 +37,8 @@ PYPI = {
                                              "dc0c9cb4487b4cd31c123f941cd9d5edfc55facdb280ab65e7b2cd08d3fd391c"),
     "labunits==0.2.1": ("labunits-0.2.1-py3-none-any.whl",
                         "1c0fffbfb582008654412526835d93e1b49b213e194462c83fb77957691682f8"),
+    "medspacy==1.3.1": ("medspacy-1.3.1.tar.gz",
+                        "976599d9446e98018b311951cfa926be5a59d0c140967b828fe98bc4bada40fe"),
 }
 NPM = {
     "hl7.terminology.r4@7.0.1": ("hl7.terminology.r4-7.0.1.tgz",
@@ -236,6 +238,35 @@ def ucum(cache):
     return write_tsv("ucum.tsv", ["code", "display"], rows)
 
 
+def context_rules(cache):
+    """medspaCy's English ConText rules as data: each spaCy token pattern expanded to the literal
+    word sequences it matches (optional tokens present and absent, every IN alternative), in
+    paperchart's token form (lower case, punctuation separates). Only the rules are taken, not the
+    code that applies them (worker/src/nlp/context.rs does, with the curated additions)."""
+    with tarfile.open(os.path.join(cache, PYPI["medspacy==1.3.1"][0])) as t:
+        rules = json.load(t.extractfile("medspacy-1.3.1/resources/en/context_rules.json"))["context_rules"]
+
+    def words(s):
+        return [w for w in re.split(r"[^0-9a-z]+", s.lower()) if w]
+
+    rows = []
+    for r in rules:
+        seqs = [[]]
+        for tok in r["pattern"] or [{"LOWER": w} for w in r["literal"].split()]:
+            low = tok["LOWER"]
+            alts = [words(a) for a in (low["IN"] if isinstance(low, dict) else [low])]
+            alts = [a for a in alts if a] or [[]]
+            if tok.get("OP") == "?":
+                alts.append([])
+            seqs = [s + a for s in seqs for a in alts]
+        # A literal written ": none" only counts right next to the finding; keep its colon.
+        mark = ": " if r["literal"].startswith(":") else ""
+        for seq in seqs:
+            if seq:
+                rows.append((r["category"], r["direction"], mark + " ".join(seq), r["literal"]))
+    return write_tsv("context_medspacy.tsv", ["category", "direction", "phrase", "rule"], rows)
+
+
 def read_curated(name):
     path = os.path.join(CURATED, name)
     with open(path, encoding="utf-8") as f:
@@ -330,6 +361,11 @@ ucum.tsv     The common UCUM units value set of npm hl7.fhir.r4.examples 4.0.1 (
              UCUM is copyright (c) Regenstrief Institute, Inc. and The UCUM Organization, used
              under the UCUM terms of use (https://ucum.org/trac/wiki/TermsOfUse).
 
+context_medspacy.tsv  medspaCy 1.3.1's English ConText rules (PyPI medspacy, resources/en/
+             context_rules.json), each token pattern expanded to the word sequences it matches.
+             MIT License, Copyright (c) 2020 medspacy. paperchart's own additions and removals are
+             in curated/context.tsv.
+
 curated/     Abbreviations, common clinical names and written unit forms mapped to the codes
              above, written for paperchart (Apache License 2.0). Every code in them is checked
              against the sources by the build script and by paperchart's tests.
@@ -352,6 +388,7 @@ def main():
     lnc = loinc(a.cache)
     units = ucum(a.cache)
     check_curated(icd, sct, rx, lnc, units)
+    context_rules(a.cache)
     with open(os.path.join(OUT, "NOTICE"), "w", encoding="utf-8") as f:
         f.write(NOTICE)
 
