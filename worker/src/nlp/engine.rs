@@ -8,7 +8,7 @@ use super::context::Assertor;
 use super::lexicon::{ConceptKind, Hit};
 use super::sections::{section_at, sections, Section, SectionKind};
 use super::terminology::{RxQuery, Terminology};
-use super::text::tokenize;
+use super::text::{fold, tokenize};
 use super::{measure, meds, phi};
 use super::{Assertion, Attrs, Code, Entity, EntityType, NlpEngine, NlpOutput, Subtype, SYSTEM_SNOMED};
 use crate::config::NlpConfig;
@@ -132,11 +132,23 @@ impl Builtin {
             .iter()
             .find(|h| h.kind == ConceptKind::Drug && h.start >= hit.end)
             .map_or(line_end, |h| h.start);
-        let mut end_of_order = line_end.min(next_drug);
-        if let Some(semi) = text[hit.end..end_of_order].find(';') {
-            end_of_order = hit.end + semi;
+        // A product named in full ("Acetaminophen 325 MG / Oxycodone Hydrochloride 10 MG Oral
+        // Tablet") is one mention, whatever drug names it holds; its order follows the name.
+        let full = self.full_product_name(text, hit, line_end);
+        let (name_start, name_end) = full.as_ref().map_or((hit.start, hit.end), |f| (f.1, f.2));
+        let next_drug = if full.is_some() {
+            hits[idx + 1..]
+                .iter()
+                .find(|h| h.kind == ConceptKind::Drug && h.start >= name_end)
+                .map_or(line_end, |h| h.start)
+        } else {
+            next_drug
+        };
+        let mut end_of_order = line_end.min(next_drug).max(name_end);
+        if let Some(semi) = text[name_end..end_of_order].find(';') {
+            end_of_order = name_end + semi;
         }
-        let rest = &text[hit.end..end_of_order];
+        let rest = &text[name_end..end_of_order];
         let order = meds::parse_order(rest);
         let route = hits
             .iter()
@@ -152,12 +164,12 @@ impl Builtin {
             extended: order.extended,
             route: route_name.as_deref(),
         };
-        let mut rx = self.term.rxnorm.lookup(&query);
+        let mut rx = full.map(|f| f.0).or_else(|| self.term.rxnorm.lookup(&query));
         if rx.is_none() && query.brand.is_some() {
             query.brand = None;
             rx = self.term.rxnorm.lookup(&query);
         }
-        let mut e = self.new_entity(EntityType::Medication, None, text, hit.start, hit.end, rx.into_iter().collect());
+        let mut e = self.new_entity(EntityType::Medication, None, text, name_start, name_end, rx.into_iter().collect());
         e.attrs = Attrs {
             strength: order.strength_text,
             dose: order.dose.or_else(|| order.strength.as_ref().map(|(v, u)| format!("{v} {u}"))),
@@ -171,6 +183,32 @@ impl Builtin {
             ..Attrs::default()
         };
         e
+    }
+
+    /// An order written as RxNorm names the product ("24 HR Metformin hydrochloride 500 MG Extended
+    /// Release Oral Tablet [Glumetza]"): the longest run of words around the drug name, starting
+    /// at most three words before it, that is a whole product name.
+    /// Gives the code and the byte span of the name.
+    fn full_product_name(&self, text: &str, hit: &Hit, line_end: usize) -> Option<(Code, usize, usize)> {
+        let (line_start, _) = line_bounds(text, hit.start);
+        let line = &text[line_start..line_end.max(hit.end)];
+        let toks = tokenize(line);
+        let words: Vec<String> = toks.iter().map(|t| fold(t.text(line))).collect();
+        let at = toks.iter().position(|t| line_start + t.start >= hit.start)?;
+        let max = self.term.rxnorm.full_max_words();
+        for from in at.saturating_sub(3)..=at {
+            for to in (at + 1..=words.len().min(from + max)).rev() {
+                if let Some(code) = self.term.rxnorm.by_full_name(&words[from..to]) {
+                    // A branded name ends at its closing bracket.
+                    let mut end = line_start + toks[to - 1].end;
+                    if text[end..].starts_with(']') {
+                        end += 1;
+                    }
+                    return Some((code.clone(), line_start + toks[from].start, end));
+                }
+            }
+        }
+        None
     }
 
     fn allergy(&self, text: &str, hit: &Hit, group: &[&Hit]) -> Entity {
@@ -188,7 +226,16 @@ impl Builtin {
         }
         codes.sort_by(|a, b| a.system.cmp(&b.system).then(a.code.cmp(&b.code)));
         codes.dedup_by(|a, b| a.system == b.system && a.code == b.code);
-        let mut e = self.new_entity(EntityType::Allergy, None, text, hit.start, hit.end, codes);
+        // "Sulfamethoxazole / Trimethoprim": one allergen, named as RxNorm names the combination.
+        let (mut start, mut end) = (hit.start, hit.end);
+        if group.iter().any(|h| h.kind == ConceptKind::Drug) {
+            if let Some((code, s, e)) = self.full_product_name(text, hit, line_bounds(text, hit.end).1) {
+                codes.retain(|c| c.system != super::SYSTEM_RXNORM);
+                codes.push(code);
+                (start, end) = (s, e);
+            }
+        }
+        let mut e = self.new_entity(EntityType::Allergy, None, text, start, end, codes);
         // The reaction: a condition named after the allergen on the same line, before the next one.
         let (_, line_end) = line_bounds(text, hit.end);
         let rest = &text[hit.end..line_end];
@@ -330,12 +377,16 @@ impl NlpEngine for Builtin {
             }
         }
 
+        // Findings are not triggers: "no" in "concussion with no loss of consciousness" says
+        // nothing of the next problem in the list. Context is read with every finding blanked
+        // out (byte for byte, so offsets hold).
+        let masked = mask(text, entities.iter().map(|e| (e.start, e.end)));
         for e in entities.iter_mut() {
             let is_nkda =
                 e.kind == EntityType::Allergy && e.codes.iter().any(|c| c.code == "409137002" || c.code == "716186003");
             if !is_nkda {
                 let (section, floor) = self.section_of(&secs, e.start);
-                e.assertion = self.assertor.assert(text, e.start, e.end, section, floor);
+                e.assertion = self.assertor.assert(&masked, e.start, e.end, section, floor);
             }
         }
         entities.extend(phi_entities);
@@ -348,6 +399,17 @@ impl NlpEngine for Builtin {
         let (section, floor) = self.section_of(&secs, start);
         self.assertor.assert(text, start, end, section, floor)
     }
+}
+
+/// `text` with the byte ranges `spans` replaced by spaces.
+fn mask(text: &str, spans: impl Iterator<Item = (usize, usize)>) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for (s, e) in spans {
+        bytes[s..e].fill(b' ');
+    }
+    // Whole UTF-8 sequences are replaced (entity spans lie on character boundaries), so the
+    // result is valid UTF-8.
+    String::from_utf8(bytes).unwrap_or_else(|_| text.to_string())
 }
 
 #[cfg(test)]

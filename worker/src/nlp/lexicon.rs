@@ -134,6 +134,17 @@ impl Lexicon {
         true
     }
 
+    /// Is `tokens` already a term of `kind`?
+    pub fn has_kind(&self, tokens: &[String], kind: ConceptKind) -> bool {
+        let mut node = 0u32;
+        for t in tokens {
+            let Some(&id) = self.vocab.get(t) else { return false };
+            let Some(&n) = self.edges.get(&(node, id)) else { return false };
+            node = n;
+        }
+        self.terminals.get(&node).is_some_and(|ts| ts.iter().any(|t| t.kind == kind))
+    }
+
     /// Adds `term` for `concept`. Returns false when the term has no tokens.
     pub fn insert(&mut self, term: &str, kind: ConceptKind, concept: u32) -> bool {
         let toks = tokenize(term);

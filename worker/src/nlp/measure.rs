@@ -28,6 +28,7 @@ enum VitalKind {
     Weight,
     Height,
     Bmi,
+    Pain,
 }
 
 fn vitals_table() -> &'static [Vital] {
@@ -43,7 +44,8 @@ fn vitals_table() -> &'static [Vital] {
             v(&format!(r"(?i)\b(?:SpO2|SaO2|O2\s*sat(?:uration)?|oxygen\s+saturation|pulse\s+ox(?:imetry)?|sats?){sep}(\d{{2,3}})\s*%"), VitalKind::SpO2),
             v(&format!(r"(?i)\b(?:weight|wt){sep}(\d{{1,3}}(?:\.\d+)?)\s*(kg|lbs?|pounds)\b"), VitalKind::Weight),
             v(&format!(r"(?i)\b(?:height|ht){sep}(\d{{1,3}}(?:\.\d+)?)\s*(cm|in|inches)\b"), VitalKind::Height),
-            v(&format!(r"(?i)\bBMI{sep}(\d{{2}}(?:\.\d+)?)\b"), VitalKind::Bmi),
+            v(&format!(r"(?i)\b(?:BMI|body\s+mass\s+index){sep}(\d{{2}}(?:\.\d+)?)(?:\s*kg/m2|\s*kg/m²)?"), VitalKind::Bmi),
+            v(&format!(r"(?i)\bpain(?:\s+(?:score|scale|level|severity))?{sep}(\d{{1,2}})\s*/\s*10\b"), VitalKind::Pain),
         ]
     })
 }
@@ -62,6 +64,10 @@ pub fn vitals(text: &str, term: &Terminology) -> Vec<Entity> {
     for vital in vitals_table() {
         for caps in vital.re.captures_iter(text) {
             let whole = caps.get(0).expect("match");
+            // "Body mass index 30+ - obesity" names a condition, not a measurement.
+            if text[whole.end()..].starts_with('+') {
+                continue;
+            }
             // One-letter labels (P, R, T) only count inside a line of vitals.
             let label = &text[whole.start()..];
             let one_letter = label.len() > 1
@@ -115,6 +121,7 @@ pub fn vitals(text: &str, term: &Terminology) -> Vec<Entity> {
                     (vec![loinc(term, "8302-2")], unit, value > 10.0)
                 }
                 VitalKind::Bmi => (vec![loinc(term, "39156-5")], "kg/m2", (10.0..=90.0).contains(&value)),
+                VitalKind::Pain => (vec![loinc(term, "72514-3")], "{score}", (0.0..=10.0).contains(&value)),
             };
             if !ok {
                 continue;

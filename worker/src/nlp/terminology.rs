@@ -372,6 +372,12 @@ pub struct RxIndex {
     /// Ingredient-level codes by lower-case name.
     ingredients: HashMap<String, Code>,
     pub names: HashMap<String, String>,
+    /// Clinical and branded drug codes, and multi-ingredient codes, by their whole name's words
+    /// (`24 hr metformin hydrochloride 500 mg extended release oral tablet`, `sulfamethoxazole
+    /// trimethoprim`), for names written out in full.
+    full: HashMap<String, Code>,
+    /// The most words a full name has.
+    full_max_words: usize,
 }
 
 /// What is known of a medication mention when looking up its RxNorm code.
@@ -391,6 +397,11 @@ pub struct RxQuery<'a> {
 impl RxIndex {
     fn add(&mut self, code: &str, name: &str) {
         self.names.insert(code.to_string(), name.to_string());
+        if name.chars().any(|c| c.is_ascii_digit()) || name.contains(" / ") {
+            let words = term_tokens(name);
+            self.full_max_words = self.full_max_words.max(words.len());
+            self.full.entry(words.join(" ")).or_insert_with(|| Code::new(SYSTEM_RXNORM, code, name));
+        }
         if let Some(p) = parse_rx_name(code, name) {
             let first = p.ingredient.split_whitespace().next().unwrap_or("").to_string();
             let list = self.products.entry(first).or_default();
@@ -398,7 +409,20 @@ impl RxIndex {
                 list.push(p);
             }
         } else if !name.chars().any(|c| c.is_ascii_digit()) && !name.contains('/') && !name.contains('[') {
-            self.ingredients.entry(name.to_lowercase()).or_insert_with(|| Code::new(SYSTEM_RXNORM, code, name));
+            // RxNorm writes ingredients in lower case and brands capitalised ("cefdinir" and
+            // "Cefdinir"): the ingredient is the code for the name.
+            let new = Code::new(SYSTEM_RXNORM, code, name);
+            match self.ingredients.entry(name.to_lowercase()) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(new);
+                }
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let lower = |s: &str| s.chars().next().is_some_and(char::is_lowercase);
+                    if lower(name) && !lower(&o.get().display) {
+                        o.insert(new);
+                    }
+                }
+            }
         }
     }
 
@@ -446,6 +470,18 @@ impl RxIndex {
             }
         }
         self.ingredients.get(generic).cloned()
+    }
+
+    /// The product whose whole name is `words` (normalised tokens), if RxNorm names one so.
+    pub fn by_full_name(&self, words: &[String]) -> Option<&Code> {
+        if words.len() > self.full_max_words {
+            return None;
+        }
+        self.full.get(&words.join(" "))
+    }
+
+    pub fn full_max_words(&self) -> usize {
+        self.full_max_words
     }
 
     pub fn len(&self) -> usize {
@@ -853,6 +889,26 @@ impl Terminology {
                     id
                 }
             };
+            self.lexicon.insert_tokens(&toks, ConceptKind::Drug, id);
+        }
+        // RxNorm's own ingredient names, where DrugBank spells them otherwise ("ferrous sulfate",
+        // "calcipotriene").
+        let mut ingredients: Vec<String> =
+            self.rxnorm.products.values().flatten().map(|p| p.ingredient.clone()).collect();
+        ingredients.sort();
+        ingredients.dedup();
+        for ingredient in ingredients {
+            let toks = term_tokens(&ingredient);
+            if toks.is_empty() || owned.contains(&toks) || self.lexicon.has_kind(&toks, ConceptKind::Drug) {
+                continue;
+            }
+            let id = self.add_concept(Concept {
+                kind: ConceptKind::Drug,
+                label: ingredient.clone(),
+                codes: Vec::new(),
+                unit: None,
+                generic: Some(ingredient),
+            });
             self.lexicon.insert_tokens(&toks, ConceptKind::Drug, id);
         }
     }
