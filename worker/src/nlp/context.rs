@@ -161,10 +161,9 @@ impl Assertor {
     ) -> Assertion {
         let (c0, c1) = clause(text, start, end);
         let c0 = self.heading_floor(text, c0.max(floor.min(start)), start);
-        let before = words(&without_closed_parentheses(&text[c0..start]));
-        let after = words(&text[end..c1]);
-        let before = &before[before.len().saturating_sub(MAX_PRE_TOKENS)..];
-        let after = &after[..after.len().min(MAX_POST_TOKENS)];
+        let before = last_words(&without_closed_parentheses(&text[c0..start]), MAX_PRE_TOKENS);
+        let after = first_words(&text[end..c1], MAX_POST_TOKENS);
+        let (before, after) = (&before[..], &after[..]);
         let pre = self.hits(before);
         let post = self.hits(after);
 
@@ -295,6 +294,41 @@ fn without_closed_parentheses(s: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// The last `n` words of `s` (see [`words`]).
+fn last_words(s: &str, n: usize) -> Vec<String> {
+    // Words are at least two bytes apart; a generous tail is enough to hold the last `n`.
+    let mut from = s.len().saturating_sub(n * 24);
+    while !s.is_char_boundary(from) {
+        from -= 1;
+    }
+    // Start on a word boundary, so the first word is not a fragment.
+    if from > 0 {
+        if let Some(sp) = s[from..].find(|c: char| !c.is_alphanumeric()) {
+            from += sp;
+        }
+    }
+    let w = words(&s[from..]);
+    if w.len() >= n || from == 0 {
+        return w[w.len().saturating_sub(n)..].to_vec();
+    }
+    let w = words(s);
+    w[w.len().saturating_sub(n)..].to_vec()
+}
+
+/// The first `n` words of `s`.
+fn first_words(s: &str, n: usize) -> Vec<String> {
+    let mut to = s.len().min(n * 24);
+    while !s.is_char_boundary(to) {
+        to += 1;
+    }
+    let mut w = words(&s[..to]);
+    if w.len() < n && to < s.len() {
+        w = words(s);
+    }
+    w.truncate(n);
+    w
 }
 
 fn words(s: &str) -> Vec<String> {

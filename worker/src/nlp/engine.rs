@@ -9,7 +9,7 @@ use super::lexicon::{ConceptKind, Hit};
 use super::sections::{section_at, sections, Section, SectionKind};
 use super::terminology::{RxQuery, Terminology};
 use super::text::{fold, tokenize};
-use super::{measure, meds, phi};
+use super::{measure, meds, phi, repair};
 use super::{Assertion, Attrs, Code, Entity, EntityType, NlpEngine, NlpOutput, Subtype, SYSTEM_SNOMED};
 use crate::config::NlpConfig;
 
@@ -63,6 +63,8 @@ impl Builtin {
 
 struct Patterns {
     icd: Regex,
+    /// A strength right after a word: "500 mg".
+    strength_next: Regex,
     nkda: Regex,
     allergic_to: Regex,
 }
@@ -71,6 +73,7 @@ fn patterns() -> &'static Patterns {
     static P: OnceLock<Patterns> = OnceLock::new();
     P.get_or_init(|| Patterns {
         icd: Regex::new(r"\b([A-TV-Z][0-9][0-9AB](?:\.[0-9A-TV-Z]{1,4})?)\b").expect("icd pattern"),
+        strength_next: Regex::new(r"(?i)^\s{0,3}\d+(?:\.\d+)?\s?(?:mg|mcg|g|ml|units?|meq)\b").expect("strength pattern"),
         nkda: Regex::new(r"(?i)\b(NKDA|NKA|no\s+known\s+drug\s+allergies|no\s+known\s+allergies|no\s+known\s+medication\s+allergies)\b").expect("nkda pattern"),
         allergic_to: Regex::new(r"(?i)\b(?:allergic|allergy|allergies|sensitivity|intolerant|intolerance)\s+(?:to|:)\s*$").expect("allergy pattern"),
     })
@@ -188,6 +191,24 @@ impl Builtin {
     /// An order written as RxNorm names the product ("24 HR Metformin hydrochloride 500 MG Extended
     /// Release Oral Tablet [Glumetza]"): the longest run of words around the drug name, starting
     /// at most three words before it, that is a whole product name.
+    /// An unknown word where a drug is expected (under Medications, or before a strength) that
+    /// is one or two letters off exactly one drug name is read as that name ("metfornin").
+    fn repair_drug_names(&self, text: &str, secs: &[Section], tokens: &[super::text::Token], ids: &mut [u32]) {
+        for (i, t) in tokens.iter().enumerate() {
+            if ids[i] != u32::MAX || t.end - t.start < 6 {
+                continue;
+            }
+            let in_meds = section_at(secs, t.start).is_some_and(|s| s.kind == SectionKind::Medications);
+            if !in_meds && !patterns().strength_next.is_match(&text[t.end..]) {
+                continue;
+            }
+            let word = fold(t.text(text));
+            if let Some(id) = self.term.drug_words.nearest(&word).and_then(|w| self.term.lexicon.id_of(w)) {
+                ids[i] = id;
+            }
+        }
+    }
+
     /// Gives the code and the byte span of the name.
     fn full_product_name(&self, text: &str, hit: &Hit, line_end: usize) -> Option<(Code, usize, usize)> {
         let (line_start, _) = line_bounds(text, hit.start);
@@ -256,7 +277,8 @@ impl NlpEngine for Builtin {
     fn analyze(&self, text: &str) -> NlpOutput {
         let secs = sections(text);
         let tokens = tokenize(text);
-        let ids = self.term.lexicon.ids(text, &tokens);
+        let mut ids = self.term.lexicon.ids(text, &tokens);
+        self.repair_drug_names(text, &secs, &tokens, &mut ids);
         let hits = self.term.lexicon.find(text, &tokens, &ids, |_| true);
         let (phi_entities, demographics, mut document) = phi::extract(text);
         let vitals = measure::vitals(text, &self.term);
@@ -349,20 +371,26 @@ impl NlpEngine for Builtin {
 
         // ICD-10-CM codes written in the text: they refine the condition on their line, or stand
         // for a condition of their own.
-        for m in p.icd.captures_iter(text) {
+        // Codes as written, then codes OCR misread ("150.23" for "I50.23"), each checked against
+        // ICD-10-CM.
+        let written = p.icd.captures_iter(text).filter_map(|m| {
             let g = m.get(1).expect("group");
-            let Some(code) = self.term.icd_code(g.as_str()) else {
-                continue;
-            };
-            if entities.iter().any(|e| overlaps(e, g.start(), g.end()))
-                || phi_entities.iter().any(|e| overlaps(e, g.start(), g.end()))
+            self.term.icd_code(g.as_str()).map(|c| (g.start(), g.end(), c))
+        });
+        let repaired = repair::icd_codes(text, |c| self.term.icd10.contains_key(c))
+            .into_iter()
+            .filter_map(|(s, e, code)| self.term.icd_code(&code).map(|c| (s, e, c)));
+        let codes_in_text: Vec<(usize, usize, Code)> = written.chain(repaired).collect();
+        for (g_start, g_end, code) in codes_in_text {
+            if entities.iter().any(|e| overlaps(e, g_start, g_end))
+                || phi_entities.iter().any(|e| overlaps(e, g_start, g_end))
             {
                 continue;
             }
-            let (ls, le) = line_bounds(text, g.start());
+            let (ls, le) = line_bounds(text, g_start);
             let on_line = entities
                 .iter_mut()
-                .filter(|e| e.kind == EntityType::Condition && e.start >= ls && e.end <= le && e.end <= g.start())
+                .filter(|e| e.kind == EntityType::Condition && e.start >= ls && e.end <= le && e.end <= g_start)
                 .last();
             match on_line {
                 Some(e) => {
@@ -370,8 +398,8 @@ impl NlpEngine for Builtin {
                     e.codes.insert(0, code);
                 }
                 None => {
-                    let mut e = self.new_entity(EntityType::Condition, None, text, g.start(), g.end(), vec![code]);
-                    e.section = self.section_of(&secs, g.start()).0;
+                    let mut e = self.new_entity(EntityType::Condition, None, text, g_start, g_end, vec![code]);
+                    e.section = self.section_of(&secs, g_start).0;
                     entities.push(e);
                 }
             }
@@ -443,6 +471,34 @@ Family History: Mother had breast cancer.
 Hospital Course: Patient denies chest pain. Rule out pneumonia. Status post appendectomy.
 Diagnosis: Essential hypertension (I10)
 ";
+
+    #[test]
+    fn ocr_misreadings_are_repaired_against_the_terminology() {
+        let text = "Diagnoses: CHF exacerbation (150.23). HTN, ICD-10 110.\nMedications:\nlisinoprll 10 mg daily\nBP 110/70";
+        let out = engine().analyze(text);
+        let chf = find(&out, EntityType::Condition, "CHF");
+        assert_eq!(chf.codes[0].code, "I50.23", "the code on the line refines the condition");
+        assert_eq!(find(&out, EntityType::Condition, "HTN").codes[0].code, "I10");
+        let drug = find(&out, EntityType::Medication, "lisinoprll");
+        assert_eq!(drug.codes[0].code, "29046");
+        assert_eq!(drug.attrs.frequency.as_deref(), Some("daily"));
+        // The blood pressure stays a blood pressure: no "I10" from "110/70".
+        assert_eq!(out.entities.iter().filter(|e| e.codes.iter().any(|c| c.code == "I10")).count(), 1);
+    }
+
+    #[test]
+    fn products_written_in_full_are_one_mention_with_their_code() {
+        let text = "Medications:\n- Acetaminophen 325 MG / Oxycodone Hydrochloride 10 MG Oral Tablet [Percocet] PO q6h\n\
+                    Allergies: Sulfamethoxazole / Trimethoprim.";
+        let out = engine().analyze(text);
+        let meds: Vec<&Entity> = out.entities.iter().filter(|e| e.kind == EntityType::Medication).collect();
+        assert_eq!(meds.len(), 1, "{meds:?}");
+        assert_eq!(meds[0].text, "Acetaminophen 325 MG / Oxycodone Hydrochloride 10 MG Oral Tablet [Percocet]");
+        assert_eq!(meds[0].codes[0].code, "1049625");
+        assert_eq!(meds[0].attrs.frequency.as_deref(), Some("q6h"));
+        let allergy = find(&out, EntityType::Allergy, "Sulfamethoxazole / Trimethoprim");
+        assert!(allergy.codes.iter().any(|c| c.code == "10831"), "{:?}", allergy.codes);
+    }
 
     #[test]
     fn reads_a_discharge_summary() {

@@ -134,6 +134,11 @@ impl Lexicon {
         true
     }
 
+    /// The interned id of a normalised word, if any term has it.
+    pub fn id_of(&self, word: &str) -> Option<u32> {
+        self.vocab.get(word).copied()
+    }
+
     /// Is `tokens` already a term of `kind`?
     pub fn has_kind(&self, tokens: &[String], kind: ConceptKind) -> bool {
         let mut node = 0u32;
@@ -177,7 +182,11 @@ impl Lexicon {
 
     /// Looks up the interned ids of `tokens` of `text`; unknown tokens get `u32::MAX`.
     pub fn ids(&self, text: &str, tokens: &[Token]) -> Vec<u32> {
-        tokens.iter().map(|t| self.vocab.get(&fold(t.text(text))).copied().unwrap_or(u32::MAX)).collect()
+        let mut buf = String::new();
+        tokens
+            .iter()
+            .map(|t| self.vocab.get(super::text::fold_into(t.text(text), &mut buf)).copied().unwrap_or(u32::MAX))
+            .collect()
     }
 
     /// Every longest match starting at each token, left to right without overlaps, keeping only

@@ -17,6 +17,7 @@ pub mod lexicon;
 pub mod measure;
 pub mod meds;
 pub mod phi;
+pub mod repair;
 pub mod sections;
 pub mod terminology;
 pub mod text;

@@ -141,11 +141,15 @@ fn heading_key(s: &str) -> String {
 fn heading_of(line: &str) -> Option<(SectionKind, usize)> {
     let trimmed = line.trim_start();
     let indent = line.len() - trimmed.len();
-    if let Some(colon) = trimmed.find(':') {
+    // Headings are short: a long line is never one, and need not be folded to tell.
+    if let Some(colon) = trimmed.find(':').filter(|&c| c <= 48) {
         let key = heading_key(&trimmed[..colon]);
         if let Some((_, kind)) = HEADINGS.iter().find(|(h, _)| *h == key) {
             return Some((*kind, indent + colon + 1));
         }
+    }
+    if trimmed.len() > 48 {
+        return None;
     }
     let key = heading_key(trimmed);
     // A bare heading line: the whole line is the name (often in capitals).

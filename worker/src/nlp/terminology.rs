@@ -572,6 +572,8 @@ pub struct Terminology {
     pub snomed: HashMap<String, (String, String)>,
     pub loinc: HashMap<String, LoincInfo>,
     pub rxnorm: RxIndex,
+    /// Single-word drug names, for OCR near misses.
+    pub drug_words: super::repair::DrugWords,
     /// Written unit → UCUM code, longest written form first.
     pub units: Vec<(String, String)>,
     pub ucum: HashSet<String>,
@@ -654,6 +656,7 @@ impl Terminology {
             snomed: HashMap::new(),
             loinc: HashMap::new(),
             rxnorm: RxIndex::default(),
+            drug_words: Default::default(),
             units: Vec::new(),
             ucum: HashSet::new(),
         };
@@ -890,6 +893,9 @@ impl Terminology {
                 }
             };
             self.lexicon.insert_tokens(&toks, ConceptKind::Drug, id);
+            if let [word] = &toks[..] {
+                self.drug_words.add(word);
+            }
         }
         // RxNorm's own ingredient names, where DrugBank spells them otherwise ("ferrous sulfate",
         // "calcipotriene").
@@ -910,7 +916,11 @@ impl Terminology {
                 generic: Some(ingredient),
             });
             self.lexicon.insert_tokens(&toks, ConceptKind::Drug, id);
+            if let [word] = &toks[..] {
+                self.drug_words.add(word);
+            }
         }
+        self.drug_words.finish();
     }
 
     /// Adds NLM's RxNorm release (`RXNCONSO.RRF`): ingredient, clinical and branded drug names.

@@ -54,6 +54,20 @@ pub fn fold(s: &str) -> String {
     out
 }
 
+/// [`fold`] into a reused buffer: the per-token path of matching, without an allocation per word.
+pub fn fold_into<'a>(s: &'a str, buf: &'a mut String) -> &'a str {
+    if s.is_ascii() {
+        if !s.bytes().any(|b| b.is_ascii_uppercase()) {
+            return s;
+        }
+        buf.clear();
+        buf.extend(s.chars().map(|c| c.to_ascii_lowercase()));
+        return buf;
+    }
+    *buf = fold(s);
+    buf
+}
+
 /// The normalised token strings of a term, as the lexicon stores them.
 pub fn term_tokens(term: &str) -> Vec<String> {
     if term.is_ascii() {
