@@ -30,12 +30,20 @@ fn error_line(id: &Value, message: impl std::fmt::Display) -> Value {
 
 /// Reads an input line: the parsed object, its id and its text, or the error line to answer.
 fn read_line(line: &str) -> Result<(Value, Value, String), Value> {
-    let v: Value = serde_json::from_str(line).map_err(|e| error_line(&Value::Null, format!("not JSON: {e}")))?;
+    let v: Value = serde_json::from_str(line).map_err(|e| error_line(&salvage_id(line), format!("not JSON: {e}")))?;
     let id = v.get("id").cloned().unwrap_or(Value::Null);
     let Some(text) = v.get("text").and_then(Value::as_str).map(str::to_string) else {
         return Err(error_line(&id, "missing string field \"text\""));
     };
     Ok((v, id, text))
+}
+
+/// The id of a line that is not valid JSON, when its `"id"` field can still be read (a line cut
+/// short, a bad escape later on), so the error line names it; else null.
+fn salvage_id(line: &str) -> Value {
+    static ID: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = ID.get_or_init(|| regex::Regex::new(r#""id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)"#).expect("id pattern"));
+    re.captures(line).and_then(|c| serde_json::from_str(c.get(1)?.as_str()).ok()).unwrap_or(Value::Null)
 }
 
 /// Answers one `extract` line.
@@ -113,6 +121,11 @@ mod tests {
         let bad = extract_line(engine(), "{not json");
         assert!(bad["error"].as_str().unwrap().starts_with("not JSON"));
         assert_eq!(bad["id"], Value::Null);
+        // Cut short: the id is still named.
+        let cut = extract_line(engine(), r#"{"id": "r\"7", "text": "No fever and"#);
+        assert_eq!(cut["id"], "r\"7");
+        assert!(cut["error"].as_str().unwrap().starts_with("not JSON"));
+        assert_eq!(assert_line(engine(), r#"{"id": 12, "text": "x", "span": [0,"#)["id"], 12);
         let missing = extract_line(engine(), r#"{"id":7}"#);
         assert_eq!(
             (missing["id"].clone(), missing["error"].as_str().unwrap()),
@@ -123,6 +136,15 @@ mod tests {
         let long = "No fever. ".repeat(20_000);
         let out = extract_line(engine(), &json!({"id": "long", "text": long}).to_string());
         assert_eq!(out["entities"].as_array().unwrap().len(), 20_000);
+    }
+
+    #[test]
+    fn assert_spans_count_characters() {
+        // "Ångström-level" precedes the concept: character, not byte, offsets.
+        let text = "Ångström-level résumé: patient denies CHEST PAIN ✓.";
+        let start = text.chars().position(|c| c == 'C').unwrap();
+        let line = json!({"id": "u", "text": text, "span": [start, start + 10]}).to_string();
+        assert_eq!(assert_line(engine(), &line), json!({"id": "u", "negated": true, "assertion": "absent"}));
     }
 
     #[test]

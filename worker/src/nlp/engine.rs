@@ -474,7 +474,8 @@ Diagnosis: Essential hypertension (I10)
 
     #[test]
     fn ocr_misreadings_are_repaired_against_the_terminology() {
-        let text = "Diagnoses: CHF exacerbation (150.23). HTN, ICD-10 110.\nMedications:\nlisinoprll 10 mg daily\nBP 110/70";
+        let text =
+            "Diagnoses: CHF exacerbation (150.23). HTN, ICD-10 110.\nMedications:\nlisinoprll 10 mg daily\nBP 110/70";
         let out = engine().analyze(text);
         let chf = find(&out, EntityType::Condition, "CHF");
         assert_eq!(chf.codes[0].code, "I50.23", "the code on the line refines the condition");
@@ -488,7 +489,8 @@ Diagnosis: Essential hypertension (I10)
 
     #[test]
     fn products_written_in_full_are_one_mention_with_their_code() {
-        let text = "Medications:\n- Acetaminophen 325 MG / Oxycodone Hydrochloride 10 MG Oral Tablet [Percocet] PO q6h\n\
+        let text =
+            "Medications:\n- Acetaminophen 325 MG / Oxycodone Hydrochloride 10 MG Oral Tablet [Percocet] PO q6h\n\
                     Allergies: Sulfamethoxazole / Trimethoprim.";
         let out = engine().analyze(text);
         let meds: Vec<&Entity> = out.entities.iter().filter(|e| e.kind == EntityType::Medication).collect();
