@@ -185,7 +185,17 @@ impl Lexicon {
         let mut buf = String::new();
         tokens
             .iter()
-            .map(|t| self.vocab.get(super::text::fold_into(t.text(text), &mut buf)).copied().unwrap_or(u32::MAX))
+            .map(|t| {
+                let word = super::text::fold_into(t.text(text), &mut buf);
+                match self.vocab.get(word) {
+                    Some(&id) => id,
+                    // A plural the terms do not hold ("UTIs", "stones"): the singular's id.
+                    None if word.len() >= 4 && word.ends_with('s') => {
+                        self.vocab.get(&word[..word.len() - 1]).copied().unwrap_or(u32::MAX)
+                    }
+                    None => u32::MAX,
+                }
+            })
             .collect()
     }
 
@@ -221,7 +231,11 @@ impl Lexicon {
                         .filter(|t| match t.exact {
                             None => true,
                             Some(e) => {
-                                self.exact[e as usize].iter().zip(&tokens[i..j]).all(|(w, tok)| tok.text(text) == w)
+                                self.exact[e as usize].iter().zip(&tokens[i..j]).all(|(w, tok)| {
+                                    let t = tok.text(text);
+                                    // "UTIs" is the plural of "UTI"; "Uti" is not "UTI".
+                                    t == w || t.strip_suffix('s') == Some(w.as_str())
+                                })
                             }
                         })
                         .copied()
@@ -281,6 +295,18 @@ mod tests {
             [("Type 2 Diabetes Mellitus".to_string(), 2), ("metformin".to_string(), 5)]
         );
         assert_eq!(find(&l, "diabetes mellitus type 2"), [("diabetes mellitus".to_string(), 1)]);
+    }
+
+    #[test]
+    fn plurals_match_their_singular() {
+        let mut l = lex();
+        l.insert("kidney stone", ConceptKind::Condition, 7);
+        l.insert("UTI", ConceptKind::Condition, 8);
+        assert_eq!(
+            find(&l, "Kidney stones and recurrent UTIs"),
+            [("Kidney stones".to_string(), 7), ("UTIs".to_string(), 8)]
+        );
+        assert!(find(&l, "utis").is_empty(), "an abbreviation's plural keeps its case");
     }
 
     #[test]
