@@ -198,7 +198,11 @@ impl Builtin {
             if ids[i] != u32::MAX || t.end - t.start < 6 {
                 continue;
             }
-            let in_meds = section_at(secs, t.start).is_some_and(|s| s.kind == SectionKind::Medications);
+            // Under Medications, a drug name starts its entry: the first word of the line.
+            let line_start = text[..t.start].rfind('\n').map_or(0, |p| p + 1);
+            let first_on_line = !text[line_start..t.start].chars().any(char::is_alphanumeric);
+            let in_meds =
+                first_on_line && section_at(secs, t.start).is_some_and(|s| s.kind == SectionKind::Medications);
             if !in_meds && !patterns().strength_next.is_match(&text[t.end..]) {
                 continue;
             }

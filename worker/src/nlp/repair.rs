@@ -113,17 +113,16 @@ pub fn icd_codes(text: &str, valid: impl Fn(&str) -> bool) -> Vec<(usize, usize,
     out
 }
 
-/// Single-word drug names by first letter, for near misses.
+/// Single-word drug names by first letter and length, for near misses.
 #[derive(Debug, Default)]
 pub struct DrugWords {
-    by_first: HashMap<char, Vec<String>>,
+    by_first: HashMap<(u8, usize), Vec<String>>,
 }
 
 impl DrugWords {
     pub fn add(&mut self, word: &str) {
         if word.len() >= 6 && word.chars().all(|c| c.is_ascii_lowercase()) {
-            let first = word.chars().next().expect("non-empty");
-            let list = self.by_first.entry(first).or_default();
+            let list = self.by_first.entry((word.as_bytes()[0], word.len())).or_default();
             list.push(word.to_string());
         }
     }
@@ -142,10 +141,11 @@ impl DrugWords {
             return None;
         }
         let max = if word.len() >= 9 { 2 } else { 1 };
-        let first = word.chars().next()?;
+        let first = word.as_bytes()[0];
         let mut best: Option<(usize, &str)> = None;
         let mut tie = false;
-        for cand in self.by_first.get(&first)?.iter().filter(|c| c.len().abs_diff(word.len()) <= max) {
+        let lengths = word.len() - max..=word.len() + max;
+        for cand in lengths.filter_map(|len| self.by_first.get(&(first, len))).flatten() {
             let Some(d) = bounded_distance(word.as_bytes(), cand.as_bytes(), max) else { continue };
             match best {
                 Some((bd, _)) if d > bd => {}
