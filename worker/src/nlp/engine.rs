@@ -206,8 +206,15 @@ impl Builtin {
             if !in_meds && !patterns().strength_next.is_match(&text[t.end..]) {
                 continue;
             }
-            let word = fold(t.text(text));
-            if let Some(id) = self.term.drug_words.nearest(&word).and_then(|w| self.term.lexicon.id_of(w)) {
+            let mut word = fold(t.text(text));
+            // OCR's digits for letters inside a word: "lisinopri1", "amlodipine" read "aml0dipine".
+            let mut direct = None;
+            if word.bytes().any(|b| b.is_ascii_digit()) && word.bytes().any(|b| b.is_ascii_alphabetic()) {
+                word = word.replace('0', "o").replace('1', "l");
+                direct = self.term.drug_words.contains(&word).then(|| self.term.lexicon.id_of(&word)).flatten();
+            }
+            let near = || self.term.drug_words.nearest(&word).and_then(|w| self.term.lexicon.id_of(w));
+            if let Some(id) = direct.or_else(near) {
                 ids[i] = id;
             }
         }
@@ -479,7 +486,7 @@ Diagnosis: Essential hypertension (I10)
     #[test]
     fn ocr_misreadings_are_repaired_against_the_terminology() {
         let text =
-            "Diagnoses: CHF exacerbation (150.23). HTN, ICD-10 110.\nMedications:\nlisinoprll 10 mg daily\nBP 110/70";
+            "Diagnoses: CHF exacerbation (150.23). HTN, ICD-10 110.\nMedications:\nlisinoprll 10 mg daily\nlisinopri1 20 mg daily\nBP 110/70";
         let out = engine().analyze(text);
         let chf = find(&out, EntityType::Condition, "CHF");
         assert_eq!(chf.codes[0].code, "I50.23", "the code on the line refines the condition");
@@ -487,6 +494,7 @@ Diagnosis: Essential hypertension (I10)
         let drug = find(&out, EntityType::Medication, "lisinoprll");
         assert_eq!(drug.codes[0].code, "29046");
         assert_eq!(drug.attrs.frequency.as_deref(), Some("daily"));
+        assert_eq!(find(&out, EntityType::Medication, "lisinopri1").codes[0].code, "29046");
         // The blood pressure stays a blood pressure: no "I10" from "110/70".
         assert_eq!(out.entities.iter().filter(|e| e.codes.iter().any(|c| c.code == "I10")).count(), 1);
     }

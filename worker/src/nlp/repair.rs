@@ -134,6 +134,15 @@ impl DrugWords {
         }
     }
 
+    /// Is `word` a drug name?
+    pub fn contains(&self, word: &str) -> bool {
+        !word.is_empty()
+            && self
+                .by_first
+                .get(&(word.as_bytes()[0], word.len()))
+                .is_some_and(|v| v.binary_search_by(|w| w.as_str().cmp(word)).is_ok())
+    }
+
     /// The one drug name within the edit distance allowed for `word` (1 up to 8 letters, 2 from
     /// 9), if exactly one is that close and none is closer.
     pub fn nearest(&self, word: &str) -> Option<&str> {
