@@ -190,7 +190,7 @@ impl Builtin {
 
     /// An order written as RxNorm names the product ("24 HR Metformin hydrochloride 500 MG Extended
     /// Release Oral Tablet [Glumetza]"): the longest run of words around the drug name, starting
-    /// at most three words before it, that is a whole product name.
+    /// at the line's first word or at most three words before it, that is a whole product name.
     /// An unknown word where a drug is expected (under Medications, or before a strength) that
     /// is one or two letters off exactly one drug name is read as that name ("metfornin").
     fn repair_drug_names(&self, text: &str, secs: &[Section], tokens: &[super::text::Token], ids: &mut [u32]) {
@@ -228,7 +228,10 @@ impl Builtin {
         let words: Vec<String> = toks.iter().map(|t| fold(t.text(line))).collect();
         let at = toks.iter().position(|t| line_start + t.start >= hit.start)?;
         let max = self.term.rxnorm.full_max_words();
-        for from in at.saturating_sub(3)..=at {
+        // From the start of the line (a list entry: "NDA020800 0.3 ML Epinephrine 1 MG/ML
+        // Auto-Injector") or up to three words before the drug name.
+        let starts = std::iter::once(0).chain(at.saturating_sub(3).max(1)..=at).filter(|&f| f <= at);
+        for from in starts {
             for to in (at + 1..=words.len().min(from + max)).rev() {
                 if let Some(code) = self.term.rxnorm.by_full_name(&words[from..to]) {
                     // A branded name ends at its closing bracket.
