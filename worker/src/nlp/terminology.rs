@@ -635,7 +635,7 @@ fn term_allowed(toks: &[String]) -> bool {
         [one] => {
             one.chars().count() >= 4 && !STOP_TERMS.contains(&one.as_str()) && !one.chars().all(|c| c.is_ascii_digit())
         }
-        _ => toks.len() <= 8,
+        _ => toks.len() <= 12,
     }
 }
 
