@@ -229,8 +229,8 @@ fn main() -> ExitCode {
                 tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
                     let engine = paperchart::nlp::Builtin::new(&nlp_cfg)?;
                     match command {
-                        NlpCommand::Extract => cmd::nlp::stream(&engine, cmd::nlp::extract_line)?,
-                        NlpCommand::Assert => cmd::nlp::stream(&engine, cmd::nlp::assert_line)?,
+                        NlpCommand::Extract => cmd::nlp::stream(&engine, cmd::nlp::extract_line_text)?,
+                        NlpCommand::Assert => cmd::nlp::stream(&engine, cmd::nlp::assert_line_text)?,
                     }
                     Ok(true)
                 })

@@ -11,19 +11,6 @@ use serde_json::{json, Value};
 use crate::nlp::text::CharIndex;
 use crate::nlp::{Entity, NlpEngine};
 
-fn entity_json(e: &Entity) -> Value {
-    json!({
-        "type": e.kind.as_str(),
-        "subtype": e.subtype,
-        "start": e.start,
-        "end": e.end,
-        "text": e.text,
-        "codes": e.codes,
-        "assertion": e.assertion.as_str(),
-        "attrs": e.attrs,
-    })
-}
-
 fn error_line(id: &Value, message: impl std::fmt::Display) -> Value {
     json!({"id": id, "error": message.to_string()})
 }
@@ -46,16 +33,28 @@ fn salvage_id(line: &str) -> Value {
     re.captures(line).and_then(|c| serde_json::from_str(c.get(1)?.as_str()).ok()).unwrap_or(Value::Null)
 }
 
-/// Answers one `extract` line.
-pub fn extract_line(engine: &dyn NlpEngine, line: &str) -> Value {
+/// One `extract` answer as it is written: the entities serialise themselves in the contract's
+/// shape (checked against [`entity_json`] by the tests), without an intermediate JSON tree.
+#[derive(serde::Serialize)]
+struct Extracted<'a> {
+    id: &'a Value,
+    entities: &'a [Entity],
+}
+
+/// Answers one `extract` line, as text.
+pub fn extract_line_text(engine: &dyn NlpEngine, line: &str) -> String {
     let (_, id, text) = match read_line(line) {
         Ok(parts) => parts,
-        Err(answer) => return answer,
+        Err(answer) => return answer.to_string(),
     };
-    let text = text.as_str();
-    let mut out = engine.analyze(text);
-    out.char_offsets(text);
-    json!({"id": id, "entities": out.entities.iter().map(entity_json).collect::<Vec<_>>()})
+    let mut out = engine.analyze(&text);
+    out.char_offsets(&text);
+    serde_json::to_string(&Extracted { id: &id, entities: &out.entities }).expect("entities serialise")
+}
+
+/// Answers one `extract` line.
+pub fn extract_line(engine: &dyn NlpEngine, line: &str) -> Value {
+    serde_json::from_str(&extract_line_text(engine, line)).expect("an answer is JSON")
 }
 
 /// Answers one `assert` line.
@@ -78,8 +77,13 @@ pub fn assert_line(engine: &dyn NlpEngine, line: &str) -> Value {
     json!({"id": id, "negated": assertion == crate::nlp::Assertion::Absent, "assertion": assertion.as_str()})
 }
 
+/// Answers one `assert` line, as text.
+pub fn assert_line_text(engine: &dyn NlpEngine, line: &str) -> String {
+    assert_line(engine, line).to_string()
+}
+
 /// Streams stdin to stdout through `answer`.
-pub fn stream(engine: &dyn NlpEngine, answer: fn(&dyn NlpEngine, &str) -> Value) -> std::io::Result<()> {
+pub fn stream(engine: &dyn NlpEngine, answer: fn(&dyn NlpEngine, &str) -> String) -> std::io::Result<()> {
     let stdin = std::io::stdin().lock();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for line in stdin.lines() {
@@ -96,6 +100,21 @@ pub fn stream(engine: &dyn NlpEngine, answer: fn(&dyn NlpEngine, &str) -> Value)
 mod tests {
     use super::*;
     use crate::nlp::Builtin;
+
+    /// The contract's entity shape, written out field by field (shared/eval/README.md).
+    fn entity_json(e: &Entity) -> Value {
+        json!({
+            "type": e.kind.as_str(),
+            "subtype": e.subtype,
+            "start": e.start,
+            "end": e.end,
+            "text": e.text,
+            "codes": e.codes,
+            "assertion": e.assertion.as_str(),
+            "attrs": e.attrs,
+        })
+    }
+
     use std::sync::OnceLock;
 
     fn engine() -> &'static Builtin {
@@ -136,6 +155,17 @@ mod tests {
         let long = "No fever. ".repeat(20_000);
         let out = extract_line(engine(), &json!({"id": "long", "text": long}).to_string());
         assert_eq!(out["entities"].as_array().unwrap().len(), 20_000);
+    }
+
+    #[test]
+    fn entities_serialise_in_the_contract_shape() {
+        let text = "Medications: lisinopril 10 mg PO daily. BP 128/82. Denies chest pain. Mother had asthma.";
+        let mut out = engine().analyze(text);
+        out.char_offsets(text);
+        assert!(out.entities.len() >= 4);
+        for e in &out.entities {
+            assert_eq!(serde_json::to_value(e).unwrap(), entity_json(e));
+        }
     }
 
     #[test]
