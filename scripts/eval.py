@@ -117,7 +117,7 @@ def score_entities(binary, name, notes, gold, report):
 
 def vital_code_f1(gold, scored):
     """Document-level code F1 of vital signs alone (TEST entities with subtype VITAL)."""
-    def sets(path, vital_codes=None):
+    def sets(path):
         out = {}
         with open(path) as f:
             for line in f:

@@ -372,11 +372,11 @@ def patient_facts(by, snomed):
             "onset": when(c, "onsetDateTime", "recordedDate") or "0000",
             "end": when(c, "abatementDateTime"),
             "encounter": (c.get("encounter") or {}).get("reference", "").split(":")[-1].split("/")[-1]})
-    seen = set()
+    # A condition recorded more than once: its latest onset is the one a note names.
+    latest = {}
     for c in sorted(facts["conditions"], key=lambda c: c["onset"], reverse=True):
-        c["dup"] = c["code"] in seen
-        seen.add(c["code"])
-    facts["conditions"] = [c for c in facts["conditions"] if not c.pop("dup")]
+        latest.setdefault(c["code"], id(c))
+    facts["conditions"] = [c for c in facts["conditions"] if latest[c["code"]] == id(c)]
     for m in by.get("MedicationRequest", []):
         coding = first_coding(m.get("medicationCodeableConcept"), RXN)
         if coding:

@@ -6,13 +6,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use paperchart::cmd;
+use paperchart::config::{Config, SinkKind};
 
 /// mimalloc rather than the system allocator: the NLP makes many small, short-lived strings per
 /// document, and glibc's malloc spent a third of `paperchart nlp extract`'s time on them (perf,
 /// see README "NLP accuracy").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use paperchart::config::{Config, SinkKind};
 
 #[derive(Parser)]
 #[command(

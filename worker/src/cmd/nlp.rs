@@ -100,6 +100,7 @@ pub fn stream(engine: &dyn NlpEngine, answer: fn(&dyn NlpEngine, &str) -> String
 mod tests {
     use super::*;
     use crate::nlp::Builtin;
+    use std::sync::OnceLock;
 
     /// The contract's entity shape, written out field by field (shared/eval/README.md).
     fn entity_json(e: &Entity) -> Value {
@@ -114,8 +115,6 @@ mod tests {
             "attrs": e.attrs,
         })
     }
-
-    use std::sync::OnceLock;
 
     fn engine() -> &'static Builtin {
         static E: OnceLock<Builtin> = OnceLock::new();

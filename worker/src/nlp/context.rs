@@ -16,7 +16,8 @@
 //! When several apply, the strongest wins: absent > family > hypothetical > possible > historical.
 
 use super::sections::SectionKind;
-use super::text::{term_tokens, tokenize};
+use super::terminology::rows;
+use super::text::{term_tokens, tokenize, Token};
 use super::Assertion;
 
 const MEDSPACY_RULES: &str =
@@ -105,9 +106,8 @@ pub struct Assertor {
 /// compiled in and checked by the tests.
 fn parse_rules(tsv: &str) -> Vec<(bool, Rule)> {
     let mut out = Vec::new();
-    for line in tsv.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).skip(1) {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let [cat, dir, phrase, ..] = cols[..] else { panic!("context rule without 3 columns: {line:?}") };
+    for cols in rows(tsv) {
+        let [cat, dir, phrase, ..] = cols[..] else { panic!("context rule without 3 columns: {cols:?}") };
         let (remove, cat) = match cat.strip_prefix('-') {
             Some(c) => (true, c),
             None => (false, cat),
@@ -116,7 +116,7 @@ fn parse_rules(tsv: &str) -> Vec<(bool, Rule)> {
         let direction = Direction::parse(dir).unwrap_or_else(|| panic!("unknown context direction {dir:?}"));
         let adjacent = phrase.trim_start().starts_with(':');
         let words = term_tokens(phrase);
-        assert!(!words.is_empty(), "context rule without words: {line:?}");
+        assert!(!words.is_empty(), "context rule without words: {cols:?}");
         out.push((remove, Rule { category, direction, words, adjacent }));
     }
     out
@@ -296,42 +296,22 @@ fn without_closed_parentheses(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// The last `n` words of `s` (see [`words`]).
+/// The last `n` words of `s` (see [`words`]); only those are folded.
 fn last_words(s: &str, n: usize) -> Vec<String> {
-    // Words are at least two bytes apart; a generous tail is enough to hold the last `n`.
-    let mut from = s.len().saturating_sub(n * 24);
-    while !s.is_char_boundary(from) {
-        from -= 1;
-    }
-    // Start on a word boundary, so the first word is not a fragment.
-    if from > 0 {
-        if let Some(sp) = s[from..].find(|c: char| !c.is_alphanumeric()) {
-            from += sp;
-        }
-    }
-    let w = words(&s[from..]);
-    if w.len() >= n || from == 0 {
-        return w[w.len().saturating_sub(n)..].to_vec();
-    }
-    let w = words(s);
-    w[w.len().saturating_sub(n)..].to_vec()
+    words_of(s, |t| &t[t.len().saturating_sub(n)..])
 }
 
 /// The first `n` words of `s`.
 fn first_words(s: &str, n: usize) -> Vec<String> {
-    let mut to = s.len().min(n * 24);
-    while !s.is_char_boundary(to) {
-        to += 1;
-    }
-    let mut w = words(&s[..to]);
-    if w.len() < n && to < s.len() {
-        w = words(s);
-    }
-    w.truncate(n);
-    w
+    words_of(s, |t| &t[..t.len().min(n)])
 }
 
 fn words(s: &str) -> Vec<String> {
+    words_of(s, |t| t)
+}
+
+/// The normalised words of `s` that `pick` keeps of its tokens.
+fn words_of(s: &str, pick: impl FnOnce(&[Token]) -> &[Token]) -> Vec<String> {
     // "-ve for" and "+ve for" differ only in punctuation, which the tokenizer drops.
     let spelled;
     let s = if s.contains("ve ") {
@@ -340,7 +320,7 @@ fn words(s: &str) -> Vec<String> {
     } else {
         s
     };
-    tokenize(s).iter().map(|t| super::text::fold(t.text(s))).collect()
+    pick(&tokenize(s)).iter().map(|t| super::text::fold(t.text(s))).collect()
 }
 
 /// The clause holding `start..end`: from the last sentence boundary before it to the first after.

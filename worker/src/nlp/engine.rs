@@ -131,22 +131,14 @@ impl Builtin {
         if text[hit.end..line_end].trim().is_empty() && line_end < text.len() {
             line_end = line_bounds(text, line_end + 1).1;
         }
-        let next_drug = hits[idx + 1..]
-            .iter()
-            .find(|h| h.kind == ConceptKind::Drug && h.start >= hit.end)
-            .map_or(line_end, |h| h.start);
         // A product named in full ("Acetaminophen 325 MG / Oxycodone Hydrochloride 10 MG Oral
         // Tablet") is one mention, whatever drug names it holds; its order follows the name.
         let full = self.full_product_name(text, hit, line_end);
         let (name_start, name_end) = full.as_ref().map_or((hit.start, hit.end), |f| (f.1, f.2));
-        let next_drug = if full.is_some() {
-            hits[idx + 1..]
-                .iter()
-                .find(|h| h.kind == ConceptKind::Drug && h.start >= name_end)
-                .map_or(line_end, |h| h.start)
-        } else {
-            next_drug
-        };
+        let next_drug = hits[idx + 1..]
+            .iter()
+            .find(|h| h.kind == ConceptKind::Drug && h.start >= name_end)
+            .map_or(line_end, |h| h.start);
         let mut end_of_order = line_end.min(next_drug).max(name_end);
         if let Some(semi) = text[name_end..end_of_order].find(';') {
             end_of_order = name_end + semi;
@@ -188,9 +180,6 @@ impl Builtin {
         e
     }
 
-    /// An order written as RxNorm names the product ("24 HR Metformin hydrochloride 500 MG Extended
-    /// Release Oral Tablet [Glumetza]"): the longest run of words around the drug name, starting
-    /// at the line's first word or at most three words before it, that is a whole product name.
     /// An unknown word where a drug is expected (under Medications, or before a strength) that
     /// is one or two letters off exactly one drug name is read as that name ("metfornin").
     fn repair_drug_names(&self, text: &str, secs: &[Section], tokens: &[super::text::Token], ids: &mut [u32]) {
@@ -199,7 +188,7 @@ impl Builtin {
                 continue;
             }
             // Under Medications, a drug name starts its entry: the first word of the line.
-            let line_start = text[..t.start].rfind('\n').map_or(0, |p| p + 1);
+            let (line_start, _) = line_bounds(text, t.start);
             let first_on_line = !text[line_start..t.start].chars().any(char::is_alphanumeric);
             let in_meds =
                 first_on_line && section_at(secs, t.start).is_some_and(|s| s.kind == SectionKind::Medications);
@@ -220,6 +209,9 @@ impl Builtin {
         }
     }
 
+    /// An order written as RxNorm names the product ("24 HR Metformin hydrochloride 500 MG Extended
+    /// Release Oral Tablet [Glumetza]"): the longest run of words around the drug name, starting
+    /// at the line's first word or at most three words before it, that is a whole product name.
     /// Gives the code and the byte span of the name.
     fn full_product_name(&self, text: &str, hit: &Hit, line_end: usize) -> Option<(Code, usize, usize)> {
         let (line_start, _) = line_bounds(text, hit.start);
@@ -230,7 +222,7 @@ impl Builtin {
         let max = self.term.rxnorm.full_max_words();
         // From the start of the line (a list entry: "NDA020800 0.3 ML Epinephrine 1 MG/ML
         // Auto-Injector") or up to three words before the drug name.
-        let starts = std::iter::once(0).chain(at.saturating_sub(3).max(1)..=at).filter(|&f| f <= at);
+        let starts = std::iter::once(0).chain(at.saturating_sub(3).max(1)..=at);
         for from in starts {
             for to in (at + 1..=words.len().min(from + max)).rev() {
                 if let Some(code) = self.term.rxnorm.by_full_name(&words[from..to]) {
@@ -262,9 +254,10 @@ impl Builtin {
         codes.sort_by(|a, b| a.system.cmp(&b.system).then(a.code.cmp(&b.code)));
         codes.dedup_by(|a, b| a.system == b.system && a.code == b.code);
         // "Sulfamethoxazole / Trimethoprim": one allergen, named as RxNorm names the combination.
+        let (_, line_end) = line_bounds(text, hit.end);
         let (mut start, mut end) = (hit.start, hit.end);
         if group.iter().any(|h| h.kind == ConceptKind::Drug) {
-            if let Some((code, s, e)) = self.full_product_name(text, hit, line_bounds(text, hit.end).1) {
+            if let Some((code, s, e)) = self.full_product_name(text, hit, line_end) {
                 codes.retain(|c| c.system != super::SYSTEM_RXNORM);
                 codes.push(code);
                 (start, end) = (s, e);
@@ -272,7 +265,6 @@ impl Builtin {
         }
         let mut e = self.new_entity(EntityType::Allergy, None, text, start, end, codes);
         // The reaction: a condition named after the allergen on the same line, before the next one.
-        let (_, line_end) = line_bounds(text, hit.end);
         let rest = &text[hit.end..line_end];
         let stop = rest.find([',', ';']).unwrap_or(rest.len());
         let rest = &rest[..stop];

@@ -579,7 +579,8 @@ pub struct Terminology {
     pub ucum: HashSet<String>,
 }
 
-fn rows(tsv: &str) -> impl Iterator<Item = Vec<&str>> {
+/// The rows of a TSV table: comment lines and the header skipped, columns split on tabs.
+pub(super) fn rows(tsv: &str) -> impl Iterator<Item = Vec<&str>> {
     tsv.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).skip(1).map(|l| l.split('\t').collect())
 }
 
@@ -686,6 +687,14 @@ impl Terminology {
         t.units.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         t.build_lexicon();
         t
+    }
+
+    /// A drug name in the lexicon; a one-word name also joins the names OCR repairs aim at.
+    fn add_drug_term(&mut self, toks: &[String], id: u32) {
+        self.lexicon.insert_tokens(toks, ConceptKind::Drug, id);
+        if let [word] = toks {
+            self.drug_words.add(word);
+        }
     }
 
     fn add_concept(&mut self, c: Concept) -> u32 {
@@ -892,10 +901,7 @@ impl Terminology {
                     id
                 }
             };
-            self.lexicon.insert_tokens(&toks, ConceptKind::Drug, id);
-            if let [word] = &toks[..] {
-                self.drug_words.add(word);
-            }
+            self.add_drug_term(&toks, id);
         }
         // RxNorm's own ingredient names, where DrugBank spells them otherwise ("ferrous sulfate",
         // "calcipotriene").
@@ -915,10 +921,7 @@ impl Terminology {
                 unit: None,
                 generic: Some(ingredient),
             });
-            self.lexicon.insert_tokens(&toks, ConceptKind::Drug, id);
-            if let [word] = &toks[..] {
-                self.drug_words.add(word);
-            }
+            self.add_drug_term(&toks, id);
         }
         self.drug_words.finish();
     }
