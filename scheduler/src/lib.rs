@@ -4,5 +4,6 @@
 
 pub mod backlog;
 pub mod imports;
+pub mod queues;
 pub mod redrive;
 pub mod sweep;

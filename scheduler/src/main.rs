@@ -11,7 +11,7 @@
 //! Configured like the worker (`--config`, `PAPERCHART__SECTION__KEY`): the `[fleet]`, `[aws]`
 //! and `[scheduler]` sections.
 
-use paperchart_scheduler::{backlog, imports, redrive, sweep};
+use paperchart_scheduler::{backlog, imports, queues, redrive, sweep};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +23,7 @@ use paperchart::aws::sqs::SqsQueue;
 use paperchart::aws::textract::{TextractEngine, TextractSettings};
 use paperchart::config::Config;
 use paperchart::fleet::JobRegistry;
+use paperchart::metrics;
 
 #[derive(Parser)]
 #[command(name = "paperchart-scheduler", version, about = "The paperchart fleet's periodic chores")]
@@ -73,6 +74,9 @@ struct Chores {
     intake: SqsQueue,
     ecs: Option<(aws_sdk_ecs::Client, String, String)>,
     metrics_namespace: String,
+    /// Every work and dead-letter queue, for the queue gauges.
+    watched: Vec<queues::Watched>,
+    cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 async fn chores(cfg: &Config, sdk: &paperchart::aws::SdkConfig) -> anyhow::Result<Chores> {
@@ -112,6 +116,19 @@ async fn chores(cfg: &Config, sdk: &paperchart::aws::SdkConfig) -> anyhow::Resul
         );
         Some((control, dlq))
     };
+    let queue = |url: &str| SqsQueue::new(aws_sdk_sqs::Client::new(sdk), url, url, Duration::from_secs(1));
+    let mut watched: Vec<queues::Watched> = [
+        ("intake", &f.intake_queue_url),
+        ("intake_dlq", &f.intake_dlq_url),
+        ("completion", &f.completion_queue_url),
+        ("completion_dlq", &f.completion_dlq_url),
+    ]
+    .into_iter()
+    .map(|(role, url)| queues::Watched { role, queue: queue(url) })
+    .collect();
+    if !sc.import_dlq_url.is_empty() {
+        watched.push(queues::Watched { role: "import_dlq", queue: queue(&sc.import_dlq_url) });
+    }
     let ecs = (!sc.ecs_cluster.is_empty() && !sc.worker_service.is_empty())
         .then(|| (aws_sdk_ecs::Client::new(sdk), sc.ecs_cluster.clone(), sc.worker_service.clone()));
     Ok(Chores {
@@ -123,6 +140,8 @@ async fn chores(cfg: &Config, sdk: &paperchart::aws::SdkConfig) -> anyhow::Resul
         ),
         ecs,
         metrics_namespace: sc.metrics_namespace.clone(),
+        watched,
+        cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
         s3: s3.clone(),
         work_bucket: f.work_bucket.clone(),
         work_prefix: f.work_prefix.clone(),
@@ -161,27 +180,51 @@ impl Chores {
         let service = self.ecs.as_ref().map_or("paperchart-worker", |(_, _, s)| s.as_str());
         let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
         println!("{}", b.emf(&self.metrics_namespace, service, now));
+        if let (Some(w), Some(per_task)) = (b.workers, b.per_task()) {
+            metrics::workers(w, per_task);
+        }
         Ok(b)
     }
 
     async fn round(&self) {
-        if let Err(e) = self.publish_backlog().await {
+        let unread = queues::measure(&self.watched, &self.cloudwatch).await;
+        metrics::scheduler_round("queues", unread == 0);
+        let backlog = self.publish_backlog().await;
+        metrics::scheduler_round("backlog", backlog.is_ok());
+        if let Err(e) = backlog {
             tracing::warn!(error = %e, "backlog not published");
         }
-        match self.import_step().await {
-            Ok(Some(r)) => tracing::info!(round = ?r, "import step done"),
+        let step = self.import_step().await;
+        metrics::scheduler_round("import", step.is_ok());
+        match step {
+            Ok(Some(r)) => {
+                match &r {
+                    imports::Round::Started { .. } => metrics::import_job("started"),
+                    imports::Round::Finished { status, .. } => metrics::import_job(status),
+                    imports::Round::Idle | imports::Round::Waiting(_) => {}
+                }
+                tracing::info!(round = ?r, "import step done")
+            }
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "import step failed"),
         }
-        match sweep::sweep(&self.registry, &self.textract, &self.completion, self.stuck_after_secs).await {
-            Ok(s) => tracing::info!(
-                checked = s.checked,
-                running = s.running,
-                renotified = s.renotified,
-                dead_lettered = s.dead_lettered,
-                errors = s.errors,
-                "lost-notice check done"
-            ),
+        let swept = sweep::sweep(&self.registry, &self.textract, &self.completion, self.stuck_after_secs).await;
+        metrics::scheduler_round("sweep", swept.is_ok());
+        match swept {
+            Ok(s) => {
+                metrics::textract_pending(s.pending);
+                metrics::textract_swept("renotified", s.renotified);
+                metrics::textract_swept("dead_lettered", s.dead_lettered);
+                tracing::info!(
+                    pending = s.pending,
+                    checked = s.checked,
+                    running = s.running,
+                    renotified = s.renotified,
+                    dead_lettered = s.dead_lettered,
+                    errors = s.errors,
+                    "lost-notice check done"
+                )
+            }
             Err(e) => tracing::warn!(error = %e, "lost-notice check failed"),
         }
     }
@@ -215,6 +258,9 @@ async fn main_async(cli: Cli, cfg: Config) -> anyhow::Result<()> {
         }
         Command::Run => {
             let c = chores(&cfg, &sdk).await?;
+            if cfg.scheduler.metrics_port != 0 {
+                metrics::install(cfg.scheduler.metrics_port, "scheduler")?;
+            }
             let stop = paperchart::worker::shutdown_on_signals();
             let every = Duration::from_secs(cfg.scheduler.interval_secs.max(1));
             tracing::info!(interval_secs = every.as_secs(), "scheduler started");

@@ -15,6 +15,8 @@ use paperchart::queue::JobQueue;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Swept {
+    /// Every recorded job (started, not yet written).
+    pub pending: usize,
     pub checked: usize,
     pub running: usize,
     pub renotified: usize,
@@ -50,6 +52,7 @@ pub async fn sweep(
     let mut out = Swept::default();
     let now = time::OffsetDateTime::now_utc();
     let records = registry.list().await.map_err(|e| anyhow::anyhow!("job records: {e}"))?;
+    out.pending = records.len();
     for record in records.iter().filter(|r| age_secs(r, now) >= stuck_after_secs as i64) {
         out.checked += 1;
         match textract.job_status(&record.job_id).await {

@@ -15,6 +15,8 @@ pub struct Worker {
     pub child: Child,
     pub log: PathBuf,
     pub health: u16,
+    /// Port of its Prometheus endpoint.
+    pub metrics: u16,
 }
 
 impl Worker {
@@ -76,12 +78,13 @@ impl Fleet {
     pub fn worker(&mut self, sink: &str, fhir_url: &str, extra: &[(&str, &str)]) -> usize {
         let n = self.workers.len();
         let log = self.logs.path().join(format!("worker-{n}.log"));
-        let health = free_port();
+        let (health, metrics) = (free_port(), free_port());
         let child = paperchart()
             .envs(&self.env)
             .env("PAPERCHART_LOG", "info")
             .env("PAPERCHART__FLEET__WAIT_SECS", "1")
             .env("PAPERCHART__FLEET__HEALTH_PORT", health.to_string())
+            .env("PAPERCHART__METRICS__PORT", metrics.to_string())
             .env("PAPERCHART__WORKER__RETRY_BASE_SECS", "1")
             .env("PAPERCHART__WORKER__CONCURRENCY", "2")
             .env("PAPERCHART__SINK__BACKOFF_BASE_MS", "50")
@@ -91,7 +94,7 @@ impl Fleet {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("start paperchart worker");
-        self.workers.push(Worker { child, log, health });
+        self.workers.push(Worker { child, log, health, metrics });
         let w = self.workers.last_mut().unwrap();
         let start = Instant::now();
         loop {

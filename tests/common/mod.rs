@@ -25,7 +25,8 @@ pub fn samples() -> PathBuf {
 /// `paperchart` with a clean environment for its configuration.
 pub fn paperchart() -> Command {
     let mut c = Command::new(binary());
-    c.env_remove("PAPERCHART_CONFIG").env("PAPERCHART_LOG", "warn");
+    // No metrics endpoint unless a test asks for one on a port of its own.
+    c.env_remove("PAPERCHART_CONFIG").env("PAPERCHART_LOG", "warn").env("PAPERCHART__METRICS__PORT", "0");
     for (k, _) in std::env::vars() {
         if k.starts_with("PAPERCHART__") {
             c.env_remove(k);
@@ -401,7 +402,7 @@ pub fn scheduler() -> Command {
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target/debug/paperchart-scheduler"));
     let mut c = Command::new(bin);
-    c.env_remove("PAPERCHART_CONFIG").env("PAPERCHART_LOG", "info");
+    c.env_remove("PAPERCHART_CONFIG").env("PAPERCHART_LOG", "info").env("PAPERCHART__SCHEDULER__METRICS_PORT", "0");
     for (k, _) in std::env::vars() {
         if k.starts_with("PAPERCHART__") {
             c.env_remove(k);

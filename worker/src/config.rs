@@ -22,6 +22,21 @@ pub struct Config {
     pub aws: AwsConfig,
     pub fleet: FleetConfig,
     pub scheduler: SchedulerConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// The Prometheus endpoint of the long-running commands (`paperchart worker`, `paperchart watch`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Port of `GET /metrics` on every interface; 0 for none.
+    pub port: u16,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { port: 9464 }
+    }
 }
 
 /// `paperchart-scheduler`: the fleet's periodic chores.
@@ -50,6 +65,8 @@ pub struct SchedulerConfig {
     pub worker_service: String,
     /// CloudWatch namespace of the backlog metrics (Embedded Metric Format on standard output).
     pub metrics_namespace: String,
+    /// Port of the scheduler's Prometheus endpoint (`GET /metrics`); 0 for none.
+    pub metrics_port: u16,
 }
 
 impl Default for SchedulerConfig {
@@ -65,6 +82,7 @@ impl Default for SchedulerConfig {
             ecs_cluster: String::new(),
             worker_service: String::new(),
             metrics_namespace: "paperchart".into(),
+            metrics_port: 9465,
         }
     }
 }

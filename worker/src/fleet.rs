@@ -63,6 +63,12 @@ impl JobRecord {
         }
     }
 
+    /// Time since the job was started, when its start time reads.
+    pub fn age(&self) -> Option<std::time::Duration> {
+        let at = time::OffsetDateTime::parse(&self.started_at, &time::format_description::well_known::Rfc3339).ok()?;
+        (time::OffsetDateTime::now_utc() - at).try_into().ok()
+    }
+
     /// The source object, described (not downloaded), as the mapper needs it.
     pub fn source(&self) -> SourceObject {
         let o = self.object();
@@ -295,7 +301,13 @@ impl Handler for IntakeHandler {
         let mut results = Vec::new();
         for o in &event.objects {
             let r = match &self.textract {
-                Some(t) => self.start(o, t).await,
+                Some(t) => {
+                    let started = self.start(o, t).await;
+                    if let Err(e) = &started {
+                        crate::metrics::stage_error("textract_start", e.label());
+                    }
+                    started
+                }
                 None => match self.pipeline.process(&source_key(o)).await {
                     (report, None) => Ok(report.document_id),
                     (_, Some(e)) => Err(e),
@@ -322,23 +334,33 @@ impl CompletionHandler {
     /// Reads a finished job and writes its document.
     pub async fn finish(&self, record: &JobRecord) -> Result<DocReport, StageError> {
         let started = std::time::Instant::now();
-        let result = self.textract.get_result(&record.job_id).await?;
-        let Some(result) = result else {
-            return Err(StageError::Ocr(OcrError::Busy(format!("Textract job {} still in progress", record.job_id))));
-        };
-        if result.pages > MAX_PAGES {
-            return Err(DecodeError::TooManyPages { pages: result.pages as u32, limit: MAX_PAGES as u32 }.into());
+        let waited = record.age();
+        if let Some(w) = waited {
+            crate::metrics::stage(crate::metrics::Stage::TextractWait, w);
         }
+        let result = match self.textract.get_result(&record.job_id).await {
+            Ok(Some(r)) if r.pages > MAX_PAGES => {
+                Err(DecodeError::TooManyPages { pages: r.pages as u32, limit: MAX_PAGES as u32 }.into())
+            }
+            Ok(Some(r)) => Ok(r),
+            Ok(None) => {
+                Err(StageError::Ocr(OcrError::Busy(format!("Textract job {} still in progress", record.job_id))))
+            }
+            Err(e) => Err(StageError::from(e)),
+        };
+        let result = result.inspect_err(|e| crate::metrics::stage_error("textract_result", e.label()))?;
         let object = record.source();
         let mut report = DocReport::new(&object.name, &object.uri);
         report.kind = Some(record.kind);
         let missing = result.document.missing_pages.len();
         let state = JobState::OcrDone { object, kind: record.kind, document: result.document };
-        self.pipeline.run(state, &mut report).await?;
-        if missing > 0 {
+        let written = self.pipeline.run(state, &mut report).await;
+        if written.is_ok() && missing > 0 {
             report.outcome =
                 Outcome::NeedsReview { reason: format!("Textract PARTIAL_SUCCESS: {missing} page(s) missing") };
         }
+        report.record_metrics(waited.unwrap_or_default() + started.elapsed(), written.as_ref().err());
+        written?;
         report.millis = started.elapsed().as_millis() as u64;
         self.registry.mark_done(&record.token, &record.document_id).await?;
         self.registry.delete(&record.job_id).await?;
@@ -355,6 +377,7 @@ impl Handler for CompletionHandler {
             // Already written (the record goes last), or not a job of this fleet.
             return Ok(Handled::Ignored(format!("no record of Textract job {}", notice.job_id)));
         };
+        crate::metrics::textract_completed(&notice.status, record.age());
         match notice.status.as_str() {
             "SUCCEEDED" | "PARTIAL_SUCCESS" => {
                 let report = match self.finish(&record).await {
@@ -382,6 +405,7 @@ impl Handler for CompletionHandler {
                     Ok(_) => format!("Textract job {} {status}", record.job_id),
                 };
                 self.registry.delete(&record.job_id).await?;
+                crate::metrics::stage_error("textract_result", "textract_failed");
                 Err(StageError::Ocr(OcrError::Rejected(why)))
             }
         }

@@ -180,6 +180,16 @@ impl DocReport {
     pub fn resource_total(&self) -> usize {
         self.resources.values().sum()
     }
+
+    /// Counts the finished document (`error` is how it failed, if it did).
+    pub fn record_metrics(&self, took: Duration, error: Option<&StageError>) {
+        let outcome = match (error, &self.outcome) {
+            (Some(_), _) | (None, Outcome::Failed { .. }) => "failed",
+            (None, Outcome::NeedsReview { .. }) => "needs_review",
+            (None, Outcome::Ok) => "ok",
+        };
+        crate::metrics::document(outcome, error.is_none().then_some(took));
+    }
 }
 
 #[cfg(test)]

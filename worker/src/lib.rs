@@ -15,6 +15,7 @@ pub mod fhir;
 pub mod fleet;
 pub mod health;
 pub mod job;
+pub mod metrics;
 pub mod model;
 pub mod nlp;
 pub mod ocr;

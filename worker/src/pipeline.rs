@@ -11,6 +11,7 @@ use crate::decode;
 use crate::fhir::map::MapInput;
 use crate::fhir::Mapper;
 use crate::job::{DocReport, JobState, Outcome, StageError};
+use crate::metrics::{self, Stage};
 use crate::model::ReadBy;
 use crate::nlp::NlpEngine;
 use crate::ocr::{OcrEngine, OcrPoll, OcrStart};
@@ -34,17 +35,24 @@ impl Pipeline {
     pub async fn step(&self, state: JobState, report: &mut DocReport) -> Result<JobState, StageError> {
         match state {
             JobState::Received { key } => {
+                let t = Instant::now();
                 let object = self.source.fetch(&key).await?;
+                metrics::stage(Stage::Download, t.elapsed());
                 report.name = object.name.clone();
                 report.uri = object.uri.clone();
                 let kind = decode::detect(&object.bytes)?;
                 report.kind = Some(kind);
                 Ok(JobState::Parsed { object, kind })
             }
-            JobState::Parsed { object, kind } => match self.ocr.start(&object).await? {
-                OcrStart::Done(document) => Ok(JobState::OcrDone { object, kind, document }),
-                OcrStart::Started(job) => Ok(JobState::OcrStarted { object, kind, job }),
-            },
+            JobState::Parsed { object, kind } => {
+                let t = Instant::now();
+                let started = self.ocr.start(&object).await?;
+                metrics::stage(Stage::Ocr, t.elapsed());
+                match started {
+                    OcrStart::Done(document) => Ok(JobState::OcrDone { object, kind, document }),
+                    OcrStart::Started(job) => Ok(JobState::OcrStarted { object, kind, job }),
+                }
+            }
             JobState::OcrStarted { object, kind, job } => match self.ocr.fetch(&job).await? {
                 OcrPoll::Done(document) => Ok(JobState::OcrDone { object, kind, document }),
                 OcrPoll::Pending => Ok(JobState::OcrStarted { object, kind, job }),
@@ -58,6 +66,10 @@ impl Pipeline {
                     }
                 }
                 report.mean_ocr_confidence = document.mean_ocr_confidence();
+                for page in &document.pages {
+                    metrics::page(page.read_by.as_str(), page.mean_confidence());
+                }
+                let t = Instant::now();
                 let text = document.text();
                 let nlp = self.nlp.clone();
                 let (text, nlp_out) = tokio::task::spawn_blocking(move || {
@@ -67,6 +79,11 @@ impl Pipeline {
                 .await
                 .map_err(|e| StageError::Internal(format!("NLP task: {e}")))?;
                 report.entities = nlp_out.counts();
+                metrics::stage(Stage::Nlp, t.elapsed());
+                for (kind, n) in &report.entities {
+                    metrics::entities(kind, *n);
+                }
+                let t = Instant::now();
                 let mapped = self.mapper.map(&MapInput {
                     object: &object,
                     kind,
@@ -74,11 +91,26 @@ impl Pipeline {
                     text: &text,
                     nlp: &nlp_out,
                 });
+                metrics::stage(Stage::Map, t.elapsed());
                 report.document_id = Some(mapped.bundle.id.clone());
                 Ok(JobState::Mapped { object, document, nlp: Box::new(nlp_out), mapped })
             }
             JobState::Mapped { mapped, .. } => {
-                self.sink.write(&mapped.bundle).await?;
+                let t = Instant::now();
+                match self.sink.write(&mapped.bundle).await {
+                    Ok(written) => {
+                        for e in &written.entries {
+                            metrics::fhir_entries(&e.resource_type, e.status, 1);
+                        }
+                    }
+                    Err(e) => {
+                        for (resource, n) in mapped.bundle.counts() {
+                            metrics::fhir_entries(resource, 0, n);
+                        }
+                        return Err(e.into());
+                    }
+                }
+                metrics::stage(Stage::Write, t.elapsed());
                 report.resources = mapped.bundle.counts();
                 report.outcome = match mapped.needs_review {
                     Some(reason) => Outcome::NeedsReview { reason },
@@ -100,9 +132,14 @@ impl Pipeline {
             if matches!(state, JobState::OcrStarted { .. }) {
                 tokio::time::sleep(OCR_POLL).await;
             }
-            match self.step(state, report).await? {
-                JobState::Written { .. } => return Ok(()),
-                next => state = next,
+            let stage = state.stage();
+            match self.step(state, report).await {
+                Ok(JobState::Written { .. }) => return Ok(()),
+                Ok(next) => state = next,
+                Err(e) => {
+                    metrics::stage_error(stage, e.label());
+                    return Err(e);
+                }
             }
         }
     }
@@ -114,6 +151,7 @@ impl Pipeline {
         let mut report = DocReport::new(&name, key);
         let error = self.run(JobState::Received { key: key.to_string() }, &mut report).await.err();
         report.millis = started.elapsed().as_millis() as u64;
+        report.record_metrics(started.elapsed(), error.as_ref());
         match &error {
             None => tracing::info!(
                 document = report.document_id.as_deref().unwrap_or(""),

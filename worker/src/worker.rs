@@ -21,6 +21,7 @@ use tokio_util::task::TaskTracker;
 use async_trait::async_trait;
 
 use crate::job::{ErrorClass, StageError};
+use crate::metrics::{self, JobOutcome, QueueRole};
 use crate::pipeline::Pipeline;
 use crate::queue::{JobQueue, Message, QueueError};
 
@@ -123,6 +124,8 @@ pub struct WorkerStats {
 }
 
 pub struct Worker {
+    /// Which queue this loop serves, for metrics.
+    pub role: QueueRole,
     pub queue: Arc<dyn JobQueue>,
     pub handler: Arc<dyn Handler>,
     pub settings: WorkerSettings,
@@ -139,8 +142,15 @@ impl Worker {
         let stop_jobs = CancellationToken::new();
         let written = Arc::new(AtomicBool::new(false));
         let mut queue_errors = 0u32;
+        let (role, concurrency) = (self.role, s.concurrency.max(1));
+        let occupancy = move |permits: &Semaphore| {
+            let free = permits.available_permits();
+            metrics::occupancy(role, concurrency - free.min(concurrency), free)
+        };
+        metrics::worker_started(role);
         tracing::info!(concurrency = s.concurrency, "worker started");
         loop {
+            occupancy(&permits);
             let first = tokio::select! {
                 p = permits.clone().acquire_owned() => p?,
                 _ = shutdown.cancelled() => break,
@@ -158,6 +168,7 @@ impl Worker {
             };
             match received {
                 Err(e) => {
+                    metrics::receive_failed(role);
                     queue_errors += 1;
                     let wait = Duration::from_millis(200u64.saturating_mul(1 << queue_errors.min(8)))
                         .min(Duration::from_secs(30));
@@ -178,20 +189,25 @@ impl Worker {
                 }
                 Ok(messages) => {
                     queue_errors = 0;
+                    metrics::received(role, messages.len());
                     for (msg, permit) in messages.into_iter().zip(held.drain(..)) {
                         let job = Job {
+                            role,
                             queue: self.queue.clone(),
                             handler: self.handler.clone(),
                             settings: s.clone(),
                             stats: self.stats.clone(),
                             written: written.clone(),
                         };
-                        let stop = stop_jobs.clone();
+                        let (stop, permits) = (stop_jobs.clone(), permits.clone());
                         tracker.spawn(async move {
                             job.run(msg, stop).await;
                             drop(permit);
+                            occupancy(&permits);
                         });
                     }
+                    drop(held);
+                    occupancy(&permits);
                 }
             }
         }
@@ -213,6 +229,7 @@ impl Worker {
 }
 
 struct Job {
+    role: QueueRole,
     queue: Arc<dyn JobQueue>,
     handler: Arc<dyn Handler>,
     settings: WorkerSettings,
@@ -231,11 +248,13 @@ impl Job {
         let lease_lost = CancellationToken::new();
         let heartbeat = {
             let (queue, receipt, lost) = (self.queue.clone(), msg.receipt.clone(), lease_lost.clone());
-            let (every, visibility) = (self.settings.heartbeat, self.settings.visibility);
+            let (every, visibility, role) = (self.settings.heartbeat, self.settings.visibility, self.role);
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
-                    if let Err(e) = queue.extend(&receipt, visibility).await {
+                    let extended = queue.extend(&receipt, visibility).await;
+                    metrics::extension(role, extended.is_ok());
+                    if let Err(e) = extended {
                         tracing::warn!(lease = %receipt_tag(&receipt), error = %e, "lease extension failed; abandoning job");
                         lost.cancel();
                         break;
@@ -243,6 +262,7 @@ impl Job {
                 }
             })
         };
+        let started = std::time::Instant::now();
         tracing::info!(msg_id = %msg.id, receive_count = msg.receive_count, "job started");
         let ending = tokio::select! {
             result = self.handler.handle(&msg) => Ending::Finished(result),
@@ -253,40 +273,54 @@ impl Job {
         let result: Result<(), QueueError> = match ending {
             Ending::LeaseLost => {
                 self.stats.abandoned.fetch_add(1, Ordering::SeqCst);
+                metrics::settled(self.role, JobOutcome::Abandoned, started.elapsed(), None);
                 Ok(())
             }
             Ending::Stopped => {
                 self.stats.released.fetch_add(1, Ordering::SeqCst);
+                metrics::settled(self.role, JobOutcome::Interrupted, started.elapsed(), None);
                 tracing::info!(msg_id = %msg.id, "job interrupted by shutdown; released");
                 self.queue.release(&msg.receipt, Duration::ZERO).await
             }
             Ending::Finished(Ok(handled)) => {
                 self.written.store(true, Ordering::SeqCst);
                 self.stats.acknowledged.fetch_add(1, Ordering::SeqCst);
-                match &handled {
+                let outcome = match &handled {
                     Handled::Written(ids) => {
-                        tracing::info!(msg_id = %msg.id, documents = ?ids, "job done; acknowledged")
+                        tracing::info!(msg_id = %msg.id, documents = ?ids, "job done; acknowledged");
+                        JobOutcome::Written
                     }
                     Handled::Started(jobs) => {
-                        tracing::info!(msg_id = %msg.id, ocr_jobs = ?jobs, "ocr started; acknowledged")
+                        tracing::info!(msg_id = %msg.id, ocr_jobs = ?jobs, "ocr started; acknowledged");
+                        JobOutcome::OcrStarted
                     }
                     Handled::Ignored(why) => {
-                        tracing::info!(msg_id = %msg.id, reason = %why, "nothing to do; acknowledged")
+                        tracing::info!(msg_id = %msg.id, reason = %why, "nothing to do; acknowledged");
+                        JobOutcome::Ignored
                     }
+                };
+                let acked = self.queue.ack(&msg.receipt).await;
+                if acked.is_ok() {
+                    metrics::settled(self.role, outcome, started.elapsed(), None);
                 }
-                self.queue.ack(&msg.receipt).await
+                acked
             }
             Ending::Finished(Err(e)) => match e.class() {
                 ErrorClass::Permanent => {
                     self.stats.dead_lettered.fetch_add(1, Ordering::SeqCst);
                     tracing::warn!(msg_id = %msg.id, error = e.label(), "job failed permanently; dead-lettered");
-                    self.queue.dead_letter(&msg, &format!("{}: {e}", e.label())).await
+                    let moved = self.queue.dead_letter(&msg, &format!("{}: {e}", e.label())).await;
+                    if moved.is_ok() {
+                        metrics::settled(self.role, JobOutcome::DeadLettered, started.elapsed(), Some(e.label()));
+                    }
+                    moved
                 }
                 ErrorClass::Transient | ErrorClass::Throttled => {
                     let backoff =
                         self.settings.retry_base.saturating_mul(1 << (msg.receive_count.saturating_sub(1)).min(16));
                     let delay = e.retry_after().unwrap_or(backoff).min(MAX_RETRY_DELAY);
                     self.stats.released.fetch_add(1, Ordering::SeqCst);
+                    metrics::settled(self.role, JobOutcome::Retried, started.elapsed(), Some(e.label()));
                     tracing::warn!(msg_id = %msg.id, error = e.label(), delay_ms = delay.as_millis() as u64, "job failed; released for retry");
                     self.queue.release(&msg.receipt, delay).await
                 }

@@ -189,7 +189,11 @@ impl TextractEngine {
                 .send()
                 .await;
             match result {
-                Ok(out) => return out.job_id.ok_or_else(|| OcrError::Engine("Textract returned no JobId".into())),
+                Ok(out) => {
+                    let job = out.job_id.ok_or_else(|| OcrError::Engine("Textract returned no JobId".into()))?;
+                    crate::metrics::textract_started();
+                    return Ok(job);
+                }
                 Err(e) => match classify("StartDocumentAnalysis", &e) {
                     OcrError::Throttled { .. } if attempt + 1 < self.settings.max_attempts => {
                         attempt += 1;

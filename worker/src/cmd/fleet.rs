@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::fhir::Mapper;
 use crate::fleet::{CompletionHandler, IntakeHandler, JobRegistry};
 use crate::health::{self, Readiness};
+use crate::metrics::QueueRole;
 use crate::nlp::Builtin;
 use crate::ocr::{OcrEngine, TesseractEngine};
 use crate::pipeline::Pipeline;
@@ -32,6 +33,9 @@ pub async fn worker(cfg: Config) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("health endpoint on port {} (fleet.health_port): {e}", f.health_port))?;
         tokio::spawn(health::serve(listener, ready.clone(), stop_health.clone()));
+    }
+    if cfg.metrics.port != 0 {
+        crate::metrics::install(cfg.metrics.port, "worker")?;
     }
 
     let sdk = crate::aws::sdk_config(&cfg.aws).await;
@@ -63,6 +67,7 @@ pub async fn worker(cfg: Config) -> anyhow::Result<()> {
     let settings = WorkerSettings::from_config(&cfg);
     let shutdown = shutdown_on_signals();
     let intake = Worker {
+        role: QueueRole::Intake,
         queue: Arc::new(intake_queue),
         handler: Arc::new(IntakeHandler {
             source,
@@ -81,6 +86,7 @@ pub async fn worker(cfg: Config) -> anyhow::Result<()> {
                 anyhow::anyhow!("completion queue {} (fleet.completion_queue_url): {e}", f.completion_queue_url)
             })?;
             Some(Worker {
+                role: QueueRole::Completion,
                 queue: Arc::new(queue),
                 handler: Arc::new(CompletionHandler { textract: t.clone(), registry, pipeline }),
                 settings,

@@ -107,7 +107,11 @@ pub async fn watch(cfg: Config, args: WatchArgs) -> anyhow::Result<()> {
     let exclude = vec![absolute(&args.out), absolute(args.queue.parent().unwrap_or(Path::new(".")))];
     let scanner = tokio::spawn(scan(dir.clone(), exclude, queue.clone(), poll, shutdown.clone()));
     let mirror = tokio::spawn(mirror_dead_letters(queue.clone(), args.out.clone(), poll, shutdown.clone()));
+    if cfg.metrics.port != 0 {
+        crate::metrics::install(cfg.metrics.port, "watch")?;
+    }
     let worker = Worker {
+        role: crate::metrics::QueueRole::Local,
         queue: Arc::new(queue.clone()),
         handler: Arc::new(PipelineHandler(pipeline)),
         settings: WorkerSettings::from_config(&cfg),

@@ -218,8 +218,12 @@ impl RestSink {
             .await?
             .send()
             .await
-            .map_err(|e| SinkError::Transient { status: None, detail: format!("network: {e}"), retry_after: None })?;
+            .map_err(|e| {
+                crate::metrics::sink_request(None);
+                SinkError::Transient { status: None, detail: format!("network: {e}"), retry_after: None }
+            })?;
         let status = resp.status().as_u16();
+        crate::metrics::sink_request(Some(status));
         let wait = retry_after(resp.headers());
         let text = resp.text().await.unwrap_or_default();
         if status == 429 || status >= 500 {
@@ -277,6 +281,7 @@ impl FhirSink for RestSink {
                     // The detail may quote the server's OperationOutcome: not logged.
                     Err(SinkError::Transient { status, detail: _, retry_after }) if attempt < self.max_attempts => {
                         let wait = backoff(attempt, self.backoff_base, self.backoff_max, retry_after);
+                        crate::metrics::sink_retry();
                         tracing::warn!(
                             status = status.unwrap_or(0),
                             attempt,
