@@ -4,7 +4,8 @@
 moto emulates S3, SQS and SNS (with S3 -> SQS notifications and SNS -> SQS delivery) well
 enough; what paperchart needs from it beyond that is patched here before the server starts:
 
-- SQS: a stale receipt handle cannot change a message's visibility (as in SQS).
+- SQS: a stale receipt handle cannot change a message's visibility (as in SQS); a queue's
+  RedriveAllowPolicy is returned by GetQueueAttributes (terraform waits to read it back).
 - Textract: StartDocumentAnalysis honours ClientRequestToken (same token, same job), JobTag and
   NotificationChannel (the completion notice is published to the topic, as Textract does), and
   runs a real OCR of the S3 object in the background: a `<key>.textract.json` stored beside the
@@ -56,6 +57,33 @@ def patch_sqs():
         return original(self, queue_name, receipt_handle, visibility_timeout)
 
     sqs_models.SQSBackend.change_message_visibility = change_message_visibility
+
+    # A dead-letter queue's RedriveAllowPolicy (which queues may use it) is stored by moto but
+    # never returned, so terraform's aws_sqs_queue_redrive_allow_policy waited for it forever;
+    # RedrivePolicy comes back as compact JSON, as from SQS, so a second plan shows no change.
+    attributes = sqs_models.Queue.attributes.fget
+
+    def with_redrive_allow(self):
+        result = attributes(self)
+        if result.get("RedrivePolicy"):  # compact, as SQS writes it (terraform saw a diff)
+            result["RedrivePolicy"] = json.dumps(json.loads(result["RedrivePolicy"]), separators=(",", ":"))
+        if getattr(self, "redrive_allow_policy", None):
+            result["RedriveAllowPolicy"] = self.redrive_allow_policy
+        return result
+
+    sqs_models.Queue.attributes = property(with_redrive_allow)
+    get_attributes = sqs_models.SQSBackend.get_queue_attributes
+
+    def get_queue_attributes(self, queue_name, attribute_names):
+        others = [n for n in attribute_names if n != "RedriveAllowPolicy"]
+        result = get_attributes(self, queue_name, others) if others else {}
+        if len(others) < len(attribute_names) or "All" in others:
+            allow = getattr(self.get_queue(queue_name), "redrive_allow_policy", None)
+            if allow:
+                result["RedriveAllowPolicy"] = allow
+        return result
+
+    sqs_models.SQSBackend.get_queue_attributes = get_queue_attributes
 
 
 class TextractError(JsonRESTError):
