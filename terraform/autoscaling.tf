@@ -37,7 +37,7 @@ resource "aws_appautoscaling_policy" "backlog_per_task" {
             metric_name = "ApproximateNumberOfMessagesVisible"
             dimensions {
               name  = "QueueName"
-              value = aws_sqs_queue.intake.name
+              value = aws_sqs_queue.work["intake"].name
             }
           }
           stat = "Sum"

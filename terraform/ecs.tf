@@ -9,9 +9,9 @@ locals {
   scheduler_port = 9465 # scheduler /metrics (scheduler.metrics_port)
   sink_url       = var.sink == "healthlake" || var.sink == "staging" ? local.healthlake_endpoint : var.fhir_url
   environment = merge({
-    PAPERCHART__FLEET__INTAKE_QUEUE_URL            = aws_sqs_queue.intake.url
+    PAPERCHART__FLEET__INTAKE_QUEUE_URL            = aws_sqs_queue.work["intake"].url
     PAPERCHART__FLEET__INTAKE_DLQ_URL              = aws_sqs_queue.dlq["intake"].url
-    PAPERCHART__FLEET__COMPLETION_QUEUE_URL        = aws_sqs_queue.completion.url
+    PAPERCHART__FLEET__COMPLETION_QUEUE_URL        = aws_sqs_queue.work["completion"].url
     PAPERCHART__FLEET__COMPLETION_DLQ_URL          = aws_sqs_queue.dlq["completion"].url
     PAPERCHART__FLEET__TEXTRACT_SNS_TOPIC_ARN      = aws_sns_topic.textract.arn
     PAPERCHART__FLEET__TEXTRACT_ROLE_ARN           = aws_iam_role.textract.arn

@@ -42,32 +42,12 @@ locals {
   uses_healthlake     = var.healthlake_datastore != "none"
 }
 
-# HealthLake assumes this role to read a staged NDJSON batch and write the import's output
-# report, for this account's datastore only.
-data "aws_iam_policy_document" "import_trust" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["healthlake.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account]
-    }
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = ["arn:${local.partition}:healthlake:${local.region}:${local.account}:datastore/fhir/*"]
-    }
-  }
-}
-
+# HealthLake assumes this role (trust: iam.tf, for this account's datastores only) to read a
+# staged NDJSON batch and write the import's output report.
 resource "aws_iam_role" "import" {
   count              = local.uses_healthlake ? 1 : 0
   name               = "${var.name}-healthlake-import"
-  assume_role_policy = data.aws_iam_policy_document.import_trust.json
+  assume_role_policy = data.aws_iam_policy_document.trust["import"].json
   tags               = local.tags
 }
 

@@ -2,13 +2,22 @@
 # the actions it calls on exactly its resources. Textract and CloudWatch GetMetricData support no
 # resource-level permissions; those statements name "*" and say so.
 
-# --- Textract publishes job completions to the topic -------------------------------------------
-data "aws_iam_policy_document" "textract_trust" {
+# --- who may assume the roles: each service, for this account's resources only --------------
+locals {
+  trusted = {
+    textract = { service = "textract.amazonaws.com", source = "arn:${local.partition}:textract:${local.region}:${local.account}:*" }
+    tasks    = { service = "ecs-tasks.amazonaws.com", source = "arn:${local.partition}:ecs:${local.region}:${local.account}:*" }
+    import   = { service = "healthlake.amazonaws.com", source = "arn:${local.partition}:healthlake:${local.region}:${local.account}:datastore/fhir/*" }
+  }
+}
+
+data "aws_iam_policy_document" "trust" {
+  for_each = local.trusted
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
-      identifiers = ["textract.amazonaws.com"]
+      identifiers = [each.value.service]
     }
     condition {
       test     = "StringEquals"
@@ -18,14 +27,15 @@ data "aws_iam_policy_document" "textract_trust" {
     condition {
       test     = "ArnLike"
       variable = "aws:SourceArn"
-      values   = ["arn:${local.partition}:textract:${local.region}:${local.account}:*"]
+      values   = [each.value.source]
     }
   }
 }
 
+# --- Textract publishes job completions to the topic -------------------------------------------
 resource "aws_iam_role" "textract" {
   name               = "${var.name}-textract-publish"
-  assume_role_policy = data.aws_iam_policy_document.textract_trust.json
+  assume_role_policy = data.aws_iam_policy_document.trust["textract"].json
   tags               = local.tags
 }
 
@@ -49,30 +59,10 @@ resource "aws_iam_role_policy" "textract" {
 }
 
 # --- the tasks ---------------------------------------------------------------------------------
-data "aws_iam_policy_document" "tasks_trust" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account]
-    }
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = ["arn:${local.partition}:ecs:${local.region}:${local.account}:*"]
-    }
-  }
-}
-
 # Pulls the image and writes the logs.
 resource "aws_iam_role" "execution" {
   name               = "${var.name}-execution"
-  assume_role_policy = data.aws_iam_policy_document.tasks_trust.json
+  assume_role_policy = data.aws_iam_policy_document.trust["tasks"].json
   tags               = local.tags
 }
 
@@ -122,7 +112,7 @@ locals {
 
 resource "aws_iam_role" "worker" {
   name               = "${var.name}-worker"
-  assume_role_policy = data.aws_iam_policy_document.tasks_trust.json
+  assume_role_policy = data.aws_iam_policy_document.trust["tasks"].json
   tags               = local.tags
 }
 
@@ -147,7 +137,7 @@ data "aws_iam_policy_document" "worker" {
     actions = [
       "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
     ]
-    resources = [aws_sqs_queue.intake.arn, aws_sqs_queue.completion.arn]
+    resources = [aws_sqs_queue.work["intake"].arn, aws_sqs_queue.work["completion"].arn]
   }
   statement {
     sid       = "DeadLetterWithReason"
@@ -193,7 +183,7 @@ resource "aws_iam_role_policy" "worker" {
 
 resource "aws_iam_role" "scheduler" {
   name               = "${var.name}-scheduler"
-  assume_role_policy = data.aws_iam_policy_document.tasks_trust.json
+  assume_role_policy = data.aws_iam_policy_document.trust["tasks"].json
   tags               = local.tags
 }
 
@@ -211,19 +201,19 @@ data "aws_iam_policy_document" "scheduler" {
   statement {
     sid       = "MeasureQueues"
     actions   = ["sqs:GetQueueAttributes"]
-    resources = concat([aws_sqs_queue.intake.arn, aws_sqs_queue.completion.arn], [for q in aws_sqs_queue.dlq : q.arn])
+    resources = concat([aws_sqs_queue.work["intake"].arn, aws_sqs_queue.work["completion"].arn], [for q in aws_sqs_queue.dlq : q.arn])
   }
   statement {
     # Lost notices are sent again; unknown jobs and refused import resources are dead-lettered.
     sid       = "RenotifyAndDeadLetter"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.completion.arn, aws_sqs_queue.dlq["completion"].arn, aws_sqs_queue.dlq["import"].arn]
+    resources = [aws_sqs_queue.work["completion"].arn, aws_sqs_queue.dlq["completion"].arn, aws_sqs_queue.dlq["import"].arn]
   }
   statement {
     # `paperchart-scheduler redrive` as a one-off task: dead letters back to their queue.
     sid       = "Redrive"
     actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage"]
-    resources = concat([aws_sqs_queue.intake.arn, aws_sqs_queue.completion.arn], [for q in aws_sqs_queue.dlq : q.arn])
+    resources = concat([aws_sqs_queue.work["intake"].arn, aws_sqs_queue.work["completion"].arn], [for q in aws_sqs_queue.dlq : q.arn])
   }
   statement {
     # Textract has no resource-level permissions for this action.

@@ -11,9 +11,9 @@ output "work_bucket" {
 output "queues" {
   description = "Queue URLs: work queues and their dead-letter queues."
   value = {
-    intake         = aws_sqs_queue.intake.url
+    intake         = aws_sqs_queue.work["intake"].url
     intake_dlq     = aws_sqs_queue.dlq["intake"].url
-    completion     = aws_sqs_queue.completion.url
+    completion     = aws_sqs_queue.work["completion"].url
     completion_dlq = aws_sqs_queue.dlq["completion"].url
     import_dlq     = aws_sqs_queue.dlq["import"].url
   }

@@ -17,93 +17,73 @@ resource "aws_sqs_queue" "dlq" {
   tags                      = local.tags
 }
 
-resource "aws_sqs_queue" "intake" {
-  name                       = local.queues.intake
+# The two work queues: visibility = the worker's lease, redrive to their own DLQ.
+resource "aws_sqs_queue" "work" {
+  for_each                   = local.queues
+  name                       = each.value
   visibility_timeout_seconds = var.worker_visibility_timeout_secs
   message_retention_seconds  = var.queue_retention_secs
   receive_wait_time_seconds  = 20
   kms_master_key_id          = aws_kms_key.fleet.arn
   redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.dlq["intake"].arn
+    deadLetterTargetArn = aws_sqs_queue.dlq[each.key].arn
     maxReceiveCount     = var.max_receives
   })
   tags = local.tags
 }
 
-resource "aws_sqs_queue" "completion" {
-  name                       = local.queues.completion
-  visibility_timeout_seconds = var.worker_visibility_timeout_secs
-  message_retention_seconds  = var.queue_retention_secs
-  receive_wait_time_seconds  = 20
-  kms_master_key_id          = aws_kms_key.fleet.arn
-  redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.dlq["completion"].arn
-    maxReceiveCount     = var.max_receives
-  })
-  tags = local.tags
-}
-
-# Only the intake and completion queues may redrive into their dead-letter queues.
+# A dead-letter queue takes the dead letters of its own work queue only.
 resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
   for_each  = local.queues
   queue_url = aws_sqs_queue.dlq[each.key].id
   redrive_allow_policy = jsonencode({
     redrivePermission = "byQueue"
-    sourceQueueArns   = [each.key == "intake" ? aws_sqs_queue.intake.arn : aws_sqs_queue.completion.arn]
+    sourceQueueArns   = [aws_sqs_queue.work[each.key].arn]
   })
 }
 
-data "aws_iam_policy_document" "intake_queue" {
+# Who may send to each work queue: the intake bucket's notifications (S3), the Textract topic
+# (SNS), each only from its own resource.
+locals {
+  queue_senders = {
+    intake     = { service = "s3.amazonaws.com", source = aws_s3_bucket.intake.arn, sid = "IntakeBucketNotifies" }
+    completion = { service = "sns.amazonaws.com", source = aws_sns_topic.textract.arn, sid = "TextractTopicDelivers" }
+  }
+}
+
+data "aws_iam_policy_document" "queue_senders" {
+  for_each = local.queue_senders
   statement {
-    sid       = "IntakeBucketNotifies"
+    sid       = each.value.sid
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.intake.arn]
+    resources = [aws_sqs_queue.work[each.key].arn]
     principals {
       type        = "Service"
-      identifiers = ["s3.amazonaws.com"]
+      identifiers = [each.value.service]
     }
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [aws_s3_bucket.intake.arn]
+      values   = [each.value.source]
     }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account]
-    }
-  }
-}
-
-resource "aws_sqs_queue_policy" "intake" {
-  queue_url = aws_sqs_queue.intake.id
-  policy    = data.aws_iam_policy_document.intake_queue.json
-}
-
-data "aws_iam_policy_document" "completion_queue" {
-  statement {
-    sid       = "TextractTopicDelivers"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.completion.arn]
-    principals {
-      type        = "Service"
-      identifiers = ["sns.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_sns_topic.textract.arn]
+    # A bucket ARN names no account: a bucket of that name in another account must not send.
+    dynamic "condition" {
+      for_each = each.key == "intake" ? [local.account] : []
+      content {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [condition.value]
+      }
     }
   }
 }
 
-resource "aws_sqs_queue_policy" "completion" {
-  queue_url = aws_sqs_queue.completion.id
-  policy    = data.aws_iam_policy_document.completion_queue.json
+resource "aws_sqs_queue_policy" "work" {
+  for_each  = local.queue_senders
+  queue_url = aws_sqs_queue.work[each.key].id
+  policy    = data.aws_iam_policy_document.queue_senders[each.key].json
 }
 
-# Textract publishes job completions here. Its name must start with AmazonTextract for the
-# AWS-managed Textract policies; the role Textract assumes may publish to this topic only.
 resource "aws_sns_topic" "textract" {
   name              = "AmazonTextract-${var.name}"
   kms_master_key_id = aws_kms_key.fleet.arn
@@ -139,6 +119,6 @@ resource "aws_sns_topic_policy" "textract" {
 resource "aws_sns_topic_subscription" "completion" {
   topic_arn  = aws_sns_topic.textract.arn
   protocol   = "sqs"
-  endpoint   = aws_sqs_queue.completion.arn
-  depends_on = [aws_sqs_queue_policy.completion]
+  endpoint   = aws_sqs_queue.work["completion"].arn
+  depends_on = [aws_sqs_queue_policy.work]
 }

@@ -163,11 +163,11 @@ resource "aws_s3_bucket_notification" "intake" {
     for_each = length(var.intake_suffixes) > 0 ? var.intake_suffixes : [""]
     content {
       id            = "paperchart${replace(queue.value, ".", "-")}"
-      queue_arn     = aws_sqs_queue.intake.arn
+      queue_arn     = aws_sqs_queue.work["intake"].arn
       events        = ["s3:ObjectCreated:*"]
       filter_prefix = var.intake_prefix == "" ? null : var.intake_prefix
       filter_suffix = queue.value == "" ? null : queue.value
     }
   }
-  depends_on = [aws_sqs_queue_policy.intake]
+  depends_on = [aws_sqs_queue_policy.work]
 }
