@@ -48,7 +48,10 @@ fn samples_into_a_fhir_server_twice_change_nothing_the_second_time() {
 fn a_wrong_url_fails_fast_with_a_clear_message() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
+    // The environment names the sink kind, the flag its URL (as on ECS plus a flag): the
+    // configuration is checked after the flags, so this gets as far as the server.
     let out = paperchart()
+        .env("PAPERCHART__SINK__KIND", "fhir")
         .args(["run", "--no-progress", "--fhir-url", &format!("http://127.0.0.1:{port}/fhir"), "--out"])
         .arg(tmp.path())
         .arg(samples().join("documents/lab-report.pdf"))

@@ -356,6 +356,18 @@ pub fn cores() -> usize {
 impl Config {
     /// Defaults, then `file` (if any), then `PAPERCHART__…` variables from `env`.
     pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let cfg = Self::layered(file, env)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// The layers without the range checks, for a binary that lays its command-line flags on
+    /// top and then calls [`Config::validate`] (an environment may name the sink kind and a flag
+    /// its URL).
+    pub fn layered(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let defaults = config::Config::try_from(&Config::default())?;
         let mut builder = config::Config::builder().add_source(defaults);
         if let Some(path) = file {
@@ -369,9 +381,7 @@ impl Config {
                 .try_parsing(true)
                 .source(Some(env)),
         );
-        let cfg: Config = builder.build()?.try_deserialize()?;
-        cfg.validate()?;
-        Ok(cfg)
+        Ok(builder.build()?.try_deserialize()?)
     }
 
     /// Range checks that serde cannot express.
@@ -499,5 +509,13 @@ mod tests {
         assert!(err.contains("worker.heartbeat_secs"), "{err}");
         let err = Config::load(None, env(&[("PAPERCHART__SINK__KIND", "fhir")])).unwrap_err().to_string();
         assert!(err.contains("sink.fhir_url"), "{err}");
+    }
+
+    #[test]
+    fn flags_complete_the_environment_before_the_checks() {
+        let mut cfg = Config::layered(None, env(&[("PAPERCHART__SINK__KIND", "fhir")])).unwrap();
+        assert!(cfg.validate().is_err());
+        cfg.sink.fhir_url = "http://127.0.0.1:8080/fhir".into();
+        cfg.validate().unwrap();
     }
 }

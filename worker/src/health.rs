@@ -71,6 +71,33 @@ pub async fn serve(listener: TcpListener, ready: Readiness, stop: CancellationTo
     }
 }
 
+/// A blocking GET of `http://host:port/path`: `Ok` on a 2xx status within `timeout`.
+pub fn probe(url: &str, timeout: std::time::Duration) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").ok_or("only http:// URLs")?;
+    let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(host).map_err(|e| e.to_string())?.next().ok_or("no address")?;
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
+        .map_err(|e| e.to_string())?;
+    // The status line, however the answer is split into reads.
+    let (mut head, mut buf) = (Vec::new(), [0u8; 64]);
+    while !head.contains(&b'\n') && head.len() < 512 {
+        match s.read(&mut buf).map_err(|e| e.to_string())? {
+            0 => break,
+            n => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let line = String::from_utf8_lossy(&head);
+    match line.split_whitespace().nth(1) {
+        Some(code) if code.starts_with('2') => Ok(()),
+        Some(code) => Err(format!("status {code}")),
+        None => Err("no HTTP answer".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +121,13 @@ mod tests {
         ready.set(true);
         assert_eq!(get(port, "/readyz").await, "HTTP/1.1 200 OK");
         assert_eq!(get(port, "/other").await, "HTTP/1.1 404 Not Found");
+        let url = format!("http://127.0.0.1:{port}/readyz");
+        let probed = tokio::task::spawn_blocking(move || probe(&url, std::time::Duration::from_secs(3)));
+        assert_eq!(probed.await.unwrap(), Ok(()));
+        ready.set(false);
+        let url = format!("http://127.0.0.1:{port}/readyz");
+        let probed = tokio::task::spawn_blocking(move || probe(&url, std::time::Duration::from_secs(3)));
+        assert_eq!(probed.await.unwrap(), Err("status 503".into()));
         stop.cancel();
     }
 }

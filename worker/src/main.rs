@@ -116,6 +116,9 @@ enum Command {
     },
     /// Print the effective configuration as TOML.
     Config,
+    /// Exit 0 when an HTTP endpoint on this host answers 2xx within 3 s: the container health
+    /// check (the image has no curl), e.g. `paperchart probe http://127.0.0.1:8081/readyz`.
+    Probe { url: String },
 }
 
 #[derive(Subcommand)]
@@ -180,12 +183,22 @@ fn limit_openmp() {
 fn main() -> ExitCode {
     limit_openmp();
     let cli = Cli::parse();
+    if let Command::Probe { url } = &cli.command {
+        return match paperchart::health::probe(url, std::time::Duration::from_secs(3)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("paperchart probe: {url}: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let level = match cli.command {
         Command::Watch { .. } | Command::Worker { .. } => "info",
         _ => "warn",
     };
     init_logs(cli.log_format, level);
-    let mut cfg = match Config::load(cli.config.as_deref(), std::env::vars()) {
+    // Checked after each command has laid its flags on top (cfg.validate below).
+    let mut cfg = match Config::layered(cli.config.as_deref(), std::env::vars()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("paperchart: {e}");
@@ -225,6 +238,7 @@ fn main() -> ExitCode {
                 Ok(true)
             }
             Command::Nlp { command } => {
+                cfg.validate()?;
                 let nlp_cfg = cfg.nlp.clone();
                 tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
                     let engine = paperchart::nlp::Builtin::new(&nlp_cfg)?;
@@ -236,7 +250,9 @@ fn main() -> ExitCode {
                 })
                 .await?
             }
+            Command::Probe { .. } => unreachable!("answered before start-up"),
             Command::Config => {
+                cfg.validate()?;
                 if !cfg.sink.bearer_token.is_empty() {
                     cfg.sink.bearer_token = "(set, not shown)".into();
                 }
