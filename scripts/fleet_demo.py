@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """`make fleet-demo`: the AWS fleet on one machine, without an AWS account.
 
-Starts moto (S3, SQS, SNS and the Textract of scripts/moto_server.py) and the Helios FHIR
-server on 127.0.0.1, creates the fleet's resources (scripts/fleet_stack.py), starts two
-`paperchart worker` processes and `paperchart-scheduler run`, uploads samples/documents to the
-intake bucket, waits until every document is in the FHIR server, prints what was written, the
-dead letters and the throughput, and stops everything it started.
+Starts moto (S3, SQS, SNS, KMS, IAM and the Textract of scripts/moto_server.py) and the Helios
+FHIR server on 127.0.0.1, creates the fleet's resources with the terraform module (terraform/local:
+the module of terraform/ with every endpoint at moto, HealthLake and the ECS services off), starts
+two `paperchart worker` processes and `paperchart-scheduler run` with the environment the module
+outputs, uploads samples/documents to the intake bucket, waits until every document is in the
+FHIR server, prints what was written, the dead letters and the throughput, and stops everything
+it started. Each process serves Prometheus metrics on the port it prints.
 
     .cache/py-tools/bin/python scripts/fleet_demo.py --bin target/release --hfs .cache/hfs/bin/hfs
 """
@@ -19,6 +21,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fleet_stack import dead_letters, upload  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TYPES = ["Patient", "DocumentReference", "Condition", "MedicationStatement", "Observation",
@@ -54,6 +59,37 @@ def count(fhir, resource_type):
             return json.loads(body).get("total", 0)
         time.sleep(0.1)
     raise SystemExit(f"fleet-demo: the FHIR server does not answer searches: {body}")
+
+
+def provision(moto, out):
+    """Applies terraform/local to moto (state and provider cache under `out`) and returns the
+    workers' environment (the module's `environment` output plus what points them at moto) and
+    the module's outputs."""
+    tf = [os.path.join(ROOT, "scripts", "terraform.sh"), f"-chdir={os.path.join(ROOT, 'terraform', 'local')}"]
+    tf_env = dict(os.environ, TF_DATA_DIR=os.path.join(out, "terraform"), TF_INPUT="0")
+    state = os.path.join(out, "terraform.tfstate")
+    if os.path.exists(state):
+        os.unlink(state)  # the last run's resources went with its moto
+    with open(os.path.join(out, "terraform.log"), "w") as log:
+        for args in (["init", "-backend=false"], ["apply", "-auto-approve", f"-state={state}", "-var", f"endpoint={moto}"]):
+            if subprocess.run([*tf, *args, "-input=false", "-no-color"], env=tf_env, stdout=log, stderr=subprocess.STDOUT).returncode:
+                raise SystemExit(f"fleet-demo: terraform {args[0]} failed; see {out}/terraform.log")
+    outputs = {k: v["value"] for k, v in json.loads(subprocess.run(
+        [*tf, "output", "-json", f"-state={state}"], env=tf_env, check=True, capture_output=True, text=True).stdout).items()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERCHART__")}
+    # No ECS services on moto (create_services = false): the scheduler counts no workers.
+    no_ecs = ("PAPERCHART__SCHEDULER__ECS_CLUSTER", "PAPERCHART__SCHEDULER__WORKER_SERVICE")
+    env.update({k: v for k, v in outputs["environment"].items() if v != "" and k not in no_ecs})
+    env.update({
+        "PAPERCHART__AWS__REGION": "us-east-1",
+        "PAPERCHART__AWS__ENDPOINT_URL": moto,
+        "PAPERCHART__AWS__S3_PATH_STYLE": "true",
+        "PAPERCHART__FLEET__WAIT_SECS": "2",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+    })
+    return env, outputs
 
 
 def stop(procs):
@@ -98,21 +134,23 @@ def main():
         wait("the FHIR server", lambda: get(f"{fhir}/metadata")[0] == 200, 60)
         print(f"moto (S3, SQS, SNS, Textract) on {moto}; Helios FHIR server on {fhir}")
 
-        stack = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "fleet_stack.py"), "--endpoint", moto, "create"],
-                               check=True, capture_output=True, text=True)
-        env = dict(os.environ, **json.loads(stack.stdout))
-        env = {k: v for k, v in env.items() if not k.startswith("PAPERCHART__") or k in json.loads(stack.stdout)}
-        env["PAPERCHART__FLEET__WAIT_SECS"] = "2"
-        print("created: intake and work buckets, intake and completion queues with DLQs, the Textract topic, notifications")
+        env, outputs = provision(moto, a.out)
+        env["PAPERCHART__SINK__FHIR_URL"] = fhir  # the module's fhir_url, had the server existed before it
+        print("terraform applied terraform/local: KMS key, intake and work buckets, intake and completion queues "
+              "with DLQs, the Textract topic and role, task roles, ECS cluster")
 
-        health = []
+        health, metrics = [], []
         for i in range(a.workers):
-            port = free_port()
+            port, metrics_port = free_port(), free_port()
             health.append(port)
-            start(f"worker-{i}", [os.path.join(a.bin, "paperchart"), "worker", "--sink", "fhir", "--fhir-url", fhir],
-                  env=dict(env, PAPERCHART__FLEET__HEALTH_PORT=str(port), PAPERCHART_LOG="info"))
+            metrics.append(f"worker-{i} 127.0.0.1:{metrics_port}")
+            start(f"worker-{i}", [os.path.join(a.bin, "paperchart"), "worker"],
+                  env=dict(env, PAPERCHART__FLEET__HEALTH_PORT=str(port), PAPERCHART__METRICS__PORT=str(metrics_port)))
+        scheduler_port = free_port()
+        metrics.append(f"scheduler 127.0.0.1:{scheduler_port}")
         start("scheduler", [os.path.join(a.bin, "paperchart-scheduler"), "run"],
-              env=dict(env, PAPERCHART__SCHEDULER__INTERVAL_SECS="10", PAPERCHART__SCHEDULER__STUCK_AFTER_SECS="120"))
+              env=dict(env, PAPERCHART__SCHEDULER__INTERVAL_SECS="10", PAPERCHART__SCHEDULER__STUCK_AFTER_SECS="120",
+                       PAPERCHART__SCHEDULER__METRICS_PORT=str(scheduler_port)))
         for i, port in enumerate(health):
             def ready(i=i, port=port):
                 p = procs[2 + i][1]
@@ -120,13 +158,12 @@ def main():
                     raise SystemExit(f"fleet-demo: worker-{i} exited; see {a.out}/worker-{i}.log")
                 return get(f"http://127.0.0.1:{port}/readyz")[0] == 200
             wait(f"worker-{i}", ready, 120)
-        print(f"{a.workers} workers ready (/readyz), scheduler running")
+        print(f"{a.workers} workers ready (/readyz), scheduler running; Prometheus metrics: {', '.join(metrics)}")
 
         files = sorted(glob.glob(os.path.join(ROOT, "samples", "documents", "*")))
         started = time.time()
-        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "fleet_stack.py"), "--endpoint", moto, "upload", *files],
-                       check=True, stdout=subprocess.DEVNULL)
-        print(f"uploaded {len(files)} documents to s3://{env['INTAKE_BUCKET']}/")
+        upload(moto, files, "", bucket=outputs["intake_bucket"])
+        print(f"uploaded {len(files)} documents to s3://{outputs['intake_bucket']}/")
         wait("every document in the FHIR server", lambda: count(fhir, "DocumentReference") >= len(files), a.timeout)
         took = time.time() - started
 
@@ -134,9 +171,7 @@ def main():
         print(f"{'resource type':<22}{'in the FHIR server':>20}")
         for t in TYPES:
             print(f"{t:<22}{count(fhir, t):>20}")
-        dead = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "fleet_stack.py"), "--endpoint", moto, "dead-letters"],
-                              check=True, capture_output=True, text=True).stdout
-        letters = json.loads(dead)
+        letters = dead_letters(moto, [outputs["queues"][q].rsplit("/", 1)[1] for q in ("intake_dlq", "completion_dlq")])
         print()
         print("dead letters: " + ", ".join(f"{q}: {len(m)}" for q, m in letters.items()))
         for q, msgs in letters.items():

@@ -71,18 +71,19 @@ def create(endpoint, visibility, max_receives):
     }
 
 
-def upload(endpoint, files, prefix):
+def upload(endpoint, files, prefix, bucket=INTAKE_BUCKET):
     s3, _, _ = clients(endpoint)
     for f in files:
         key = prefix + os.path.basename(f)
-        s3.upload_file(f, INTAKE_BUCKET, key)
-        print(f"s3://{INTAKE_BUCKET}/{key}")
+        s3.upload_file(f, bucket, key)
+        print(f"s3://{bucket}/{key}")
 
 
-def dead_letters(endpoint):
+def dead_letters(endpoint, names=("paperchart-intake-dlq", "paperchart-completion-dlq")):
+    """Queue name -> [{message_id, reason}] of what each dead-letter queue holds."""
     _, sqs, _ = clients(endpoint)
     out = {}
-    for name in ("paperchart-intake-dlq", "paperchart-completion-dlq"):
+    for name in names:
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         seen = []
         while True:
@@ -94,7 +95,7 @@ def dead_letters(endpoint):
                 reason = m.get("MessageAttributes", {}).get("paperchart-reason", {}).get("StringValue", "(exceeded maxReceiveCount)")
                 seen.append({"message_id": m["MessageId"], "reason": reason})
         out[name] = seen
-    print(json.dumps(out, indent=2))
+    return out
 
 
 def main():
@@ -114,7 +115,7 @@ def main():
     elif a.cmd == "upload":
         upload(a.endpoint, a.files, a.prefix)
     else:
-        dead_letters(a.endpoint)
+        print(json.dumps(dead_letters(a.endpoint), indent=2))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,13 @@ resource "aws_sqs_queue" "work" {
     maxReceiveCount     = var.max_receives
   })
   tags = local.tags
+  lifecycle {
+    precondition {
+      # The worker refuses to start otherwise: a lease must survive a missed extension.
+      condition     = var.worker_heartbeat_secs >= 1 && var.worker_heartbeat_secs * 2 <= var.worker_visibility_timeout_secs
+      error_message = "worker_heartbeat_secs must be at least 1 and at most half of worker_visibility_timeout_secs."
+    }
+  }
 }
 
 # A dead-letter queue takes the dead letters of its own work queue only.

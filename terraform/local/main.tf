@@ -53,6 +53,7 @@ module "paperchart" {
   sink                           = "fhir"
   create_services                = false
   worker_visibility_timeout_secs = var.visibility_timeout_secs
+  worker_heartbeat_secs          = floor(var.visibility_timeout_secs / 3)
   intake_suffixes                = []
   deny_insecure_transport        = var.deny_insecure_transport
 }
