@@ -17,14 +17,15 @@ TEXTRACT_FIXTURES := $(CACHE)/textract2page/LICENSE
 VENV := .venv
 DEMO_OUT := demo-out
 
-.PHONY: all deps demo fleet-demo bench-fleet test build release lint hfs py-tools textract-fixtures samples terminology terminology-check bench eval devset clean help
+.PHONY: all deps demo fleet-demo bench-fleet test build release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures samples terminology terminology-check bench eval devset clean help
 
 all: test
 
 help:
 	@echo "make demo               run the embedded pipeline over samples/documents into $(DEMO_OUT)/"
 	@echo "make fleet-demo         the AWS fleet on one machine: moto, a FHIR server, two workers, the scheduler"
-	@echo "make test               build and run every test (unit, integration, FHIR validation, lint)"
+	@echo "make test               build and run every test (unit, integration, FHIR validation, lint, deploy checks)"
+	@echo "make deploy-check       terraform (fmt, validate, checkov, apply on moto), Dockerfile, alerts, dashboard"
 	@echo "make bench              throughput and memory report (see README)"
 	@echo "make eval               NLP scorecard: negation, entity and code F1, speed against medspaCy"
 	@echo "make devset             regenerate data/eval/ (the NLP development set) with Synthea"
@@ -62,6 +63,15 @@ $(PY_TOOLS): scripts/requirements-tests.txt | $(CACHE)/apt.stamp
 
 py-tools: $(PY_TOOLS)
 
+# checkov and hadolint, for terraform/ and the Dockerfile.
+OPS_TOOLS := $(CACHE)/ops/bin/checkov
+$(OPS_TOOLS): scripts/requirements-ops.txt
+	python3 -m venv $(CACHE)/ops
+	$(CACHE)/ops/bin/pip install --quiet -r scripts/requirements-ops.txt
+	@touch $@
+
+ops-tools: $(OPS_TOOLS)
+
 # Real Textract responses (Apache-2.0) from textract2page 0.3.1's source distribution.
 $(TEXTRACT_FIXTURES):
 	@rm -rf $(CACHE)/textract2page-src && mkdir -p $(CACHE)/textract2page-src $(CACHE)/textract2page
@@ -78,7 +88,7 @@ build: deps
 	$(CARGO) build --workspace --all-targets
 
 release: deps
-	$(CARGO) build --release -p paperchart
+	CARGO=$(CARGO) scripts/build-release.sh
 
 lint: deps
 	$(CARGO) fmt --all --check
@@ -89,6 +99,31 @@ test: deps hfs py-tools textract-fixtures
 	PAPERCHART_TEST_HFS=$(abspath $(HFS)) $(CARGO) test --workspace
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory terminology-check
+	$(MAKE) --no-print-directory deploy-check
+	$(MAKE) --no-print-directory docker-steps
+
+# What operators deploy: the terraform module (formatted, valid, checkov-clean with every skip
+# inline and reasoned, applied to moto and checked through the AWS API, destroyed), the
+# Dockerfile (hadolint, checkov), the alert rules (promtool check + unit tests) and the Grafana
+# dashboard (every query parses).
+TERRAFORM := scripts/terraform.sh
+deploy-check: deps py-tools ops-tools
+	$(TERRAFORM) fmt -check -recursive -diff terraform
+	TF_DATA_DIR=$(abspath $(CACHE))/tf-validate $(TERRAFORM) -chdir=terraform init -backend=false -input=false -no-color >/dev/null
+	TF_DATA_DIR=$(abspath $(CACHE))/tf-validate $(TERRAFORM) -chdir=terraform validate -no-color
+	$(CACHE)/ops/bin/checkov -d terraform --framework terraform --skip-download --compact --quiet
+	$(CACHE)/ops/bin/checkov -f Dockerfile --framework dockerfile --skip-download --compact --quiet
+	$(CACHE)/ops/bin/hadolint Dockerfile
+	promtool check rules deploy/prometheus/alerts.yml
+	cd deploy/prometheus && promtool test rules alerts.test.yml
+	promtool check config deploy/prometheus/prometheus.yml
+	python3 scripts/check_dashboard.py
+	$(CACHE)/py-tools/bin/python scripts/terraform_moto.py
+
+# The Dockerfile's build stage, run here (no docker daemon on these machines), and its runtime
+# stage checked against the binaries it would hold.
+docker-steps: deps
+	python3 scripts/docker_steps.py
 
 # --- the demo --------------------------------------------------------------------------------
 
@@ -103,7 +138,7 @@ demo: deps release
 # The AWS fleet on one machine, without an AWS account: moto (S3, SQS, SNS, Textract emulated
 # with Tesseract) and the Helios FHIR server on 127.0.0.1, two workers and the scheduler.
 fleet-demo: deps hfs py-tools
-	$(CARGO) build --release -p paperchart -p paperchart-scheduler
+	CARGO=$(CARGO) scripts/build-release.sh
 	$(CACHE)/py-tools/bin/python scripts/fleet_demo.py --bin target/release --hfs $(HFS)
 
 # --- data and benchmarks ---------------------------------------------------------------------
