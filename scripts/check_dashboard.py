@@ -58,7 +58,9 @@ def main():
         print(f"FAIL {p}", file=sys.stderr)
     if problems:
         return 1
-    print(f"deploy/grafana/paperchart.json: {len(dashboard['panels'])} panels, {len(exprs)} queries parse (promtool)")
+    rows = sum(p.get("type") == "row" for p in dashboard["panels"])
+    print(f"deploy/grafana/paperchart.json: {len(dashboard['panels']) - rows} panels in {rows} rows, "
+          f"{len(exprs)} queries parse (promtool)")
     return 0
 
 
