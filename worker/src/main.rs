@@ -129,6 +129,16 @@ enum NlpCommand {
     Assert,
 }
 
+impl Command {
+    /// The sink flags of the commands that write FHIR.
+    fn sink_args(&self) -> Option<&SinkArgs> {
+        match self {
+            Command::Run { sink, .. } | Command::Watch { sink, .. } | Command::Worker { sink } => Some(sink),
+            Command::Nlp { .. } | Command::Config | Command::Probe { .. } => None,
+        }
+    }
+}
+
 fn apply(cfg: &mut Config, s: &SinkArgs) {
     if let Some(out) = &s.out {
         cfg.sink.dir = out.clone();
@@ -197,8 +207,14 @@ fn main() -> ExitCode {
         _ => "warn",
     };
     init_logs(cli.log_format, level);
-    // Checked after each command has laid its flags on top (cfg.validate below).
-    let mut cfg = match Config::layered(cli.config.as_deref(), std::env::vars()) {
+    // File, environment, then the command's flags; checked once all are laid.
+    let cfg = Config::layered(cli.config.as_deref(), std::env::vars()).and_then(|mut c| {
+        if let Some(sink) = cli.command.sink_args() {
+            apply(&mut c, sink);
+        }
+        c.validate().map(|()| c)
+    });
+    let mut cfg = match cfg {
         Ok(c) => c,
         Err(e) => {
             eprintln!("paperchart: {e}");
@@ -214,16 +230,12 @@ fn main() -> ExitCode {
     };
     let result: anyhow::Result<bool> = runtime.block_on(async {
         match cli.command {
-            Command::Run { paths, sink, no_progress } => {
-                apply(&mut cfg, &sink);
-                cfg.validate()?;
+            Command::Run { paths, no_progress, .. } => {
                 let progress = !no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
                 let out = cfg.sink.dir.clone();
                 cmd::run::run(cfg, cmd::run::RunArgs { paths, out, progress }).await
             }
-            Command::Watch { dir, sink, queue } => {
-                apply(&mut cfg, &sink);
-                cfg.validate()?;
+            Command::Watch { dir, queue, .. } => {
                 let queue = queue
                     .or_else(|| Some(PathBuf::from(&cfg.worker.queue_path)).filter(|p| !p.as_os_str().is_empty()))
                     .unwrap_or_else(|| dir.join(".paperchart").join("queue.sqlite"));
@@ -231,14 +243,11 @@ fn main() -> ExitCode {
                 cmd::watch::watch(cfg, cmd::watch::WatchArgs { dir, out, queue }).await?;
                 Ok(true)
             }
-            Command::Worker { sink } => {
-                apply(&mut cfg, &sink);
-                cfg.validate()?;
+            Command::Worker { .. } => {
                 cmd::fleet::worker(cfg).await?;
                 Ok(true)
             }
             Command::Nlp { command } => {
-                cfg.validate()?;
                 let nlp_cfg = cfg.nlp.clone();
                 tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
                     let engine = paperchart::nlp::Builtin::new(&nlp_cfg)?;
@@ -252,7 +261,6 @@ fn main() -> ExitCode {
             }
             Command::Probe { .. } => unreachable!("answered before start-up"),
             Command::Config => {
-                cfg.validate()?;
                 if !cfg.sink.bearer_token.is_empty() {
                     cfg.sink.bearer_token = "(set, not shown)".into();
                 }
