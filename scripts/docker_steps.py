@@ -58,14 +58,12 @@ def run(cmd, **kw):
 
 
 def closure(packages):
+    """The packages `packages` depend on and pre-depend on, recursively (apt on this host)."""
     out = subprocess.run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts",
-                          "--no-breaks", "--no-replaces", "--no-enhances", "--no-pre-depends", *packages],
-                         capture_output=True, text=True, check=True).stdout
-    pre = subprocess.run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts",
                           "--no-breaks", "--no-replaces", "--no-enhances", *packages],
                          capture_output=True, text=True, check=True).stdout
     names = set()
-    for line in (out + pre).splitlines():
+    for line in out.splitlines():
         line = line.strip()
         if line.startswith(("Depends:", "PreDepends:")):
             line = line.split(":", 1)[1].strip()

@@ -77,8 +77,8 @@ def patch_sqs():
     def get_queue_attributes(self, queue_name, attribute_names):
         others = [n for n in attribute_names if n != "RedriveAllowPolicy"]
         result = get_attributes(self, queue_name, others) if others else {}
-        if len(others) < len(attribute_names) or "All" in others:
-            allow = getattr(self.get_queue(queue_name), "redrive_allow_policy", None)
+        if len(others) < len(attribute_names):  # asked by name ("All" has it already)
+            allow = self.get_queue(queue_name).attributes.get("RedriveAllowPolicy")
             if allow:
                 result["RedriveAllowPolicy"] = allow
         return result
