@@ -15,7 +15,6 @@ import argparse
 import glob
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,17 +22,11 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fleet_stack import dead_letters, upload  # noqa: E402
+from fleet_stack import dead_letters, free_port, module_outputs, terraform, upload  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TYPES = ["Patient", "DocumentReference", "Condition", "MedicationStatement", "Observation",
          "AllergyIntolerance", "Procedure", "FamilyMemberHistory", "Provenance"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url, timeout=5):
@@ -65,17 +58,12 @@ def provision(moto, out):
     """Applies terraform/local to moto (state and provider cache under `out`) and returns the
     workers' environment (the module's `environment` output plus what points them at moto) and
     the module's outputs."""
-    tf = [os.path.join(ROOT, "scripts", "terraform.sh"), f"-chdir={os.path.join(ROOT, 'terraform', 'local')}"]
-    tf_env = dict(os.environ, TF_DATA_DIR=os.path.join(out, "terraform"), TF_INPUT="0")
     state = os.path.join(out, "terraform.tfstate")
     if os.path.exists(state):
         os.unlink(state)  # the last run's resources went with its moto
-    with open(os.path.join(out, "terraform.log"), "w") as log:
-        for args in (["init", "-backend=false"], ["apply", "-auto-approve", f"-state={state}", "-var", f"endpoint={moto}"]):
-            if subprocess.run([*tf, *args, "-input=false", "-no-color"], env=tf_env, stdout=log, stderr=subprocess.STDOUT).returncode:
-                raise SystemExit(f"fleet-demo: terraform {args[0]} failed; see {out}/terraform.log")
-    outputs = {k: v["value"] for k, v in json.loads(subprocess.run(
-        [*tf, "output", "-json", f"-state={state}"], env=tf_env, check=True, capture_output=True, text=True).stdout).items()}
+    terraform(out, "init", "-backend=false")
+    terraform(out, "apply", "-auto-approve", "-var", f"endpoint={moto}")
+    outputs = module_outputs(out)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERCHART__")}
     # No ECS services on moto (create_services = false): the scheduler counts no workers.
     no_ecs = ("PAPERCHART__SCHEDULER__ECS_CLUSTER", "PAPERCHART__SCHEDULER__WORKER_SERVICE")

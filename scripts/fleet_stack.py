@@ -5,6 +5,9 @@
     fleet_stack.py --endpoint ... upload FILE... [--prefix P]  # puts files in the intake bucket
     fleet_stack.py --endpoint ... dead-letters                 # prints what the DLQs hold (ids and reasons)
 
+`terraform` and `module_outputs` run the terraform module itself on moto (terraform/local), for
+scripts/terraform_moto.py and `make fleet-demo`.
+
 `create` makes the intake bucket (versioned, notifying the intake queue of every created object),
 the work bucket, the intake and completion queues each with a dead-letter queue and a redrive
 policy, and the SNS topic Textract notifies, subscribed by the completion queue. The tests of
@@ -13,14 +16,45 @@ tests/fleet.rs and `make fleet-demo` both start from it.
 import argparse
 import json
 import os
+import socket
+import subprocess
 import sys
+import time
 
 import boto3
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TF = [os.path.join(ROOT, "scripts", "terraform.sh"), f"-chdir={os.path.join(ROOT, 'terraform', 'local')}"]
 
 INTAKE_BUCKET = "paperchart-intake"
 WORK_BUCKET = "paperchart-work"
 TOPIC = "AmazonTextract-paperchart"
 ROLE = "arn:aws:iam::123456789012:role/paperchart-textract-publish"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def terraform(work, command, *args, ok=(0,)):
+    """`terraform <command>` on terraform/local with its provider cache and state under `work`:
+    prints the exit code and time, stops with the output's tail when the code is not in `ok`."""
+    env = dict(os.environ, TF_DATA_DIR=os.path.join(work, "terraform"), TF_INPUT="0")
+    state = [] if command == "init" else [f"-state={os.path.join(work, 'terraform.tfstate')}"]
+    started = time.monotonic()
+    out = subprocess.run([*TF, command, "-no-color", *state, *args], env=env, capture_output=True, text=True)
+    print(f"terraform {command}: exit {out.returncode} in {time.monotonic() - started:.0f} s", flush=True)
+    if out.returncode not in ok:
+        sys.stdout.write(out.stdout[-6000:] + out.stderr[-6000:])
+        raise SystemExit(f"terraform {command} failed")
+    return out
+
+
+def module_outputs(work):
+    """The module's outputs (terraform/local's `fleet`) of the stack applied under `work`."""
+    return json.loads(terraform(work, "output", "-json").stdout)["fleet"]["value"]
 
 
 def clients(endpoint):

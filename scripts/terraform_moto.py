@@ -27,8 +27,9 @@ import time
 
 import boto3
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TF = [os.path.join(ROOT, "scripts", "terraform.sh"), f"-chdir={os.path.join(ROOT, 'terraform', 'local')}"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fleet_stack import ROOT, free_port, module_outputs, terraform  # noqa: E402
+
 REGION = "us-east-1"
 # Actions without resource-level permissions: the only ones allowed on "*".
 STAR_OK = {"textract:StartDocumentAnalysis", "textract:GetDocumentAnalysis", "cloudwatch:GetMetricData",
@@ -41,22 +42,6 @@ def check(ok, what):
     print(("ok   " if ok else "FAIL ") + what, flush=True)
     if not ok:
         failures.append(what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def terraform(env, *args, ok=(0,)):
-    started = time.monotonic()
-    out = subprocess.run([*TF, *args], env=env, capture_output=True, text=True)
-    print(f"terraform {args[0]}: exit {out.returncode} in {time.monotonic() - started:.0f} s", flush=True)
-    if out.returncode not in ok:
-        sys.stdout.write(out.stdout[-6000:] + out.stderr[-6000:])
-        raise SystemExit(f"terraform {args[0]} failed")
-    return out
 
 
 def statements(doc):
@@ -176,10 +161,7 @@ def main():
     work = tempfile.mkdtemp(prefix="paperchart-tf-")
     moto = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "moto_server.py"), "--port", str(port)],
                             stdout=open(os.path.join(work, "moto.log"), "w"), stderr=subprocess.STDOUT)
-    env = dict(os.environ, TF_DATA_DIR=os.path.join(work, "tf"), TF_INPUT="0",
-               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
-    os.environ.update({k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")})
-    state = os.path.join(work, "terraform.tfstate")
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
     tfvars = ["-var", f"endpoint={endpoint}", "-var", "name=pctf", "-var", "deny_insecure_transport=true"]
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
     try:
@@ -189,15 +171,13 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
-        terraform(env, "init", "-backend=false", "-input=false", "-no-color")
-        terraform(env, "apply", "-auto-approve", "-input=false", "-no-color", f"-state={state}", *tfvars)
-        plan = terraform(env, "plan", "-detailed-exitcode", "-input=false", "-no-color", f"-state={state}", *tfvars,
-                         ok=(0, 2))
+        terraform(work, "init", "-backend=false")
+        terraform(work, "apply", "-auto-approve", *tfvars)
+        plan = terraform(work, "plan", "-detailed-exitcode", *tfvars, ok=(0, 2))
         check(plan.returncode == 0, "a second plan shows no change")
         if plan.returncode != 0:
             print("\n".join(l for l in plan.stdout.splitlines() if "#" in l or "~" in l)[:4000])
-        outputs = {k: v["value"] for k, v in json.loads(
-            terraform(env, "output", "-json", f"-state={state}").stdout).items()}
+        outputs = module_outputs(work)
         key_arn = outputs["kms_key_arn"]
         kms = boto3.client("kms", endpoint_url=endpoint, region_name=REGION)
         check(kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"], "KMS key rotates")
@@ -216,9 +196,9 @@ def main():
               and env_out["PAPERCHART__FLEET__TEXTRACT_ROLE_ARN"] == textract_role,
               "output environment: the worker's settings name the created resources")
         if a.keep:
-            print(f"moto at {endpoint} (pid {moto.pid}), state {state}")
+            print(f"moto at {endpoint} (pid {moto.pid}), terraform state in {work}")
             return 1 if failures else 0
-        terraform(env, "destroy", "-auto-approve", "-input=false", "-no-color", f"-state={state}", *tfvars)
+        terraform(work, "destroy", "-auto-approve", *tfvars)
         left = [b["Name"] for b in s3.list_buckets()["Buckets"]] + sqs.list_queues().get("QueueUrls", []) \
             + [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("pctf-")]
         check(left == [], f"destroy leaves nothing behind {left}")

@@ -116,14 +116,10 @@ resource "aws_iam_role" "worker" {
   tags               = local.tags
 }
 
-data "aws_iam_policy_document" "worker" {
+# What both containers do: job records, staging and imports under the work prefix, with the key.
+data "aws_iam_policy_document" "work_prefix" {
   statement {
-    sid       = "ReadUploads"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-    resources = ["${aws_s3_bucket.intake.arn}/*"]
-  }
-  statement {
-    sid       = "JobRecordsAndStaging"
+    sid       = "JobRecordsStagingImports"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = ["${aws_s3_bucket.work.arn}/${local.work_prefix}*"]
   }
@@ -131,6 +127,20 @@ data "aws_iam_policy_document" "worker" {
     sid       = "ListWork"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.work.arn]
+  }
+  statement {
+    sid       = "UseFleetKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.fleet.arn]
+  }
+}
+
+data "aws_iam_policy_document" "worker" {
+  source_policy_documents = [data.aws_iam_policy_document.work_prefix.json]
+  statement {
+    sid       = "ReadUploads"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = ["${aws_s3_bucket.intake.arn}/*"]
   }
   statement {
     sid = "ConsumeQueues"
@@ -160,11 +170,6 @@ data "aws_iam_policy_document" "worker" {
       values   = ["textract.amazonaws.com"]
     }
   }
-  statement {
-    sid       = "UseFleetKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.fleet.arn]
-  }
   dynamic "statement" {
     for_each = local.uses_healthlake && var.sink == "healthlake" ? [1] : []
     content {
@@ -188,16 +193,7 @@ resource "aws_iam_role" "scheduler" {
 }
 
 data "aws_iam_policy_document" "scheduler" {
-  statement {
-    sid       = "JobRecordsAndImports"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-    resources = ["${aws_s3_bucket.work.arn}/${local.work_prefix}*"]
-  }
-  statement {
-    sid       = "ListWork"
-    actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.work.arn]
-  }
+  source_policy_documents = [data.aws_iam_policy_document.work_prefix.json]
   statement {
     sid       = "MeasureQueues"
     actions   = ["sqs:GetQueueAttributes"]
@@ -231,11 +227,6 @@ data "aws_iam_policy_document" "scheduler" {
     sid       = "OldestMessageAge"
     actions   = ["cloudwatch:GetMetricData"]
     resources = ["*"]
-  }
-  statement {
-    sid       = "UseFleetKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.fleet.arn]
   }
   dynamic "statement" {
     for_each = local.uses_healthlake ? [1] : []

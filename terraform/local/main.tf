@@ -58,30 +58,7 @@ module "paperchart" {
   deny_insecure_transport        = var.deny_insecure_transport
 }
 
-output "environment" {
-  value = module.paperchart.environment
-}
-
-output "intake_bucket" {
-  value = module.paperchart.intake_bucket
-}
-
-output "work_bucket" {
-  value = module.paperchart.work_bucket
-}
-
-output "queues" {
-  value = module.paperchart.queues
-}
-
-output "kms_key_arn" {
-  value = module.paperchart.kms_key_arn
-}
-
-output "textract_topic_arn" {
-  value = module.paperchart.textract_topic_arn
-}
-
-output "task_roles" {
-  value = module.paperchart.task_roles
+# Every output of the module (scripts/fleet_stack.py module_outputs reads it).
+output "fleet" {
+  value = module.paperchart
 }
