@@ -17,7 +17,7 @@ TEXTRACT_FIXTURES := $(CACHE)/textract2page/LICENSE
 VENV := .venv
 DEMO_OUT := demo-out
 
-.PHONY: all deps demo fleet-demo bench-fleet test build release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures samples terminology terminology-check bench eval devset clean help
+.PHONY: all deps demo fleet-demo bench-fleet test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures samples terminology terminology-check bench eval devset clean help
 
 all: test
 
@@ -25,6 +25,7 @@ help:
 	@echo "make demo               run the embedded pipeline over samples/documents into $(DEMO_OUT)/"
 	@echo "make fleet-demo         the AWS fleet on one machine: moto, a FHIR server, two workers, the scheduler"
 	@echo "make test               build and run every test (unit, integration, FHIR validation, lint, deploy checks)"
+	@echo "make check              the fast inner loop: fmt, clippy, every crate's unit tests"
 	@echo "make deploy-check       terraform (fmt, validate, checkov, apply on moto), Dockerfile, alerts, dashboard"
 	@echo "make bench              throughput and memory report (see README)"
 	@echo "make eval               NLP scorecard: negation, entity and code F1, speed against medspaCy"
@@ -85,18 +86,30 @@ textract-fixtures: $(TEXTRACT_FIXTURES)
 # --- build, test, lint -------------------------------------------------------------------------
 
 build: deps
-	$(CARGO) build --workspace --all-targets
+	$(CARGO) build --workspace --all-targets --all-features
 
+# The embedded default only: no AWS SDK compiled (the `fleet` feature off).
+embedded: deps
+	$(CARGO) build --release --locked -p paperchart
+
+# Both binaries as the image holds them (the worker with the `fleet` feature).
 release: deps
 	CARGO=$(CARGO) scripts/build-release.sh
 
+# The embedded build is linted too: code behind `#[cfg(feature = "fleet")]` must not break it.
 lint: deps
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+	$(CARGO) clippy -p paperchart -- -D warnings
+
+# The fast inner loop: formatting, lints, and every crate's unit tests (no servers, no emulator).
+check: deps
+	$(MAKE) --no-print-directory lint
+	$(CARGO) test --workspace --all-features --lib --bins
 
 test: deps hfs py-tools textract-fixtures
-	$(CARGO) build --workspace --all-targets
-	PAPERCHART_TEST_HFS=$(abspath $(HFS)) $(CARGO) test --workspace
+	$(CARGO) build --workspace --all-targets --all-features
+	PAPERCHART_TEST_HFS=$(abspath $(HFS)) $(CARGO) test --workspace --all-features
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory terminology-check
 	$(MAKE) --no-print-directory deploy-check
@@ -127,7 +140,7 @@ docker-steps: deps
 
 # --- the demo --------------------------------------------------------------------------------
 
-demo: deps release
+demo: deps embedded
 	@rm -rf $(DEMO_OUT)
 	./target/release/paperchart --log-format text run samples/documents --out $(DEMO_OUT)
 	@echo
@@ -159,13 +172,13 @@ terminology-check: deps
 	diff -r --exclude curated data/terminology $(CACHE)/terminology-check
 	@echo "data/terminology/ is what the pinned packages give"
 
-bench: deps release
+bench: deps embedded
 	scripts/install-deps.sh poppler-utils time
 	scripts/bench.sh
 
 # Worker CPU per page outside OCR, with canned Textract responses (see README).
 bench-fleet: deps hfs py-tools
-	$(CARGO) build --release -p paperchart
+	$(CARGO) build --release -p paperchart --features fleet
 	$(CACHE)/py-tools/bin/python scripts/bench_fleet.py --bin target/release
 
 # The NLP scorecard (README "NLP accuracy"): reads ../shared/eval/ and data/eval/.
@@ -182,7 +195,7 @@ $(MEDSPACY_VENV)/bin/spacy: scripts/requirements-medspacy.txt
 	$(MEDSPACY_VENV)/bin/pip install --quiet -r $<
 	@touch $@
 
-eval: deps release $(MEDSPACY_VENV)/bin/spacy
+eval: deps embedded $(MEDSPACY_VENV)/bin/spacy
 	python3 scripts/eval.py --bin target/release/paperchart --python $(MEDSPACY_VENV)/bin/python
 
 devset: $(SYNTHEA_VENV)/bin/synthea

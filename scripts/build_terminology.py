@@ -242,7 +242,7 @@ def context_rules(cache):
     """medspaCy's English ConText rules as data: each spaCy token pattern expanded to the literal
     word sequences it matches (optional tokens present and absent, every IN alternative), in
     paperchart's token form (lower case, punctuation separates). Only the rules are taken, not the
-    code that applies them (worker/src/nlp/context.rs does, with the curated additions)."""
+    code that applies them (crates/nlp/src/context.rs does, with the curated additions)."""
     with tarfile.open(os.path.join(cache, PYPI["medspacy==1.3.1"][0])) as t:
         rules = json.load(t.extractfile("medspacy-1.3.1/resources/en/context_rules.json"))["context_rules"]
 
@@ -306,9 +306,44 @@ def check_curated(icd, sct, rx, lnc, units):
                     need(code in lnc_codes or row.get("display"), where + " not in the LOINC sources and no display")
                 elif col in ("unit", "ucum"):
                     need(code in ucum_codes or code in EXTRA_UCUM, where + " not a common UCUM unit")
+    for row in read_curated("dose_units.tsv"):
+        ucum = row.get("ucum", "")
+        need(not ucum or ucum in ucum_codes or ucum in EXTRA_UCUM or ucum in DOSE_FORM_UCUM,
+             f"curated/dose_units.tsv {row['written']!r}: ucum {ucum} not a UCUM unit")
+        need(row.get("rxnorm", "") in RXNORM_STRENGTH_UNITS,
+             f"curated/dose_units.tsv {row['written']!r}: rxnorm {row.get('rxnorm')!r} not an RxNorm strength unit")
+    for row in read_curated("headings.tsv"):
+        need(row.get("section") in SECTIONS, f"curated/headings.tsv {row['heading']!r}: unknown section {row.get('section')!r}")
+    for row in read_curated("stopwords.tsv"):
+        need(row.get("list") in ("concept", "drug"), f"curated/stopwords.tsv {row['term']!r}: list must be concept or drug")
+    for row in read_curated("relatives.tsv"):
+        need(row.get("code") in ROLE_CODES, f"curated/relatives.tsv {row['word']!r}: {row.get('code')} not a v3 RoleCode")
+    # A word listed twice in one table is a mistake (the second row would silently win or be lost).
+    for name, key in [("headings.tsv", "heading"), ("stopwords.tsv", "term"), ("relatives.tsv", "word"),
+                      ("dose_units.tsv", "written"), ("units.tsv", "written")]:
+        seen = set()
+        for row in read_curated(name):
+            k = (row.get(key, "").lower() if name != "units.tsv" else row.get(key, ""), row.get("list"))
+            need(k not in seen, f"curated/{name}: {row.get(key)!r} listed twice")
+            seen.add(k)
     if errors:
         sys.exit("curated lexicon errors:\n  " + "\n  ".join(errors))
     print("curated lexicons: every code checked")
+
+
+# The section kinds paperchart reads (SectionKind::as_str in crates/model/src/findings.rs).
+SECTIONS = {"chief_complaint", "present_illness", "past_medical_history", "past_surgical_history", "medications",
+            "allergies", "problem_list", "family_history", "social_history", "review_of_systems", "physical_exam",
+            "vital_signs", "labs", "procedures", "hospital_course", "assessment_plan", "instructions",
+            "demographics"}
+# HL7 v3 RoleCode family members (terminology.hl7.org CodeSystem v3-RoleCode, _PersonalRelationshipRoleType).
+ROLE_CODES = {"MTH", "FTH", "SIS", "BRO", "SONC", "DAUC", "GRMTH", "GRFTH", "AUNT", "UNCLE", "COUSN", "SIB",
+              "PRN", "FAMMEMB", "CHILD", "NMTH", "NFTH", "HSIB", "MAUNT", "PAUNT", "MUNCLE", "PUNCLE"}
+# Units RxNorm writes strengths in (lower case, as paperchart compares them); empty: not a strength.
+RXNORM_STRENGTH_UNITS = {"", "mg", "mcg", "g", "meq", "ml", "mg/ml", "%", "unt"}
+# UCUM arbitrary units for dose forms ({tbl}) and the customary units doses are written in.
+DOSE_FORM_UCUM = {"{tbl}", "{capsule}", "{puff}", "{spray}", "{patch}", "[drp]", "[tsp_us]", "[iU]", "ug", "g",
+                  "mL", "mg", "meq"}
 
 
 # UCUM units the common-units value set lacks but the UCUM grammar allows.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks deploy/grafana/paperchart.json: importable (an __inputs data source, a `datasource`
 variable that every panel and query uses), every query names a paperchart metric the worker or
-scheduler defines (worker/src/metrics.rs), and every PromQL expression parses: they are written
+scheduler defines (crates/core/src/metrics.rs), and every PromQL expression parses: they are written
 as recording rules to a temporary file that `promtool check rules` reads.
 
     python3 scripts/check_dashboard.py            (make deploy-check runs it)
@@ -26,7 +26,7 @@ def main():
     if not any(v.get("name") == "datasource" and v.get("type") == "datasource" and v.get("query") == "prometheus"
                for v in dashboard.get("templating", {}).get("list", [])):
         problems.append("no `datasource` variable of type prometheus")
-    defined = set(re.findall(r'"(paperchart_[a-z_]+)"', open(os.path.join(ROOT, "worker", "src", "metrics.rs")).read()))
+    defined = set(re.findall(r'"(paperchart_[a-z_]+)"', open(os.path.join(ROOT, "crates", "core", "src", "metrics.rs")).read()))
     exprs = []
     for panel in dashboard["panels"]:
         targets = panel.get("targets", [])

@@ -1,9 +1,7 @@
 //! Corrupt, encrypted, empty, oversized and unsupported files: each is refused with a clear reason
 //! in the summary and the dead-letter list, and none stops the batch.
 
-mod common;
-
-use common::*;
+use paperchart_testkit::*;
 
 #[test]
 fn every_bad_file_gets_its_reason_and_the_good_one_still_goes_through() {

@@ -3,11 +3,9 @@
 //! The peer is a scripted HTTP server on 127.0.0.1 that answers each POST from a list; every
 //! request must carry the bearer token.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use paperchart_testkit::*;
 
 const TOKEN: &str = "s3cret-token";
 

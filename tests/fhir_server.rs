@@ -1,9 +1,7 @@
 //! The FHIR REST sink against a real FHIR R4 server (Helios, validation enforced) on 127.0.0.1:
 //! every sample is accepted, and a second run leaves every resource count unchanged.
 
-mod common;
-
-use common::*;
+use paperchart_testkit::*;
 
 #[test]
 fn samples_into_a_fhir_server_twice_change_nothing_the_second_time() {

@@ -5,12 +5,10 @@
 //! worker → FHIR server, and ends with nothing in flight: both queues empty and no job record
 //! left in the work bucket.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::fleet::*;
-use common::*;
+use paperchart_testkit::fleet::*;
+use paperchart_testkit::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upload_reaches_the_fhir_server_through_textract_with_signed_requests() {
@@ -31,8 +29,8 @@ async fn an_upload_reaches_the_fhir_server_through_textract_with_signed_requests
     assert!(fleet.dead_letters("PAPERCHART__FLEET__INTAKE_DLQ_URL").await.is_empty());
     assert!(fleet.dead_letters("PAPERCHART__FLEET__COMPLETION_DLQ_URL").await.is_empty());
     let worker = &fleet.workers[w];
-    assert_eq!(worker.events("ocr started; acknowledged").len(), 1, "{}", worker.log());
-    assert_eq!(worker.events("textract job written").len(), 1, "{}", worker.log());
+    assert_eq!(worker.settled("ocr_started").len(), 1, "{}", worker.log());
+    assert_eq!(worker.events("document_written").len(), 1, "{}", worker.log());
     // The s3:TestEvent S3 sends when the notification is configured was dropped, not failed.
     assert!(worker.log().contains("s3:TestEvent"), "{}", worker.log());
     no_patient_data_in(&fleet.logs());
@@ -70,14 +68,11 @@ async fn the_same_upload_twice_and_a_duplicated_event_change_nothing() {
     }
     // The same bytes uploaded again: a new version, a new Textract job, the same resources.
     fleet.upload_sample(key, "referral-letter.tif").await;
-    fleet.wait("the second upload's write", LONG, || fleet.workers[w].events("textract job written").len() == 2);
+    fleet.wait("the second upload's write", LONG, || fleet.workers[w].events("document_written").len() == 2);
     fleet.drained().await;
     assert_eq!(census(&fhir), before, "duplicates changed the FHIR server");
-    let skipped = fleet.workers[w]
-        .events("nothing to do; acknowledged")
-        .iter()
-        .filter(|e| e["reason"].as_str().is_some_and(|r| r.starts_with("already written")))
-        .count();
+    let skipped =
+        fleet.workers[w].events("document_ignored").iter().filter(|e| e["reason"] == "already_written").count();
     assert_eq!(skipped, 2, "{}", fleet.logs());
     assert!(fleet.dead_letters("PAPERCHART__FLEET__INTAKE_DLQ_URL").await.is_empty());
 }
@@ -103,7 +98,7 @@ async fn a_worker_killed_mid_job_loses_nothing() {
     let b = fleet.worker("fhir", &fhir.base, &TESSERACT);
     fleet.wait_documents(&fhir, 1).await;
     fleet.drained().await;
-    let redelivered = fleet.workers[b].events("job started");
+    let redelivered = fleet.workers[b].events("job_started");
     assert!(redelivered.iter().any(|e| e["receive_count"] == 2), "{}", fleet.logs());
     assert_eq!(census(&fhir)["Patient"], 1);
     assert!(fleet.dead_letters("PAPERCHART__FLEET__INTAKE_DLQ_URL").await.is_empty());
@@ -130,11 +125,11 @@ async fn sigterm_releases_work_at_once_for_another_worker() {
     assert!(status.success(), "{status}\n{}", fleet.logs());
     assert!(stopping.elapsed() < Duration::from_secs(15), "shutdown took {:?}", stopping.elapsed());
     assert_eq!(fhir.count("DocumentReference"), 0, "the job ended before SIGTERM");
-    assert_eq!(fleet.workers[a].events("job interrupted by shutdown; released").len(), 1, "{}", fleet.logs());
+    assert_eq!(fleet.workers[a].settled("interrupted").len(), 1, "{}", fleet.logs());
     let b = fleet.worker("fhir", &fhir.base, &settings);
     fleet.wait_documents(&fhir, 1).await;
     fleet.drained().await;
-    assert!(fleet.workers[b].events("job started").iter().any(|e| e["receive_count"] == 2));
+    assert!(fleet.workers[b].events("job_started").iter().any(|e| e["receive_count"] == 2));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -186,7 +181,7 @@ async fn textract_throttling_and_job_limits_are_retried_not_dead_lettered() {
     fleet.wait_documents(&fhir, 2).await;
     fleet.drained().await;
     assert!(fleet.dead_letters("PAPERCHART__FLEET__INTAKE_DLQ_URL").await.is_empty());
-    let released = fleet.workers[w].events("job failed; released for retry");
+    let released = fleet.workers[w].settled("retried");
     assert!(released.len() >= 3, "LimitExceeded releases the message each time:\n{}", fleet.logs());
 }
 

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use paperchart::cmd::nlp::extract_line;
-use paperchart::nlp::Builtin;
+use paperchart_nlp::Builtin;
 use serde_json::Value;
 
 type CodeSet = BTreeSet<(String, String)>;

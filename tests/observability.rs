@@ -6,15 +6,13 @@
 //! dead-lettered), both endpoints pass `promtool check metrics`, hold the values the run implies,
 //! and every query of `deploy/grafana/paperchart.json` returns data from Prometheus.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::fleet::*;
-use common::*;
+use paperchart_testkit::fleet::*;
+use paperchart_testkit::*;
 
 /// A Prometheus server on 127.0.0.1 with the alert rules of deploy/, scraping `targets`
 /// (job name → port) every second.
@@ -183,7 +181,7 @@ async fn metrics_dashboard_and_alerts_over_a_fleet_run() {
     let worker_port = fleet.workers[w].metrics;
     let scheduler_port = free_port();
     let scheduler_log = fleet.logs.path().join("scheduler.log");
-    let mut scheduler = common::scheduler()
+    let mut scheduler = paperchart_testkit::scheduler()
         .envs(&fleet.env)
         .env("PAPERCHART__SCHEDULER__METRICS_PORT", scheduler_port.to_string())
         .env("PAPERCHART__SCHEDULER__INTERVAL_SECS", "1")
@@ -218,7 +216,7 @@ async fn metrics_dashboard_and_alerts_over_a_fleet_run() {
     assert!(total(&s, "paperchart_pages_total", &["read_by=\"textract\""]) >= 2.0, "{body}");
     assert!(total(&s, "paperchart_ocr_confidence_ratio_count", &["read_by=\"textract\""]) >= 2.0, "{body}");
     assert_eq!(
-        total(&s, "paperchart_queue_messages_dead_lettered_total", &["queue=\"intake\"", "error_class=\"corrupt\""]),
+        total(&s, "paperchart_queue_messages_dead_lettered_total", &["queue=\"intake\"", "error_class=\"permanent\"", "error=\"corrupt\""]),
         1.0,
         "{body}"
     );

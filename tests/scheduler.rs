@@ -2,12 +2,10 @@
 //! request, and a Textract job whose completion notice was lost is found in the work bucket and
 //! finished by the fleet, or dead-lettered when Textract no longer knows it.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::fleet::*;
-use common::*;
+use paperchart_testkit::fleet::*;
+use paperchart_testkit::*;
 
 fn scheduler_in(fleet: &Fleet) -> std::process::Command {
     let mut c = scheduler();
@@ -77,7 +75,7 @@ async fn a_lost_textract_notice_is_found_and_the_document_written() {
         &[("PAPERCHART__FLEET__TEXTRACT_SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:AmazonTextract-nobody")],
     );
     fleet.upload_sample("lost/referral.tif", "referral-letter.tif").await;
-    fleet.wait("the job record", LONG, || fleet.workers[0].events("ocr started; acknowledged").len() == 1);
+    fleet.wait("the job record", LONG, || fleet.workers[0].settled("ocr_started").len() == 1);
     // A job record nobody will finish: Textract does not know its job (expired).
     let record = serde_json::json!({
         "job_id": "0123456789abcdef", "bucket": INTAKE_BUCKET, "key": "old/scan.pdf", "version_id": null,
@@ -199,7 +197,7 @@ async fn staged_documents_are_imported_once_and_refusals_dead_lettered() {
         started: Default::default(),
         described: Default::default(),
     };
-    let dlq = paperchart::aws::sqs::SqsQueue::new(
+    let dlq = paperchart_aws::sqs::SqsQueue::new(
         fleet.sqs.clone(),
         fleet.url("PAPERCHART__FLEET__COMPLETION_DLQ_URL"),
         fleet.url("PAPERCHART__FLEET__COMPLETION_DLQ_URL"),

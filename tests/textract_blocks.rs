@@ -3,12 +3,10 @@
 //! form with key/value pairs and a check box, both must find the same lines, key/value pairs and
 //! table cells.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use paperchart_testkit::*;
 use serde_json::{json, Value};
 
 fn norm(s: &str) -> String {
@@ -16,8 +14,8 @@ fn norm(s: &str) -> String {
 }
 
 fn ours(path: &Path) -> Value {
-    let blocks = paperchart::aws::blocks::parse_response(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let doc = paperchart::aws::blocks::to_document(&blocks);
+    let blocks = paperchart_aws::blocks::parse_response(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let doc = paperchart_aws::blocks::to_document(&blocks);
     let mut lines: Vec<(u32, String)> =
         doc.pages.iter().flat_map(|p| p.lines.iter().map(move |l| (p.number, norm(&l.text)))).collect();
     lines.sort();

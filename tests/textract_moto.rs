@@ -4,15 +4,15 @@
 //! SNS, results are read page by page of the API, failures are permanent, and throttling is
 //! retried.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
-use paperchart::aws::events::{parse_completion, ObjectRef};
-use paperchart::aws::textract::{TextractEngine, TextractSettings};
-use paperchart::model::ReadBy;
-use paperchart::ocr::OcrError;
+use paperchart_aws::events::parse_completion;
+use paperchart_aws::textract::{TextractEngine, TextractSettings};
+use paperchart_core::error::Classified;
+use paperchart_core::ocr::OcrError;
+use paperchart_core::source::ObjectLocation;
+use paperchart_model::document::ReadBy;
+use paperchart_testkit::*;
 
 struct Stack {
     _moto: Moto,
@@ -25,7 +25,7 @@ struct Stack {
 async fn stack(max_attempts: u32) -> Stack {
     let moto = Moto::start();
     let sdk = moto.sdk().await;
-    let s3 = paperchart::aws::s3_client(&sdk, &moto.aws_config());
+    let s3 = paperchart_aws::s3_client(&sdk, &moto.aws_config());
     s3.create_bucket().bucket("intake").send().await.unwrap();
     let sns = aws_sdk_sns::Client::new(&sdk);
     let topic = sns.create_topic().name("AmazonTextract-paperchart").send().await.unwrap().topic_arn.unwrap();
@@ -43,27 +43,27 @@ async fn stack(max_attempts: u32) -> Stack {
         .clone();
     sns.subscribe().topic_arn(&topic).protocol("sqs").endpoint(arn).send().await.unwrap();
     let engine = TextractEngine::new(
-        paperchart::aws::textract_client(&sdk),
+        paperchart_aws::textract_client(&sdk),
         TextractSettings {
             sns_topic_arn: topic,
             role_arn: "arn:aws:iam::123456789012:role/textract-publish".into(),
             start_per_sec: 50.0,
             get_per_sec: 50.0,
             max_attempts,
-            backoff_base: Duration::from_millis(20),
+            backoff: paperchart_core::backoff::Backoff::new(Duration::from_millis(20), Duration::from_secs(20)),
         },
     );
     Stack { _moto: moto, s3, sqs, queue, engine }
 }
 
 impl Stack {
-    async fn put(&self, key: &str, body: Vec<u8>) -> ObjectRef {
+    async fn put(&self, key: &str, body: Vec<u8>) -> ObjectLocation {
         self.s3.put_object().bucket("intake").key(key).body(body.into()).send().await.unwrap();
-        ObjectRef { bucket: "intake".into(), key: key.into(), version_id: None, etag: None, size: None }
+        ObjectLocation { bucket: "intake".into(), key: key.into(), version_id: None, etag: None }
     }
 
     /// The next completion notice from the queue.
-    async fn notice(&self) -> paperchart::aws::events::TextractCompletion {
+    async fn notice(&self) -> paperchart_aws::events::TextractCompletion {
         for _ in 0..120 {
             let out = self.sqs.receive_message().queue_url(&self.queue).wait_time_seconds(1).send().await.unwrap();
             if let Some(m) = out.messages.unwrap_or_default().into_iter().next() {
@@ -123,19 +123,18 @@ async fn long_results_are_read_page_by_page() {
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_and_unsupported_documents_fail_permanently() {
     let s = stack(3).await;
-    let missing =
-        ObjectRef { bucket: "intake".into(), key: "nowhere.pdf".into(), version_id: None, etag: None, size: None };
+    let missing = ObjectLocation { bucket: "intake".into(), key: "nowhere.pdf".into(), version_id: None, etag: None };
     let job = s.engine.start_analysis(&missing, "doc-3").await.unwrap();
     assert_eq!(s.notice().await.status, "FAILED");
     let err = s.engine.get_result(&job).await.err().unwrap();
-    assert!(matches!(&err, OcrError::Rejected(m) if m.contains("INVALID_S3_OBJECT")), "{err}");
-    assert!(err.is_permanent());
+    assert!(matches!(&err, OcrError::JobFailed { message, .. } if message.contains("INVALID_S3_OBJECT")), "{err}");
+    assert!(err.class().is_permanent());
 
     let text = s.put("notes.txt", b"just text".to_vec()).await;
     let job = s.engine.start_analysis(&text, "doc-4").await.unwrap();
     assert_eq!(s.notice().await.status, "FAILED");
     assert!(
-        matches!(s.engine.get_result(&job).await, Err(OcrError::Rejected(m)) if m.contains("UNSUPPORTED_DOCUMENT"))
+        matches!(s.engine.get_result(&job).await, Err(OcrError::JobFailed { message, .. }) if message.contains("UNSUPPORTED_DOCUMENT"))
     );
 }
 
@@ -148,9 +147,9 @@ async fn throttling_is_retried_and_capacity_limits_are_transient() {
     let always = s.put("b__throttle9__.png", png.clone()).await;
     let err = s.engine.start_analysis(&always, "doc-6").await.unwrap_err();
     assert!(matches!(err, OcrError::Throttled { .. }), "{err}");
-    assert!(!err.is_permanent());
+    assert!(!err.class().is_permanent());
     let busy = s.put("c__limit1__.png", png).await;
     let err = s.engine.start_analysis(&busy, "doc-7").await.unwrap_err();
-    assert!(matches!(err, OcrError::Busy(_)) && !err.is_permanent(), "{err}");
+    assert!(matches!(err, OcrError::AtCapacity { .. }) && !err.class().is_permanent(), "{err}");
     assert!(s.engine.start_analysis(&busy, "doc-7").await.is_ok(), "and later it starts");
 }

@@ -5,15 +5,13 @@
 //! - SIGTERM releases unfinished work at once (no waiting for the lease), and the worker exits.
 //! - A bad file goes to the dead letters with its reason while the worker keeps going.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
+use paperchart_testkit::*;
 use serde_json::Value;
 
 struct Watcher {
@@ -49,12 +47,22 @@ impl Watcher {
         Watcher { child, logs }
     }
 
-    fn events(&self, message: &str) -> Vec<Value> {
-        self.logs.lock().unwrap().iter().filter(|l| l["message"] == message).cloned().collect()
+    /// Its log's events `event`.
+    fn events(&self, event: &str) -> Vec<Value> {
+        self.logs.lock().unwrap().iter().filter(|l| l["event"] == event).cloned().collect()
     }
 
-    fn wait_event(&self, message: &str, n: usize, timeout: Duration) {
-        wait_for(&format!("{n} '{message}' log events"), timeout, || self.events(message).len() >= n);
+    /// Its messages settled the way `how` names.
+    fn settled(&self, how: &str) -> Vec<Value> {
+        self.events("message_settled").into_iter().filter(|e| e["settlement"] == how).collect()
+    }
+
+    fn wait_started(&self, n: usize, timeout: Duration) {
+        wait_for(&format!("{n} job_started events"), timeout, || self.events("job_started").len() >= n);
+    }
+
+    fn wait_settled(&self, how: &str, n: usize, timeout: Duration) {
+        wait_for(&format!("{n} messages {how}"), timeout, || self.settled(how).len() >= n);
     }
 
     fn signal(&self, sig: i32) {
@@ -107,17 +115,17 @@ fn kill_9_mid_document_loses_nothing_and_duplicates_nothing() {
 
     let mut first = Watcher::start(&dir, &out, &env);
     std::fs::copy(samples().join("documents/discharge-summary-scanned.pdf"), dir.join("discharge.pdf")).unwrap();
-    first.wait_event("job started", 1, Duration::from_secs(60));
+    first.wait_started(1, Duration::from_secs(60));
     std::thread::sleep(Duration::from_millis(300));
     first.child.kill().unwrap(); // SIGKILL: no chance to release or clean up
     first.child.wait().unwrap();
     assert!(bundle_files(&out).is_empty(), "the document must still be in flight when the worker dies");
-    assert!(first.events("job done; acknowledged").is_empty());
+    assert!(first.settled("written").is_empty());
 
     // A new worker gets the message back once the dead worker's lease runs out.
     let second = Watcher::start(&dir, &out, &env);
-    second.wait_event("job done; acknowledged", 1, Duration::from_secs(120));
-    let started = second.events("job started");
+    second.wait_settled("written", 1, Duration::from_secs(120));
+    let started = second.events("job_started");
     assert_eq!(started.len(), 1);
     assert_eq!(started[0]["receive_count"], 2, "the same message, delivered a second time");
     wait_for("NDJSON", Duration::from_secs(30), || out.join("ndjson/Patient.ndjson").exists());
@@ -128,7 +136,7 @@ fn kill_9_mid_document_loses_nothing_and_duplicates_nothing() {
 
     // Dropping the same file again (same content, new name) is an upsert, not a duplicate.
     std::fs::copy(samples().join("documents/discharge-summary-scanned.pdf"), dir.join("discharge-copy.pdf")).unwrap();
-    second.wait_event("job done; acknowledged", 2, Duration::from_secs(120));
+    second.wait_settled("written", 2, Duration::from_secs(120));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(bundle_files(&out).len(), 1);
     assert_no_duplicates(&out);
@@ -145,16 +153,16 @@ fn sigterm_releases_unfinished_work_at_once_and_bad_files_are_dead_lettered() {
 
     let mut first = Watcher::start(&dir, &out, &env);
     std::fs::copy(samples().join("documents/referral-letter.tif"), dir.join("referral.tif")).unwrap();
-    first.wait_event("job started", 1, Duration::from_secs(60));
+    first.wait_started(1, Duration::from_secs(60));
     first.signal(libc::SIGTERM);
     let status = first.wait_exit(Duration::from_secs(30));
     assert!(status.success(), "watch exits cleanly on SIGTERM: {status}");
-    assert_eq!(first.events("job interrupted by shutdown; released").len(), 1);
+    assert_eq!(first.settled("interrupted").len(), 1);
 
     let mut second = Watcher::start(&dir, &out, &env);
     std::fs::copy(root().join("tests/fixtures/bad/corrupt.pdf"), dir.join("corrupt.pdf")).unwrap();
-    second.wait_event("job done; acknowledged", 1, Duration::from_secs(120));
-    second.wait_event("job failed permanently; dead-lettered", 1, Duration::from_secs(60));
+    second.wait_settled("written", 1, Duration::from_secs(120));
+    second.wait_settled("dead_lettered", 1, Duration::from_secs(60));
     wait_for("the dead-letter file", Duration::from_secs(30), || {
         std::fs::read_to_string(out.join("dead-letter.ndjson")).is_ok_and(|t| t.contains("corrupt.pdf"))
     });

@@ -5,10 +5,9 @@
 //! `IntakeBacklog`, `IntakeInFlight`, `RunningWorkers` and `BacklogPerTask` (dimension `Service`)
 //! that a target-tracking policy can follow — no CloudWatch API call, no extra permission.
 
-use aws_smithy_types::error::display::DisplayErrorContext;
 use serde_json::{json, Value};
 
-use paperchart::aws::sqs::SqsQueue;
+use paperchart_aws::sqs::SqsQueue;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backlog {
@@ -60,7 +59,7 @@ pub async fn measure(intake: &SqsQueue, ecs: Option<(&aws_sdk_ecs::Client, &str,
                 .services(service)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!("ECS DescribeServices: {}", DisplayErrorContext(&e)))?;
+                .map_err(|e| anyhow::anyhow!("ECS DescribeServices: {}", paperchart_aws::describe(&e)))?;
             let s = out
                 .services
                 .unwrap_or_default()

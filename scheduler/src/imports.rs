@@ -14,11 +14,10 @@
 //! `current.json` after a crash, with the same client token, so no file is imported twice.
 
 use async_trait::async_trait;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use serde::{Deserialize, Serialize};
 
-use paperchart::aws::s3::{list_keys, read_if_exists};
-use paperchart::aws::sqs::SqsQueue;
+use paperchart_aws::s3::{list_keys, read_if_exists};
+use paperchart_aws::sqs::SqsQueue;
 
 /// The HealthLake control plane, behind a seam so the state machine is tested with a fake.
 #[async_trait]
@@ -53,7 +52,7 @@ impl ImportControl for HealthLakeImports {
                 .max_results(1)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!("ListFHIRImportJobs: {}", DisplayErrorContext(&e)))?;
+                .map_err(|e| anyhow::anyhow!("ListFHIRImportJobs: {}", paperchart_aws::describe(&e)))?;
             if !out.import_job_properties_list.is_empty() {
                 return Ok(true);
             }
@@ -79,7 +78,7 @@ impl ImportControl for HealthLakeImports {
             .client_token(token)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("StartFHIRImportJob: {}", DisplayErrorContext(&e)))?;
+            .map_err(|e| anyhow::anyhow!("StartFHIRImportJob: {}", paperchart_aws::describe(&e)))?;
         Ok(out.job_id)
     }
 
@@ -91,7 +90,7 @@ impl ImportControl for HealthLakeImports {
             .job_id(job_id)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("DescribeFHIRImportJob: {}", DisplayErrorContext(&e)))?;
+            .map_err(|e| anyhow::anyhow!("DescribeFHIRImportJob: {}", paperchart_aws::describe(&e)))?;
         let p = out.import_job_properties.ok_or_else(|| anyhow::anyhow!("DescribeFHIRImportJob: no properties"))?;
         Ok((p.job_status.as_str().to_string(), p.message))
     }
@@ -130,7 +129,7 @@ pub struct Imports<'a> {
 }
 
 fn s3_error(what: &str, e: impl std::error::Error) -> anyhow::Error {
-    anyhow::anyhow!("{what}: {}", DisplayErrorContext(&e))
+    anyhow::anyhow!("{what}: {}", paperchart_aws::describe(&e))
 }
 
 impl Imports<'_> {
@@ -168,7 +167,7 @@ impl Imports<'_> {
 
     /// Moves what is still staged of the batch into its input prefix (copy, then delete).
     async fn gather(&self, batch: &Batch) -> anyhow::Result<()> {
-        let staging = paperchart::aws::staging::staging_prefix(self.prefix);
+        let staging = paperchart_aws::staging::staging_prefix(self.prefix);
         for key in &batch.files {
             let name = key.strip_prefix(&staging).unwrap_or(key);
             let copied = self
@@ -176,7 +175,7 @@ impl Imports<'_> {
                 .copy_object()
                 .bucket(self.bucket)
                 .key(format!("{}{name}", self.input_prefix(&batch.id)))
-                .copy_source(format!("{}/{}", self.bucket, paperchart::source::encode_path(key)))
+                .copy_source(format!("{}/{}", self.bucket, paperchart_core::source::encode_path(key)))
                 .send()
                 .await;
             match copied {
@@ -275,7 +274,7 @@ impl Imports<'_> {
                 _ => Ok(Round::Waiting(format!("import {job} {status}"))),
             };
         }
-        let staged = self.list(&paperchart::aws::staging::staging_prefix(self.prefix), self.max_files).await?;
+        let staged = self.list(&paperchart_aws::staging::staging_prefix(self.prefix), self.max_files).await?;
         if staged.is_empty() {
             return Ok(Round::Idle);
         }

@@ -19,11 +19,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use paperchart::aws::sqs::SqsQueue;
-use paperchart::aws::textract::{TextractEngine, TextractSettings};
-use paperchart::config::Config;
-use paperchart::fleet::JobRegistry;
-use paperchart::metrics;
+use paperchart_aws::registry::JobRegistry;
+use paperchart_aws::sqs::SqsQueue;
+use paperchart_aws::textract::{TextractEngine, TextractSettings};
+use paperchart_core::config::Config;
+use paperchart_core::metrics;
 
 #[derive(Parser)]
 #[command(name = "paperchart-scheduler", version, about = "The paperchart fleet's periodic chores")]
@@ -79,7 +79,7 @@ struct Chores {
     cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
-async fn chores(cfg: &Config, sdk: &paperchart::aws::SdkConfig) -> anyhow::Result<Chores> {
+async fn chores(cfg: &Config, sdk: &paperchart_aws::SdkConfig) -> anyhow::Result<Chores> {
     let f = &cfg.fleet;
     for (key, value) in [
         ("fleet.intake_queue_url", &f.intake_queue_url),
@@ -90,7 +90,7 @@ async fn chores(cfg: &Config, sdk: &paperchart::aws::SdkConfig) -> anyhow::Resul
     ] {
         anyhow::ensure!(!value.is_empty(), "configuration: {key} is not set (the scheduler needs it)");
     }
-    let s3 = paperchart::aws::s3_client(sdk, &cfg.aws);
+    let s3 = paperchart_aws::s3_client(sdk, &cfg.aws);
     let sc = &cfg.scheduler;
     let imports = if sc.healthlake_datastore_id.is_empty() {
         None
@@ -148,7 +148,7 @@ async fn chores(cfg: &Config, sdk: &paperchart::aws::SdkConfig) -> anyhow::Resul
         imports,
         import_max_files: sc.import_max_files.max(1),
         registry: JobRegistry::new(s3, &f.work_bucket, &f.work_prefix),
-        textract: TextractEngine::new(paperchart::aws::textract_client(sdk), TextractSettings::from_fleet(f)),
+        textract: TextractEngine::new(paperchart_aws::textract_client(sdk), TextractSettings::from_fleet(f)),
         completion: SqsQueue::new(
             aws_sdk_sqs::Client::new(sdk),
             &f.completion_queue_url,
@@ -231,7 +231,7 @@ impl Chores {
 }
 
 async fn main_async(cli: Cli, cfg: Config) -> anyhow::Result<()> {
-    let sdk = paperchart::aws::sdk_config(&cfg.aws).await;
+    let sdk = paperchart_aws::sdk_config(&cfg.aws).await;
     match cli.command {
         Command::Redrive { from, to, max } => {
             let sqs = aws_sdk_sqs::Client::new(&sdk);
@@ -261,7 +261,7 @@ async fn main_async(cli: Cli, cfg: Config) -> anyhow::Result<()> {
             if cfg.scheduler.metrics_port != 0 {
                 metrics::install(cfg.scheduler.metrics_port, "scheduler")?;
             }
-            let stop = paperchart::worker::shutdown_on_signals();
+            let stop = paperchart_core::shutdown::on_signals();
             let every = Duration::from_secs(cfg.scheduler.interval_secs.max(1));
             tracing::info!(interval_secs = every.as_secs(), "scheduler started");
             loop {

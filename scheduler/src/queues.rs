@@ -10,11 +10,10 @@
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::DateTime;
 
-use paperchart::aws::sqs::SqsQueue;
-use paperchart::metrics;
+use paperchart_aws::sqs::SqsQueue;
+use paperchart_core::metrics;
 
 const LOOKBACK: Duration = Duration::from_secs(15 * 60);
 
@@ -51,8 +50,10 @@ pub async fn oldest_ages(client: &aws_sdk_cloudwatch::Client, names: &[&str]) ->
                 .build(),
         );
     }
-    let out =
-        request.send().await.map_err(|e| anyhow::anyhow!("CloudWatch GetMetricData: {}", DisplayErrorContext(&e)))?;
+    let out = request
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("CloudWatch GetMetricData: {}", paperchart_aws::describe(&e)))?;
     let mut ages = vec![None; names.len()];
     for result in out.metric_data_results.unwrap_or_default() {
         let index = result.id.as_deref().and_then(|id| id.strip_prefix('q')).and_then(|i| i.parse::<usize>().ok());

@@ -29,9 +29,7 @@ pub async fn redrive(sqs: &aws_sdk_sqs::Client, from: &str, to: &str, max: Optio
             .message_attribute_names("All")
             .send()
             .await
-            .map_err(|e| {
-                anyhow::anyhow!("receive from {from}: {}", aws_smithy_types::error::display::DisplayErrorContext(&e))
-            })?;
+            .map_err(|e| anyhow::anyhow!("receive from {from}: {}", paperchart_aws::describe(&e)))?;
         let messages = got.messages.unwrap_or_default();
         if messages.is_empty() {
             break;
@@ -50,17 +48,13 @@ pub async fn redrive(sqs: &aws_sdk_sqs::Client, from: &str, to: &str, max: Optio
                 .set_message_attributes(Some(attributes).filter(|a| !a.is_empty()))
                 .send()
                 .await
-                .map_err(|e| {
-                    anyhow::anyhow!("send to {to}: {}", aws_smithy_types::error::display::DisplayErrorContext(&e))
-                })?;
+                .map_err(|e| anyhow::anyhow!("send to {to}: {}", paperchart_aws::describe(&e)))?;
             sqs.delete_message()
                 .queue_url(from)
                 .receipt_handle(m.receipt_handle.unwrap_or_default())
                 .send()
                 .await
-                .map_err(|e| {
-                    anyhow::anyhow!("delete from {from}: {}", aws_smithy_types::error::display::DisplayErrorContext(&e))
-                })?;
+                .map_err(|e| anyhow::anyhow!("delete from {from}: {}", paperchart_aws::describe(&e)))?;
             moved += 1;
             tracing::info!(msg_id = m.message_id.as_deref().unwrap_or(""), "redriven");
         }

@@ -8,10 +8,11 @@
 //! - unknown to Textract (expired, or never started): the record goes to the completion
 //!   dead-letter queue with the reason, and is deleted.
 
-use paperchart::aws::sqs::SqsQueue;
-use paperchart::aws::textract::TextractEngine;
-use paperchart::fleet::{JobRecord, JobRegistry};
-use paperchart::queue::JobQueue;
+use paperchart_aws::registry::{JobRecord, JobRegistry};
+use paperchart_aws::sqs::SqsQueue;
+use paperchart_aws::textract::TextractEngine;
+use paperchart_core::error::Classified;
+use paperchart_core::queue::JobQueue;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Swept {
@@ -65,7 +66,7 @@ pub async fn sweep(
                 tracing::info!(job = record.job_id.as_str(), status = status.as_str(), "lost notice sent again");
                 out.renotified += 1;
             }
-            Err(e) if e.is_permanent() => {
+            Err(e) if e.class().is_permanent() => {
                 let body = serde_json::to_string(record)?;
                 let reason = format!("stuck Textract job: {e}");
                 completion

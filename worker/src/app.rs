@@ -1,24 +1,33 @@
 //! Assembling the pipeline from configuration: which implementation stands behind each seam.
+//!
+//! The embedded default: local files, PDF text layers and Tesseract, the built-in NLP, and a
+//! folder or any FHIR server. With the `fleet` feature, the AWS side: S3, Textract with the job
+//! registry, HealthLake (SigV4) and the staging sink.
 
 use std::sync::Arc;
 
-use crate::config::{Config, SinkKind};
-use crate::fhir::Mapper;
-use crate::nlp::Builtin;
-use crate::ocr::TesseractEngine;
+use paperchart_core::config::{Config, SinkKind};
+use paperchart_core::sink::FhirSink;
+use paperchart_fhir::Mapper;
+use paperchart_nlp::Builtin;
+use paperchart_read::TesseractEngine;
+
+use crate::dir_sink::DirSink;
+use crate::local::LocalFiles;
 use crate::pipeline::Pipeline;
-use crate::sink::{DirSink, FhirSink, RestSink};
-use crate::source::LocalFiles;
+use crate::rest_sink::RestSink;
 
 pub fn agent() -> String {
     format!("paperchart {}", env!("CARGO_PKG_VERSION"))
 }
 
-/// The region of a HealthLake endpoint URL (`https://healthlake.<region>.amazonaws.com/...`).
-pub fn healthlake_region(url: &str) -> Option<String> {
-    let host = url.split("://").nth(1)?.split('/').next()?;
-    let mut parts = host.split('.');
-    (parts.next()? == "healthlake").then(|| parts.next().map(str::to_string)).flatten()
+/// What this build cannot do, and how to get a build that can.
+#[cfg(not(feature = "fleet"))]
+pub fn needs_fleet(what: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{what} needs the AWS fleet build of paperchart: `cargo build --release --features fleet` \
+         (the container image has it); this build is the embedded default"
+    )
 }
 
 /// The configured sink, checked at start-up: a FHIR server (or HealthLake) must answer its
@@ -26,33 +35,11 @@ pub fn healthlake_region(url: &str) -> Option<String> {
 pub async fn sink(cfg: &Config) -> anyhow::Result<Arc<dyn FhirSink>> {
     Ok(match cfg.sink.kind {
         SinkKind::Dir => Arc::new(DirSink::new(&cfg.sink.dir)?),
-        SinkKind::Staging => {
-            let sdk = crate::aws::sdk_config(&cfg.aws).await;
-            let s3 = crate::aws::s3_client(&sdk, &cfg.aws);
-            s3.head_bucket().bucket(&cfg.fleet.work_bucket).send().await.map_err(|e| {
-                anyhow::anyhow!(
-                    "staging sink: bucket {} (fleet.work_bucket): {}",
-                    cfg.fleet.work_bucket,
-                    aws_smithy_types::error::display::DisplayErrorContext(&e)
-                )
-            })?;
-            Arc::new(crate::aws::staging::StagingSink::new(s3, &cfg.fleet.work_bucket, &cfg.fleet.work_prefix))
-        }
+        SinkKind::Staging => staging(cfg).await?,
         SinkKind::Fhir | SinkKind::Healthlake => {
             let mut sink = RestSink::new(&cfg.sink, cfg.sink.max_entries)?;
             if cfg.sink.kind == SinkKind::Healthlake || cfg.sink.sigv4 {
-                let sdk = crate::aws::sdk_config(&cfg.aws).await;
-                let credentials = sdk.credentials_provider().ok_or_else(|| {
-                    anyhow::anyhow!("FHIR sink: SigV4 signing needs AWS credentials, and none were found")
-                })?;
-                let region = healthlake_region(&cfg.sink.fhir_url)
-                    .or_else(|| sdk.region().map(|r| r.to_string()))
-                    .ok_or_else(|| anyhow::anyhow!("FHIR sink: no AWS region for SigV4 (set aws.region)"))?;
-                sink = sink.with_signer(crate::sink::Signer {
-                    credentials,
-                    region,
-                    service: cfg.sink.sigv4_service.clone(),
-                });
+                sink = sink.with_signer(signer(cfg).await?);
             }
             let version = sink.check().await.map_err(|e| {
                 anyhow::anyhow!("FHIR sink {}: {e} (check sink.fhir_url and the credentials)", cfg.sink.fhir_url)
@@ -63,16 +50,68 @@ pub async fn sink(cfg: &Config) -> anyhow::Result<Arc<dyn FhirSink>> {
     })
 }
 
+#[cfg(feature = "fleet")]
+async fn staging(cfg: &Config) -> anyhow::Result<Arc<dyn FhirSink>> {
+    crate::fleet::staging_sink(cfg).await
+}
+
+#[cfg(not(feature = "fleet"))]
+async fn staging(_: &Config) -> anyhow::Result<Arc<dyn FhirSink>> {
+    Err(needs_fleet("sink.kind = \"staging\""))
+}
+
+#[cfg(feature = "fleet")]
+async fn signer(cfg: &Config) -> anyhow::Result<Arc<dyn paperchart_core::sink::RequestSigner>> {
+    crate::fleet::signer(cfg).await
+}
+
+#[cfg(not(feature = "fleet"))]
+async fn signer(_: &Config) -> anyhow::Result<Arc<dyn paperchart_core::sink::RequestSigner>> {
+    Err(needs_fleet("AWS SigV4 signing (sink.kind = \"healthlake\" or sink.sigv4)"))
+}
+
+/// The built-in NLP, its terminology loaded off the async threads.
+pub async fn nlp(cfg: &Config) -> anyhow::Result<Arc<Builtin>> {
+    let settings = cfg.nlp.clone();
+    Ok(Arc::new(tokio::task::spawn_blocking(move || Builtin::new(&settings)).await??))
+}
+
+pub fn mapper(cfg: &Config) -> Arc<Mapper> {
+    Arc::new(Mapper::new(cfg.fhir.clone(), agent()))
+}
+
+pub fn tesseract(cfg: &Config) -> anyhow::Result<Arc<TesseractEngine>> {
+    Ok(Arc::new(TesseractEngine::new(&cfg.ocr, cfg.ocr_threads(), cfg.limits)?))
+}
+
 /// The embedded pipeline: local files, Tesseract, the built-in NLP, and the configured sink.
 pub async fn pipeline(cfg: &Config) -> anyhow::Result<Pipeline> {
-    let ocr = TesseractEngine::new(&cfg.ocr, cfg.ocr_threads(), cfg.limits)?;
-    let nlp_cfg = cfg.nlp.clone();
-    let nlp = tokio::task::spawn_blocking(move || Builtin::new(&nlp_cfg)).await??;
     Ok(Pipeline {
         source: Arc::new(LocalFiles { max_bytes: cfg.limits.max_bytes }),
-        ocr: Arc::new(ocr),
-        nlp: Arc::new(nlp),
-        mapper: Arc::new(Mapper::new(cfg.fhir.clone(), agent())),
+        ocr: tesseract(cfg)?,
+        nlp: nlp(cfg).await?,
+        mapper: mapper(cfg),
         sink: sink(cfg).await?,
+        jobs: None,
+    })
+}
+
+/// The fleet's pipeline: S3 objects, read by Textract (parked in the work bucket's job registry
+/// until their notice comes) or, with `fleet.ocr = "tesseract"`, in the worker.
+#[cfg(feature = "fleet")]
+pub async fn fleet_pipeline(cfg: &Config, sdk: &paperchart_aws::SdkConfig) -> anyhow::Result<Pipeline> {
+    let (ocr, jobs): (Arc<dyn paperchart_core::ocr::OcrEngine>, _) = if cfg.fleet.ocr == "textract" {
+        let (ocr, jobs) = crate::fleet::textract(cfg, sdk);
+        (ocr, Some(jobs))
+    } else {
+        (tesseract(cfg)?, None)
+    };
+    Ok(Pipeline {
+        source: crate::fleet::source(cfg, sdk),
+        ocr,
+        nlp: nlp(cfg).await?,
+        mapper: mapper(cfg),
+        sink: sink(cfg).await?,
+        jobs,
     })
 }

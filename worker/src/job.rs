@@ -1,131 +1,156 @@
 //! One document's way through the pipeline, as an explicit state machine.
 //!
 //! ```text
-//! Received ─► Parsed ─► OcrStarted ─► OcrDone ─► Mapped ─► Written ─► Acknowledged
-//!    │           │      (async OCR)      ▲
-//!    │           └───────────────────────┘ (an engine that answers at once)
-//!    └─► Ignored                     any stage ─► DeadLettered (permanent error, with reason)
+//! Received ─► Parsed ─► OcrStarted ─► OcrDone ─► Mapped ─► Written
+//!    │           │     (job parked;     ▲
+//!    │           │      message acked)  │
+//!    │           └──────────────────────┘ (an engine that answers at once)
+//!    └─► Ignored (already written)          any stage ─► failed: released or dead-lettered
 //! ```
 //!
-//! [`crate::pipeline::Pipeline::step`] performs one transition; the queue consumer acknowledges a
-//! message only once its job reached `Written`.
+//! [`crate::pipeline::Pipeline::step`] performs one transition. Entering `OcrStarted` parks the
+//! job in the job store and ends the message's work; the completion notice resumes the document
+//! from the parked state. The worker acknowledges a message only once each of its documents is
+//! `Written`, `OcrStarted` or `Ignored`. Every error names what happened, at which boundary, and
+//! carries its class.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use paperchart_core::error::{Classified, ErrorClass};
+use paperchart_core::jobs::{PendingJob, StoreError};
+use paperchart_core::metrics::Stage;
+use paperchart_core::ocr::OcrError;
+use paperchart_core::queue::Settlement;
+use paperchart_core::sink::SinkError;
+use paperchart_core::source::{SourceError, SourceObject};
+use paperchart_model::bundle::Mapped;
+use paperchart_model::document::Document;
+use paperchart_model::file::{DecodeError, Kind};
 use serde::Serialize;
 
-use crate::decode::{DecodeError, Kind};
-use crate::fhir::Mapped;
-use crate::model::Document;
-use crate::nlp::NlpOutput;
-use crate::ocr::{OcrError, OcrJob};
-use crate::sink::SinkError;
-use crate::source::{SourceError, SourceObject};
-
+// One state per job, moved from step to step and never stored in bulk: its size costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum JobState {
     /// A message names an object to read.
     Received { key: String },
-    /// The object is fetched, its type known, its identity computed.
+    /// The object is read, its type known, its identity computed.
     Parsed { object: SourceObject, kind: Kind },
-    /// An asynchronous OCR engine is reading it.
-    OcrStarted { object: SourceObject, kind: Kind, job: OcrJob },
-    /// Pages of text are ready.
-    OcrDone { object: SourceObject, kind: Kind, document: Document },
+    /// An asynchronous engine is reading it; the job is parked in the job store.
+    OcrStarted { pending: PendingJob },
+    /// Pages of text are ready. `pending` is the parked job they came from, if any.
+    OcrDone { object: SourceObject, kind: Kind, document: Document, pending: Option<PendingJob> },
     /// Entities found and resources built.
-    Mapped { object: SourceObject, document: Document, nlp: Box<NlpOutput>, mapped: Mapped },
+    Mapped { mapped: Mapped, pending: Option<PendingJob> },
     /// The sink stored every resource.
-    Written { report: DocReport },
-    /// The queue message is deleted.
-    Acknowledged { report: DocReport },
-    /// Nothing to do for this message (a test event, a folder).
-    Ignored { reason: String },
-    /// Cannot be processed; kept with its reason.
-    DeadLettered { error: String, class: ErrorClass },
+    Written,
+    /// Nothing to do for this document (this version was written already).
+    Ignored { reason: &'static str },
 }
 
 impl JobState {
-    pub fn stage(&self) -> &'static str {
+    /// The stage whose transition leaves this state: where a failure is counted.
+    pub fn stage(&self) -> Stage {
         match self {
-            JobState::Received { .. } => "received",
-            JobState::Parsed { .. } => "parsed",
-            JobState::OcrStarted { .. } => "ocr_started",
-            JobState::OcrDone { .. } => "ocr_done",
-            JobState::Mapped { .. } => "mapped",
-            JobState::Written { .. } => "written",
-            JobState::Acknowledged { .. } => "acknowledged",
-            JobState::Ignored { .. } => "ignored",
-            JobState::DeadLettered { .. } => "dead_lettered",
-        }
-    }
-}
-
-/// How a failure should be handled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorClass {
-    /// Try again later (release the message with backoff).
-    Transient,
-    /// The peer asked us to slow down; try again after the delay.
-    Throttled,
-    /// Retrying cannot help: dead-letter with the reason.
-    Permanent,
-}
-
-/// Why a stage failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StageError {
-    #[error(transparent)]
-    Source(#[from] SourceError),
-    #[error(transparent)]
-    Ocr(#[from] OcrError),
-    #[error(transparent)]
-    Sink(#[from] SinkError),
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl From<DecodeError> for StageError {
-    fn from(e: DecodeError) -> Self {
-        StageError::Ocr(OcrError::Decode(e))
-    }
-}
-
-impl StageError {
-    pub fn class(&self) -> ErrorClass {
-        match self {
-            StageError::Source(e) if e.is_permanent() => ErrorClass::Permanent,
-            StageError::Ocr(e) if e.is_permanent() => ErrorClass::Permanent,
-            StageError::Ocr(OcrError::Throttled { .. }) => ErrorClass::Throttled,
-            StageError::Sink(SinkError::Transient { status: Some(429), .. }) => ErrorClass::Throttled,
-            StageError::Sink(e) if e.is_permanent() => ErrorClass::Permanent,
-            _ => ErrorClass::Transient,
+            JobState::Received { .. } => Stage::Fetch,
+            JobState::Parsed { .. } => Stage::Ocr,
+            JobState::OcrStarted { .. } => Stage::OcrFetch,
+            JobState::OcrDone { .. } => Stage::Nlp,
+            JobState::Mapped { .. } | JobState::Written | JobState::Ignored { .. } => Stage::Write,
         }
     }
 
-    /// A short stable label: for summaries, metrics and logs.
-    pub fn label(&self) -> &'static str {
+    /// The parked job this document came through, if any.
+    pub fn pending(&self) -> Option<&PendingJob> {
         match self {
-            StageError::Source(e) => e.label(),
-            StageError::Ocr(e) => e.label(),
-            StageError::Sink(e) => e.label(),
-            StageError::Internal(_) => "internal",
-        }
-    }
-
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            StageError::Sink(SinkError::Transient { retry_after, .. }) => *retry_after,
+            JobState::OcrStarted { pending } => Some(pending),
+            JobState::OcrDone { pending, .. } | JobState::Mapped { pending, .. } => pending.as_ref(),
             _ => None,
         }
     }
 }
 
+/// A queue message that says nothing the worker can act on.
+#[derive(Debug, thiserror::Error)]
+#[error("{queue} message cannot be read: {detail}")]
+pub struct MessageError {
+    pub queue: &'static str,
+    pub detail: String,
+}
+
+/// Why a document (or a message) could not be carried on.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Ocr(OcrError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error(transparent)]
+    Message(#[from] MessageError),
+    /// Several documents of one message failed, none of them in a way a retry could mend.
+    #[error("{}", .0.iter().map(|(k, e)| format!("{k}: {e}")).collect::<Vec<_>>().join("; "))]
+    Several(Vec<(String, StageError)>),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<OcrError> for StageError {
+    /// A document the OCR engine found unreadable is a decode failure, whoever found it.
+    fn from(e: OcrError) -> Self {
+        match e {
+            OcrError::Unreadable(d) => StageError::Decode(d),
+            other => StageError::Ocr(other),
+        }
+    }
+}
+
+impl Classified for StageError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            StageError::Source(e) => e.class(),
+            StageError::Decode(_) | StageError::Message(_) | StageError::Several(_) => ErrorClass::Permanent,
+            StageError::Ocr(e) => e.class(),
+            StageError::Store(e) => e.class(),
+            StageError::Sink(e) => e.class(),
+            StageError::Internal(_) => ErrorClass::Transient,
+        }
+    }
+
+    /// A short stable label: for summaries, metrics and logs.
+    fn label(&self) -> &'static str {
+        match self {
+            StageError::Source(e) => e.label(),
+            StageError::Decode(e) => e.label(),
+            StageError::Ocr(e) => e.label(),
+            StageError::Store(e) => e.label(),
+            StageError::Sink(e) => e.label(),
+            StageError::Message(_) => "bad_message",
+            StageError::Several(all) => all.first().map_or("several_failed", |(_, e)| e.label()),
+            StageError::Internal(_) => "internal",
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            StageError::Ocr(e) => e.retry_after(),
+            StageError::Sink(e) => e.retry_after(),
+            _ => None,
+        }
+    }
+}
+
+/// What happened to one written document: whether someone should look at it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
     Ok,
-    /// Written, but someone should look: e.g. no patient identity.
+    /// Written, but someone should look: e.g. no patient identity, pages the engine missed.
     NeedsReview {
         reason: String,
     },
@@ -153,6 +178,9 @@ pub struct DocReport {
     pub entities: BTreeMap<&'static str, usize>,
     pub resources: BTreeMap<&'static str, usize>,
     pub millis: u64,
+    /// How the document's work ended, in the worker's vocabulary (`written`, `ocr_started`,
+    /// `ignored`, `dead_lettered`, `retried`).
+    pub settled: &'static str,
     pub outcome: Outcome,
 }
 
@@ -169,6 +197,7 @@ impl DocReport {
             entities: BTreeMap::new(),
             resources: BTreeMap::new(),
             millis: 0,
+            settled: Settlement::Written.as_str(),
             outcome: Outcome::Ok,
         }
     }
@@ -181,26 +210,24 @@ impl DocReport {
         self.resources.values().sum()
     }
 
-    /// Counts the finished document (`error` is how it failed, if it did).
-    pub fn record_metrics(&self, took: Duration, error: Option<&StageError>) {
-        let outcome = match (error, &self.outcome) {
-            (Some(_), _) | (None, Outcome::Failed { .. }) => "failed",
-            (None, Outcome::NeedsReview { .. }) => "needs_review",
-            (None, Outcome::Ok) => "ok",
-        };
-        crate::metrics::document(outcome, error.is_none().then_some(took));
+    /// Records a failure: the outcome names its class, label and reason.
+    pub fn fail(&mut self, e: &StageError) {
+        let how = if e.class().is_permanent() { Settlement::DeadLettered } else { Settlement::Retried };
+        self.settled = how.as_str();
+        self.outcome = Outcome::Failed { class: e.class(), error: e.label().to_string(), reason: e.to_string() };
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::DecodeError;
 
     #[test]
     fn errors_carry_their_class() {
         let decode: StageError = DecodeError::Encrypted.into();
         assert_eq!((decode.class(), decode.label()), (ErrorClass::Permanent, "encrypted"));
+        let unreadable: StageError = OcrError::Unreadable(DecodeError::Empty).into();
+        assert!(matches!(unreadable, StageError::Decode(DecodeError::Empty)), "a decode failure, not an OCR one");
         let throttled = StageError::Sink(SinkError::Transient {
             status: Some(429),
             detail: String::new(),
@@ -213,5 +240,11 @@ mod tests {
         assert_eq!(down.class(), ErrorClass::Transient);
         let refused = StageError::Sink(SinkError::Rejected { status: 400, detail: "bad".into() });
         assert_eq!(refused.class(), ErrorClass::Permanent);
+        let store = StageError::Store(StoreError::Unavailable { op: "get", key: "k".into(), detail: "down".into() });
+        assert_eq!((store.class(), store.label()), (ErrorClass::Transient, "job_store_unavailable"));
+        let message = StageError::Message(MessageError { queue: "intake", detail: "not JSON".into() });
+        assert_eq!((message.class(), message.label()), (ErrorClass::Permanent, "bad_message"));
+        let failed = StageError::from(OcrError::JobFailed { job_id: "j".into(), message: "bad page".into() });
+        assert_eq!((failed.class(), failed.label()), (ErrorClass::Permanent, "ocr_job_failed"));
     }
 }

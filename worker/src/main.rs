@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use paperchart::cmd;
-use paperchart::config::{Config, SinkKind};
+use paperchart_core::config::{Config, SinkKind};
 
 /// mimalloc rather than the system allocator: the NLP makes many small, short-lived strings per
 /// document, and glibc's malloc spent a third of `paperchart nlp extract`'s time on them (perf,
@@ -244,13 +244,17 @@ fn main() -> ExitCode {
                 Ok(true)
             }
             Command::Worker { .. } => {
+                #[cfg(feature = "fleet")]
                 cmd::fleet::worker(cfg).await?;
+                #[cfg(not(feature = "fleet"))]
+                return Err(paperchart::app::needs_fleet("paperchart worker"));
+                #[cfg(feature = "fleet")]
                 Ok(true)
             }
             Command::Nlp { command } => {
                 let nlp_cfg = cfg.nlp.clone();
                 tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
-                    let engine = paperchart::nlp::Builtin::new(&nlp_cfg)?;
+                    let engine = paperchart_nlp::Builtin::new(&nlp_cfg)?;
                     match command {
                         NlpCommand::Extract => cmd::nlp::stream(&engine, cmd::nlp::extract_line_text)?,
                         NlpCommand::Assert => cmd::nlp::stream(&engine, cmd::nlp::assert_line_text)?,

@@ -1,22 +1,29 @@
 //! Running one document through the stages: source → OCR → NLP → FHIR → sink.
 //!
-//! [`Pipeline::step`] performs one transition of the job state machine ([`crate::job`]);
-//! [`Pipeline::process`] runs a document from its key to `Written` and reports what happened.
-//! Only ids, counts, timings and error classes are logged.
+//! [`Pipeline::step`] performs one transition of the job state machine ([`crate::job`]) and owns
+//! every one of them, whatever reads the pages: a PDF's text layer, Tesseract, or Textract. An
+//! asynchronous engine's job is parked in the job store on the way into `OcrStarted`;
+//! [`Pipeline::resume`] takes it back when its completion comes. [`Pipeline::process`] runs a
+//! document from its key. Only ids, counts, timings and error classes are logged.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::decode;
-use crate::fhir::map::MapInput;
-use crate::fhir::Mapper;
+use paperchart_core::error::Classified;
+use paperchart_core::events::{DocumentFailed, DocumentIgnored, DocumentParked, DocumentWritten, OcrJobCompleted};
+use paperchart_core::jobs::{JobStore, PendingJob};
+use paperchart_core::metrics::{self, Stage};
+use paperchart_core::ocr::{OcrEngine, OcrError, OcrPoll, OcrStart};
+use paperchart_core::queue::Settlement;
+use paperchart_core::sink::FhirSink;
+use paperchart_core::source::{ObjectSource, SourceObject};
+use paperchart_core::timestamps;
+use paperchart_fhir::{MapInput, Mapper};
+use paperchart_model::document::ReadBy;
+use paperchart_model::findings::NlpEngine;
+use paperchart_read::decode;
+
 use crate::job::{DocReport, JobState, Outcome, StageError};
-use crate::metrics::{self, Stage};
-use crate::model::ReadBy;
-use crate::nlp::NlpEngine;
-use crate::ocr::{OcrEngine, OcrPoll, OcrStart};
-use crate::sink::FhirSink;
-use crate::source::ObjectSource;
 
 #[derive(Clone)]
 pub struct Pipeline {
@@ -25,19 +32,33 @@ pub struct Pipeline {
     pub nlp: Arc<dyn NlpEngine>,
     pub mapper: Arc<Mapper>,
     pub sink: Arc<dyn FhirSink>,
+    /// Where asynchronous OCR jobs wait; `None` for engines that answer at once.
+    pub jobs: Option<Arc<dyn JobStore>>,
 }
 
-/// How often an asynchronous OCR job is polled when nothing notifies its completion.
-const OCR_POLL: Duration = Duration::from_secs(2);
+/// The object as a parked job keeps it: everything but the bytes (the engine read them).
+fn described(object: &SourceObject) -> SourceObject {
+    SourceObject { bytes: Arc::from(Vec::new()), ..object.clone() }
+}
 
 impl Pipeline {
+    fn jobs(&self) -> Result<&Arc<dyn JobStore>, StageError> {
+        self.jobs.as_ref().ok_or_else(|| StageError::Internal("an asynchronous OCR engine needs a job store".into()))
+    }
+
     /// One transition. `report` collects counts as the job advances.
     pub async fn step(&self, state: JobState, report: &mut DocReport) -> Result<JobState, StageError> {
         match state {
             JobState::Received { key } => {
                 let t = Instant::now();
-                let object = self.source.fetch(&key).await?;
-                metrics::stage(Stage::Download, t.elapsed());
+                let located = self.source.locate(&key).await?;
+                if let Some(jobs) = &self.jobs {
+                    if jobs.is_written(&located).await? {
+                        return Ok(JobState::Ignored { reason: "already_written" });
+                    }
+                }
+                let object = self.source.read(&located).await?;
+                metrics::stage(Stage::Fetch, t.elapsed());
                 report.name = object.name.clone();
                 report.uri = object.uri.clone();
                 let kind = decode::detect(&object.bytes)?;
@@ -45,19 +66,53 @@ impl Pipeline {
                 Ok(JobState::Parsed { object, kind })
             }
             JobState::Parsed { object, kind } => {
+                let document_id = paperchart_fhir::ids::document_id(&object.identity);
+                report.document_id = Some(document_id.clone());
                 let t = Instant::now();
-                let started = self.ocr.start(&object).await?;
-                metrics::stage(Stage::Ocr, t.elapsed());
-                match started {
-                    OcrStart::Done(document) => Ok(JobState::OcrDone { object, kind, document }),
-                    OcrStart::Started(job) => Ok(JobState::OcrStarted { object, kind, job }),
+                match self.ocr.start(&object, &document_id).await? {
+                    OcrStart::Done(document) => {
+                        metrics::stage(Stage::Ocr, t.elapsed());
+                        Ok(JobState::OcrDone { object, kind, document, pending: None })
+                    }
+                    OcrStart::Started(job) => {
+                        let pending = PendingJob {
+                            job,
+                            object: described(&object),
+                            kind,
+                            document_id,
+                            started_at: timestamps::now(),
+                        };
+                        self.jobs()?.park(&pending).await?;
+                        metrics::stage(Stage::Ocr, t.elapsed());
+                        DocumentParked {
+                            document_id: &pending.document_id,
+                            engine: self.ocr.name(),
+                            job_id: &pending.job.id,
+                        }
+                        .emit();
+                        Ok(JobState::OcrStarted { pending })
+                    }
                 }
             }
-            JobState::OcrStarted { object, kind, job } => match self.ocr.fetch(&job).await? {
-                OcrPoll::Done(document) => Ok(JobState::OcrDone { object, kind, document }),
-                OcrPoll::Pending => Ok(JobState::OcrStarted { object, kind, job }),
-            },
-            JobState::OcrDone { object, kind, document } => {
+            JobState::OcrStarted { pending } => {
+                report.name = pending.object.name.clone();
+                report.uri = pending.object.uri.clone();
+                report.kind = Some(pending.kind);
+                report.document_id = Some(pending.document_id.clone());
+                if let Some(waited) = timestamps::age(&pending.started_at) {
+                    metrics::stage(Stage::OcrWait, waited);
+                }
+                let t = Instant::now();
+                match self.ocr.fetch(&pending.job).await? {
+                    OcrPoll::Done(document) => {
+                        metrics::stage(Stage::OcrFetch, t.elapsed());
+                        let (object, kind) = (pending.object.clone(), pending.kind);
+                        Ok(JobState::OcrDone { object, kind, document, pending: Some(pending) })
+                    }
+                    OcrPoll::Pending => Err(OcrError::StillRunning { job_id: pending.job.id.clone() }.into()),
+                }
+            }
+            JobState::OcrDone { object, kind, document, pending } => {
                 report.pages = document.pages.len();
                 for how in [ReadBy::TextLayer, ReadBy::Tesseract, ReadBy::Textract] {
                     let n = document.pages_read_by(how);
@@ -84,7 +139,7 @@ impl Pipeline {
                     metrics::entities(kind, *n);
                 }
                 let t = Instant::now();
-                let mapped = self.mapper.map(&MapInput {
+                let mut mapped = self.mapper.map(&MapInput {
                     object: &object,
                     kind,
                     document: &document,
@@ -92,10 +147,15 @@ impl Pipeline {
                     nlp: &nlp_out,
                 });
                 metrics::stage(Stage::Map, t.elapsed());
+                let missing = document.missing_pages.len();
+                if missing > 0 {
+                    mapped.needs_review =
+                        Some(format!("{} reported {missing} page(s) missing (PARTIAL_SUCCESS)", self.ocr.name()));
+                }
                 report.document_id = Some(mapped.bundle.id.clone());
-                Ok(JobState::Mapped { object, document, nlp: Box::new(nlp_out), mapped })
+                Ok(JobState::Mapped { mapped, pending })
             }
-            JobState::Mapped { mapped, .. } => {
+            JobState::Mapped { mapped, pending } => {
                 let t = Instant::now();
                 match self.sink.write(&mapped.bundle).await {
                     Ok(written) => {
@@ -110,64 +170,110 @@ impl Pipeline {
                         return Err(e.into());
                     }
                 }
+                if let Some(p) = &pending {
+                    self.jobs()?.written(p).await?;
+                }
                 metrics::stage(Stage::Write, t.elapsed());
                 report.resources = mapped.bundle.counts();
                 report.outcome = match mapped.needs_review {
                     Some(reason) => Outcome::NeedsReview { reason },
                     None => Outcome::Ok,
                 };
-                Ok(JobState::Written { report: report.clone() })
+                Ok(JobState::Written)
             }
-            done @ (JobState::Written { .. }
-            | JobState::Acknowledged { .. }
-            | JobState::Ignored { .. }
-            | JobState::DeadLettered { .. }) => Ok(done),
+            done @ (JobState::Written | JobState::Ignored { .. }) => Ok(done),
         }
     }
 
-    /// Steps a document on from `state` until it is written or fails, waiting between polls of
-    /// a running OCR job.
-    pub async fn run(&self, mut state: JobState, report: &mut DocReport) -> Result<(), StageError> {
+    /// Steps a document on from `state` until its work for this message ends: written, parked
+    /// with its OCR job, ignored, or failed. A document whose job was parked and that fails for
+    /// good is forgotten by the job store (it goes to the dead letters with the message).
+    pub async fn run(&self, mut state: JobState, report: &mut DocReport) -> Result<Settlement, (Stage, StageError)> {
+        let started_here = !matches!(state, JobState::OcrStarted { .. });
         loop {
-            if matches!(state, JobState::OcrStarted { .. }) {
-                tokio::time::sleep(OCR_POLL).await;
-            }
             let stage = state.stage();
+            let parked = state.pending().map(|p| p.job.id.clone());
             match self.step(state, report).await {
-                Ok(JobState::Written { .. }) => return Ok(()),
+                Ok(JobState::Written) => return Ok(Settlement::Written),
+                Ok(JobState::OcrStarted { .. }) if started_here => return Ok(Settlement::OcrStarted),
+                Ok(JobState::Ignored { reason }) => {
+                    DocumentIgnored { reason }.emit();
+                    return Ok(Settlement::Ignored);
+                }
                 Ok(next) => state = next,
                 Err(e) => {
-                    metrics::stage_error(stage, e.label());
-                    return Err(e);
+                    if let (true, Some(job_id), Some(jobs)) = (e.class().is_permanent(), parked, &self.jobs) {
+                        jobs.forget(&job_id).await.map_err(|f| (stage, f.into()))?;
+                    }
+                    return Err((stage, e));
                 }
             }
         }
     }
 
-    /// Runs the document at `key` until it is written or fails.
-    pub async fn process(&self, key: &str) -> (DocReport, Option<StageError>) {
-        let started = Instant::now();
+    /// Runs the document at `key` until its work for this message ends.
+    pub async fn process(&self, key: &str) -> (DocReport, Result<Settlement, StageError>) {
         let name = std::path::Path::new(key).file_name().map_or(key.to_string(), |n| n.to_string_lossy().into_owned());
-        let mut report = DocReport::new(&name, key);
-        let error = self.run(JobState::Received { key: key.to_string() }, &mut report).await.err();
+        self.finish(DocReport::new(&name, key), JobState::Received { key: key.to_string() }, Duration::ZERO).await
+    }
+
+    /// Carries on the document whose OCR job `job_id` completed with `status`; ignored when no
+    /// such job is parked (already written, or not this fleet's).
+    pub async fn resume(&self, job_id: &str, status: &str) -> (DocReport, Result<Settlement, StageError>) {
+        let mut report = DocReport::new(job_id, job_id);
+        let pending = match self.jobs().map(|j| j.get(job_id)) {
+            Ok(get) => get.await.map_err(StageError::from),
+            Err(e) => Err(e),
+        };
+        let pending = match pending {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                DocumentIgnored { reason: "no_parked_job" }.emit();
+                report.settled = Settlement::Ignored.as_str();
+                return (report, Ok(Settlement::Ignored));
+            }
+            Err(e) => {
+                report.fail(&e);
+                return (report, Err(e));
+            }
+        };
+        let waited = timestamps::age(&pending.started_at);
+        OcrJobCompleted { job_id, status, age: waited }.emit();
+        self.finish(report, JobState::OcrStarted { pending }, waited.unwrap_or_default()).await
+    }
+
+    /// Runs a document and reports it: its events, its time (`waited` before this process took
+    /// it up), its outcome.
+    async fn finish(
+        &self,
+        mut report: DocReport,
+        state: JobState,
+        waited: Duration,
+    ) -> (DocReport, Result<Settlement, StageError>) {
+        let started = Instant::now();
+        let result = self.run(state, &mut report).await;
         report.millis = started.elapsed().as_millis() as u64;
-        report.record_metrics(started.elapsed(), error.as_ref());
-        match &error {
-            None => tracing::info!(
-                document = report.document_id.as_deref().unwrap_or(""),
-                pages = report.pages,
-                entities = report.entities.values().sum::<usize>(),
-                resources = report.resource_total(),
-                millis = report.millis,
-                needs_review = matches!(report.outcome, Outcome::NeedsReview { .. }),
-                "document written"
-            ),
-            Some(e) => {
-                tracing::warn!(error_class = ?e.class(), error = e.label(), millis = report.millis, "document failed");
-                report.outcome =
-                    Outcome::Failed { class: e.class(), error: e.label().to_string(), reason: e.to_string() };
+        match result {
+            Ok(how) => {
+                report.settled = how.as_str();
+                if how == Settlement::Written {
+                    DocumentWritten {
+                        document_id: report.document_id.as_deref().unwrap_or(""),
+                        pages: report.pages,
+                        entities: report.entities.values().sum(),
+                        resources: report.resource_total(),
+                        needs_review: matches!(report.outcome, Outcome::NeedsReview { .. }),
+                        took: waited + started.elapsed(),
+                    }
+                    .emit();
+                }
+                (report, Ok(how))
+            }
+            Err((stage, e)) => {
+                DocumentFailed { stage, class: e.class(), error: e.label(), took: started.elapsed() }.emit();
+                report.fail(&e);
+                (report, Err(e))
             }
         }
-        (report, error)
     }
 }

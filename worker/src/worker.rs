@@ -1,106 +1,78 @@
-//! The long-running worker: receive, process, acknowledge — the same code for every queue.
+//! The long-running worker: receive, process, settle — the same loop for every queue.
 //!
 //! - Permits before messages: it takes free concurrency permits first and receives at most that
 //!   many messages, so nothing waits in memory while its lease runs.
-//! - A heartbeat per job extends the lease every `heartbeat` interval; if an extension fails the
-//!   lease is lost and the job is abandoned (another worker will do it) rather than finished twice.
-//! - A message is deleted only after the sink stored the document. Transient failures release it
-//!   with exponential backoff; permanent ones go to the dead letters with the reason.
+//! - A heartbeat per job keeps its lease: it sleeps until the lease's deadline less a margin,
+//!   extends it with a time limit on the call, and if an extension fails or does not answer in
+//!   time the lease counts as lost and the job is abandoned (whoever holds the message now
+//!   finishes it) rather than finished twice.
+//! - A message is deleted only after its work is done: its documents written, their OCR jobs
+//!   parked, or nothing to do. Transient failures release it with the one backoff; permanent ones
+//!   move it to the dead letters with the reason.
 //! - Queue errors back off instead of spinning.
 //! - On shutdown it stops receiving, gives in-flight jobs `grace` to finish, then releases what is
 //!   unfinished at once (visibility 0) so another worker takes it.
+//!
+//! How each message was settled is one [`Settlement`], counted in [`WorkerStats`] and emitted as
+//! one `message_settled` event (its log line and its metrics).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
+use paperchart_core::backoff::Backoff;
+use paperchart_core::error::Classified;
+use paperchart_core::events::{JobStarted, LeaseExtended, MessageSettled, ReceiveFailed, SettleFailed};
+use paperchart_core::metrics::{self, QueueRole};
+use paperchart_core::queue::{JobQueue, Message, QueueError, Settlement};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use async_trait::async_trait;
+use crate::job::StageError;
 
-use crate::job::{ErrorClass, StageError};
-use crate::metrics::{self, JobOutcome, QueueRole};
-use crate::pipeline::Pipeline;
-use crate::queue::{JobQueue, Message, QueueError};
+/// What one message's work came to, when it succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Done {
+    /// `Written`, `OcrStarted` or `Ignored`.
+    pub how: Settlement,
+    /// Documents (or OCR jobs) the message was about.
+    pub documents: usize,
+}
 
 /// What the worker does with one message. `Ok` means the message's work is done (or there was
 /// nothing to do) and it may be deleted; the error's class decides between release and dead
 /// letter.
 #[async_trait]
 pub trait Handler: Send + Sync {
-    async fn handle(&self, message: &Message) -> Result<Handled, StageError>;
-    /// Called when the queue is idle after writes, and at shutdown.
+    async fn handle(&self, message: &Message) -> Result<Done, StageError>;
+    /// Called when the queue is idle after work, and at shutdown.
     async fn flush(&self) -> Result<(), StageError> {
         Ok(())
     }
 }
 
-/// How a message was settled, for logs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Handled {
-    /// Documents written (their DocumentReference ids).
-    Written(Vec<String>),
-    /// Asynchronous OCR started (job ids); the completion queue carries on.
-    Started(Vec<String>),
-    /// Nothing to do: a test event, a delete, a duplicate notice.
-    Ignored(String),
-}
-
-/// The local pipeline as a handler: the message body is a file path.
-pub struct PipelineHandler(pub Pipeline);
-
-#[async_trait]
-impl Handler for PipelineHandler {
-    async fn handle(&self, message: &Message) -> Result<Handled, StageError> {
-        match self.0.process(&message.body).await {
-            (report, None) => Ok(Handled::Written(report.document_id.into_iter().collect())),
-            (_, Some(e)) => Err(e),
-        }
-    }
-
-    async fn flush(&self) -> Result<(), StageError> {
-        Ok(self.0.sink.flush().await?)
-    }
-}
-
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct WorkerSettings {
     pub concurrency: usize,
     pub visibility: Duration,
+    /// How long after a lease starts (or was last extended) it is extended again.
     pub heartbeat: Duration,
     pub grace: Duration,
     pub poll: Duration,
-    pub retry_base: Duration,
+    /// Delay before a released message comes back, by delivery (the first: `base`).
+    pub retry: Backoff,
+    /// Wait after failed receive calls in a row.
+    pub receive_backoff: Backoff,
     /// At most this many messages per receive call (SQS allows 10).
     pub max_batch: usize,
 }
 
-/// Resolves SIGINT or SIGTERM into one cancellation.
-pub fn shutdown_on_signals() -> CancellationToken {
-    let token = CancellationToken::new();
-    let t = token.clone();
-    tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => tracing::info!(signal = "SIGINT", "shutting down"),
-            _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutting down"),
-        }
-        t.cancel();
-    });
-    token
-}
-
 impl WorkerSettings {
     /// The worker section of the configuration, with the receive batch SQS allows.
-    pub fn from_config(cfg: &crate::config::Config) -> WorkerSettings {
+    pub fn from_config(cfg: &paperchart_core::config::Config) -> WorkerSettings {
         let w = &cfg.worker;
         WorkerSettings {
             concurrency: cfg.worker_concurrency(),
@@ -108,19 +80,27 @@ impl WorkerSettings {
             heartbeat: Duration::from_secs(w.heartbeat_secs),
             grace: Duration::from_secs(w.shutdown_grace_secs),
             poll: Duration::from_millis(w.poll_interval_ms),
-            retry_base: Duration::from_secs(w.retry_base_secs),
+            retry: Backoff::new(Duration::from_secs(w.retry_base_secs), MAX_RETRY_DELAY),
+            receive_backoff: Backoff::new(Duration::from_millis(400), Duration::from_secs(30)),
             max_batch: 10,
         }
     }
 }
 
-/// Counters of one worker's life, for logs and tests.
+/// Counters of one worker's life: how many messages it settled each way.
 #[derive(Debug, Default)]
 pub struct WorkerStats {
-    pub acknowledged: AtomicU64,
-    pub released: AtomicU64,
-    pub dead_lettered: AtomicU64,
-    pub abandoned: AtomicU64,
+    settled: [AtomicU64; Settlement::ALL.len()],
+}
+
+impl WorkerStats {
+    fn add(&self, how: Settlement) {
+        self.settled[how as usize].fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn get(&self, how: Settlement) -> u64 {
+        self.settled[how as usize].load(Ordering::SeqCst)
+    }
 }
 
 pub struct Worker {
@@ -132,7 +112,13 @@ pub struct Worker {
     pub stats: Arc<WorkerStats>,
 }
 
+/// SQS keeps a message invisible for at most 12 hours; a release longer than 15 minutes only
+/// delays work without helping.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(15 * 60);
+
+/// What an extension must leave of the lease when it lands: time for the call's answer to
+/// travel and for clocks to disagree.
+const LEASE_SAFETY: Duration = Duration::from_secs(1);
 
 impl Worker {
     pub async fn run(&self, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -140,15 +126,15 @@ impl Worker {
         let permits = Arc::new(Semaphore::new(s.concurrency.max(1)));
         let tracker = TaskTracker::new();
         let stop_jobs = CancellationToken::new();
-        let written = Arc::new(AtomicBool::new(false));
-        let mut queue_errors = 0u32;
+        let worked = Arc::new(AtomicBool::new(false));
+        let mut receive_errors = 0u32;
         let (role, concurrency) = (self.role, s.concurrency.max(1));
         let occupancy = move |permits: &Semaphore| {
             let free = permits.available_permits();
             metrics::occupancy(role, concurrency - free.min(concurrency), free)
         };
         metrics::worker_started(role);
-        tracing::info!(concurrency = s.concurrency, "worker started");
+        tracing::info!(event = "worker_started", queue = role.as_str(), concurrency = s.concurrency, "worker started");
         loop {
             occupancy(&permits);
             let first = tokio::select! {
@@ -166,29 +152,28 @@ impl Worker {
                 r = self.queue.receive(held.len(), s.visibility) => r,
                 _ = shutdown.cancelled() => break,
             };
+            let leased_at = Instant::now();
             match received {
-                Err(e) => {
-                    metrics::receive_failed(role);
-                    queue_errors += 1;
-                    let wait = Duration::from_millis(200u64.saturating_mul(1 << queue_errors.min(8)))
-                        .min(Duration::from_secs(30));
-                    tracing::warn!(error = %e, wait_ms = wait.as_millis() as u64, "queue receive failed");
+                Err(_) => {
+                    receive_errors += 1;
+                    let wait = s.receive_backoff.delay(receive_errors, None);
+                    ReceiveFailed { queue: role, wait }.emit();
                     drop(held);
                     tokio::select! { _ = tokio::time::sleep(wait) => {}, _ = shutdown.cancelled() => break }
                 }
                 Ok(messages) if messages.is_empty() => {
-                    queue_errors = 0;
+                    receive_errors = 0;
                     drop(held);
-                    if written.swap(false, Ordering::SeqCst) {
+                    if worked.swap(false, Ordering::SeqCst) {
                         if let Err(e) = self.handler.flush().await {
-                            tracing::warn!(error = e.label(), "sink flush failed");
-                            written.store(true, Ordering::SeqCst);
+                            tracing::warn!(event = "flush_failed", error = e.label(), "sink flush failed");
+                            worked.store(true, Ordering::SeqCst);
                         }
                     }
                     tokio::select! { _ = tokio::time::sleep(s.poll) => {}, _ = shutdown.cancelled() => break }
                 }
                 Ok(messages) => {
-                    queue_errors = 0;
+                    receive_errors = 0;
                     metrics::received(role, messages.len());
                     for (msg, permit) in messages.into_iter().zip(held.drain(..)) {
                         let job = Job {
@@ -197,11 +182,11 @@ impl Worker {
                             handler: self.handler.clone(),
                             settings: s.clone(),
                             stats: self.stats.clone(),
-                            written: written.clone(),
+                            worked: worked.clone(),
                         };
                         let (stop, permits) = (stop_jobs.clone(), permits.clone());
                         tracker.spawn(async move {
-                            job.run(msg, stop).await;
+                            job.run(msg, leased_at, stop).await;
                             drop(permit);
                             occupancy(&permits);
                         });
@@ -211,17 +196,30 @@ impl Worker {
                 }
             }
         }
-        tracing::info!(in_flight = tracker.len(), grace_ms = s.grace.as_millis() as u64, "worker stopping");
+        tracing::info!(
+            event = "worker_stopping",
+            queue = role.as_str(),
+            in_flight = tracker.len(),
+            grace_ms = s.grace.as_millis() as u64,
+            "worker stopping"
+        );
         tracker.close();
         if tokio::time::timeout(s.grace, tracker.wait()).await.is_err() {
             stop_jobs.cancel();
             tracker.wait().await;
         }
         self.handler.flush().await?;
+        let count = |how| self.stats.get(how);
         tracing::info!(
-            acknowledged = self.stats.acknowledged.load(Ordering::SeqCst),
-            released = self.stats.released.load(Ordering::SeqCst),
-            dead_lettered = self.stats.dead_lettered.load(Ordering::SeqCst),
+            event = "worker_stopped",
+            queue = role.as_str(),
+            written = count(Settlement::Written),
+            ocr_started = count(Settlement::OcrStarted),
+            ignored = count(Settlement::Ignored),
+            retried = count(Settlement::Retried),
+            dead_lettered = count(Settlement::DeadLettered),
+            abandoned = count(Settlement::Abandoned),
+            interrupted = count(Settlement::Interrupted),
             "worker stopped"
         );
         Ok(())
@@ -234,107 +232,287 @@ struct Job {
     handler: Arc<dyn Handler>,
     settings: WorkerSettings,
     stats: Arc<WorkerStats>,
-    written: Arc<AtomicBool>,
+    worked: Arc<AtomicBool>,
+}
+
+/// Keeps the lease of one message until the job's end drops it: sleeps until the deadline less
+/// the margin, extends with a time limit, and cancels `lost` when an extension fails.
+async fn heartbeat(
+    role: QueueRole,
+    queue: Arc<dyn JobQueue>,
+    msg_id: String,
+    receipt: String,
+    settings: WorkerSettings,
+    leased_at: Instant,
+    lost: CancellationToken,
+) {
+    let visibility = settings.visibility;
+    let margin = visibility.saturating_sub(settings.heartbeat);
+    let mut deadline = leased_at + visibility;
+    loop {
+        tokio::time::sleep_until(deadline - margin.min(visibility)).await;
+        let requested = Instant::now();
+        let budget = deadline.saturating_duration_since(requested).saturating_sub(LEASE_SAFETY).max(LEASE_SAFETY);
+        let extended = tokio::time::timeout(budget, queue.extend(&receipt, visibility)).await;
+        let ok = matches!(extended, Ok(Ok(())));
+        LeaseExtended { queue: role, msg_id: &msg_id, ok, timed_out: extended.is_err() }.emit();
+        if !ok {
+            lost.cancel();
+            return;
+        }
+        deadline = requested + visibility;
+    }
 }
 
 enum Ending {
-    Finished(Result<Handled, StageError>),
+    Finished(Result<Done, StageError>),
     LeaseLost,
     Stopped,
 }
 
 impl Job {
-    async fn run(self, msg: Message, stop: CancellationToken) {
+    async fn run(self, msg: Message, leased_at: Instant, stop: CancellationToken) {
         let lease_lost = CancellationToken::new();
-        let heartbeat = {
-            let (queue, receipt, lost) = (self.queue.clone(), msg.receipt.clone(), lease_lost.clone());
-            let (every, visibility, role) = (self.settings.heartbeat, self.settings.visibility, self.role);
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(every).await;
-                    let extended = queue.extend(&receipt, visibility).await;
-                    metrics::extension(role, extended.is_ok());
-                    if let Err(e) = extended {
-                        tracing::warn!(lease = %receipt_tag(&receipt), error = %e, "lease extension failed; abandoning job");
-                        lost.cancel();
-                        break;
-                    }
-                }
-            })
-        };
-        let started = std::time::Instant::now();
-        tracing::info!(msg_id = %msg.id, receive_count = msg.receive_count, "job started");
+        let heartbeat = tokio::spawn(heartbeat(
+            self.role,
+            self.queue.clone(),
+            msg.id.clone(),
+            msg.receipt.clone(),
+            self.settings.clone(),
+            leased_at,
+            lease_lost.clone(),
+        ));
+        let started = Instant::now();
+        JobStarted { queue: self.role, msg_id: &msg.id, receive_count: msg.receive_count }.emit();
         let ending = tokio::select! {
             result = self.handler.handle(&msg) => Ending::Finished(result),
             _ = lease_lost.cancelled() => Ending::LeaseLost,
             _ = stop.cancelled() => Ending::Stopped,
         };
         heartbeat.abort();
-        let result: Result<(), QueueError> = match ending {
-            Ending::LeaseLost => {
-                self.stats.abandoned.fetch_add(1, Ordering::SeqCst);
-                metrics::settled(self.role, JobOutcome::Abandoned, started.elapsed(), None);
-                Ok(())
+        let (how, error, delay, documents) = match &ending {
+            Ending::LeaseLost => (Settlement::Abandoned, None, None, 0),
+            Ending::Stopped => (Settlement::Interrupted, None, Some(Duration::ZERO), 0),
+            Ending::Finished(Ok(done)) => (done.how, None, None, done.documents),
+            Ending::Finished(Err(e)) if e.class().is_permanent() => {
+                (Settlement::DeadLettered, Some((e.class(), e.label())), None, 0)
             }
-            Ending::Stopped => {
-                self.stats.released.fetch_add(1, Ordering::SeqCst);
-                metrics::settled(self.role, JobOutcome::Interrupted, started.elapsed(), None);
-                tracing::info!(msg_id = %msg.id, "job interrupted by shutdown; released");
-                self.queue.release(&msg.receipt, Duration::ZERO).await
+            Ending::Finished(Err(e)) => {
+                let delay = self.settings.retry.delay(msg.receive_count.max(1), e.retry_after());
+                (Settlement::Retried, Some((e.class(), e.label())), Some(delay), 0)
             }
-            Ending::Finished(Ok(handled)) => {
-                self.written.store(true, Ordering::SeqCst);
-                self.stats.acknowledged.fetch_add(1, Ordering::SeqCst);
-                let outcome = match &handled {
-                    Handled::Written(ids) => {
-                        tracing::info!(msg_id = %msg.id, documents = ?ids, "job done; acknowledged");
-                        JobOutcome::Written
-                    }
-                    Handled::Started(jobs) => {
-                        tracing::info!(msg_id = %msg.id, ocr_jobs = ?jobs, "ocr started; acknowledged");
-                        JobOutcome::OcrStarted
-                    }
-                    Handled::Ignored(why) => {
-                        tracing::info!(msg_id = %msg.id, reason = %why, "nothing to do; acknowledged");
-                        JobOutcome::Ignored
-                    }
-                };
-                let acked = self.queue.ack(&msg.receipt).await;
-                if acked.is_ok() {
-                    metrics::settled(self.role, outcome, started.elapsed(), None);
-                }
-                acked
-            }
-            Ending::Finished(Err(e)) => match e.class() {
-                ErrorClass::Permanent => {
-                    self.stats.dead_lettered.fetch_add(1, Ordering::SeqCst);
-                    tracing::warn!(msg_id = %msg.id, error = e.label(), "job failed permanently; dead-lettered");
-                    let moved = self.queue.dead_letter(&msg, &format!("{}: {e}", e.label())).await;
-                    if moved.is_ok() {
-                        metrics::settled(self.role, JobOutcome::DeadLettered, started.elapsed(), Some(e.label()));
-                    }
-                    moved
-                }
-                ErrorClass::Transient | ErrorClass::Throttled => {
-                    let backoff =
-                        self.settings.retry_base.saturating_mul(1 << (msg.receive_count.saturating_sub(1)).min(16));
-                    let delay = e.retry_after().unwrap_or(backoff).min(MAX_RETRY_DELAY);
-                    self.stats.released.fetch_add(1, Ordering::SeqCst);
-                    metrics::settled(self.role, JobOutcome::Retried, started.elapsed(), Some(e.label()));
-                    tracing::warn!(msg_id = %msg.id, error = e.label(), delay_ms = delay.as_millis() as u64, "job failed; released for retry");
-                    self.queue.release(&msg.receipt, delay).await
-                }
-            },
         };
-        if let Err(e) = result {
+        let settled: Result<(), QueueError> = match &ending {
+            Ending::LeaseLost => Ok(()),
+            Ending::Stopped => self.queue.release(&msg.receipt, Duration::ZERO).await,
+            Ending::Finished(Ok(_)) => {
+                self.worked.store(true, Ordering::SeqCst);
+                self.queue.ack(&msg.receipt).await
+            }
+            Ending::Finished(Err(e)) if how == Settlement::DeadLettered => {
+                self.queue.dead_letter(&msg, &format!("{}: {e}", e.label())).await
+            }
+            Ending::Finished(Err(_)) => self.queue.release(&msg.receipt, delay.unwrap_or_default()).await,
+        };
+        match settled {
+            Ok(()) => {
+                self.stats.add(how);
+                MessageSettled {
+                    queue: self.role,
+                    msg_id: &msg.id,
+                    how,
+                    took: started.elapsed(),
+                    error,
+                    delay,
+                    documents,
+                }
+                .emit();
+            }
             // The work is idempotent: if another worker now holds the message it redoes the same
             // upserts. Nothing is lost.
-            tracing::warn!(msg_id = %msg.id, error = %e, "could not settle message");
+            Err(e) => {
+                SettleFailed { queue: self.role, msg_id: &msg.id, how, lease_lost: matches!(e, QueueError::LeaseLost) }
+                    .emit()
+            }
         }
     }
 }
 
-/// A short, non-identifying tag of a receipt for logs.
-fn receipt_tag(receipt: &str) -> String {
-    receipt.chars().take(8).collect()
+#[cfg(test)]
+mod tests {
+    //! The loop against the in-memory queue, in Tokio's paused time: every way a message can end.
+
+    use super::*;
+    use paperchart_model::file::DecodeError;
+    use paperchart_testkit::memory::{Extensions, MemoryQueue};
+
+    /// Does what the message body says.
+    struct Scripted;
+
+    #[async_trait]
+    impl Handler for Scripted {
+        async fn handle(&self, message: &Message) -> Result<Done, StageError> {
+            let written = Done { how: Settlement::Written, documents: 1 };
+            match message.body.as_str() {
+                "written" => Ok(written),
+                "ignored" => Ok(Done { how: Settlement::Ignored, documents: 0 }),
+                "started" => Ok(Done { how: Settlement::OcrStarted, documents: 1 }),
+                "transient" => Err(StageError::Internal("the peer is down".into())),
+                "permanent" => Err(StageError::Decode(DecodeError::Empty)),
+                // Longer than two leases.
+                "slow" => {
+                    tokio::time::sleep(Duration::from_secs(300)).await;
+                    Ok(written)
+                }
+                other => panic!("unscripted {other}"),
+            }
+        }
+    }
+
+    fn settings() -> WorkerSettings {
+        WorkerSettings {
+            concurrency: 2,
+            visibility: Duration::from_secs(120),
+            heartbeat: Duration::from_secs(30),
+            grace: Duration::from_secs(25),
+            poll: Duration::from_millis(500),
+            retry: Backoff::new(Duration::from_secs(5), MAX_RETRY_DELAY),
+            receive_backoff: Backoff::new(Duration::from_millis(400), Duration::from_secs(30)),
+            max_batch: 10,
+        }
+    }
+
+    /// Runs a worker over `bodies` until `done` holds (or an hour of paused time passes), then
+    /// shuts it down; gives its statistics.
+    async fn run(queue: &MemoryQueue, bodies: &[&str], done: impl Fn(&WorkerStats) -> bool) -> Arc<WorkerStats> {
+        for b in bodies {
+            queue.send(b).await.unwrap();
+        }
+        let stats = Arc::new(WorkerStats::default());
+        let worker = Worker {
+            role: QueueRole::Local,
+            queue: Arc::new(queue.clone()),
+            handler: Arc::new(Scripted),
+            settings: settings(),
+            stats: stats.clone(),
+        };
+        let stop = CancellationToken::new();
+        let running = tokio::spawn({
+            let stop = stop.clone();
+            async move { worker.run(stop).await }
+        });
+        let deadline = Instant::now() + Duration::from_secs(3600);
+        while !done(&stats) {
+            assert!(Instant::now() < deadline, "the worker never got there");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        stop.cancel();
+        running.await.unwrap().unwrap();
+        stats
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn done_work_is_deleted() {
+        let q = MemoryQueue::new();
+        let stats = run(&q, &["written", "ignored", "started"], |s| {
+            s.get(Settlement::Written) + s.get(Settlement::Ignored) + s.get(Settlement::OcrStarted) == 3
+        })
+        .await;
+        assert_eq!(
+            (stats.get(Settlement::Written), stats.get(Settlement::Ignored), stats.get(Settlement::OcrStarted)),
+            (1, 1, 1)
+        );
+        assert!(q.is_empty());
+        assert_eq!(q.acked().len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_transient_failure_comes_back_later_with_backoff() {
+        let q = MemoryQueue::new();
+        let stats = run(&q, &["transient"], |s| s.get(Settlement::Retried) >= 3).await;
+        let delays: Vec<Duration> = q.releases().into_iter().map(|(_, d)| d).collect();
+        assert!(delays.len() >= 3, "{delays:?}");
+        // Deliveries 1, 2, 3: within half to all of 5 s, 10 s, 20 s.
+        for (i, d) in delays.iter().take(3).enumerate() {
+            let ceiling = Duration::from_secs(5) * (1 << i);
+            assert!(*d >= ceiling / 2 && *d <= ceiling, "release {i}: {d:?}");
+        }
+        assert!(q.dead_letters().is_empty() && q.acked().is_empty() && q.len() == 1, "kept for another try");
+        assert_eq!(stats.get(Settlement::DeadLettered), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_permanent_failure_is_dead_lettered_with_its_reason() {
+        let q = MemoryQueue::new();
+        let stats =
+            run(&q, &["permanent", "written"], |s| s.get(Settlement::DeadLettered) + s.get(Settlement::Written) == 2)
+                .await;
+        assert_eq!(q.dead_letters(), [("permanent".to_string(), "empty_file: empty file".to_string())]);
+        assert_eq!((stats.get(Settlement::DeadLettered), stats.get(Settlement::Written)), (1, 1));
+        assert!(q.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_heartbeat_keeps_a_long_job_leased() {
+        let q = MemoryQueue::new();
+        let stats = run(&q, &["slow"], |s| s.get(Settlement::Written) == 1).await;
+        // 300 s of work, a 120 s lease extended 30 s after each start or extension.
+        assert!(q.extensions() >= 9, "{} extensions", q.extensions());
+        assert_eq!(stats.get(Settlement::Abandoned), 0);
+        assert_eq!(q.acked(), ["slow"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_lease_abandons_the_job_rather_than_finish_it_twice() {
+        let q = MemoryQueue::new();
+        q.set_extensions(Extensions::Fail);
+        let stats = run(&q, &["slow"], |s| s.get(Settlement::Abandoned) == 1).await;
+        assert_eq!(stats.get(Settlement::Written), 0, "abandoned before it finished");
+        assert!(q.acked().is_empty() && q.dead_letters().is_empty());
+        assert_eq!(q.len(), 1, "the message stays for whoever holds it now");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_extension_that_does_not_answer_counts_as_a_lost_lease() {
+        let q = MemoryQueue::new();
+        q.set_extensions(Extensions::Hang);
+        let started = Instant::now();
+        let stats = run(&q, &["slow"], |s| s.get(Settlement::Abandoned) == 1).await;
+        // Extended at 30 s; the call must answer before the lease (120 s) runs out.
+        assert!(started.elapsed() < Duration::from_secs(125), "{:?}", started.elapsed());
+        assert_eq!(stats.get(Settlement::Written), 0);
+        assert!(q.acked().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_releases_unfinished_work_at_once() {
+        let q = MemoryQueue::new();
+        q.send("slow").await.unwrap();
+        let stats = Arc::new(WorkerStats::default());
+        let worker = Worker {
+            role: QueueRole::Local,
+            queue: Arc::new(q.clone()),
+            handler: Arc::new(Scripted),
+            settings: settings(),
+            stats: stats.clone(),
+        };
+        let stop = CancellationToken::new();
+        let running = tokio::spawn({
+            let stop = stop.clone();
+            async move { worker.run(stop).await }
+        });
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let at = Instant::now();
+        stop.cancel();
+        running.await.unwrap().unwrap();
+        // The grace (25 s) passes, then the job is released with no delay.
+        assert!(
+            at.elapsed() >= Duration::from_secs(25) && at.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            at.elapsed()
+        );
+        assert_eq!(stats.get(Settlement::Interrupted), 1);
+        assert_eq!(q.releases(), [("slow".to_string(), Duration::ZERO)]);
+        assert_eq!(q.len(), 1);
+    }
 }

@@ -9,19 +9,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::app;
-use crate::aws::s3::S3Source;
-use crate::aws::sqs::SqsQueue;
-use crate::aws::textract::{TextractEngine, TextractSettings};
-use crate::config::Config;
-use crate::fhir::Mapper;
-use crate::fleet::{CompletionHandler, IntakeHandler, JobRegistry};
+use paperchart_aws::sqs::SqsQueue;
+use paperchart_core::config::Config;
+use paperchart_core::metrics::QueueRole;
+
 use crate::health::{self, Readiness};
-use crate::metrics::QueueRole;
-use crate::nlp::Builtin;
-use crate::ocr::{OcrEngine, TesseractEngine};
-use crate::pipeline::Pipeline;
-use crate::worker::{shutdown_on_signals, Worker, WorkerSettings, WorkerStats};
+use crate::messages::{DocumentHandler, Messages};
+use crate::worker::{Worker, WorkerSettings, WorkerStats};
 
 pub async fn worker(cfg: Config) -> anyhow::Result<()> {
     cfg.fleet.validate_for_worker()?;
@@ -35,65 +29,41 @@ pub async fn worker(cfg: Config) -> anyhow::Result<()> {
         tokio::spawn(health::serve(listener, ready.clone(), stop_health.clone()));
     }
     if cfg.metrics.port != 0 {
-        crate::metrics::install(cfg.metrics.port, "worker")?;
+        paperchart_core::metrics::install(cfg.metrics.port, "worker")?;
     }
 
-    let sdk = crate::aws::sdk_config(&cfg.aws).await;
-    let s3 = crate::aws::s3_client(&sdk, &cfg.aws);
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let sdk = paperchart_aws::sdk_config(&cfg.aws).await;
+    let sqs = paperchart_aws::sqs_client(&sdk);
     let wait = Duration::from_secs(f.wait_secs.clamp(1, 20));
-    let source = Arc::new(S3Source::new(s3.clone(), cfg.limits.max_bytes));
-    let nlp_cfg = cfg.nlp.clone();
-    let nlp = Arc::new(tokio::task::spawn_blocking(move || Builtin::new(&nlp_cfg)).await??);
-    let textract = (f.ocr == "textract")
-        .then(|| Arc::new(TextractEngine::new(crate::aws::textract_client(&sdk), TextractSettings::from_fleet(f))));
-    let ocr: Arc<dyn OcrEngine> = match &textract {
-        Some(t) => t.clone(),
-        None => Arc::new(TesseractEngine::new(&cfg.ocr, cfg.ocr_threads(), cfg.limits)?),
-    };
-    let pipeline = Pipeline {
-        source: source.clone(),
-        ocr,
-        nlp,
-        mapper: Arc::new(Mapper::new(cfg.fhir.clone(), app::agent())),
-        sink: app::sink(&cfg).await?,
-    };
+    let pipeline = crate::app::fleet_pipeline(&cfg, &sdk).await?;
     let intake_queue = SqsQueue::new(sqs.clone(), &f.intake_queue_url, &f.intake_dlq_url, wait);
     intake_queue
         .depth()
         .await
         .map_err(|e| anyhow::anyhow!("intake queue {} (fleet.intake_queue_url): {e}", f.intake_queue_url))?;
-    let registry = (!f.work_bucket.is_empty()).then(|| JobRegistry::new(s3.clone(), &f.work_bucket, &f.work_prefix));
     let settings = WorkerSettings::from_config(&cfg);
-    let shutdown = shutdown_on_signals();
+    let shutdown = paperchart_core::shutdown::on_signals();
     let intake = Worker {
         role: QueueRole::Intake,
         queue: Arc::new(intake_queue),
-        handler: Arc::new(IntakeHandler {
-            source,
-            limits: cfg.limits,
-            textract: textract.clone(),
-            registry: registry.clone(),
-            pipeline: pipeline.clone(),
-        }),
+        handler: Arc::new(DocumentHandler { pipeline: pipeline.clone(), messages: Messages::S3Events }),
         settings: settings.clone(),
         stats: Arc::new(WorkerStats::default()),
     };
-    let completion = match (&textract, registry) {
-        (Some(t), Some(registry)) => {
-            let queue = SqsQueue::new(sqs.clone(), &f.completion_queue_url, &f.completion_dlq_url, wait);
-            queue.depth().await.map_err(|e| {
-                anyhow::anyhow!("completion queue {} (fleet.completion_queue_url): {e}", f.completion_queue_url)
-            })?;
-            Some(Worker {
-                role: QueueRole::Completion,
-                queue: Arc::new(queue),
-                handler: Arc::new(CompletionHandler { textract: t.clone(), registry, pipeline }),
-                settings,
-                stats: Arc::new(WorkerStats::default()),
-            })
-        }
-        _ => None,
+    let completion = if f.ocr == "textract" {
+        let queue = SqsQueue::new(sqs.clone(), &f.completion_queue_url, &f.completion_dlq_url, wait);
+        queue.depth().await.map_err(|e| {
+            anyhow::anyhow!("completion queue {} (fleet.completion_queue_url): {e}", f.completion_queue_url)
+        })?;
+        Some(Worker {
+            role: QueueRole::Completion,
+            queue: Arc::new(queue),
+            handler: Arc::new(DocumentHandler { pipeline, messages: Messages::OcrNotices }),
+            settings,
+            stats: Arc::new(WorkerStats::default()),
+        })
+    } else {
+        None
     };
     ready.set(true);
     tracing::info!(ocr = f.ocr.as_str(), "fleet worker ready");

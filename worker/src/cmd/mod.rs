@@ -1,5 +1,6 @@
 //! The subcommands of the `paperchart` binary.
 
+#[cfg(feature = "fleet")]
 pub mod fleet;
 pub mod nlp;
 pub mod run;

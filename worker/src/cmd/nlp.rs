@@ -8,8 +8,8 @@ use std::io::{BufRead, Write};
 
 use serde_json::{json, Value};
 
-use crate::nlp::text::CharIndex;
-use crate::nlp::{Entity, NlpEngine};
+use paperchart_model::findings::{Assertion, Entity, NlpEngine};
+use paperchart_nlp::text::CharIndex;
 
 fn error_line(id: &Value, message: impl std::fmt::Display) -> Value {
     json!({"id": id, "error": message.to_string()})
@@ -48,7 +48,7 @@ pub fn extract_line_text(engine: &dyn NlpEngine, line: &str) -> String {
         Err(answer) => return answer.to_string(),
     };
     let mut out = engine.analyze(&text);
-    out.char_offsets(&text);
+    paperchart_nlp::char_offsets(&mut out, &text);
     serde_json::to_string(&Extracted { id: &id, entities: &out.entities }).expect("entities serialise")
 }
 
@@ -74,7 +74,7 @@ pub fn assert_line(engine: &dyn NlpEngine, line: &str) -> Value {
     }
     let idx = CharIndex::new(text);
     let assertion = engine.assertion(text, idx.byte_of(start as usize), idx.byte_of(end as usize));
-    json!({"id": id, "negated": assertion == crate::nlp::Assertion::Absent, "assertion": assertion.as_str()})
+    json!({"id": id, "negated": assertion == Assertion::Absent, "assertion": assertion.as_str()})
 }
 
 /// Answers one `assert` line, as text.
@@ -99,7 +99,7 @@ pub fn stream(engine: &dyn NlpEngine, answer: fn(&dyn NlpEngine, &str) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nlp::Builtin;
+    use paperchart_nlp::Builtin;
     use std::sync::OnceLock;
 
     /// The contract's entity shape, written out field by field (shared/eval/README.md).
@@ -160,7 +160,7 @@ mod tests {
     fn entities_serialise_in_the_contract_shape() {
         let text = "Medications: lisinopril 10 mg PO daily. BP 128/82. Denies chest pain. Mother had asthma.";
         let mut out = engine().analyze(text);
-        out.char_offsets(text);
+        paperchart_nlp::char_offsets(&mut out, text);
         assert!(out.entities.len() >= 4);
         for e in &out.entities {
             assert_eq!(serde_json::to_value(e).unwrap(), entity_json(e));

@@ -8,11 +8,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use paperchart_core::config::Config;
+
 use super::summary;
 use crate::app;
-use crate::config::Config;
 use crate::job::DocReport;
-use crate::source::collect_inputs;
+use crate::local::collect_inputs;
 
 pub struct RunArgs {
     pub paths: Vec<PathBuf>,

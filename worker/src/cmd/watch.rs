@@ -12,11 +12,13 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use paperchart_core::config::Config;
+
 use crate::app;
-use crate::config::Config;
-use crate::queue::SqliteQueue;
-use crate::source::collect_inputs;
-use crate::worker::{shutdown_on_signals, PipelineHandler, Worker, WorkerSettings, WorkerStats};
+use crate::local::collect_inputs;
+use crate::messages::{DocumentHandler, Messages};
+use crate::sqlite_queue::SqliteQueue;
+use crate::worker::{Worker, WorkerSettings, WorkerStats};
 
 pub struct WatchArgs {
     pub dir: PathBuf,
@@ -81,7 +83,7 @@ async fn mirror_dead_letters(queue: SqliteQueue, out: PathBuf, poll: Duration, s
                     );
                     text.push('\n');
                 }
-                if crate::sink::write_atomic(&out.join("dead-letter.ndjson"), text.as_bytes()).is_ok() {
+                if crate::dir_sink::write_atomic(&out.join("dead-letter.ndjson"), text.as_bytes()).is_ok() {
                     last = dl.len();
                 }
             }
@@ -102,18 +104,18 @@ pub async fn watch(cfg: Config, args: WatchArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)?;
     let queue = SqliteQueue::open(&args.queue, cfg.worker.max_receives)?;
     let pipeline = app::pipeline(&cfg).await?;
-    let shutdown = shutdown_on_signals();
+    let shutdown = paperchart_core::shutdown::on_signals();
     let poll = Duration::from_millis(cfg.worker.poll_interval_ms);
     let exclude = vec![absolute(&args.out), absolute(args.queue.parent().unwrap_or(Path::new(".")))];
     let scanner = tokio::spawn(scan(dir.clone(), exclude, queue.clone(), poll, shutdown.clone()));
     let mirror = tokio::spawn(mirror_dead_letters(queue.clone(), args.out.clone(), poll, shutdown.clone()));
     if cfg.metrics.port != 0 {
-        crate::metrics::install(cfg.metrics.port, "watch")?;
+        paperchart_core::metrics::install(cfg.metrics.port, "watch")?;
     }
     let worker = Worker {
-        role: crate::metrics::QueueRole::Local,
+        role: paperchart_core::metrics::QueueRole::Local,
         queue: Arc::new(queue.clone()),
-        handler: Arc::new(PipelineHandler(pipeline)),
+        handler: Arc::new(DocumentHandler { pipeline, messages: Messages::Paths }),
         settings: WorkerSettings::from_config(&cfg),
         stats: Arc::new(WorkerStats::default()),
     };

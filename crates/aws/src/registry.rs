@@ -1,0 +1,272 @@
+//! The fleet's job store: parked Textract jobs as small JSON records in the work bucket.
+//!
+//! `<prefix>textract-jobs/<job id>.json` is a document's `OcrStarted` state: written when its
+//! job starts, read back when the completion notice comes, deleted once the document is written
+//! (after `<prefix>textract-done/<request token>` marks the object version as written, so a
+//! duplicated event is turned away before anything is paid for). The scheduler lists the records
+//! to find jobs whose notice never came. A crash between any two of these steps leaves a message
+//! or a record to resume from, and every step is idempotent.
+//!
+//! Record formats: 2 (written now) carries the content's SHA-1; 1 (before it, no `format`
+//! field) is read the same way, without it.
+
+use async_trait::async_trait;
+use paperchart_core::jobs::{JobStore, PendingJob, StoreError};
+use paperchart_core::ocr::OcrJob;
+use paperchart_core::source::{Located, SourceObject};
+use paperchart_model::file::Kind;
+use serde::{Deserialize, Serialize};
+
+use crate::events::ObjectRef;
+use crate::s3::{list_keys, read_if_exists};
+use crate::textract::request_token;
+
+/// The record format written now.
+pub const FORMAT: u32 = 2;
+
+/// What the fleet remembers of a started Textract job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// 2; absent in records of format 1.
+    #[serde(default = "format_one")]
+    pub format: u32,
+    pub job_id: String,
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+    pub etag: Option<String>,
+    pub size: u64,
+    pub kind: Kind,
+    pub modified: Option<String>,
+    pub document_id: String,
+    /// The job's ClientRequestToken: once written, a marker under it turns later duplicates of
+    /// the same event away without starting anything.
+    pub token: String,
+    /// RFC 3339.
+    pub started_at: String,
+    /// Hex SHA-1 of the content (FHIR `Attachment.hash`); format 2 on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha1: Option<String>,
+}
+
+fn format_one() -> u32 {
+    1
+}
+
+impl JobRecord {
+    pub fn object(&self) -> ObjectRef {
+        ObjectRef {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            version_id: self.version_id.clone(),
+            etag: self.etag.clone(),
+            size: Some(self.size),
+        }
+    }
+
+    /// Time since the job was started, when its start time reads.
+    pub fn age(&self) -> Option<std::time::Duration> {
+        paperchart_core::timestamps::age(&self.started_at)
+    }
+
+    /// The record of a parked job.
+    pub fn of(job: &PendingJob) -> Result<JobRecord, StoreError> {
+        let l = job.object.location.as_ref().ok_or_else(|| StoreError::Corrupt {
+            key: job.job.id.clone(),
+            detail: "the job's object has no S3 location".into(),
+        })?;
+        Ok(JobRecord {
+            format: FORMAT,
+            job_id: job.job.id.clone(),
+            bucket: l.bucket.clone(),
+            key: l.key.clone(),
+            version_id: l.version_id.clone(),
+            etag: l.etag.clone(),
+            size: job.object.size,
+            kind: job.kind,
+            modified: job.object.modified.clone(),
+            document_id: job.document_id.clone(),
+            token: request_token(l),
+            started_at: job.started_at.clone(),
+            sha1: job.object.sha1.map(hex::encode),
+        })
+    }
+
+    /// The parked job this record keeps: the object described as the S3 source read it (same
+    /// identity, so the same resource ids), without its bytes.
+    pub fn pending(&self) -> PendingJob {
+        let o = self.object();
+        let sha1 = self.sha1.as_deref().and_then(|h| hex::decode(h).ok()?.try_into().ok());
+        PendingJob {
+            job: OcrJob { id: self.job_id.clone() },
+            object: SourceObject {
+                identity: o.identity(),
+                uri: o.uri(),
+                name: self.key.rsplit('/').next().unwrap_or(&self.key).to_string(),
+                size: self.size,
+                bytes: std::sync::Arc::from(Vec::new()),
+                sha1,
+                modified: self.modified.clone(),
+                location: Some(o.location()),
+            },
+            kind: self.kind,
+            document_id: self.document_id.clone(),
+            started_at: self.started_at.clone(),
+        }
+    }
+}
+
+/// Started Textract jobs, as small JSON objects in the work bucket.
+#[derive(Clone)]
+pub struct JobRegistry {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    prefix: String,
+}
+
+impl JobRegistry {
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>, prefix: impl Into<String>) -> JobRegistry {
+        JobRegistry { client, bucket: bucket.into(), prefix: prefix.into() }
+    }
+
+    fn key(&self, job_id: &str) -> String {
+        format!("{}textract-jobs/{job_id}.json", self.prefix)
+    }
+
+    fn done_key(&self, token: &str) -> String {
+        format!("{}textract-done/{token}", self.prefix)
+    }
+
+    fn unavailable(&self, op: &'static str, key: &str, detail: impl std::fmt::Display) -> StoreError {
+        StoreError::Unavailable { op, key: format!("s3://{}/{key}", self.bucket), detail: detail.to_string() }
+    }
+
+    pub async fn put(&self, r: &JobRecord) -> Result<(), StoreError> {
+        let key = self.key(&r.job_id);
+        let body =
+            serde_json::to_vec(r).map_err(|e| StoreError::Corrupt { key: key.clone(), detail: e.to_string() })?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .body(body.into())
+            .content_type("application/json")
+            .send()
+            .await
+            .map_err(|e| self.unavailable("put", &key, crate::describe(&e)))?;
+        Ok(())
+    }
+
+    pub async fn record(&self, job_id: &str) -> Result<Option<JobRecord>, StoreError> {
+        let key = self.key(job_id);
+        let bytes =
+            read_if_exists(&self.client, &self.bucket, &key).await.map_err(|e| self.unavailable("get", &key, e))?;
+        bytes
+            .map(|b| {
+                serde_json::from_slice(&b).map_err(|e| StoreError::Corrupt { key: key.clone(), detail: e.to_string() })
+            })
+            .transpose()
+    }
+
+    pub async fn delete(&self, job_id: &str) -> Result<(), StoreError> {
+        let key = self.key(job_id);
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(|e| self.unavailable("delete", &key, crate::describe(&e)))?;
+        Ok(())
+    }
+
+    /// Every recorded job.
+    pub async fn list(&self) -> Result<Vec<JobRecord>, StoreError> {
+        let prefix = format!("{}textract-jobs/", self.prefix);
+        let keys = list_keys(&self.client, &self.bucket, &prefix, usize::MAX)
+            .await
+            .map_err(|e| self.unavailable("list", &prefix, e))?;
+        let mut out = Vec::new();
+        for key in keys {
+            let id = key.rsplit('/').next().unwrap_or("").trim_end_matches(".json");
+            if let Some(r) = self.record(id).await? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl JobStore for JobRegistry {
+    async fn is_written(&self, object: &Located) -> Result<bool, StoreError> {
+        let Some(l) = &object.location else { return Ok(false) };
+        let key = self.done_key(&request_token(l));
+        match self.client.head_object().bucket(&self.bucket).key(&key).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
+            Err(e) => Err(self.unavailable("head", &key, crate::describe(&e))),
+        }
+    }
+
+    async fn park(&self, job: &PendingJob) -> Result<(), StoreError> {
+        self.put(&JobRecord::of(job)?).await
+    }
+
+    async fn get(&self, job_id: &str) -> Result<Option<PendingJob>, StoreError> {
+        Ok(self.record(job_id).await?.map(|r| r.pending()))
+    }
+
+    /// The done marker first (a lifecycle rule may expire markers after Textract's own token
+    /// window), then the record: a crash in between leaves a record whose notice the scheduler
+    /// sends again, and the rewrite is idempotent.
+    async fn written(&self, job: &PendingJob) -> Result<(), StoreError> {
+        let record = JobRecord::of(job)?;
+        let key = self.done_key(&record.token);
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .body(record.document_id.as_bytes().to_vec().into())
+            .send()
+            .await
+            .map_err(|e| self.unavailable("put", &key, crate::describe(&e)))?;
+        self.delete(&record.job_id).await
+    }
+
+    async fn forget(&self, job_id: &str) -> Result<(), StoreError> {
+        self.delete(job_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FORMAT_ONE: &str = r#"{"job_id":"j1","bucket":"paperchart-intake","key":"scans/a b.pdf","version_id":"v1","etag":"\"abc\"","size":42,"kind":"pdf","modified":"2024-03-02T10:00:00Z","document_id":"d1","token":"t1","started_at":"2024-03-02T10:00:01Z"}"#;
+
+    #[test]
+    fn records_of_format_one_still_read() {
+        let r: JobRecord = serde_json::from_str(FORMAT_ONE).unwrap();
+        assert_eq!((r.format, r.sha1.as_deref()), (1, None));
+        let p = r.pending();
+        assert_eq!(p.object.identity, "s3://paperchart-intake/scans/a b.pdf#etag=abc");
+        assert_eq!(p.object.uri, "s3://paperchart-intake/scans/a%20b.pdf");
+        assert_eq!((p.object.name.as_str(), p.kind, p.document_id.as_str()), ("a b.pdf", Kind::Pdf, "d1"));
+        assert!(p.object.sha1.is_none() && p.object.bytes.is_empty());
+    }
+
+    #[test]
+    fn a_parked_job_round_trips_through_its_record() {
+        let r: JobRecord = serde_json::from_str(FORMAT_ONE).unwrap();
+        let mut p = r.pending();
+        p.object.sha1 = Some([7u8; 20]);
+        let again = JobRecord::of(&p).unwrap();
+        assert_eq!(again.format, FORMAT);
+        assert_eq!(again.sha1.as_deref(), Some("0707070707070707070707070707070707070707"));
+        assert_eq!(again.token, request_token(p.object.location.as_ref().unwrap()), "the token follows the object");
+        let back: JobRecord = serde_json::from_str(&serde_json::to_string(&again).unwrap()).unwrap();
+        assert_eq!(back.pending().object.sha1, Some([7u8; 20]));
+        assert_eq!(back.pending().object.identity, p.object.identity);
+    }
+}

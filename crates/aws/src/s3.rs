@@ -1,0 +1,150 @@
+//! The object-source seam on Amazon S3.
+//!
+//! Keys are `s3://bucket/key` with an optional `?versionId=`; the object's eTag (or version) is
+//! what the identity — and therefore every resource id — derives from, so a duplicated event, a
+//! multipart upload's second event or the same bytes uploaded again change nothing. The size is checked with a HEAD
+//! before a byte is downloaded.
+
+use async_trait::async_trait;
+
+use paperchart_core::source::{Located, ObjectSource, SourceError, SourceObject};
+
+use crate::events::ObjectRef;
+
+pub struct S3Source {
+    client: aws_sdk_s3::Client,
+    max_bytes: u64,
+}
+
+/// Parses `s3://bucket/key[?versionId=v]`.
+pub fn parse_s3_uri(uri: &str) -> Option<ObjectRef> {
+    let rest = uri.strip_prefix("s3://")?;
+    let (bucket, key) = rest.split_once('/')?;
+    let (key, version) = match key.rsplit_once("?versionId=") {
+        Some((k, v)) => (k, Some(v.to_string())),
+        None => (key, None),
+    };
+    (!bucket.is_empty() && !key.is_empty()).then(|| ObjectRef {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        version_id: version,
+        etag: None,
+        size: None,
+    })
+}
+
+/// The source key of an object: what the pipeline passes to [`ObjectSource::locate`].
+pub fn source_key(o: &ObjectRef) -> String {
+    match &o.version_id {
+        Some(v) => format!("s3://{}/{}?versionId={v}", o.bucket, o.key),
+        None => format!("s3://{}/{}", o.bucket, o.key),
+    }
+}
+
+impl S3Source {
+    pub fn new(client: aws_sdk_s3::Client, max_bytes: u64) -> S3Source {
+        S3Source { client, max_bytes }
+    }
+}
+
+#[async_trait]
+impl ObjectSource for S3Source {
+    /// A HEAD: the version, eTag and size of what a GET will read, with the size checked against
+    /// `max_bytes` before a byte is downloaded.
+    async fn locate(&self, key: &str) -> Result<Located, SourceError> {
+        let o = parse_s3_uri(key).ok_or_else(|| SourceError::NotFound { key: key.to_string() })?;
+        let head =
+            self.client.head_object().bucket(&o.bucket).key(&o.key).set_version_id(o.version_id.clone()).send().await;
+        let head = match head {
+            Ok(h) => h,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {
+                return Err(SourceError::NotFound { key: key.to_string() })
+            }
+            Err(e) => return Err(unavailable(key, crate::describe(&e))),
+        };
+        let size = head.content_length.unwrap_or(0).max(0) as u64;
+        if size > self.max_bytes {
+            return Err(SourceError::TooLarge { key: key.to_string(), bytes: size, limit: self.max_bytes });
+        }
+        let version = head.version_id.or(o.version_id.clone()).filter(|v| v != "null");
+        let located = ObjectRef { version_id: version, etag: head.e_tag, size: Some(size), ..o };
+        Ok(Located { key: key.to_string(), size, location: Some(located.location()) })
+    }
+
+    /// A GET of that version exactly; the identity is bucket, key and eTag.
+    async fn read(&self, located: &Located) -> Result<SourceObject, SourceError> {
+        let key = &located.key;
+        let l = located.location.as_ref().ok_or_else(|| SourceError::NotFound { key: key.clone() })?;
+        let got = self
+            .client
+            .get_object()
+            .bucket(&l.bucket)
+            .key(&l.key)
+            .set_version_id(l.version_id.clone())
+            .send()
+            .await
+            .map_err(|e| unavailable(key, crate::describe(&e)))?;
+        let modified = got.last_modified.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
+        let bytes = got.body.collect().await.map_err(|e| unavailable(key, e))?.into_bytes().to_vec();
+        let o = ObjectRef::from_location(l, Some(located.size));
+        let name = o.key.rsplit('/').next().unwrap_or(&o.key).to_string();
+        let mut object = SourceObject::from_bytes(o.uri(), name, bytes, modified);
+        object.identity = o.identity();
+        object.location = Some(l.clone());
+        Ok(object)
+    }
+}
+
+/// Every key under `prefix`, page by page, at most `max`.
+pub async fn list_keys(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    max: usize,
+) -> Result<Vec<String>, String> {
+    let mut keys = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .map_err(|e| format!("list s3://{bucket}/{prefix}: {}", crate::describe(&e)))?;
+        keys.extend(page.contents.unwrap_or_default().into_iter().filter_map(|o| o.key));
+        token = page.next_continuation_token;
+        if token.is_none() || keys.len() >= max {
+            keys.truncate(max);
+            return Ok(keys);
+        }
+    }
+}
+
+/// An object's bytes, or `None` when there is no such key.
+pub async fn read_if_exists(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+    match client.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => Ok(Some(out.body.collect().await.map_err(|e| format!("read s3://{bucket}/{key}: {e}"))?.to_vec())),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+        Err(e) => Err(format!("read s3://{bucket}/{key}: {}", crate::describe(&e))),
+    }
+}
+
+fn unavailable(key: &str, what: impl std::fmt::Display) -> SourceError {
+    SourceError::Unavailable { key: key.to_string(), detail: what.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_uris_round_trip() {
+        let o = parse_s3_uri("s3://b/scans/a b+c.pdf?versionId=v1").unwrap();
+        assert_eq!((o.bucket.as_str(), o.key.as_str(), o.version_id.as_deref()), ("b", "scans/a b+c.pdf", Some("v1")));
+        assert_eq!(source_key(&o), "s3://b/scans/a b+c.pdf?versionId=v1");
+        assert!(parse_s3_uri("s3://b/").is_none());
+        assert!(parse_s3_uri("file:///x").is_none());
+    }
+}

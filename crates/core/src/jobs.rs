@@ -1,0 +1,68 @@
+//! Asynchronous OCR jobs between their start and their document: the `OcrStarted` state, kept.
+//!
+//! When an engine starts a job instead of answering at once (Textract), the pipeline parks the
+//! document here and the message that brought it is acknowledged: no task waits on the engine.
+//! The completion notice names the job; the pipeline takes the [`PendingJob`] back and carries on
+//! from `OcrStarted`. Once the document is written the store remembers the object as written, so
+//! a duplicated upload event is turned away before anything is paid for, and forgets the job.
+//! The store of the fleet is the work bucket (`paperchart-aws`).
+
+use async_trait::async_trait;
+use paperchart_model::file::Kind;
+
+use crate::error::{Classified, ErrorClass};
+use crate::ocr::OcrJob;
+use crate::source::{Located, SourceObject};
+
+/// A document whose OCR job is running: everything needed to carry on without the bytes.
+#[derive(Debug, Clone)]
+pub struct PendingJob {
+    pub job: OcrJob,
+    /// The object as it was read (bytes left out: the engine read it in place).
+    pub object: SourceObject,
+    pub kind: Kind,
+    /// The DocumentReference id the document will be written under.
+    pub document_id: String,
+    /// When the job started, RFC 3339.
+    pub started_at: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store did not answer (network, throttling, a 5xx): try again later.
+    #[error("job store {op} {key}: {detail}")]
+    Unavailable { op: &'static str, key: String, detail: String },
+    /// A record is there but cannot be read: retrying cannot help.
+    #[error("job record {key} cannot be read: {detail}")]
+    Corrupt { key: String, detail: String },
+}
+
+impl Classified for StoreError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            StoreError::Unavailable { .. } => ErrorClass::Transient,
+            StoreError::Corrupt { .. } => ErrorClass::Permanent,
+        }
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            StoreError::Unavailable { .. } => "job_store_unavailable",
+            StoreError::Corrupt { .. } => "job_record_corrupt",
+        }
+    }
+}
+
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Whether this object version was written already (its job finished and was written).
+    async fn is_written(&self, object: &Located) -> Result<bool, StoreError>;
+    /// Keeps a started job until its document is written.
+    async fn park(&self, job: &PendingJob) -> Result<(), StoreError>;
+    /// The job with this id, if it is parked here.
+    async fn get(&self, job_id: &str) -> Result<Option<PendingJob>, StoreError>;
+    /// The job's document is written: remember the object as written, then forget the job.
+    async fn written(&self, job: &PendingJob) -> Result<(), StoreError>;
+    /// Forgets a job whose document will not be written (it went to the dead letters).
+    async fn forget(&self, job_id: &str) -> Result<(), StoreError>;
+}

@@ -1,0 +1,94 @@
+//! Where documents come from: the object-source seam.
+//!
+//! A [`SourceObject`] is one uploaded file with a stable identity. The identity is what every
+//! resource id derives from, so the same bytes always give the same FHIR ids: for local files it
+//! is the SHA-256 of the content (moving or copying a file changes nothing); the AWS source uses
+//! bucket, key and eTag. The sources themselves live with what they read: local files in the
+//! `paperchart` binary, S3 in `paperchart-aws`.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+
+use crate::error::{Classified, ErrorClass};
+pub use paperchart_model::object::{ObjectLocation, SourceObject};
+
+/// An object found and sized, not yet read: what a HEAD (or a `stat`) tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The key it was asked for (a path, an `s3://` URI).
+    pub key: String,
+    pub size: u64,
+    /// Where it lives in an object store, with the version and eTag a read will get.
+    pub location: Option<ObjectLocation>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{key}: not found")]
+    NotFound { key: String },
+    #[error("{key}: {bytes} bytes, over the limit of {limit} (limits.max_bytes)")]
+    TooLarge { key: String, bytes: u64, limit: u64 },
+    /// The source did not answer or the read failed; it may pass.
+    #[error("{key}: {detail}")]
+    Unavailable { key: String, detail: String },
+}
+
+impl Classified for SourceError {
+    /// Missing and oversized objects stay that way; a failed read may pass.
+    fn class(&self) -> ErrorClass {
+        match self {
+            SourceError::Unavailable { .. } => ErrorClass::Transient,
+            _ => ErrorClass::Permanent,
+        }
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            SourceError::NotFound { .. } => "not_found",
+            SourceError::TooLarge { .. } => "too_large",
+            SourceError::Unavailable { .. } => "source_unavailable",
+        }
+    }
+}
+
+/// The object-source seam: find an object (its size checked before a byte is read), then read
+/// exactly what was found.
+#[async_trait]
+pub trait ObjectSource: Send + Sync {
+    async fn locate(&self, key: &str) -> Result<Located, SourceError>;
+    async fn read(&self, located: &Located) -> Result<SourceObject, SourceError>;
+
+    /// Both at once.
+    async fn fetch(&self, key: &str) -> Result<SourceObject, SourceError> {
+        let located = self.locate(key).await?;
+        self.read(&located).await
+    }
+}
+
+/// A `file://` URI with the characters RFC 3986 reserves percent-encoded.
+pub fn file_uri(path: &Path) -> String {
+    format!("file://{}", encode_path(&path.to_string_lossy()))
+}
+
+/// A path for a URI: every byte but unreserved characters and `/` percent-encoded.
+pub fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_uris_escape_reserved_characters() {
+        assert_eq!(file_uri(Path::new("/data/a b+c%.pdf")), "file:///data/a%20b%2Bc%25.pdf");
+    }
+}

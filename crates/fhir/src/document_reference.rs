@@ -1,0 +1,58 @@
+//! `DocumentReference`: the document itself — the original (url, type, size, SHA-1), its LOINC
+//! document type, and the extracted text.
+
+use base64::Engine as _;
+use paperchart_model::document::ReadBy;
+use paperchart_model::settings::FhirSettings;
+use serde_json::{json, Value};
+
+use crate::codes::{concept, reference};
+use crate::MapInput;
+
+pub fn resource(cfg: &FhirSettings, id: &str, input: &MapInput, subject: Option<&str>) -> Value {
+    let o = input.object;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let doc = input.document;
+    let (text_pages, ocr_pages) =
+        (doc.pages_read_by(ReadBy::TextLayer), doc.pages.len() - doc.pages_read_by(ReadBy::TextLayer));
+    let mut r = json!({
+        "resourceType": "DocumentReference",
+        "id": id,
+        "identifier": [{"system": cfg.document_system, "value": o.identity}],
+        "status": "current",
+        "docStatus": "final",
+        "type": match &input.nlp.document.doc_type {
+            Some(code) => concept(std::slice::from_ref(code), &code.display),
+            None => json!({"text": "Scanned clinical document"}),
+        },
+        "description": format!("{} ({} pages: {text_pages} from the text layer, {ocr_pages} by OCR)", o.name, doc.pages.len()),
+        "content": [{"attachment": {
+            "contentType": input.kind.mime(),
+            "url": o.uri,
+            "size": o.size,
+            "title": o.name
+        }}]
+    });
+    if let Some(sha1) = o.sha1 {
+        r["content"][0]["attachment"]["hash"] = json!(b64.encode(sha1));
+    }
+    if let Some(s) = subject {
+        r["subject"] = reference("Patient", s);
+    }
+    if let Some(m) = &o.modified {
+        r["date"] = json!(m);
+    }
+    if cfg.include_text {
+        r["content"].as_array_mut().expect("array").push(json!({"attachment": {
+            "contentType": "text/plain",
+            "language": "en",
+            "data": b64.encode(input.text.as_bytes()),
+            "size": input.text.len(),
+            "title": "Extracted text"
+        }}));
+    }
+    if let Some(date) = &input.nlp.document.date {
+        r["context"] = json!({"period": {"start": date}});
+    }
+    r
+}

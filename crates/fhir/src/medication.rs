@@ -1,0 +1,82 @@
+//! `MedicationStatement`: a drug the patient takes (or does not, or took), with its dosage.
+
+use paperchart_model::bundle::Entry;
+use paperchart_model::findings::{Assertion, Entity};
+use serde_json::{json, Map, Value};
+
+use crate::codes::{concept, key_of, quantity, GTS};
+use crate::Context;
+
+pub fn entry(e: &Entity, cx: &Context) -> Option<Entry> {
+    let status = match e.assertion {
+        Assertion::Absent => "not-taken",
+        Assertion::Historical => "completed",
+        Assertion::Possible => "unknown",
+        Assertion::Hypothetical => "intended",
+        Assertion::Family => return None,
+        Assertion::Present => "active",
+    };
+    let at = &e.attrs;
+    let id = cx.id(
+        "MedicationStatement",
+        &[&key_of(e), at.strength.as_deref().unwrap_or(""), at.frequency.as_deref().unwrap_or(""), status],
+    );
+    let mut r = json!({
+        "resourceType": "MedicationStatement",
+        "id": id,
+        "status": status,
+        "medicationCodeableConcept": concept(&e.codes, &e.text),
+        "subject": cx.subject(),
+        "derivedFrom": cx.derived_from(),
+    });
+    let dosage = dosage(e);
+    if !dosage.is_empty() {
+        r["dosage"] = json!([Value::Object(dosage)]);
+    }
+    if let Some(d) = cx.date {
+        r["dateAsserted"] = json!(d);
+    }
+    Some(Entry { resource_type: "MedicationStatement", id, resource: r })
+}
+
+/// `Dosage`: the order as text, its timing, route, dose, and whether it is taken as needed.
+fn dosage(e: &Entity) -> Map<String, Value> {
+    let at = &e.attrs;
+    let mut dosage = Map::new();
+    let parts: Vec<&str> = [
+        at.strength.as_deref(),
+        at.dose.as_deref().filter(|d| Some(*d) != at.strength.as_deref()),
+        at.route.as_deref(),
+        at.frequency.as_deref(),
+        at.prn.then_some("as needed"),
+        at.duration.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !parts.is_empty() {
+        dosage.insert("text".into(), json!(parts.join(" ")));
+    }
+    if let Some(t) = &at.timing {
+        let mut repeat = json!({"frequency": t.frequency, "period": t.period, "periodUnit": t.period_unit});
+        if let Some(w) = &t.when {
+            repeat["when"] = json!([w]);
+        }
+        let mut timing = json!({"repeat": repeat});
+        timing["code"] = match &t.code {
+            Some(c) => json!({"coding": [{"system": GTS, "code": c}], "text": t.text}),
+            None => json!({"text": t.text}),
+        };
+        dosage.insert("timing".into(), timing);
+    }
+    if at.prn {
+        dosage.insert("asNeededBoolean".into(), json!(true));
+    }
+    if let Some(route) = &at.route {
+        dosage.insert("route".into(), concept(at.route_code.as_slice(), route));
+    }
+    if let Some((v, u)) = &at.dose_quantity {
+        dosage.insert("doseAndRate".into(), json!([{"doseQuantity": quantity(*v, u)}]));
+    }
+    dosage
+}

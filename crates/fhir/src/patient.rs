@@ -1,0 +1,83 @@
+//! `Patient`: who the document is about, as far as it says.
+
+use paperchart_model::findings::{Demographics, Gender};
+use paperchart_model::settings::FhirSettings;
+use serde_json::{json, Map, Value};
+
+use crate::ids::PatientKey;
+
+/// Who the document is about, if it says well enough: an MRN, or a name with a birth date.
+pub fn key(cfg: &FhirSettings, d: &Demographics) -> Option<PatientKey> {
+    if let Some(mrn) = &d.mrn {
+        return Some(PatientKey::Mrn { system: cfg.mrn_system.clone(), value: mrn.clone() });
+    }
+    match (&d.family, &d.birth_date) {
+        (Some(family), Some(birth_date)) => Some(PatientKey::NameBirthDate {
+            family: family.clone(),
+            given: d.given.join(" "),
+            birth_date: birth_date.clone(),
+        }),
+        _ => None,
+    }
+}
+
+pub fn resource(cfg: &FhirSettings, id: &str, d: &Demographics) -> Value {
+    let mut p = Map::new();
+    p.insert("resourceType".into(), json!("Patient"));
+    p.insert("id".into(), json!(id));
+    if let Some(mrn) = &d.mrn {
+        p.insert(
+            "identifier".into(),
+            json!([{
+                "use": "usual",
+                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR", "display": "Medical record number"}]},
+                "system": cfg.mrn_system,
+                "value": mrn
+            }]),
+        );
+    }
+    if let Some(family) = &d.family {
+        let mut name = json!({"use": "official", "family": family});
+        if !d.given.is_empty() {
+            name["given"] = json!(d.given);
+        }
+        p.insert("name".into(), json!([name]));
+    }
+    let mut telecom = Vec::new();
+    if let Some(phone) = &d.phone {
+        telecom.push(json!({"system": "phone", "value": phone, "use": "home"}));
+    }
+    if let Some(email) = &d.email {
+        telecom.push(json!({"system": "email", "value": email}));
+    }
+    if !telecom.is_empty() {
+        p.insert("telecom".into(), Value::Array(telecom));
+    }
+    if let Some(g) = d.gender {
+        let g = match g {
+            Gender::Male => "male",
+            Gender::Female => "female",
+            Gender::Other => "other",
+            Gender::Unknown => "unknown",
+        };
+        p.insert("gender".into(), json!(g));
+    }
+    if let Some(b) = &d.birth_date {
+        p.insert("birthDate".into(), json!(b));
+    }
+    if let Some(a) = &d.address {
+        let mut addr = Map::new();
+        addr.insert("use".into(), json!("home"));
+        addr.insert("text".into(), json!(a.text));
+        if !a.line.is_empty() {
+            addr.insert("line".into(), json!(a.line));
+        }
+        for (k, v) in [("city", &a.city), ("state", &a.state), ("postalCode", &a.postal_code)] {
+            if let Some(v) = v {
+                addr.insert(k.into(), json!(v));
+            }
+        }
+        p.insert("address".into(), json!([Value::Object(addr)]));
+    }
+    Value::Object(p)
+}

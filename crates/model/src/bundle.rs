@@ -1,0 +1,122 @@
+//! FHIR R4 resources as a sink receives them: one document's transaction Bundle.
+//!
+//! `paperchart-fhir` builds a [`Bundle`]; every sink (a folder, a FHIR server, HealthLake, the
+//! NDJSON staging area) writes one. Entries are written as `PUT Type/id`, ids being
+//! deterministic, so writing the same Bundle twice changes nothing.
+
+use serde_json::{json, Value};
+
+/// One resource of a Bundle, written as `PUT Type/id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub resource_type: &'static str,
+    pub id: String,
+    pub resource: Value,
+}
+
+/// A document's resources, in write order: Patient, DocumentReference, the clinical resources,
+/// Provenance last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bundle {
+    /// The DocumentReference id; the Bundle's own id too.
+    pub id: String,
+    pub entries: Vec<Entry>,
+}
+
+impl Bundle {
+    /// The FHIR transaction Bundle of this document.
+    pub fn to_transaction(&self) -> Value {
+        let entries: Vec<Value> = self.entries.iter().map(entry_json).collect();
+        json!({"resourceType": "Bundle", "id": self.id, "type": "transaction", "entry": entries})
+    }
+
+    /// Splits the entries into transaction Bundles of at most `max` entries each (servers cap
+    /// Bundle size). Each part stands alone: references between parts resolve once all are written.
+    pub fn chunks(&self, max: usize) -> Vec<Value> {
+        let max = max.max(1);
+        self.entries
+            .chunks(max)
+            .map(|part| json!({"resourceType": "Bundle", "type": "transaction", "entry": part.iter().map(entry_json).collect::<Vec<_>>()}))
+            .collect()
+    }
+
+    pub fn count(&self, resource_type: &str) -> usize {
+        self.entries.iter().filter(|e| e.resource_type == resource_type).count()
+    }
+
+    /// Resources written per type, for summaries.
+    pub fn counts(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        let mut out = std::collections::BTreeMap::new();
+        for e in &self.entries {
+            *out.entry(e.resource_type).or_insert(0) += 1;
+        }
+        out
+    }
+
+    /// One resource per line, in write order: the NDJSON HealthLake's import reads.
+    pub fn ndjson(&self) -> String {
+        let mut out = String::new();
+        for e in &self.entries {
+            out.push_str(&e.resource.to_string());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn entry_json(e: &Entry) -> Value {
+    json!({
+        "fullUrl": format!("urn:uuid:{}", e.id),
+        "resource": e.resource,
+        "request": {"method": "PUT", "url": format!("{}/{}", e.resource_type, e.id)}
+    })
+}
+
+/// What mapping one document produced.
+#[derive(Debug, Clone)]
+pub struct Mapped {
+    pub bundle: Bundle,
+    /// Set when the document names no patient well enough to file facts under one.
+    pub needs_review: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle() -> Bundle {
+        Bundle {
+            id: "d1".into(),
+            entries: vec![
+                Entry {
+                    resource_type: "Patient",
+                    id: "p1".into(),
+                    resource: json!({"resourceType": "Patient", "id": "p1"}),
+                },
+                Entry {
+                    resource_type: "DocumentReference",
+                    id: "d1".into(),
+                    resource: json!({"resourceType": "DocumentReference", "id": "d1", "note": "a\nb"}),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn ndjson_is_one_resource_per_line() {
+        let text = bundle().ndjson();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "a newline inside a value stays escaped");
+        assert_eq!(serde_json::from_str::<Value>(lines[1]).unwrap()["note"], "a\nb");
+    }
+
+    #[test]
+    fn transactions_put_every_entry() {
+        let b = bundle();
+        let t = b.to_transaction();
+        assert_eq!(t["type"], "transaction");
+        assert_eq!(t["entry"][1]["request"]["url"], "DocumentReference/d1");
+        assert_eq!(b.chunks(1).len(), 2);
+        assert_eq!(b.counts()["Patient"], 1);
+    }
+}

@@ -1,0 +1,354 @@
+//! What the clinical NLP finds in a document's text, and the seam it is found through.
+//!
+//! [`NlpEngine`] is the seam (the built-in engine is `paperchart-nlp`); everything downstream
+//! (the FHIR mapping, the summaries) reads [`NlpOutput`]. Offsets are byte offsets into the text
+//! the engine read. Entities and demographics are patient data: never logged.
+
+use serde::{Deserialize, Serialize};
+
+/// The section of a document a finding stands in: it changes how the finding is read (a drug
+/// under Allergies is an allergen, a problem under Past Medical History is historical).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SectionKind {
+    ChiefComplaint,
+    PresentIllness,
+    PastMedicalHistory,
+    PastSurgicalHistory,
+    Medications,
+    Allergies,
+    ProblemList,
+    FamilyHistory,
+    SocialHistory,
+    ReviewOfSystems,
+    PhysicalExam,
+    VitalSigns,
+    Labs,
+    Procedures,
+    HospitalCourse,
+    AssessmentPlan,
+    Instructions,
+    Demographics,
+}
+
+impl SectionKind {
+    pub const ALL: [SectionKind; 18] = [
+        SectionKind::ChiefComplaint,
+        SectionKind::PresentIllness,
+        SectionKind::PastMedicalHistory,
+        SectionKind::PastSurgicalHistory,
+        SectionKind::Medications,
+        SectionKind::Allergies,
+        SectionKind::ProblemList,
+        SectionKind::FamilyHistory,
+        SectionKind::SocialHistory,
+        SectionKind::ReviewOfSystems,
+        SectionKind::PhysicalExam,
+        SectionKind::VitalSigns,
+        SectionKind::Labs,
+        SectionKind::Procedures,
+        SectionKind::HospitalCourse,
+        SectionKind::AssessmentPlan,
+        SectionKind::Instructions,
+        SectionKind::Demographics,
+    ];
+
+    /// The name data files use (`past_medical_history`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SectionKind::ChiefComplaint => "chief_complaint",
+            SectionKind::PresentIllness => "present_illness",
+            SectionKind::PastMedicalHistory => "past_medical_history",
+            SectionKind::PastSurgicalHistory => "past_surgical_history",
+            SectionKind::Medications => "medications",
+            SectionKind::Allergies => "allergies",
+            SectionKind::ProblemList => "problem_list",
+            SectionKind::FamilyHistory => "family_history",
+            SectionKind::SocialHistory => "social_history",
+            SectionKind::ReviewOfSystems => "review_of_systems",
+            SectionKind::PhysicalExam => "physical_exam",
+            SectionKind::VitalSigns => "vital_signs",
+            SectionKind::Labs => "labs",
+            SectionKind::Procedures => "procedures",
+            SectionKind::HospitalCourse => "hospital_course",
+            SectionKind::AssessmentPlan => "assessment_plan",
+            SectionKind::Instructions => "instructions",
+            SectionKind::Demographics => "demographics",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<SectionKind> {
+        SectionKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+pub const SYSTEM_ICD10CM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
+pub const SYSTEM_SNOMED: &str = "http://snomed.info/sct";
+pub const SYSTEM_RXNORM: &str = "http://www.nlm.nih.gov/research/umls/rxnorm";
+pub const SYSTEM_LOINC: &str = "http://loinc.org";
+pub const SYSTEM_UCUM: &str = "http://unitsofmeasure.org";
+/// HL7 v3 RoleCode: the relatives of family history (`MTH` mother, `FTH` father …).
+pub const SYSTEM_ROLE_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-RoleCode";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum EntityType {
+    Condition,
+    Medication,
+    Procedure,
+    Test,
+    Allergy,
+    Phi,
+}
+
+impl EntityType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityType::Condition => "CONDITION",
+            EntityType::Medication => "MEDICATION",
+            EntityType::Procedure => "PROCEDURE",
+            EntityType::Test => "TEST",
+            EntityType::Allergy => "ALLERGY",
+            EntityType::Phi => "PHI",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Subtype {
+    Lab,
+    Vital,
+    Name,
+    Date,
+    Id,
+    Age,
+    Address,
+    Phone,
+    Email,
+    Profession,
+    Location,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Assertion {
+    #[default]
+    Present,
+    Absent,
+    Possible,
+    Historical,
+    Family,
+    Hypothetical,
+}
+
+impl Assertion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Assertion::Present => "present",
+            Assertion::Absent => "absent",
+            Assertion::Possible => "possible",
+            Assertion::Historical => "historical",
+            Assertion::Family => "family",
+            Assertion::Hypothetical => "hypothetical",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Code {
+    pub system: String,
+    pub code: String,
+    pub display: String,
+}
+
+impl Code {
+    pub fn new(system: &str, code: &str, display: &str) -> Code {
+        Code { system: system.to_string(), code: code.to_string(), display: display.to_string() }
+    }
+}
+
+/// A timing parsed from a medication order (FHIR `Timing.repeat` and its abbreviation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Frequency {
+    /// As written, normalised: `BID`, `q6h`, `daily`, `nightly`.
+    pub text: String,
+    /// HL7 v3 GTSAbbreviation code when there is one (`BID`, `TID`, `Q6H` …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub frequency: u32,
+    pub period: f64,
+    /// UCUM-style unit of `period`: `h`, `d`, `wk`.
+    pub period_unit: String,
+    /// Event code for `Timing.repeat.when` (`HS`, `MORN`, `EVE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+}
+
+/// What the engine learned about an entity besides its codes. Empty fields are not serialised.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Attrs {
+    /// Medication: one administration as written, e.g. `1 tablet`, `2 puffs`, `500 mg`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dose: Option<String>,
+    /// Medication: strength as written, e.g. `10 mg`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strength: Option<String>,
+    /// Medication: route, normalised (`oral`, `intravenous` …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// Medication: frequency as written, normalised (`BID`, `q6h`, `daily`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frequency: Option<String>,
+    /// Medication: taken as needed.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub prn: bool,
+    /// Medication: for how long, e.g. `7 days`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    /// Test: the numeric result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// Test: UCUM code of the unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Test: the comparator when the value was written `<5` or `>90`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparator: Option<String>,
+    /// Test: the H/L flag as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flag: Option<String>,
+    /// Test: a reference range as written, e.g. `4.0-5.6`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<String>,
+    /// Test: components of a panel (blood pressure): LOINC code and value.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub components: Vec<Component>,
+    /// PHI: what the value is for the patient (`patient_name`, `birth_date`, `mrn` …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// PHI DATE: the date in FHIR form (`2024-03-07`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normalized: Option<String>,
+    /// Medication: the structured timing behind `frequency`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Frequency>,
+    /// Medication: route's SNOMED CT code when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_code: Option<Code>,
+    /// Medication: dose quantity and its UCUM unit, when the dose is numeric.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dose_quantity: Option<(f64, String)>,
+    /// Allergy: the reaction as written (`hives`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<String>,
+    /// Allergy: the reaction's SNOMED CT code when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reaction_code: Option<Code>,
+    /// Family finding: whose it is (an HL7 v3 RoleCode: `MTH`, `FTH` …), when the text names them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relative: Option<Code>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Component {
+    pub code: Code,
+    pub value: f64,
+    pub unit: String,
+}
+
+/// One finding in the text. `start`/`end` are byte offsets until [`NlpOutput::char_offsets`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entity {
+    #[serde(rename = "type")]
+    pub kind: EntityType,
+    pub subtype: Option<Subtype>,
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    pub codes: Vec<Code>,
+    pub assertion: Assertion,
+    pub attrs: Attrs,
+    #[serde(skip)]
+    pub section: Option<SectionKind>,
+}
+
+impl Entity {
+    pub fn code(&self, system: &str) -> Option<&Code> {
+        self.codes.iter().find(|c| c.system == system)
+    }
+}
+
+/// Administrative gender as FHIR codes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Gender {
+    Male,
+    Female,
+    Other,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    pub text: String,
+    pub line: Vec<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+}
+
+/// The patient as the document names them. Patient data: never logged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Demographics {
+    pub family: Option<String>,
+    pub given: Vec<String>,
+    pub birth_date: Option<String>,
+    pub gender: Option<Gender>,
+    pub mrn: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<Address>,
+}
+
+impl Demographics {
+    pub fn has_name(&self) -> bool {
+        self.family.is_some()
+    }
+}
+
+/// Facts about the document itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DocumentFacts {
+    /// LOINC document type, when the title says what the document is.
+    pub doc_type: Option<Code>,
+    /// The clinical date of the document (service, report or discharge date), FHIR form.
+    pub date: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NlpOutput {
+    pub entities: Vec<Entity>,
+    pub demographics: Demographics,
+    pub document: DocumentFacts,
+}
+
+impl NlpOutput {
+    /// Entities per type, for summaries.
+    pub fn counts(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        let mut out = std::collections::BTreeMap::new();
+        for e in &self.entities {
+            *out.entry(e.kind.as_str()).or_insert(0) += 1;
+        }
+        out
+    }
+}
+
+/// The clinical NLP seam. Implementations must be deterministic: the same text gives the same
+/// output, which is what makes reprocessing a document change nothing downstream.
+pub trait NlpEngine: Send + Sync {
+    /// Finds entities, demographics and document facts in `text` (byte offsets).
+    fn analyze(&self, text: &str) -> NlpOutput;
+
+    /// Decides the assertion of a concept already found at byte span `start..end` of `text`.
+    fn assertion(&self, text: &str, start: usize, end: usize) -> Assertion;
+}

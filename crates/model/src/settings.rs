@@ -1,0 +1,59 @@
+//! The settings each stage takes, as the configuration's sections carry them.
+//!
+//! A stage crate reads only its own section ([`NlpSettings`] for the NLP, [`FhirSettings`] for the
+//! mapping, [`OcrSettings`] and [`crate::file::Limits`] for reading), never the whole
+//! configuration; `paperchart-core`'s `Config` gathers them and loads them in layers.
+
+use serde::{Deserialize, Serialize};
+
+/// Tesseract and the page reader.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OcrSettings {
+    /// `tesseract` (the embedded default).
+    pub engine: String,
+    /// Tesseract language(s), `+`-separated.
+    pub language: String,
+    /// Folder holding `<language>.traineddata`; empty for Tesseract's own default.
+    pub datapath: String,
+    /// OCR threads, one Tesseract engine each; 0 means one per core.
+    pub threads: usize,
+}
+
+impl Default for OcrSettings {
+    fn default() -> Self {
+        OcrSettings { engine: "tesseract".into(), language: "eng".into(), datapath: String::new(), threads: 0 }
+    }
+}
+
+/// The built-in clinical NLP: release files added to the built-in terminology.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NlpSettings {
+    /// NLM RxNorm release file `RXNCONSO.RRF` to add to the built-in drug codes; empty for none.
+    pub rxnorm_rrf: String,
+    /// LOINC release table `Loinc.csv` to add to the built-in lab codes; empty for none.
+    pub loinc_csv: String,
+}
+
+/// The FHIR mapping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FhirSettings {
+    /// Identifier system of the medical record numbers found in documents.
+    pub mrn_system: String,
+    /// Identifier system of the source documents (DocumentReference.identifier).
+    pub document_system: String,
+    /// Carry the extracted text in the DocumentReference as a `text/plain` attachment.
+    pub include_text: bool,
+}
+
+impl Default for FhirSettings {
+    fn default() -> Self {
+        FhirSettings {
+            mrn_system: "urn:paperchart:mrn".into(),
+            document_system: "urn:paperchart:document".into(),
+            include_text: true,
+        }
+    }
+}

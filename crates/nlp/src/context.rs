@@ -1,0 +1,467 @@
+//! Assertion: is a finding present, absent, possible, historical, a relative's, or hypothetical?
+//!
+//! A ConText-style algorithm over tokens, with its rules as data: medspaCy 1.3.1's English rules
+//! (`data/terminology/context_medspacy.tsv`, MIT, expanded to word sequences by
+//! `scripts/build_terminology.py`) plus paperchart's own additions and removals
+//! (`data/terminology/curated/context.tsv`).
+//!
+//! The scope of a finding is its clause: the sentence around it, cut at list numbers, heading
+//! colons and closed parentheses. Trigger phrases before the finding ("denies", "no evidence of",
+//! "history of", "mother") or after it ("was ruled out", "is unlikely") set the assertion unless a
+//! terminator of their category ("but", "however", "presents with") stands between them and the
+//! finding. Where matches overlap, the longest wins, so a pseudo-trigger ("no increase", "not
+//! only") silences the trigger inside it. The section adds context: Family History makes findings
+//! a relative's, and patient instructions make them hypothetical.
+//!
+//! When several apply, the strongest wins: absent > family > hypothetical > possible > historical.
+
+use super::sections::SectionKind;
+use super::terminology::rows;
+use super::text::{term_tokens, tokenize, Token};
+use super::Assertion;
+
+const MEDSPACY_RULES: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/terminology/context_medspacy.tsv"));
+const CURATED_RULES: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/terminology/curated/context.tsv"));
+
+/// Tokens further than this from the finding never govern it.
+const MAX_PRE_TOKENS: usize = 15;
+const MAX_POST_TOKENS: usize = 6;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Category {
+    Negated,
+    Possible,
+    Historical,
+    Family,
+    Hypothetical,
+    /// Looks like a trigger and is not; it only takes its words away from shorter triggers.
+    Pseudo,
+    /// Terminators for every category.
+    Any,
+}
+
+impl Category {
+    fn parse(s: &str) -> Option<Category> {
+        Some(match s {
+            "NEGATED_EXISTENCE" => Category::Negated,
+            "POSSIBLE_EXISTENCE" => Category::Possible,
+            "HISTORICAL" => Category::Historical,
+            "FAMILY" => Category::Family,
+            "HYPOTHETICAL" => Category::Hypothetical,
+            "PSEUDO" => Category::Pseudo,
+            "ANY" => Category::Any,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Forward,
+    Backward,
+    Both,
+    Terminate,
+    Pseudo,
+}
+
+impl Direction {
+    fn parse(s: &str) -> Option<Direction> {
+        Some(match s {
+            "FORWARD" => Direction::Forward,
+            "BACKWARD" => Direction::Backward,
+            "BIDIRECTIONAL" => Direction::Both,
+            "TERMINATE" => Direction::Terminate,
+            "PSEUDO" => Direction::Pseudo,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    category: Category,
+    direction: Direction,
+    words: Vec<String>,
+    /// Counts only right next to the finding (a phrase written ": none").
+    adjacent: bool,
+}
+
+/// A rule found in a window: its first word and length.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    at: usize,
+    len: usize,
+    rule: usize,
+}
+
+pub struct Assertor {
+    rules: Vec<Rule>,
+    /// Rule indexes by first word, longest first.
+    by_first: std::collections::HashMap<String, Vec<usize>>,
+}
+
+/// Parses one rules table: (removal, rule) per line. Panics on a malformed line: the tables are
+/// compiled in and checked by the tests.
+fn parse_rules(tsv: &str) -> Vec<(bool, Rule)> {
+    let mut out = Vec::new();
+    for cols in rows(tsv) {
+        let [cat, dir, phrase, ..] = cols[..] else { panic!("context rule without 3 columns: {cols:?}") };
+        let (remove, cat) = match cat.strip_prefix('-') {
+            Some(c) => (true, c),
+            None => (false, cat),
+        };
+        let category = Category::parse(cat).unwrap_or_else(|| panic!("unknown context category {cat:?}"));
+        let direction = Direction::parse(dir).unwrap_or_else(|| panic!("unknown context direction {dir:?}"));
+        let adjacent = phrase.trim_start().starts_with(':');
+        let words = term_tokens(phrase);
+        assert!(!words.is_empty(), "context rule without words: {cols:?}");
+        out.push((remove, Rule { category, direction, words, adjacent }));
+    }
+    out
+}
+
+impl Default for Assertor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Assertor {
+    pub fn new() -> Assertor {
+        let mut rules: Vec<Rule> = Vec::new();
+        let same = |a: &Rule, b: &Rule| a.category == b.category && a.direction == b.direction && a.words == b.words;
+        for (remove, rule) in parse_rules(MEDSPACY_RULES).into_iter().chain(parse_rules(CURATED_RULES)) {
+            rules.retain(|r| !same(r, &rule));
+            if !remove {
+                rules.push(rule);
+            }
+        }
+        let mut by_first: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
+        for (i, r) in rules.iter().enumerate() {
+            by_first.entry(r.words[0].clone()).or_default().push(i);
+        }
+        for v in by_first.values_mut() {
+            v.sort_by_key(|&i| std::cmp::Reverse(rules[i].words.len()));
+        }
+        Assertor { rules, by_first }
+    }
+
+    /// The assertion of the finding at byte span `start..end` of `text`, in `section`. Words
+    /// before `floor` (the end of the section heading) are not read: "Past Medical History:" is a
+    /// heading, not a trigger.
+    pub fn assert(
+        &self,
+        text: &str,
+        start: usize,
+        end: usize,
+        section: Option<SectionKind>,
+        floor: usize,
+    ) -> Assertion {
+        let (c0, c1) = clause(text, start, end);
+        let c0 = self.heading_floor(text, c0.max(floor.min(start)), start);
+        let before = last_words(&without_closed_parentheses(&text[c0..start]), MAX_PRE_TOKENS);
+        let after = first_words(&text[end..c1], MAX_POST_TOKENS);
+        let (before, after) = (&before[..], &after[..]);
+        let pre = self.hits(before);
+        let post = self.hits(after);
+
+        let question = text[..start].trim_end().ends_with('?')
+            || text[end..c1].trim_start().starts_with('?')
+            || text[end..c1].trim_start().starts_with("(?");
+        // "Allergies: none" — a rule written with a colon needs one between the finding and it.
+        let colon_next = text[end..c1].trim_start().starts_with([':', '-']);
+        let applies = |c: Category| {
+            self.governs(&pre, before.len(), c, true) || self.governs(&post, usize::from(colon_next), c, false)
+        };
+
+        if applies(Category::Negated) {
+            return Assertion::Absent;
+        }
+        if section == Some(SectionKind::FamilyHistory) || applies(Category::Family) {
+            return Assertion::Family;
+        }
+        if section == Some(SectionKind::Instructions) || applies(Category::Hypothetical) {
+            return Assertion::Hypothetical;
+        }
+        if question || applies(Category::Possible) {
+            return Assertion::Possible;
+        }
+        if applies(Category::Historical) {
+            return Assertion::Historical;
+        }
+        Assertion::Present
+    }
+
+    /// The rules found in `words`, without those inside a longer match ("no" inside the pseudo
+    /// trigger "no increase").
+    fn hits(&self, words: &[String]) -> Vec<Hit> {
+        let mut all = Vec::new();
+        for i in 0..words.len() {
+            let Some(ids) = self.by_first.get(&words[i]) else { continue };
+            for &r in ids {
+                let w = &self.rules[r].words;
+                if i + w.len() <= words.len() && words[i..i + w.len()] == w[..] {
+                    all.push(Hit { at: i, len: w.len(), rule: r });
+                }
+            }
+        }
+        all.sort_by_key(|h| (std::cmp::Reverse(h.len), h.at));
+        let mut kept: Vec<Hit> = Vec::new();
+        for h in all {
+            let inside_longer = kept.iter().any(|k| k.len > h.len && k.at <= h.at && h.at + h.len <= k.at + k.len);
+            if !inside_longer {
+                kept.push(h);
+            }
+        }
+        kept.sort_by_key(|h| h.at);
+        kept
+    }
+
+    /// Does a trigger of category `c` govern the finding? Before it (`pre`), a forward trigger
+    /// with no terminator of its category between it and the finding at `finding`; after it, a
+    /// backward trigger with none between the finding and it (an adjacent-only rule must start at
+    /// word `finding`: 0 when a colon follows the finding, 1 when none does).
+    fn governs(&self, hits: &[Hit], finding: usize, c: Category, pre: bool) -> bool {
+        let terminates = |h: &Hit| {
+            let r = &self.rules[h.rule];
+            r.direction == Direction::Terminate && (r.category == c || r.category == Category::Any)
+        };
+        hits.iter().enumerate().any(|(i, h)| {
+            let r = &self.rules[h.rule];
+            if r.category != c {
+                return false;
+            }
+            if pre {
+                matches!(r.direction, Direction::Forward | Direction::Both)
+                    && h.at + h.len <= finding
+                    && !hits[i + 1..].iter().any(terminates)
+            } else {
+                matches!(r.direction, Direction::Backward | Direction::Both)
+                    && (!r.adjacent || h.at < finding)
+                    && !hits[..i].iter().any(terminates)
+            }
+        })
+    }
+
+    /// Moves the start of the clause past a heading's colon ("COMPLICATIONS: None  DIAGNOSIS:
+    /// ..."): what stands before a heading does not govern what follows it. A colon after a
+    /// trigger ("Denies: chest pain") is not a heading.
+    fn heading_floor(&self, text: &str, c0: usize, start: usize) -> usize {
+        let seg = &text[c0..start];
+        let Some(colon) = seg.rfind(':') else { return c0 };
+        let head = seg[..colon].trim_end();
+        let last = head.rsplit(|c: char| !c.is_alphanumeric()).find(|w| !w.is_empty()).unwrap_or("");
+        if !last.chars().next().is_some_and(char::is_uppercase) {
+            return c0;
+        }
+        let head_words = words(head);
+        let ends_in_trigger = self.hits(&head_words).iter().any(|h| {
+            let r = &self.rules[h.rule];
+            h.at + h.len == head_words.len() && matches!(r.direction, Direction::Forward | Direction::Both)
+        });
+        if ends_in_trigger {
+            c0
+        } else {
+            c0 + colon + 1
+        }
+    }
+}
+
+/// `s` with every parenthesised aside that closes inside it blanked out: "(slides not submitted)"
+/// says nothing about what follows it.
+fn without_closed_parentheses(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(')') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut open: Vec<usize> = Vec::new();
+    for c in s.chars() {
+        match c {
+            '(' => {
+                open.push(out.len());
+                out.push(' ');
+            }
+            ')' => match open.pop() {
+                Some(at) => {
+                    out.truncate(at);
+                    out.push(' ');
+                }
+                None => out.push(' '),
+            },
+            _ => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The last `n` words of `s` (see [`words`]); only those are folded.
+fn last_words(s: &str, n: usize) -> Vec<String> {
+    words_of(s, |t| &t[t.len().saturating_sub(n)..])
+}
+
+/// The first `n` words of `s`.
+fn first_words(s: &str, n: usize) -> Vec<String> {
+    words_of(s, |t| &t[..t.len().min(n)])
+}
+
+fn words(s: &str) -> Vec<String> {
+    words_of(s, |t| t)
+}
+
+/// The normalised words of `s` that `pick` keeps of its tokens.
+fn words_of(s: &str, pick: impl FnOnce(&[Token]) -> &[Token]) -> Vec<String> {
+    // "-ve for" and "+ve for" differ only in punctuation, which the tokenizer drops.
+    let spelled;
+    let s = if s.contains("ve ") {
+        spelled = s.replace("-ve ", " negative ").replace("+ve ", " positive ");
+        spelled.as_str()
+    } else {
+        s
+    };
+    pick(&tokenize(s)).iter().map(|t| super::text::fold(t.text(s))).collect()
+}
+
+/// The clause holding `start..end`: from the last sentence boundary before it to the first after.
+pub fn clause(text: &str, start: usize, end: usize) -> (usize, usize) {
+    let b = text.as_bytes();
+    let mut c0 = 0;
+    let mut i = start;
+    while i > 0 {
+        i -= 1;
+        if is_boundary(text, b, i) {
+            c0 = i + 1;
+            break;
+        }
+    }
+    let mut c1 = text.len();
+    let mut j = end;
+    while j < b.len() {
+        if is_boundary(text, b, j) {
+            c1 = j;
+            break;
+        }
+        j += 1;
+    }
+    (c0, c1)
+}
+
+/// Is byte `i` a sentence or list boundary? Newlines count only when they separate (see
+/// [`super::text::line_break_separates`]), so a sentence wrapped across OCR lines stays whole.
+fn is_boundary(text: &str, b: &[u8], i: usize) -> bool {
+    match b[i] {
+        b';' | b'!' => true,
+        b'.' => {
+            // "p.o." or "3.5" are not sentence ends; ". Next" is.
+            let next = b.get(i + 1).copied();
+            let after = b.get(i + 2).copied();
+            // A full word before ". " ends a sentence whatever the case after it ("cancer. s/p").
+            let word = b[..i].iter().rev().take_while(|c| c.is_ascii_alphabetic()).count();
+            matches!(next, None | Some(b'\n'))
+                || (next == Some(b' ')
+                    && (word >= 4 || after.is_some_and(|c| c.is_ascii_uppercase() || c == b' ' || c == b'\n')))
+        }
+        b'\n' => super::text::line_break_separates(text, i),
+        // A list number, "2) Hiatal hernia", starts an entry of its own.
+        b')' => {
+            let digits = b[..i].iter().rev().take_while(|c| c.is_ascii_digit()).count();
+            digits > 0
+                && (i == digits || b[i - digits - 1].is_ascii_whitespace())
+                && b.get(i + 1).is_none_or(|c| c.is_ascii_whitespace())
+        }
+        // "*** Measurements Not Obtainable ***" is a banner, not a sentence.
+        b'*' => b.get(i + 1) == Some(&b'*') && b.get(i + 2) == Some(&b'*'),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(sentence: &str, concept: &str, section: Option<SectionKind>) -> Assertion {
+        let start = sentence.find(concept).unwrap_or_else(|| panic!("{concept} not in {sentence}"));
+        Assertor::new().assert(sentence, start, start + concept.len(), section, 0)
+    }
+
+    #[test]
+    fn negation_before_and_after() {
+        assert_eq!(check("Patient denies chest pain.", "chest pain", None), Assertion::Absent);
+        assert_eq!(check("No fever, chills, or night sweats.", "night sweats", None), Assertion::Absent);
+        assert_eq!(check("Pneumonia was ruled out.", "Pneumonia", None), Assertion::Absent);
+        assert_eq!(check("Negative for DVT.", "DVT", None), Assertion::Absent);
+        assert_eq!(check("No known drug allergies.", "drug allergies", None), Assertion::Absent);
+        assert_eq!(check("He has chest pain.", "chest pain", None), Assertion::Present);
+    }
+
+    #[test]
+    fn terminators_and_pseudo_triggers_limit_negation() {
+        assert_eq!(check("No fever but has a productive cough.", "cough", None), Assertion::Present);
+        assert_eq!(check("There is no increase in edema.", "edema", None), Assertion::Present);
+        assert_eq!(check("Denies fever. Reports headache.", "headache", None), Assertion::Present);
+        assert_eq!(check("Not only asthma but also COPD.", "asthma", None), Assertion::Present);
+    }
+
+    #[test]
+    fn other_contexts() {
+        assert_eq!(check("Rule out pneumonia.", "pneumonia", None), Assertion::Possible);
+        assert_eq!(check("Cannot exclude pulmonary embolism.", "pulmonary embolism", None), Assertion::Possible);
+        assert_eq!(check("Possible UTI?", "UTI", None), Assertion::Possible);
+        assert_eq!(
+            check("History of myocardial infarction in 2015.", "myocardial infarction", None),
+            Assertion::Historical
+        );
+        assert_eq!(check("s/p appendectomy", "appendectomy", None), Assertion::Historical);
+        assert_eq!(check("62-year-old man with COPD.", "COPD", None), Assertion::Present);
+        assert_eq!(check("Mother had breast cancer.", "breast cancer", None), Assertion::Family);
+        assert_eq!(check("Diabetes.", "Diabetes", Some(SectionKind::FamilyHistory)), Assertion::Family);
+        assert_eq!(check("Return to the ED if chest pain recurs.", "chest pain", None), Assertion::Hypothetical);
+        assert_eq!(check("Started on DVT prophylaxis.", "DVT", None), Assertion::Hypothetical);
+    }
+
+    #[test]
+    fn wrapped_lines_stay_one_sentence_but_lists_split() {
+        let text = "The patient is a pleasant man who today denies any fever, chills or\nchest pain at rest.";
+        assert_eq!(check(text, "chest pain", None), Assertion::Absent);
+        let list = "Denies smoking\nHypertension\nDiabetes";
+        assert_eq!(check(list, "Hypertension", None), Assertion::Present);
+        let pmh = "Past Medical History: HTN, asthma";
+        let s = pmh.find("asthma").unwrap();
+        assert_eq!(
+            Assertor::new().assert(pmh, s, s + 6, Some(SectionKind::PastMedicalHistory), 21),
+            Assertion::Present
+        );
+    }
+
+    #[test]
+    fn rules_come_from_the_data_tables() {
+        let a = Assertor::new();
+        let has = |c: Category, d: Direction, p: &str| {
+            let w = term_tokens(p);
+            a.rules.iter().any(|r| r.category == c && r.direction == d && r.words == w)
+        };
+        // medspaCy's, expanded from its token patterns.
+        assert!(has(Category::Negated, Direction::Forward, "sufficient to rule pt out for"));
+        assert!(has(Category::Family, Direction::Forward, "grandmothers"));
+        // Removed by the curated table: prophylaxis is not a negation here.
+        assert!(!has(Category::Negated, Direction::Backward, "prophylaxis"));
+        assert!(has(Category::Hypothetical, Direction::Backward, "prophylaxis"));
+        assert!(a.rules.len() > 800, "{} rules", a.rules.len());
+    }
+
+    #[test]
+    fn headings_list_numbers_and_asides_bound_the_scope() {
+        let ops = "COMPLICATIONS:  None    POSTOPERATIVE DIAGNOSIS(ES):  1) Internal hemorrhoids  2) Normal ileum";
+        assert_eq!(check(ops, "Internal hemorrhoids", None), Assertion::Present);
+        assert_eq!(check("Denies: chest pain", "chest pain", None), Assertion::Absent);
+        let aside = "Review (slides not submitted) indicates a diagnosis of hairy cell leukemia.";
+        assert_eq!(check(aside, "hairy cell leukemia", None), Assertion::Present);
+        assert_eq!(check("*** Not Obtainable ***  Referring diagnosis syncope", "syncope", None), Assertion::Present);
+        assert_eq!(check("ROS is -ve for anemia.", "anemia", None), Assertion::Absent);
+        assert_eq!(check("FH is +ve for a sister with colon polyps.", "colon polyps", None), Assertion::Family);
+        // ": none" needs its colon (or dash): "supple, no JVD" says nothing of "supple".
+        assert_eq!(check("Allergies: none.", "Allergies", None), Assertion::Absent);
+        assert_eq!(check("Neck supple, no JVD.", "Neck supple", None), Assertion::Present);
+    }
+}

@@ -1,0 +1,581 @@
+//! The built-in engine: every NLP stage in one pass over the text.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::context::Assertor;
+use super::lexicon::{ConceptKind, Hit};
+use super::sections::{section_at, sections, Section, SectionKind};
+use super::terminology::{RxQuery, Terminology};
+use super::text::{fold, tokenize};
+use super::{measure, meds, phi, repair};
+use super::{Assertion, Attrs, Code, Entity, EntityType, NlpEngine, NlpOutput, Subtype, SYSTEM_SNOMED};
+use crate::Settings;
+
+pub struct Builtin {
+    term: Terminology,
+    assertor: Assertor,
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("loading {path}: {source}")]
+pub struct LoadError {
+    pub path: String,
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl Builtin {
+    /// The engine over the built-in terminology, plus the release files the configuration names.
+    pub fn new(cfg: &Settings) -> Result<Builtin, LoadError> {
+        let started = std::time::Instant::now();
+        let mut term = Terminology::builtin();
+        if !cfg.rxnorm_rrf.is_empty() {
+            let path = std::path::Path::new(&cfg.rxnorm_rrf);
+            term.load_rxnconso(path).map_err(|source| LoadError { path: cfg.rxnorm_rrf.clone(), source })?;
+        }
+        if !cfg.loinc_csv.is_empty() {
+            let path = std::path::Path::new(&cfg.loinc_csv);
+            term.load_loinc_csv(path).map_err(|source| LoadError { path: cfg.loinc_csv.clone(), source })?;
+        }
+        tracing::info!(
+            millis = started.elapsed().as_millis() as u64,
+            terms = term.lexicon.term_count(),
+            concepts = term.concepts.len(),
+            "terminology loaded"
+        );
+        Ok(Builtin { term, assertor: Assertor::new() })
+    }
+
+    pub fn terminology(&self) -> &Terminology {
+        &self.term
+    }
+
+    fn section_of(&self, secs: &[Section], offset: usize) -> (Option<SectionKind>, usize) {
+        match section_at(secs, offset) {
+            Some(s) => (Some(s.kind), s.body_start),
+            None => (None, 0),
+        }
+    }
+}
+
+struct Patterns {
+    icd: Regex,
+    /// A strength right after a word: "500 mg".
+    strength_next: Regex,
+    nkda: Regex,
+    allergic_to: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| Patterns {
+        icd: Regex::new(r"\b([A-TV-Z][0-9][0-9AB](?:\.[0-9A-TV-Z]{1,4})?)\b").expect("icd pattern"),
+        strength_next: Regex::new(r"(?i)^\s{0,3}\d+(?:\.\d+)?\s?(?:mg|mcg|g|ml|units?|meq)\b").expect("strength pattern"),
+        nkda: Regex::new(r"(?i)\b(NKDA|NKA|no\s+known\s+drug\s+allergies|no\s+known\s+allergies|no\s+known\s+medication\s+allergies)\b").expect("nkda pattern"),
+        allergic_to: Regex::new(r"(?i)\b(?:allergic|allergy|allergies|sensitivity|intolerant|intolerance)\s+(?:to|:)\s*$").expect("allergy pattern"),
+    })
+}
+
+fn line_bounds(text: &str, at: usize) -> (usize, usize) {
+    let start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+    let end = text[at..].find('\n').map_or(text.len(), |p| at + p);
+    (start, end)
+}
+
+fn overlaps(a: &Entity, start: usize, end: usize) -> bool {
+    a.start < end && start < a.end
+}
+
+impl Builtin {
+    fn new_entity(
+        &self,
+        kind: EntityType,
+        subtype: Option<Subtype>,
+        text: &str,
+        start: usize,
+        end: usize,
+        codes: Vec<Code>,
+    ) -> Entity {
+        Entity {
+            kind,
+            subtype,
+            start,
+            end,
+            text: text[start..end].to_string(),
+            codes,
+            assertion: Assertion::Present,
+            attrs: Attrs::default(),
+            section: None,
+        }
+    }
+
+    /// Is the hit written as an allergen: under Allergies, or right after "allergic to"?
+    fn allergy_context(&self, text: &str, hit: &Hit, section: Option<SectionKind>) -> bool {
+        if section == Some(SectionKind::Allergies) {
+            return true;
+        }
+        let (ls, _) = line_bounds(text, hit.start);
+        let before = &text[ls..hit.start];
+        let tail_start = before.len().saturating_sub(40);
+        let tail_start = (tail_start..before.len()).find(|&i| before.is_char_boundary(i)).unwrap_or(before.len());
+        patterns().allergic_to.is_match(&before[tail_start..])
+    }
+
+    fn medication(&self, text: &str, hit: &Hit, hits: &[Hit], idx: usize) -> Entity {
+        let concept = &self.term.concepts[hit.concept as usize];
+        let (_, mut line_end) = line_bounds(text, hit.end);
+        // An order wrapped after its drug name ("lisinopril\n10 mg daily") continues on the next line.
+        if text[hit.end..line_end].trim().is_empty() && line_end < text.len() {
+            line_end = line_bounds(text, line_end + 1).1;
+        }
+        // A product named in full ("Acetaminophen 325 MG / Oxycodone Hydrochloride 10 MG Oral
+        // Tablet") is one mention, whatever drug names it holds; its order follows the name.
+        let full = self.full_product_name(text, hit, line_end);
+        let (name_start, name_end) = full.as_ref().map_or((hit.start, hit.end), |f| (f.1, f.2));
+        let next_drug = hits[idx + 1..]
+            .iter()
+            .find(|h| h.kind == ConceptKind::Drug && h.start >= name_end)
+            .map_or(line_end, |h| h.start);
+        let mut end_of_order = line_end.min(next_drug).max(name_end);
+        if let Some(semi) = text[name_end..end_of_order].find(';') {
+            end_of_order = name_end + semi;
+        }
+        let rest = &text[name_end..end_of_order];
+        let order = meds::parse_order(rest);
+        let route = hits
+            .iter()
+            .find(|h| h.kind == ConceptKind::Route && h.start >= hit.end && h.end <= end_of_order)
+            .map(|h| &self.term.concepts[h.concept as usize]);
+        let generic = concept.generic.clone().unwrap_or_else(|| concept.label.to_lowercase());
+        let mention = text[hit.start..hit.end].to_lowercase();
+        let route_name = route.and_then(|r| r.unit.clone());
+        let mut query = RxQuery {
+            generic: &generic,
+            brand: (mention != generic).then_some(mention.as_str()),
+            strength: order.strength.clone(),
+            extended: order.extended,
+            route: route_name.as_deref(),
+        };
+        let mut rx = full.map(|f| f.0).or_else(|| self.term.rxnorm.lookup(&query));
+        if rx.is_none() && query.brand.is_some() {
+            query.brand = None;
+            rx = self.term.rxnorm.lookup(&query);
+        }
+        let mut e = self.new_entity(EntityType::Medication, None, text, name_start, name_end, rx.into_iter().collect());
+        e.attrs = Attrs {
+            strength: order.strength_text,
+            dose: order.dose.or_else(|| order.strength.as_ref().map(|(v, u)| format!("{v} {u}"))),
+            dose_quantity: order.dose_quantity,
+            route: route_name,
+            route_code: route.and_then(|r| r.codes.iter().find(|c| c.system == SYSTEM_SNOMED).cloned()),
+            frequency: order.frequency.as_ref().map(|f| f.text.clone()),
+            timing: order.frequency,
+            prn: order.prn,
+            duration: order.duration,
+            ..Attrs::default()
+        };
+        e
+    }
+
+    /// An unknown word where a drug is expected (under Medications, or before a strength) that
+    /// is one or two letters off exactly one drug name is read as that name ("metfornin").
+    fn repair_drug_names(&self, text: &str, secs: &[Section], tokens: &[super::text::Token], ids: &mut [u32]) {
+        for (i, t) in tokens.iter().enumerate() {
+            if ids[i] != u32::MAX || t.end - t.start < 6 {
+                continue;
+            }
+            // Under Medications, a drug name starts its entry: the first word of the line.
+            let (line_start, _) = line_bounds(text, t.start);
+            let first_on_line = !text[line_start..t.start].chars().any(char::is_alphanumeric);
+            let in_meds =
+                first_on_line && section_at(secs, t.start).is_some_and(|s| s.kind == SectionKind::Medications);
+            if !in_meds && !patterns().strength_next.is_match(&text[t.end..]) {
+                continue;
+            }
+            let mut word = fold(t.text(text));
+            // OCR's digits for letters inside a word: "lisinopri1", "amlodipine" read "aml0dipine".
+            let mut direct = None;
+            if word.bytes().any(|b| b.is_ascii_digit()) && word.bytes().any(|b| b.is_ascii_alphabetic()) {
+                word = word.replace('0', "o").replace('1', "l");
+                direct = self.term.drug_words.contains(&word).then(|| self.term.lexicon.id_of(&word)).flatten();
+            }
+            let near = || self.term.drug_words.nearest(&word).and_then(|w| self.term.lexicon.id_of(w));
+            if let Some(id) = direct.or_else(near) {
+                ids[i] = id;
+            }
+        }
+    }
+
+    /// An order written as RxNorm names the product ("24 HR Metformin hydrochloride 500 MG Extended
+    /// Release Oral Tablet [Glumetza]"): the longest run of words around the drug name, starting
+    /// at the line's first word or at most three words before it, that is a whole product name.
+    /// Gives the code and the byte span of the name.
+    fn full_product_name(&self, text: &str, hit: &Hit, line_end: usize) -> Option<(Code, usize, usize)> {
+        let (line_start, _) = line_bounds(text, hit.start);
+        let line = &text[line_start..line_end.max(hit.end)];
+        let toks = tokenize(line);
+        let words: Vec<String> = toks.iter().map(|t| fold(t.text(line))).collect();
+        let at = toks.iter().position(|t| line_start + t.start >= hit.start)?;
+        let max = self.term.rxnorm.full_max_words();
+        // From the start of the line (a list entry: "NDA020800 0.3 ML Epinephrine 1 MG/ML
+        // Auto-Injector") or up to three words before the drug name.
+        let starts = std::iter::once(0).chain(at.saturating_sub(3).max(1)..=at);
+        for from in starts {
+            for to in (at + 1..=words.len().min(from + max)).rev() {
+                if let Some(code) = self.term.rxnorm.by_full_name(&words[from..to]) {
+                    // A branded name ends at its closing bracket.
+                    let mut end = line_start + toks[to - 1].end;
+                    if text[end..].starts_with(']') {
+                        end += 1;
+                    }
+                    return Some((code.clone(), line_start + toks[from].start, end));
+                }
+            }
+        }
+        None
+    }
+
+    fn allergy(&self, text: &str, hit: &Hit, group: &[&Hit]) -> Entity {
+        let mut codes: Vec<Code> = Vec::new();
+        for h in group {
+            let c = &self.term.concepts[h.concept as usize];
+            match h.kind {
+                ConceptKind::Substance => codes.extend(c.codes.iter().cloned()),
+                ConceptKind::Drug => {
+                    let generic = c.generic.clone().unwrap_or_default();
+                    codes.extend(self.term.rxnorm.lookup(&RxQuery { generic: &generic, ..Default::default() }));
+                }
+                _ => {}
+            }
+        }
+        codes.sort_by(|a, b| a.system.cmp(&b.system).then(a.code.cmp(&b.code)));
+        codes.dedup_by(|a, b| a.system == b.system && a.code == b.code);
+        // "Sulfamethoxazole / Trimethoprim": one allergen, named as RxNorm names the combination.
+        let (_, line_end) = line_bounds(text, hit.end);
+        let (mut start, mut end) = (hit.start, hit.end);
+        if group.iter().any(|h| h.kind == ConceptKind::Drug) {
+            if let Some((code, s, e)) = self.full_product_name(text, hit, line_end) {
+                codes.retain(|c| c.system != super::SYSTEM_RXNORM);
+                codes.push(code);
+                (start, end) = (s, e);
+            }
+        }
+        let mut e = self.new_entity(EntityType::Allergy, None, text, start, end, codes);
+        // The reaction: a condition named after the allergen on the same line, before the next one.
+        let rest = &text[hit.end..line_end];
+        let stop = rest.find([',', ';']).unwrap_or(rest.len());
+        let rest = &rest[..stop];
+        let toks = tokenize(rest);
+        let ids = self.term.lexicon.ids(rest, &toks);
+        if let Some(r) = self.term.lexicon.find(rest, &toks, &ids, |k| k == ConceptKind::Condition).first() {
+            let c = &self.term.concepts[r.concept as usize];
+            e.attrs.reaction = Some(rest[r.start..r.end].to_string());
+            e.attrs.reaction_code = c.codes.iter().find(|c| c.system == SYSTEM_SNOMED).cloned();
+        }
+        e
+    }
+}
+
+impl NlpEngine for Builtin {
+    fn analyze(&self, text: &str) -> NlpOutput {
+        let secs = sections(text);
+        let tokens = tokenize(text);
+        let mut ids = self.term.lexicon.ids(text, &tokens);
+        self.repair_drug_names(text, &secs, &tokens, &mut ids);
+        let hits = self.term.lexicon.find(text, &tokens, &ids, |_| true);
+        let (phi_entities, demographics, mut document) = phi::extract(text);
+        let vitals = measure::vitals(text, &self.term);
+
+        let mut entities: Vec<Entity> = Vec::new();
+        let p = patterns();
+        for m in p.nkda.find_iter(text) {
+            let drug =
+                !m.as_str().eq_ignore_ascii_case("nka") && !m.as_str().to_lowercase().ends_with("known allergies");
+            let code = if drug { "409137002" } else { "716186003" };
+            let mut e = self.new_entity(
+                EntityType::Allergy,
+                None,
+                text,
+                m.start(),
+                m.end(),
+                self.term.snomed_code(code).into_iter().collect(),
+            );
+            e.section = self.section_of(&secs, m.start()).0;
+            entities.push(e);
+        }
+        entities.extend(vitals);
+
+        // Hits at the same place with several kinds form one group.
+        let mut i = 0;
+        while i < hits.len() {
+            let mut j = i + 1;
+            while j < hits.len() && hits[j].start == hits[i].start && hits[j].end == hits[i].end {
+                j += 1;
+            }
+            let group: Vec<&Hit> = hits[i..j].iter().collect();
+            let hit = group[0];
+            let (start, end) = (hit.start, hit.end);
+            // Words of a section heading ("Chief Complaint:", "History of Present Illness:") name
+            // the section, not a finding.
+            let in_heading = section_at(&secs, start).is_some_and(|s| start < s.body_start);
+            let taken = in_heading
+                || entities.iter().any(|e| overlaps(e, start, end))
+                || phi_entities.iter().any(|e| e.subtype == Some(Subtype::Name) && overlaps(e, start, end));
+            let (section, _) = self.section_of(&secs, start);
+            let has = |k: ConceptKind| group.iter().find(|h| h.kind == k).copied();
+            // A title ("DISCHARGE SUMMARY", "Medication List") near the top says what the document is,
+            // even when it doubles as a section heading.
+            if let Some(doc) = has(ConceptKind::DocType) {
+                if document.doc_type.is_none() && text[..start].matches('\n').count() < 6 {
+                    document.doc_type = self.term.concepts[doc.concept as usize].codes.first().cloned();
+                }
+                i = j;
+                continue;
+            }
+            if taken {
+                i = j;
+                continue;
+            }
+            let lab = has(ConceptKind::Lab).and_then(|h| measure::lab_result(text, h.end, &self.term).map(|r| (h, r)));
+            let drug = has(ConceptKind::Drug);
+            let substance = has(ConceptKind::Substance);
+            let entity = if let Some((h, (value_end, attrs))) = lab {
+                let c = &self.term.concepts[h.concept as usize];
+                let mut e =
+                    self.new_entity(EntityType::Test, Some(Subtype::Lab), text, start, value_end, c.codes.clone());
+                e.attrs = attrs;
+                Some(e)
+            } else if (drug.is_some() || substance.is_some()) && self.allergy_context(text, hit, section) {
+                Some(self.allergy(text, hit, &group))
+            } else if drug.is_some() && section == Some(SectionKind::SocialHistory) {
+                // "Drinks alcohol", "smokes tobacco": substance use, not medication.
+                None
+            } else if let Some(d) = drug {
+                let idx = hits.iter().position(|h| std::ptr::eq(h, d)).unwrap_or(i);
+                Some(self.medication(text, d, &hits, idx))
+            } else if section == Some(SectionKind::Allergies) {
+                // Conditions under Allergies are reactions, read with their allergen.
+                None
+            } else if let Some(c) = has(ConceptKind::Condition) {
+                let concept = &self.term.concepts[c.concept as usize];
+                Some(self.new_entity(EntityType::Condition, None, text, start, end, concept.codes.clone()))
+            } else if let Some(c) = has(ConceptKind::Procedure) {
+                let concept = &self.term.concepts[c.concept as usize];
+                Some(self.new_entity(EntityType::Procedure, None, text, start, end, concept.codes.clone()))
+            } else {
+                None
+            };
+            if let Some(mut e) = entity {
+                e.section = section;
+                entities.push(e);
+            }
+            i = j;
+        }
+
+        // ICD-10-CM codes written in the text: they refine the condition on their line, or stand
+        // for a condition of their own.
+        // Codes as written, then codes OCR misread ("150.23" for "I50.23"), each checked against
+        // ICD-10-CM.
+        let written = p.icd.captures_iter(text).filter_map(|m| {
+            let g = m.get(1).expect("group");
+            self.term.icd_code(g.as_str()).map(|c| (g.start(), g.end(), c))
+        });
+        let repaired = repair::icd_codes(text, |c| self.term.icd10.contains_key(c))
+            .into_iter()
+            .filter_map(|(s, e, code)| self.term.icd_code(&code).map(|c| (s, e, c)));
+        let codes_in_text: Vec<(usize, usize, Code)> = written.chain(repaired).collect();
+        for (g_start, g_end, code) in codes_in_text {
+            if entities.iter().any(|e| overlaps(e, g_start, g_end))
+                || phi_entities.iter().any(|e| overlaps(e, g_start, g_end))
+            {
+                continue;
+            }
+            let (ls, le) = line_bounds(text, g_start);
+            let on_line = entities
+                .iter_mut()
+                .filter(|e| e.kind == EntityType::Condition && e.start >= ls && e.end <= le && e.end <= g_start)
+                .last();
+            match on_line {
+                Some(e) => {
+                    e.codes.retain(|c| c.system != super::SYSTEM_ICD10CM);
+                    e.codes.insert(0, code);
+                }
+                None => {
+                    let mut e = self.new_entity(EntityType::Condition, None, text, g_start, g_end, vec![code]);
+                    e.section = self.section_of(&secs, g_start).0;
+                    entities.push(e);
+                }
+            }
+        }
+
+        // Findings are not triggers: "no" in "concussion with no loss of consciousness" says
+        // nothing of the next problem in the list. Context is read with every finding blanked
+        // out (byte for byte, so offsets hold).
+        let masked = mask(text, entities.iter().map(|e| (e.start, e.end)));
+        for e in entities.iter_mut() {
+            let is_nkda =
+                e.kind == EntityType::Allergy && e.codes.iter().any(|c| c.code == "409137002" || c.code == "716186003");
+            if !is_nkda {
+                let (section, floor) = self.section_of(&secs, e.start);
+                e.assertion = self.assertor.assert(&masked, e.start, e.end, section, floor);
+            }
+        }
+        for e in entities.iter_mut().filter(|e| e.kind == EntityType::Condition && e.assertion == Assertion::Family) {
+            e.attrs.relative = super::family::relative_of(text, e.start, e.end);
+        }
+        entities.extend(phi_entities);
+        entities.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(a.kind.cmp(&b.kind)));
+        NlpOutput { entities, demographics, document }
+    }
+
+    fn assertion(&self, text: &str, start: usize, end: usize) -> Assertion {
+        let secs = sections(text);
+        let (section, floor) = self.section_of(&secs, start);
+        self.assertor.assert(text, start, end, section, floor)
+    }
+}
+
+/// `text` with the byte ranges `spans` replaced by spaces.
+fn mask(text: &str, spans: impl Iterator<Item = (usize, usize)>) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for (s, e) in spans {
+        bytes[s..e].fill(b' ');
+    }
+    // Whole UTF-8 sequences are replaced (entity spans lie on character boundaries), so the
+    // result is valid UTF-8.
+    String::from_utf8(bytes).unwrap_or_else(|_| text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::OnceLock;
+
+    fn engine() -> &'static Builtin {
+        static E: OnceLock<Builtin> = OnceLock::new();
+        E.get_or_init(|| Builtin::new(&Settings::default()).unwrap())
+    }
+
+    fn find<'a>(out: &'a NlpOutput, kind: EntityType, text: &str) -> &'a Entity {
+        out.entities.iter().find(|e| e.kind == kind && e.text == text).unwrap_or_else(|| {
+            panic!("no {kind:?} {text:?} in {:#?}", out.entities.iter().map(|e| (e.kind, &e.text)).collect::<Vec<_>>())
+        })
+    }
+
+    const NOTE: &str = "DISCHARGE SUMMARY
+Patient Name: Doe, Jane    DOB: 03/07/1952    MRN: 55501234
+Date of Service: 2024-03-01
+Past Medical History: HTN, type 2 diabetes mellitus, asthma.
+Allergies: Penicillin (hives); NKDA otherwise
+Medications:
+- Lisinopril 10 mg PO daily
+- Atorvastatin 40 mg by mouth nightly
+- Albuterol inhaler 2 puffs q4h prn wheezing
+Vital Signs: BP 128/82, HR 72 bpm, T 98.6 F, SpO2 97% on RA
+Labs: Hemoglobin A1c 7.2 % (H), Cr 1.1 mg/dL
+Family History: Mother had breast cancer.
+Hospital Course: Patient denies chest pain. Rule out pneumonia. Status post appendectomy.
+Diagnosis: Essential hypertension (I10)
+";
+
+    #[test]
+    fn ocr_misreadings_are_repaired_against_the_terminology() {
+        let text =
+            "Diagnoses: CHF exacerbation (150.23). HTN, ICD-10 110.\nMedications:\nlisinoprll 10 mg daily\nlisinopri1 20 mg daily\nBP 110/70";
+        let out = engine().analyze(text);
+        let chf = find(&out, EntityType::Condition, "CHF");
+        assert_eq!(chf.codes[0].code, "I50.23", "the code on the line refines the condition");
+        assert_eq!(find(&out, EntityType::Condition, "HTN").codes[0].code, "I10");
+        let drug = find(&out, EntityType::Medication, "lisinoprll");
+        assert_eq!(drug.codes[0].code, "29046");
+        assert_eq!(drug.attrs.frequency.as_deref(), Some("daily"));
+        assert_eq!(find(&out, EntityType::Medication, "lisinopri1").codes[0].code, "29046");
+        // The blood pressure stays a blood pressure: no "I10" from "110/70".
+        assert_eq!(out.entities.iter().filter(|e| e.codes.iter().any(|c| c.code == "I10")).count(), 1);
+    }
+
+    #[test]
+    fn products_written_in_full_are_one_mention_with_their_code() {
+        let text =
+            "Medications:\n- Acetaminophen 325 MG / Oxycodone Hydrochloride 10 MG Oral Tablet [Percocet] PO q6h\n\
+                    Allergies: Sulfamethoxazole / Trimethoprim.";
+        let out = engine().analyze(text);
+        let meds: Vec<&Entity> = out.entities.iter().filter(|e| e.kind == EntityType::Medication).collect();
+        assert_eq!(meds.len(), 1, "{meds:?}");
+        assert_eq!(meds[0].text, "Acetaminophen 325 MG / Oxycodone Hydrochloride 10 MG Oral Tablet [Percocet]");
+        assert_eq!(meds[0].codes[0].code, "1049625");
+        assert_eq!(meds[0].attrs.frequency.as_deref(), Some("q6h"));
+        let allergy = find(&out, EntityType::Allergy, "Sulfamethoxazole / Trimethoprim");
+        assert!(allergy.codes.iter().any(|c| c.code == "10831"), "{:?}", allergy.codes);
+    }
+
+    #[test]
+    fn reads_a_discharge_summary() {
+        let out = engine().analyze(NOTE);
+        assert_eq!(out.document.doc_type.as_ref().map(|c| c.code.as_str()), Some("18842-5"));
+        assert_eq!(out.document.date.as_deref(), Some("2024-03-01"));
+        assert_eq!(out.demographics.family.as_deref(), Some("Doe"));
+        assert_eq!(out.demographics.mrn.as_deref(), Some("55501234"));
+
+        let htn = find(&out, EntityType::Condition, "HTN");
+        assert!(htn.code(crate::SYSTEM_ICD10CM).is_some_and(|c| c.code == "I10"));
+        assert_eq!(htn.assertion, Assertion::Present);
+        let dm = find(&out, EntityType::Condition, "type 2 diabetes mellitus");
+        assert_eq!(dm.code(SYSTEM_SNOMED).unwrap().code, "44054006");
+
+        let pcn = find(&out, EntityType::Allergy, "Penicillin");
+        assert_eq!(pcn.attrs.reaction.as_deref(), Some("hives"));
+        assert!(!out.entities.iter().any(|e| e.kind == EntityType::Condition && e.text == "hives"));
+
+        let lis = find(&out, EntityType::Medication, "Lisinopril");
+        assert_eq!(lis.code(crate::SYSTEM_RXNORM).unwrap().code, "314076");
+        assert_eq!(lis.attrs.route.as_deref(), Some("oral"));
+        assert_eq!(lis.attrs.frequency.as_deref(), Some("daily"));
+        let ator = find(&out, EntityType::Medication, "Atorvastatin");
+        assert_eq!(ator.code(crate::SYSTEM_RXNORM).unwrap().code, "617311");
+        assert_eq!(ator.attrs.frequency.as_deref(), Some("nightly"));
+        let alb = find(&out, EntityType::Medication, "Albuterol");
+        assert!(alb.attrs.prn);
+        assert_eq!(alb.attrs.dose.as_deref(), Some("2 puffs"));
+
+        let a1c =
+            out.entities.iter().find(|e| e.kind == EntityType::Test && e.text.starts_with("Hemoglobin A1c")).unwrap();
+        assert_eq!(
+            (a1c.attrs.value, a1c.attrs.unit.as_deref(), a1c.attrs.flag.as_deref()),
+            (Some(7.2), Some("%"), Some("H"))
+        );
+        assert_eq!(a1c.codes[0].code, "4548-4");
+        let cr = out.entities.iter().find(|e| e.kind == EntityType::Test && e.text.starts_with("Cr")).unwrap();
+        assert_eq!(cr.codes[0].code, "2160-0");
+        assert_eq!(out.entities.iter().filter(|e| e.subtype == Some(Subtype::Vital)).count(), 4);
+
+        assert_eq!(find(&out, EntityType::Condition, "breast cancer").assertion, Assertion::Family);
+        assert_eq!(find(&out, EntityType::Condition, "chest pain").assertion, Assertion::Absent);
+        assert_eq!(find(&out, EntityType::Condition, "pneumonia").assertion, Assertion::Possible);
+        assert_eq!(find(&out, EntityType::Procedure, "appendectomy").assertion, Assertion::Historical);
+        let eh = find(&out, EntityType::Condition, "Essential hypertension");
+        assert_eq!(eh.codes[0].code, "I10");
+    }
+
+    #[test]
+    fn no_known_allergies_is_a_statement_not_a_negation() {
+        let out = engine().analyze("Allergies: No known drug allergies.");
+        let a = out.entities.iter().find(|e| e.kind == EntityType::Allergy).unwrap();
+        assert_eq!(a.codes[0].code, "409137002");
+        assert_eq!(a.assertion, Assertion::Present);
+    }
+
+    #[test]
+    fn empty_and_odd_text() {
+        assert!(engine().analyze("").entities.is_empty());
+        let out = engine().analyze("é ü 🩺 —\n\n\t");
+        assert!(out.entities.is_empty());
+        let long = "Patient denies chest pain. ".repeat(2000);
+        let out = engine().analyze(&long);
+        assert_eq!(out.entities.len(), 2000);
+        assert!(out.entities.iter().all(|e| e.assertion == Assertion::Absent));
+    }
+}

@@ -1,0 +1,62 @@
+//! Whose a family-history finding is: the relative the text names beside it.
+//!
+//! The words and their HL7 v3 RoleCodes are data (`data/terminology/curated/relatives.tsv`). A
+//! finding belongs to the nearest relative named before it on its line ("Father - diabetes;
+//! Mother - hypertension"), else to the first one after it ("cancer in her mother").
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use paperchart_model::findings::{Code, SYSTEM_ROLE_CODE};
+
+use crate::terminology::rows;
+
+const RELATIVES: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/terminology/curated/relatives.tsv"));
+
+fn table() -> &'static HashMap<String, Code> {
+    static T: OnceLock<HashMap<String, Code>> = OnceLock::new();
+    T.get_or_init(|| {
+        rows(RELATIVES)
+            .filter(|r| r.len() >= 3)
+            .map(|r| (r[0].to_lowercase(), Code::new(SYSTEM_ROLE_CODE, r[1], r[2])))
+            .collect()
+    })
+}
+
+/// The relative of the finding at bytes `start..end` of `text`, when its line names one.
+pub fn relative_of(text: &str, start: usize, end: usize) -> Option<Code> {
+    let line_start = text[..start].rfind('\n').map_or(0, |p| p + 1);
+    let line_end = text[end..].find('\n').map_or(text.len(), |p| end + p);
+    let words =
+        |s: &str| s.to_lowercase().split(|c: char| !c.is_alphanumeric()).map(str::to_string).collect::<Vec<_>>();
+    let lookup = |w: &String| table().get(w).cloned();
+    let before = words(&text[line_start..start]);
+    let after = words(&text[end..line_end]);
+    before.iter().rev().find_map(lookup).or_else(|| after.iter().find_map(lookup))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_before_then_first_after() {
+        let t = "Father - diabetes; Mother - hypertension\ncancer in her maternal aunt";
+        let at = |w: &str| {
+            let s = t.find(w).unwrap();
+            relative_of(t, s, s + w.len()).map(|c| c.code)
+        };
+        assert_eq!(at("diabetes").as_deref(), Some("FTH"));
+        assert_eq!(at("hypertension").as_deref(), Some("MTH"));
+        assert_eq!(at("cancer").as_deref(), Some("AUNT"));
+        assert_eq!(relative_of("asthma", 0, 6), None);
+    }
+
+    #[test]
+    fn every_row_has_a_code_and_no_word_twice() {
+        let words: Vec<_> = rows(RELATIVES).map(|r| r[0].to_lowercase()).collect();
+        assert_eq!(words.len(), table().len(), "a relative listed twice");
+        assert!(rows(RELATIVES).all(|r| r.len() == 3 && !r[1].is_empty()));
+    }
+}

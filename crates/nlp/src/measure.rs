@@ -1,0 +1,289 @@
+//! Vital signs and laboratory results with their values and UCUM units.
+//!
+//! Vital signs are found by pattern ("BP 128/82", "HR 72 bpm", "T 98.6 F", "SpO2 97% on RA").
+//! Labs are found where a lab name from the lexicon ("A1c", "Cr", "hemoglobin") is followed by a
+//! number, optionally a unit, a reference range and an H/L flag, which also reads the rows of a
+//! lab table. Units are mapped to UCUM codes from the curated table; a unit paperchart cannot map
+//! is left out rather than guessed.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::terminology::Terminology;
+use super::{Attrs, Code, Component, Entity, EntityType, Subtype, SYSTEM_LOINC};
+
+struct Vital {
+    re: Regex,
+    kind: VitalKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum VitalKind {
+    BloodPressure,
+    HeartRate,
+    RespRate,
+    Temperature,
+    SpO2,
+    Weight,
+    Height,
+    Bmi,
+    Pain,
+}
+
+fn vitals_table() -> &'static [Vital] {
+    static T: OnceLock<Vec<Vital>> = OnceLock::new();
+    T.get_or_init(|| {
+        let v = |re: &str, kind| Vital { re: Regex::new(re).expect("vital pattern"), kind };
+        let sep = r"\s*(?:(?:was|of|is|at)\s+)?[:=]?\s*";
+        vec![
+            v(&format!(r"(?i)\b(?:blood\s+pressure|BP|B/P){sep}(\d{{2,3}})\s*/\s*(\d{{2,3}})(?:\s*(mm\s?Hg))?"), VitalKind::BloodPressure),
+            v(&format!(r"(?i)\b(?:heart\s+rate|pulse(?:\s+rate)?|HR|P){sep}(\d{{2,3}})\b(?:\s*(bpm|beats\s*(?:/|per)\s*min(?:ute)?|/min))?"), VitalKind::HeartRate),
+            v(&format!(r"(?i)\b(?:resp(?:iratory)?\s+rate|resp|RR|R){sep}(\d{{1,2}})\b(?:\s*(breaths\s*(?:/|per)\s*min(?:ute)?|/min))?"), VitalKind::RespRate),
+            v(&format!(r"(?i)\b(?:temperature|temp|Tmax|T){sep}(\d{{2,3}}(?:\.\d{{1,2}})?)\s*(?:°|deg(?:rees)?)?\s*([FC])?\b"), VitalKind::Temperature),
+            v(&format!(r"(?i)\b(?:SpO2|SaO2|O2\s*sat(?:uration)?|oxygen\s+saturation|pulse\s+ox(?:imetry)?|sats?){sep}(\d{{2,3}})\s*%"), VitalKind::SpO2),
+            v(&format!(r"(?i)\b(?:weight|wt){sep}(\d{{1,3}}(?:\.\d+)?)\s*(kg|lbs?|pounds)\b"), VitalKind::Weight),
+            v(&format!(r"(?i)\b(?:height|ht){sep}(\d{{1,3}}(?:\.\d+)?)\s*(cm|in|inches)\b"), VitalKind::Height),
+            v(&format!(r"(?i)\b(?:BMI|body\s+mass\s+index){sep}(\d{{2}}(?:\.\d+)?)(?:\s*kg/m2|\s*kg/m²)?"), VitalKind::Bmi),
+            v(&format!(r"(?i)\bpain(?:\s+(?:score|scale|level|severity))?{sep}(\d{{1,2}})\s*/\s*10\b"), VitalKind::Pain),
+        ]
+    })
+}
+
+fn loinc(term: &Terminology, code: &str) -> Code {
+    term.loinc_code(code).unwrap_or_else(|| Code::new(SYSTEM_LOINC, code, code))
+}
+
+fn num(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// Vital signs in `text`, as TEST/VITAL entities with byte offsets.
+pub fn vitals(text: &str, term: &Terminology) -> Vec<Entity> {
+    let mut out: Vec<Entity> = Vec::new();
+    for vital in vitals_table() {
+        for caps in vital.re.captures_iter(text) {
+            let whole = caps.get(0).expect("match");
+            // "Body mass index 30+ - obesity" names a condition, not a measurement.
+            if text[whole.end()..].starts_with('+') {
+                continue;
+            }
+            // One-letter labels (P, R, T) only count inside a line of vitals.
+            let label = &text[whole.start()..];
+            let one_letter = label.len() > 1
+                && label.as_bytes()[0].is_ascii_alphabetic()
+                && !label.as_bytes()[1].is_ascii_alphabetic();
+            if one_letter && !line_has_other_vitals(text, whole.start()) {
+                continue;
+            }
+            let g = |i: usize| caps.get(i).map(|m| m.as_str());
+            let v1 = g(1).and_then(num);
+            let Some(value) = v1 else { continue };
+            let mut attrs = Attrs::default();
+            let (codes, unit, ok) = match vital.kind {
+                VitalKind::BloodPressure => {
+                    let Some(dia) = g(2).and_then(num) else {
+                        continue;
+                    };
+                    attrs.components = vec![
+                        Component { code: loinc(term, "8480-6"), value, unit: "mm[Hg]".into() },
+                        Component { code: loinc(term, "8462-4"), value: dia, unit: "mm[Hg]".into() },
+                    ];
+                    (
+                        vec![loinc(term, "85354-9")],
+                        "mm[Hg]",
+                        (50.0..=300.0).contains(&value) && (20.0..=200.0).contains(&dia) && dia < value,
+                    )
+                }
+                VitalKind::HeartRate => (vec![loinc(term, "8867-4")], "/min", (20.0..=300.0).contains(&value)),
+                VitalKind::RespRate => (vec![loinc(term, "9279-1")], "/min", (4.0..=80.0).contains(&value)),
+                VitalKind::Temperature => {
+                    let unit = match g(2).map(|u| u.to_ascii_uppercase()) {
+                        Some(u) if u == "C" => "Cel",
+                        Some(_) => "[degF]",
+                        None if (86.0..=112.0).contains(&value) => "[degF]",
+                        None if (30.0..=45.0).contains(&value) => "Cel",
+                        None => continue,
+                    };
+                    let ok =
+                        if unit == "Cel" { (30.0..=45.0).contains(&value) } else { (86.0..=112.0).contains(&value) };
+                    (vec![loinc(term, "8310-5")], unit, ok)
+                }
+                VitalKind::SpO2 => {
+                    (vec![loinc(term, "2708-6"), loinc(term, "59408-5")], "%", (50.0..=100.0).contains(&value))
+                }
+                VitalKind::Weight => {
+                    let unit = if g(2).is_some_and(|u| u.eq_ignore_ascii_case("kg")) { "kg" } else { "[lb_av]" };
+                    (vec![loinc(term, "29463-7")], unit, value > 0.5)
+                }
+                VitalKind::Height => {
+                    let unit = if g(2).is_some_and(|u| u.eq_ignore_ascii_case("cm")) { "cm" } else { "[in_i]" };
+                    (vec![loinc(term, "8302-2")], unit, value > 10.0)
+                }
+                VitalKind::Bmi => (vec![loinc(term, "39156-5")], "kg/m2", (10.0..=90.0).contains(&value)),
+                VitalKind::Pain => (vec![loinc(term, "72514-3")], "{score}", (0.0..=10.0).contains(&value)),
+            };
+            if !ok {
+                continue;
+            }
+            if vital.kind != VitalKind::BloodPressure {
+                attrs.value = Some(value);
+            }
+            attrs.unit = Some(unit.to_string());
+            if out.iter().any(|e| e.start < whole.end() && whole.start() < e.end) {
+                continue;
+            }
+            out.push(Entity {
+                kind: EntityType::Test,
+                subtype: Some(Subtype::Vital),
+                start: whole.start(),
+                end: whole.end(),
+                text: whole.as_str().to_string(),
+                codes,
+                assertion: Default::default(),
+                attrs,
+                section: None,
+            });
+        }
+    }
+    out.sort_by_key(|e| e.start);
+    out
+}
+
+fn line_has_other_vitals(text: &str, at: usize) -> bool {
+    let start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+    let end = text[at..].find('\n').map_or(text.len(), |p| at + p);
+    let line = &text[start..end];
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"(?i)\b(?:BP|HR|RR|SpO2|temp|pulse|vitals?|weight|wt)\b|\d{2,3}/\d{2,3}").expect("pattern")
+    });
+    re.find_iter(line).count() >= 1
+}
+
+/// Reads value, unit, reference range and flag written after a lab name ending at `end`. Returns
+/// where the value and its unit end, and what was read.
+pub fn lab_result(text: &str, end: usize, term: &Terminology) -> Option<(usize, Attrs)> {
+    static VALUE: OnceLock<Regex> = OnceLock::new();
+    static RANGE: OnceLock<Regex> = OnceLock::new();
+    static FLAG: OnceLock<Regex> = OnceLock::new();
+    let value_re = VALUE.get_or_init(|| {
+        Regex::new(r"^[ \t]*(?:\([^)\n]{1,12}\)[ \t]*)?(?:(?:level|value|result|was|is|of|=|:|-)[ \t]*){0,3}(<=|>=|<|>|≤|≥)?[ \t]*(\d{1,5}(?:\.\d{1,4})?)\b")
+            .expect("value pattern")
+    });
+    let range_re = RANGE.get_or_init(|| {
+        Regex::new(
+            r"^[ \t]*(?:(?:ref(?:erence)?(?:\s*range)?|normal|nl)[:\s]*)?\(?(\d+(?:\.\d+)?\s*-\s*\d+(?:\.\d+)?)\)?",
+        )
+        .expect("range pattern")
+    });
+    let flag_re =
+        FLAG.get_or_init(|| Regex::new(r"^[ \t]*\(?(HH|LL|H|L|High|Low|HIGH|LOW)\)?\b").expect("flag pattern"));
+
+    let rest = &text[end..];
+    let caps = value_re.captures(rest)?;
+    let vm = caps.get(2)?;
+    // A date or a ratio is not a result: "Hgb 12/03/2024".
+    let after_value = &rest[vm.end()..];
+    if after_value.starts_with('/')
+        || after_value.starts_with("-") && after_value[1..].starts_with(|c: char| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let mut attrs = Attrs { value: num(vm.as_str()), ..Default::default() };
+    attrs.comparator = caps.get(1).map(|m| match m.as_str() {
+        "≤" => "<=".to_string(),
+        "≥" => ">=".to_string(),
+        other => other.to_string(),
+    });
+    let mut pos = end + caps.get(0)?.end();
+    // Unit: the longest written form that matches here and ends at a word boundary.
+    let here = &text[pos..];
+    let trimmed = here.trim_start_matches([' ', '\t']);
+    let skip = here.len() - trimmed.len();
+    // "F"/"C" alone are temperature units, not lab units.
+    if let Some((len, ucum)) = term.units.at(trimmed, &["F", "C", "in"]) {
+        attrs.unit = Some(ucum.to_string());
+        pos += skip + len;
+    }
+    let value_end = pos;
+    for _ in 0..2 {
+        if attrs.range.is_none() {
+            if let Some(c) = range_re.captures(&text[pos..]) {
+                attrs.range = Some(c[1].split_whitespace().collect::<String>());
+                pos += c.get(0)?.end();
+                continue;
+            }
+        }
+        if attrs.flag.is_none() {
+            if let Some(c) = flag_re.captures(&text[pos..]) {
+                attrs.flag = Some(c[1].to_uppercase().chars().next()?.to_string());
+                pos += c.get(0)?.end();
+                continue;
+            }
+        }
+        break;
+    }
+    Some((value_end, attrs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn term() -> &'static Terminology {
+        super::super::terminology::shared_for_tests()
+    }
+
+    #[test]
+    fn reads_common_vitals() {
+        let text = "Vitals: BP 128/82 mmHg, HR 72 bpm, RR 16, T 98.6 F, SpO2 97% on RA, Wt 82.5 kg, BMI 27.4";
+        let v = vitals(text, term());
+        let got: Vec<(String, Option<f64>, Option<String>)> =
+            v.iter().map(|e| (e.codes[0].code.clone(), e.attrs.value, e.attrs.unit.clone())).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("85354-9".into(), None, Some("mm[Hg]".into())),
+                ("8867-4".into(), Some(72.0), Some("/min".into())),
+                ("9279-1".into(), Some(16.0), Some("/min".into())),
+                ("8310-5".into(), Some(98.6), Some("[degF]".into())),
+                ("2708-6".into(), Some(97.0), Some("%".into())),
+                ("29463-7".into(), Some(82.5), Some("kg".into())),
+                ("39156-5".into(), Some(27.4), Some("kg/m2".into())),
+            ]
+        );
+        let bp = &v[0].attrs.components;
+        assert_eq!((bp[0].code.code.as_str(), bp[0].value), ("8480-6", 128.0));
+        assert_eq!((bp[1].code.code.as_str(), bp[1].value), ("8462-4", 82.0));
+    }
+
+    #[test]
+    fn single_letter_labels_need_a_vitals_line() {
+        assert!(vitals("Plan: see P 45 of the guide", term()).is_empty());
+        assert_eq!(vitals("T 37.2 P 88 BP 110/70", term()).len(), 3);
+        assert!(vitals("BP 80/120", term()).is_empty(), "diastolic above systolic is not a reading");
+    }
+
+    #[test]
+    fn reads_lab_results_with_unit_range_and_flag() {
+        let t = term();
+        let text = "Hemoglobin A1c 7.2 % 4.0-5.6 H";
+        let (_, a) = lab_result(text, "Hemoglobin A1c".len(), t).unwrap();
+        assert_eq!(
+            (a.value, a.unit.as_deref(), a.range.as_deref(), a.flag.as_deref()),
+            (Some(7.2), Some("%"), Some("4.0-5.6"), Some("H"))
+        );
+        let text = "Cr 1.1 mg/dL";
+        let (_, a) = lab_result(text, 2, t).unwrap();
+        assert_eq!((a.value, a.unit.as_deref()), (Some(1.1), Some("mg/dL")));
+        let text = "WBC: 11.2 K/uL (H)";
+        let (_, a) = lab_result(text, 3, t).unwrap();
+        assert_eq!((a.value, a.unit.as_deref(), a.flag.as_deref()), (Some(11.2), Some("10*3/uL"), Some("H")));
+        let text = "TSH <0.01 mIU/L";
+        let (_, a) = lab_result(text, 3, t).unwrap();
+        assert_eq!((a.comparator.as_deref(), a.value), (Some("<"), Some(0.01)));
+        assert!(lab_result("Hgb 12/03/2024", 3, t).is_none());
+        assert!(lab_result("A1c pending", 3, t).is_none());
+    }
+}

@@ -1,0 +1,858 @@
+//! The terminology the built-in engine stands on, loaded from `data/terminology/`.
+//!
+//! The TSV files are embedded in the binary (they are built by `scripts/build_terminology.py`
+//! from pinned registry packages; see `data/terminology/NOTICE` for sources and licences). Users
+//! with licensed releases can add NLM's `RXNCONSO.RRF` and LOINC's `Loinc.csv` at run time.
+//!
+//! Loading turns every name into lexicon terms: ICD-10-CM descriptions and inclusion terms (with
+//! their non-essential parenthesised modifiers and "unspecified"/"NOS" dropped), SNOMED CT GPS
+//! names, DrugBank drug names, and the curated abbreviations. A term that several sources share
+//! becomes one concept carrying every code, so "asthma" is coded in both ICD-10-CM and SNOMED CT.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::OnceLock;
+
+use super::lexicon::{ConceptKind, Lexicon};
+use super::text::term_tokens;
+use super::{Code, SYSTEM_ICD10CM, SYSTEM_LOINC, SYSTEM_RXNORM, SYSTEM_SNOMED};
+
+macro_rules! data {
+    ($name:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/terminology/", $name))
+    };
+}
+
+const ICD10CM: &str = data!("icd10cm.tsv");
+const SNOMED: &str = data!("snomed.tsv");
+const RXNORM: &str = data!("rxnorm.tsv");
+const DRUGS: &str = data!("drugs.tsv");
+const LOINC: &str = data!("loinc.tsv");
+const UCUM: &str = data!("ucum.tsv");
+const CUR_CONDITIONS: &str = data!("curated/conditions.tsv");
+const CUR_PROCEDURES: &str = data!("curated/procedures.tsv");
+const CUR_ALLERGENS: &str = data!("curated/allergens.tsv");
+const CUR_LABS: &str = data!("curated/labs.tsv");
+const CUR_UNITS: &str = data!("curated/units.tsv");
+const CUR_ROUTES: &str = data!("curated/routes.tsv");
+const CUR_DOCTYPES: &str = data!("curated/doctypes.tsv");
+const CUR_STOPWORDS: &str = data!("curated/stopwords.tsv");
+
+/// The stop list `list` of `curated/stopwords.tsv`: `concept` (words too generic to stand for a
+/// concept alone) or `drug` (drug names that are ordinary words).
+fn stopwords(list: &'static str) -> &'static HashSet<&'static str> {
+    static CONCEPT: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    static DRUG: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    let cell = if list == "drug" { &DRUG } else { &CONCEPT };
+    cell.get_or_init(|| rows(CUR_STOPWORDS).filter(|r| col(r, 1) == list).map(|r| r[0]).collect())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabKind {
+    Lab,
+    Vital,
+}
+
+#[derive(Debug, Clone)]
+pub struct Concept {
+    pub kind: ConceptKind,
+    /// Preferred name.
+    pub label: String,
+    pub codes: Vec<Code>,
+    /// Labs: the usual UCUM unit. Routes: the normalised route name.
+    pub unit: Option<String>,
+    /// Drugs: generic (canonical) name, lower case.
+    pub generic: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoincInfo {
+    pub display: String,
+    pub kind: LabKind,
+    pub unit: String,
+}
+
+/// One RxNorm product parsed from its normalised name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RxProduct {
+    pub code: String,
+    pub name: String,
+    /// Ingredient as RxNorm names it, lower case (`metoprolol tartrate`).
+    pub ingredient: String,
+    pub strength: f64,
+    /// Strength unit, lower case (`mg`, `mg/ml`, `unt/ml`).
+    pub unit: String,
+    /// Dose form, lower case (`oral tablet`).
+    pub form: String,
+    pub brand: Option<String>,
+    pub extended: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct RxIndex {
+    /// Single-ingredient products by the first word of their ingredient.
+    products: HashMap<String, Vec<RxProduct>>,
+    /// Ingredient-level codes by lower-case name.
+    ingredients: HashMap<String, Code>,
+    pub names: HashMap<String, String>,
+    /// Clinical and branded drug codes, and multi-ingredient codes, by their whole name's words
+    /// (`24 hr metformin hydrochloride 500 mg extended release oral tablet`, `sulfamethoxazole
+    /// trimethoprim`), for names written out in full.
+    full: HashMap<String, Code>,
+    /// The most words a full name has.
+    full_max_words: usize,
+}
+
+/// What is known of a medication mention when looking up its RxNorm code.
+#[derive(Debug, Clone, Default)]
+pub struct RxQuery<'a> {
+    /// Generic name, lower case.
+    pub generic: &'a str,
+    /// Brand name as mentioned, lower case, when the mention was a brand.
+    pub brand: Option<&'a str>,
+    /// Strength value and lower-case unit, e.g. `(10.0, "mg")`.
+    pub strength: Option<(f64, String)>,
+    pub extended: bool,
+    /// Route hint, e.g. `oral`.
+    pub route: Option<&'a str>,
+}
+
+impl RxIndex {
+    fn add(&mut self, code: &str, name: &str) {
+        self.names.insert(code.to_string(), name.to_string());
+        if name.chars().any(|c| c.is_ascii_digit()) || name.contains(" / ") {
+            let words = term_tokens(name);
+            self.full_max_words = self.full_max_words.max(words.len());
+            self.full.entry(words.join(" ")).or_insert_with(|| Code::new(SYSTEM_RXNORM, code, name));
+        }
+        if let Some(p) = parse_rx_name(code, name) {
+            let first = p.ingredient.split_whitespace().next().unwrap_or("").to_string();
+            let list = self.products.entry(first).or_default();
+            if !list.iter().any(|q| q.code == p.code) {
+                list.push(p);
+            }
+        } else if !name.chars().any(|c| c.is_ascii_digit()) && !name.contains('/') && !name.contains('[') {
+            // RxNorm writes ingredients in lower case and brands capitalised ("cefdinir" and
+            // "Cefdinir"): the ingredient is the code for the name.
+            let new = Code::new(SYSTEM_RXNORM, code, name);
+            match self.ingredients.entry(name.to_lowercase()) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(new);
+                }
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let lower = |s: &str| s.chars().next().is_some_and(char::is_lowercase);
+                    if lower(name) && !lower(&o.get().display) {
+                        o.insert(new);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The RxNorm code for a mention: the clinical drug when generic, strength and form identify
+    /// exactly one product; else the ingredient when only the name is known and RxNorm has it.
+    /// Ambiguity gives `None`: a wrong code is worse than none.
+    pub fn lookup(&self, q: &RxQuery) -> Option<Code> {
+        let generic = q.generic.trim();
+        let first = generic.split_whitespace().next()?;
+        if let Some((value, unit)) = &q.strength {
+            let candidates: Vec<&RxProduct> = self
+                .products
+                .get(first)
+                .into_iter()
+                .flatten()
+                .filter(|p| p.ingredient == generic || p.ingredient.starts_with(&format!("{generic} ")))
+                .filter(|p| (p.strength - value).abs() < 1e-9 && &p.unit == unit)
+                .filter(|p| p.extended == q.extended)
+                .filter(|p| match q.route {
+                    Some("oral") | None => {
+                        p.form.starts_with("oral") || p.form.contains("tablet") || p.form.contains("capsule")
+                    }
+                    Some(route) => p.form.contains(route) || !p.form.starts_with("oral"),
+                })
+                .filter(|p| match (q.brand, &p.brand) {
+                    (Some(b), Some(pb)) => pb.to_lowercase() == b,
+                    (None, None) => true,
+                    _ => false,
+                })
+                .collect();
+            let best: Vec<&RxProduct> = {
+                let tablets: Vec<&RxProduct> = candidates.iter().copied().filter(|p| p.form == "oral tablet").collect();
+                if tablets.is_empty() {
+                    candidates
+                } else {
+                    tablets
+                }
+            };
+            if best.len() == 1 {
+                let p = best[0];
+                return Some(Code::new(SYSTEM_RXNORM, &p.code, &p.name));
+            }
+            if !best.is_empty() {
+                return None;
+            }
+        }
+        self.ingredients.get(generic).cloned()
+    }
+
+    /// The product whose whole name is `words` (normalised tokens), if RxNorm names one so.
+    pub fn by_full_name(&self, words: &[String]) -> Option<&Code> {
+        if words.len() > self.full_max_words {
+            return None;
+        }
+        self.full.get(&words.join(" "))
+    }
+
+    pub fn full_max_words(&self) -> usize {
+        self.full_max_words
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// Parses a single-ingredient RxNorm clinical or branded drug name such as
+/// `24 HR metoprolol succinate 25 MG Extended Release Oral Tablet [Toprol]`.
+pub fn parse_rx_name(code: &str, name: &str) -> Option<RxProduct> {
+    if name.contains(" / ") {
+        return None;
+    }
+    let (body, brand) = match name.rfind(" [") {
+        Some(i) if name.ends_with(']') => (&name[..i], Some(name[i + 2..name.len() - 1].to_string())),
+        _ => (name, None),
+    };
+    let words: Vec<&str> = body.split_whitespace().collect();
+    // Leading quantity qualifiers: "24 HR", "10 ML", "NDA020503 200 ACTUAT".
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        let next = words.get(i + 1).copied().unwrap_or("");
+        let quantity = w.parse::<f64>().is_ok();
+        if w.starts_with("NDA") || w.starts_with("ANDA") || w.starts_with("BLA") {
+            i += 1;
+        } else if quantity
+            && (next == "ACTUAT"
+                || (i == 0
+                    && matches!(next, "HR" | "ML" | "MG" | "DAY")
+                    && words.get(i + 2).is_some_and(|w| !w.starts_with(|c: char| c.is_ascii_digit()))))
+        {
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    let rest = &words[i..];
+    let units = [
+        "MG",
+        "MCG",
+        "UNT",
+        "MEQ",
+        "ML",
+        "MG/ML",
+        "UNT/ML",
+        "MG/ACTUAT",
+        "MCG/ACTUAT",
+        "MG/HR",
+        "MCG/HR",
+        "%",
+        "MEQ/ML",
+        "UNT/GM",
+        "MG/GM",
+    ];
+    let pos = rest.windows(2).position(|w| w[0].parse::<f64>().is_ok() && units.contains(&w[1]))?;
+    if pos == 0 {
+        return None;
+    }
+    let ingredient = rest[..pos].join(" ").to_lowercase();
+    let strength: f64 = rest[pos].parse().ok()?;
+    let unit = rest[pos + 1].to_lowercase();
+    let form_words = &rest[pos + 2..];
+    let form_text = form_words.join(" ").to_lowercase();
+    let extended =
+        form_text.contains("extended release") || words.first() == Some(&"24") || words.first() == Some(&"12");
+    let form = form_text.replace("extended release ", "").replace("delayed release ", "").trim().to_string();
+    Some(RxProduct {
+        code: code.to_string(),
+        name: name.to_string(),
+        ingredient,
+        strength,
+        unit,
+        form,
+        brand,
+        extended,
+    })
+}
+
+pub struct Terminology {
+    pub concepts: Vec<Concept>,
+    pub lexicon: Lexicon,
+    pub icd10: HashMap<String, (String, bool)>,
+    pub snomed: HashMap<String, (String, String)>,
+    pub loinc: HashMap<String, LoincInfo>,
+    pub rxnorm: RxIndex,
+    /// Single-word drug names, for OCR near misses.
+    pub drug_words: super::repair::DrugWords,
+    /// Written measurement unit → UCUM code.
+    pub units: crate::units::MeasureUnits,
+    pub ucum: HashSet<String>,
+}
+
+/// The rows of a TSV table: comment lines and the header skipped, columns split on tabs.
+pub(super) fn rows(tsv: &str) -> impl Iterator<Item = Vec<&str>> {
+    tsv.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).skip(1).map(|l| l.split('\t').collect())
+}
+
+fn col<'a>(row: &[&'a str], i: usize) -> &'a str {
+    row.get(i).copied().unwrap_or("")
+}
+
+/// Variants of an ICD-10-CM or SNOMED name worth matching: without parenthesised modifiers, and
+/// without "unspecified"/"NOS"-style qualifiers that text never writes.
+fn name_variants(name: &str) -> Vec<String> {
+    let base = if name.contains(['(', '[']) {
+        let mut base = String::with_capacity(name.len());
+        let mut depth = 0i32;
+        for c in name.chars() {
+            match c {
+                '(' | '[' => depth += 1,
+                ')' | ']' => depth = (depth - 1).max(0),
+                _ if depth == 0 => base.push(c),
+                _ => {}
+            }
+        }
+        base.split_whitespace().collect::<Vec<_>>().join(" ")
+    } else {
+        name.to_string()
+    };
+    let lower = base.to_lowercase();
+    let mut stripped: &str = &lower;
+    for suffix in [
+        ", unspecified",
+        " unspecified",
+        " nos",
+        ", not elsewhere classified",
+        ", uncomplicated",
+        " without complications",
+        " without complication",
+    ] {
+        if let Some(s) = stripped.strip_suffix(suffix) {
+            stripped = s.trim_end_matches(',');
+        }
+    }
+    stripped = stripped.strip_prefix("unspecified ").unwrap_or(stripped);
+    if stripped != lower && !stripped.is_empty() {
+        let extra = stripped.to_string();
+        vec![base, extra]
+    } else {
+        vec![base]
+    }
+}
+
+fn term_allowed(toks: &[String]) -> bool {
+    match toks {
+        [] => false,
+        [one] => {
+            one.chars().count() >= 4
+                && !stopwords("concept").contains(one.as_str())
+                && !one.chars().all(|c| c.is_ascii_digit())
+        }
+        _ => toks.len() <= 12,
+    }
+}
+
+#[derive(Default)]
+struct TermCodes {
+    label: Option<String>,
+    icd: Vec<(String, bool)>,
+    snomed: Vec<(String, u8)>,
+}
+
+impl Terminology {
+    /// The built-in terminology.
+    pub fn builtin() -> Terminology {
+        let mut t = Terminology {
+            concepts: Vec::new(),
+            lexicon: Lexicon::new(),
+            icd10: HashMap::new(),
+            snomed: HashMap::new(),
+            loinc: HashMap::new(),
+            rxnorm: RxIndex::default(),
+            drug_words: Default::default(),
+            units: crate::units::MeasureUnits::new(Vec::new()),
+            ucum: HashSet::new(),
+        };
+        for r in rows(ICD10CM) {
+            t.icd10.insert(col(&r, 0).to_string(), (col(&r, 1).to_string(), col(&r, 2) == "1"));
+        }
+        for r in rows(SNOMED) {
+            t.snomed.insert(col(&r, 0).to_string(), (col(&r, 1).to_string(), col(&r, 2).to_string()));
+        }
+        for r in rows(LOINC) {
+            let kind = if col(&r, 2) == "vital" { LabKind::Vital } else { LabKind::Lab };
+            t.loinc.insert(
+                col(&r, 0).to_string(),
+                LoincInfo { display: col(&r, 1).to_string(), kind, unit: col(&r, 3).to_string() },
+            );
+        }
+        for r in rows(RXNORM) {
+            t.rxnorm.add(col(&r, 0), col(&r, 1));
+        }
+        for r in rows(UCUM) {
+            t.ucum.insert(col(&r, 0).to_string());
+        }
+        let mut units = Vec::new();
+        for r in rows(CUR_UNITS) {
+            t.ucum.insert(col(&r, 1).to_string());
+            units.push((col(&r, 0).to_string(), col(&r, 1).to_string()));
+        }
+        t.units = crate::units::MeasureUnits::new(units);
+        t.build_lexicon();
+        t
+    }
+
+    /// A drug name in the lexicon; a one-word name also joins the names OCR repairs aim at.
+    fn add_drug_term(&mut self, toks: &[String], id: u32) {
+        self.lexicon.insert_tokens(toks, ConceptKind::Drug, id);
+        if let [word] = toks {
+            self.drug_words.add(word);
+        }
+    }
+
+    fn add_concept(&mut self, c: Concept) -> u32 {
+        self.concepts.push(c);
+        self.concepts.len() as u32 - 1
+    }
+
+    pub fn icd_code(&self, code: &str) -> Option<Code> {
+        self.icd10.get(code).map(|(d, _)| Code::new(SYSTEM_ICD10CM, code, d))
+    }
+
+    pub fn snomed_code(&self, code: &str) -> Option<Code> {
+        self.snomed.get(code).map(|(d, _)| Code::new(SYSTEM_SNOMED, code, d))
+    }
+
+    pub fn loinc_code(&self, code: &str) -> Option<Code> {
+        self.loinc.get(code).map(|i| Code::new(SYSTEM_LOINC, code, &i.display))
+    }
+
+    fn curated_codes(&self, snomed: &str, icd: &str, rx: &str) -> Vec<Code> {
+        let mut codes = Vec::new();
+        if !icd.is_empty() {
+            codes.extend(self.icd_code(icd));
+        }
+        if !snomed.is_empty() {
+            codes.extend(self.snomed_code(snomed));
+        }
+        if !rx.is_empty() {
+            if let Some(name) = self.rxnorm.names.get(rx) {
+                codes.push(Code::new(SYSTEM_RXNORM, rx, name));
+            }
+        }
+        codes
+    }
+
+    fn build_lexicon(&mut self) {
+        let mut owned: HashSet<Vec<String>, std::hash::BuildHasherDefault<super::lexicon::FxHasher>> =
+            HashSet::default();
+
+        // Curated lexicons first: they own their terms.
+        let curated: [(&str, ConceptKind); 3] = [
+            (CUR_CONDITIONS, ConceptKind::Condition),
+            (CUR_PROCEDURES, ConceptKind::Procedure),
+            (CUR_ALLERGENS, ConceptKind::Substance),
+        ];
+        for (tsv, kind) in curated {
+            for r in rows(tsv) {
+                let terms: Vec<&str> = col(&r, 0).split('|').collect();
+                let codes = match kind {
+                    ConceptKind::Condition => self.curated_codes(col(&r, 1), col(&r, 2), ""),
+                    ConceptKind::Substance => self.curated_codes(col(&r, 1), "", col(&r, 2)),
+                    _ => self.curated_codes(col(&r, 1), "", ""),
+                };
+                let label = codes
+                    .iter()
+                    .find(|c| c.system == SYSTEM_SNOMED)
+                    .map(|c| c.display.clone())
+                    .unwrap_or_else(|| terms[0].to_string());
+                let id = self.add_concept(Concept { kind, label, codes, unit: None, generic: None });
+                for term in terms {
+                    if self.lexicon.insert(term, kind, id) && kind != ConceptKind::Substance {
+                        owned.insert(term_tokens(term));
+                    }
+                }
+            }
+        }
+        for r in rows(CUR_LABS) {
+            let code = col(&r, 1);
+            let display = self.loinc.get(code).map(|i| i.display.clone()).unwrap_or_else(|| col(&r, 2).to_string());
+            let unit = Some(col(&r, 3).to_string()).filter(|u| !u.is_empty());
+            let terms: Vec<&str> = col(&r, 0).split('|').collect();
+            let id = self.add_concept(Concept {
+                kind: ConceptKind::Lab,
+                label: terms[0].to_string(),
+                codes: vec![Code::new(SYSTEM_LOINC, code, &display)],
+                unit,
+                generic: None,
+            });
+            for term in terms {
+                self.lexicon.insert(term, ConceptKind::Lab, id);
+            }
+        }
+        for r in rows(CUR_ROUTES) {
+            let display = col(&r, 2);
+            let codes = self.curated_codes(col(&r, 1), "", "");
+            let name = display.trim_end_matches(" route").to_lowercase();
+            let id = self.add_concept(Concept {
+                kind: ConceptKind::Route,
+                label: display.to_string(),
+                codes,
+                unit: Some(name),
+                generic: None,
+            });
+            for term in col(&r, 0).split('|') {
+                self.lexicon.insert(term, ConceptKind::Route, id);
+            }
+        }
+        for r in rows(CUR_DOCTYPES) {
+            let code = Code::new(SYSTEM_LOINC, col(&r, 1), col(&r, 2));
+            let id = self.add_concept(Concept {
+                kind: ConceptKind::DocType,
+                label: col(&r, 2).to_string(),
+                codes: vec![code],
+                unit: None,
+                generic: None,
+            });
+            for term in col(&r, 0).split('|') {
+                self.lexicon.insert(term, ConceptKind::DocType, id);
+            }
+        }
+
+        // Conditions and procedures named by ICD-10-CM and SNOMED CT, one concept per term.
+        let mut conditions: BTreeMap<Vec<String>, TermCodes> = BTreeMap::new();
+        let mut procedures: BTreeMap<Vec<String>, TermCodes> = BTreeMap::new();
+        let mut substances: BTreeMap<Vec<String>, TermCodes> = BTreeMap::new();
+        for r in rows(ICD10CM) {
+            let (code, leaf) = (col(&r, 0), col(&r, 2) == "1");
+            let names = std::iter::once(col(&r, 1)).chain(col(&r, 3).split('|').filter(|s| !s.is_empty()));
+            for name in names {
+                for v in name_variants(name) {
+                    let toks = term_tokens(&v);
+                    if !term_allowed(&toks) {
+                        continue;
+                    }
+                    let e = conditions.entry(toks).or_default();
+                    e.label.get_or_insert(v);
+                    if !e.icd.iter().any(|(c, _)| c == code) {
+                        e.icd.push((code.to_string(), leaf));
+                    }
+                }
+            }
+        }
+        for r in rows(SNOMED) {
+            let (code, name, tag) = (col(&r, 0), col(&r, 1), col(&r, 2));
+            let (map, rank) = match tag {
+                "disorder" => (&mut conditions, 0u8),
+                "finding" => (&mut conditions, 1),
+                "procedure" => (&mut procedures, 0),
+                "regime/therapy" => (&mut procedures, 1),
+                "substance" => (&mut substances, 0),
+                _ => continue,
+            };
+            for v in name_variants(name) {
+                let toks = term_tokens(&v);
+                if !term_allowed(&toks) {
+                    continue;
+                }
+                let e = map.entry(toks).or_default();
+                e.label = Some(name.to_string());
+                e.snomed.push((code.to_string(), rank));
+            }
+        }
+        for (kind, map) in [
+            (ConceptKind::Condition, conditions),
+            (ConceptKind::Procedure, procedures),
+            (ConceptKind::Substance, substances),
+        ] {
+            for (tokens, tc) in map {
+                if owned.contains(&tokens) {
+                    continue;
+                }
+                let mut codes = Vec::new();
+                let mut icd = tc.icd.clone();
+                // Prefer billable (leaf) codes, then the most general (shortest) one.
+                icd.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.len().cmp(&b.0.len())).then(a.0.cmp(&b.0)));
+                if let Some((code, _)) = icd.first() {
+                    codes.extend(self.icd_code(code));
+                }
+                let mut sct = tc.snomed.clone();
+                sct.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+                if let Some((code, _)) = sct.first() {
+                    codes.extend(self.snomed_code(code));
+                }
+                let label = tc.label.unwrap_or_else(|| tokens.join(" "));
+                let id = self.add_concept(Concept { kind, label, codes, unit: None, generic: None });
+                self.lexicon.insert_tokens(&tokens, kind, id);
+            }
+        }
+
+        // Drugs: every DrugBank name and brand, one concept per generic.
+        let mut by_generic: HashMap<String, u32> = HashMap::new();
+        for r in rows(DRUGS) {
+            let (name, canonical) = (col(&r, 0), col(&r, 1));
+            let toks = term_tokens(name);
+            if stopwords("drug").contains(toks.join(" ").as_str())
+                || toks.len() > 6
+                || (toks.len() == 1 && toks[0].len() < 4)
+                || owned.contains(&toks)
+            {
+                continue;
+            }
+            let generic = canonical.to_lowercase();
+            let id = match by_generic.get(&generic) {
+                Some(&id) => id,
+                None => {
+                    let id = self.add_concept(Concept {
+                        kind: ConceptKind::Drug,
+                        label: canonical.to_string(),
+                        codes: Vec::new(),
+                        unit: None,
+                        generic: Some(generic.clone()),
+                    });
+                    by_generic.insert(generic, id);
+                    id
+                }
+            };
+            self.add_drug_term(&toks, id);
+        }
+        // RxNorm's own ingredient names, where DrugBank spells them otherwise ("ferrous sulfate",
+        // "calcipotriene").
+        let mut ingredients: Vec<String> =
+            self.rxnorm.products.values().flatten().map(|p| p.ingredient.clone()).collect();
+        ingredients.sort();
+        ingredients.dedup();
+        for ingredient in ingredients {
+            let toks = term_tokens(&ingredient);
+            if toks.is_empty() || owned.contains(&toks) || self.lexicon.has_kind(&toks, ConceptKind::Drug) {
+                continue;
+            }
+            let id = self.add_concept(Concept {
+                kind: ConceptKind::Drug,
+                label: ingredient.clone(),
+                codes: Vec::new(),
+                unit: None,
+                generic: Some(ingredient),
+            });
+            self.add_drug_term(&toks, id);
+        }
+        self.drug_words.finish();
+    }
+
+    /// Adds NLM's RxNorm release (`RXNCONSO.RRF`): ingredient, clinical and branded drug names.
+    pub fn load_rxnconso(&mut self, path: &Path) -> std::io::Result<usize> {
+        let text = std::fs::read_to_string(path)?;
+        let mut n = 0;
+        for line in text.lines() {
+            let f: Vec<&str> = line.split('|').collect();
+            if f.len() < 17 || f[1] != "ENG" || f[11] != "RXNORM" || matches!(f[16], "O" | "Y" | "E") {
+                continue;
+            }
+            if matches!(f[12], "IN" | "PIN" | "SCD" | "SBD") {
+                self.rxnorm.add(f[0], f[14]);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Adds LOINC's table (`Loinc.csv`): official long common names for every code.
+    pub fn load_loinc_csv(&mut self, path: &Path) -> std::io::Result<usize> {
+        let text = std::fs::read_to_string(path)?;
+        let mut lines = text.lines();
+        let header = parse_csv_line(lines.next().unwrap_or(""));
+        let idx = |name: &str| header.iter().position(|h| h == name);
+        let (Some(num), Some(long)) = (idx("LOINC_NUM"), idx("LONG_COMMON_NAME")) else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "Loinc.csv lacks LOINC_NUM or LONG_COMMON_NAME",
+            ));
+        };
+        let class_type = idx("CLASSTYPE");
+        let mut n = 0;
+        for line in lines {
+            let f = parse_csv_line(line);
+            let (Some(code), Some(display)) = (f.get(num), f.get(long)) else {
+                continue;
+            };
+            let kind = match class_type.and_then(|i| f.get(i)).map(String::as_str) {
+                _ if self.loinc.get(code).is_some_and(|i| i.kind == LabKind::Vital) => LabKind::Vital,
+                _ => LabKind::Lab,
+            };
+            let unit = self.loinc.get(code).map(|i| i.unit.clone()).unwrap_or_default();
+            self.loinc.insert(code.clone(), LoincInfo { display: display.clone(), kind, unit });
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// One line of RFC 4180 CSV.
+fn parse_csv_line(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// One built-in terminology shared by the unit tests of every NLP module.
+#[cfg(test)]
+pub(crate) fn shared_for_tests() -> &'static Terminology {
+    static T: std::sync::OnceLock<Terminology> = std::sync::OnceLock::new();
+    T.get_or_init(Terminology::builtin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builtin() -> &'static Terminology {
+        shared_for_tests()
+    }
+
+    fn concept_for(term: &str) -> Vec<&Concept> {
+        let t = builtin();
+        let toks = super::super::text::tokenize(term);
+        let ids = t.lexicon.ids(term, &toks);
+        t.lexicon
+            .find(term, &toks, &ids, |_| true)
+            .iter()
+            .filter(|h| h.start == 0 && h.end == term.len())
+            .map(|h| &t.concepts[h.concept as usize])
+            .collect()
+    }
+
+    #[test]
+    fn loads_every_source() {
+        let t = builtin();
+        assert!(t.icd10.len() > 46_000, "{}", t.icd10.len());
+        assert!(t.snomed.len() > 16_000);
+        assert_eq!(t.rxnorm.len(), 509);
+        assert!(t.loinc.contains_key("8480-6") && t.loinc.contains_key("4548-4"));
+        assert!(t.lexicon.term_count() > 100_000, "{}", t.lexicon.term_count());
+    }
+
+    #[test]
+    fn every_curated_code_exists() {
+        // The build script checks this too; the test keeps hand edits honest.
+        let t = builtin();
+        for c in &t.concepts {
+            for code in &c.codes {
+                assert!(!code.display.is_empty(), "{} {} has no display", code.system, code.code);
+            }
+        }
+        for r in rows(CUR_CONDITIONS) {
+            assert!(t.snomed.contains_key(col(&r, 1)), "SNOMED {}", col(&r, 1));
+            assert!(t.icd10.contains_key(col(&r, 2)), "ICD-10-CM {}", col(&r, 2));
+        }
+        for r in rows(CUR_UNITS) {
+            assert!(t.ucum.contains(col(&r, 1)));
+        }
+    }
+
+    #[test]
+    fn shared_terms_carry_both_code_systems() {
+        let c = concept_for("asthma");
+        assert_eq!(c.len(), 1);
+        let systems: Vec<_> = c[0].codes.iter().map(|c| (c.system.as_str(), c.code.as_str())).collect();
+        assert!(systems.contains(&(SYSTEM_ICD10CM, "J45.909")), "{systems:?}");
+        assert!(systems.contains(&(SYSTEM_SNOMED, "195967001")), "{systems:?}");
+        // ICD-10-CM inclusion terms lose their parenthesised modifiers.
+        let c = concept_for("essential hypertension");
+        assert!(c[0].codes.iter().any(|c| c.code == "I10"));
+    }
+
+    #[test]
+    fn drugs_resolve_to_rxnorm_only_when_unambiguous() {
+        let t = builtin();
+        let q = |generic: &'static str, strength: Option<(f64, &str)>, extended: bool| {
+            t.rxnorm
+                .lookup(&RxQuery {
+                    generic,
+                    brand: None,
+                    strength: strength.map(|(v, u)| (v, u.to_string())),
+                    extended,
+                    route: Some("oral"),
+                })
+                .map(|c| c.code)
+        };
+        assert_eq!(q("lisinopril", Some((10.0, "mg")), false).as_deref(), Some("314076"));
+        assert_eq!(q("atorvastatin", Some((40.0, "mg")), false).as_deref(), Some("617311"));
+        assert_eq!(q("metoprolol", Some((25.0, "mg")), false).as_deref(), Some("866924"));
+        assert_eq!(q("metoprolol", Some((25.0, "mg")), true).as_deref(), Some("866427"));
+        assert_eq!(q("metformin", Some((500.0, "mg")), true).as_deref(), Some("860975"));
+        // Immediate-release metformin 500 mg is not among the codes: no guess.
+        assert_eq!(q("metformin", Some((500.0, "mg")), false), None);
+        // Name only: the ingredient code when RxNorm names it.
+        assert_eq!(q("lisinopril", None, false).as_deref(), Some("29046"));
+        assert_eq!(q("lisinopril", Some((15.0, "mg")), false).as_deref(), Some("29046"));
+    }
+
+    #[test]
+    fn parses_rxnorm_names() {
+        let p =
+            parse_rx_name("866429", "24 HR metoprolol succinate 25 MG Extended Release Oral Tablet [Toprol]").unwrap();
+        assert_eq!(p.ingredient, "metoprolol succinate");
+        assert_eq!((p.strength, p.unit.as_str(), p.form.as_str()), (25.0, "mg", "oral tablet"));
+        assert_eq!(p.brand.as_deref(), Some("Toprol"));
+        assert!(p.extended);
+        let p = parse_rx_name("745752", "NDA021457 200 ACTUAT albuterol 0.09 MG/ACTUAT Metered Dose Inhaler [ProAir]")
+            .unwrap();
+        assert_eq!(p.ingredient, "albuterol");
+        assert_eq!(p.unit, "mg/actuat");
+        assert!(parse_rx_name("1", "amlodipine 5 MG / benazepril hydrochloride 20 MG Oral Capsule").is_none());
+        assert!(parse_rx_name("29046", "Lisinopril").is_none());
+    }
+
+    #[test]
+    fn loads_release_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let rrf = dir.path().join("RXNCONSO.RRF");
+        std::fs::write(
+            &rrf,
+            "6809|ENG||||||||||RXNORM|IN|6809|metformin||N||\n\
+             861007|ENG||||||||||RXNORM|SCD|861007|metformin hydrochloride 500 MG Oral Tablet||N||\n\
+             1|ENG||||||||||MTHSPL|SU|1|ignored||N||\n",
+        )
+        .unwrap();
+        let mut t = Terminology::builtin();
+        assert_eq!(t.load_rxnconso(&rrf).unwrap(), 2);
+        let code = t.rxnorm.lookup(&RxQuery {
+            generic: "metformin",
+            strength: Some((500.0, "mg".into())),
+            route: Some("oral"),
+            ..Default::default()
+        });
+        assert_eq!(code.unwrap().code, "861007");
+        let csv = dir.path().join("Loinc.csv");
+        std::fs::write(&csv, "\"LOINC_NUM\",\"COMPONENT\",\"LONG_COMMON_NAME\",\"CLASSTYPE\"\n\"2345-7\",\"Glucose\",\"Glucose [Mass/volume] in Serum or Plasma\",\"1\"\n\"99999-9\",\"X, y\",\"Quoted, \"\"name\"\"\",\"1\"\n").unwrap();
+        assert_eq!(t.load_loinc_csv(&csv).unwrap(), 2);
+        assert_eq!(t.loinc["99999-9"].display, "Quoted, \"name\"");
+    }
+}

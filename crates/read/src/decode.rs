@@ -1,0 +1,436 @@
+//! Turning an uploaded file into pages: either text (from a PDF text layer) or a grayscale raster
+//! for OCR.
+//!
+//! The kind is detected from the bytes, never from the file name. Every limit (bytes per file,
+//! pages per document, pixels per page) is checked before the expensive step it guards, so a
+//! decompression bomb is refused from its header, not after it has filled memory. Pages are
+//! produced one at a time through [`Opened::page`], which is safe to call from several threads at
+//! once; the caller decides how many rasters exist at the same time.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use paperchart_core::ocr::{Checked, DocumentCheck};
+use paperchart_model::document::Line;
+pub use paperchart_model::file::{DecodeError, Kind, Limits};
+
+use crate::pdf;
+
+/// Detects the file type from its first bytes.
+pub fn detect(bytes: &[u8]) -> Result<Kind, DecodeError> {
+    if bytes.is_empty() || bytes.iter().all(|b| b.is_ascii_whitespace() || *b == 0) {
+        return Err(DecodeError::Empty);
+    }
+    let head = &bytes[..bytes.len().min(1024)];
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok(Kind::Png);
+    }
+    if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Ok(Kind::Jpeg);
+    }
+    if head.starts_with(b"II*\0")
+        || head.starts_with(b"MM\0*")
+        || head.starts_with(b"II+\0")
+        || head.starts_with(b"MM\0+")
+    {
+        return Ok(Kind::Tiff);
+    }
+    // The PDF header may follow some junk; readers accept it within the first kilobyte.
+    if head.windows(5).any(|w| w == b"%PDF-") {
+        return Ok(Kind::Pdf);
+    }
+    let detected = if head.starts_with(b"PK\x03\x04") {
+        "ZIP archive (DOCX, XLSX or similar)"
+    } else if head.starts_with(b"GIF8") {
+        "GIF image"
+    } else if head.starts_with(b"BM") {
+        "BMP image"
+    } else if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WEBP") {
+        "WebP image"
+    } else if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        "legacy Office document"
+    } else if head.starts_with(b"{\\rtf") {
+        "RTF document"
+    } else if std::str::from_utf8(head).is_ok() {
+        "plain text"
+    } else {
+        "unknown binary"
+    };
+    Err(DecodeError::Unsupported { detected: detected.to_string() })
+}
+
+/// A grayscale page image, one byte per pixel, rows packed.
+#[derive(Debug, Clone)]
+pub struct Raster {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
+    /// Resolution of the scan, when the file says; OCR assumes 300 otherwise.
+    pub dpi: Option<u32>,
+}
+
+/// One page, ready for reading.
+#[derive(Debug)]
+pub enum PageInput {
+    /// Lines from a PDF text layer, in reading order.
+    Text(Vec<Line>),
+    /// Pixels to recognise.
+    Image(Raster),
+}
+
+/// A document opened for page-by-page reading.
+pub struct Opened {
+    kind: Kind,
+    pages: u32,
+    inner: Inner,
+    limits: Limits,
+}
+
+enum Inner {
+    Pdf(Box<pdf::PdfFile>),
+    Tiff(Arc<[u8]>),
+    Single(Arc<[u8]>),
+}
+
+impl Opened {
+    /// Checks size, type and page count, and prepares the pages for reading.
+    pub fn open(bytes: Arc<[u8]>, limits: &Limits) -> Result<Opened, DecodeError> {
+        let size = bytes.len() as u64;
+        if size > limits.max_bytes {
+            return Err(DecodeError::TooLarge { bytes: size, limit: limits.max_bytes });
+        }
+        let kind = detect(&bytes)?;
+        let (pages, inner) = match kind {
+            Kind::Pdf => {
+                let file = pdf::PdfFile::open(bytes, limits)?;
+                (file.page_count(), Inner::Pdf(Box::new(file)))
+            }
+            Kind::Tiff => (tiff_page_count(&bytes, limits)?, Inner::Tiff(bytes)),
+            Kind::Png | Kind::Jpeg => {
+                let (w, h) = image_dimensions(&bytes, kind)?;
+                check_pixels(1, w as u64, h as u64, limits)?;
+                (1, Inner::Single(bytes))
+            }
+        };
+        if pages == 0 {
+            return Err(DecodeError::NoPages);
+        }
+        if pages > limits.max_pages {
+            return Err(DecodeError::TooManyPages { pages, limit: limits.max_pages });
+        }
+        Ok(Opened { kind, pages, inner, limits: *limits })
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    pub fn page_count(&self) -> u32 {
+        self.pages
+    }
+
+    /// Reads page `number` (1-based). Safe to call from several threads at once.
+    pub fn page(&self, number: u32) -> Result<PageInput, DecodeError> {
+        match &self.inner {
+            Inner::Pdf(file) => file.page(number, &self.limits),
+            Inner::Tiff(bytes) => tiff_page(bytes, number, &self.limits).map(PageInput::Image),
+            Inner::Single(bytes) => single_image(bytes, self.kind, &self.limits).map(PageInput::Image),
+        }
+    }
+}
+
+/// The reading stage's check of a document, for engines that read documents elsewhere
+/// (Textract): everything [`Opened::open`] checks, without reading a page.
+pub struct Checker;
+
+impl DocumentCheck for Checker {
+    fn check(&self, bytes: Arc<[u8]>, limits: &Limits) -> Result<Checked, DecodeError> {
+        let opened = Opened::open(bytes, limits)?;
+        Ok(Checked { kind: opened.kind(), pages: opened.page_count() })
+    }
+}
+
+pub(crate) fn check_pixels(page: u32, width: u64, height: u64, limits: &Limits) -> Result<(), DecodeError> {
+    let pixels = width.saturating_mul(height);
+    if pixels > limits.max_pixels_per_page {
+        return Err(DecodeError::TooManyPixels { page, width, height, pixels, limit: limits.max_pixels_per_page });
+    }
+    if width == 0 || height == 0 {
+        return Err(DecodeError::corrupt("image", format!("page {page} has no pixels")));
+    }
+    Ok(())
+}
+
+fn image_format(kind: Kind) -> image::ImageFormat {
+    match kind {
+        Kind::Png => image::ImageFormat::Png,
+        _ => image::ImageFormat::Jpeg,
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Pdf => "PDF",
+        Kind::Tiff => "TIFF",
+        Kind::Png => "PNG",
+        Kind::Jpeg => "JPEG",
+    }
+}
+
+fn image_dimensions(bytes: &[u8], kind: Kind) -> Result<(u32, u32), DecodeError> {
+    let mut reader = image::ImageReader::new(Cursor::new(bytes));
+    reader.set_format(image_format(kind));
+    reader.into_dimensions().map_err(|e| DecodeError::corrupt(kind_name(kind), e))
+}
+
+fn single_image(bytes: &[u8], kind: Kind, limits: &Limits) -> Result<Raster, DecodeError> {
+    let mut reader = image::ImageReader::new(Cursor::new(bytes));
+    reader.set_format(image_format(kind));
+    let mut lim = image::Limits::default();
+    // Room for the decoded image in its widest pixel format (RGBA, 16 bit) plus the gray copy.
+    lim.max_alloc = Some(limits.max_pixels_per_page.saturating_mul(9));
+    reader.limits(lim);
+    let img = reader.decode().map_err(|e| DecodeError::corrupt(kind_name(kind), e))?;
+    let gray = img.into_luma8();
+    let dpi = match kind {
+        Kind::Png => png_dpi(bytes),
+        _ => jpeg_dpi(bytes),
+    };
+    Ok(Raster { width: gray.width(), height: gray.height(), pixels: gray.into_raw(), dpi })
+}
+
+/// Resolution from a PNG `pHYs` chunk (pixels per metre).
+fn png_dpi(bytes: &[u8]) -> Option<u32> {
+    let mut pos = 8;
+    while pos + 12 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().ok()?) as usize;
+        let kind = &bytes[pos + 4..pos + 8];
+        if kind == b"pHYs" && len >= 9 && pos + 8 + 9 <= bytes.len() {
+            let d = &bytes[pos + 8..pos + 17];
+            let ppu = u32::from_be_bytes(d[0..4].try_into().ok()?);
+            return (d[8] == 1 && ppu > 0).then(|| (ppu as f64 * 0.0254).round() as u32);
+        }
+        if kind == b"IDAT" {
+            return None;
+        }
+        pos = pos.checked_add(12 + len)?;
+    }
+    None
+}
+
+/// Resolution from a JPEG JFIF APP0 segment.
+fn jpeg_dpi(bytes: &[u8]) -> Option<u32> {
+    let app0 = bytes.get(2..20)?;
+    if app0[0] != 0xFF || app0[1] != 0xE0 || &app0[4..9] != b"JFIF\0" {
+        return None;
+    }
+    let unit = app0[11];
+    let x = u16::from_be_bytes([app0[12], app0[13]]) as u32;
+    match unit {
+        1 if x > 0 => Some(x),
+        2 if x > 0 => Some((x as f64 * 2.54).round() as u32),
+        _ => None,
+    }
+}
+
+fn tiff_decoder<'a>(bytes: &'a [u8], limits: &Limits) -> Result<tiff::decoder::Decoder<Cursor<&'a [u8]>>, DecodeError> {
+    let mut lim = tiff::decoder::Limits::default();
+    lim.decoding_buffer_size = usize::try_from(limits.max_pixels_per_page.saturating_mul(8)).unwrap_or(usize::MAX);
+    tiff::decoder::Decoder::new(Cursor::new(bytes))
+        .map(|d| d.with_limits(lim))
+        .map_err(|e| DecodeError::corrupt("TIFF", e))
+}
+
+fn tiff_page_count(bytes: &[u8], limits: &Limits) -> Result<u32, DecodeError> {
+    let mut dec = tiff_decoder(bytes, limits)?;
+    let mut pages = 1u32;
+    while dec.more_images() {
+        // Stop counting past the limit: a crafted IFD chain must not cost more than that.
+        if pages > limits.max_pages {
+            break;
+        }
+        dec.next_image().map_err(|e| DecodeError::corrupt("TIFF", e))?;
+        pages += 1;
+    }
+    Ok(pages)
+}
+
+fn tiff_page(bytes: &[u8], number: u32, limits: &Limits) -> Result<Raster, DecodeError> {
+    use tiff::decoder::DecodingResult;
+    use tiff::ColorType;
+
+    let corrupt = |e: tiff::TiffError| DecodeError::corrupt("TIFF", format!("page {number}: {e}"));
+    let mut dec = tiff_decoder(bytes, limits)?;
+    dec.seek_to_image(number as usize - 1).map_err(corrupt)?;
+    let (w, h) = dec.dimensions().map_err(corrupt)?;
+    check_pixels(number, w as u64, h as u64, limits)?;
+    let color = dec.colortype().map_err(corrupt)?;
+    let dpi = tiff_dpi(&mut dec);
+    let data = dec.read_image().map_err(corrupt)?;
+    let (w_us, h_us) = (w as usize, h as usize);
+    let unsupported = || DecodeError::corrupt("TIFF", format!("page {number}: unsupported colour type {color:?}"));
+
+    let pixels: Vec<u8> = match (color, data) {
+        (ColorType::Gray(8), DecodingResult::U8(v)) => v,
+        (ColorType::Gray(16), DecodingResult::U16(v)) => v.iter().map(|p| (p >> 8) as u8).collect(),
+        (ColorType::Gray(bits @ (1 | 2 | 4)), DecodingResult::U8(v)) => unpack_bits(&v, w_us, h_us, bits),
+        (ColorType::GrayA(8), DecodingResult::U8(v)) => v.chunks_exact(2).map(|p| p[0]).collect(),
+        (ColorType::RGB(8), DecodingResult::U8(v)) => v.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])).collect(),
+        (ColorType::RGBA(8), DecodingResult::U8(v)) => v.chunks_exact(4).map(|p| luma(p[0], p[1], p[2])).collect(),
+        (ColorType::RGB(16), DecodingResult::U16(v)) => {
+            v.chunks_exact(3).map(|p| luma((p[0] >> 8) as u8, (p[1] >> 8) as u8, (p[2] >> 8) as u8)).collect()
+        }
+        _ => return Err(unsupported()),
+    };
+    if pixels.len() < w_us * h_us {
+        return Err(DecodeError::corrupt("TIFF", format!("page {number}: short image data")));
+    }
+    Ok(Raster { width: w, height: h, pixels, dpi })
+}
+
+fn tiff_dpi<R: std::io::Read + std::io::Seek>(dec: &mut tiff::decoder::Decoder<R>) -> Option<u32> {
+    use tiff::tags::Tag;
+    let x = dec.find_tag(Tag::XResolution).ok()??;
+    let res = match x {
+        tiff::decoder::ifd::Value::Rational(n, d) if d > 0 => n as f64 / d as f64,
+        other => other.into_f64().ok()?,
+    };
+    let unit = dec.find_tag(Tag::ResolutionUnit).ok().flatten().and_then(|v| v.into_u16().ok()).unwrap_or(2);
+    let dpi = if unit == 3 { res * 2.54 } else { res };
+    (dpi >= 1.0).then(|| dpi.round() as u32)
+}
+
+/// Expands 1-, 2- or 4-bit gray rows (each row padded to a byte) to 8 bits, 0 = black.
+fn unpack_bits(packed: &[u8], width: usize, height: usize, bits: u8) -> Vec<u8> {
+    let bits = bits as usize;
+    let stride = (width * bits).div_ceil(8);
+    let max = (1u16 << bits) - 1;
+    let mut out = Vec::with_capacity(width * height);
+    for row in 0..height {
+        let line = packed.get(row * stride..(row + 1) * stride).unwrap_or(&[]);
+        for x in 0..width {
+            let bit = x * bits;
+            let byte = line.get(bit / 8).copied().unwrap_or(0xFF);
+            let shift = 8 - bits - (bit % 8);
+            let v = ((byte >> shift) as u16) & max;
+            out.push((v * 255 / max) as u8);
+        }
+    }
+    out
+}
+
+pub(crate) fn luma(r: u8, g: u8, b: u8) -> u8 {
+    ((r as u32 * 299 + g as u32 * 587 + b as u32 * 114) / 1000) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let img = image::GrayImage::from_pixel(width, height, image::Luma([255u8]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn detects_from_bytes_not_names() {
+        assert_eq!(detect(b"%PDF-1.7\n...").unwrap(), Kind::Pdf);
+        assert_eq!(detect(b"\xEF\xBB\xBF junk %PDF-1.4").unwrap(), Kind::Pdf);
+        assert_eq!(detect(&png(2, 2)).unwrap(), Kind::Png);
+        assert_eq!(detect(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]).unwrap(), Kind::Jpeg);
+        assert_eq!(detect(b"II*\0\x08\0\0\0").unwrap(), Kind::Tiff);
+        assert_eq!(detect(b"MM\0*\0\0\0\x08").unwrap(), Kind::Tiff);
+        assert_eq!(detect(b"").unwrap_err(), DecodeError::Empty);
+        assert_eq!(detect(b"  \n\t").unwrap_err(), DecodeError::Empty);
+        let e = detect(b"PK\x03\x04rest").unwrap_err();
+        assert!(e.to_string().contains("ZIP"), "{e}");
+        assert_eq!(e.label(), "unsupported_type");
+        assert!(detect(b"hello, this is a note").unwrap_err().to_string().contains("plain text"));
+    }
+
+    #[test]
+    fn refuses_oversized_files_before_reading_them() {
+        let limits = Limits { max_bytes: 10, ..Limits::default() };
+        let bytes: Arc<[u8]> = png(4, 4).into();
+        assert!(matches!(Opened::open(bytes, &limits), Err(DecodeError::TooLarge { limit: 10, .. })));
+    }
+
+    #[test]
+    fn refuses_too_many_pixels_from_the_header() {
+        let limits = Limits { max_pixels_per_page: 100, ..Limits::default() };
+        let bytes: Arc<[u8]> = png(20, 20).into();
+        let err = Opened::open(bytes, &limits).err().unwrap();
+        assert!(matches!(err, DecodeError::TooManyPixels { pixels: 400, .. }), "{err}");
+        assert!(err.to_string().contains("decompression bomb"));
+    }
+
+    #[test]
+    fn reads_png_as_one_gray_page() {
+        let bytes: Arc<[u8]> = png(30, 20).into();
+        let doc = Opened::open(bytes, &Limits::default()).unwrap();
+        assert_eq!(doc.page_count(), 1);
+        match doc.page(1).unwrap() {
+            PageInput::Image(r) => {
+                assert_eq!((r.width, r.height, r.pixels.len()), (30, 20, 600));
+                assert!(r.pixels.iter().all(|p| *p == 255));
+            }
+            PageInput::Text(_) => panic!("a PNG has no text layer"),
+        }
+    }
+
+    #[test]
+    fn truncated_png_is_corrupt() {
+        let mut bytes = png(300, 300);
+        bytes.truncate(bytes.len() / 2);
+        let doc = Opened::open(bytes.into(), &Limits::default());
+        let err = match doc {
+            Ok(d) => d.page(1).err().unwrap(),
+            Err(e) => e,
+        };
+        assert_eq!(err.label(), "corrupt", "{err}");
+    }
+
+    #[test]
+    fn unpacks_bilevel_rows() {
+        // 10 pixels wide, two rows: each row takes two bytes.
+        let packed = [0b1010_1010, 0b1100_0000, 0b0000_0000, 0b0100_0000];
+        let out = unpack_bits(&packed, 10, 2, 1);
+        assert_eq!(&out[..10], &[255, 0, 255, 0, 255, 0, 255, 0, 255, 255]);
+        assert_eq!(&out[10..], &[0, 0, 0, 0, 0, 0, 0, 0, 0, 255]);
+    }
+
+    #[test]
+    fn reads_every_page_of_a_multipage_tiff() {
+        use tiff::encoder::{colortype, TiffEncoder};
+        let mut buf = Cursor::new(Vec::new());
+        {
+            let mut enc = TiffEncoder::new(&mut buf).unwrap();
+            for shade in [0u8, 128, 255] {
+                let data = vec![shade; 8 * 6];
+                enc.write_image::<colortype::Gray8>(8, 6, &data).unwrap();
+            }
+        }
+        let doc = Opened::open(buf.into_inner().into(), &Limits::default()).unwrap();
+        assert_eq!(doc.kind(), Kind::Tiff);
+        assert_eq!(doc.page_count(), 3);
+        for (n, shade) in [(1, 0u8), (2, 128), (3, 255)] {
+            let PageInput::Image(r) = doc.page(n).unwrap() else { panic!() };
+            assert_eq!((r.width, r.height), (8, 6));
+            assert!(r.pixels.iter().all(|p| *p == shade), "page {n}");
+        }
+        let limits = Limits { max_pages: 2, ..Limits::default() };
+        let mut buf = Cursor::new(Vec::new());
+        {
+            let mut enc = TiffEncoder::new(&mut buf).unwrap();
+            for _ in 0..3 {
+                enc.write_image::<colortype::Gray8>(2, 2, &[0; 4]).unwrap();
+            }
+        }
+        assert!(matches!(
+            Opened::open(buf.into_inner().into(), &limits),
+            Err(DecodeError::TooManyPages { limit: 2, .. })
+        ));
+    }
+}

@@ -1,0 +1,466 @@
+//! PDF pages: the text layer when a page has a real one (lopdf), otherwise a 300 dpi render
+//! (hayro) for OCR.
+//!
+//! The text layer is read with positions rather than in content-stream order: text runs are placed
+//! through the text and graphics matrices, grouped into lines by baseline, and ordered top to
+//! bottom, left to right. A table drawn cell by cell therefore comes out a row per line, the way
+//! a reader sees it. Glyph widths come from the font's `/Widths` when present and an average
+//! advance otherwise, which is enough to order runs and space words.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use lopdf::content::Content;
+use lopdf::{Dictionary, Document as LoDocument, Encoding, Object, ObjectId};
+
+use paperchart_model::document::{BBox, Line, Word};
+
+use crate::decode::{check_pixels, DecodeError, Limits, PageInput, Raster};
+
+pub(crate) struct PdfFile {
+    text: LoDocument,
+    page_ids: Vec<ObjectId>,
+    render: hayro::hayro_syntax::Pdf,
+}
+
+impl PdfFile {
+    pub(crate) fn open(bytes: Arc<[u8]>, limits: &Limits) -> Result<PdfFile, DecodeError> {
+        let render = match hayro::hayro_syntax::Pdf::new(Arc::new(Shared(bytes.clone()))) {
+            Ok(pdf) => pdf,
+            Err(hayro::hayro_syntax::LoadPdfError::Decryption(_)) => return Err(DecodeError::Encrypted),
+            Err(hayro::hayro_syntax::LoadPdfError::Invalid) => {
+                return Err(DecodeError::corrupt("PDF", "no readable cross-reference table or page tree"))
+            }
+        };
+        let options = lopdf::LoadOptions {
+            filter: Some(drop_image_data),
+            max_decompressed_size: Some(limits.max_content_bytes as usize),
+            ..Default::default()
+        };
+        let mut text = LoDocument::load_mem_with_options(&bytes, options).map_err(|e| match e {
+            lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword => DecodeError::Encrypted,
+            other => DecodeError::corrupt("PDF", other),
+        })?;
+        if text.is_encrypted() {
+            // Documents protected by an owner password only open with the empty user password.
+            text.decrypt("").map_err(|_| DecodeError::Encrypted)?;
+        }
+        let page_ids: Vec<ObjectId> = text.get_pages().into_values().collect();
+        let rendered_pages = render.pages().len();
+        if page_ids.len() != rendered_pages {
+            return Err(DecodeError::corrupt(
+                "PDF",
+                format!("page tree disagrees with itself ({} vs {rendered_pages} pages)", page_ids.len()),
+            ));
+        }
+        Ok(PdfFile { text, page_ids, render })
+    }
+
+    pub(crate) fn page_count(&self) -> u32 {
+        self.page_ids.len() as u32
+    }
+
+    pub(crate) fn page(&self, number: u32, limits: &Limits) -> Result<PageInput, DecodeError> {
+        let id = *self
+            .page_ids
+            .get(number as usize - 1)
+            .ok_or_else(|| DecodeError::corrupt("PDF", format!("no page {number}")))?;
+        let lines = text_layer(&self.text, id, limits.max_content_bytes as usize)
+            .map_err(|e| DecodeError::corrupt("PDF", format!("page {number}: {e}")))?;
+        let letters: usize = lines.iter().map(|l| l.text.chars().filter(|c| c.is_alphanumeric()).count()).sum();
+        if letters >= limits.min_text_layer_chars as usize {
+            return Ok(PageInput::Text(lines));
+        }
+        self.render_page(number, limits).map(PageInput::Image)
+    }
+
+    fn render_page(&self, number: u32, limits: &Limits) -> Result<Raster, DecodeError> {
+        use hayro::vello_cpu::color::palette::css::WHITE;
+        let page = &self.render.pages()[number as usize - 1];
+        let scale = limits.render_dpi as f32 / 72.0;
+        let (w, h) = page.render_dimensions();
+        let (pw, ph) = ((w * scale).ceil() as u64, (h * scale).ceil() as u64);
+        check_pixels(number, pw, ph, limits)?;
+        if pw > u16::MAX as u64 || ph > u16::MAX as u64 {
+            return Err(DecodeError::TooManyPixels {
+                page: number,
+                width: pw,
+                height: ph,
+                pixels: pw * ph,
+                limit: limits.max_pixels_per_page,
+            });
+        }
+        let cache = hayro::RenderCache::new();
+        let settings = hayro::hayro_interpret::InterpreterSettings::default();
+        let pixmap = hayro::render(
+            page,
+            &cache,
+            &settings,
+            &hayro::RenderSettings::default(),
+            &hayro::PixmapSettings { x_scale: scale, y_scale: scale, bg_color: WHITE },
+        );
+        let pixels = pixmap.data().iter().map(|p| crate::decode::luma(p.r, p.g, p.b)).collect::<Vec<u8>>();
+        Ok(Raster {
+            width: pixmap.width() as u32,
+            height: pixmap.height() as u32,
+            pixels,
+            dpi: Some(limits.render_dpi),
+        })
+    }
+}
+
+/// lopdf only reads text, so image streams are loaded without their data: a scanned PDF's bulk
+/// is not copied a second time into memory (hayro renders from the original bytes).
+fn drop_image_data(id: (u32, u16), object: &mut Object) -> Option<((u32, u16), Object)> {
+    if let Object::Stream(stream) = object {
+        let is_image = stream.dict.get(b"Subtype").and_then(Object::as_name).is_ok_and(|n| n == b"Image");
+        if is_image {
+            stream.content = Vec::new();
+        }
+    }
+    // lopdf keeps the object as mutated for plain objects and the returned copy for members of
+    // object streams: give both.
+    Some((id, object.clone()))
+}
+
+/// The file's bytes, shared with the renderer without a copy.
+struct Shared(Arc<[u8]>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// 2-D affine matrix `[a b c d e f]` as PDF writes it.
+#[derive(Clone, Copy, Debug)]
+struct Matrix([f32; 6]);
+
+impl Matrix {
+    const IDENTITY: Matrix = Matrix([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+
+    /// `self × other`: apply `self` first, then `other` (PDF's row-vector convention).
+    fn then(self, o: Matrix) -> Matrix {
+        let [a, b, c, d, e, f] = self.0;
+        let [oa, ob, oc, od, oe, of] = o.0;
+        Matrix([
+            a * oa + b * oc,
+            a * ob + b * od,
+            c * oa + d * oc,
+            c * ob + d * od,
+            e * oa + f * oc + oe,
+            e * ob + f * od + of,
+        ])
+    }
+
+    fn translate(tx: f32, ty: f32) -> Matrix {
+        Matrix([1.0, 0.0, 0.0, 1.0, tx, ty])
+    }
+
+    fn apply(self, x: f32, y: f32) -> (f32, f32) {
+        let [a, b, c, d, e, f] = self.0;
+        (a * x + c * y + e, b * x + d * y + f)
+    }
+
+    fn scale_y(self) -> f32 {
+        (self.0[2] * self.0[2] + self.0[3] * self.0[3]).sqrt()
+    }
+}
+
+/// A piece of text placed on the page, in page space (points, origin bottom left).
+#[derive(Debug)]
+struct Run {
+    text: String,
+    x: f32,
+    y: f32,
+    width: f32,
+    size: f32,
+}
+
+struct FontInfo<'a> {
+    encoding: Option<Encoding<'a>>,
+    first_char: i64,
+    widths: Vec<f32>,
+    two_byte: bool,
+}
+
+fn number(o: &Object) -> Option<f32> {
+    match o {
+        Object::Integer(i) => Some(*i as f32),
+        Object::Real(r) => Some(*r),
+        _ => None,
+    }
+}
+
+fn numbers(ops: &[Object]) -> Vec<f32> {
+    ops.iter().filter_map(number).collect()
+}
+
+fn font_info<'a>(doc: &'a LoDocument, font: &'a Dictionary, limit: usize) -> FontInfo<'a> {
+    let encoding = font.get_font_encoding_with_limit(doc, limit).ok();
+    let subtype = font.get(b"Subtype").and_then(Object::as_name).unwrap_or(b"");
+    let first_char = font.get(b"FirstChar").ok().and_then(|o| o.as_i64().ok()).unwrap_or(0);
+    let widths = font
+        .get(b"Widths")
+        .ok()
+        .and_then(|o| match o {
+            Object::Reference(id) => doc.get_object(*id).ok(),
+            other => Some(other),
+        })
+        .and_then(|o| o.as_array().ok())
+        .map(|a| a.iter().map(|w| number(w).unwrap_or(500.0)).collect())
+        .unwrap_or_default();
+    FontInfo { encoding, first_char, widths, two_byte: subtype == b"Type0" }
+}
+
+/// Reads the positioned text of one page and assembles it into lines.
+fn text_layer(doc: &LoDocument, page_id: ObjectId, limit: usize) -> Result<Vec<Line>, lopdf::Error> {
+    let fonts = doc.get_page_fonts(page_id)?;
+    let infos: BTreeMap<Vec<u8>, FontInfo> =
+        fonts.iter().map(|(name, font)| (name.clone(), font_info(doc, font, limit))).collect();
+    let content = Content::decode(&doc.get_page_content_with_limit(page_id, limit)?)?;
+    let (page_w, page_h, origin_x, origin_y) = media_box(doc, page_id);
+
+    let mut runs = Vec::new();
+    let mut ctm = Matrix::IDENTITY;
+    let mut stack: Vec<Matrix> = Vec::new();
+    let (mut tm, mut tlm) = (Matrix::IDENTITY, Matrix::IDENTITY);
+    let (mut leading, mut size, mut char_spacing, mut word_spacing, mut hscale) =
+        (0.0f32, 0.0f32, 0.0f32, 0.0f32, 1.0f32);
+    let mut font: Option<&FontInfo> = None;
+
+    for op in &content.operations {
+        let args = &op.operands;
+        match op.operator.as_str() {
+            "q" => stack.push(ctm),
+            "Q" => ctm = stack.pop().unwrap_or(Matrix::IDENTITY),
+            "cm" => {
+                if let [a, b, c, d, e, f] = numbers(args)[..] {
+                    ctm = Matrix([a, b, c, d, e, f]).then(ctm);
+                }
+            }
+            "BT" => {
+                tm = Matrix::IDENTITY;
+                tlm = Matrix::IDENTITY;
+            }
+            "Tf" => {
+                font = args.first().and_then(|n| n.as_name().ok()).and_then(|n| infos.get(n));
+                size = args.get(1).and_then(number).unwrap_or(size);
+            }
+            "TL" => leading = args.first().and_then(number).unwrap_or(leading),
+            "Tc" => char_spacing = args.first().and_then(number).unwrap_or(0.0),
+            "Tw" => word_spacing = args.first().and_then(number).unwrap_or(0.0),
+            "Tz" => hscale = args.first().and_then(number).unwrap_or(100.0) / 100.0,
+            "Td" | "TD" => {
+                if let [tx, ty] = numbers(args)[..] {
+                    if op.operator == "TD" {
+                        leading = -ty;
+                    }
+                    tlm = Matrix::translate(tx, ty).then(tlm);
+                    tm = tlm;
+                }
+            }
+            "Tm" => {
+                if let [a, b, c, d, e, f] = numbers(args)[..] {
+                    tlm = Matrix([a, b, c, d, e, f]);
+                    tm = tlm;
+                }
+            }
+            "T*" => {
+                tlm = Matrix::translate(0.0, -leading).then(tlm);
+                tm = tlm;
+            }
+            "Tj" | "TJ" | "'" | "\"" => {
+                if matches!(op.operator.as_str(), "'" | "\"") {
+                    tlm = Matrix::translate(0.0, -leading).then(tlm);
+                    tm = tlm;
+                }
+                let Some(info) = font else { continue };
+                let strings: Vec<&Object> = match op.operator.as_str() {
+                    "TJ" => {
+                        args.first().and_then(|a| a.as_array().ok()).map(|a| a.iter().collect()).unwrap_or_default()
+                    }
+                    "\"" => args.get(2).into_iter().collect(),
+                    _ => args.first().into_iter().collect(),
+                };
+                for item in strings {
+                    match item {
+                        Object::String(bytes, _) => {
+                            let text = match &info.encoding {
+                                Some(enc) => LoDocument::decode_text(enc, bytes).unwrap_or_default(),
+                                None => String::new(),
+                            };
+                            let advance = text_advance(info, bytes, size, char_spacing, word_spacing) * hscale;
+                            let trm = tm.then(ctm);
+                            let (x, y) = trm.apply(0.0, 0.0);
+                            let (x2, _) = trm.apply(advance, 0.0);
+                            if !text.trim().is_empty() {
+                                runs.push(Run {
+                                    text,
+                                    x: x - origin_x,
+                                    y: y - origin_y,
+                                    width: (x2 - x).abs(),
+                                    size: (size * trm.scale_y()).clamp(1.0, 1e4),
+                                });
+                            }
+                            tm = Matrix::translate(advance, 0.0).then(tm);
+                        }
+                        other => {
+                            if let Some(adj) = number(other) {
+                                tm = Matrix::translate(-adj / 1000.0 * size * hscale, 0.0).then(tm);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(assemble_lines(runs, page_w, page_h))
+}
+
+fn text_advance(info: &FontInfo, bytes: &[u8], size: f32, char_spacing: f32, word_spacing: f32) -> f32 {
+    let codes: Vec<u32> = if info.two_byte {
+        bytes.chunks(2).map(|c| c.iter().fold(0u32, |a, b| (a << 8) | *b as u32)).collect()
+    } else {
+        bytes.iter().map(|b| *b as u32).collect()
+    };
+    codes
+        .iter()
+        .map(|&code| {
+            let w = usize::try_from(code as i64 - info.first_char)
+                .ok()
+                .and_then(|i| info.widths.get(i).copied())
+                .filter(|w| *w > 0.0)
+                .unwrap_or(if info.two_byte { 1000.0 } else { 550.0 });
+            let space = if !info.two_byte && code == 32 { word_spacing } else { 0.0 };
+            w / 1000.0 * size + char_spacing + space
+        })
+        .sum()
+}
+
+/// The page's media box: width, height and the lower-left origin, looked up through the page
+/// tree since pages inherit it.
+fn media_box(doc: &LoDocument, page_id: ObjectId) -> (f32, f32, f32, f32) {
+    let mut node = doc.get_dictionary(page_id).ok();
+    for _ in 0..32 {
+        let Some(dict) = node else { break };
+        if let Ok(mb) = dict.get(b"MediaBox").and_then(|o| match o {
+            Object::Reference(id) => doc.get_object(*id),
+            other => Ok(other),
+        }) {
+            if let Ok(arr) = mb.as_array() {
+                if let [x0, y0, x1, y1] = numbers(arr)[..] {
+                    return ((x1 - x0).abs().max(1.0), (y1 - y0).abs().max(1.0), x0.min(x1), y0.min(y1));
+                }
+            }
+        }
+        node = dict.get(b"Parent").and_then(Object::as_reference).ok().and_then(|id| doc.get_dictionary(id).ok());
+    }
+    (612.0, 792.0, 0.0, 0.0)
+}
+
+/// Groups runs sharing a baseline into lines, orders lines top to bottom and runs left to right,
+/// and splits them into words with boxes relative to the page.
+fn assemble_lines(mut runs: Vec<Run>, page_w: f32, page_h: f32) -> Vec<Line> {
+    runs.sort_by(|a, b| b.y.total_cmp(&a.y).then(a.x.total_cmp(&b.x)));
+    let mut groups: Vec<Vec<Run>> = Vec::new();
+    for run in runs {
+        match groups.last_mut() {
+            Some(g) if (g[0].y - run.y).abs() <= 0.4 * g[0].size.min(run.size) => g.push(run),
+            _ => groups.push(vec![run]),
+        }
+    }
+    let mut lines = Vec::with_capacity(groups.len());
+    for mut group in groups {
+        group.sort_by(|a, b| a.x.total_cmp(&b.x));
+        let mut text = String::new();
+        let mut words: Vec<Word> = Vec::new();
+        let mut prev_end: Option<f32> = None;
+        for run in &group {
+            let gap_is_space = prev_end.is_some_and(|end| run.x - end > 0.15 * run.size);
+            let glued = !text.is_empty() && !gap_is_space && !text.ends_with(' ') && !run.text.starts_with(' ');
+            if !text.is_empty() && !glued && !text.ends_with(' ') {
+                text.push(' ');
+            }
+            // Split the run into words, spreading its width evenly over its characters.
+            let n_chars = run.text.chars().count().max(1) as f32;
+            let char_w = run.width / n_chars;
+            let mut idx = 0usize;
+            for piece in run.text.split(' ') {
+                let len = piece.chars().count();
+                if !piece.is_empty() {
+                    let left = run.x + idx as f32 * char_w;
+                    let bbox = BBox::from_pixels(
+                        left,
+                        page_h - run.y - run.size * 0.8,
+                        len as f32 * char_w,
+                        run.size,
+                        page_w,
+                        page_h,
+                    );
+                    if glued && idx == 0 {
+                        if let Some(last) = words.last_mut() {
+                            last.text.push_str(piece);
+                            last.bbox = Some(last.bbox.map_or(bbox, |b| b.union(bbox)));
+                            idx += len + 1;
+                            continue;
+                        }
+                    }
+                    words.push(Word { text: piece.to_string(), bbox: Some(bbox), confidence: 100.0 });
+                }
+                idx += len + 1;
+            }
+            text.push_str(run.text.trim_end_matches(' '));
+            prev_end = Some(run.x + run.width);
+        }
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.is_empty() {
+            continue;
+        }
+        let bbox = words.iter().filter_map(|w| w.bbox).reduce(BBox::union);
+        lines.push(Line { text, bbox, confidence: 100.0, words });
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str, x: f32, y: f32, width: f32) -> Run {
+        Run { text: text.into(), x, y, width, size: 10.0 }
+    }
+
+    #[test]
+    fn lines_follow_the_page_not_the_stream() {
+        // A table drawn column by column: the lines must come out row by row.
+        let runs = vec![
+            run("Result", 200.0, 700.0, 30.0),
+            run("Test", 50.0, 700.0, 20.0),
+            run("7.2 %", 200.0, 680.0, 25.0),
+            run("Hemoglobin A1c", 50.0, 680.0, 70.0),
+            run("Header", 50.0, 750.0, 30.0),
+        ];
+        let lines = assemble_lines(runs, 612.0, 792.0);
+        let texts: Vec<_> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["Header", "Test Result", "Hemoglobin A1c 7.2 %"]);
+        let words: Vec<_> = lines[2].words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(words, ["Hemoglobin", "A1c", "7.2", "%"]);
+        let b = lines[2].words[0].bbox.unwrap();
+        assert!(b.left > 0.07 && b.left < 0.09 && b.top > 0.1 && b.top < 0.15, "{b:?}");
+    }
+
+    #[test]
+    fn adjacent_runs_glue_into_one_word() {
+        let lines = assemble_lines(vec![run("Metfor", 50.0, 700.0, 30.0), run("min", 80.0, 700.0, 15.0)], 612.0, 792.0);
+        assert_eq!(lines[0].text, "Metformin");
+        assert_eq!(lines[0].words.len(), 1);
+    }
+
+    #[test]
+    fn matrices_compose_in_pdf_order() {
+        let m = Matrix::translate(10.0, 20.0).then(Matrix([2.0, 0.0, 0.0, 2.0, 0.0, 0.0]));
+        assert_eq!(m.apply(1.0, 1.0), (22.0, 42.0));
+    }
+}

@@ -1,0 +1,214 @@
+//! The embedded engine: PDF text layers as they are, everything else through Tesseract.
+//!
+//! Pages of one document are read in parallel on a pool of `ocr.threads` threads, each holding
+//! its own Tesseract engine for its whole life (initialising one costs far more than a page).
+//! Tesseract must not start its own OpenMP threads on top (`OMP_THREAD_LIMIT=1`, set by the
+//! binary before any thread starts): with one engine per core its threading halves throughput.
+//! At most one raster per pool thread exists at a time, so memory does not grow with page count.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rayon::prelude::*;
+
+use paperchart_core::ocr::{OcrEngine, OcrError, OcrJob, OcrPoll, OcrStart};
+use paperchart_core::source::SourceObject;
+use paperchart_model::document::{key_values_from_lines, BBox, Document, Line, Page, ReadBy, Word};
+use paperchart_model::settings::OcrSettings;
+
+use crate::decode::{Limits, Opened, PageInput, Raster};
+
+#[derive(Clone)]
+pub struct TesseractEngine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: rayon::ThreadPool,
+    settings: Arc<EngineSettings>,
+    limits: Limits,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct EngineSettings {
+    language: String,
+    datapath: Option<String>,
+}
+
+thread_local! {
+    static ENGINE: RefCell<Option<(Arc<EngineSettings>, tesseract::Tesseract)>> = const { RefCell::new(None) };
+}
+
+impl Drop for Inner {
+    // Free every thread's engine before the pool goes, so Tesseract's shared caches are released
+    // in order (otherwise it reports leaks at exit).
+    fn drop(&mut self) {
+        self.pool.broadcast(|_| ENGINE.with(|cell| drop(cell.borrow_mut().take())));
+    }
+}
+
+fn engine_failed(detail: String) -> OcrError {
+    OcrError::EngineFailed { engine: "tesseract", detail }
+}
+
+fn init(settings: &EngineSettings) -> Result<tesseract::Tesseract, OcrError> {
+    tesseract::Tesseract::new(settings.datapath.as_deref(), Some(&settings.language)).map_err(|e| {
+        OcrError::EngineFailed {
+            engine: "tesseract",
+            detail: format!(
+                "cannot start Tesseract with language '{}' ({e}); install it with \
+             `apt-get install tesseract-ocr tesseract-ocr-eng` or set ocr.datapath",
+                settings.language
+            ),
+        }
+    })
+}
+
+impl TesseractEngine {
+    /// Starts the pool and checks, once, that Tesseract and its language data load.
+    pub fn new(cfg: &OcrSettings, threads: usize, limits: Limits) -> Result<TesseractEngine, OcrError> {
+        let settings = Arc::new(EngineSettings {
+            language: cfg.language.clone(),
+            datapath: Some(cfg.datapath.clone()).filter(|d| !d.is_empty()),
+        });
+        init(&settings)?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .thread_name(|i| format!("paperchart-ocr-{i}"))
+            .build()
+            .map_err(|e| engine_failed(format!("cannot start OCR threads: {e}")))?;
+        Ok(TesseractEngine { inner: Arc::new(Inner { pool, settings, limits }) })
+    }
+
+    /// Reads every page of a document (blocking; call from a blocking context).
+    pub fn read(&self, bytes: Arc<[u8]>) -> Result<Document, OcrError> {
+        let inner = &self.inner;
+        let opened = Opened::open(bytes, &inner.limits)?;
+        let n = opened.page_count();
+        let settings = &inner.settings;
+        let pages: Result<Vec<Page>, OcrError> =
+            inner.pool.install(|| (1..=n).into_par_iter().map(|number| read_page(&opened, number, settings)).collect());
+        Ok(Document { pages: pages?, ..Default::default() })
+    }
+}
+
+fn read_page(opened: &Opened, number: u32, settings: &Arc<EngineSettings>) -> Result<Page, OcrError> {
+    let (read_by, lines) = match opened.page(number)? {
+        PageInput::Text(lines) => (ReadBy::TextLayer, lines),
+        PageInput::Image(raster) => (ReadBy::Tesseract, recognise(&raster, settings)?),
+    };
+    let key_values = key_values_from_lines(&lines);
+    Ok(Page { number, read_by, lines, key_values, tables: Vec::new() })
+}
+
+/// Runs this thread's Tesseract engine over one raster and returns its lines in reading order.
+fn recognise(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<Vec<Line>, OcrError> {
+    let tsv = ENGINE.with(|cell| -> Result<String, OcrError> {
+        let mut slot = cell.borrow_mut();
+        let engine = match slot.take() {
+            Some((s, e)) if *s == **settings => e,
+            _ => init(settings)?,
+        };
+        let fail = |what: &str, e: &dyn std::fmt::Display| engine_failed(format!("{what}: {e}"));
+        let mut engine = engine
+            .set_frame(&raster.pixels, raster.width as i32, raster.height as i32, 1, raster.width as i32)
+            .map_err(|e| fail("set image", &e))?
+            .set_source_resolution(raster.dpi.filter(|d| *d >= 70).unwrap_or(300) as i32)
+            .recognize()
+            .map_err(|e| fail("recognise", &e))?;
+        let tsv = engine.get_tsv_text(0).map_err(|e| fail("read result", &e))?;
+        *slot = Some((settings.clone(), engine));
+        Ok(tsv)
+    })?;
+    Ok(parse_tsv(&tsv, raster.width as f32, raster.height as f32))
+}
+
+/// Turns Tesseract's TSV output into lines of words with boxes and confidences. Words are
+/// grouped by block, paragraph and line, in the order Tesseract reports them (its reading order).
+pub fn parse_tsv(tsv: &str, page_w: f32, page_h: f32) -> Vec<Line> {
+    let mut lines: Vec<Line> = Vec::new();
+    let mut current: Option<(u32, u32, u32)> = None;
+    for row in tsv.lines() {
+        let f: Vec<&str> = row.splitn(12, '\t').collect();
+        if f.len() < 12 || f[0] != "5" {
+            continue;
+        }
+        let n = |i: usize| f[i].trim().parse::<f32>().unwrap_or(0.0);
+        let text = f[11].trim();
+        if text.is_empty() {
+            continue;
+        }
+        let key = (n(2) as u32, n(3) as u32, n(4) as u32);
+        let word = Word {
+            text: text.to_string(),
+            bbox: Some(BBox::from_pixels(n(6), n(7), n(8), n(9), page_w, page_h)),
+            confidence: n(10).clamp(0.0, 100.0),
+        };
+        if current != Some(key) {
+            lines.push(Line { text: String::new(), bbox: None, confidence: 0.0, words: Vec::new() });
+            current = Some(key);
+        }
+        let line = lines.last_mut().expect("pushed above");
+        line.words.push(word);
+    }
+    for line in &mut lines {
+        line.text = line.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+        line.bbox = line.words.iter().filter_map(|w| w.bbox).reduce(BBox::union);
+        line.confidence = line.words.iter().map(|w| w.confidence).sum::<f32>() / line.words.len().max(1) as f32;
+    }
+    lines
+}
+
+#[async_trait]
+impl OcrEngine for TesseractEngine {
+    fn name(&self) -> &'static str {
+        "tesseract"
+    }
+
+    async fn start(&self, object: &SourceObject, _tag: &str) -> Result<OcrStart, OcrError> {
+        let bytes = object.bytes.clone();
+        let engine = self.clone();
+        let doc = tokio::task::spawn_blocking(move || engine.read(bytes))
+            .await
+            .map_err(|e| engine_failed(format!("OCR task failed: {e}")))??;
+        Ok(OcrStart::Done(doc))
+    }
+
+    async fn fetch(&self, job: &OcrJob) -> Result<OcrPoll, OcrError> {
+        // Tesseract never starts a job: every job is unknown to it.
+        Err(OcrError::UnknownJob { job_id: job.id.clone() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsv_rows_become_lines_in_order() {
+        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
+                   1\t1\t0\t0\t0\t0\t0\t0\t1000\t1000\t-1\t\n\
+                   5\t1\t1\t1\t1\t1\t100\t50\t200\t40\t96.5\tChest\n\
+                   5\t1\t1\t1\t1\t2\t320\t50\t150\t40\t91.0\tpain\n\
+                   5\t1\t1\t1\t2\t1\t100\t120\t80\t40\t88.0\tBP\n\
+                   5\t1\t2\t1\t1\t1\t100\t300\t80\t40\t70.0\tnext\n";
+        let lines = parse_tsv(tsv, 1000.0, 1000.0);
+        let texts: Vec<_> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["Chest pain", "BP", "next"]);
+        assert!((lines[0].confidence - 93.75).abs() < 1e-3);
+        let b = lines[0].bbox.unwrap();
+        assert!((b.left - 0.1).abs() < 1e-6 && (b.width - 0.37).abs() < 1e-6);
+    }
+
+    #[test]
+    fn reads_a_rendered_word() {
+        // A real Tesseract run on pixels drawn here: black bars spelling nothing must not crash,
+        // and a blank page gives no lines.
+        let engine = TesseractEngine::new(&OcrSettings::default(), 1, Limits::default()).unwrap();
+        let blank = Raster { width: 400, height: 200, pixels: vec![255; 80_000], dpi: Some(300) };
+        let settings = engine.inner.settings.clone();
+        let lines = engine.inner.pool.install(|| recognise(&blank, &settings)).unwrap();
+        assert!(lines.is_empty());
+    }
+}

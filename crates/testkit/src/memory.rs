@@ -1,0 +1,247 @@
+//! Fakes behind the seams, for unit tests: a queue with SQS's semantics and a sink that keeps
+//! what it is given. Time is Tokio's, so a test with paused time runs leases and heartbeats
+//! without waiting.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use paperchart_core::queue::{JobQueue, Message, QueueError};
+use paperchart_core::sink::{EntryOutcome, FhirSink, SinkError, WriteOutcome};
+use paperchart_model::bundle::Bundle;
+use tokio::time::Instant;
+
+struct Held {
+    id: u64,
+    body: String,
+    visible_at: Instant,
+    receive_count: u32,
+    receipt: Option<String>,
+}
+
+/// How the queue's extend calls behave, to test what the worker does when they fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Extensions {
+    #[default]
+    Work,
+    /// Every extension answers an error.
+    Fail,
+    /// Every extension hangs (until the caller's time limit).
+    Hang,
+}
+
+#[derive(Default)]
+struct State {
+    next: u64,
+    messages: Vec<Held>,
+    dead: Vec<(String, String)>,
+    acked: Vec<String>,
+    releases: Vec<(String, Duration)>,
+    extensions: u32,
+    extend: Extensions,
+}
+
+/// A queue in memory with SQS's rules: leases by visibility timeout, single-use receipts, a
+/// receive count per delivery, dead letters with their reason.
+#[derive(Clone, Default)]
+pub struct MemoryQueue {
+    state: Arc<Mutex<State>>,
+}
+
+impl MemoryQueue {
+    pub fn new() -> MemoryQueue {
+        MemoryQueue::default()
+    }
+
+    pub fn set_extensions(&self, how: Extensions) {
+        self.state.lock().unwrap().extend = how;
+    }
+
+    /// (body, reason) of every dead letter.
+    pub fn dead_letters(&self) -> Vec<(String, String)> {
+        self.state.lock().unwrap().dead.clone()
+    }
+
+    /// Bodies of the acknowledged (deleted) messages.
+    pub fn acked(&self) -> Vec<String> {
+        self.state.lock().unwrap().acked.clone()
+    }
+
+    /// (body, delay) of every release.
+    pub fn releases(&self) -> Vec<(String, Duration)> {
+        self.state.lock().unwrap().releases.clone()
+    }
+
+    /// Successful extensions so far.
+    pub fn extensions(&self) -> u32 {
+        self.state.lock().unwrap().extensions
+    }
+
+    /// Messages still in the queue, visible or leased.
+    pub fn len(&self) -> usize {
+        self.state.lock().unwrap().messages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn held<'a>(s: &'a mut State, receipt: &str) -> Result<&'a mut Held, QueueError> {
+        let now = Instant::now();
+        s.messages
+            .iter_mut()
+            .find(|m| m.receipt.as_deref() == Some(receipt) && m.visible_at > now)
+            .ok_or(QueueError::LeaseLost)
+    }
+}
+
+#[async_trait]
+impl JobQueue for MemoryQueue {
+    async fn receive(&self, max: usize, visibility: Duration) -> Result<Vec<Message>, QueueError> {
+        let mut s = self.state.lock().unwrap();
+        let now = Instant::now();
+        let mut out = Vec::new();
+        for m in s.messages.iter_mut().filter(|m| m.visible_at <= now).take(max) {
+            m.receive_count += 1;
+            let receipt = format!("{}-{}", m.id, m.receive_count);
+            m.receipt = Some(receipt.clone());
+            m.visible_at = now + visibility;
+            out.push(Message { id: m.id.to_string(), body: m.body.clone(), receipt, receive_count: m.receive_count });
+        }
+        Ok(out)
+    }
+
+    async fn extend(&self, receipt: &str, visibility: Duration) -> Result<(), QueueError> {
+        let how = self.state.lock().unwrap().extend;
+        match how {
+            Extensions::Fail => {
+                return Err(QueueError::Unavailable { op: "extend", detail: "refused by the test".into() })
+            }
+            Extensions::Hang => std::future::pending::<()>().await,
+            Extensions::Work => {}
+        }
+        let mut s = self.state.lock().unwrap();
+        Self::held(&mut s, receipt)?.visible_at = Instant::now() + visibility;
+        s.extensions += 1;
+        Ok(())
+    }
+
+    async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
+        let mut s = self.state.lock().unwrap();
+        let id = Self::held(&mut s, receipt)?.id;
+        let i = s.messages.iter().position(|m| m.id == id).expect("held");
+        let m = s.messages.remove(i);
+        s.acked.push(m.body);
+        Ok(())
+    }
+
+    async fn release(&self, receipt: &str, delay: Duration) -> Result<(), QueueError> {
+        let mut s = self.state.lock().unwrap();
+        let m = Self::held(&mut s, receipt)?;
+        m.visible_at = Instant::now() + delay;
+        m.receipt = None;
+        let body = m.body.clone();
+        s.releases.push((body, delay));
+        Ok(())
+    }
+
+    async fn dead_letter(&self, message: &Message, reason: &str) -> Result<(), QueueError> {
+        let mut s = self.state.lock().unwrap();
+        let id = Self::held(&mut s, &message.receipt)?.id;
+        let i = s.messages.iter().position(|m| m.id == id).expect("held");
+        let m = s.messages.remove(i);
+        s.dead.push((m.body, reason.to_string()));
+        Ok(())
+    }
+
+    async fn send(&self, body: &str) -> Result<(), QueueError> {
+        let mut s = self.state.lock().unwrap();
+        s.next += 1;
+        let id = s.next;
+        s.messages.push(Held {
+            id,
+            body: body.to_string(),
+            visible_at: Instant::now(),
+            receive_count: 0,
+            receipt: None,
+        });
+        Ok(())
+    }
+}
+
+/// A sink in memory: the last Bundle written per document, and how many writes it took.
+#[derive(Clone, Default)]
+pub struct MemorySink {
+    bundles: Arc<Mutex<BTreeMap<String, Bundle>>>,
+    writes: Arc<Mutex<u32>>,
+    /// Writes that fail (transiently) before writes succeed.
+    failures: Arc<Mutex<u32>>,
+}
+
+impl MemorySink {
+    pub fn new() -> MemorySink {
+        MemorySink::default()
+    }
+
+    /// The next `n` writes fail as a server answering 503 would.
+    pub fn fail_next(&self, n: u32) {
+        *self.failures.lock().unwrap() = n;
+    }
+
+    pub fn bundles(&self) -> BTreeMap<String, Bundle> {
+        self.bundles.lock().unwrap().clone()
+    }
+
+    pub fn writes(&self) -> u32 {
+        *self.writes.lock().unwrap()
+    }
+}
+
+#[async_trait]
+impl FhirSink for MemorySink {
+    async fn write(&self, bundle: &Bundle) -> Result<WriteOutcome, SinkError> {
+        *self.writes.lock().unwrap() += 1;
+        {
+            let mut f = self.failures.lock().unwrap();
+            if *f > 0 {
+                *f -= 1;
+                return Err(SinkError::Transient {
+                    status: Some(503),
+                    detail: "failed by the test".into(),
+                    retry_after: None,
+                });
+            }
+        }
+        let existed = self.bundles.lock().unwrap().insert(bundle.id.clone(), bundle.clone()).is_some();
+        let status = if existed { 200 } else { 201 };
+        Ok(WriteOutcome {
+            entries: bundle
+                .entries
+                .iter()
+                .map(|e| EntryOutcome { resource_type: e.resource_type.to_string(), id: e.id.clone(), status })
+                .collect(),
+            attempts: 1,
+        })
+    }
+
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_memory_queue_keeps_the_contract() {
+        let q = MemoryQueue::new();
+        let handle = q.clone();
+        crate::contract::queue(&q, || {
+            let q = handle.clone();
+            async move { q.dead_letters() }
+        })
+        .await;
+    }
+}

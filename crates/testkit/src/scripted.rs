@@ -1,0 +1,97 @@
+//! A FHIR server that answers from a script: for the failures a real server will not give on
+//! demand (429 with Retry-After, 503, a 400 with an OperationOutcome).
+
+use serde_json::Value;
+
+/// A reply of the scripted FHIR server to one POST.
+#[derive(Clone)]
+pub enum Reply {
+    Status(u16, Vec<(&'static str, &'static str)>, &'static str),
+    /// A transaction-response with `201 Created` for every entry.
+    Accept,
+}
+
+/// One request the scripted server saw.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub at: std::time::Instant,
+    /// `POST /path HTTP/1.1`
+    pub line: String,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+pub type Requests = std::sync::Arc<std::sync::Mutex<Vec<Request>>>;
+
+/// A FHIR server on 127.0.0.1 that serves `/metadata` as R4 and answers POSTs with `script` in
+/// order, then accepts. Returns the base URL and every request it saw.
+pub fn scripted(script: Vec<Reply>) -> (String, Requests) {
+    use serde_json::json;
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let requests: Requests = Default::default();
+    let seen = requests.clone();
+    std::thread::spawn(move || {
+        let mut script = script.into_iter();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let mut headers = Vec::new();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h == "\r\n" || h.is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.trim_end().split_once(':') {
+                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                }
+            }
+            let length = headers.iter().find(|(k, _)| k == "content-length").map_or(0, |(_, v)| v.parse().unwrap());
+            let mut body = vec![0u8; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let line = line.trim_end().to_string();
+            seen.lock().unwrap().push(Request { at: std::time::Instant::now(), line: line.clone(), headers });
+            let (status, extra, text) = if line.starts_with("GET") {
+                let cs = json!({"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1", "status": "active"});
+                (200, vec![], cs.to_string())
+            } else {
+                match script.next().unwrap_or(Reply::Accept) {
+                    Reply::Status(s, h, b) => (s, h, b.to_string()),
+                    Reply::Accept => {
+                        let req: Value = serde_json::from_slice(&body).unwrap();
+                        let n = req["entry"].as_array().map_or(0, Vec::len);
+                        let entries = vec![json!({"response": {"status": "201 Created"}}); n];
+                        (
+                            200,
+                            vec![],
+                            json!({"resourceType": "Bundle", "type": "transaction-response", "entry": entries})
+                                .to_string(),
+                        )
+                    }
+                }
+            };
+            let mut head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\nConnection: close\r\n",
+                text.len()
+            );
+            for (k, v) in extra {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            let _ = stream.write_all(format!("{head}\r\n{text}").as_bytes());
+        }
+    });
+    (base, requests)
+}
