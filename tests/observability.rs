@@ -216,7 +216,11 @@ async fn metrics_dashboard_and_alerts_over_a_fleet_run() {
     assert!(total(&s, "paperchart_pages_total", &["read_by=\"textract\""]) >= 2.0, "{body}");
     assert!(total(&s, "paperchart_ocr_confidence_ratio_count", &["read_by=\"textract\""]) >= 2.0, "{body}");
     assert_eq!(
-        total(&s, "paperchart_queue_messages_dead_lettered_total", &["queue=\"intake\"", "error_class=\"permanent\"", "error=\"corrupt\""]),
+        total(
+            &s,
+            "paperchart_queue_messages_dead_lettered_total",
+            &["queue=\"intake\"", "error_class=\"permanent\"", "error=\"corrupt\""]
+        ),
         1.0,
         "{body}"
     );

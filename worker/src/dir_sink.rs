@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use serde_json::Value;
 
-use paperchart_core::sink::{EntryOutcome, FhirSink, SinkError, WriteOutcome};
+use paperchart_core::sink::{FhirSink, SinkError, WriteOutcome};
 use paperchart_model::bundle::Bundle;
 
 pub struct DirSink {
@@ -105,14 +105,7 @@ impl FhirSink for DirSink {
             write_atomic(&path, &bytes)?;
         }
         let status = if existed { 200 } else { 201 };
-        Ok(WriteOutcome {
-            entries: bundle
-                .entries
-                .iter()
-                .map(|e| EntryOutcome { resource_type: e.resource_type.to_string(), id: e.id.clone(), status })
-                .collect(),
-            attempts: 1,
-        })
+        Ok(WriteOutcome::whole(bundle, status))
     }
 
     async fn flush(&self) -> Result<(), SinkError> {

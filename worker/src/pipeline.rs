@@ -277,3 +277,199 @@ impl Pipeline {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The one path, with fakes behind the seams: an engine that answers at once and one that
+    //! starts jobs, each document parked, resumed, written, ignored or forgotten as the state
+    //! machine says.
+
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use paperchart_core::error::ErrorClass;
+    use paperchart_core::ocr::OcrJob;
+    use paperchart_core::source::{Located, ObjectLocation, SourceError};
+    use paperchart_model::document::{Document, Line, Page};
+    use paperchart_model::findings::{Assertion, NlpOutput};
+    use paperchart_model::settings::FhirSettings;
+    use paperchart_testkit::memory::{MemoryJobs, MemorySink};
+
+    use super::*;
+
+    /// Objects by key, in a bucket of their own.
+    struct Objects(BTreeMap<String, Vec<u8>>);
+
+    #[async_trait]
+    impl ObjectSource for Objects {
+        async fn locate(&self, key: &str) -> Result<Located, SourceError> {
+            let bytes = self.0.get(key).ok_or_else(|| SourceError::NotFound { key: key.into() })?;
+            let location = ObjectLocation { bucket: "b".into(), key: key.into(), version_id: None, etag: None };
+            Ok(Located { key: key.into(), size: bytes.len() as u64, location: Some(location) })
+        }
+
+        async fn read(&self, located: &Located) -> Result<SourceObject, SourceError> {
+            let bytes = self.0[&located.key].clone();
+            let mut object = SourceObject::from_bytes(located.key.clone(), located.key.clone(), bytes, None);
+            object.location = located.location.clone();
+            Ok(object)
+        }
+    }
+
+    /// How the fake engine behaves.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Engine {
+        /// Reads at once, as Tesseract does.
+        AtOnce,
+        /// Starts a job; its document comes with `fetch`, as Textract's does.
+        Jobs,
+        /// Starts jobs that fail.
+        FailingJobs,
+    }
+
+    struct FakeOcr {
+        engine: Engine,
+        started: Mutex<u32>,
+    }
+
+    fn page() -> Document {
+        let lines = vec![Line::from_text("Discharge summary", 95.0)];
+        Document {
+            pages: vec![Page { number: 1, read_by: ReadBy::Textract, lines, key_values: vec![], tables: vec![] }],
+            ..Document::default()
+        }
+    }
+
+    #[async_trait]
+    impl OcrEngine for FakeOcr {
+        fn name(&self) -> &'static str {
+            "fake"
+        }
+
+        async fn start(&self, _object: &SourceObject, _tag: &str) -> Result<OcrStart, OcrError> {
+            let mut n = self.started.lock().unwrap();
+            *n += 1;
+            Ok(match self.engine {
+                Engine::AtOnce => OcrStart::Done(page()),
+                Engine::Jobs | Engine::FailingJobs => OcrStart::Started(OcrJob { id: format!("job-{n}") }),
+            })
+        }
+
+        async fn fetch(&self, job: &OcrJob) -> Result<OcrPoll, OcrError> {
+            match self.engine {
+                Engine::FailingJobs => Err(OcrError::JobFailed { job_id: job.id.clone(), message: "bad scan".into() }),
+                _ => Ok(OcrPoll::Done(page())),
+            }
+        }
+    }
+
+    /// Finds nothing: the document and its provenance are what is written.
+    struct NoFindings;
+
+    impl NlpEngine for NoFindings {
+        fn analyze(&self, _text: &str) -> NlpOutput {
+            NlpOutput::default()
+        }
+
+        fn assertion(&self, _text: &str, _start: usize, _end: usize) -> Assertion {
+            Assertion::default()
+        }
+    }
+
+    struct Setup {
+        pipeline: Pipeline,
+        ocr: Arc<FakeOcr>,
+        sink: MemorySink,
+        jobs: MemoryJobs,
+    }
+
+    fn setup(engine: Engine) -> Setup {
+        let objects = BTreeMap::from([
+            ("scan.pdf".to_string(), b"%PDF-1.4 a scan".to_vec()),
+            ("notes.txt".to_string(), b"not a document type".to_vec()),
+        ]);
+        let ocr = Arc::new(FakeOcr { engine, started: Mutex::new(0) });
+        let (sink, jobs) = (MemorySink::new(), MemoryJobs::new());
+        let pipeline = Pipeline {
+            source: Arc::new(Objects(objects)),
+            ocr: ocr.clone(),
+            nlp: Arc::new(NoFindings),
+            mapper: Arc::new(Mapper::new(FhirSettings::default(), "paperchart test".into())),
+            sink: Arc::new(sink.clone()),
+            jobs: (engine != Engine::AtOnce).then(|| Arc::new(jobs.clone()) as Arc<dyn JobStore>),
+        };
+        Setup { pipeline, ocr, sink, jobs }
+    }
+
+    #[tokio::test]
+    async fn an_engine_that_answers_at_once_goes_straight_to_written() {
+        let s = setup(Engine::AtOnce);
+        let (report, result) = s.pipeline.process("scan.pdf").await;
+        assert_eq!(result.unwrap(), Settlement::Written);
+        assert_eq!((report.settled, report.pages), ("written", 1));
+        let bundles = s.sink.bundles();
+        assert_eq!(bundles.keys().collect::<Vec<_>>(), [report.document_id.as_ref().unwrap()]);
+        assert!(s.jobs.parked().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_started_job_is_parked_then_resumed_then_written_once() {
+        let s = setup(Engine::Jobs);
+        let (report, result) = s.pipeline.process("scan.pdf").await;
+        assert_eq!(result.unwrap(), Settlement::OcrStarted);
+        assert_eq!(s.jobs.parked(), ["job-1"]);
+        assert_eq!(s.sink.writes(), 0, "nothing is written before the job's document comes");
+        let parked_as = report.document_id.clone().unwrap();
+
+        let (report, result) = s.pipeline.resume("job-1", "SUCCEEDED").await;
+        assert_eq!(result.unwrap(), Settlement::Written);
+        assert_eq!(report.document_id.as_deref(), Some(parked_as.as_str()), "written under the id it was parked with");
+        assert!(s.jobs.parked().is_empty(), "the job store forgets a written job");
+        assert_eq!(s.sink.bundles().len(), 1);
+
+        // The same upload event again: turned away before the engine is paid.
+        let (_, result) = s.pipeline.process("scan.pdf").await;
+        assert_eq!(result.unwrap(), Settlement::Ignored);
+        assert_eq!(*s.ocr.started.lock().unwrap(), 1);
+        // The same notice again: no parked job, nothing to do.
+        let (_, result) = s.pipeline.resume("job-1", "SUCCEEDED").await;
+        assert_eq!(result.unwrap(), Settlement::Ignored);
+        assert_eq!(s.sink.writes(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_keeps_the_job_parked_for_the_retry() {
+        let s = setup(Engine::Jobs);
+        s.pipeline.process("scan.pdf").await.1.unwrap();
+        s.sink.fail_next(1);
+        let (_, result) = s.pipeline.resume("job-1", "SUCCEEDED").await;
+        assert_eq!(result.unwrap_err().class(), ErrorClass::Transient);
+        assert_eq!(s.jobs.parked(), ["job-1"], "kept for the notice's next delivery");
+        assert_eq!(s.pipeline.resume("job-1", "SUCCEEDED").await.1.unwrap(), Settlement::Written);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_failed_for_good_is_forgotten_and_says_why() {
+        let s = setup(Engine::FailingJobs);
+        s.pipeline.process("scan.pdf").await.1.unwrap();
+        let (report, result) = s.pipeline.resume("job-1", "FAILED").await;
+        let e = result.unwrap_err();
+        assert_eq!((e.class(), e.label()), (ErrorClass::Permanent, "ocr_job_failed"));
+        assert_eq!(s.jobs.forgotten(), ["job-1"]);
+        assert!(matches!(report.outcome, Outcome::Failed { .. }));
+        assert_eq!(s.sink.writes(), 0);
+    }
+
+    #[tokio::test]
+    async fn what_cannot_be_read_fails_where_it_is_found_with_its_own_error() {
+        let s = setup(Engine::Jobs);
+        let e = s.pipeline.process("notes.txt").await.1.unwrap_err();
+        assert!(matches!(e, StageError::Decode(_)), "{e:?}");
+        assert_eq!(e.class(), ErrorClass::Permanent);
+        let e = s.pipeline.process("missing.pdf").await.1.unwrap_err();
+        assert_eq!(e.label(), "not_found");
+        assert_eq!(*s.ocr.started.lock().unwrap(), 0, "the engine is never asked");
+        assert!(s.jobs.parked().is_empty());
+    }
+}

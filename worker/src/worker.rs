@@ -382,12 +382,10 @@ mod tests {
         }
     }
 
-    /// Runs a worker over `bodies` until `done` holds (or an hour of paused time passes), then
-    /// shuts it down; gives its statistics.
-    async fn run(queue: &MemoryQueue, bodies: &[&str], done: impl Fn(&WorkerStats) -> bool) -> Arc<WorkerStats> {
-        for b in bodies {
-            queue.send(b).await.unwrap();
-        }
+    /// A worker on `queue`, running until the returned token is cancelled.
+    fn start(
+        queue: &MemoryQueue,
+    ) -> (Arc<WorkerStats>, CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>) {
         let stats = Arc::new(WorkerStats::default());
         let worker = Worker {
             role: QueueRole::Local,
@@ -401,6 +399,16 @@ mod tests {
             let stop = stop.clone();
             async move { worker.run(stop).await }
         });
+        (stats, stop, running)
+    }
+
+    /// Runs a worker over `bodies` until `done` holds (or an hour of paused time passes), then
+    /// shuts it down; gives its statistics.
+    async fn run(queue: &MemoryQueue, bodies: &[&str], done: impl Fn(&WorkerStats) -> bool) -> Arc<WorkerStats> {
+        for b in bodies {
+            queue.send(b).await.unwrap();
+        }
+        let (stats, stop, running) = start(queue);
         let deadline = Instant::now() + Duration::from_secs(3600);
         while !done(&stats) {
             assert!(Instant::now() < deadline, "the worker never got there");
@@ -488,19 +496,7 @@ mod tests {
     async fn shutdown_releases_unfinished_work_at_once() {
         let q = MemoryQueue::new();
         q.send("slow").await.unwrap();
-        let stats = Arc::new(WorkerStats::default());
-        let worker = Worker {
-            role: QueueRole::Local,
-            queue: Arc::new(q.clone()),
-            handler: Arc::new(Scripted),
-            settings: settings(),
-            stats: stats.clone(),
-        };
-        let stop = CancellationToken::new();
-        let running = tokio::spawn({
-            let stop = stop.clone();
-            async move { worker.run(stop).await }
-        });
+        let (stats, stop, running) = start(&q);
         tokio::time::sleep(Duration::from_secs(10)).await;
         let at = Instant::now();
         stop.cancel();

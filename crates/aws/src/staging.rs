@@ -8,7 +8,7 @@
 //! objects into an import batch and starts the import job.
 
 use async_trait::async_trait;
-use paperchart_core::sink::{EntryOutcome, FhirSink, SinkError, WriteOutcome};
+use paperchart_core::sink::{FhirSink, SinkError, WriteOutcome};
 use paperchart_model::bundle::Bundle;
 
 pub struct StagingSink {
@@ -54,14 +54,7 @@ impl FhirSink for StagingSink {
                 detail: format!("staging s3://{}/{key}: {}", self.bucket, crate::describe(&e)),
                 retry_after: None,
             })?;
-        Ok(WriteOutcome {
-            entries: bundle
-                .entries
-                .iter()
-                .map(|e| EntryOutcome { resource_type: e.resource_type.to_string(), id: e.id.clone(), status: 202 })
-                .collect(),
-            attempts: 1,
-        })
+        Ok(WriteOutcome::whole(bundle, 202))
     }
 
     fn describe(&self) -> String {

@@ -29,6 +29,19 @@ pub struct WriteOutcome {
     pub attempts: u32,
 }
 
+impl WriteOutcome {
+    /// Every entry of `bundle` stored with one `status`, in one attempt: what a sink that writes
+    /// the Bundle whole (a folder, a staging bucket, memory) reports.
+    pub fn whole(bundle: &Bundle, status: u16) -> WriteOutcome {
+        let entries = bundle
+            .entries
+            .iter()
+            .map(|e| EntryOutcome { resource_type: e.resource_type.to_string(), id: e.id.clone(), status })
+            .collect();
+        WriteOutcome { entries, attempts: 1 }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     /// Worth retrying later: network trouble, 429, 5xx.

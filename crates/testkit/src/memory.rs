@@ -1,5 +1,5 @@
-//! Fakes behind the seams, for unit tests: a queue with SQS's semantics and a sink that keeps
-//! what it is given. Time is Tokio's, so a test with paused time runs leases and heartbeats
+//! Fakes behind the seams, for unit tests: a queue with SQS's semantics, a sink that keeps
+//! what it is given, and a job store that keeps parked OCR jobs. Time is Tokio's, so a test with paused time runs leases and heartbeats
 //! without waiting.
 
 use std::collections::BTreeMap;
@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use paperchart_core::jobs::{JobStore, PendingJob, StoreError};
 use paperchart_core::queue::{JobQueue, Message, QueueError};
-use paperchart_core::sink::{EntryOutcome, FhirSink, SinkError, WriteOutcome};
+use paperchart_core::sink::{FhirSink, SinkError, WriteOutcome};
+use paperchart_core::source::Located;
 use paperchart_model::bundle::Bundle;
 use tokio::time::Instant;
 
@@ -215,18 +217,65 @@ impl FhirSink for MemorySink {
         }
         let existed = self.bundles.lock().unwrap().insert(bundle.id.clone(), bundle.clone()).is_some();
         let status = if existed { 200 } else { 201 };
-        Ok(WriteOutcome {
-            entries: bundle
-                .entries
-                .iter()
-                .map(|e| EntryOutcome { resource_type: e.resource_type.to_string(), id: e.id.clone(), status })
-                .collect(),
-            attempts: 1,
-        })
+        Ok(WriteOutcome::whole(bundle, status))
     }
 
     fn describe(&self) -> String {
         "memory".into()
+    }
+}
+
+/// A job store in memory: parked jobs by id, and the keys of the objects written through it.
+#[derive(Clone, Default)]
+pub struct MemoryJobs {
+    parked: Arc<Mutex<BTreeMap<String, PendingJob>>>,
+    written: Arc<Mutex<Vec<String>>>,
+    forgotten: Arc<Mutex<Vec<String>>>,
+}
+
+impl MemoryJobs {
+    pub fn new() -> MemoryJobs {
+        MemoryJobs::default()
+    }
+
+    /// The ids of the jobs parked now.
+    pub fn parked(&self) -> Vec<String> {
+        self.parked.lock().unwrap().keys().cloned().collect()
+    }
+
+    /// The ids of the jobs forgotten without being written.
+    pub fn forgotten(&self) -> Vec<String> {
+        self.forgotten.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl JobStore for MemoryJobs {
+    async fn is_written(&self, object: &Located) -> Result<bool, StoreError> {
+        let key = object.location.as_ref().map_or(&object.key, |l| &l.key);
+        Ok(self.written.lock().unwrap().contains(key))
+    }
+
+    async fn park(&self, job: &PendingJob) -> Result<(), StoreError> {
+        self.parked.lock().unwrap().insert(job.job.id.clone(), job.clone());
+        Ok(())
+    }
+
+    async fn get(&self, job_id: &str) -> Result<Option<PendingJob>, StoreError> {
+        Ok(self.parked.lock().unwrap().get(job_id).cloned())
+    }
+
+    async fn written(&self, job: &PendingJob) -> Result<(), StoreError> {
+        let key = job.object.location.as_ref().map_or_else(|| job.object.uri.clone(), |l| l.key.clone());
+        self.written.lock().unwrap().push(key);
+        self.parked.lock().unwrap().remove(&job.job.id);
+        Ok(())
+    }
+
+    async fn forget(&self, job_id: &str) -> Result<(), StoreError> {
+        self.parked.lock().unwrap().remove(job_id);
+        self.forgotten.lock().unwrap().push(job_id.to_string());
+        Ok(())
     }
 }
 
