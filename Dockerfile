@@ -1,15 +1,15 @@
 # paperchart: one image with both binaries, for the worker and the scheduler tasks on ECS.
 #   docker build -t paperchart:$(git rev-parse --short HEAD) .
 # The build stage runs the same two scripts as the host build (`make release`, `make test` via
-# scripts/docker_steps.py), on the same Debian release as CI (bookworm), so what CI builds and
+# scripts/ci/docker_steps.py), on the same Debian release as CI (bookworm), so what CI builds and
 # checks is what goes into the image.
 
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
-COPY scripts/install-deps.sh scripts/build-release.sh scripts/
-RUN scripts/install-deps.sh --build && rm -rf /var/lib/apt/lists/*
+COPY scripts/ci/install-deps.sh scripts/ci/build-release.sh scripts/ci/
+RUN scripts/ci/install-deps.sh --build && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN scripts/build-release.sh \
+RUN scripts/ci/build-release.sh \
     && install -D -m 0755 target/release/paperchart /out/paperchart \
     && install -D -m 0755 target/release/paperchart-scheduler /out/paperchart-scheduler
 

@@ -9,7 +9,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CACHE := .cache
-VALIDATOR := scripts/fhir-validator/node_modules/@medplum/core/package.json
+VALIDATOR := scripts/harness/fhir-validator/node_modules/@medplum/core/package.json
 HFS := $(CACHE)/hfs/bin/hfs
 HFS_VERSION := 0.2.7
 PY_TOOLS := $(CACHE)/py-tools/bin/moto_server
@@ -36,12 +36,12 @@ help:
 
 # --- what the machine needs ------------------------------------------------------------------
 
-$(CACHE)/apt.stamp: scripts/install-deps.sh
-	scripts/install-deps.sh
+$(CACHE)/apt.stamp: scripts/ci/install-deps.sh
+	scripts/ci/install-deps.sh
 	@mkdir -p $(CACHE) && touch $@
 
-$(VALIDATOR): scripts/fhir-validator/package.json scripts/fhir-validator/package-lock.json | $(CACHE)/apt.stamp
-	npm ci --prefix scripts/fhir-validator --no-audit --no-fund --loglevel=error
+$(VALIDATOR): scripts/harness/fhir-validator/package.json scripts/harness/fhir-validator/package-lock.json | $(CACHE)/apt.stamp
+	npm ci --prefix scripts/harness/fhir-validator --no-audit --no-fund --loglevel=error
 	@touch $@
 
 deps: $(CACHE)/apt.stamp $(VALIDATOR)
@@ -55,20 +55,20 @@ $(HFS): | $(CACHE)/apt.stamp
 
 hfs: $(HFS)
 
-# Python tools the tests run: moto, the AWS emulator (scripts/moto_server.py patches it), and
+# Python tools the tests run: moto, the AWS emulator (scripts/harness/moto_server.py patches it), and
 # amazon-textract-textractor, AWS's parser of Textract responses to check ours against.
-$(PY_TOOLS): scripts/requirements-tests.txt | $(CACHE)/apt.stamp
+$(PY_TOOLS): scripts/harness/requirements-tests.txt | $(CACHE)/apt.stamp
 	python3 -m venv $(CACHE)/py-tools
-	$(CACHE)/py-tools/bin/pip install --quiet -r scripts/requirements-tests.txt
+	$(CACHE)/py-tools/bin/pip install --quiet -r scripts/harness/requirements-tests.txt
 	@touch $@
 
 py-tools: $(PY_TOOLS)
 
 # checkov and hadolint, for terraform/ and the Dockerfile.
 OPS_TOOLS := $(CACHE)/ops/bin/checkov
-$(OPS_TOOLS): scripts/requirements-ops.txt
+$(OPS_TOOLS): scripts/ci/requirements-ops.txt
 	python3 -m venv $(CACHE)/ops
-	$(CACHE)/ops/bin/pip install --quiet -r scripts/requirements-ops.txt
+	$(CACHE)/ops/bin/pip install --quiet -r scripts/ci/requirements-ops.txt
 	@touch $@
 
 ops-tools: $(OPS_TOOLS)
@@ -94,7 +94,7 @@ embedded: deps
 
 # Both binaries as the image holds them (the worker with the `fleet` feature).
 release: deps
-	CARGO=$(CARGO) scripts/build-release.sh
+	CARGO=$(CARGO) scripts/ci/build-release.sh
 
 # The embedded build is linted too: code behind `#[cfg(feature = "fleet")]` must not break it.
 lint: deps
@@ -119,7 +119,7 @@ test: deps hfs py-tools textract-fixtures
 # inline and reasoned, applied to moto and checked through the AWS API, destroyed), the
 # Dockerfile (hadolint, checkov), the alert rules (promtool check + unit tests) and the Grafana
 # dashboard (every query parses).
-TERRAFORM := scripts/terraform.sh
+TERRAFORM := scripts/ci/terraform.sh
 deploy-check: deps py-tools ops-tools
 	$(TERRAFORM) fmt -check -recursive -diff terraform
 	TF_DATA_DIR=$(abspath $(CACHE))/tf-validate $(TERRAFORM) -chdir=terraform init -backend=false -input=false -no-color >/dev/null
@@ -130,13 +130,13 @@ deploy-check: deps py-tools ops-tools
 	promtool check rules deploy/prometheus/alerts.yml
 	cd deploy/prometheus && promtool test rules alerts.test.yml
 	promtool check config deploy/prometheus/prometheus.yml
-	python3 scripts/check_dashboard.py
-	$(CACHE)/py-tools/bin/python scripts/terraform_moto.py
+	python3 scripts/ci/check_dashboard.py
+	$(CACHE)/py-tools/bin/python -m scripts.ci.terraform_moto
 
 # The Dockerfile's build stage, run here (no docker daemon on these machines), and its runtime
 # stage checked against the binaries it would hold.
 docker-steps: deps
-	python3 scripts/docker_steps.py
+	python3 scripts/ci/docker_steps.py
 
 # --- the demo --------------------------------------------------------------------------------
 
@@ -146,13 +146,13 @@ demo: deps embedded
 	@echo
 	@echo "FHIR R4 written to $(DEMO_OUT)/: bundles/ (one transaction Bundle per document),"
 	@echo "ndjson/ (one file per resource type), summary.json."
-	@node scripts/fhir-validator/validate.mjs $(DEMO_OUT)/ndjson
+	@node scripts/harness/fhir-validator/validate.mjs $(DEMO_OUT)/ndjson
 
 # The AWS fleet on one machine, without an AWS account: moto (S3, SQS, SNS, Textract emulated
 # with Tesseract) and the Helios FHIR server on 127.0.0.1, two workers and the scheduler.
 fleet-demo: deps hfs py-tools
-	CARGO=$(CARGO) scripts/build-release.sh
-	$(CACHE)/py-tools/bin/python scripts/fleet_demo.py --bin target/release --hfs $(HFS)
+	CARGO=$(CARGO) scripts/ci/build-release.sh
+	$(CACHE)/py-tools/bin/python -m scripts.demo.fleet_demo --bin target/release --hfs $(HFS)
 
 # --- data and benchmarks ---------------------------------------------------------------------
 
@@ -161,46 +161,46 @@ $(VENV)/bin/python:
 	$(VENV)/bin/pip install --quiet 'pillow==11.3.0' 'reportlab==4.4.4'
 
 samples: $(VENV)/bin/python
-	$(VENV)/bin/python scripts/make_samples.py
+	$(VENV)/bin/python scripts/data/make_samples.py
 
 terminology: deps
-	python3 scripts/build_terminology.py
+	python3 scripts/data/build_terminology.py
 
 terminology-check: deps
 	@rm -rf $(CACHE)/terminology-check
-	python3 scripts/build_terminology.py --out $(CACHE)/terminology-check
+	python3 scripts/data/build_terminology.py --out $(CACHE)/terminology-check
 	diff -r --exclude curated data/terminology $(CACHE)/terminology-check
 	@echo "data/terminology/ is what the pinned packages give"
 
 bench: deps embedded
-	scripts/install-deps.sh poppler-utils time
-	scripts/bench.sh
+	scripts/ci/install-deps.sh poppler-utils time
+	scripts/demo/bench.sh
 
 # Worker CPU per page outside OCR, with canned Textract responses (see README).
 bench-fleet: deps hfs py-tools
 	$(CARGO) build --release -p paperchart --features fleet
-	$(CACHE)/py-tools/bin/python scripts/bench_fleet.py --bin target/release
+	$(CACHE)/py-tools/bin/python -m scripts.demo.bench_fleet --bin target/release
 
 # The NLP scorecard (README "NLP accuracy"): reads ../shared/eval/ and data/eval/.
 SYNTHEA_VENV := $(CACHE)/synthea-venv
 MEDSPACY_VENV := $(CACHE)/medspacy-venv
 
-$(SYNTHEA_VENV)/bin/synthea: scripts/requirements-synthea.txt
+$(SYNTHEA_VENV)/bin/synthea: scripts/data/requirements-synthea.txt
 	python3 -m venv $(SYNTHEA_VENV)
 	$(SYNTHEA_VENV)/bin/pip install --quiet -r $<
 	@touch $@
 
-$(MEDSPACY_VENV)/bin/spacy: scripts/requirements-medspacy.txt
+$(MEDSPACY_VENV)/bin/spacy: scripts/demo/requirements-medspacy.txt
 	python3 -m venv $(MEDSPACY_VENV)
 	$(MEDSPACY_VENV)/bin/pip install --quiet -r $<
 	@touch $@
 
 eval: deps embedded $(MEDSPACY_VENV)/bin/spacy
-	python3 scripts/eval.py --bin target/release/paperchart --python $(MEDSPACY_VENV)/bin/python
+	python3 scripts/demo/eval.py --bin target/release/paperchart --python $(MEDSPACY_VENV)/bin/python
 
 devset: $(SYNTHEA_VENV)/bin/synthea
-	python3 scripts/make_devset.py --synthea $(SYNTHEA_VENV)/bin/synthea --out data/eval
-	python3 scripts/make_devset.py --synthea $(SYNTHEA_VENV)/bin/synthea --out data/eval --name test \
+	python3 scripts/data/make_devset.py --synthea $(SYNTHEA_VENV)/bin/synthea --out data/eval
+	python3 scripts/data/make_devset.py --synthea $(SYNTHEA_VENV)/bin/synthea --out data/eval --name test \
 		--population 30 --seed 7
 
 clean:

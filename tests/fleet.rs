@@ -1,6 +1,6 @@
 //! The fleet end to end on one machine: moto (S3, SQS, SNS and the patched Textract of
-//! scripts/moto_server.py) and a real FHIR server on 127.0.0.1, the resources of
-//! scripts/fleet_stack.py, and `paperchart worker` processes. Every case follows an upload the
+//! scripts/harness/moto_server.py) and a real FHIR server on 127.0.0.1, the resources of
+//! scripts/harness/fleet_stack.py, and `paperchart worker` processes. Every case follows an upload the
 //! whole way: S3 → bucket notification → intake SQS → worker → Textract → SNS → completion SQS →
 //! worker → FHIR server, and ends with nothing in flight: both queues empty and no job record
 //! left in the work bucket.

@@ -1,5 +1,5 @@
 //! Accuracy floor of the NLP engine on the Synthea development set in data/eval/ (made by
-//! scripts/make_devset.py; `make eval` prints the full scorecard). Not a benchmark: it fails when a
+//! scripts/data/make_devset.py; `make eval` prints the full scorecard). Not a benchmark: it fails when a
 //! change costs the engine the document-level code F1 the issue asks for (>= 0.95 for conditions,
 //! medications and vital signs), or the negation accuracy on the mentions it finds.
 

@@ -33,7 +33,7 @@ fn tool(name: &str) -> PathBuf {
     let found =
         std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|f| f.is_file()));
     found.unwrap_or_else(|| {
-        panic!("{name} is not installed: apt-get install prometheus (scripts/install-deps.sh and make test do)")
+        panic!("{name} is not installed: apt-get install prometheus (scripts/ci/install-deps.sh and make test do)")
     })
 }
 

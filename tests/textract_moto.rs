@@ -1,4 +1,4 @@
-//! The Textract engine against Textract on a moto server (patched by scripts/moto_server.py to
+//! The Textract engine against Textract on a moto server (patched by scripts/harness/moto_server.py to
 //! honour tokens, tags and notification channels and to OCR for real): a job started twice for
 //! the same object is one job, its completion notice arrives on the completion queue through
 //! SNS, results are read page by page of the API, failures are permanent, and throttling is

@@ -58,7 +58,7 @@ module "paperchart" {
   deny_insecure_transport        = var.deny_insecure_transport
 }
 
-# Every output of the module (scripts/fleet_stack.py module_outputs reads it).
+# Every output of the module (scripts/harness/fleet_stack.py module_outputs reads it).
 output "fleet" {
   value = module.paperchart
 }

@@ -2,7 +2,7 @@
 //!
 //! A ConText-style algorithm over tokens, with its rules as data: medspaCy 1.3.1's English rules
 //! (`data/terminology/context_medspacy.tsv`, MIT, expanded to word sequences by
-//! `scripts/build_terminology.py`) plus paperchart's own additions and removals
+//! `scripts/data/build_terminology.py`) plus paperchart's own additions and removals
 //! (`data/terminology/curated/context.tsv`).
 //!
 //! The scope of a finding is its clause: the sentence around it, cut at list numbers, heading

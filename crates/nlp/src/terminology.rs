@@ -1,6 +1,6 @@
 //! The terminology the built-in engine stands on, loaded from `data/terminology/`.
 //!
-//! The TSV files are embedded in the binary (they are built by `scripts/build_terminology.py`
+//! The TSV files are embedded in the binary (they are built by `scripts/data/build_terminology.py`
 //! from pinned registry packages; see `data/terminology/NOTICE` for sources and licences). Users
 //! with licensed releases can add NLM's `RXNCONSO.RRF` and LOINC's `Loinc.csv` at run time.
 //!

@@ -1,4 +1,4 @@
-//! A fleet on one machine for the tests: moto with the resources of scripts/fleet_stack.py, and
+//! A fleet on one machine for the tests: moto with the resources of scripts/harness/fleet_stack.py, and
 //! `paperchart worker` processes with their logs, read as events.
 
 use std::collections::BTreeMap;
@@ -64,10 +64,10 @@ impl Fleet {
     pub async fn start_with(moto_env: &[(&str, &str)]) -> Fleet {
         let moto = Moto::start_with(moto_env);
         let out = Command::new(&moto.python)
-            .arg(root().join("scripts/fleet_stack.py"))
+            .arg(root().join("scripts/harness/fleet_stack.py"))
             .args(["--endpoint", &moto.endpoint, "create", "--visibility", "30"])
             .output()
-            .expect("run scripts/fleet_stack.py");
+            .expect("run scripts/harness/fleet_stack.py");
         assert!(out.status.success(), "fleet_stack.py create: {}", String::from_utf8_lossy(&out.stderr));
         let env: BTreeMap<String, String> = serde_json::from_slice(&out.stdout).expect("the stack's settings");
         let sdk = moto.sdk().await;

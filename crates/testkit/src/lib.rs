@@ -123,10 +123,10 @@ pub fn free_port() -> u16 {
 
 /// Node and the FHIR validator's packages, or a failure that says how to install them.
 pub fn validate_fhir(paths: &[&Path]) -> String {
-    let dir = root().join("scripts/fhir-validator");
+    let dir = root().join("scripts/harness/fhir-validator");
     assert!(
         dir.join("node_modules/@medplum/core").exists(),
-        "Medplum's FHIR validator is not installed: run `npm ci --prefix scripts/fhir-validator` (make test does)"
+        "Medplum's FHIR validator is not installed: run `npm ci --prefix scripts/harness/fhir-validator` (make test does)"
     );
     let out = Command::new("node")
         .arg(dir.join("validate.mjs"))

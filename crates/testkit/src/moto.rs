@@ -1,4 +1,4 @@
-//! moto, the AWS emulator, on 127.0.0.1 (patched by `scripts/moto_server.py`): S3, SQS, SNS,
+//! moto, the AWS emulator, on 127.0.0.1 (patched by `scripts/harness/moto_server.py`): S3, SQS, SNS,
 //! Textract (reading with Tesseract), IAM, KMS, CloudWatch, ECS.
 
 use std::path::PathBuf;
@@ -33,7 +33,7 @@ impl Moto {
         );
         let port = free_port();
         let child = Command::new(&python)
-            .arg(root().join("scripts/moto_server.py"))
+            .arg(root().join("scripts/harness/moto_server.py"))
             .args(["--port", &port.to_string()])
             .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())

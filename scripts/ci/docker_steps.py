@@ -2,8 +2,8 @@
 """Runs the Dockerfile's build on the host and checks its runtime stage, since these machines
 cannot build images (no docker daemon).
 
-- The build stage must run exactly `scripts/install-deps.sh --build` and
-  `scripts/build-release.sh`; this script runs the same two commands here (same Debian release).
+- The build stage must run exactly `scripts/ci/install-deps.sh --build` and
+  `scripts/ci/build-release.sh`; this script runs the same two commands here (same Debian release).
 - Every shared library the two release binaries link against must come from a package the
   runtime stage installs, or from one those depend on (apt's dependency closure on this bookworm
   host), or from the slim base (libc6, libgcc-s1).
@@ -12,7 +12,7 @@ cannot build images (no docker daemon).
   binary converts a scanned sample and codes every condition samples/expected lists for it, and the HEALTHCHECK's command answers (exit 1 when nothing
   listens, exit 0 against a /readyz that answers 200).
 
-    python3 scripts/docker_steps.py            (make test runs it)
+    python3 scripts/ci/docker_steps.py            (make test runs it)
 """
 import http.server
 import json
@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BASE = {"libc6", "libgcc-s1"}  # in debian:*-slim
 
 
@@ -88,7 +88,7 @@ def main():
         fail(f"the Dockerfile has {len(st)} stages, expected build + runtime")
     (build_from, build), (run_from, runtime) = st
     runs = " && ".join(i[4:] for i in build if i.upper().startswith("RUN "))
-    for step in ("scripts/install-deps.sh --build", "scripts/build-release.sh"):
+    for step in ("scripts/ci/install-deps.sh --build", "scripts/ci/build-release.sh"):
         if step not in runs:
             fail(f"the build stage does not run `{step}`")
     if "bookworm" not in build_from:
@@ -98,8 +98,8 @@ def main():
         fail("this host is not Debian bookworm: the Dockerfile's build steps are checked on the same release")
     ok(f"build stage ({build_from.split()[1]}) runs install-deps.sh --build and build-release.sh")
 
-    run(["scripts/install-deps.sh", "--build"])
-    run(["scripts/build-release.sh"])
+    run(["scripts/ci/install-deps.sh", "--build"])
+    run(["scripts/ci/build-release.sh"])
     binaries = [os.path.join(ROOT, "target", "release", b) for b in ("paperchart", "paperchart-scheduler")]
 
     apt = next((i for i in runtime if "apt-get install" in i), None)

@@ -3,9 +3,9 @@
 # (the build image ships hashicorp/aws in a mirror and no network to the registry): writes a CLI
 # configuration naming that mirror to .cache/terraform.tfrc and points TF_CLI_CONFIG_FILE at it.
 # Without a mirror, terraform downloads providers as usual.
-#   scripts/terraform.sh -chdir=terraform init
+#   scripts/ci/terraform.sh -chdir=terraform init
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
 command -v terraform >/dev/null || {
     echo "terraform not found: install Terraform 1.5 or newer (https://developer.hashicorp.com/terraform/install)" >&2
     exit 1

@@ -8,7 +8,7 @@ list (rotated, noisy PNG), an intake form (JPEG), a multi-page G4 TIFF referral 
 mixing a text-layer page with a scanned one, in samples/documents/. Beside them,
 samples/expected/<name>.json lists what the tests require paperchart to find in each.
 
-    .venv/bin/python scripts/make_samples.py      (needs pillow and reportlab; see Makefile)
+    .venv/bin/python scripts/data/make_samples.py      (needs pillow and reportlab; see Makefile)
 """
 import io
 import json
@@ -29,7 +29,7 @@ from reportlab import rl_config
 
 rl_config.invariant = 1  # reproducible PDFs: no creation dates or random ids
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SAMPLES = os.path.join(ROOT, "samples", "documents")
 EXPECTED = os.path.join(ROOT, "samples", "expected")
 BAD = os.path.join(ROOT, "tests", "fixtures", "bad")

@@ -7,7 +7,7 @@
 # 3. Peak memory for a 3-page and a 300-page scanned PDF (goal: within 1.5x).
 # 4. Terminology load time and resident memory of the NLP engine.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 B=.cache/bench
 BIN=target/release/paperchart
 CORES=$(nproc)
@@ -46,9 +46,9 @@ TEXT=$(secs "$t0" "$t1")
 # (as a scanner writes it), and as a 300-page PDF whose pages share three images (a small file:
 # what grows with the page count rather than with the file).
 pdfimages -j samples/documents/discharge-summary-scanned.pdf "$B/img"
-python3 scripts/make_big_pdf.py "$B/big/scan-3.pdf" 3 "$B"/img-*.jpg
-python3 scripts/make_big_pdf.py "$B/big/scan-300.pdf" 300 "$B"/img-*.jpg
-python3 scripts/make_big_pdf.py --shared "$B/big/shared-300.pdf" 300 "$B"/img-*.jpg
+python3 scripts/data/make_big_pdf.py "$B/big/scan-3.pdf" 3 "$B"/img-*.jpg
+python3 scripts/data/make_big_pdf.py "$B/big/scan-300.pdf" 300 "$B"/img-*.jpg
+python3 scripts/data/make_big_pdf.py --shared "$B/big/shared-300.pdf" 300 "$B"/img-*.jpg
 MEM3=$(peak_kb "$BIN" run --no-progress --out "$B/out-3" "$B/big/scan-3.pdf")
 t0=$(now)
 MEM300=$(peak_kb "$BIN" run --no-progress --out "$B/out-300" "$B/big/scan-300.pdf")

@@ -4,7 +4,7 @@
 // and the validator's issues; never the resource itself) and a count per type, and exits 1 when
 // any resource has an error.
 //
-//   node scripts/fhir-validator/validate.mjs OUT/ndjson [more files or folders]
+//   node scripts/harness/fhir-validator/validate.mjs OUT/ndjson [more files or folders]
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { indexStructureDefinitionBundle, validateResource } from '@medplum/core';

@@ -6,7 +6,7 @@
     fleet_stack.py --endpoint ... dead-letters                 # prints what the DLQs hold (ids and reasons)
 
 `terraform` and `module_outputs` run the terraform module itself on moto (terraform/local), for
-scripts/terraform_moto.py and `make fleet-demo`.
+scripts/ci/terraform_moto.py and `make fleet-demo`.
 
 `create` makes the intake bucket (versioned, notifying the intake queue of every created object),
 the work bucket, the intake and completion queues each with a dead-letter queue and a redrive
@@ -23,8 +23,8 @@ import time
 
 import boto3
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TF = [os.path.join(ROOT, "scripts", "terraform.sh"), f"-chdir={os.path.join(ROOT, 'terraform', 'local')}"]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TF = [os.path.join(ROOT, "scripts", "ci", "terraform.sh"), f"-chdir={os.path.join(ROOT, 'terraform', 'local')}"]
 
 INTAKE_BUCKET = "paperchart-intake"
 WORK_BUCKET = "paperchart-work"

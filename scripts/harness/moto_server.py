@@ -18,7 +18,7 @@ enough; what paperchart needs from it beyond that is patched here before the ser
   fail with ThrottlingException, `__limitN__` with LimitExceededException; `__badjob__` makes
   the job itself FAILED (BAD_DOCUMENT), as Textract does for documents it cannot read.
 
-    .cache/py-tools/bin/python scripts/moto_server.py --port 5000
+    .cache/py-tools/bin/python scripts/harness/moto_server.py --port 5000
 """
 import argparse
 import csv

@@ -4,7 +4,7 @@ variable that every panel and query uses), every query names a paperchart metric
 scheduler defines (crates/core/src/metrics.rs), and every PromQL expression parses: they are written
 as recording rules to a temporary file that `promtool check rules` reads.
 
-    python3 scripts/check_dashboard.py            (make deploy-check runs it)
+    python3 scripts/ci/check_dashboard.py            (make deploy-check runs it)
 """
 import json
 import os
@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Grafana's built-in variables, as Grafana substitutes them.
 GRAFANA_VARS = {"$__rate_interval": "2m", "$__interval": "1m", "$__range": "1h"}
 

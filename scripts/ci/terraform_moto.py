@@ -13,8 +13,8 @@ and may publish to that topic only; the task roles' policies pass the Textract r
 only, name no resource "*" beyond the actions without resource-level permissions, and grant no
 wildcard actions. After destroy, nothing is left.
 
-    .cache/py-tools/bin/python scripts/terraform_moto.py            (make deploy-check runs it)
-    .cache/py-tools/bin/python scripts/terraform_moto.py --keep     leave moto and the stack up
+    .cache/py-tools/bin/python -m scripts.ci.terraform_moto            (make deploy-check runs it)
+    .cache/py-tools/bin/python -m scripts.ci.terraform_moto --keep     leave moto and the stack up
 """
 import argparse
 import json
@@ -27,8 +27,7 @@ import time
 
 import boto3
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fleet_stack import ROOT, free_port, module_outputs, terraform  # noqa: E402
+from scripts.harness.fleet_stack import ROOT, free_port, module_outputs, terraform  # noqa: E402
 
 REGION = "us-east-1"
 # Actions without resource-level permissions: the only ones allowed on "*".
@@ -159,7 +158,7 @@ def main():
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     work = tempfile.mkdtemp(prefix="paperchart-tf-")
-    moto = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "moto_server.py"), "--port", str(port)],
+    moto = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "harness", "moto_server.py"), "--port", str(port)],
                             stdout=open(os.path.join(work, "moto.log"), "w"), stderr=subprocess.STDOUT)
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
     tfvars = ["-var", f"endpoint={endpoint}", "-var", "name=pctf", "-var", "deny_insecure_transport=true"]
