@@ -16,7 +16,7 @@
 //! When several apply, the strongest wins: absent > family > hypothetical > possible > historical.
 
 use super::sections::SectionKind;
-use super::terminology::rows;
+use crate::tables::rows;
 use super::text::{term_tokens, tokenize, Token};
 use super::Assertion;
 

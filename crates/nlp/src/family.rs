@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use paperchart_model::findings::{Code, SYSTEM_ROLE_CODE};
 
-use crate::terminology::rows;
+use crate::tables::rows;
 
 const RELATIVES: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/terminology/curated/relatives.tsv"));

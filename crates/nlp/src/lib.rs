@@ -22,6 +22,7 @@ pub mod meds;
 pub mod phi;
 pub mod repair;
 pub mod sections;
+mod tables;
 pub mod terminology;
 pub mod text;
 pub mod units;

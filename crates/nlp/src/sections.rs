@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 pub use paperchart_model::findings::SectionKind;
 
-use super::terminology::rows;
+use crate::tables::rows;
 use super::text::{fold, lines};
 
 const HEADINGS: &str =

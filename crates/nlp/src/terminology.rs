@@ -14,6 +14,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use super::lexicon::{ConceptKind, Lexicon};
+use super::tables::rows;
 use super::text::term_tokens;
 use super::{Code, SYSTEM_ICD10CM, SYSTEM_LOINC, SYSTEM_RXNORM, SYSTEM_SNOMED};
 
@@ -300,11 +301,6 @@ pub struct Terminology {
     /// Written measurement unit → UCUM code.
     pub units: crate::units::MeasureUnits,
     pub ucum: HashSet<String>,
-}
-
-/// The rows of a TSV table: comment lines and the header skipped, columns split on tabs.
-pub(super) fn rows(tsv: &str) -> impl Iterator<Item = Vec<&str>> {
-    tsv.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).skip(1).map(|l| l.split('\t').collect())
 }
 
 fn col<'a>(row: &[&'a str], i: usize) -> &'a str {

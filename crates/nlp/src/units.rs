@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::terminology::rows;
+use crate::tables::rows;
 
 const DOSE_UNITS: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/terminology/curated/dose_units.tsv"));

@@ -11,9 +11,10 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use paperchart_core::ocr::{Checked, DocumentCheck};
-use paperchart_model::document::Line;
 pub use paperchart_model::file::{DecodeError, Kind, Limits};
 
+pub use crate::page::{PageInput, Raster};
+use crate::page::{check_pixels, luma};
 use crate::pdf;
 
 /// Detects the file type from its first bytes.
@@ -57,25 +58,6 @@ pub fn detect(bytes: &[u8]) -> Result<Kind, DecodeError> {
         "unknown binary"
     };
     Err(DecodeError::Unsupported { detected: detected.to_string() })
-}
-
-/// A grayscale page image, one byte per pixel, rows packed.
-#[derive(Debug, Clone)]
-pub struct Raster {
-    pub width: u32,
-    pub height: u32,
-    pub pixels: Vec<u8>,
-    /// Resolution of the scan, when the file says; OCR assumes 300 otherwise.
-    pub dpi: Option<u32>,
-}
-
-/// One page, ready for reading.
-#[derive(Debug)]
-pub enum PageInput {
-    /// Lines from a PDF text layer, in reading order.
-    Text(Vec<Line>),
-    /// Pixels to recognise.
-    Image(Raster),
 }
 
 /// A document opened for page-by-page reading.
@@ -150,16 +132,6 @@ impl DocumentCheck for Checker {
     }
 }
 
-pub(crate) fn check_pixels(page: u32, width: u64, height: u64, limits: &Limits) -> Result<(), DecodeError> {
-    let pixels = width.saturating_mul(height);
-    if pixels > limits.max_pixels_per_page {
-        return Err(DecodeError::TooManyPixels { page, width, height, pixels, limit: limits.max_pixels_per_page });
-    }
-    if width == 0 || height == 0 {
-        return Err(DecodeError::corrupt("image", format!("page {page} has no pixels")));
-    }
-    Ok(())
-}
 
 fn image_format(kind: Kind) -> image::ImageFormat {
     match kind {
@@ -319,9 +291,6 @@ fn unpack_bits(packed: &[u8], width: usize, height: usize, bits: u8) -> Vec<u8> 
     out
 }
 
-pub(crate) fn luma(r: u8, g: u8, b: u8) -> u8 {
-    ((r as u32 * 299 + g as u32 * 587 + b as u32 * 114) / 1000) as u8
-}
 
 #[cfg(test)]
 mod tests {

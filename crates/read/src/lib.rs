@@ -8,6 +8,7 @@
 //! scheduler and the AWS adapters never link it.
 
 pub mod decode;
+mod page;
 mod pdf;
 mod tesseract;
 

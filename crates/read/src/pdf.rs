@@ -15,7 +15,9 @@ use lopdf::{Dictionary, Document as LoDocument, Encoding, Object, ObjectId};
 
 use paperchart_model::document::{BBox, Line, Word};
 
-use crate::decode::{check_pixels, DecodeError, Limits, PageInput, Raster};
+use paperchart_model::file::{DecodeError, Limits};
+
+use crate::page::{check_pixels, luma, PageInput, Raster};
 
 pub(crate) struct PdfFile {
     text: LoDocument,
@@ -99,7 +101,7 @@ impl PdfFile {
             &hayro::RenderSettings::default(),
             &hayro::PixmapSettings { x_scale: scale, y_scale: scale, bg_color: WHITE },
         );
-        let pixels = pixmap.data().iter().map(|p| crate::decode::luma(p.r, p.g, p.b)).collect::<Vec<u8>>();
+        let pixels = pixmap.data().iter().map(|p| luma(p.r, p.g, p.b)).collect::<Vec<u8>>();
         Ok(Raster {
             width: pixmap.width() as u32,
             height: pixmap.height() as u32,

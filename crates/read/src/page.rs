@@ -1,0 +1,41 @@
+//! One page ready for reading, whatever file it came from: text-layer lines or a grayscale
+//! raster, and the checks and conversions every decoder applies to a page.
+
+use paperchart_model::document::Line;
+use paperchart_model::file::{DecodeError, Limits};
+
+/// A grayscale page image, one byte per pixel, rows packed.
+#[derive(Debug, Clone)]
+pub struct Raster {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
+    /// Resolution of the scan, when the file says; OCR assumes 300 otherwise.
+    pub dpi: Option<u32>,
+}
+
+/// One page, ready for reading.
+#[derive(Debug)]
+pub enum PageInput {
+    /// Lines from a PDF text layer, in reading order.
+    Text(Vec<Line>),
+    /// Pixels to recognise.
+    Image(Raster),
+}
+
+/// Refuses a page over the pixel limit, or one without pixels.
+pub(crate) fn check_pixels(page: u32, width: u64, height: u64, limits: &Limits) -> Result<(), DecodeError> {
+    let pixels = width.saturating_mul(height);
+    if pixels > limits.max_pixels_per_page {
+        return Err(DecodeError::TooManyPixels { page, width, height, pixels, limit: limits.max_pixels_per_page });
+    }
+    if width == 0 || height == 0 {
+        return Err(DecodeError::corrupt("image", format!("page {page} has no pixels")));
+    }
+    Ok(())
+}
+
+/// Grayscale from RGB (ITU-R BT.601 weights).
+pub(crate) fn luma(r: u8, g: u8, b: u8) -> u8 {
+    ((r as u32 * 299 + g as u32 * 587 + b as u32 * 114) / 1000) as u8
+}
