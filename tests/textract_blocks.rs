@@ -39,7 +39,8 @@ fn ours(path: &Path) -> Value {
 fn reference(path: &Path) -> Value {
     let python = root().join(".cache/py-tools/bin/python");
     assert!(python.exists(), "the Python test tools are not installed: run `make py-tools` (make test does)");
-    let out = Command::new(python).arg(root().join("scripts/harness/textract_reference.py")).arg(path).output().unwrap();
+    let out =
+        Command::new(python).arg(root().join("scripts/harness/textract_reference.py")).arg(path).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }

@@ -16,9 +16,9 @@
 //! When several apply, the strongest wins: absent > family > hypothetical > possible > historical.
 
 use super::sections::SectionKind;
-use crate::tables::rows;
 use super::text::{term_tokens, tokenize, Token};
 use super::Assertion;
+use crate::tables::rows;
 
 const MEDSPACY_RULES: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/terminology/context_medspacy.tsv"));

@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 
 pub use paperchart_model::findings::SectionKind;
 
-use crate::tables::rows;
 use super::text::{fold, lines};
+use crate::tables::rows;
 
 const HEADINGS: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/terminology/curated/headings.tsv"));

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use paperchart_core::ocr::{Checked, DocumentCheck};
 pub use paperchart_model::file::{DecodeError, Kind, Limits};
 
-pub use crate::page::{PageInput, Raster};
 use crate::page::{check_pixels, luma};
+pub use crate::page::{PageInput, Raster};
 use crate::pdf;
 
 /// Detects the file type from its first bytes.
@@ -131,7 +131,6 @@ impl DocumentCheck for Checker {
         Ok(Checked { kind: opened.kind(), pages: opened.page_count() })
     }
 }
-
 
 fn image_format(kind: Kind) -> image::ImageFormat {
     match kind {
@@ -290,7 +289,6 @@ fn unpack_bits(packed: &[u8], width: usize, height: usize, bits: u8) -> Vec<u8> 
     }
     out
 }
-
 
 #[cfg(test)]
 mod tests {
