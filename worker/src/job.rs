@@ -212,8 +212,7 @@ impl DocReport {
 
     /// Records a failure: the outcome names its class, label and reason.
     pub fn fail(&mut self, e: &StageError) {
-        let how = if e.class().is_permanent() { Settlement::DeadLettered } else { Settlement::Retried };
-        self.settled = how.as_str();
+        self.settled = Settlement::after_failure(e.class()).as_str();
         self.outcome = Outcome::Failed { class: e.class(), error: e.label().to_string(), reason: e.to_string() };
     }
 }

@@ -294,12 +294,11 @@ impl Job {
             Ending::LeaseLost => (Settlement::Abandoned, None, None, 0),
             Ending::Stopped => (Settlement::Interrupted, None, Some(Duration::ZERO), 0),
             Ending::Finished(Ok(done)) => (done.how, None, None, done.documents),
-            Ending::Finished(Err(e)) if e.class().is_permanent() => {
-                (Settlement::DeadLettered, Some((e.class(), e.label())), None, 0)
-            }
             Ending::Finished(Err(e)) => {
-                let delay = self.settings.retry.delay(msg.receive_count.max(1), e.retry_after());
-                (Settlement::Retried, Some((e.class(), e.label())), Some(delay), 0)
+                let how = Settlement::after_failure(e.class());
+                let delay = (how == Settlement::Retried)
+                    .then(|| self.settings.retry.delay(msg.receive_count.max(1), e.retry_after()));
+                (how, Some((e.class(), e.label())), delay, 0)
             }
         };
         let settled: Result<(), QueueError> = match &ending {

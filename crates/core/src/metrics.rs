@@ -242,17 +242,6 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 8] = [
-        Stage::Message,
-        Stage::Fetch,
-        Stage::Ocr,
-        Stage::OcrWait,
-        Stage::OcrFetch,
-        Stage::Nlp,
-        Stage::Map,
-        Stage::Write,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Message => "message",

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::error::ErrorClass;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub id: String,
@@ -76,6 +78,16 @@ impl Settlement {
         Settlement::Abandoned,
         Settlement::Interrupted,
     ];
+
+    /// How a message whose work failed with `class` ends: dead-lettered when the failure is
+    /// permanent, released for another try otherwise.
+    pub fn after_failure(class: ErrorClass) -> Settlement {
+        if class.is_permanent() {
+            Settlement::DeadLettered
+        } else {
+            Settlement::Retried
+        }
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
