@@ -17,7 +17,7 @@ TEXTRACT_FIXTURES := $(CACHE)/textract2page/LICENSE
 VENV := .venv
 DEMO_OUT := demo-out
 
-.PHONY: all deps demo fleet-demo bench-fleet test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures samples terminology terminology-check bench eval devset clean help
+.PHONY: all deps demo fleet-demo bench-fleet test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples terminology terminology-check bench eval devset clean help
 
 all: test
 
@@ -107,13 +107,18 @@ check: deps
 	$(MAKE) --no-print-directory lint
 	$(CARGO) test --workspace --all-features --lib --bins
 
-test: deps hfs py-tools textract-fixtures
+test: deps hfs py-tools textract-fixtures fleet-stack
 	$(CARGO) build --workspace --all-targets --all-features
 	PAPERCHART_TEST_HFS=$(abspath $(HFS)) $(CARGO) test --workspace --all-features
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory terminology-check
 	$(MAKE) --no-print-directory deploy-check
 	$(MAKE) --no-print-directory docker-steps
+
+# The terraform module applied once to a recording moto; the fleet tests replay it on theirs
+# (kept under .cache/fleet-stack/ by the module's digest; a test records it if this did not).
+fleet-stack: py-tools
+	$(CACHE)/py-tools/bin/python scripts/harness/fleet_stack.py record
 
 # What operators deploy: the terraform module (formatted, valid, checkov-clean with every skip
 # inline and reasoned, applied to moto and checked through the AWS API, destroyed), the

@@ -1,6 +1,6 @@
 //! The fleet end to end on one machine: moto (S3, SQS, SNS and the patched Textract of
-//! scripts/harness/moto_server.py) and a real FHIR server on 127.0.0.1, the resources of
-//! scripts/harness/fleet_stack.py, and `paperchart worker` processes. Every case follows an upload the
+//! scripts/harness/moto_server.py) and a real FHIR server on 127.0.0.1, the terraform module's
+//! resources (replayed by scripts/harness/fleet_stack.py), and `paperchart worker` processes. Every case follows an upload the
 //! whole way: S3 → bucket notification → intake SQS → worker → Textract → SNS → completion SQS →
 //! worker → FHIR server, and ends with nothing in flight: both queues empty and no job record
 //! left in the work bucket.
@@ -25,7 +25,8 @@ async fn an_upload_reaches_the_fhir_server_through_textract_with_signed_requests
     assert_eq!((census["Patient"], census["Provenance"]), (1, 1), "{census:?}");
     assert!(census["MedicationStatement"] >= 3, "{census:?}");
     let (_, body) = http_get(&format!("{}/DocumentReference", fhir.base)).unwrap();
-    assert!(body.contains("s3://paperchart-intake/scans/2026/medication%20list.png"), "{body}");
+    let url = format!("s3://{}/scans/2026/medication%20list.png", fleet.intake_bucket());
+    assert!(body.contains(&url), "{body}");
     assert!(fleet.dead_letters("PAPERCHART__FLEET__INTAKE_DLQ_URL").await.is_empty());
     assert!(fleet.dead_letters("PAPERCHART__FLEET__COMPLETION_DLQ_URL").await.is_empty());
     let worker = &fleet.workers[w];
@@ -49,10 +50,10 @@ async fn the_same_upload_twice_and_a_duplicated_event_change_nothing() {
 
     // S3 delivers an event twice, as at-least-once delivery may (or as a multipart upload's two
     // events do): the same object version.
-    let head = fleet.s3.head_object().bucket(INTAKE_BUCKET).key(key).send().await.unwrap();
+    let head = fleet.s3.head_object().bucket(fleet.intake_bucket()).key(key).send().await.unwrap();
     let event = serde_json::json!({"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": INTAKE_BUCKET}, "object": {
+        "s3": {"bucket": {"name": fleet.intake_bucket()}, "object": {
             "key": "dup/referral.tif", "size": head.content_length.unwrap(),
             "eTag": head.e_tag.clone().unwrap().trim_matches('"'), "versionId": head.version_id.clone().unwrap()}}
     }]});

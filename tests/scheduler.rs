@@ -78,7 +78,7 @@ async fn a_lost_textract_notice_is_found_and_the_document_written() {
     fleet.wait("the job record", LONG, || fleet.workers[0].settled("ocr_started").len() == 1);
     // A job record nobody will finish: Textract does not know its job (expired).
     let record = serde_json::json!({
-        "job_id": "0123456789abcdef", "bucket": INTAKE_BUCKET, "key": "old/scan.pdf", "version_id": null,
+        "job_id": "0123456789abcdef", "bucket": fleet.intake_bucket(), "key": "old/scan.pdf", "version_id": null,
         "etag": "abc", "size": 10, "kind": "pdf", "modified": null, "document_id": "d-old", "token": "t-old",
         "started_at": "2026-01-01T00:00:00Z"
     });

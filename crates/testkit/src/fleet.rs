@@ -1,4 +1,5 @@
-//! A fleet on one machine for the tests: moto with the resources of scripts/harness/fleet_stack.py, and
+//! A fleet on one machine for the tests: moto with the terraform module's resources (replayed by
+//! scripts/harness/fleet_stack.py from one recorded apply of terraform/local), and
 //! `paperchart worker` processes with their logs, read as events.
 
 use std::collections::BTreeMap;
@@ -10,7 +11,6 @@ use crate::{free_port, http_get, paperchart, root, samples, FhirServer, Moto, RE
 use paperchart_aws::aws_sdk_s3;
 use paperchart_aws::aws_sdk_sqs;
 
-pub const INTAKE_BUCKET: &str = "paperchart-intake";
 pub const LONG: Duration = Duration::from_secs(120);
 
 pub struct Worker {
@@ -65,10 +65,10 @@ impl Fleet {
         let moto = Moto::start_with(moto_env);
         let out = Command::new(&moto.python)
             .arg(root().join("scripts/harness/fleet_stack.py"))
-            .args(["--endpoint", &moto.endpoint, "create", "--visibility", "30"])
+            .args(["--endpoint", &moto.endpoint, "replay"])
             .output()
             .expect("run scripts/harness/fleet_stack.py");
-        assert!(out.status.success(), "fleet_stack.py create: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "fleet_stack.py replay: {}", String::from_utf8_lossy(&out.stderr));
         let env: BTreeMap<String, String> = serde_json::from_slice(&out.stdout).expect("the stack's settings");
         let sdk = moto.sdk().await;
         let s3 = paperchart_aws::s3_client(&sdk, &moto.aws_config());
@@ -117,8 +117,13 @@ impl Fleet {
         &self.env[key]
     }
 
+    /// The intake bucket the module named.
+    pub fn intake_bucket(&self) -> &str {
+        &self.env["INTAKE_BUCKET"]
+    }
+
     pub async fn upload(&self, key: &str, body: Vec<u8>) {
-        self.s3.put_object().bucket(INTAKE_BUCKET).key(key).body(body.into()).send().await.unwrap();
+        self.s3.put_object().bucket(self.intake_bucket()).key(key).body(body.into()).send().await.unwrap();
     }
 
     pub async fn upload_sample(&self, key: &str, sample: &str) {
