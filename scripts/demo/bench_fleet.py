@@ -20,7 +20,7 @@ import time
 
 import boto3  # noqa: E402
 from scripts.demo import fleet_demo as demo  # noqa: E402
-from scripts.harness import moto_server  # noqa: E402
+from scripts.harness import fleet_stack, moto_server  # noqa: E402
 
 ROOT = demo.ROOT
 
@@ -55,8 +55,7 @@ def main():
                                       cwd=a.out, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         demo.wait("moto", lambda: demo.get(f"{moto}/moto-api/")[0] == 200, 60)
         demo.wait("the FHIR server", lambda: demo.get(f"{fhir}/metadata")[0] == 200, 60)
-        stack = json.loads(subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "harness", "fleet_stack.py"), "--endpoint", moto,
-                                           "create"], check=True, capture_output=True, text=True).stdout)
+        stack = fleet_stack.replay(moto)
         env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERCHART__")}
         env.update(stack, PAPERCHART__FLEET__WAIT_SECS="1", PAPERCHART__FLEET__HEALTH_PORT=str(demo.free_port()),
                    PAPERCHART__FLEET__TEXTRACT_START_PER_SEC="50", PAPERCHART__FLEET__TEXTRACT_GET_PER_SEC="50",
@@ -85,7 +84,15 @@ def main():
             s3.upload_file(f, bucket, key)
 
         def written():
-            return sum(1 for line in open(log) if '"textract job written"' in line)
+            """Completion notices settled as written (the worker's message_settled events)."""
+            n = 0
+            for line in open(log):
+                try:
+                    e = json.loads(line)
+                except ValueError:
+                    continue
+                n += e.get("event") == "message_settled" and e.get("queue") == "completion" and e.get("settlement") == "written"
+            return n
         demo.wait("every document written", lambda: written() >= len(uploads), 1800)
         wall, cpu = time.time() - t0, cpu_seconds(worker.pid) - cpu0
         print(f"documents {len(uploads)}, pages {pages}, wall {wall:.1f} s, worker CPU {cpu:.2f} s")
