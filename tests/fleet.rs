@@ -168,6 +168,32 @@ async fn bad_files_and_failed_jobs_go_to_the_dead_letters_with_their_reasons() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn findings_without_a_patient_wait_under_the_review_prefix() {
+    let fhir = FhirServer::start();
+    let mut fleet = Fleet::start().await;
+    let w = fleet.worker("fhir", &fhir.base, &[]);
+    let note = std::fs::read(root().join("tests/fixtures/review/unidentified-note.pdf")).unwrap();
+    fleet.upload("unknown/note.pdf", note).await;
+    fleet.wait_documents(&fhir, 1).await;
+    fleet.drained().await;
+    let census = census(&fhir);
+    assert_eq!((census["Patient"], census["Condition"], census["MedicationStatement"]), (0, 0, 0), "{census:?}");
+    let bucket = fleet.url("PAPERCHART__FLEET__WORK_BUCKET").to_string();
+    let listed = fleet.s3.list_objects_v2().bucket(&bucket).prefix("paperchart/review/").send().await.unwrap();
+    let keys: Vec<String> = listed.contents().iter().filter_map(|o| o.key().map(String::from)).collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let body = fleet.s3.get_object().bucket(&bucket).key(&keys[0]).send().await.unwrap().body.collect().await.unwrap();
+    let review: serde_json::Value = serde_json::from_slice(&body.into_bytes()).unwrap();
+    assert_eq!(review["reason"], "no_identity");
+    assert!(review["findings"].as_array().unwrap().len() >= 3, "{review}");
+    let held = fleet.workers[w].events("document_held");
+    assert_eq!(held.len(), 1, "{}", fleet.workers[w].log());
+    assert_eq!(held[0]["findings"].as_u64(), Some(review["findings"].as_array().unwrap().len() as u64));
+    assert!(fleet.dead_letters("PAPERCHART__FLEET__COMPLETION_DLQ_URL").await.is_empty());
+    no_patient_data_in(&fleet.logs());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn textract_throttling_and_job_limits_are_retried_not_dead_lettered() {
     let fhir = FhirServer::start();
     let mut fleet = Fleet::start().await;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates samples/ and tests/fixtures/bad/ from synthetic clinical text.
+"""Generates samples/, tests/fixtures/bad/ and tests/fixtures/review/ from synthetic clinical text.
 
 Every person, record number and address below is invented; nothing comes from a real patient.
 Each sample is written the way such documents reach a hospital's intake: a scanned discharge
@@ -548,6 +548,27 @@ def bad_inputs():
     c.save()
 
 
+# --------------------------------------------------------------------------------------------
+# Review inputs: a clinical note that names no patient; its findings must be held, not dropped.
+
+REVIEW = os.path.join(ROOT, "tests", "fixtures", "review")
+
+
+def review_inputs():
+    os.makedirs(REVIEW, exist_ok=True)
+    c = canvas.Canvas(os.path.join(REVIEW, "unidentified-note.pdf"), pagesize=letter, invariant=1)
+    y = 720
+    for line in ["PROGRESS NOTE", "Date of service: 03/14/2024",
+                 "Assessment: Type 2 diabetes mellitus. Essential hypertension.",
+                 "The patient denies chest pain.",
+                 "Plan: continue metformin 500 mg by mouth twice daily."]:
+        c.setFont("Helvetica", 11)
+        c.drawString(72, y, line)
+        y -= 16
+    c.showPage()
+    c.save()
+
+
 def main():
     os.makedirs(SAMPLES, exist_ok=True)
     os.makedirs(EXPECTED, exist_ok=True)
@@ -558,6 +579,7 @@ def main():
     referral_letter()
     mixed_pdf()
     bad_inputs()
+    review_inputs()
     for name in sorted(os.listdir(SAMPLES)):
         print(f"{name}: {os.path.getsize(os.path.join(SAMPLES, name))} bytes")
 

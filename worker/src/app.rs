@@ -2,7 +2,8 @@
 //!
 //! The embedded default: local files, PDF text layers and Tesseract, the built-in NLP, and a
 //! folder or any FHIR server. With the `fleet` feature, the AWS side: S3, Textract with the job
-//! registry, HealthLake (SigV4) and the staging sink.
+//! registry, HealthLake (SigV4) and the staging sink. Held findings go to `<out>/review/` or, in
+//! the fleet, the work bucket's `review/` prefix.
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use paperchart_fhir::Mapper;
 use paperchart_nlp::Builtin;
 use paperchart_read::TesseractEngine;
 
-use crate::dir_sink::DirSink;
+use crate::dir_sink::{DirSink, ReviewFolder};
 use crate::local::LocalFiles;
 use crate::pipeline::Pipeline;
 use crate::rest_sink::RestSink;
@@ -92,6 +93,7 @@ pub async fn pipeline(cfg: &Config) -> anyhow::Result<Pipeline> {
         nlp: nlp(cfg).await?,
         mapper: mapper(cfg),
         sink: sink(cfg).await?,
+        review: Arc::new(ReviewFolder::new(&cfg.sink.dir)),
         jobs: None,
     })
 }
@@ -112,6 +114,7 @@ pub async fn fleet_pipeline(cfg: &Config, sdk: &paperchart_aws::SdkConfig) -> an
         nlp: nlp(cfg).await?,
         mapper: mapper(cfg),
         sink: sink(cfg).await?,
+        review: crate::fleet::review(cfg, sdk),
         jobs,
     })
 }

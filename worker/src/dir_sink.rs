@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use serde_json::Value;
 
-use paperchart_core::sink::{FhirSink, SinkError, WriteOutcome};
-use paperchart_model::bundle::Bundle;
+use paperchart_core::sink::{FhirSink, ReviewStore, SinkError, WriteOutcome};
+use paperchart_model::bundle::{Bundle, Review};
 
 pub struct DirSink {
     root: PathBuf,
@@ -44,6 +44,28 @@ impl DirSink {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+}
+
+/// The embedded review store: `<out>/review/<document id>.json`, written atomically.
+pub struct ReviewFolder {
+    dir: PathBuf,
+}
+
+impl ReviewFolder {
+    /// The folder is made on the first review, so a run without any leaves none.
+    pub fn new(out: &Path) -> ReviewFolder {
+        ReviewFolder { dir: out.join("review") }
+    }
+}
+
+#[async_trait]
+impl ReviewStore for ReviewFolder {
+    async fn put(&self, review: &Review) -> Result<String, SinkError> {
+        std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        let path = self.dir.join(format!("{}.json", review.document_id));
+        write_atomic(&path, &review.to_bytes())?;
+        Ok(path.display().to_string())
     }
 }
 

@@ -1,5 +1,5 @@
 //! The AWS side of the assembly (the `fleet` feature): the S3 source, Textract with its document
-//! check and the job registry, HealthLake's SigV4 signing and the staging sink.
+//! check and the job registry, HealthLake's SigV4 signing, the staging sink and the review store.
 //!
 //! Nothing here handles a document: the fleet's pipeline is the embedded one with these parts
 //! behind the same seams (assembled in [`crate::app`]), and its queues' messages go through
@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use paperchart_aws::registry::JobRegistry;
+use paperchart_aws::review::S3Review;
 use paperchart_aws::s3::S3Source;
 use paperchart_aws::sigv4::SigV4;
 use paperchart_aws::staging::StagingSink;
@@ -15,7 +16,7 @@ use paperchart_aws::textract::{TextractEngine, TextractSettings};
 use paperchart_core::config::Config;
 use paperchart_core::jobs::JobStore;
 use paperchart_core::ocr::OcrEngine;
-use paperchart_core::sink::{FhirSink, RequestSigner};
+use paperchart_core::sink::{FhirSink, RequestSigner, ReviewStore};
 use paperchart_core::source::ObjectSource;
 
 /// The staging sink, checked at start-up: the work bucket must answer.
@@ -35,6 +36,11 @@ pub async fn signer(cfg: &Config) -> anyhow::Result<Arc<dyn RequestSigner>> {
     let signer = SigV4::for_endpoint(&sdk, &cfg.sink.fhir_url, &cfg.sink.sigv4_service)
         .map_err(|e| anyhow::anyhow!("FHIR sink: {e}"))?;
     Ok(Arc::new(signer))
+}
+
+/// Where the fleet keeps findings held for review: the work bucket's `review/` prefix.
+pub fn review(cfg: &Config, sdk: &paperchart_aws::SdkConfig) -> Arc<dyn ReviewStore> {
+    Arc::new(S3Review::new(paperchart_aws::s3_client(sdk, &cfg.aws), &cfg.fleet.work_bucket, &cfg.fleet.work_prefix))
 }
 
 /// The fleet's document source: S3 objects, their size checked with a HEAD first.

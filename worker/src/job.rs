@@ -177,6 +177,10 @@ pub struct DocReport {
     pub mean_ocr_confidence: Option<f32>,
     pub entities: BTreeMap<&'static str, usize>,
     pub resources: BTreeMap<&'static str, usize>,
+    /// Findings held for review instead of written (no patient identity), and where they went.
+    pub held: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
     pub millis: u64,
     /// How the document's work ended, in the worker's vocabulary (`written`, `ocr_started`,
     /// `ignored`, `dead_lettered`, `retried`).
@@ -196,6 +200,8 @@ impl DocReport {
             mean_ocr_confidence: None,
             entities: BTreeMap::new(),
             resources: BTreeMap::new(),
+            held: 0,
+            review: None,
             millis: 0,
             settled: Settlement::Written.as_str(),
             outcome: Outcome::Ok,

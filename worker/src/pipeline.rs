@@ -10,12 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use paperchart_core::error::Classified;
-use paperchart_core::events::{DocumentFailed, DocumentIgnored, DocumentParked, DocumentWritten, OcrJobCompleted};
+use paperchart_core::events::{
+    DocumentFailed, DocumentHeld, DocumentIgnored, DocumentParked, DocumentWritten, OcrJobCompleted,
+};
 use paperchart_core::jobs::{JobStore, PendingJob};
 use paperchart_core::metrics::{self, Stage};
 use paperchart_core::ocr::{OcrEngine, OcrError, OcrPoll, OcrStart};
 use paperchart_core::queue::Settlement;
-use paperchart_core::sink::FhirSink;
+use paperchart_core::sink::{FhirSink, ReviewStore};
 use paperchart_core::source::{ObjectSource, SourceObject};
 use paperchart_core::timestamps;
 use paperchart_fhir::{MapInput, Mapper};
@@ -32,6 +34,8 @@ pub struct Pipeline {
     pub nlp: Arc<dyn NlpEngine>,
     pub mapper: Arc<Mapper>,
     pub sink: Arc<dyn FhirSink>,
+    /// Where findings without a patient wait for a person.
+    pub review: Arc<dyn ReviewStore>,
     /// Where asynchronous OCR jobs wait; `None` for engines that answer at once.
     pub jobs: Option<Arc<dyn JobStore>>,
 }
@@ -157,6 +161,14 @@ impl Pipeline {
             }
             JobState::Mapped { mapped, pending } => {
                 let t = Instant::now();
+                // Held findings are stored before the document is written, so a message is
+                // acknowledged only when both are: nothing it said is dropped.
+                if let Some(review) = &mapped.review {
+                    report.review = Some(self.review.put(review).await?);
+                    report.held = review.held();
+                    DocumentHeld { document_id: &review.document_id, reason: review.reason, findings: review.held() }
+                        .emit();
+                }
                 match self.sink.write(&mapped.bundle).await {
                     Ok(written) => {
                         for e in &written.entries {
@@ -293,8 +305,9 @@ mod tests {
     use paperchart_core::source::{Located, ObjectLocation, SourceError};
     use paperchart_model::document::{Document, Line, Page};
     use paperchart_model::findings::{Assertion, NlpOutput};
+    use paperchart_model::findings::{Attrs, Entity, EntityType};
     use paperchart_model::settings::FhirSettings;
-    use paperchart_testkit::memory::{MemoryJobs, MemorySink};
+    use paperchart_testkit::memory::{MemoryJobs, MemoryReview, MemorySink};
 
     use super::*;
 
@@ -364,8 +377,10 @@ mod tests {
         }
     }
 
-    /// Finds nothing: the document and its provenance are what is written.
+    /// Finds nothing, or one condition; never a patient: the document and its provenance are what
+    /// is written, and what was found is held for review.
     struct NoFindings;
+    struct OneFinding;
 
     impl NlpEngine for NoFindings {
         fn analyze(&self, _text: &str) -> NlpOutput {
@@ -377,10 +392,32 @@ mod tests {
         }
     }
 
+    impl NlpEngine for OneFinding {
+        fn analyze(&self, text: &str) -> NlpOutput {
+            let entity = Entity {
+                kind: EntityType::Condition,
+                subtype: None,
+                start: 0,
+                end: text.len().min(9),
+                text: "Discharge".into(),
+                codes: vec![],
+                assertion: Assertion::Present,
+                attrs: Attrs::default(),
+                section: None,
+            };
+            NlpOutput { entities: vec![entity], ..NlpOutput::default() }
+        }
+
+        fn assertion(&self, _text: &str, _start: usize, _end: usize) -> Assertion {
+            Assertion::default()
+        }
+    }
+
     struct Setup {
         pipeline: Pipeline,
         ocr: Arc<FakeOcr>,
         sink: MemorySink,
+        review: MemoryReview,
         jobs: MemoryJobs,
     }
 
@@ -390,16 +427,17 @@ mod tests {
             ("notes.txt".to_string(), b"not a document type".to_vec()),
         ]);
         let ocr = Arc::new(FakeOcr { engine, started: Mutex::new(0) });
-        let (sink, jobs) = (MemorySink::new(), MemoryJobs::new());
+        let (sink, jobs, review) = (MemorySink::new(), MemoryJobs::new(), MemoryReview::new());
         let pipeline = Pipeline {
             source: Arc::new(Objects(objects)),
             ocr: ocr.clone(),
             nlp: Arc::new(NoFindings),
             mapper: Arc::new(Mapper::new(FhirSettings::default(), "paperchart test".into())),
             sink: Arc::new(sink.clone()),
+            review: Arc::new(review.clone()),
             jobs: (engine != Engine::AtOnce).then(|| Arc::new(jobs.clone()) as Arc<dyn JobStore>),
         };
-        Setup { pipeline, ocr, sink, jobs }
+        Setup { pipeline, ocr, sink, review, jobs }
     }
 
     #[tokio::test]
@@ -471,5 +509,26 @@ mod tests {
         assert_eq!(e.label(), "not_found");
         assert_eq!(*s.ocr.started.lock().unwrap(), 0, "the engine is never asked");
         assert!(s.jobs.parked().is_empty());
+    }
+
+    #[tokio::test]
+    async fn findings_without_a_patient_are_held_for_review_before_the_document_is_written() {
+        let mut s = setup(Engine::AtOnce);
+        s.pipeline.nlp = Arc::new(OneFinding);
+        s.review.fail_next(1);
+        let (_, result) = s.pipeline.process("scan.pdf").await;
+        assert_eq!(result.unwrap_err().class(), ErrorClass::Transient, "a review that cannot be stored is retried");
+        assert_eq!(s.sink.writes(), 0, "nothing is written before the held findings are stored");
+
+        let (report, result) = s.pipeline.process("scan.pdf").await;
+        assert_eq!(result.unwrap(), Settlement::Written);
+        let id = report.document_id.clone().unwrap();
+        let reviews = s.review.reviews();
+        assert_eq!(reviews[&id].held(), 1);
+        assert_eq!((report.held, report.review.as_deref()), (1, Some(format!("memory:{id}").as_str())));
+        assert!(matches!(report.outcome, Outcome::NeedsReview { .. }));
+        let bundle = &s.sink.bundles()[&id];
+        assert_eq!(bundle.count("Condition"), 0, "never filed without a patient");
+        assert_eq!(bundle.count("DocumentReference"), 1);
     }
 }

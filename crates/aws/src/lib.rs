@@ -13,6 +13,7 @@
 pub mod blocks;
 pub mod events;
 pub mod registry;
+pub mod review;
 pub mod s3;
 pub mod sigv4;
 pub mod sqs;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::error::ErrorClass;
 use crate::metrics::{self, QueueRole, Stage};
 use crate::queue::Settlement;
+use paperchart_model::bundle::ReviewReason;
 
 fn millis(d: Duration) -> u64 {
     d.as_millis() as u64
@@ -167,6 +168,26 @@ impl DocumentWritten<'_> {
             "document written"
         );
         metrics::document(if self.needs_review { "needs_review" } else { "ok" }, Some(self.took));
+    }
+}
+
+/// A document's findings were held for review (stored, not written to a patient record).
+pub struct DocumentHeld<'a> {
+    pub document_id: &'a str,
+    pub reason: ReviewReason,
+    pub findings: usize,
+}
+
+impl DocumentHeld<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            event = "document_held",
+            document = self.document_id,
+            reason = self.reason.as_str(),
+            findings = self.findings,
+            "findings held for review"
+        );
+        metrics::review(self.reason, self.findings);
     }
 }
 

@@ -19,6 +19,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 
 use crate::error::ErrorClass;
 use crate::queue::Settlement;
+use paperchart_model::bundle::ReviewReason;
 
 // --- queues and the worker loop (label `queue`: intake, completion, local) --------------------
 pub const MESSAGES_RECEIVED: &str = "paperchart_queue_messages_received_total";
@@ -40,6 +41,8 @@ pub const STAGE_ERRORS: &str = "paperchart_stage_errors_total";
 pub const PAGES: &str = "paperchart_pages_total";
 pub const OCR_CONFIDENCE: &str = "paperchart_ocr_confidence_ratio";
 pub const ENTITIES: &str = "paperchart_entities_total";
+pub const REVIEW_DOCUMENTS: &str = "paperchart_review_documents_total";
+pub const REVIEW_FINDINGS: &str = "paperchart_review_findings_total";
 
 // --- Textract ----------------------------------------------------------------------------------
 pub const TEXTRACT_STARTED: &str = "paperchart_textract_jobs_started_total";
@@ -102,6 +105,10 @@ fn zero_series(component: &str) {
     for outcome in ["ok", "needs_review", "failed"] {
         counter!(DOCUMENTS, "outcome" => outcome).absolute(0);
     }
+    for reason in ReviewReason::ALL {
+        counter!(REVIEW_DOCUMENTS, "reason" => reason.as_str()).absolute(0);
+        counter!(REVIEW_FINDINGS, "reason" => reason.as_str()).absolute(0);
+    }
     for status in ["succeeded", "partial_success", "failed", "error"] {
         counter!(TEXTRACT_COMPLETED, "status" => status).absolute(0);
     }
@@ -127,6 +134,8 @@ fn describe() {
     describe_counter!(PAGES, "Pages read, by how: PDF text layer, Tesseract or Textract.");
     describe_histogram!(OCR_CONFIDENCE, "Mean word confidence of an OCR-read page (0..1).");
     describe_counter!(ENTITIES, "Clinical entities found by the NLP, by type.");
+    describe_counter!(REVIEW_DOCUMENTS, "Documents whose findings were held for review instead of written, by reason.");
+    describe_counter!(REVIEW_FINDINGS, "Findings held for review (not written to a patient record), by reason.");
     describe_counter!(TEXTRACT_STARTED, "Textract StartDocumentAnalysis jobs started.");
     describe_counter!(TEXTRACT_COMPLETED, "Textract jobs whose completion was handled, by Textract status.");
     describe_histogram!(TEXTRACT_DURATION, "Time from starting a Textract job to handling its completion.");
@@ -279,6 +288,12 @@ pub fn page(read_by: &'static str, confidence: Option<f32>) {
     if let (Some(c), true) = (confidence, read_by != "text_layer") {
         histogram!(OCR_CONFIDENCE, "read_by" => read_by).record((c as f64 / 100.0).clamp(0.0, 1.0));
     }
+}
+
+/// A document's findings were held for review.
+pub fn review(reason: ReviewReason, findings: usize) {
+    counter!(REVIEW_DOCUMENTS, "reason" => reason.as_str()).increment(1);
+    counter!(REVIEW_FINDINGS, "reason" => reason.as_str()).increment(findings as u64);
 }
 
 pub fn entities(kind: &'static str, n: usize) {

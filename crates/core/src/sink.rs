@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use paperchart_model::bundle::Bundle;
+use paperchart_model::bundle::{Bundle, Review};
 
 use crate::error::{Classified, ErrorClass};
 
@@ -96,6 +96,15 @@ pub trait FhirSink: Send + Sync {
 
     /// Where the data goes, for summaries.
     fn describe(&self) -> String;
+}
+
+/// Where findings that could not be filed under a patient wait for a person: a `review/` folder
+/// beside the output locally, a `review/` prefix of the work bucket in the fleet. One object per
+/// document (`<document id>.json`), overwritten when the document is processed again.
+#[async_trait]
+pub trait ReviewStore: Send + Sync {
+    /// Stores the review; returns where it went (a path or an `s3://` URI).
+    async fn put(&self, review: &Review) -> Result<String, SinkError>;
 }
 
 /// Signs an HTTP request to a FHIR server (AWS SigV4 for HealthLake, in `paperchart-aws`).

@@ -9,7 +9,7 @@ use paperchart_model::bundle::Entry;
 use paperchart_model::findings::{Assertion, Code, Entity, EntityType};
 use serde_json::{json, Value};
 
-use crate::codes::{concept, reference, ROLE_CODE};
+use crate::codes::{concept, ROLE_CODE};
 use crate::Context;
 
 /// The family histories of a document's findings, in the order of their relative codes.
@@ -38,7 +38,7 @@ pub fn entries<'a>(entities: impl IntoIterator<Item = &'a Entity>, cx: &Context)
                     "resourceType": "FamilyMemberHistory",
                     "id": id,
                     "status": "completed",
-                    "patient": reference("Patient", cx.patient),
+                    "patient": cx.subject(),
                     "relationship": {"coding": [{"system": ROLE_CODE, "code": code, "display": display}], "text": display},
                     "condition": conditions
                 }),

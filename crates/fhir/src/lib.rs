@@ -31,7 +31,7 @@ mod provenance;
 
 use std::collections::HashSet;
 
-use paperchart_model::bundle::{Bundle, Entry, Mapped};
+use paperchart_model::bundle::{Bundle, Entry, Mapped, Review, ReviewReason};
 use paperchart_model::document::Document;
 use paperchart_model::file::Kind;
 use paperchart_model::findings::{Entity, EntityType, NlpOutput};
@@ -40,6 +40,9 @@ use paperchart_model::settings::FhirSettings;
 use serde_json::Value;
 
 pub use codes::ROLE_CODE;
+
+/// The subject of a held resource: a reviewer names the patient before it is written.
+pub const UNIDENTIFIED: &str = "patient not identified: held for review";
 
 pub struct Mapper {
     cfg: FhirSettings,
@@ -61,7 +64,8 @@ pub struct MapInput<'a> {
 pub(crate) struct Context<'a> {
     /// The source object's identity: every id of the document derives from it.
     pub identity: &'a str,
-    pub patient: &'a str,
+    /// `None` while the document names no patient: the resources are held for review.
+    pub patient: Option<&'a str>,
     pub document: &'a str,
     /// The document's clinical date.
     pub date: Option<&'a str>,
@@ -73,7 +77,10 @@ impl Context<'_> {
     }
 
     pub fn subject(&self) -> Value {
-        codes::reference("Patient", self.patient)
+        match self.patient {
+            Some(patient) => codes::reference("Patient", patient),
+            None => serde_json::json!({"display": UNIDENTIFIED}),
+        }
     }
 
     pub fn derived_from(&self) -> Value {
@@ -96,9 +103,6 @@ impl Mapper {
         let date = nlp.document.date.as_deref();
         let mut entries: Vec<Entry> = Vec::new();
         let patient_key = patient::key(&self.cfg, &nlp.demographics);
-        let needs_review = patient_key
-            .is_none()
-            .then(|| "needs review: no patient identity (no MRN, and no name with a birth date)".to_string());
         let pid = patient_key.as_ref().map(ids::PatientKey::id);
         if let Some(pid) = &pid {
             entries.push(Entry {
@@ -107,20 +111,25 @@ impl Mapper {
                 resource: patient::resource(&self.cfg, pid, &nlp.demographics),
             });
         }
-        entries.push(Entry {
-            resource_type: "DocumentReference",
-            id: doc_id.clone(),
-            resource: document_reference::resource(&self.cfg, &doc_id, input, pid.as_deref()),
-        });
-        if let Some(pid) = &pid {
-            let cx = Context { identity, patient: pid, document: &doc_id, date };
-            let mut clinical: Vec<Entry> = nlp.entities.iter().filter_map(|e| clinical(e, &cx)).collect();
-            clinical.extend(family::entries(&nlp.entities, &cx));
-            // One resource per id (a finding mentioned twice is one fact), in a stable order.
-            let mut seen = HashSet::new();
-            clinical.retain(|e| seen.insert((e.resource_type, e.id.clone())));
+        let document = document_reference::resource(&self.cfg, &doc_id, input, pid.as_deref());
+        entries.push(Entry { resource_type: "DocumentReference", id: doc_id.clone(), resource: document.clone() });
+        let cx = Context { identity, patient: pid.as_deref(), document: &doc_id, date };
+        let mut clinical: Vec<Entry> = nlp.entities.iter().filter_map(|e| clinical(e, &cx)).collect();
+        clinical.extend(family::entries(&nlp.entities, &cx));
+        // One resource per id (a finding mentioned twice is one fact), in a stable order.
+        let mut seen = HashSet::new();
+        clinical.retain(|e| seen.insert((e.resource_type, e.id.clone())));
+        let (needs_review, review) = if pid.is_some() {
             entries.extend(clinical);
-        }
+            (None, None)
+        } else {
+            let review = held(input, &doc_id, document, clinical);
+            let reason = format!(
+                "needs review: no patient identity (no MRN, and no name with a birth date); {} finding(s) held for review",
+                review.held()
+            );
+            (Some(reason), Some(review))
+        };
         let recorded = input
             .object
             .modified
@@ -130,7 +139,59 @@ impl Mapper {
         let prov =
             provenance::entry(ids::resource_id(identity, "Provenance", &[]), &entries, &doc_id, &recorded, &self.agent);
         entries.push(prov);
-        Mapped { bundle: Bundle { id: doc_id, entries }, needs_review }
+        Mapped { bundle: Bundle { id: doc_id, entries }, needs_review, review }
+    }
+}
+
+/// What a document without a patient keeps for review: every finding but the identity's own PHI,
+/// and the resources they would be.
+fn held(input: &MapInput, doc_id: &str, document: Value, resources: Vec<Entry>) -> Review {
+    let mut chars = CharCount::new(input.text);
+    let findings = input
+        .nlp
+        .entities
+        .iter()
+        .filter(|e| e.kind != EntityType::Phi)
+        .map(|e| {
+            let mut v = serde_json::to_value(e).expect("entities serialise");
+            v["start"] = chars.at(e.start).into();
+            v["end"] = chars.at(e.end).into();
+            v
+        })
+        .collect();
+    let demographics = &input.nlp.demographics;
+    Review {
+        document_id: doc_id.to_string(),
+        reason: ReviewReason::NoIdentity,
+        document: serde_json::json!({
+            "name": input.object.name, "uri": input.object.uri, "DocumentReference": document
+        }),
+        candidate: serde_json::to_value(demographics).expect("demographics serialise"),
+        findings,
+        resources: resources.into_iter().map(|e| e.resource).collect(),
+    }
+}
+
+/// Byte offsets to character offsets, walking forward (entities come mostly in text order).
+struct CharCount<'a> {
+    text: &'a str,
+    byte: usize,
+    chars: usize,
+}
+
+impl<'a> CharCount<'a> {
+    fn new(text: &'a str) -> Self {
+        CharCount { text, byte: 0, chars: 0 }
+    }
+
+    fn at(&mut self, byte: usize) -> usize {
+        let byte = byte.min(self.text.len());
+        if byte < self.byte {
+            (self.byte, self.chars) = (0, 0);
+        }
+        self.chars += self.text.get(self.byte..byte).map_or(0, |s| s.chars().count());
+        self.byte = byte;
+        self.chars
     }
 }
 
@@ -261,16 +322,48 @@ mod tests {
     }
 
     #[test]
-    fn without_identity_only_the_document_is_written() {
-        let mut n = nlp(vec![entity(EntityType::Condition, "HTN", vec![], Assertion::Present)], None);
+    fn without_identity_only_the_document_is_written_and_the_findings_are_held() {
+        let mut n = nlp(
+            vec![
+                entity(EntityType::Condition, "HTN", vec![], Assertion::Absent),
+                entity(EntityType::Phi, "Jane Doe", vec![], Assertion::Present),
+                Entity { start: 8, end: 14, ..entity(EntityType::Condition, "asthma", vec![], Assertion::Family) },
+            ],
+            None,
+        );
         n.demographics.birth_date = None;
         let m = map(&n);
         assert!(m.needs_review.as_deref().unwrap().starts_with("needs review"));
         let types: Vec<_> = m.bundle.entries.iter().map(|e| e.resource_type).collect();
         assert_eq!(types, ["DocumentReference", "Provenance"]);
-        // Name and birth date are enough.
+        let review = m.review.expect("the findings are held").to_json();
+        assert_eq!(review["reason"], "no_identity");
+        assert_eq!(review["candidate_identity"]["family"], "Doe");
+        let findings = review["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), 2, "every finding but the identity's PHI: {findings:?}");
+        assert_eq!(findings[0]["assertion"], "absent");
+        assert_eq!((findings[1]["start"].as_u64(), findings[1]["end"].as_u64()), (Some(8), Some(14)));
+        let resources = review["resources"].as_array().unwrap();
+        let kinds: Vec<&str> = resources.iter().map(|r| r["resourceType"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["Condition", "FamilyMemberHistory"]);
+        assert_eq!(resources[0]["subject"]["display"], UNIDENTIFIED);
+        assert_eq!(resources[0]["verificationStatus"]["coding"][0]["code"], "refuted");
+        assert_eq!(resources[1]["patient"]["display"], UNIDENTIFIED);
+        assert_eq!(review["document"]["DocumentReference"]["resourceType"], "DocumentReference");
+        // Name and birth date are enough: the findings are written, nothing is held.
         n.demographics.birth_date = Some("1950-01-01".into());
-        assert!(map(&n).needs_review.is_none());
+        let m = map(&n);
+        assert!(m.needs_review.is_none() && m.review.is_none());
+        assert_eq!(m.bundle.count("Condition"), 1);
+    }
+
+    #[test]
+    fn character_offsets_from_byte_offsets() {
+        let mut c = CharCount::new("Café — asthma");
+        assert_eq!(c.at(0), 0);
+        assert_eq!(c.at(5), 4, "é is two bytes");
+        assert_eq!(c.at(16), 13);
+        assert_eq!(c.at(9), 6, "going back starts over");
     }
 
     #[test]

@@ -76,8 +76,71 @@ fn entry_json(e: &Entry) -> Value {
 #[derive(Debug, Clone)]
 pub struct Mapped {
     pub bundle: Bundle,
-    /// Set when the document names no patient well enough to file facts under one.
+    /// Set when someone should look at the document: it names no patient well enough to file
+    /// facts under one, or the engine missed pages.
     pub needs_review: Option<String>,
+    /// Findings that were not filed under a patient, kept for a person to decide: nothing the
+    /// document said is dropped without a trace.
+    pub review: Option<Review>,
+}
+
+/// Why a document's findings wait for a person (the `reason` label of the review metric).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewReason {
+    /// No MRN, and no name with a birth date: the findings are held, not written.
+    NoIdentity,
+}
+
+impl ReviewReason {
+    pub const ALL: [ReviewReason; 1] = [ReviewReason::NoIdentity];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewReason::NoIdentity => "no_identity",
+        }
+    }
+}
+
+/// A document's held findings, as `review/<document id>.json` keeps them: the document, the
+/// identity as far as it was read, every finding with its assertion (the `nlp extract` format,
+/// offsets in characters), and the FHIR resources they would become once a patient is named
+/// (their subject says so; a reviewer sets it). Patient data: stored, never logged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    pub document_id: String,
+    pub reason: ReviewReason,
+    /// The document as the summary names it: `{"name", "uri"}` and its DocumentReference.
+    pub document: Value,
+    /// The demographics that were read, however incomplete.
+    pub candidate: Value,
+    pub findings: Vec<Value>,
+    pub resources: Vec<Value>,
+}
+
+impl Review {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "paperchart_review": 1,
+            "document_id": self.document_id,
+            "reason": self.reason.as_str(),
+            "document": self.document,
+            "candidate_identity": self.candidate,
+            "findings": self.findings,
+            "resources": self.resources,
+        })
+    }
+
+    /// The bytes every review store writes: pretty JSON with a final newline.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(&self.to_json()).expect("a review serialises");
+        out.push(b'\n');
+        out
+    }
+
+    /// Findings held (not counting the identity's own PHI).
+    pub fn held(&self) -> usize {
+        self.findings.len()
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! Fakes behind the seams, for unit tests: a queue with SQS's semantics, a sink that keeps
-//! what it is given, and a job store that keeps parked OCR jobs. Time is Tokio's, so a test with paused time runs leases and heartbeats
+//! Fakes behind the seams, for unit tests: a queue with SQS's semantics, a sink and a review
+//! store that keep what they are given, and a job store that keeps parked OCR jobs. Time is Tokio's, so a test with paused time runs leases and heartbeats
 //! without waiting.
 
 use std::collections::BTreeMap;
@@ -9,9 +9,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use paperchart_core::jobs::{JobStore, PendingJob, StoreError};
 use paperchart_core::queue::{JobQueue, Message, QueueError};
-use paperchart_core::sink::{FhirSink, SinkError, WriteOutcome};
+use paperchart_core::sink::{FhirSink, ReviewStore, SinkError, WriteOutcome};
 use paperchart_core::source::Located;
-use paperchart_model::bundle::Bundle;
+use paperchart_model::bundle::{Bundle, Review};
 use tokio::time::Instant;
 
 struct Held {
@@ -222,6 +222,47 @@ impl FhirSink for MemorySink {
 
     fn describe(&self) -> String {
         "memory".into()
+    }
+}
+
+/// A review store in memory: the last review per document.
+#[derive(Clone, Default)]
+pub struct MemoryReview {
+    reviews: Arc<Mutex<BTreeMap<String, Review>>>,
+    failures: Arc<Mutex<u32>>,
+}
+
+impl MemoryReview {
+    pub fn new() -> MemoryReview {
+        MemoryReview::default()
+    }
+
+    /// The next `n` puts fail as an unreachable bucket would.
+    pub fn fail_next(&self, n: u32) {
+        *self.failures.lock().unwrap() = n;
+    }
+
+    pub fn reviews(&self) -> BTreeMap<String, Review> {
+        self.reviews.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl ReviewStore for MemoryReview {
+    async fn put(&self, review: &Review) -> Result<String, SinkError> {
+        {
+            let mut f = self.failures.lock().unwrap();
+            if *f > 0 {
+                *f -= 1;
+                return Err(SinkError::Transient {
+                    status: None,
+                    detail: "failed by the test".into(),
+                    retry_after: None,
+                });
+            }
+        }
+        self.reviews.lock().unwrap().insert(review.document_id.clone(), review.clone());
+        Ok(format!("memory:{}", review.document_id))
     }
 }
 

@@ -74,6 +74,15 @@ pub async fn run(cfg: Config, args: RunArgs) -> anyhow::Result<bool> {
     println!("{}", summary::table(&reports));
     let failed = reports.iter().filter(|r| !r.succeeded()).count();
     let pages: usize = reports.iter().map(|r| r.pages).sum();
+    let held: Vec<&DocReport> = reports.iter().filter(|r| r.held > 0).collect();
+    if !held.is_empty() {
+        println!(
+            "{} findings of {} documents held for review (no patient identity): {} — see README, \"Review\".",
+            held.iter().map(|r| r.held).sum::<usize>(),
+            held.len(),
+            args.out.join("review").display()
+        );
+    }
     println!(
         "{} documents, {pages} pages, {} FHIR resources in {:.1}s; {failed} failed. Output: {} (summary.json).",
         reports.len(),

@@ -25,7 +25,7 @@ pub fn table(reports: &[DocReport]) -> String {
     if t.width().is_some_and(|w| w >= 100) {
         t.set_content_arrangement(ContentArrangement::Dynamic);
     }
-    t.set_header(["document", "pages", "read by", "OCR conf", "entities", "FHIR resources", "time", "outcome"]);
+    t.set_header(["document", "pages", "read by", "OCR conf", "entities", "FHIR resources", "held", "time", "outcome"]);
     for r in reports {
         let read_by =
             r.read_by.iter().map(|(k, v)| format!("{v} {}", k.replace('_', " "))).collect::<Vec<_>>().join(", ");
@@ -43,6 +43,7 @@ pub fn table(reports: &[DocReport]) -> String {
             Cell::new(conf),
             Cell::new(entities),
             Cell::new(r.resource_total()),
+            Cell::new(r.held),
             Cell::new(format!("{:.1}s", r.millis as f64 / 1000.0)),
             Cell::new(outcome),
         ]);
@@ -57,6 +58,7 @@ pub fn write(dir: &Path, reports: &[DocReport], sink: &str, millis: u64) -> std:
     let review = reports.iter().filter(|r| matches!(r.outcome, Outcome::NeedsReview { .. })).count();
     let pages: usize = reports.iter().map(|r| r.pages).sum();
     let resources: usize = reports.iter().map(|r| r.resource_total()).sum();
+    let held: usize = reports.iter().map(|r| r.held).sum();
     let summary = json!({
         "paperchart": env!("CARGO_PKG_VERSION"),
         "sink": sink,
@@ -66,6 +68,7 @@ pub fn write(dir: &Path, reports: &[DocReport], sink: &str, millis: u64) -> std:
         "failed": failed.len(),
         "pages": pages,
         "resources": resources,
+        "held_for_review": held,
         "millis": millis,
         "documents": reports,
         "failures": failed.iter().map(|r| match &r.outcome {
