@@ -9,7 +9,7 @@ use super::lexicon::{ConceptKind, Hit};
 use super::sections::{section_at, sections, Section, SectionKind};
 use super::terminology::{RxQuery, Terminology};
 use super::text::{fold, tokenize};
-use super::{measure, meds, phi, repair};
+use super::{gates, measure, meds, phi, repair};
 use super::{Assertion, Attrs, Code, Entity, EntityType, NlpEngine, NlpOutput, Subtype, SYSTEM_SNOMED};
 use crate::Settings;
 
@@ -361,7 +361,11 @@ impl NlpEngine for Builtin {
                 None
             } else if let Some(c) = has(ConceptKind::Condition) {
                 let concept = &self.term.concepts[c.concept as usize];
-                Some(self.new_entity(EntityType::Condition, None, text, start, end, concept.codes.clone()))
+                // An external cause ("accident", "shot") says how an injury happened, not what the
+                // patient has: never a condition from a word.
+                let icd = concept.codes.iter().filter(|c| c.system == super::SYSTEM_ICD10CM).map(|c| c.code.as_str());
+                (!gates::external_cause_only(icd))
+                    .then(|| self.new_entity(EntityType::Condition, None, text, start, end, concept.codes.clone()))
             } else if let Some(c) = has(ConceptKind::Procedure) {
                 let concept = &self.term.concepts[c.concept as usize];
                 Some(self.new_entity(EntityType::Procedure, None, text, start, end, concept.codes.clone()))
@@ -379,6 +383,8 @@ impl NlpEngine for Builtin {
         // for a condition of their own.
         // Codes as written, then codes OCR misread ("150.23" for "I50.23"), each checked against
         // ICD-10-CM.
+        // Never inside a phone number, a date, an amount or a postal code; a code of its own (not
+        // refining a condition on its line) only where codes are written.
         let written = p.icd.captures_iter(text).filter_map(|m| {
             let g = m.get(1).expect("group");
             self.term.icd_code(g.as_str()).map(|c| (g.start(), g.end(), c))
@@ -387,9 +393,11 @@ impl NlpEngine for Builtin {
             .into_iter()
             .filter_map(|(s, e, code)| self.term.icd_code(&code).map(|c| (s, e, c)));
         let codes_in_text: Vec<(usize, usize, Code)> = written.chain(repaired).collect();
+        let not_codes = gates::not_codes(text);
         for (g_start, g_end, code) in codes_in_text {
             if entities.iter().any(|e| overlaps(e, g_start, g_end))
                 || phi_entities.iter().any(|e| overlaps(e, g_start, g_end))
+                || not_codes.iter().any(|&(s, e)| s < g_end && g_start < e)
             {
                 continue;
             }
@@ -403,6 +411,7 @@ impl NlpEngine for Builtin {
                     e.codes.retain(|c| c.system != super::SYSTEM_ICD10CM);
                     e.codes.insert(0, code);
                 }
+                None if !gates::code_context_near(text, g_start) => {}
                 None => {
                     let mut e = self.new_entity(EntityType::Condition, None, text, g_start, g_end, vec![code]);
                     e.section = self.section_of(&secs, g_start).0;
@@ -423,6 +432,7 @@ impl NlpEngine for Builtin {
                 e.assertion = self.assertor.assert(&masked, e.start, e.end, section, floor);
             }
         }
+        self.apply_gates(text, &mut entities);
         for e in entities.iter_mut().filter(|e| e.kind == EntityType::Condition && e.assertion == Assertion::Family) {
             e.attrs.relative = super::family::relative_of(text, e.start, e.end);
         }
@@ -432,9 +442,33 @@ impl NlpEngine for Builtin {
     }
 
     fn assertion(&self, text: &str, start: usize, end: usize) -> Assertion {
+        if let Some(answer) = gates::question_answer(text, end) {
+            return answer;
+        }
         let secs = sections(text);
         let (section, floor) = self.section_of(&secs, start);
         self.assertor.assert(text, start, end, section, floor)
+    }
+}
+
+impl Builtin {
+    /// What [`gates`] says of each finding: a field label or an identity caption is no finding;
+    /// a finding inside a question takes the answer written after it.
+    fn apply_gates(&self, text: &str, entities: &mut Vec<Entity>) {
+        let gated = |k: EntityType| matches!(k, EntityType::Condition | EntityType::Procedure | EntityType::Allergy);
+        entities.retain(|e| {
+            !(gated(e.kind) && (gates::is_field_label(text, e.end) || gates::in_identity_header(text, e.start, e.end)))
+        });
+        for e in entities.iter_mut().filter(|e| gated(e.kind) || e.kind == EntityType::Medication) {
+            // "Yes" keeps what the words around say (a prior stroke stays historical, a mother's
+            // diabetes family) unless they withheld it; "No" refutes; no answer withholds.
+            match gates::question_answer(text, e.end) {
+                Some(Assertion::Present)
+                    if !matches!(e.assertion, Assertion::Absent | Assertion::Hypothetical | Assertion::Possible) => {}
+                Some(answer) => e.assertion = answer,
+                None => {}
+            }
+        }
     }
 }
 
@@ -463,6 +497,37 @@ mod tests {
         out.entities.iter().find(|e| e.kind == kind && e.text == text).unwrap_or_else(|| {
             panic!("no {kind:?} {text:?} in {:#?}", out.entities.iter().map(|e| (e.kind, &e.text)).collect::<Vec<_>>())
         })
+    }
+
+    #[test]
+    fn form_numbers_labels_captions_and_questions_are_not_findings() {
+        let form = "Room R11, bed 2\nREGISTRATION\nLast Name   First Name   MI\nRivera   Ana   L\n\
+                    Sex: F   Phone: (868) 555-0199\nPatient Gender: Female\nClinic line (999)-(868)-(0142)\nVisit date 04/12/2023\n\
+                    Asthma? [ ] Yes [X] No\nPrior stroke? Yes\nSeizures?\nAuto accident? No\n\
+                    Assessment: Essential hypertension I10\nDx codes: E11.9\n";
+        let out = engine().analyze(form);
+        let conditions: Vec<(&str, Assertion)> = out
+            .entities
+            .iter()
+            .filter(|e| e.kind == EntityType::Condition)
+            .map(|e| (e.text.as_str(), e.assertion))
+            .collect();
+        let codes: Vec<&str> = out.entities.iter().flat_map(|e| e.codes.iter().map(|c| c.code.as_str())).collect();
+        assert!(
+            !codes.iter().any(|c| c.starts_with("B68") || c.starts_with("R11")),
+            "numbers read as codes: {codes:?}"
+        );
+        let captions = ["MI", "accident", "gender", "sex"];
+        assert!(!conditions.iter().any(|(t, _)| captions.iter().any(|c| t.eq_ignore_ascii_case(c))), "{conditions:?}");
+        assert!(conditions.contains(&("Asthma", Assertion::Absent)), "the ticked No refutes: {conditions:?}");
+        let stroke = conditions.iter().find(|(t, _)| t.eq_ignore_ascii_case("stroke")).expect("stroke");
+        assert!(matches!(stroke.1, Assertion::Present | Assertion::Historical), "{stroke:?}");
+        let seizures = conditions.iter().find(|(t, _)| t.eq_ignore_ascii_case("seizures")).expect("seizures");
+        assert_eq!(seizures.1, Assertion::Hypothetical, "an unanswered question asserts nothing");
+        let htn = find(&out, EntityType::Condition, "Essential hypertension");
+        assert_eq!(htn.codes[0].code, "I10", "a code refines the condition on its line");
+        let e11 = find(&out, EntityType::Condition, "E11.9");
+        assert_eq!(e11.assertion, Assertion::Present, "a code of its own where codes are written");
     }
 
     const NOTE: &str = "DISCHARGE SUMMARY

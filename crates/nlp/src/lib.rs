@@ -16,6 +16,7 @@
 pub mod context;
 mod engine;
 pub mod family;
+pub mod gates;
 pub mod lexicon;
 pub mod measure;
 pub mod meds;

@@ -1,0 +1,239 @@
+//! Precision gates: where words and numbers on a page are not findings, whatever the dictionary
+//! says. A wrong fact in a patient's record is worse than a missing one, so each gate removes (or
+//! withholds the assertion of) a class of false finding seen on real forms:
+//!
+//! - **Numbers that are not codes.** Phone numbers, dates, money amounts and postal codes are
+//!   never read as ICD-10-CM codes ([`not_codes`]); a code standing on its own needs a code
+//!   context on its line or the line above ([`code_context_near`]).
+//! - **External causes from words.** ICD-10-CM's external-cause chapter (V00–Y99: "accident",
+//!   "shot", "activity") classifies how an injury happened; such a concept matched from a word
+//!   is never a condition of its own ([`external_cause_only`]).
+//! - **Questions are not answers.** A finding inside a question ("AUTO ACCIDENT?", "Contact with
+//!   a COVID-19 case?") is not asserted: an answer written after it on the line (Yes, No, a
+//!   ticked box) decides, and without one it is withheld ([`question_answer`]).
+//! - **Field labels.** A finding written as the label of a field whose value is a sex, a date, a
+//!   number or an identifier ("Gender: Male") is the label, not a finding ([`is_field_label`]).
+//! - **Identity header rows.** A short capitalised abbreviation on a line of identity column
+//!   captions ("Last Name  First Name  MI") is a caption ([`in_identity_header`]).
+
+use std::sync::OnceLock;
+
+use paperchart_model::findings::Assertion;
+use regex::Regex;
+
+struct Patterns {
+    not_codes: Regex,
+    code_context: Regex,
+    answer: Regex,
+    label_value: Regex,
+    identity_label: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| Patterns {
+        not_codes: Regex::new(concat!(
+            // Phone numbers, however OCR spaced or bracketed them: (858) 555-0100, (999)-(888)-(1234),
+            // 858-555-0100, 858.555.0100, +1 858 555 0100.
+            r"(?:\+?1[\s.-]*)?\(?\s*\d{3}\s*\)?[\s.-]*\(?\s*\d{3}\s*\)?[\s.-]*\(?\s*\d{4}\s*\)?",
+            // Dates: 10/11/21, 2021-01-18, 1.18.2021.
+            r"|\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b",
+            // Money: $1,234.00, 12.50 USD.
+            r"|\$\s*\d[\d,]*(?:\.\d+)?|\b\d[\d,]*\.\d{2}\s*(?:USD|EUR|GBP)\b",
+            // US ZIP+4 and a state then a ZIP ("CA 92127").
+            r"|\b\d{5}-\d{4}\b|\b[A-Z]{2}\s+\d{5}\b",
+        ))
+        .expect("not-code pattern"),
+        code_context: Regex::new(r"(?i)\b(?:icd(?:-?10)?(?:-?cm)?|codes?|diagnos[ie]s|dx|ddx|problems?)\b")
+            .expect("code context pattern"),
+        answer: Regex::new(r"(?i)\[\s*[x✓✔]\s*\]|[☒☑✓✔]|\[[\s_]*\]|[☐□]|\byes\b|\bno\b|\?").expect("answer pattern"),
+        label_value: Regex::new(concat!(
+            r"(?i)^\s*:\s*(?:",
+            r"male|female|[mf]|other|unknown|undifferentiated|non-?binary|transgender|",
+            r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|",
+            r"[#№]?\s*[0-9][0-9A-Za-z-]*",
+            r")\s*(?:$|[,;|]|\s{2,}|\s+[A-Z][A-Za-z]*\s*:)",
+        ))
+        .expect("label value pattern"),
+        identity_label: Regex::new(
+            r"(?i)\b(?:name|last|first|middle|surname|dob|birth|sex|gender|mrn|patient\s+(?:no|number|id))\b",
+        )
+        .expect("identity label pattern"),
+    })
+}
+
+/// Byte spans of phone numbers, dates, money amounts and postal codes: never ICD-10-CM codes.
+pub fn not_codes(text: &str) -> Vec<(usize, usize)> {
+    patterns().not_codes.find_iter(text).map(|m| (m.start(), m.end())).collect()
+}
+
+/// Does a code at `at` stand where codes are written: its line, or the line above (a form's
+/// caption sits above its boxes), names ICD, a code, a diagnosis, dx or a problem list?
+pub fn code_context_near(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let above_start = if line_start == 0 { 0 } else { text[..line_start - 1].rfind('\n').map_or(0, |i| i + 1) };
+    patterns().code_context.is_match(&text[above_start..line_end])
+}
+
+/// Are these ICD-10-CM codes all external causes (chapter 20, V00–Y99)?
+pub fn external_cause_only<'a>(mut icd: impl Iterator<Item = &'a str>) -> bool {
+    let mut any = false;
+    let all = icd.all(|c| {
+        any = true;
+        matches!(c.as_bytes().first(), Some(b'V' | b'W' | b'X' | b'Y'))
+    });
+    any && all
+}
+
+/// A finding inside a question: the question mark that ends its clause on the same line, and the
+/// assertion its written answer gives (`None` when there is no question; `Some(Hypothetical)`
+/// when the question is unanswered).
+pub fn question_answer(text: &str, end: usize) -> Option<Assertion> {
+    let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+    let rest = &text[end..line_end];
+    let q = rest.find('?')?;
+    // The clause must run on to the question mark: no sentence end or field label in between.
+    if rest[..q].contains(['.', ';', ':', '!']) || rest[..q].split_whitespace().count() > 6 {
+        return None;
+    }
+    Some(match answer(&rest[q + 1..]) {
+        Some(true) => Assertion::Present,
+        Some(false) => Assertion::Absent,
+        None => Assertion::Hypothetical,
+    })
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Token {
+    Checked,
+    Empty,
+    Word(bool),
+}
+
+/// The answer written after a question, up to the next question: a plain Yes or No, or the word
+/// whose box is ticked (boxes before their words, or after them, as the first token shows).
+fn answer(after: &str) -> Option<bool> {
+    let mut tokens = Vec::new();
+    for m in patterns().answer.find_iter(after) {
+        let t = m.as_str().to_lowercase();
+        tokens.push(match t.as_str() {
+            "?" => break,
+            "yes" => Token::Word(true),
+            "no" => Token::Word(false),
+            _ if t.starts_with('[') && t.trim_matches(['[', ']', ' ', '_']).is_empty() => Token::Empty,
+            "☐" | "□" => Token::Empty,
+            _ => Token::Checked,
+        });
+    }
+    let boxes = tokens.iter().any(|t| matches!(t, Token::Checked | Token::Empty));
+    if !boxes {
+        return tokens.iter().find_map(|t| if let Token::Word(w) = t { Some(*w) } else { None });
+    }
+    let box_first = matches!(tokens.first(), Some(Token::Checked | Token::Empty));
+    let mut ticked = Vec::new();
+    for pair in tokens.windows(2) {
+        let (b, w) = if box_first { (pair[0], pair[1]) } else { (pair[1], pair[0]) };
+        if let (Token::Checked, Token::Word(w)) = (b, w) {
+            ticked.push(w);
+        }
+    }
+    ticked.dedup();
+    match ticked[..] {
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
+/// Is the finding ending at `end` the label of a field whose value is a sex, a date, a number or
+/// an identifier ("Gender: Male", "Weight: 70")? Such a label names a field, not a finding.
+pub fn is_field_label(text: &str, end: usize) -> bool {
+    let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+    patterns().label_value.is_match(&text[end..line_end])
+}
+
+/// Is the span a short capitalised abbreviation ("MI") on a line of identity column captions
+/// (two or more of name, first, last, middle, birth, sex …)?
+pub fn in_identity_header(text: &str, start: usize, end: usize) -> bool {
+    let word = &text[start..end];
+    if word.len() > 3 || !word.chars().all(|c| c.is_ascii_uppercase()) {
+        return false;
+    }
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+    patterns().identity_label.find_iter(&text[line_start..line_end]).count() >= 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn covered(text: &str, what: &str) -> bool {
+        let at = text.find(what).unwrap();
+        not_codes(text).iter().any(|&(s, e)| s <= at && at + what.len() <= e)
+    }
+
+    #[test]
+    fn phone_numbers_dates_amounts_and_postal_codes_are_not_codes() {
+        assert!(covered("Call (858) 555-0100 today", "858"));
+        assert!(covered("Hospital (999)-(888)-(1234)", "888"));
+        assert!(covered("92127 ( 858 ) 555-0100", "858"));
+        assert!(covered("tel 858.555.0100", "858"));
+        assert!(covered("Seen 10/11/21 for", "10/11"));
+        assert!(covered("Balance $1,858.00", "858"));
+        assert!(covered("Any City CA 92127", "92127"));
+        // A code is not a phone number.
+        assert!(!covered("Dx: I10, E11.9 (R11.0)", "I10"));
+        assert!(!covered("Dx: I10, E11.9 (R11.0)", "R11.0"));
+    }
+
+    #[test]
+    fn codes_stand_alone_only_where_codes_are_written() {
+        let t = "21. DIAGNOSIS OR NATURE OF ILLNESS\n1. R11.0  3. K59.00\nRoom B12 on floor 2";
+        assert!(code_context_near(t, t.find("R11").unwrap()), "the caption is on the line above");
+        assert!(!code_context_near(t, t.find("B12").unwrap()));
+        assert!(code_context_near("ICD-10: E11.9", 8));
+        assert!(code_context_near("Problem list: I10", 14));
+    }
+
+    #[test]
+    fn external_causes_are_not_conditions_from_words() {
+        assert!(external_cause_only(["X58"].into_iter()));
+        assert!(external_cause_only(["W34.00", "Y93.9"].into_iter()));
+        assert!(!external_cause_only(["I21.9"].into_iter()));
+        assert!(!external_cause_only(["X58", "S06.0"].into_iter()));
+        assert!(!external_cause_only(std::iter::empty()));
+    }
+
+    #[test]
+    fn a_question_is_answered_by_what_follows_it() {
+        let at = |t: &str, w: &str| question_answer(t, t.find(w).unwrap() + w.len());
+        assert_eq!(at("b. AUTO ACCIDENT? PLACE (State)", "ACCIDENT"), Some(Assertion::Hypothetical));
+        assert_eq!(at("c. OTHER ACCIDENT? [ ] YES [X] NO", "ACCIDENT"), Some(Assertion::Absent));
+        assert_eq!(at("Contact with a COVID-19 case? No", "COVID-19"), Some(Assertion::Absent));
+        assert_eq!(at("Diabetes? Yes", "Diabetes"), Some(Assertion::Present));
+        assert_eq!(at("Asthma? [X] Yes [ ] No", "Asthma"), Some(Assertion::Present));
+        assert_eq!(at("Asthma?  Yes [ ]  No [X]", "Asthma"), Some(Assertion::Absent));
+        assert_eq!(at("Asthma. Is he taking his inhaler?", "Asthma"), None, "another sentence");
+        assert_eq!(at("Hypertension, well controlled", "Hypertension"), None);
+    }
+
+    #[test]
+    fn a_label_with_a_demographic_value_is_a_label() {
+        let at = |t: &str, w: &str| is_field_label(t, t.find(w).unwrap() + w.len());
+        assert!(at("Patient Gender: Male", "Gender"));
+        assert!(at("Gender: F   DOB: 01/02/1950", "Gender"));
+        assert!(at("Visit: 12/03/2024", "Visit"));
+        assert!(at("Member ID: 11-2234-10190", "ID"));
+        assert!(!at("Hypertension: well controlled on lisinopril", "Hypertension"));
+        assert!(!at("Asthma: albuterol as needed", "Asthma"));
+    }
+
+    #[test]
+    fn abbreviations_in_identity_headers_are_captions() {
+        let t = "Last Name First Name MI\nHistory of MI in 2019";
+        assert!(in_identity_header(t, t.find("MI").unwrap(), t.find("MI").unwrap() + 2));
+        let second = t.rfind("MI").unwrap();
+        assert!(!in_identity_header(t, second, second + 2), "a sentence is not a header");
+    }
+}
