@@ -177,7 +177,8 @@ pub struct DocReport {
     pub mean_ocr_confidence: Option<f32>,
     pub entities: BTreeMap<&'static str, usize>,
     pub resources: BTreeMap<&'static str, usize>,
-    /// Findings held for review instead of written (no patient identity), and where they went.
+    /// Findings held for review instead of written, and where the review went (a document without
+    /// a patient, or one from which nothing clinical was read).
     pub held: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub review: Option<String>,

@@ -119,11 +119,21 @@ impl Mapper {
         // One resource per id (a finding mentioned twice is one fact), in a stable order.
         let mut seen = HashSet::new();
         clinical.retain(|e| seen.insert((e.resource_type, e.id.clone())));
-        let (needs_review, review) = if pid.is_some() {
+        let (needs_review, review) = if pid.is_some() && clinical.is_empty() {
+            // Filed under its patient, yet nothing clinical was read: a kind of document paperchart
+            // cannot read yet (a vaccination card), or a reading failure. A person looks.
+            let candidate = entries[0].resource.clone();
+            let review = held(input, &doc_id, ReviewReason::NothingRead, document, candidate, clinical);
+            (Some("needs review: nothing clinical was read from it".to_string()), Some(review))
+        } else if pid.is_some() {
             entries.extend(clinical);
             (None, None)
         } else {
-            let review = held(input, &doc_id, document, clinical);
+            // The patient as far as the document names one, as the Patient resource it would be
+            // (its id from the document: a reviewer matches it to the real patient).
+            let candidate =
+                patient::resource(&self.cfg, &ids::resource_id(identity, "Patient", &["candidate"]), &nlp.demographics);
+            let review = held(input, &doc_id, ReviewReason::NoIdentity, document, candidate, clinical);
             let reason = format!(
                 "needs review: no patient identity (no MRN, and no name with a birth date); {} finding(s) held for review",
                 review.held()
@@ -145,7 +155,14 @@ impl Mapper {
 
 /// What a document without a patient keeps for review: every finding but the identity's own PHI,
 /// and the resources they would be.
-fn held(input: &MapInput, doc_id: &str, document: Value, resources: Vec<Entry>) -> Review {
+fn held(
+    input: &MapInput,
+    doc_id: &str,
+    reason: ReviewReason,
+    document: Value,
+    candidate: Value,
+    resources: Vec<Entry>,
+) -> Review {
     let mut chars = CharCount::new(input.text);
     let findings = input
         .nlp
@@ -159,14 +176,13 @@ fn held(input: &MapInput, doc_id: &str, document: Value, resources: Vec<Entry>) 
             v
         })
         .collect();
-    let demographics = &input.nlp.demographics;
     Review {
         document_id: doc_id.to_string(),
-        reason: ReviewReason::NoIdentity,
+        reason,
         document: serde_json::json!({
             "name": input.object.name, "uri": input.object.uri, "DocumentReference": document
         }),
-        candidate: serde_json::to_value(demographics).expect("demographics serialise"),
+        candidate,
         findings,
         resources: resources.into_iter().map(|e| e.resource).collect(),
     }
@@ -338,7 +354,8 @@ mod tests {
         assert_eq!(types, ["DocumentReference", "Provenance"]);
         let review = m.review.expect("the findings are held").to_json();
         assert_eq!(review["reason"], "no_identity");
-        assert_eq!(review["candidate_identity"]["family"], "Doe");
+        assert_eq!(review["candidate_identity"]["resourceType"], "Patient");
+        assert_eq!(review["candidate_identity"]["name"][0]["family"], "Doe");
         let findings = review["findings"].as_array().unwrap();
         assert_eq!(findings.len(), 2, "every finding but the identity's PHI: {findings:?}");
         assert_eq!(findings[0]["assertion"], "absent");
@@ -355,6 +372,18 @@ mod tests {
         let m = map(&n);
         assert!(m.needs_review.is_none() && m.review.is_none());
         assert_eq!(m.bundle.count("Condition"), 1);
+    }
+
+    #[test]
+    fn a_patient_document_with_nothing_clinical_is_written_and_held() {
+        let n = nlp(vec![entity(EntityType::Phi, "Jane Doe", vec![], Assertion::Present)], Some("55501234"));
+        let m = map(&n);
+        assert!(m.needs_review.as_deref().unwrap().contains("nothing clinical"), "{:?}", m.needs_review);
+        let types: Vec<_> = m.bundle.entries.iter().map(|e| e.resource_type).collect();
+        assert_eq!(types, ["Patient", "DocumentReference", "Provenance"], "still filed under its patient");
+        let review = m.review.expect("held for a person").to_json();
+        assert_eq!(review["reason"], "nothing_read");
+        assert_eq!(review["candidate_identity"]["resourceType"], "Patient");
     }
 
     #[test]

@@ -89,14 +89,18 @@ pub struct Mapped {
 pub enum ReviewReason {
     /// No MRN, and no name with a birth date: the findings are held, not written.
     NoIdentity,
+    /// Filed under its patient, but nothing clinical was read from it: a person checks what it
+    /// holds (a kind of document not read yet, or a reading failure).
+    NothingRead,
 }
 
 impl ReviewReason {
-    pub const ALL: [ReviewReason; 1] = [ReviewReason::NoIdentity];
+    pub const ALL: [ReviewReason; 2] = [ReviewReason::NoIdentity, ReviewReason::NothingRead];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ReviewReason::NoIdentity => "no_identity",
+            ReviewReason::NothingRead => "nothing_read",
         }
     }
 }
@@ -111,7 +115,7 @@ pub struct Review {
     pub reason: ReviewReason,
     /// The document as the summary names it: `{"name", "uri"}` and its DocumentReference.
     pub document: Value,
-    /// The demographics that were read, however incomplete.
+    /// The patient as far as the document names one: a FHIR Patient, however incomplete.
     pub candidate: Value,
     pub findings: Vec<Value>,
     pub resources: Vec<Value>,

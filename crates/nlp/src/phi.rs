@@ -32,7 +32,7 @@ fn patterns() -> &'static Patterns {
     P.get_or_init(|| {
         let re = |s: &str| Regex::new(s).expect("phi pattern");
         Patterns {
-            label: re(r"(?i)\b(patient\s+name|pt\.?\s+name|patient|name|re|dob|d\.o\.b\.?|date\s+of\s+birth|birth\s*date|mrn|medical\s+record\s+(?:number|no\.?|#)|mr\s*#|mr\s+number|patient\s+id|chart\s*#|sex|gender|address|home\s+address|phone|telephone|tel|home\s+phone|cell(?:\s+phone)?|mobile|e-?mail|age|ssn|social\s+security(?:\s+number)?|account\s*(?:number|#|no\.?)?|acct\.?\s*#?|date\s+of\s+service|dos|service\s+date|visit\s+date|date\s+of\s+visit|admission\s+date|date\s+of\s+admission|admitted|discharge\s+date|date\s+of\s+discharge|discharged|report\s+date|reported|collection\s+date|collected|date|referring\s+physician|attending(?:\s+physician)?|physician|provider|pcp|signed\s+by)\s*[:#]\s*"),
+            label: re(r"(?i)\b(patient\s+name|pt\.?\s+name|patient|name|re|dob|d\.o\.b\.?|date\s+of\s+birth|birth\s*date|mrn|medical\s+record\s+(?:number|no\.?|#)|mr\s*#|mr\s+number|patient\s+id(?:\s*(?:number|no\.?|#))?|pt\.?\s*id|patient\s+(?:number|no\.?|#)|chart\s*#|sex|gender|address|home\s+address|phone|telephone|tel|home\s+phone|cell(?:\s+phone)?|mobile|e-?mail|age|ssn|social\s+security(?:\s+number)?|account\s*(?:number|#|no\.?)?|acct\.?\s*#?|date\s+of\s+service|dos|service\s+date|visit\s+date|date\s+of\s+visit|admission\s+date|date\s+of\s+admission|admitted|discharge\s+date|date\s+of\s+discharge|discharged|report\s+date|reported|collection\s+date|collected|date|referring\s+physician|attending(?:\s+physician)?|physician|provider|pcp|signed\s+by)\s*[:#]\s*"),
             date: re(&format!(r"(?i)\b{DATE}\b")),
             phone: re(r"(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b"),
             email: re(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),
@@ -55,7 +55,12 @@ fn label_kind(label: &str) -> &'static str {
         s if s.starts_with("mrn")
             || s.starts_with("medical record")
             || s.starts_with("mr")
-            || s == "patient id"
+            || s.starts_with("patient id")
+            || s.starts_with("pt id")
+            || s.starts_with("pt. id")
+            || s.starts_with("patient number")
+            || s.starts_with("patient no")
+            || s == "patient #"
             || s.starts_with("chart") =>
         {
             "mrn"
@@ -74,6 +79,155 @@ fn label_kind(label: &str) -> &'static str {
         "collection date" | "collected" => "collection_date",
         "date" => "date",
         _ => "provider",
+    }
+}
+
+/// Words that begin a field label, never part of a name.
+const LABEL_WORDS: &[&str] = &[
+    "provider",
+    "provider's",
+    "provider’s",
+    "physician",
+    "doctor",
+    "dr",
+    "pt",
+    "patient",
+    "patient's",
+    "id",
+    "dob",
+    "date",
+    "mrn",
+    "sex",
+    "gender",
+    "age",
+    "phone",
+    "tel",
+    "address",
+    "account",
+    "acct",
+    "member",
+    "group",
+    "birth",
+    "ssn",
+    "attending",
+    "referring",
+    "room",
+    "bed",
+    "unit",
+    "ward",
+    "visit",
+    "admitted",
+    "discharged",
+];
+
+/// The start of `value` up to the first word that begins a label (or is not part of a name).
+fn name_prefix(value: &str) -> &str {
+    let mut end = 0;
+    for (i, w) in value.split_whitespace().enumerate() {
+        let bare = w.trim_end_matches([',', '.', ':', ';']).to_lowercase();
+        if i >= 4 || w.ends_with(':') || LABEL_WORDS.contains(&bare.as_str()) {
+            break;
+        }
+        let at = value[end..].find(w).map_or(end, |p| end + p);
+        end = at + w.len();
+    }
+    value[..end].trim_end()
+}
+
+/// Identity captions of a form row ("Last Name  First Name  MI", "Date of Birth  Patient number"),
+/// in the order they stand; the values sit on the line above or below, one per caption.
+fn caption_fields(line: &str) -> Option<Vec<&'static str>> {
+    static P: OnceLock<Regex> = OnceLock::new();
+    let re = P.get_or_init(|| {
+        Regex::new(concat!(
+            r"(?i)\b(?:(?P<family>last\s+name|surname|family\s+name)|(?P<given>first\s+name|given\s+name)",
+            r"|(?P<mi>mi|m\.i\.|middle\s+initial|middle\s+name)|(?P<dob>date\s+of\s+birth|birth\s*date|dob)",
+            r"|(?P<sex>sex|gender)|(?P<mrn>mrn|medical\s+record\s+(?:number|no\.?)|patient\s+(?:number|no\.?|id)))\b",
+            r"(?:\s*\([^)]*\))?",
+        ))
+        .expect("caption pattern")
+    });
+    let mut fields = Vec::new();
+    let mut caption_letters = 0;
+    for c in re.captures_iter(line) {
+        let name = ["family", "given", "mi", "dob", "sex", "mrn"].into_iter().find(|n| c.name(n).is_some())?;
+        fields.push(name);
+        caption_letters += c.get(0).map_or(0, |m| m.as_str().chars().filter(|c| c.is_alphanumeric()).count());
+    }
+    // A caption row is captions and little else.
+    let letters = line.chars().filter(|c| c.is_alphanumeric()).count();
+    (fields.len() >= 2 && caption_letters * 10 >= letters * 7).then_some(fields)
+}
+
+/// Fills what the labelled fields left empty from caption rows whose values stand one per caption
+/// on the line above or below (cards and forms written by hand or typed into boxes).
+fn caption_rows(text: &str, demo: &mut Demographics, out: &mut Vec<Entity>) {
+    let lines: Vec<(usize, &str)> = {
+        let mut at = 0;
+        text.split('\n')
+            .map(|l| {
+                let r = (at, l);
+                at += l.len() + 1;
+                r
+            })
+            .collect()
+    };
+    for (i, &(_, line)) in lines.iter().enumerate() {
+        let Some(fields) = caption_fields(line) else { continue };
+        let fits = |j: usize| -> Option<Vec<(usize, &str)>> {
+            let (start, l) = *lines.get(j)?;
+            let words: Vec<(usize, &str)> =
+                l.split_whitespace().map(|w| (start + w.as_ptr() as usize - l.as_ptr() as usize, w)).collect();
+            if words.len() != fields.len() || caption_fields(l).is_some() {
+                return None;
+            }
+            let ok = fields.iter().zip(&words).all(|(f, (_, w))| match *f {
+                "family" | "given" => parse_name(&format!("{w} X")).is_some() && w.len() >= 2,
+                "mi" => w.trim_end_matches('.').len() == 1 && w.chars().all(|c| c.is_alphabetic() || c == '.'),
+                "dob" => parse_date(w).is_some(),
+                "sex" => matches!(w.to_lowercase().as_str(), "m" | "f" | "male" | "female"),
+                _ => {
+                    w.len() >= 4
+                        && w.chars().any(|c| c.is_ascii_digit())
+                        && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                }
+            });
+            ok.then_some(words)
+        };
+        let above = i.checked_sub(1).and_then(fits);
+        let below = fits(i + 1);
+        let words = match (above, below) {
+            (Some(w), None) | (None, Some(w)) => w,
+            _ => continue, // none, or both: which row is the value is not known
+        };
+        for (f, &(at, w)) in fields.iter().zip(&words) {
+            let end = at + w.len();
+            match *f {
+                "family" if demo.family.is_none() => {
+                    demo.family = Some(w.to_string());
+                    out.push(entity(Subtype::Name, at, end, text, Some("patient_name")));
+                }
+                "given" if demo.given.is_empty() => {
+                    demo.given = vec![w.to_string()];
+                    out.push(entity(Subtype::Name, at, end, text, Some("patient_name")));
+                }
+                "mi" if demo.given.len() == 1 => demo.given.push(w.trim_end_matches('.').to_string()),
+                "dob" if demo.birth_date.is_none() => {
+                    demo.birth_date = parse_date(w);
+                    let mut e = entity(Subtype::Date, at, end, text, Some("birth_date"));
+                    e.attrs.normalized = demo.birth_date.clone();
+                    out.push(e);
+                }
+                "sex" if demo.gender.is_none() => {
+                    demo.gender = Some(if w.to_lowercase().starts_with('m') { Gender::Male } else { Gender::Female });
+                }
+                "mrn" if demo.mrn.is_none() => {
+                    demo.mrn = Some(w.to_string());
+                    out.push(entity(Subtype::Id, at, end, text, Some("mrn")));
+                }
+                _ => {}
+            }
+        }
     }
 }
 
@@ -176,6 +330,10 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
         let kind = label_kind(m.as_str());
         match kind {
             "patient_name" => {
+                // OCR runs form columns together ("John Doe Provider's Pt ID: …"): the name
+                // ends where the next field's label begins.
+                let value = name_prefix(value);
+                let ve = vs + value.len();
                 if let Some((family, given)) = parse_name(value) {
                     if demo.family.is_none() {
                         demo.family = Some(family);
@@ -269,6 +427,7 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
         }
     }
 
+    caption_rows(text, &mut demo, &mut out);
     let covered = |out: &[Entity], s: usize, e: usize| out.iter().any(|x| x.start < e && s < x.end);
     for m in p.date.find_iter(text) {
         if !covered(&out, m.start(), m.end()) {
@@ -365,6 +524,38 @@ mod tests {
         assert!(kinds.contains(&(Subtype::Phone, "555-867-5309")), "{kinds:?}");
         assert!(kinds.contains(&(Subtype::Email, "jsmith@example.org")), "{kinds:?}");
         assert!(d.family.is_none(), "an unlabelled name is not the patient's");
+    }
+
+    #[test]
+    fn a_name_ends_where_the_next_label_begins() {
+        let (_, d, _) = extract("Patient: Maria Lopez Referring Physician: Dr. Chen\nPt ID: 4471-22 Sex: F");
+        assert_eq!((d.family.as_deref(), d.given.as_slice()), (Some("Lopez"), &["Maria".to_string()][..]));
+        assert_eq!(d.mrn.as_deref(), Some("4471-22"));
+        let (_, d, _) = extract("Patient Number: A778812\n");
+        assert_eq!(d.mrn.as_deref(), Some("A778812"));
+    }
+
+    #[test]
+    fn values_stand_above_or_below_their_caption_row() {
+        // A card filled in by hand: values above the printed captions.
+        let card = "Immunization Record\nNguyen Linh T\nLast Name   First Name   MI\n03/14/71 A55-9012\nDate of Birth   Patient number (clinic record)\n";
+        let (ents, d, _) = extract(card);
+        assert_eq!(d.family.as_deref(), Some("Nguyen"));
+        assert_eq!(d.given, ["Linh", "T"]);
+        assert_eq!(d.birth_date.as_deref(), Some("1971-03-14"));
+        assert_eq!(d.mrn.as_deref(), Some("A55-9012"));
+        assert!(ents.iter().any(|e| e.attrs.field.as_deref() == Some("birth_date")));
+        // A form: values typed below.
+        let (_, d, _) = extract("LAST NAME FIRST NAME DOB SEX\nOkafor Chidi 1980-02-29 M\n");
+        assert_eq!(
+            (d.family.as_deref(), d.birth_date.as_deref(), d.gender),
+            (Some("Okafor"), Some("1980-02-29"), Some(Gender::Male))
+        );
+        // Values that do not fit the captions, or rows on both sides, give nothing.
+        let (_, d, _) = extract("Last Name First Name\nchest pain today\n");
+        assert!(d.family.is_none());
+        let (_, d, _) = extract("Kim Ara\nLast Name First Name\nLee Bo\n");
+        assert!(d.family.is_none(), "which row is the patient is not known");
     }
 
     #[test]

@@ -74,10 +74,10 @@ pub async fn run(cfg: Config, args: RunArgs) -> anyhow::Result<bool> {
     println!("{}", summary::table(&reports));
     let failed = reports.iter().filter(|r| !r.succeeded()).count();
     let pages: usize = reports.iter().map(|r| r.pages).sum();
-    let held: Vec<&DocReport> = reports.iter().filter(|r| r.held > 0).collect();
+    let held: Vec<&DocReport> = reports.iter().filter(|r| r.review.is_some()).collect();
     if !held.is_empty() {
         println!(
-            "{} findings of {} documents held for review (no patient identity): {} — see README, \"Review\".",
+            "{} findings of {} documents held for review: {} — see README, \"Review\".",
             held.iter().map(|r| r.held).sum::<usize>(),
             held.len(),
             args.out.join("review").display()
