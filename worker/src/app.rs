@@ -17,6 +17,7 @@ use crate::dir_sink::{DirSink, ReviewFolder};
 use crate::local::LocalFiles;
 use crate::pipeline::Pipeline;
 use crate::rest_sink::RestSink;
+use crate::saved_textract::SavedTextract;
 
 pub fn agent() -> String {
     format!("paperchart {}", env!("CARGO_PKG_VERSION"))
@@ -89,7 +90,8 @@ pub fn tesseract(cfg: &Config) -> anyhow::Result<Arc<TesseractEngine>> {
 pub async fn pipeline(cfg: &Config) -> anyhow::Result<Pipeline> {
     Ok(Pipeline {
         source: Arc::new(LocalFiles { max_bytes: cfg.limits.max_bytes }),
-        ocr: tesseract(cfg)?,
+        // A saved Textract response beside a file is read instead of OCR'ing the file.
+        ocr: Arc::new(SavedTextract { inner: tesseract(cfg)? }),
         nlp: nlp(cfg).await?,
         mapper: mapper(cfg),
         sink: sink(cfg).await?,

@@ -21,5 +21,6 @@ pub mod local;
 pub mod messages;
 pub mod pipeline;
 pub mod rest_sink;
+pub mod saved_textract;
 pub mod sqlite_queue;
 pub mod worker;

@@ -57,7 +57,8 @@ impl ObjectSource for LocalFiles {
 }
 
 /// Files under the given paths, folders walked recursively, in a stable order. Hidden entries
-/// (names starting with a dot) are skipped.
+/// (names starting with a dot) and saved Textract responses (`<file>.textract.json`, read with
+/// their file) are skipped in folders.
 pub fn collect_inputs(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
@@ -81,7 +82,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let path = e.path();
         if e.file_type()?.is_dir() {
             walk(&path, out)?;
-        } else {
+        } else if !e.file_name().to_string_lossy().ends_with(crate::saved_textract::SUFFIX) {
             out.push(path);
         }
     }

@@ -131,9 +131,9 @@ impl Pipeline {
                 let t = Instant::now();
                 let text = document.text();
                 let nlp = self.nlp.clone();
-                let (text, nlp_out) = tokio::task::spawn_blocking(move || {
-                    let out = nlp.analyze(&text);
-                    (text, out)
+                let (document, text, nlp_out) = tokio::task::spawn_blocking(move || {
+                    let out = nlp.analyze_document(&document, &text);
+                    (document, text, out)
                 })
                 .await
                 .map_err(|e| StageError::Internal(format!("NLP task: {e}")))?;

@@ -71,6 +71,25 @@ pub fn file_uri(path: &Path) -> String {
     format!("file://{}", encode_path(&path.to_string_lossy()))
 }
 
+/// The path of a `file://` URI that [`file_uri`] made; `None` for any other URI.
+pub fn path_of_file_uri(uri: &str) -> Option<std::path::PathBuf> {
+    let encoded = uri.strip_prefix("file://")?;
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some(std::path::PathBuf::from(String::from_utf8(out).ok()?))
+}
+
 /// A path for a URI: every byte but unreserved characters and `/` percent-encoded.
 pub fn encode_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
@@ -86,6 +105,14 @@ pub fn encode_path(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_uris_give_their_paths_back() {
+        let path = Path::new("/scans/ward 7/Intake #2 é.png");
+        assert_eq!(path_of_file_uri(&file_uri(path)).as_deref(), Some(path));
+        assert_eq!(path_of_file_uri("s3://b/k"), None);
+        assert_eq!(path_of_file_uri("file:///a%2"), None);
+    }
 
     #[test]
     fn file_uris_escape_reserved_characters() {

@@ -311,6 +311,20 @@ pub struct Demographics {
 }
 
 impl Demographics {
+    /// Takes from `other` what this one lacks (forms give a name's parts in separate fields).
+    pub fn fill_from(&mut self, other: Demographics) {
+        self.family = self.family.take().or(other.family);
+        if self.given.is_empty() {
+            self.given = other.given;
+        }
+        self.birth_date = self.birth_date.take().or(other.birth_date);
+        self.gender = self.gender.take().or(other.gender);
+        self.mrn = self.mrn.take().or(other.mrn);
+        self.phone = self.phone.take().or(other.phone);
+        self.email = self.email.take().or(other.email);
+        self.address = self.address.take().or(other.address);
+    }
+
     pub fn has_name(&self) -> bool {
         self.family.is_some()
     }
@@ -351,4 +365,12 @@ pub trait NlpEngine: Send + Sync {
 
     /// Decides the assertion of a concept already found at byte span `start..end` of `text`.
     fn assertion(&self, text: &str, start: usize, end: usize) -> Assertion;
+
+    /// Reads a whole document: its text (`document.text()`), and what its engine found beside
+    /// the text, such as form fields whose value layout put away from its label. The default
+    /// reads the text only.
+    fn analyze_document(&self, document: &crate::document::Document, text: &str) -> NlpOutput {
+        let _ = document;
+        self.analyze(text)
+    }
 }

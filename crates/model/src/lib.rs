@@ -14,3 +14,4 @@ pub mod findings;
 pub mod ids;
 pub mod object;
 pub mod settings;
+pub mod textract;

@@ -441,6 +441,20 @@ impl NlpEngine for Builtin {
         NlpOutput { entities, demographics, document }
     }
 
+    /// The text, then the engine's form fields (Textract KEY_VALUE_SET): each `key: value` read
+    /// as a labelled field fills what the text left out of the patient's demographics.
+    fn analyze_document(&self, document: &paperchart_model::document::Document, text: &str) -> NlpOutput {
+        let mut out = self.analyze(text);
+        for kv in document.pages.iter().flat_map(|p| &p.key_values) {
+            let (key, value) = (kv.key.text.trim().trim_end_matches(':').trim(), kv.value.text.trim());
+            if key.is_empty() || value.is_empty() || kv.value.selected.is_some() {
+                continue;
+            }
+            out.demographics.fill_from(phi::field_demographics(key, value));
+        }
+        out
+    }
+
     fn assertion(&self, text: &str, start: usize, end: usize) -> Assertion {
         if let Some(answer) = gates::question_answer(text, end) {
             return answer;

@@ -231,6 +231,46 @@ fn caption_rows(text: &str, demo: &mut Demographics, out: &mut Vec<Entity>) {
     }
 }
 
+/// The demographics one form field gives (an engine's key/value pair): a caption of its own
+/// ("Last Name", "First Name", "MI", "Date of Birth", "Sex", "Patient number") takes the value as
+/// that part, checked for its kind; any other key is read as a labelled field ("Patient Name").
+pub fn field_demographics(key: &str, value: &str) -> Demographics {
+    let mut demo = Demographics::default();
+    let key = key.trim().trim_end_matches([':', '#']).trim();
+    let value = value.trim();
+    let word_ok = |w: &str| parse_name(&format!("{w} X")).is_some();
+    match caption_fields(key).or_else(|| single_caption(key)).as_deref() {
+        Some(["family"]) if word_ok(value) => demo.family = Some(value.to_string()),
+        Some(["given"]) => {
+            let given: Vec<String> = value.split_whitespace().map(|g| g.trim_end_matches('.').to_string()).collect();
+            if !given.is_empty() && given.len() <= 2 && given.iter().all(|g| word_ok(g)) {
+                demo.given = given;
+            }
+        }
+        Some(["mi"]) => {}
+        Some(["dob"]) => demo.birth_date = parse_date(value),
+        Some(["sex"]) => {
+            demo.gender = match value.to_lowercase().as_str() {
+                "m" | "male" => Some(Gender::Male),
+                "f" | "female" => Some(Gender::Female),
+                _ => None,
+            }
+        }
+        Some(["mrn"]) if value.len() >= 3 && value.chars().any(|c| c.is_ascii_digit()) => {
+            demo.mrn = Some(value.split_whitespace().next().unwrap_or(value).to_string())
+        }
+        Some(_) => {}
+        None => demo = extract(&format!("{key}: {value}")).1,
+    }
+    demo
+}
+
+/// One caption standing alone as a key (`caption_fields` wants a row of two or more).
+fn single_caption(key: &str) -> Option<Vec<&'static str>> {
+    let doubled = format!("{key} {key}");
+    caption_fields(&doubled).filter(|f| f.len() == 2 && f[0] == f[1]).map(|f| vec![f[0]])
+}
+
 /// Splits a person's name as written into family and given names.
 fn parse_name(value: &str) -> Option<(String, Vec<String>)> {
     let v = value.trim().trim_end_matches([',', ';', '.']);
@@ -556,6 +596,19 @@ mod tests {
         assert!(d.family.is_none());
         let (_, d, _) = extract("Kim Ara\nLast Name First Name\nLee Bo\n");
         assert!(d.family.is_none(), "which row is the patient is not known");
+    }
+
+    #[test]
+    fn form_fields_give_their_part_of_the_identity() {
+        assert_eq!(field_demographics("Last Name:", "Okafor").family.as_deref(), Some("Okafor"));
+        assert_eq!(field_demographics("FIRST NAME", "Chidi").given, ["Chidi"]);
+        assert_eq!(field_demographics("Date of Birth:", "02/29/1980").birth_date.as_deref(), Some("1980-02-29"));
+        assert_eq!(field_demographics("Sex", "M").gender, Some(Gender::Male));
+        assert_eq!(field_demographics("Patient number", "A-99812").mrn.as_deref(), Some("A-99812"));
+        let whole = field_demographics("Patient Name:", "Okafor, Chidi");
+        assert_eq!((whole.family.as_deref(), whole.given.as_slice()), (Some("Okafor"), &["Chidi".to_string()][..]));
+        assert!(field_demographics("Last Name:", "chest pain").family.is_none(), "a value is checked for its kind");
+        assert!(field_demographics("Last Name:", "").family.is_none());
     }
 
     #[test]

@@ -1,0 +1,98 @@
+//! `paperchart run` reads a saved Textract response beside a file instead of OCR'ing it, through
+//! the converter the fleet uses; its key/value fields fill the patient where the text's reading
+//! order put label and value apart.
+
+use paperchart_testkit::*;
+use serde_json::{json, Value};
+
+/// A Textract analysis response in the documented shape: LINE blocks in reading order (each
+/// label and its value on lines of their own, as Textract reads a form's boxes) and a
+/// KEY_VALUE_SET pair per field, each side with its WORD children.
+fn response(fields: &[(&str, &str)], lines: &[&str]) -> Value {
+    let mut blocks = Vec::new();
+    let mut page_children = Vec::new();
+    let mut n = 0;
+    let mut id = |p: &str| {
+        n += 1;
+        format!("{p}-{n}")
+    };
+    let bbox = json!({"BoundingBox": {"Left": 0.1, "Top": 0.1, "Width": 0.2, "Height": 0.02}});
+    let mut words = |text: &str, blocks: &mut Vec<Value>| -> Vec<String> {
+        text.split_whitespace()
+            .map(|w| {
+                let wid = id("w");
+                blocks.push(json!({"BlockType": "WORD", "Id": wid, "Text": w, "Confidence": 98.0, "Geometry": bbox}));
+                wid
+            })
+            .collect()
+    };
+    let mut all_lines: Vec<&str> = lines.to_vec();
+    for (k, v) in fields {
+        all_lines.push(k);
+        all_lines.push(v);
+    }
+    for l in all_lines {
+        let lid = format!("line-{}", page_children.len());
+        let ws = words(l, &mut blocks);
+        blocks.push(json!({"BlockType": "LINE", "Id": lid, "Text": l, "Confidence": 98.0, "Geometry": bbox,
+                           "Relationships": [{"Type": "CHILD", "Ids": ws}]}));
+        page_children.push(lid);
+    }
+    for (i, (k, v)) in fields.iter().enumerate() {
+        let (kid, vid) = (format!("key-{i}"), format!("value-{i}"));
+        let (kw, vw) = (words(k, &mut blocks), words(v, &mut blocks));
+        blocks.push(json!({"BlockType": "KEY_VALUE_SET", "Id": kid, "EntityTypes": ["KEY"], "Confidence": 95.0,
+                           "Relationships": [{"Type": "VALUE", "Ids": [vid]}, {"Type": "CHILD", "Ids": kw}]}));
+        blocks.push(json!({"BlockType": "KEY_VALUE_SET", "Id": vid, "EntityTypes": ["VALUE"], "Confidence": 95.0,
+                           "Relationships": [{"Type": "CHILD", "Ids": vw}]}));
+        page_children.push(kid);
+    }
+    blocks.insert(0, json!({"BlockType": "PAGE", "Id": "page-1", "Page": 1, "Relationships": [{"Type": "CHILD", "Ids": page_children}]}));
+    json!({"DocumentMetadata": {"Pages": 1}, "JobStatus": "SUCCEEDED", "Blocks": blocks})
+}
+
+#[test]
+fn a_saved_response_beside_a_scan_is_read_with_its_form_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inbox = tmp.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let scan = inbox.join("intake.jpg");
+    std::fs::copy(samples().join("documents/intake-form.jpg"), &scan).unwrap();
+    let fields = [
+        ("Last Name:", "Okafor"),
+        ("First Name:", "Chidi"),
+        ("Date of Birth:", "02/29/1980"),
+        ("Sex:", "M"),
+        ("Patient number:", "PN-448120"),
+    ];
+    let body = response(&fields, &["NEW PATIENT INTAKE", "Assessment: Essential hypertension."]);
+    std::fs::write(inbox.join("intake.jpg.textract.json"), serde_json::to_vec(&body).unwrap()).unwrap();
+
+    let out = tmp.path().join("out");
+    run_ok(paperchart().args(["run", "--no-progress", "--out"]).arg(&out).arg(&inbox));
+    let summary = read_json(&out.join("summary.json"));
+    let docs = summary["documents"].as_array().unwrap();
+    assert_eq!(docs.len(), 1, "the saved response is not a document of its own: {docs:?}");
+    assert_eq!(docs[0]["read_by"]["textract"], 1, "{}", docs[0]);
+    let bundle = &bundles_by_document(&out)["intake.jpg"];
+    let patient = resources(bundle, "Patient")[0];
+    assert_eq!(patient["name"][0]["family"], "Okafor", "{patient}");
+    assert_eq!(patient["name"][0]["given"][0], "Chidi");
+    assert_eq!(patient["birthDate"], "1980-02-29");
+    assert_eq!(patient["gender"], "male");
+    assert_eq!(patient["identifier"][0]["value"], "PN-448120");
+    let conditions = resources(bundle, "Condition");
+    assert_eq!(conditions.len(), 1, "the response's text, not Tesseract's reading of the scan: {conditions:?}");
+
+    // A response that is not Textract's JSON is refused with a reason; the batch goes on.
+    std::fs::write(inbox.join("intake.jpg.textract.json"), b"{\"Blocks\": 7}").unwrap();
+    let output = paperchart().args(["run", "--no-progress", "--out"]).arg(&out).arg(&inbox).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let summary = read_json(&out.join("summary.json"));
+    assert!(
+        summary["documents"][0]["outcome"]["error"].as_str().unwrap_or("").contains("invalid_json")
+            || summary["documents"][0]["outcome"]["reason"].as_str().unwrap_or("").contains("invalid_json"),
+        "{}",
+        summary["documents"][0]
+    );
+}
