@@ -96,3 +96,112 @@ fn a_saved_response_beside_a_scan_is_read_with_its_form_fields() {
         summary["documents"][0]
     );
 }
+
+/// A file name, its form fields and its other lines.
+type SavedDocument<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<&'a str>);
+
+/// A card, an immunization record and a bank statement, each read from its saved response: the
+/// class decides what is read, and what is written is valid FHIR R4.
+#[test]
+fn the_document_class_decides_what_is_read_and_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inbox = tmp.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let docs: [SavedDocument; 3] = [
+        (
+            "card.png",
+            vec![
+                ("Member ID:", "W99-12345"),
+                ("Group Number:", "G-77"),
+                ("Member:", "MARIA LOPEZ"),
+                ("Rx BIN:", "610014"),
+                ("Payer ID:", "60054"),
+                ("PCP Phone:", "(541) 555-0110"),
+            ],
+            vec!["Lakeside Health Plan", "Copay PCP $20 Specialist $40"],
+        ),
+        (
+            "shots.jpg",
+            vec![("Patient Name:", "Ana Ruiz"), ("Date of Birth:", "04/02/1990")],
+            vec![
+                "Immunization Record",
+                "Vaccine Lot Number Date",
+                "1st Dose Tdap AC52B011 05/02/2019",
+                "2nd Dose Shingrix 9ZX3T7 11/20/2020",
+                "Booster Shot",
+                "mm dd yy",
+            ],
+        ),
+        (
+            "statement.tif",
+            vec![("Account Number:", "009070568735")],
+            vec![
+                "AnyCompany Banking Services",
+                "Your consolidated statement",
+                "Call (858) 555-0101",
+                "Previous balance $17,037.94",
+                "Deposits 5,419.12",
+                "New balance $15,619.65",
+                "Member FDIC",
+            ],
+        ),
+    ];
+    // Scans of their own (a document's identity is its bytes); what is read comes from the responses.
+    let scans = ["medication-list-photo.png", "intake-form.jpg", "referral-letter.tif"];
+    for ((name, fields, lines), scan) in docs.iter().zip(scans) {
+        std::fs::copy(samples().join("documents").join(scan), inbox.join(name)).unwrap();
+        let body = response(fields, lines);
+        std::fs::write(inbox.join(format!("{name}.textract.json")), serde_json::to_vec(&body).unwrap()).unwrap();
+    }
+    let out = tmp.path().join("out");
+    run_ok(paperchart().args(["run", "--no-progress", "--out"]).arg(&out).arg(&inbox));
+    let summary = read_json(&out.join("summary.json"));
+    let class_of = |name: &str| {
+        summary["documents"].as_array().unwrap().iter().find(|d| d["name"] == name).unwrap()["class"].clone()
+    };
+    assert_eq!(class_of("card.png"), "insurance_card");
+    assert_eq!(class_of("shots.jpg"), "immunization_record");
+    assert_eq!(class_of("statement.tif"), "non_clinical");
+    let bundles = bundles_by_document(&out);
+
+    let card = &bundles["card.png"];
+    let patient = resources(card, "Patient")[0];
+    assert_eq!(
+        (patient["name"][0]["family"].as_str(), patient["name"][0]["given"][0].as_str()),
+        (Some("Lopez"), Some("Maria"))
+    );
+    assert_eq!(patient["identifier"][0]["type"]["coding"][0]["code"], "MB");
+    assert!(patient.get("telecom").is_none(), "the PCP's phone is not the member's: {patient}");
+    let coverage = resources(card, "Coverage")[0];
+    assert_eq!(coverage["subscriberId"], "W99-12345");
+    assert_eq!(coverage["beneficiary"]["reference"], format!("Patient/{}", patient["id"].as_str().unwrap()));
+    let doc = resources(card, "DocumentReference")[0];
+    assert_eq!(doc["category"][0]["coding"][0]["code"], "insurance_card");
+    assert!(
+        resources(card, "Condition").is_empty() && resources(card, "MedicationStatement").is_empty(),
+        "'Rx' is routing, not a drug"
+    );
+
+    let shots = &bundles["shots.jpg"];
+    let doses = resources(shots, "Immunization");
+    assert_eq!(doses.len(), 2, "the empty booster row is no dose: {doses:?}");
+    assert_eq!(doses[0]["vaccineCode"]["coding"][0]["code"], "115");
+    assert_eq!(doses[0]["occurrenceDateTime"], "2019-05-02");
+    assert_eq!(doses[1]["lotNumber"], "9ZX3T7");
+    assert!(resources(shots, "Condition").is_empty(), "'Booster Shot' is a row caption, not a firearm accident");
+
+    let statement = &bundles["statement.tif"];
+    let types: Vec<&str> = statement["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["resourceType"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["DocumentReference", "Provenance"], "no patient and no clinical fact from a bank statement");
+    assert!(
+        !out.join("review").exists() || std::fs::read_dir(out.join("review")).unwrap().count() == 0,
+        "nothing held: nothing clinical to hold"
+    );
+
+    validate_fhir(&[&out.join("ndjson")]);
+}

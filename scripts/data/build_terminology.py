@@ -403,7 +403,9 @@ context_medspacy.tsv  medspaCy 1.3.1's English ConText rules (PyPI medspacy, res
 
 curated/     Abbreviations, common clinical names and written unit forms mapped to the codes
              above, written for paperchart (Apache License 2.0). Every code in them is checked
-             against the sources by the build script and by paperchart's tests.
+             against the sources by the build script and by paperchart's tests. Also the cues of
+             document classes (document_classes.tsv) and vaccine names with their CDC CVX codes
+             (vaccines.tsv; CVX is published by the US CDC and is in the public domain).
 """
 
 

@@ -25,6 +25,7 @@ use paperchart_core::queue::Settlement;
 use paperchart_core::sink::SinkError;
 use paperchart_core::source::{SourceError, SourceObject};
 use paperchart_model::bundle::Mapped;
+use paperchart_model::class::DocumentClass;
 use paperchart_model::document::Document;
 use paperchart_model::file::{DecodeError, Kind};
 use serde::Serialize;
@@ -170,6 +171,9 @@ pub struct DocReport {
     pub document_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
+    /// What kind of document it was read as (`clinical_note`, `claim`, `non_clinical` …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<DocumentClass>,
     pub pages: usize,
     /// Pages per reading method (`text_layer`, `tesseract`, `textract`).
     pub read_by: BTreeMap<&'static str, usize>,
@@ -196,6 +200,7 @@ impl DocReport {
             uri: uri.to_string(),
             document_id: None,
             kind: None,
+            class: None,
             pages: 0,
             read_by: BTreeMap::new(),
             mean_ocr_confidence: None,

@@ -138,6 +138,8 @@ impl Pipeline {
                 .await
                 .map_err(|e| StageError::Internal(format!("NLP task: {e}")))?;
                 report.entities = nlp_out.counts();
+                report.class = Some(nlp_out.document.class);
+                metrics::document_class(nlp_out.document.class);
                 metrics::stage(Stage::Nlp, t.elapsed());
                 for (kind, n) in &report.entities {
                     metrics::entities(kind, *n);

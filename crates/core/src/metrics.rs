@@ -20,6 +20,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use crate::error::ErrorClass;
 use crate::queue::Settlement;
 use paperchart_model::bundle::ReviewReason;
+use paperchart_model::class::DocumentClass;
 
 // --- queues and the worker loop (label `queue`: intake, completion, local) --------------------
 pub const MESSAGES_RECEIVED: &str = "paperchart_queue_messages_received_total";
@@ -41,6 +42,7 @@ pub const STAGE_ERRORS: &str = "paperchart_stage_errors_total";
 pub const PAGES: &str = "paperchart_pages_total";
 pub const OCR_CONFIDENCE: &str = "paperchart_ocr_confidence_ratio";
 pub const ENTITIES: &str = "paperchart_entities_total";
+pub const DOCUMENT_CLASSES: &str = "paperchart_document_classes_total";
 pub const REVIEW_DOCUMENTS: &str = "paperchart_review_documents_total";
 pub const REVIEW_FINDINGS: &str = "paperchart_review_findings_total";
 
@@ -105,6 +107,9 @@ fn zero_series(component: &str) {
     for outcome in ["ok", "needs_review", "failed"] {
         counter!(DOCUMENTS, "outcome" => outcome).absolute(0);
     }
+    for class in DocumentClass::ALL {
+        counter!(DOCUMENT_CLASSES, "class" => class.as_str()).absolute(0);
+    }
     for reason in ReviewReason::ALL {
         counter!(REVIEW_DOCUMENTS, "reason" => reason.as_str()).absolute(0);
         counter!(REVIEW_FINDINGS, "reason" => reason.as_str()).absolute(0);
@@ -134,6 +139,7 @@ fn describe() {
     describe_counter!(PAGES, "Pages read, by how: PDF text layer, Tesseract or Textract.");
     describe_histogram!(OCR_CONFIDENCE, "Mean word confidence of an OCR-read page (0..1).");
     describe_counter!(ENTITIES, "Clinical entities found by the NLP, by type.");
+    describe_counter!(DOCUMENT_CLASSES, "Documents read, by the class that decided what was read from them.");
     describe_counter!(REVIEW_DOCUMENTS, "Documents whose findings were held for review instead of written, by reason.");
     describe_counter!(REVIEW_FINDINGS, "Findings held for review (not written to a patient record), by reason.");
     describe_counter!(TEXTRACT_STARTED, "Textract StartDocumentAnalysis jobs started.");
@@ -294,6 +300,11 @@ pub fn page(read_by: &'static str, confidence: Option<f32>) {
 pub fn review(reason: ReviewReason, findings: usize) {
     counter!(REVIEW_DOCUMENTS, "reason" => reason.as_str()).increment(1);
     counter!(REVIEW_FINDINGS, "reason" => reason.as_str()).increment(findings as u64);
+}
+
+/// One document read as `class`.
+pub fn document_class(class: DocumentClass) {
+    counter!(DOCUMENT_CLASSES, "class" => class.as_str()).increment(1);
 }
 
 pub fn entities(kind: &'static str, n: usize) {

@@ -1,8 +1,11 @@
 //! `DocumentReference`: the document itself — the original (url, type, size, SHA-1), its LOINC
-//! document type, and the extracted text.
+//! document type (from its title, else its class), its class as the category, and the extracted
+//! text.
 
 use base64::Engine as _;
+use paperchart_model::class::SYSTEM_DOCUMENT_CLASS;
 use paperchart_model::document::ReadBy;
+use paperchart_model::findings::{Code, SYSTEM_LOINC};
 use paperchart_model::settings::FhirSettings;
 use serde_json::{json, Value};
 
@@ -13,6 +16,7 @@ pub fn resource(cfg: &FhirSettings, id: &str, input: &MapInput, subject: Option<
     let o = input.object;
     let b64 = base64::engine::general_purpose::STANDARD;
     let doc = input.document;
+    let class = input.nlp.document.class;
     let (text_pages, ocr_pages) =
         (doc.pages_read_by(ReadBy::TextLayer), doc.pages.len() - doc.pages_read_by(ReadBy::TextLayer));
     let mut r = json!({
@@ -21,10 +25,12 @@ pub fn resource(cfg: &FhirSettings, id: &str, input: &MapInput, subject: Option<
         "identifier": [{"system": cfg.document_system, "value": o.identity}],
         "status": "current",
         "docStatus": "final",
-        "type": match &input.nlp.document.doc_type {
-            Some(code) => concept(std::slice::from_ref(code), &code.display),
-            None => json!({"text": "Scanned clinical document"}),
+        "type": match (&input.nlp.document.doc_type, class.loinc()) {
+            (Some(code), _) => concept(std::slice::from_ref(code), &code.display),
+            (None, Some((code, display))) => concept(&[Code::new(SYSTEM_LOINC, code, display)], display),
+            (None, None) => json!({"text": class.display()}),
         },
+        "category": [concept(&[Code::new(SYSTEM_DOCUMENT_CLASS, class.as_str(), class.display())], class.display())],
         "description": format!("{} ({} pages: {text_pages} from the text layer, {ocr_pages} by OCR)", o.name, doc.pages.len()),
         "content": [{"attachment": {
             "contentType": input.kind.mime(),

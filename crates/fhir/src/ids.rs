@@ -23,8 +23,21 @@ pub fn resource_id(identity: &str, resource_type: &str, key: &[&str]) -> String 
 /// Who a Patient resource is, as far as the document says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PatientKey {
-    Mrn { system: String, value: String },
-    NameBirthDate { family: String, given: String, birth_date: String },
+    Mrn {
+        system: String,
+        value: String,
+    },
+    NameBirthDate {
+        family: String,
+        given: String,
+        birth_date: String,
+    },
+    /// A health plan's member id with the member's family name (one id may cover a family).
+    Member {
+        system: String,
+        value: String,
+        family: String,
+    },
 }
 
 impl PatientKey {
@@ -33,6 +46,9 @@ impl PatientKey {
             PatientKey::Mrn { system, value } => derive(&["Patient", "mrn", system, &value.to_uppercase()]),
             PatientKey::NameBirthDate { family, given, birth_date } => {
                 derive(&["Patient", "name-dob", &family.to_lowercase(), &given.to_lowercase(), birth_date])
+            }
+            PatientKey::Member { system, value, family } => {
+                derive(&["Patient", "member", system, &value.to_uppercase(), &family.to_lowercase()])
             }
         }
     }

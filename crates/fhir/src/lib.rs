@@ -20,9 +20,11 @@
 mod allergy;
 mod codes;
 mod condition;
+mod coverage;
 mod document_reference;
 mod family;
 pub mod ids;
+mod immunization;
 mod medication;
 mod observation;
 mod patient;
@@ -32,6 +34,7 @@ mod provenance;
 use std::collections::HashSet;
 
 use paperchart_model::bundle::{Bundle, Entry, Mapped, Review, ReviewReason};
+use paperchart_model::class::DocumentClass;
 use paperchart_model::document::Document;
 use paperchart_model::file::Kind;
 use paperchart_model::findings::{Entity, EntityType, NlpOutput};
@@ -102,7 +105,8 @@ impl Mapper {
         let nlp = input.nlp;
         let date = nlp.document.date.as_deref();
         let mut entries: Vec<Entry> = Vec::new();
-        let patient_key = patient::key(&self.cfg, &nlp.demographics);
+        // A non-clinical document is about no patient, whatever names it holds.
+        let patient_key = patient::key(&self.cfg, &nlp.demographics).filter(|_| nlp.document.class.is_clinical());
         let pid = patient_key.as_ref().map(ids::PatientKey::id);
         if let Some(pid) = &pid {
             entries.push(Entry {
@@ -114,28 +118,39 @@ impl Mapper {
         let document = document_reference::resource(&self.cfg, &doc_id, input, pid.as_deref());
         entries.push(Entry { resource_type: "DocumentReference", id: doc_id.clone(), resource: document.clone() });
         let cx = Context { identity, patient: pid.as_deref(), document: &doc_id, date };
+        let class = nlp.document.class;
         let mut clinical: Vec<Entry> = nlp.entities.iter().filter_map(|e| clinical(e, &cx)).collect();
         clinical.extend(family::entries(&nlp.entities, &cx));
+        clinical.extend(nlp.immunizations.iter().map(|f| immunization::entry(f, &cx)));
         // One resource per id (a finding mentioned twice is one fact), in a stable order.
         let mut seen = HashSet::new();
         clinical.retain(|e| seen.insert((e.resource_type, e.id.clone())));
-        let (needs_review, review) = if pid.is_some() && clinical.is_empty() {
+        // What a card says of the patient's insurance: filed with them, not a clinical fact.
+        let coverage = nlp.coverage.as_ref().and_then(|c| coverage::entry(&self.cfg, c, &cx));
+        let expects_clinical = class.is_clinical() && class != DocumentClass::InsuranceCard;
+        let (needs_review, review) = if !class.is_clinical() {
+            // A bank statement or an invoice: the document is kept, nothing is filed under anyone.
+            (None, None)
+        } else if pid.is_some() && clinical.is_empty() && expects_clinical {
             // Filed under its patient, yet nothing clinical was read: a kind of document paperchart
             // cannot read yet (a vaccination card), or a reading failure. A person looks.
             let candidate = entries[0].resource.clone();
+            entries.extend(coverage);
             let review = held(input, &doc_id, ReviewReason::NothingRead, document, candidate, clinical);
             (Some("needs review: nothing clinical was read from it".to_string()), Some(review))
         } else if pid.is_some() {
             entries.extend(clinical);
+            entries.extend(coverage);
             (None, None)
         } else {
+            clinical.extend(coverage);
             // The patient as far as the document names one, as the Patient resource it would be
             // (its id from the document: a reviewer matches it to the real patient).
             let candidate =
                 patient::resource(&self.cfg, &ids::resource_id(identity, "Patient", &["candidate"]), &nlp.demographics);
             let review = held(input, &doc_id, ReviewReason::NoIdentity, document, candidate, clinical);
             let reason = format!(
-                "needs review: no patient identity (no MRN, and no name with a birth date); {} finding(s) held for review",
+                "needs review: no patient identity (no MRN, no name with a birth date or a member id); {} finding(s) held for review",
                 review.held()
             );
             (Some(reason), Some(review))
@@ -276,7 +291,8 @@ mod tests {
                 mrn: mrn.map(str::to_string),
                 ..Default::default()
             },
-            document: DocumentFacts { doc_type: None, date: Some("2024-03-01".into()) },
+            document: DocumentFacts { date: Some("2024-03-01".into()), ..Default::default() },
+            ..NlpOutput::default()
         }
     }
 
@@ -384,6 +400,79 @@ mod tests {
         let review = m.review.expect("held for a person").to_json();
         assert_eq!(review["reason"], "nothing_read");
         assert_eq!(review["candidate_identity"]["resourceType"], "Patient");
+    }
+
+    #[test]
+    fn the_class_decides_the_document_type_and_category() {
+        let mut n = nlp(vec![entity(EntityType::Condition, "HTN", vec![], Assertion::Present)], Some("1"));
+        n.document.class = DocumentClass::LabReport;
+        let m = map(&n);
+        let doc = &m.bundle.entries.iter().find(|e| e.resource_type == "DocumentReference").unwrap().resource;
+        assert_eq!(doc["type"]["coding"][0]["code"], "11502-2");
+        assert_eq!(doc["category"][0]["coding"][0]["system"], paperchart_model::class::SYSTEM_DOCUMENT_CLASS);
+        assert_eq!(doc["category"][0]["coding"][0]["code"], "lab_report");
+        // A title's more exact type wins over the class's.
+        n.document.doc_type = Some(Code::new(paperchart_model::findings::SYSTEM_LOINC, "18842-5", "Discharge summary"));
+        let m = map(&n);
+        let doc = &m.bundle.entries.iter().find(|e| e.resource_type == "DocumentReference").unwrap().resource;
+        assert_eq!(doc["type"]["coding"][0]["code"], "18842-5");
+    }
+
+    #[test]
+    fn a_non_clinical_document_is_kept_and_files_nothing() {
+        let mut n = nlp(vec![entity(EntityType::Condition, "toxoplasmosis", vec![], Assertion::Present)], Some("1"));
+        n.document.class = DocumentClass::NonClinical;
+        let m = map(&n);
+        let types: Vec<_> = m.bundle.entries.iter().map(|e| e.resource_type).collect();
+        assert_eq!(types, ["DocumentReference", "Provenance"], "no Patient, no clinical resource");
+        assert!(m.needs_review.is_none() && m.review.is_none());
+        assert!(m.bundle.entries[0].resource.get("subject").is_none());
+    }
+
+    #[test]
+    fn cards_give_coverage_and_records_give_immunizations() {
+        let mut n = nlp(vec![], None);
+        n.demographics.member_id = Some("W-1234".into());
+        n.document.class = DocumentClass::InsuranceCard;
+        n.coverage = Some(paperchart_model::findings::CoverageFact {
+            member_id: Some("W-1234".into()),
+            group: Some("G7".into()),
+            rx_bin: Some("610014".into()),
+            payer_id: Some("87726".into()),
+            ..Default::default()
+        });
+        let m = map(&n);
+        assert!(m.needs_review.is_none(), "a card with a member is filed: {:?}", m.needs_review);
+        let patient = &m.bundle.entries[0].resource;
+        assert_eq!(patient["identifier"][0]["type"]["coding"][0]["code"], "MB");
+        let cov = &m.bundle.entries.iter().find(|e| e.resource_type == "Coverage").expect("a Coverage").resource;
+        assert_eq!(cov["subscriberId"], "W-1234");
+        assert_eq!(cov["beneficiary"]["reference"], format!("Patient/{}", m.bundle.entries[0].id));
+        assert_eq!(cov["class"][0]["type"]["coding"][0]["code"], "group");
+        assert_eq!(cov["payor"][0]["display"], "Payer ID 87726");
+
+        let mut n = nlp(vec![], Some("55501234"));
+        n.document.class = DocumentClass::ImmunizationRecord;
+        n.immunizations = vec![paperchart_model::findings::ImmunizationFact {
+            vaccine: "Pfizer".into(),
+            code: Some(Code::new(paperchart_model::findings::SYSTEM_CVX, "208", "COVID-19, mRNA")),
+            date: Some("2021-01-18".into()),
+            lot: Some("AA1234".into()),
+            dose_number: Some(1),
+            ..Default::default()
+        }];
+        let m = map(&n);
+        let imm =
+            &m.bundle.entries.iter().find(|e| e.resource_type == "Immunization").expect("an Immunization").resource;
+        assert_eq!(
+            (imm["occurrenceDateTime"].as_str(), imm["lotNumber"].as_str()),
+            (Some("2021-01-18"), Some("AA1234"))
+        );
+        assert_eq!(imm["vaccineCode"]["coding"][0]["code"], "208");
+        assert_eq!(imm["protocolApplied"][0]["doseNumberPositiveInt"], 1);
+        // A record with no legible dose is held: something was expected and nothing was read.
+        n.immunizations.clear();
+        assert!(map(&n).review.is_some());
     }
 
     #[test]

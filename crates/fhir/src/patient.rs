@@ -6,16 +6,22 @@ use serde_json::{json, Map, Value};
 
 use crate::ids::PatientKey;
 
-/// Who the document is about, if it says well enough: an MRN, or a name with a birth date.
+/// Who the document is about, if it says well enough: an MRN, a name with a birth date, or a
+/// name with a health plan's member id (an insurance card).
 pub fn key(cfg: &FhirSettings, d: &Demographics) -> Option<PatientKey> {
     if let Some(mrn) = &d.mrn {
         return Some(PatientKey::Mrn { system: cfg.mrn_system.clone(), value: mrn.clone() });
     }
-    match (&d.family, &d.birth_date) {
-        (Some(family), Some(birth_date)) => Some(PatientKey::NameBirthDate {
+    match (&d.family, &d.birth_date, &d.member_id) {
+        (Some(family), Some(birth_date), _) => Some(PatientKey::NameBirthDate {
             family: family.clone(),
             given: d.given.join(" "),
             birth_date: birth_date.clone(),
+        }),
+        (Some(family), None, Some(member)) => Some(PatientKey::Member {
+            system: cfg.member_system.clone(),
+            value: member.clone(),
+            family: family.clone(),
         }),
         _ => None,
     }
@@ -25,16 +31,20 @@ pub fn resource(cfg: &FhirSettings, id: &str, d: &Demographics) -> Value {
     let mut p = Map::new();
     p.insert("resourceType".into(), json!("Patient"));
     p.insert("id".into(), json!(id));
+    let mut identifiers = Vec::new();
     if let Some(mrn) = &d.mrn {
-        p.insert(
-            "identifier".into(),
-            json!([{
-                "use": "usual",
-                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR", "display": "Medical record number"}]},
-                "system": cfg.mrn_system,
-                "value": mrn
-            }]),
-        );
+        identifiers.push(json!({
+            "use": "usual",
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR", "display": "Medical record number"}]},
+            "system": cfg.mrn_system,
+            "value": mrn
+        }));
+    }
+    if let Some(member) = &d.member_id {
+        identifiers.push(crate::coverage::member_identifier(cfg, member));
+    }
+    if !identifiers.is_empty() {
+        p.insert("identifier".into(), Value::Array(identifiers));
     }
     if let Some(family) = &d.family {
         let mut name = json!({"use": "official", "family": family});

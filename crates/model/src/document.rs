@@ -213,32 +213,6 @@ impl Document {
     }
 }
 
-/// Recognises `Key: value` lines as form fields, for engines (Tesseract, text layers) that do not
-/// find key/value pairs themselves. A key is short, starts with a letter and holds no digits, so
-/// times ("10:30") and ratios are not taken for fields.
-pub fn key_values_from_lines(lines: &[Line]) -> Vec<KeyValue> {
-    let mut out = Vec::new();
-    for line in lines {
-        let Some((key, value)) = line.text.split_once(':') else {
-            continue;
-        };
-        let key = key.trim();
-        let value = value.trim();
-        let key_ok = !key.is_empty()
-            && key.chars().count() <= 32
-            && key.chars().next().is_some_and(|c| c.is_alphabetic())
-            && key.chars().all(|c| c.is_alphabetic() || " /#.-()'&".contains(c))
-            && key.split_whitespace().count() <= 4;
-        if !key_ok || value.is_empty() {
-            continue;
-        }
-        let field =
-            |text: &str| Field { text: text.to_string(), bbox: line.bbox, confidence: line.confidence, selected: None };
-        out.push(KeyValue { key: field(key), value: field(value) });
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,18 +236,6 @@ mod tests {
         assert_eq!(doc.text(), "a b\nc\n\nd");
         assert_eq!(doc.mean_ocr_confidence(), Some(80.0));
         assert_eq!(doc.pages_read_by(ReadBy::TextLayer), 1);
-    }
-
-    #[test]
-    fn key_values_need_a_wordy_key() {
-        let lines: Vec<Line> = ["Patient Name: Jane Doe", "Time 10:30", "MRN: 12345", "BP: 120/80", "no colon"]
-            .iter()
-            .map(|t| Line::from_text(t, 90.0))
-            .collect();
-        let kv = key_values_from_lines(&lines);
-        let keys: Vec<_> = kv.iter().map(|k| k.key.text.as_str()).collect();
-        assert_eq!(keys, ["Patient Name", "MRN", "BP"]);
-        assert_eq!(kv[0].value.text, "Jane Doe");
     }
 
     #[test]

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::class::DocumentClass;
+
 /// The section of a document a finding stands in: it changes how the finding is read (a drug
 /// under Allergies is an allergen, a problem under Past Medical History is historical).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -86,6 +88,8 @@ pub const SYSTEM_SNOMED: &str = "http://snomed.info/sct";
 pub const SYSTEM_RXNORM: &str = "http://www.nlm.nih.gov/research/umls/rxnorm";
 pub const SYSTEM_LOINC: &str = "http://loinc.org";
 pub const SYSTEM_UCUM: &str = "http://unitsofmeasure.org";
+/// CDC's vaccine codes (CVX), as FHIR names the system.
+pub const SYSTEM_CVX: &str = "http://hl7.org/fhir/sid/cvx";
 /// HL7 v3 RoleCode: the relatives of family history (`MTH` mother, `FTH` father …).
 pub const SYSTEM_ROLE_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-RoleCode";
 
@@ -305,6 +309,8 @@ pub struct Demographics {
     pub birth_date: Option<String>,
     pub gender: Option<Gender>,
     pub mrn: Option<String>,
+    /// A health plan's member id (an insurance card's "Member ID"): an identifier of type MB.
+    pub member_id: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
     pub address: Option<Address>,
@@ -320,6 +326,7 @@ impl Demographics {
         self.birth_date = self.birth_date.take().or(other.birth_date);
         self.gender = self.gender.take().or(other.gender);
         self.mrn = self.mrn.take().or(other.mrn);
+        self.member_id = self.member_id.take().or(other.member_id);
         self.phone = self.phone.take().or(other.phone);
         self.email = self.email.take().or(other.email);
         self.address = self.address.take().or(other.address);
@@ -327,6 +334,11 @@ impl Demographics {
 
     pub fn has_name(&self) -> bool {
         self.family.is_some()
+    }
+
+    /// Nothing read at all.
+    pub fn is_empty(&self) -> bool {
+        *self == Demographics::default()
     }
 }
 
@@ -337,6 +349,41 @@ pub struct DocumentFacts {
     pub doc_type: Option<Code>,
     /// The clinical date of the document (service, report or discharge date), FHIR form.
     pub date: Option<String>,
+    /// What kind of document it is: decides what was read from it.
+    #[serde(default)]
+    pub class: DocumentClass,
+}
+
+/// One dose of a vaccine as an immunization record lists it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImmunizationFact {
+    /// The vaccine as written (a product, a manufacturer, a disease).
+    pub vaccine: String,
+    /// CVX code, when the words name one vaccine.
+    pub code: Option<Code>,
+    /// FHIR date of administration, when legible.
+    pub date: Option<String>,
+    pub lot: Option<String>,
+    /// Dose number in the series ("1st Dose").
+    pub dose_number: Option<u32>,
+    /// Byte span of the row in the text: its evidence.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// What an insurance card says of the patient's coverage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CoverageFact {
+    /// The payer's name as written, when the card shows it.
+    pub payer: Option<String>,
+    pub payer_id: Option<String>,
+    pub member_id: Option<String>,
+    pub group: Option<String>,
+    pub plan: Option<String>,
+    /// Pharmacy benefit routing: BIN, PCN, Rx group.
+    pub rx_bin: Option<String>,
+    pub rx_pcn: Option<String>,
+    pub rx_group: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -344,6 +391,12 @@ pub struct NlpOutput {
     pub entities: Vec<Entity>,
     pub demographics: Demographics,
     pub document: DocumentFacts,
+    /// Doses an immunization record lists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub immunizations: Vec<ImmunizationFact>,
+    /// What an insurance card says of the coverage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<CoverageFact>,
 }
 
 impl NlpOutput {

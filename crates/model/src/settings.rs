@@ -42,6 +42,9 @@ pub struct NlpSettings {
 pub struct FhirSettings {
     /// Identifier system of the medical record numbers found in documents.
     pub mrn_system: String,
+    /// Identifier system of health plan member ids read from cards (Patient.identifier and
+    /// Coverage.identifier, type MB).
+    pub member_system: String,
     /// Identifier system of the source documents (DocumentReference.identifier).
     pub document_system: String,
     /// Carry the extracted text in the DocumentReference as a `text/plain` attachment.
@@ -52,6 +55,7 @@ impl Default for FhirSettings {
     fn default() -> Self {
         FhirSettings {
             mrn_system: "urn:paperchart:mrn".into(),
+            member_system: "urn:paperchart:member-id".into(),
             document_system: "urn:paperchart:document".into(),
             include_text: true,
         }

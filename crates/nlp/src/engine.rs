@@ -9,7 +9,7 @@ use super::lexicon::{ConceptKind, Hit};
 use super::sections::{section_at, sections, Section, SectionKind};
 use super::terminology::{RxQuery, Terminology};
 use super::text::{fold, tokenize};
-use super::{gates, measure, meds, phi, repair};
+use super::{classify, forms, gates, measure, meds, phi, repair};
 use super::{Assertion, Attrs, Code, Entity, EntityType, NlpEngine, NlpOutput, Subtype, SYSTEM_SNOMED};
 use crate::Settings;
 
@@ -438,12 +438,15 @@ impl NlpEngine for Builtin {
         }
         entities.extend(phi_entities);
         entities.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(a.kind.cmp(&b.kind)));
-        NlpOutput { entities, demographics, document }
+        NlpOutput { entities, demographics, document, ..NlpOutput::default() }
     }
 
-    /// The text, then the engine's form fields (Textract KEY_VALUE_SET): each `key: value` read
-    /// as a labelled field fills what the text left out of the patient's demographics.
+    /// The document's class first ([`classify`]): it decides what is read. Then the text, then
+    /// the engine's form fields (Textract KEY_VALUE_SET, or those [`paperchart_model::layout`]
+    /// found in the word boxes): each `key: value` read as a labelled field fills what the text left
+    /// out of the patient's demographics. Last, the class's own reading ([`forms`]) narrows and adds.
     fn analyze_document(&self, document: &paperchart_model::document::Document, text: &str) -> NlpOutput {
+        let class = classify::classify(text, Some(document));
         let mut out = self.analyze(text);
         for kv in document.pages.iter().flat_map(|p| &p.key_values) {
             let (key, value) = (kv.key.text.trim().trim_end_matches(':').trim(), kv.value.text.trim());
@@ -452,6 +455,8 @@ impl NlpEngine for Builtin {
             }
             out.demographics.fill_from(phi::field_demographics(key, value));
         }
+        forms::read(class, text, document, &self.term, &mut out);
+        out.document.class = class;
         out
     }
 

@@ -13,9 +13,11 @@
 //! [`char_offsets`] converts them to the character offsets of the JSON Lines contract. Entities
 //! carry patient data: they are never logged.
 
+pub mod classify;
 pub mod context;
 mod engine;
 pub mod family;
+pub mod forms;
 pub mod gates;
 pub mod lexicon;
 pub mod measure;

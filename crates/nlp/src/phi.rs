@@ -32,7 +32,7 @@ fn patterns() -> &'static Patterns {
     P.get_or_init(|| {
         let re = |s: &str| Regex::new(s).expect("phi pattern");
         Patterns {
-            label: re(r"(?i)\b(patient\s+name|pt\.?\s+name|patient|name|re|dob|d\.o\.b\.?|date\s+of\s+birth|birth\s*date|mrn|medical\s+record\s+(?:number|no\.?|#)|mr\s*#|mr\s+number|patient\s+id(?:\s*(?:number|no\.?|#))?|pt\.?\s*id|patient\s+(?:number|no\.?|#)|chart\s*#|sex|gender|address|home\s+address|phone|telephone|tel|home\s+phone|cell(?:\s+phone)?|mobile|e-?mail|age|ssn|social\s+security(?:\s+number)?|account\s*(?:number|#|no\.?)?|acct\.?\s*#?|date\s+of\s+service|dos|service\s+date|visit\s+date|date\s+of\s+visit|admission\s+date|date\s+of\s+admission|admitted|discharge\s+date|date\s+of\s+discharge|discharged|report\s+date|reported|collection\s+date|collected|date|referring\s+physician|attending(?:\s+physician)?|physician|provider|pcp|signed\s+by)\s*[:#]\s*"),
+            label: re(r"(?i)\b(patient\s+name|pt\.?\s+name|member\s+(?:id|number|no\.?|#)|subscriber\s+id|member\s+name|member|patient|name|re|dob|d\.o\.b\.?|date\s+of\s+birth|birth\s*date|mrn|medical\s+record\s+(?:number|no\.?|#)|mr\s*#|mr\s+number|patient\s+id(?:\s*(?:number|no\.?|#))?|pt\.?\s*id|patient\s+(?:number|no\.?|#)|chart\s*#|sex|gender|address|home\s+address|phone|telephone|tel|home\s+phone|cell(?:\s+phone)?|mobile|e-?mail|age|ssn|social\s+security(?:\s+number)?|account\s*(?:number|#|no\.?)?|acct\.?\s*#?|date\s+of\s+service|dos|service\s+date|visit\s+date|date\s+of\s+visit|admission\s+date|date\s+of\s+admission|admitted|discharge\s+date|date\s+of\s+discharge|discharged|report\s+date|reported|collection\s+date|collected|date|referring\s+physician|attending(?:\s+physician)?|physician|provider|pcp|signed\s+by)\s*[:#]\s*"),
             date: re(&format!(r"(?i)\b{DATE}\b")),
             phone: re(r"(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b"),
             email: re(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),
@@ -50,7 +50,10 @@ fn label_kind(label: &str) -> &'static str {
     let l = l.trim_end_matches([':', '#', ' ']).trim();
     let l: String = l.split_whitespace().collect::<Vec<_>>().join(" ");
     match l.as_str() {
-        "patient name" | "pt name" | "pt. name" | "patient" | "name" | "re" => "patient_name",
+        "patient name" | "pt name" | "pt. name" | "patient" | "name" | "re" | "member name" | "member" => {
+            "patient_name"
+        }
+        s if s.starts_with("member") || s.starts_with("subscriber id") => "member_id",
         "dob" | "d.o.b" | "d.o.b." | "date of birth" | "birth date" | "birthdate" => "birth_date",
         s if s.starts_with("mrn")
             || s.starts_with("medical record")
@@ -271,8 +274,33 @@ fn single_caption(key: &str) -> Option<Vec<&'static str>> {
     caption_fields(&doubled).filter(|f| f.len() == 2 && f[0] == f[1]).map(|f| vec![f[0]])
 }
 
+/// A name written in capitals ("JOHN DOE" on a card) as names are written: "John Doe". Initials
+/// and names already in mixed case stay as they are.
+fn name_case(word: &str) -> String {
+    let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+    if letters < 2 || word.chars().any(|c| c.is_lowercase()) {
+        return word.to_string();
+    }
+    let mut out = String::new();
+    let mut start = true;
+    for c in word.chars() {
+        if start {
+            out.extend(c.to_uppercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+        start = c == '-' || c == '\'';
+    }
+    out
+}
+
 /// Splits a person's name as written into family and given names.
 fn parse_name(value: &str) -> Option<(String, Vec<String>)> {
+    let (family, given) = parse_name_as_written(value)?;
+    Some((name_case(&family), given.iter().map(|g| name_case(g)).collect()))
+}
+
+fn parse_name_as_written(value: &str) -> Option<(String, Vec<String>)> {
     let v = value.trim().trim_end_matches([',', ';', '.']);
     let titles = ["mr", "mrs", "ms", "miss", "dr", "mr.", "mrs.", "ms.", "dr."];
     let ok_word = |w: &str| {
@@ -448,6 +476,13 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
                     out.push(entity(Subtype::Age, vs, vs + w.len(), text, Some("age")));
                 }
             }
+            "member_id" => {
+                let id = value.split_whitespace().next().unwrap_or("").trim_end_matches([',', ';', '.']);
+                if id.len() >= 3 && id.chars().any(|c| c.is_ascii_digit()) {
+                    demo.member_id.get_or_insert(id.to_string());
+                    out.push(entity(Subtype::Id, vs, vs + id.len(), text, Some("member_id")));
+                }
+            }
             "ssn" | "account" => {
                 let id = value.split_whitespace().next().unwrap_or("");
                 if id.chars().any(|c| c.is_ascii_digit()) {
@@ -519,6 +554,7 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
     let facts = DocumentFacts {
         doc_type: None,
         date: pick(&["service_date", "discharge_date", "report_date", "collection_date", "date", "admission_date"]),
+        ..DocumentFacts::default()
     };
     (out, demo, facts)
 }
@@ -609,6 +645,20 @@ mod tests {
         assert_eq!((whole.family.as_deref(), whole.given.as_slice()), (Some("Okafor"), &["Chidi".to_string()][..]));
         assert!(field_demographics("Last Name:", "chest pain").family.is_none(), "a value is checked for its kind");
         assert!(field_demographics("Last Name:", "").family.is_none());
+    }
+
+    #[test]
+    fn cards_name_their_member_and_member_id() {
+        let (ents, d, _) = extract("Member ID: W2231-0098 Group: 44\nMember: JOHN O'NEIL-SMITH\n");
+        assert_eq!(d.member_id.as_deref(), Some("W2231-0098"));
+        assert!(d.mrn.is_none(), "a member id is not a medical record number");
+        assert_eq!(
+            (d.family.as_deref(), d.given.as_slice()),
+            (Some("O'Neil-Smith"), &["John".to_string()][..]),
+            "capitals as names are written"
+        );
+        assert!(ents.iter().any(|e| e.attrs.field.as_deref() == Some("member_id")));
+        assert_eq!(field_demographics("Member", "JANE Q DOE").given, ["Jane", "Q"], "an initial stays an initial");
     }
 
     #[test]

@@ -28,7 +28,7 @@ fn letter_for(c: char) -> &'static [char] {
 }
 
 /// Characters OCR reads for a digit.
-fn digit_for(c: char) -> Option<char> {
+pub(crate) fn digit_for(c: char) -> Option<char> {
     match c {
         'O' | 'o' | 'Q' | 'D' => Some('0'),
         'l' | 'I' | '|' | '!' | 'i' => Some('1'),

@@ -14,7 +14,8 @@ use rayon::prelude::*;
 
 use paperchart_core::ocr::{OcrEngine, OcrError, OcrJob, OcrPoll, OcrStart};
 use paperchart_core::source::SourceObject;
-use paperchart_model::document::{key_values_from_lines, BBox, Document, Line, Page, ReadBy, Word};
+use paperchart_model::document::{BBox, Document, Line, Page, ReadBy, Word};
+use paperchart_model::layout;
 use paperchart_model::settings::OcrSettings;
 
 use crate::decode::{Limits, Opened, PageInput, Raster};
@@ -98,7 +99,7 @@ fn read_page(opened: &Opened, number: u32, settings: &Arc<EngineSettings>) -> Re
         PageInput::Text(lines) => (ReadBy::TextLayer, lines),
         PageInput::Image(raster) => (ReadBy::Tesseract, recognise(&raster, settings)?),
     };
-    let key_values = key_values_from_lines(&lines);
+    let key_values = layout::key_values(&lines);
     Ok(Page { number, read_by, lines, key_values, tables: Vec::new() })
 }
 

@@ -25,7 +25,18 @@ pub fn table(reports: &[DocReport]) -> String {
     if t.width().is_some_and(|w| w >= 100) {
         t.set_content_arrangement(ContentArrangement::Dynamic);
     }
-    t.set_header(["document", "pages", "read by", "OCR conf", "entities", "FHIR resources", "held", "time", "outcome"]);
+    t.set_header([
+        "document",
+        "class",
+        "pages",
+        "read by",
+        "OCR conf",
+        "entities",
+        "FHIR resources",
+        "held",
+        "time",
+        "outcome",
+    ]);
     for r in reports {
         let read_by =
             r.read_by.iter().map(|(k, v)| format!("{v} {}", k.replace('_', " "))).collect::<Vec<_>>().join(", ");
@@ -38,6 +49,7 @@ pub fn table(reports: &[DocReport]) -> String {
         };
         t.add_row(vec![
             Cell::new(&r.name),
+            Cell::new(r.class.map_or("-", |c| c.as_str())),
             Cell::new(r.pages),
             Cell::new(read_by),
             Cell::new(conf),

@@ -1,0 +1,230 @@
+//! Layout from word boxes, for engines that give words and lines only (Tesseract, text layers):
+//! a line cut into segments where its words stand apart (form columns), key/value fields whose
+//! value stands beside its label or below it, and what stands below a caption in its column.
+//!
+//! Pure geometry on page-relative boxes; no vocabulary. Which captions matter (a patient's name,
+//! a claim's diagnosis box) is the NLP's business: it asks [`below`] for what stands under them.
+
+use crate::document::{BBox, Field, KeyValue, Line};
+
+/// Words further apart than this many character widths start a new segment: a form's next
+/// column, not the next word of a phrase.
+const COLUMN_GAP_CHARS: f32 = 3.0;
+
+/// How far below a label its value may stand, in the label's own heights.
+const BELOW_HEIGHTS: f32 = 4.0;
+
+/// A run of words of one line that stand together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    pub text: String,
+    pub bbox: Option<BBox>,
+    pub confidence: f32,
+}
+
+fn right(b: &BBox) -> f32 {
+    b.left + b.width
+}
+
+/// Border and box strokes OCR reads as characters: `|`, `[`, `_`, dashes.
+fn is_stroke(word: &str) -> bool {
+    !word.chars().any(|c| c.is_alphanumeric())
+}
+
+/// The words of `line` cut where they stand apart. Stroke-only words (`|`, `—`) are dropped:
+/// they are the form's rules, not its text. Lines without word boxes are cut at runs of three or
+/// more spaces, as text layers lay out columns.
+pub fn segments(line: &Line) -> Vec<Segment> {
+    let boxed = !line.words.is_empty() && line.words.iter().all(|w| w.bbox.is_some());
+    if !boxed {
+        return line
+            .text
+            .split("   ")
+            .map(|t| t.split_whitespace().filter(|w| !is_stroke(w)).collect::<Vec<_>>().join(" "))
+            .filter(|t| !t.is_empty())
+            .map(|text| Segment { text, bbox: None, confidence: line.confidence })
+            .collect();
+    }
+    let words: Vec<_> = line.words.iter().filter(|w| !is_stroke(&w.text)).collect();
+    let (chars, width) = words
+        .iter()
+        .fold((0usize, 0f32), |(c, w), word| (c + word.text.chars().count(), w + word.bbox.map_or(0.0, |b| b.width)));
+    let char_w = if chars == 0 { 0.0 } else { width / chars as f32 };
+    let mut out: Vec<(Vec<&str>, BBox, f32, usize)> = Vec::new();
+    for w in words {
+        let b = w.bbox.expect("boxed");
+        match out.last_mut() {
+            Some((texts, bb, conf, n)) if b.left - right(bb) <= COLUMN_GAP_CHARS * char_w => {
+                texts.push(&w.text);
+                *bb = bb.union(b);
+                *conf += w.confidence;
+                *n += 1;
+            }
+            _ => out.push((vec![&w.text], b, w.confidence, 1)),
+        }
+    }
+    out.into_iter()
+        .map(|(texts, bbox, conf, n)| Segment { text: texts.join(" "), bbox: Some(bbox), confidence: conf / n as f32 })
+        .collect()
+}
+
+/// A field key: short, starting with a letter, no digits (so times like "10:30" and ratios are
+/// not fields).
+fn is_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.chars().count() <= 32
+        && key.chars().next().is_some_and(|c| c.is_alphabetic())
+        && key.chars().all(|c| c.is_alphabetic() || " /#.-()'’&".contains(c))
+        && key.split_whitespace().count() <= 4
+}
+
+/// `Key: value` of a segment, the value possibly empty; `None` when it is no field.
+fn split_field(text: &str) -> Option<(&str, &str)> {
+    let (key, value) = text.split_once(':')?;
+    let key = key.trim();
+    is_key(key).then_some((key, value.trim()))
+}
+
+/// The segments of the lines after `line` whose boxes overlap the column `left..right`, nearest
+/// first, as far down as `max_lines` lines and a few of the caption's heights (`caption`).
+pub fn below<'a>(
+    lines: &'a [Line],
+    line: usize,
+    caption: BBox,
+    left: f32,
+    right_edge: f32,
+    max_lines: usize,
+) -> impl Iterator<Item = (usize, Segment)> + 'a {
+    let limit = caption.top + caption.height * (1.0 + BELOW_HEIGHTS);
+    lines
+        .iter()
+        .enumerate()
+        .skip(line + 1)
+        .take(max_lines)
+        .take_while(move |(_, l)| l.bbox.is_none_or(|b| b.top <= limit))
+        .flat_map(move |(i, l)| {
+            segments(l).into_iter().filter_map(move |s| {
+                let b = s.bbox?;
+                (b.left < right_edge && right(&b) > left).then_some((i, s))
+            })
+        })
+}
+
+/// Form fields of a page's lines: `Key: value` segments (several per line where columns stand
+/// apart), and a `Key:` standing alone whose value is the first segment below it in its column
+/// that is not itself a field (a card's "Member:" over "JOHN DOE").
+pub fn key_values(lines: &[Line]) -> Vec<KeyValue> {
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let segs = segments(line);
+        for (n, seg) in segs.iter().enumerate() {
+            let Some((key, value)) = split_field(&seg.text) else { continue };
+            let field = |text: &str, bbox: Option<BBox>, confidence: f32| Field {
+                text: text.to_string(),
+                bbox,
+                confidence,
+                selected: None,
+            };
+            if !value.is_empty() {
+                out.push(KeyValue {
+                    key: field(key, seg.bbox, seg.confidence),
+                    value: field(value, seg.bbox, seg.confidence),
+                });
+                continue;
+            }
+            // The value in the next column of the same line ("Name:      Jane Doe"), else below.
+            if let Some(next) = segs.get(n + 1).filter(|s| split_field(&s.text).is_none()) {
+                out.push(KeyValue {
+                    key: field(key, seg.bbox, seg.confidence),
+                    value: field(&next.text, next.bbox, next.confidence),
+                });
+                continue;
+            }
+            let Some(b) = seg.bbox else { continue };
+            let found = below(lines, i, b, b.left, right(&b).max(b.left + 0.15), 3)
+                .find(|(_, s)| s.text.chars().filter(|c| c.is_alphanumeric()).count() >= 2);
+            if let Some((_, v)) = found.filter(|(_, s)| split_field(&s.text).is_none()) {
+                out.push(KeyValue {
+                    key: field(key, seg.bbox, seg.confidence),
+                    value: field(&v.text, v.bbox, v.confidence),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::Word;
+
+    /// A line of words at (left, width) in page fractions, all at `top`.
+    fn line(top: f32, words: &[(&str, f32, f32)]) -> Line {
+        let words: Vec<Word> = words
+            .iter()
+            .map(|&(t, left, width)| Word {
+                text: t.into(),
+                bbox: Some(BBox { left, top, width, height: 0.03 }),
+                confidence: 90.0,
+            })
+            .collect();
+        Line {
+            text: words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "),
+            bbox: words.iter().filter_map(|w| w.bbox).reduce(BBox::union),
+            confidence: 90.0,
+            words,
+        }
+    }
+
+    #[test]
+    fn columns_cut_a_line_and_strokes_are_dropped() {
+        let l = line(
+            0.3,
+            &[
+                ("|", 0.0, 0.01),
+                ("Member", 0.08, 0.11),
+                ("ID:", 0.19, 0.04),
+                ("11-22", 0.24, 0.1),
+                ("Group", 0.52, 0.07),
+                ("No:", 0.60, 0.04),
+                ("A1", 0.66, 0.03),
+            ],
+        );
+        let s: Vec<String> = segments(&l).into_iter().map(|s| s.text).collect();
+        assert_eq!(s, ["Member ID: 11-22", "Group No: A1"]);
+        let kv = key_values(&[l]);
+        let pairs: Vec<(&str, &str)> = kv.iter().map(|k| (k.key.text.as_str(), k.value.text.as_str())).collect();
+        assert_eq!(pairs, [("Member ID", "11-22"), ("Group No", "A1")]);
+    }
+
+    #[test]
+    fn a_label_alone_takes_the_value_below_it() {
+        let lines = [
+            line(0.38, &[("|", 0.05, 0.005), ("Member:", 0.09, 0.10), ("|", 0.21, 0.005)]),
+            line(0.42, &[("4", 0.0, 0.02), ("Payer", 0.56, 0.07), ("ID:", 0.64, 0.03), ("87726", 0.68, 0.07)]),
+            line(0.45, &[("|", 0.05, 0.01), ("JOHN", 0.09, 0.07), ("DOE", 0.17, 0.05), ("|", 0.40, 0.01)]),
+        ];
+        let kv = key_values(&lines);
+        let pairs: Vec<(&str, &str)> = kv.iter().map(|k| (k.key.text.as_str(), k.value.text.as_str())).collect();
+        assert_eq!(pairs, [("Member", "JOHN DOE"), ("Payer ID", "87726")]);
+        // Nothing below in the column, or a field there: no value.
+        let beside = [line(0.1, &[("Name:", 0.1, 0.05), ("Jane", 0.4, 0.04), ("Doe", 0.45, 0.04)])];
+        assert_eq!(key_values(&beside)[0].value.text, "Jane Doe", "a column further right");
+        let lines = [line(0.1, &[("Name:", 0.1, 0.1)]), line(0.13, &[("DOB:", 0.1, 0.05), ("1/2/50", 0.16, 0.1)])];
+        assert!(key_values(&lines).iter().all(|k| k.key.text != "Name"));
+        let far = [line(0.1, &[("Name:", 0.1, 0.1)]), line(0.5, &[("Jane", 0.1, 0.1), ("Doe", 0.21, 0.1)])];
+        assert!(key_values(&far).is_empty(), "too far below to be its value");
+    }
+
+    #[test]
+    fn text_layer_lines_keep_their_fields() {
+        let lines: Vec<Line> = ["Patient Name: Jane Doe", "Time 10:30", "MRN: 12345     Sex: F", "no colon"]
+            .iter()
+            .map(|t| Line::from_text(t, 90.0))
+            .collect();
+        let kv = key_values(&lines);
+        let pairs: Vec<(&str, &str)> = kv.iter().map(|k| (k.key.text.as_str(), k.value.text.as_str())).collect();
+        assert_eq!(pairs, [("Patient Name", "Jane Doe"), ("MRN", "12345"), ("Sex", "F")]);
+    }
+}

@@ -1,0 +1,667 @@
+//! Reading a document by its class ([`crate::classify`]): what a form, a card or a claim says is
+//! in its fields, not in sentences.
+//!
+//! - **Non-clinical** (a bank statement, an invoice): nothing clinical, no patient.
+//! - **Claim** (CMS-1500, UB-04): diagnoses from the diagnosis field only (CMS-1500 item 21,
+//!   UB-04 FL 67–72), each a billable ICD-10-CM code; OCR repair of a code's characters happens
+//!   there and nowhere else, and a code that repair cannot make out exactly one way is not read.
+//!   The patient is the one of item 2 ("PATIENT'S NAME"), read below its caption in its column;
+//!   the insured, the provider and the facility are never the patient.
+//! - **Insurance card**: the coverage (payer, member id, group, pharmacy routing) and the member
+//!   as the patient; nothing clinical ("Rx" is routing, not a prescription).
+//! - **Immunization record**: one dose per row with a date or a lot number, its vaccine coded in
+//!   CVX where the words name one (`data/terminology/curated/vaccines.tsv`); no condition from a
+//!   row caption ("Booster Shot").
+//! - Everything else is read as narrative, as before.
+
+use std::sync::OnceLock;
+
+use paperchart_model::class::DocumentClass;
+use paperchart_model::document::{BBox, Document, Line};
+use paperchart_model::findings::{
+    Assertion, Code, CoverageFact, Demographics, Entity, EntityType, ImmunizationFact, NlpOutput,
+};
+use paperchart_model::layout;
+use regex::Regex;
+
+use crate::phi;
+use crate::terminology::Terminology;
+use crate::text::parse_date;
+
+/// Narrows what the narrative reading found to what the class reads, and adds what the class's
+/// own fields say.
+pub fn read(class: DocumentClass, text: &str, document: &Document, term: &Terminology, out: &mut NlpOutput) {
+    if class.reads_narrative() {
+        return;
+    }
+    // Captions and boxes are not sentences: only identity survives from the narrative reading.
+    out.entities.retain(|e| e.kind == EntityType::Phi);
+    match class {
+        DocumentClass::NonClinical => {
+            out.demographics = Demographics::default();
+            out.document.date = None;
+        }
+        DocumentClass::Claim => {
+            let placed = Placed::new(document);
+            out.demographics = claim_patient(&placed);
+            out.entities.extend(claim_diagnoses(&placed, text, term));
+        }
+        DocumentClass::InsuranceCard => {
+            let coverage = coverage(document);
+            // A card names its member and the plan's contacts: only the member's name and
+            // birth date are the patient's.
+            let d = std::mem::take(&mut out.demographics);
+            out.demographics = Demographics {
+                family: d.family,
+                given: d.given,
+                birth_date: d.birth_date,
+                gender: d.gender,
+                member_id: coverage.member_id.clone(),
+                ..Demographics::default()
+            };
+            out.coverage = Some(coverage);
+        }
+        DocumentClass::ImmunizationRecord => out.immunizations = immunizations(text, term),
+        _ => {}
+    }
+}
+
+/// A page's lines with the byte offset of each in the document's text.
+struct Placed<'a> {
+    lines: Vec<(usize, &'a [Line], usize)>,
+}
+
+impl<'a> Placed<'a> {
+    fn new(document: &'a Document) -> Self {
+        // Offsets as `Document::text` lays the lines out: newline between lines, a blank line
+        // between pages.
+        let mut lines = Vec::new();
+        let mut at = 0;
+        for (p, page) in document.pages.iter().enumerate() {
+            if p > 0 {
+                at += paperchart_model::document::PAGE_BREAK.len();
+            }
+            for (i, line) in page.lines.iter().enumerate() {
+                if i > 0 {
+                    at += 1;
+                }
+                lines.push((at, page.lines.as_slice(), i));
+                at += line.text.len();
+            }
+        }
+        Placed { lines }
+    }
+
+    /// Every line with its page's lines, its index there, and its offset.
+    fn iter(&self) -> impl Iterator<Item = (usize, &'a [Line], usize)> + '_ {
+        self.lines.iter().copied()
+    }
+}
+
+/// The words of a line with their byte offsets in the line's text.
+fn words_at(line: &Line) -> Vec<(usize, &paperchart_model::document::Word)> {
+    let mut from = 0;
+    line.words
+        .iter()
+        .map(|w| {
+            let at = line.text[from..].find(&w.text).map_or(from, |p| from + p);
+            from = at + w.text.len();
+            (at, w)
+        })
+        .collect()
+}
+
+fn claim_patterns() -> &'static (Regex, Regex, Regex) {
+    static P: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+    P.get_or_init(|| {
+        let re = |s: &str| Regex::new(s).expect("claim pattern");
+        (
+            // The diagnosis field's caption: CMS-1500 item 21, UB-04 FL 67 and its neighbours.
+            re(r"(?i)diagnosis\s+or\s+nature\s+of\s+illness|principal\s+diag|other\s+diag|admit(?:ting)?\s+d(?:iagnosis|x)|patient\s+reason\s+dx"),
+            // Where the field ends: the service lines.
+            re(r"(?i)\b24\s*\.|date\(?s\)?\s+of\s+servi|\b42\s+rev|procedures,\s+services"),
+            // An item number ("21.", "22.", "4.") starting the next box on the caption's line.
+            re(r"^\d{1,2}[a-z]?\.$"),
+        )
+    })
+}
+
+/// Characters a digit of a code may have been read as; repair happens only in the diagnosis
+/// field, where a code is expected.
+fn digit_options(c: char) -> Vec<char> {
+    let mut out = Vec::new();
+    if c.is_ascii_digit() {
+        out.push(c);
+    }
+    if let Some(d) = crate::repair::digit_for(c) {
+        out.push(d);
+    }
+    if matches!(c, 'Q' | 'q' | 'g') {
+        out.push('9');
+    }
+    out
+}
+
+/// The billable ICD-10-CM codes `category` (three characters as read) and `sub` (the characters
+/// after the dot, as read) may spell.
+fn spell(category: &[char], sub: &[char], term: &Terminology) -> Vec<String> {
+    let letter = category[0];
+    if !letter.is_ascii_uppercase() || letter == 'U' {
+        return Vec::new();
+    }
+    let mut heads = vec![letter.to_string()];
+    for &c in &category[1..3] {
+        let opts = digit_options(c);
+        heads = heads.iter().flat_map(|h| opts.iter().map(move |d| format!("{h}{d}"))).collect();
+    }
+    let mut tails = vec![String::new()];
+    for &c in sub {
+        let mut opts = digit_options(c);
+        if c.is_ascii_uppercase() && !opts.contains(&c) {
+            opts.push(c);
+        }
+        tails = tails.iter().flat_map(|t| opts.iter().map(move |d| format!("{t}{d}"))).collect();
+        if tails.is_empty() {
+            return Vec::new();
+        }
+    }
+    let mut codes: Vec<String> = heads
+        .iter()
+        .flat_map(|h| tails.iter().map(move |t| if t.is_empty() { h.clone() } else { format!("{h}.{t}") }))
+        .filter(|c| term.icd10.get(c).is_some_and(|(_, billable)| *billable))
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+fn alnum(s: &str) -> Vec<char> {
+    s.chars().filter(|c| c.is_ascii_alphanumeric()).collect()
+}
+
+/// Codes in a run of words of the diagnosis field: each a letter and two digits, a dot and the
+/// rest (often cut apart by OCR: "R11 . o", "_K59 00", "LKQ2 1"), with at most one stray
+/// character before it. Returns (first word, last word, code).
+fn codes_in(words: &[&str], term: &Terminology) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < words.len() {
+        let tok = alnum(words[k]);
+        let mut found = None;
+        for skip in 0..=1usize {
+            if tok.len() < skip + 3 {
+                break;
+            }
+            let (cat, rest) = tok[skip..].split_at(3);
+            // The part after the dot: in the same word, or in the next words (a lone "." between).
+            let mut sub: Vec<char> = rest.to_vec();
+            let mut last = k;
+            if sub.is_empty() {
+                let mut j = k + 1;
+                while j < words.len() && alnum(words[j]).is_empty() && j - k <= 2 {
+                    j += 1;
+                }
+                // An item number ("2.") starts the next entry: it is no part of this code.
+                let item = words
+                    .get(j)
+                    .is_some_and(|w| w.ends_with('.') && w.trim_end_matches('.').chars().all(|c| c.is_ascii_digit()));
+                if j < words.len() && j - k <= 2 && !item {
+                    let next = alnum(words[j]);
+                    if (1..=4).contains(&next.len()) {
+                        sub = next;
+                        last = j;
+                    }
+                }
+            }
+            let codes = spell(cat, &sub, term);
+            if codes.len() == 1 {
+                found = Some((last, codes[0].clone()));
+            }
+            if !codes.is_empty() {
+                break; // read, or more than one reading: not read
+            }
+        }
+        match found {
+            Some((last, code)) => {
+                out.push((k, last, code));
+                k = last + 1;
+            }
+            None => k += 1,
+        }
+    }
+    out
+}
+
+/// The diagnoses of a claim's diagnosis field.
+fn claim_diagnoses(placed: &Placed, text: &str, term: &Terminology) -> Vec<Entity> {
+    let (caption, stop, item_no) = claim_patterns();
+    let mut out: Vec<Entity> = Vec::new();
+    for (line_at, lines, i) in placed.iter() {
+        let line = &lines[i];
+        let Some(m) = caption.find(&line.text) else { continue };
+        let words = words_at(line);
+        // The field's column: from its caption to the next box's item number on that line.
+        let boxed = words.iter().all(|(_, w)| w.bbox.is_some()) && !words.is_empty();
+        let (left, right) = if boxed {
+            let first = words.iter().rposition(|(at, _)| *at <= m.start()).unwrap_or(0);
+            let left = words.get(first.saturating_sub(1)).and_then(|(_, w)| w.bbox).map_or(0.0, |b| b.left);
+            let right = words[first..]
+                .iter()
+                .find(|(at, w)| *at > m.end() && item_no.is_match(&w.text))
+                .and_then(|(_, w)| w.bbox)
+                .map_or(1.0, |b| b.left);
+            (left - 0.01, right)
+        } else {
+            (0.0, 1.0)
+        };
+        for (j, below) in lines.iter().enumerate().skip(i + 1).take(6) {
+            if stop.is_match(&below.text) || caption.is_match(&below.text) {
+                break;
+            }
+            let below_at = line_at + lines[i..j].iter().map(|l| l.text.len() + 1).sum::<usize>();
+            let in_column: Vec<(usize, &str)> = words_at(below)
+                .into_iter()
+                .filter(|(_, w)| {
+                    w.bbox.is_none_or(|b: BBox| {
+                        let centre = b.left + b.width / 2.0;
+                        centre >= left && centre < right
+                    })
+                })
+                .map(|(at, w)| (below_at + at, w.text.as_str()))
+                .collect();
+            let texts: Vec<&str> = in_column.iter().map(|(_, t)| *t).collect();
+            for (first, last, code) in codes_in(&texts, term) {
+                let (start, end) = (in_column[first].0, in_column[last].0 + in_column[last].1.len());
+                if out.iter().any(|e| e.codes.first().is_some_and(|c| c.code == code)) || end > text.len() {
+                    continue;
+                }
+                let Some(c) = term.icd_code(&code) else { continue };
+                out.push(Entity {
+                    kind: EntityType::Condition,
+                    subtype: None,
+                    start,
+                    end,
+                    text: code.clone(),
+                    codes: vec![c],
+                    assertion: Assertion::Present,
+                    attrs: Default::default(),
+                    section: None,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The patient of a claim: the name below "PATIENT'S NAME" in its column (item 2; "LAST, FIRST"),
+/// and the birth date below "PATIENT'S BIRTH DATE" (item 3) when one is legible.
+fn claim_patient(placed: &Placed) -> Demographics {
+    static P: OnceLock<(Regex, Regex)> = OnceLock::new();
+    let (name, birth) = P.get_or_init(|| {
+        (
+            Regex::new(r"(?i)patient\W{0,3}s?\s+name").expect("claim name caption"),
+            Regex::new(r"(?i)patient\W{0,3}s?\s+birth\s*date|\bbirth\s*date").expect("claim birth caption"),
+        )
+    });
+    let item_no = &claim_patterns().2;
+    let mut d = Demographics::default();
+    for (_, lines, i) in placed.iter() {
+        let line = &lines[i];
+        let words = words_at(line);
+        if words.is_empty() || !words.iter().all(|(_, w)| w.bbox.is_some()) {
+            continue;
+        }
+        for (caption, is_name) in [(name, true), (birth, false)] {
+            let Some(m) = caption.find(&line.text) else { continue };
+            let first = words.iter().rposition(|(at, _)| *at <= m.start()).unwrap_or(0);
+            let start = first.saturating_sub(usize::from(first > 0 && item_no.is_match(&words[first - 1].1.text)));
+            let Some(cap) = words[start].1.bbox else { continue };
+            let right = words[first..]
+                .iter()
+                .find(|(at, w)| *at > m.end() && item_no.is_match(&w.text))
+                .and_then(|(_, w)| w.bbox)
+                .map_or(cap.left + 0.3, |b| b.left);
+            let values = layout::below(lines, i, cap, cap.left - 0.01, right, 3);
+            for (_, seg) in values {
+                if is_name && d.family.is_none() {
+                    let got = phi::field_demographics("Patient Name", &seg.text);
+                    if got.family.is_some() {
+                        (d.family, d.given) = (got.family, got.given);
+                        break;
+                    }
+                } else if !is_name && d.birth_date.is_none() {
+                    let compact: String = seg
+                        .text
+                        .split(|c: char| c == '|' || c.is_whitespace())
+                        .filter(|s| !s.is_empty())
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    if let Some(b) = parse_date(&compact) {
+                        d.birth_date = Some(b);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    d
+}
+
+/// What an insurance card's fields say of the coverage.
+fn coverage(document: &Document) -> CoverageFact {
+    let mut c = CoverageFact::default();
+    let id = |v: &str| -> Option<String> {
+        let w = v.split_whitespace().next()?.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        (w.len() >= 3 && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')).then(|| w.to_string())
+    };
+    for kv in document.pages.iter().flat_map(|p| &p.key_values) {
+        let key = kv.key.text.to_lowercase().replace(['.', '#', ':'], " ");
+        let key = key.split_whitespace().collect::<Vec<_>>().join(" ");
+        let value = kv.value.text.trim();
+        let slot = match key.as_str() {
+            "member id" | "member number" | "member no" | "member" | "id" | "subscriber id" | "id number" => {
+                &mut c.member_id
+            }
+            "group number" | "group no" | "group" | "grp" => &mut c.group,
+            "payer id" | "payer" => &mut c.payer_id,
+            "rx bin" | "rxbin" | "bin" => &mut c.rx_bin,
+            "rx pcn" | "rxpcn" | "pcn" => &mut c.rx_pcn,
+            "rx grp" | "rxgrp" | "rx group" => &mut c.rx_group,
+            "plan" | "plan name" | "health plan" => {
+                c.plan.get_or_insert_with(|| value.to_string());
+                continue;
+            }
+            _ => continue,
+        };
+        // "Member:" over a name is the member's name, not an id: an id holds a digit.
+        if let Some(v) = id(value).filter(|v| v.chars().any(|c| c.is_ascii_digit()) || key.contains("group")) {
+            slot.get_or_insert(v);
+        }
+    }
+    c
+}
+
+struct Vaccine {
+    terms: Vec<String>,
+    code: Code,
+    needs: Option<String>,
+}
+
+fn vaccines() -> &'static Vec<Vaccine> {
+    static V: OnceLock<Vec<Vaccine>> = OnceLock::new();
+    V.get_or_init(|| {
+        const TSV: &str =
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/terminology/curated/vaccines.tsv"));
+        crate::tables::rows(TSV)
+            .map(|r| Vaccine {
+                terms: r[0].split('|').map(str::to_lowercase).collect(),
+                code: Code::new(paperchart_model::findings::SYSTEM_CVX, r[1], r[2]),
+                needs: r.get(3).map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()),
+            })
+            .collect()
+    })
+}
+
+/// The vaccine a row names, as written, and its CVX code when the record allows it.
+fn vaccine_in(row: &str, record: &str) -> Option<(String, Option<Code>)> {
+    let lower = row.to_lowercase();
+    let mut best: Option<(usize, &Vaccine, &str)> = None;
+    for v in vaccines() {
+        for t in &v.terms {
+            let Some(at) = find_word(&lower, t) else { continue };
+            if best.is_none_or(|(_, _, b)| t.len() > b.len()) {
+                best = Some((at, v, t));
+            }
+        }
+    }
+    let (at, v, t) = best?;
+    let written = row[at..at + t.len()].to_string();
+    let coded = v.needs.as_ref().is_none_or(|n| record.contains(n.as_str()));
+    Some((written, coded.then(|| v.code.clone())))
+}
+
+fn find_word(hay: &str, needle: &str) -> Option<usize> {
+    let b = hay.as_bytes();
+    hay.match_indices(needle).map(|(i, _)| i).find(|&i| {
+        let before = i.checked_sub(1).is_none_or(|j| !b[j].is_ascii_alphanumeric());
+        let after = b.get(i + needle.len()).is_none_or(|c| !c.is_ascii_alphanumeric());
+        before && after
+    })
+}
+
+/// The doses of an immunization record: a row starts at a line with a date or a dose label and
+/// runs to the next; a row holding a date or a lot number is a dose. The vaccine is the one the
+/// row names, else the one the record names, else none (a dose without a vaccine is not written).
+fn immunizations(text: &str, _term: &Terminology) -> Vec<ImmunizationFact> {
+    static P: OnceLock<(Regex, Regex)> = OnceLock::new();
+    let (dose, date) = P.get_or_init(|| {
+        (
+            Regex::new(r"(?i)\b(?:(1|2|3|4|5)(?:st|nd|rd|th)\s+dose|dose\s*#?\s*(1|2|3|4|5)\b|booster|other\b)")
+                .expect("dose"),
+            Regex::new(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b").expect("date"),
+        )
+    });
+    // A lot number: 4 to 12 capitals and digits, at least one letter and two digits, and not a
+    // vaccine's own name ("PCV13").
+    let lot = |row: &str| -> Option<String> {
+        row.split_whitespace().find_map(|t| {
+            let t = t.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+            let digits = t.chars().filter(char::is_ascii_digit).count();
+            let ok = (4..=12).contains(&t.len())
+                && t.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                && digits >= 2
+                && digits < t.len()
+                && !vaccines().iter().any(|v| v.terms.iter().any(|term| term.eq_ignore_ascii_case(t)));
+            ok.then(|| t.to_string())
+        })
+    };
+    let record = text.to_lowercase();
+    let document_vaccine = vaccine_in(text, &record);
+    let lines: Vec<(usize, &str)> = {
+        let mut at = 0;
+        text.split('\n')
+            .map(|l| {
+                let r = (at, l);
+                at += l.len() + 1;
+                r
+            })
+            .collect()
+    };
+    let starts: Vec<usize> = (0..lines.len()).filter(|&i| dose.is_match(lines[i].1)).collect();
+    let mut out = Vec::new();
+    for (n, &s) in starts.iter().enumerate() {
+        let e = starts.get(n + 1).copied().unwrap_or(lines.len()).min(s + 3);
+        let (start, end) = (lines[s].0, lines[e - 1].0 + lines[e - 1].1.len());
+        let row = &text[start..end];
+        let the_date = date.find_iter(row).find_map(|m| parse_date(m.as_str()));
+        let the_lot = lot(row);
+        if the_date.is_none() && the_lot.is_none() {
+            continue; // an empty row of the card
+        }
+        let Some((vaccine, code)) = vaccine_in(row, &record).or_else(|| document_vaccine.clone()) else { continue };
+        let number =
+            dose.captures(lines[s].1).and_then(|c| c.get(1).or(c.get(2))).and_then(|m| m.as_str().parse().ok());
+        out.push(ImmunizationFact { vaccine, code, date: the_date, lot: the_lot, dose_number: number, start, end });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paperchart_model::document::{Page, ReadBy, Word};
+
+    fn term() -> &'static Terminology {
+        static T: OnceLock<Terminology> = OnceLock::new();
+        T.get_or_init(Terminology::builtin)
+    }
+
+    #[test]
+    fn codes_in_the_diagnosis_field_survive_ocr_but_only_one_way() {
+        let read = |s: &str| -> Vec<String> {
+            let words: Vec<&str> = s.split_whitespace().collect();
+            codes_in(&words, term()).into_iter().map(|(_, _, c)| c).collect()
+        };
+        assert_eq!(read("1. p R11 . o 3. p R19, . a"), ["R11.0"], "R19 with an unreadable subcode is not read");
+        assert_eq!(read(">, _K59 00 4 LKQ2 1"), ["K59.00", "K92.1"]);
+        assert_eq!(read("1. I10 2. E11.9"), ["I10", "E11.9"]);
+        assert!(read("858 555 0100").is_empty(), "numbers are not codes");
+        assert!(read("R19").is_empty(), "a category is not billable");
+    }
+
+    fn boxed(top: f32, words: &[(&str, f32)]) -> Line {
+        let words: Vec<Word> = words
+            .iter()
+            .map(|&(t, left)| Word {
+                text: t.into(),
+                bbox: Some(BBox { left, top, width: 0.01 * t.len() as f32, height: 0.008 }),
+                confidence: 90.0,
+            })
+            .collect();
+        Line {
+            text: words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "),
+            bbox: words.iter().filter_map(|w| w.bbox).reduce(BBox::union),
+            confidence: 90.0,
+            words,
+        }
+    }
+
+    fn claim() -> Document {
+        let lines = vec![
+            boxed(0.10, &[("HEALTH", 0.3), ("INSURANCE", 0.37), ("CLAIM", 0.47), ("FORM", 0.53)]),
+            boxed(
+                0.15,
+                &[
+                    ("2.", 0.04),
+                    ("PATIENT'S", 0.05),
+                    ("NAME", 0.15),
+                    ("3.", 0.38),
+                    ("PATIENT'S", 0.39),
+                    ("BIRTH", 0.49),
+                    ("DATE", 0.55),
+                    ("4.", 0.62),
+                    ("INSURED'S", 0.63),
+                    ("NAME", 0.73),
+                ],
+            ),
+            boxed(
+                0.165,
+                &[
+                    ("Roe,", 0.06),
+                    ("Anna", 0.11),
+                    ("03", 0.40),
+                    ("14", 0.43),
+                    ("1971", 0.46),
+                    ("Roe,", 0.63),
+                    ("Max", 0.68),
+                ],
+            ),
+            boxed(
+                0.55,
+                &[
+                    ("21.", 0.04),
+                    ("DIAGNOSIS", 0.06),
+                    ("OR", 0.16),
+                    ("NATURE", 0.19),
+                    ("OF", 0.26),
+                    ("ILLNESS", 0.29),
+                    ("22.", 0.62),
+                    ("MEDICAID", 0.63),
+                ],
+            ),
+            boxed(
+                0.59,
+                &[
+                    ("1.", 0.05),
+                    ("J45", 0.07),
+                    (".", 0.11),
+                    ("909", 0.12),
+                    ("3.", 0.37),
+                    ("E11", 0.40),
+                    ("9", 0.44),
+                    ("777", 0.7),
+                ],
+            ),
+            boxed(0.62, &[("24.", 0.04), ("DATE(S)", 0.06), ("OF", 0.14), ("SERVICE", 0.17)]),
+            boxed(0.65, &[("1", 0.04), ("10", 0.06), ("11", 0.09), ("21", 0.12), ("I10", 0.3)]),
+        ];
+        Document {
+            pages: vec![Page { number: 1, read_by: ReadBy::Tesseract, lines, key_values: vec![], tables: vec![] }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_claim_gives_its_patient_and_its_diagnosis_field() {
+        let doc = claim();
+        let text = doc.text();
+        let placed = Placed::new(&doc);
+        let d = claim_patient(&placed);
+        assert_eq!(
+            (d.family.as_deref(), d.given.as_slice()),
+            (Some("Roe"), &["Anna".to_string()][..]),
+            "not the insured"
+        );
+        assert_eq!(d.birth_date.as_deref(), Some("1971-03-14"));
+        let dx = claim_diagnoses(&placed, &text, term());
+        let codes: Vec<&str> = dx.iter().map(|e| e.codes[0].code.as_str()).collect();
+        assert_eq!(codes, ["J45.909", "E11.9"], "the field's codes only: not the 22 box's number, not a service line");
+        assert_eq!(&text[dx[0].start..dx[0].end], "J45 . 909", "the evidence is the words as read");
+    }
+
+    #[test]
+    fn immunization_rows_with_a_date_or_lot_are_doses() {
+        let card = "COVID-19 Vaccination Record Card\nVaccine Product Lot Date\n1st Dose Pfizer EK5730 01/18/21 CVS\n2nd Dose Pfizer EL3302 02/08/21\nBooster Shot\nmm dd yy\nOther\n";
+        let doses = immunizations(card, term());
+        assert_eq!(doses.len(), 2, "the empty booster and other rows are not doses: {doses:?}");
+        assert_eq!(doses[0].date.as_deref(), Some("2021-01-18"));
+        assert_eq!(doses[0].lot.as_deref(), Some("EK5730"));
+        assert_eq!(doses[0].dose_number, Some(1));
+        assert_eq!(doses[0].code.as_ref().map(|c| c.code.as_str()), Some("208"));
+        // A maker alone on a record that never says what for: written as read, no code.
+        let plain = "Vaccination Record\n1st Dose Pfizer AB1234 3/1/22\n";
+        let doses = immunizations(plain, term());
+        assert_eq!((doses[0].vaccine.as_str(), doses[0].code.is_none()), ("Pfizer", true));
+        assert_eq!(immunizations("Immunization Record\nTdap given 05/02/2019\n", term()).len(), 0, "no dose row");
+        assert_eq!(
+            immunizations("Immunization Record\n1st Dose Tdap 05/02/2019\n", term())[0].code.as_ref().unwrap().code,
+            "115"
+        );
+        let lots = immunizations(
+            "Immunization Record\nDose 1 PCV13 U6927AA 2019-01-02\nDose 2 PCV13 039K20A 2019-03-02\n",
+            term(),
+        );
+        let lots: Vec<_> = lots.iter().map(|d| d.lot.as_deref()).collect();
+        assert_eq!(lots, [Some("U6927AA"), Some("039K20A")], "a vaccine's name is not its lot");
+    }
+
+    #[test]
+    fn a_card_gives_coverage_and_its_member() {
+        let lines = vec![
+            boxed(
+                0.30,
+                &[
+                    ("Member", 0.08),
+                    ("ID:", 0.145),
+                    ("11-2234-10190", 0.18),
+                    ("Group", 0.52),
+                    ("Number:", 0.575),
+                    ("AAAAA", 0.65),
+                ],
+            ),
+            boxed(0.38, &[("Member:", 0.09)]),
+            boxed(0.42, &[("Payer", 0.56), ("ID:", 0.615), ("87726", 0.65)]),
+            boxed(0.45, &[("JOHN", 0.09), ("DOE", 0.135)]),
+            boxed(0.50, &[("PCP", 0.09), ("Phone:", 0.125), ("(920)-555-0101", 0.19)]),
+        ];
+        let key_values = layout::key_values(&lines);
+        let doc = Document {
+            pages: vec![Page { number: 1, read_by: ReadBy::Tesseract, lines, key_values, tables: vec![] }],
+            ..Default::default()
+        };
+        let c = coverage(&doc);
+        assert_eq!(c.member_id.as_deref(), Some("11-2234-10190"));
+        assert_eq!(c.group.as_deref(), Some("AAAAA"));
+        assert_eq!(c.payer_id.as_deref(), Some("87726"));
+    }
+}
