@@ -109,6 +109,14 @@ enum Command {
         #[command(flatten)]
         sink: SinkArgs,
     },
+    /// Print what the reading stage makes of files: the document model (lines, words with boxes,
+    /// key/value fields, tables, check boxes) and the document class, one JSON line per file.
+    /// A `<file>.textract.json` beside a file is read as the fleet reads Textract's answer.
+    Read {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// The NLP evaluation contract: JSON Lines on stdin, JSON Lines on stdout.
     Nlp {
         #[command(subcommand)]
@@ -134,7 +142,7 @@ impl Command {
     fn sink_args(&self) -> Option<&SinkArgs> {
         match self {
             Command::Run { sink, .. } | Command::Watch { sink, .. } | Command::Worker { sink } => Some(sink),
-            Command::Nlp { .. } | Command::Config | Command::Probe { .. } => None,
+            Command::Nlp { .. } | Command::Read { .. } | Command::Config | Command::Probe { .. } => None,
         }
     }
 }
@@ -251,6 +259,7 @@ fn main() -> ExitCode {
                 #[cfg(feature = "fleet")]
                 Ok(true)
             }
+            Command::Read { paths } => cmd::read::read(cfg, paths).await,
             Command::Nlp { command } => {
                 let nlp_cfg = cfg.nlp.clone();
                 tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {

@@ -3,6 +3,7 @@
 #[cfg(feature = "fleet")]
 pub mod fleet;
 pub mod nlp;
+pub mod read;
 pub mod run;
 pub mod summary;
 pub mod watch;
