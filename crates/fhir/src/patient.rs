@@ -78,7 +78,14 @@ pub fn resource(cfg: &FhirSettings, id: &str, d: &Demographics) -> Value {
     if let Some(a) = &d.address {
         let mut addr = Map::new();
         addr.insert("use".into(), json!("home"));
-        addr.insert("text".into(), json!(a.text));
+        // An address read in parts (a form's Street, City, State, Zip fields) is written whole too.
+        let text = if a.text.is_empty() {
+            let place = [a.city.as_deref(), a.state.as_deref(), a.postal_code.as_deref()].into_iter().flatten();
+            a.line.iter().map(String::as_str).chain(place).collect::<Vec<_>>().join(", ")
+        } else {
+            a.text.clone()
+        };
+        addr.insert("text".into(), json!(text));
         if !a.line.is_empty() {
             addr.insert("line".into(), json!(a.line));
         }

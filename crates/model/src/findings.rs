@@ -329,7 +329,22 @@ impl Demographics {
         self.member_id = self.member_id.take().or(other.member_id);
         self.phone = self.phone.take().or(other.phone);
         self.email = self.email.take().or(other.email);
-        self.address = self.address.take().or(other.address);
+        self.address = match (self.address.take(), other.address) {
+            // A form gives an address in parts (street, city, state, zip): each fills its own.
+            (Some(mut a), Some(b)) => {
+                if a.line.is_empty() {
+                    a.line = b.line;
+                }
+                a.city = a.city.or(b.city);
+                a.state = a.state.or(b.state);
+                a.postal_code = a.postal_code.or(b.postal_code);
+                if a.text.is_empty() {
+                    a.text = b.text;
+                }
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        };
     }
 
     pub fn has_name(&self) -> bool {

@@ -448,12 +448,8 @@ impl NlpEngine for Builtin {
     fn analyze_document(&self, document: &paperchart_model::document::Document, text: &str) -> NlpOutput {
         let class = classify::classify(text, Some(document));
         let mut out = self.analyze(text);
-        for kv in document.pages.iter().flat_map(|p| &p.key_values) {
-            let (key, value) = (kv.key.text.trim().trim_end_matches(':').trim(), kv.value.text.trim());
-            if key.is_empty() || value.is_empty() || kv.value.selected.is_some() {
-                continue;
-            }
-            out.demographics.fill_from(phi::field_demographics(key, value));
+        for page in &document.pages {
+            fill_from_fields(page, &mut out.demographics);
         }
         forms::read(class, text, document, &self.term, &mut out);
         out.document.class = class;
@@ -487,6 +483,54 @@ impl Builtin {
                 Some(answer) => e.assertion = answer,
                 None => {}
             }
+        }
+    }
+}
+
+/// Where a form's block about someone else begins: an emergency contact, next of kin, the
+/// insured, a guarantor, an employer, a physician or pharmacy. Their names, phones and addresses
+/// are never the patient's.
+fn other_party_heading() -> &'static Regex {
+    static P: OnceLock<Regex> = OnceLock::new();
+    P.get_or_init(|| {
+        Regex::new(r"(?i)\b(?:emergency\s+contact|next\s+of\s+kin|guarantor|responsible\s+party|insured|subscriber|policy\s*holder|employer|primary\s+care|physician|provider|pharmacy|guardian|spouse|parent)\b")
+            .expect("other party heading")
+    })
+}
+
+/// Fills the patient from a page's form fields (the engine's key/value pairs, or those the layout
+/// found): identity parts from fields above the first block about someone else, and contact
+/// details only from fields at or below the patient's own identity fields and above that block
+/// (a letterhead's phone is the clinic's, an emergency contact's is theirs).
+fn fill_from_fields(page: &paperchart_model::document::Page, demo: &mut super::Demographics) {
+    let top = |b: Option<paperchart_model::document::BBox>| b.map(|b| b.top);
+    // A heading is a short line: "Emergency Contact 1:", "INSURED'S INFORMATION".
+    let others = page
+        .lines
+        .iter()
+        .filter(|l| l.text.split_whitespace().count() <= 5 && other_party_heading().is_match(&l.text))
+        .filter_map(|l| top(l.bbox))
+        .fold(f32::INFINITY, f32::min);
+    let ours = |kv: &paperchart_model::document::KeyValue| top(kv.key.bbox).is_none_or(|t| t < others);
+    let fields: Vec<(&str, &str, Option<f32>)> = page
+        .key_values
+        .iter()
+        .filter(|kv| kv.value.selected.is_none() && ours(kv))
+        .map(|kv| (kv.key.text.trim().trim_end_matches(':').trim(), kv.value.text.trim(), top(kv.key.bbox)))
+        .filter(|(k, v, _)| !k.is_empty() && !v.is_empty())
+        .collect();
+    let mut identity_top: Option<f32> = None;
+    for (key, value, at) in &fields {
+        let got = phi::field_demographics(key, value);
+        if !got.is_empty() {
+            identity_top = Some(identity_top.map_or(at.unwrap_or(0.0), |t: f32| t.min(at.unwrap_or(0.0))));
+            demo.fill_from(got);
+        }
+    }
+    let Some(first) = identity_top else { return };
+    for (key, value, at) in &fields {
+        if at.is_none_or(|t| t >= first - 0.01) {
+            demo.fill_from(phi::field_contact(key, value));
         }
     }
 }
@@ -650,6 +694,70 @@ Diagnosis: Essential hypertension (I10)
         let a = out.entities.iter().find(|e| e.kind == EntityType::Allergy).unwrap();
         assert_eq!(a.codes[0].code, "409137002");
         assert_eq!(a.assertion, Assertion::Present);
+    }
+
+    /// A form page as an engine gives it: a line per field and key/value pairs with their boxes.
+    fn form_page(fields: &[(&str, &str, f32)], headings: &[(&str, f32)]) -> paperchart_model::document::Document {
+        use paperchart_model::document::{BBox, Document, Field, KeyValue, Line, Page, ReadBy};
+        let bbox = |top: f32| Some(BBox { left: 0.05, top, width: 0.3, height: 0.02 });
+        let field =
+            |text: &str, top: f32| Field { text: text.into(), bbox: bbox(top), confidence: 99.0, selected: None };
+        let mut lines: Vec<(f32, Line)> = fields
+            .iter()
+            .map(|(k, v, top)| (*top, Line { bbox: bbox(*top), ..Line::from_text(&format!("{k} {v}"), 99.0) }))
+            .chain(headings.iter().map(|(h, top)| (*top, Line { bbox: bbox(*top), ..Line::from_text(h, 99.0) })))
+            .collect();
+        lines.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let key_values =
+            fields.iter().map(|(k, v, top)| KeyValue { key: field(k, *top), value: field(v, *top) }).collect();
+        Document {
+            pages: vec![Page {
+                number: 1,
+                read_by: ReadBy::Textract,
+                lines: lines.into_iter().map(|(_, l)| l).collect(),
+                key_values,
+                tables: vec![],
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_form_gives_the_patient_and_never_the_emergency_contact() {
+        let doc = form_page(
+            &[
+                ("Phone:", "(541) 555-0110", 0.02),
+                ("First Name:", "MARISOL", 0.10),
+                ("Last Name:", "QUINTERO", 0.10),
+                ("Date of Birth:", "07/04/1979", 0.12),
+                ("Sex:", "F", 0.14),
+                ("Address:", "48 WILLOW ROAD", 0.16),
+                ("City:", "ASHFORD", 0.18),
+                ("State:", "CT", 0.20),
+                ("Zip Code:", "06278", 0.20),
+                ("Phone:", "860-555-0193", 0.20),
+                ("First Name:", "TOMAS", 0.30),
+                ("Last Name:", "QUINTERO", 0.30),
+                ("Phone:", "860-555-0177", 0.32),
+            ],
+            &[("Clinic Intake", 0.0), ("Patient Information", 0.08), ("Emergency Contact 1:", 0.26)],
+        );
+        let out = engine().analyze_document(&doc, &doc.text());
+        let d = &out.demographics;
+        assert_eq!((d.given.as_slice(), d.family.as_deref()), (&["Marisol".to_string()][..], Some("Quintero")));
+        assert_eq!((d.birth_date.as_deref(), d.gender), (Some("1979-07-04"), Some(crate::Gender::Female)));
+        assert_eq!(d.phone.as_deref(), Some("860-555-0193"), "not the clinic's above, not the contact's below");
+        let a = d.address.as_ref().expect("the address from its parts");
+        assert_eq!(
+            (a.line.as_slice(), a.city.as_deref(), a.state.as_deref(), a.postal_code.as_deref()),
+            (&["48 WILLOW ROAD".to_string()][..], Some("ASHFORD"), Some("CT"), Some("06278"))
+        );
+        // With the patient's own name missing, the contact's is still not taken.
+        let doc = form_page(
+            &[("Date of Birth:", "07/04/1979", 0.12), ("First Name:", "TOMAS", 0.30)],
+            &[("Emergency Contact", 0.26)],
+        );
+        assert!(engine().analyze_document(&doc, &doc.text()).demographics.given.is_empty());
     }
 
     #[test]

@@ -243,9 +243,9 @@ pub fn field_demographics(key: &str, value: &str) -> Demographics {
     let value = value.trim();
     let word_ok = |w: &str| parse_name(&format!("{w} X")).is_some();
     match caption_fields(key).or_else(|| single_caption(key)).as_deref() {
-        Some(["family"]) if word_ok(value) => demo.family = Some(value.to_string()),
+        Some(["family"]) if word_ok(value) => demo.family = Some(name_case(value)),
         Some(["given"]) => {
-            let given: Vec<String> = value.split_whitespace().map(|g| g.trim_end_matches('.').to_string()).collect();
+            let given: Vec<String> = value.split_whitespace().map(|g| name_case(g.trim_end_matches('.'))).collect();
             if !given.is_empty() && given.len() <= 2 && given.iter().all(|g| word_ok(g)) {
                 demo.given = given;
             }
@@ -264,6 +264,54 @@ pub fn field_demographics(key: &str, value: &str) -> Demographics {
         }
         Some(_) => {}
         None => demo = extract(&format!("{key}: {value}")).1,
+    }
+    demo
+}
+
+/// The contact details one form field gives: the address in its parts ("Address", "City",
+/// "State", "Zip Code"), a phone number, an e-mail address — each checked for its kind. Only for
+/// fields a form puts in the patient's own block (the caller decides which).
+pub fn field_contact(key: &str, value: &str) -> Demographics {
+    let mut demo = Demographics::default();
+    let key = key.trim().trim_end_matches([':', '#']).trim().to_lowercase();
+    let key = key.split_whitespace().collect::<Vec<_>>().join(" ");
+    let value = value.trim().trim_end_matches([',', ';']);
+    let p = patterns();
+    let part = |f: &dyn Fn(&mut Address)| {
+        let mut a = Address::default();
+        f(&mut a);
+        a
+    };
+    match key.as_str() {
+        "address" | "street" | "street address" | "home address" | "mailing address" | "address line 1" => {
+            if let Some(a) = parse_address(value) {
+                demo.address = Some(a);
+            } else if value.chars().next().is_some_and(|c| c.is_ascii_digit()) && value.len() >= 5 {
+                let line = value.to_string();
+                demo.address = Some(part(&|a| a.line = vec![line.clone()]));
+            }
+        }
+        "city" | "town" if value.chars().all(|c| c.is_alphabetic() || " .'-".contains(c)) && value.len() >= 2 => {
+            demo.address = Some(part(&|a| a.city = Some(value.to_string())));
+        }
+        "state" | "province"
+            if value.chars().all(|c| c.is_alphabetic() || c == ' ') && (2..=20).contains(&value.len()) =>
+        {
+            demo.address = Some(part(&|a| a.state = Some(value.to_string())));
+        }
+        "zip" | "zip code" | "zipcode" | "postal code" | "postcode"
+            if value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ')
+                && (3..=10).contains(&value.len()) =>
+        {
+            demo.address = Some(part(&|a| a.postal_code = Some(value.to_string())));
+        }
+        "phone" | "telephone" | "tel" | "home phone" | "cell" | "cell phone" | "mobile" | "phone number" => {
+            demo.phone = p.phone.find(value).map(|m| m.as_str().to_string());
+        }
+        "email" | "e-mail" | "email address" | "e-mail address" => {
+            demo.email = p.email.find(value).map(|m| m.as_str().to_string());
+        }
+        _ => {}
     }
     demo
 }
@@ -645,6 +693,19 @@ mod tests {
         assert_eq!((whole.family.as_deref(), whole.given.as_slice()), (Some("Okafor"), &["Chidi".to_string()][..]));
         assert!(field_demographics("Last Name:", "chest pain").family.is_none(), "a value is checked for its kind");
         assert!(field_demographics("Last Name:", "").family.is_none());
+    }
+
+    #[test]
+    fn form_fields_give_the_address_in_parts_and_contacts_checked() {
+        let a = field_contact("Address:", "123 ANY STREET").address.unwrap();
+        assert_eq!(a.line, ["123 ANY STREET"]);
+        assert_eq!(field_contact("City:", "ANYTOWN").address.unwrap().city.as_deref(), Some("ANYTOWN"));
+        assert_eq!(field_contact("Zip Code:", "12345").address.unwrap().postal_code.as_deref(), Some("12345"));
+        assert_eq!(field_contact("Phone:", "646-555-0111").phone.as_deref(), Some("646-555-0111"));
+        assert!(field_contact("Phone:", "none").phone.is_none());
+        assert!(field_contact("City:", "12345").address.is_none(), "a city has no digits");
+        assert!(field_contact("Reason for visit:", "cough").is_empty());
+        assert_eq!(field_demographics("First Name:", "ALEJANDRO").given, ["Alejandro"]);
     }
 
     #[test]
