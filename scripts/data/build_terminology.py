@@ -150,6 +150,20 @@ def snomed(cache):
     return write_tsv("snomed.tsv", ["code", "display", "tag"], rows)
 
 
+def words(icd, sct):
+    """The words of the code systems' names (ICD-10-CM displays and inclusion terms, SNOMED CT GPS
+    displays), lower case, three letters or more, seen at least twice: the vocabulary paperchart's
+    reader checks a PDF text layer against, to tell real text from a scanner's garbage OCR layer."""
+    counts = {}
+    for r in icd:
+        for w in re.findall(r"[A-Za-z]{3,}", r[1] + " " + r[3]):
+            counts[w.lower()] = counts.get(w.lower(), 0) + 1
+    for r in sct:
+        for w in re.findall(r"[A-Za-z]{3,}", r[1]):
+            counts[w.lower()] = counts.get(w.lower(), 0) + 1
+    return write_tsv("words.tsv", ["word"], [(w,) for w, n in counts.items() if n >= 2])
+
+
 def codes_in(obj, system, out):
     if isinstance(obj, dict):
         if obj.get("system") == system and "code" in obj and obj.get("display"):
@@ -396,6 +410,9 @@ ucum.tsv     The common UCUM units value set of npm hl7.fhir.r4.examples 4.0.1 (
              UCUM is copyright (c) Regenstrief Institute, Inc. and The UCUM Organization, used
              under the UCUM terms of use (https://ucum.org/trac/wiki/TermsOfUse).
 
+words.tsv    The words of icd10cm.tsv's and snomed.tsv's names (three letters or more, seen twice or
+             more), derived from them: what a PDF text layer is checked against.
+
 context_medspacy.tsv  medspaCy 1.3.1's English ConText rules (PyPI medspacy, resources/en/
              context_rules.json), each token pattern expanded to the word sequences it matches.
              MIT License, Copyright (c) 2020 medspacy. paperchart's own additions and removals are
@@ -425,6 +442,7 @@ def main():
     lnc = loinc(a.cache)
     units = ucum(a.cache)
     check_curated(icd, sct, rx, lnc, units)
+    words(icd, sct)
     context_rules(a.cache)
     with open(os.path.join(OUT, "NOTICE"), "w", encoding="utf-8") as f:
         f.write(NOTICE)

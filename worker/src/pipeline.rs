@@ -124,6 +124,12 @@ impl Pipeline {
                         report.read_by.insert(how.as_str(), n);
                     }
                 }
+                // Pages whose text layer was garbage and were OCR'd instead: counted apart, so the
+                // summary says what was used.
+                let rejected = document.pages.iter().filter(|p| p.text_layer_rejected).count();
+                if rejected > 0 {
+                    report.read_by.insert("text_layer_rejected", rejected);
+                }
                 report.mean_ocr_confidence = document.mean_ocr_confidence();
                 for page in &document.pages {
                     metrics::page(page.read_by.as_str(), page.mean_confidence());
@@ -351,7 +357,14 @@ mod tests {
     fn page() -> Document {
         let lines = vec![Line::from_text("Discharge summary", 95.0)];
         Document {
-            pages: vec![Page { number: 1, read_by: ReadBy::Textract, lines, key_values: vec![], tables: vec![] }],
+            pages: vec![Page {
+                number: 1,
+                read_by: ReadBy::Textract,
+                lines,
+                key_values: vec![],
+                tables: vec![],
+                text_layer_rejected: false,
+            }],
             ..Document::default()
         }
     }

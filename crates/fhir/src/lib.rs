@@ -277,6 +277,7 @@ mod tests {
                 lines: vec![Line::from_text("x", 90.0)],
                 key_values: vec![],
                 tables: vec![],
+                text_layer_rejected: false,
             }],
             ..Default::default()
         }

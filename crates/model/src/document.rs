@@ -144,6 +144,10 @@ pub struct Page {
     pub key_values: Vec<KeyValue>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<Table>,
+    /// The page had a text layer that was not real text (a scanner's garbage OCR layer): it was
+    /// read by OCR instead.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub text_layer_rejected: bool,
 }
 
 impl Page {
@@ -224,6 +228,7 @@ mod tests {
             lines: lines.iter().map(|t| Line::from_text(t, conf)).collect(),
             key_values: vec![],
             tables: vec![],
+            text_layer_rejected: false,
         }
     }
 

@@ -197,7 +197,7 @@ pub fn to_document(blocks: &[TBlock]) -> Document {
                 _ => {}
             }
         }
-        pages.push(Page { number, read_by: ReadBy::Textract, lines, key_values, tables });
+        pages.push(Page { number, read_by: ReadBy::Textract, lines, key_values, tables, text_layer_rejected: false });
     }
     pages.sort_by_key(|p| p.number);
     Document { pages, ..Default::default() }

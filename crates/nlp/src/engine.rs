@@ -717,6 +717,7 @@ Diagnosis: Essential hypertension (I10)
                 lines: lines.into_iter().map(|(_, l)| l).collect(),
                 key_values,
                 tables: vec![],
+                text_layer_rejected: false,
             }],
             ..Default::default()
         }

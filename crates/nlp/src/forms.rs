@@ -586,7 +586,14 @@ mod tests {
             boxed(0.65, &[("1", 0.04), ("10", 0.06), ("11", 0.09), ("21", 0.12), ("I10", 0.3)]),
         ];
         Document {
-            pages: vec![Page { number: 1, read_by: ReadBy::Tesseract, lines, key_values: vec![], tables: vec![] }],
+            pages: vec![Page {
+                number: 1,
+                read_by: ReadBy::Tesseract,
+                lines,
+                key_values: vec![],
+                tables: vec![],
+                text_layer_rejected: false,
+            }],
             ..Default::default()
         }
     }
@@ -656,7 +663,14 @@ mod tests {
         ];
         let key_values = layout::key_values(&lines);
         let doc = Document {
-            pages: vec![Page { number: 1, read_by: ReadBy::Tesseract, lines, key_values, tables: vec![] }],
+            pages: vec![Page {
+                number: 1,
+                read_by: ReadBy::Tesseract,
+                lines,
+                key_values,
+                tables: vec![],
+                text_layer_rejected: false,
+            }],
             ..Default::default()
         };
         let c = coverage(&doc);

@@ -343,7 +343,7 @@ mod tests {
                 assert_eq!((r.width, r.height, r.pixels.len()), (30, 20, 600));
                 assert!(r.pixels.iter().all(|p| *p == 255));
             }
-            PageInput::Text(_) => panic!("a PNG has no text layer"),
+            PageInput::Text(_) | PageInput::ImageOverTextLayer(_) => panic!("a PNG has no text layer"),
         }
     }
 

@@ -10,6 +10,7 @@
 pub mod decode;
 mod page;
 mod pdf;
+pub mod quality;
 mod tesseract;
 
 pub use tesseract::{parse_tsv, TesseractEngine};

@@ -21,6 +21,8 @@ pub enum PageInput {
     Text(Vec<Line>),
     /// Pixels to recognise.
     Image(Raster),
+    /// Pixels to recognise in place of a text layer that is not real text ([`crate::quality`]).
+    ImageOverTextLayer(Raster),
 }
 
 /// Refuses a page over the pixel limit, or one without pixels.

@@ -70,10 +70,13 @@ impl PdfFile {
         let lines = text_layer(&self.text, id, limits.max_content_bytes as usize)
             .map_err(|e| DecodeError::corrupt("PDF", format!("page {number}: {e}")))?;
         let letters: usize = lines.iter().map(|l| l.text.chars().filter(|c| c.is_alphanumeric()).count()).sum();
-        if letters >= limits.min_text_layer_chars as usize {
+        if letters < limits.min_text_layer_chars as usize {
+            return self.render_page(number, limits).map(PageInput::Image);
+        }
+        if crate::quality::assess(&lines).is_text() {
             return Ok(PageInput::Text(lines));
         }
-        self.render_page(number, limits).map(PageInput::Image)
+        self.render_page(number, limits).map(PageInput::ImageOverTextLayer)
     }
 
     fn render_page(&self, number: u32, limits: &Limits) -> Result<Raster, DecodeError> {

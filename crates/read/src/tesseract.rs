@@ -95,12 +95,13 @@ impl TesseractEngine {
 }
 
 fn read_page(opened: &Opened, number: u32, settings: &Arc<EngineSettings>) -> Result<Page, OcrError> {
-    let (read_by, lines) = match opened.page(number)? {
-        PageInput::Text(lines) => (ReadBy::TextLayer, lines),
-        PageInput::Image(raster) => (ReadBy::Tesseract, recognise(&raster, settings)?),
+    let (read_by, lines, text_layer_rejected) = match opened.page(number)? {
+        PageInput::Text(lines) => (ReadBy::TextLayer, lines, false),
+        PageInput::Image(raster) => (ReadBy::Tesseract, recognise(&raster, settings)?, false),
+        PageInput::ImageOverTextLayer(raster) => (ReadBy::Tesseract, recognise(&raster, settings)?, true),
     };
     let key_values = layout::key_values(&lines);
-    Ok(Page { number, read_by, lines, key_values, tables: Vec::new() })
+    Ok(Page { number, read_by, lines, key_values, tables: Vec::new(), text_layer_rejected })
 }
 
 /// Runs this thread's Tesseract engine over one raster and returns its lines in reading order.
