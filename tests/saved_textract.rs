@@ -17,7 +17,17 @@ fn response(fields: &[(&str, &str)], lines: &[&str]) -> Value {
         format!("{p}-{n}")
     };
     let bbox = json!({"BoundingBox": {"Left": 0.1, "Top": 0.1, "Width": 0.2, "Height": 0.02}});
+    // "[X]" and "[ ]" stand for a check box: a SELECTION_ELEMENT, as Textract gives a form's boxes.
     let mut words = |text: &str, blocks: &mut Vec<Value>| -> Vec<String> {
+        if let Some(status) = match text {
+            "[X]" => Some("SELECTED"),
+            "[ ]" => Some("NOT_SELECTED"),
+            _ => None,
+        } {
+            let sid = id("s");
+            blocks.push(json!({"BlockType": "SELECTION_ELEMENT", "Id": sid, "SelectionStatus": status, "Confidence": 97.0, "Geometry": bbox}));
+            return vec![sid];
+        }
         text.split_whitespace()
             .map(|w| {
                 let wid = id("w");
@@ -31,7 +41,8 @@ fn response(fields: &[(&str, &str)], lines: &[&str]) -> Value {
         all_lines.push(k);
         all_lines.push(v);
     }
-    for l in all_lines {
+    // Textract's lines hold words only: a box is no line of its own.
+    for l in all_lines.into_iter().filter(|l| !matches!(*l, "[X]" | "[ ]")) {
         let lid = format!("line-{}", page_children.len());
         let ws = words(l, &mut blocks);
         blocks.push(json!({"BlockType": "LINE", "Id": lid, "Text": l, "Confidence": 98.0, "Geometry": bbox,
@@ -107,7 +118,7 @@ fn the_document_class_decides_what_is_read_and_written() {
     let tmp = tempfile::tempdir().unwrap();
     let inbox = tmp.path().join("inbox");
     std::fs::create_dir(&inbox).unwrap();
-    let docs: [SavedDocument; 3] = [
+    let docs: [SavedDocument; 4] = [
         (
             "card.png",
             vec![
@@ -133,6 +144,16 @@ fn the_document_class_decides_what_is_read_and_written() {
             ],
         ),
         (
+            "intake.pdf",
+            vec![
+                ("Patient Name:", "Lena Ortiz"),
+                ("Date of Birth:", "02/14/1975"),
+                ("Asthma", "[X]"),
+                ("Seizures", "[ ]"),
+            ],
+            vec!["NEW PATIENT INTAKE FORM", "Medical history: please check all that apply"],
+        ),
+        (
             "statement.tif",
             vec![("Account Number:", "009070568735")],
             vec![
@@ -147,7 +168,7 @@ fn the_document_class_decides_what_is_read_and_written() {
         ),
     ];
     // Scans of their own (a document's identity is its bytes); what is read comes from the responses.
-    let scans = ["medication-list-photo.png", "intake-form.jpg", "referral-letter.tif"];
+    let scans = ["medication-list-photo.png", "intake-form.jpg", "mixed-progress-note.pdf", "referral-letter.tif"];
     for ((name, fields, lines), scan) in docs.iter().zip(scans) {
         std::fs::copy(samples().join("documents").join(scan), inbox.join(name)).unwrap();
         let body = response(fields, lines);
@@ -162,6 +183,7 @@ fn the_document_class_decides_what_is_read_and_written() {
     assert_eq!(class_of("card.png"), "insurance_card");
     assert_eq!(class_of("shots.jpg"), "immunization_record");
     assert_eq!(class_of("statement.tif"), "non_clinical");
+    assert_eq!(class_of("intake.pdf"), "intake_form");
     let bundles = bundles_by_document(&out);
 
     let card = &bundles["card.png"];
@@ -189,6 +211,19 @@ fn the_document_class_decides_what_is_read_and_written() {
     assert_eq!(doses[0]["occurrenceDateTime"], "2019-05-02");
     assert_eq!(doses[1]["lotNumber"], "9ZX3T7");
     assert!(resources(shots, "Condition").is_empty(), "'Booster Shot' is a row caption, not a firearm accident");
+
+    let intake = &bundles["intake.pdf"];
+    let conditions: Vec<&str> =
+        resources(intake, "Condition").iter().map(|c| c["code"]["text"].as_str().unwrap()).collect();
+    assert_eq!(conditions, ["Asthma"], "the ticked box, and not the blank one");
+    let qr = resources(intake, "QuestionnaireResponse")[0];
+    let items: Vec<(&str, Option<bool>)> = qr["item"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["text"].as_str().unwrap(), i["answer"][0]["valueBoolean"].as_bool()))
+        .collect();
+    assert_eq!(items, [("Asthma", Some(true)), ("Seizures", None)]);
 
     let statement = &bundles["statement.tif"];
     let types: Vec<&str> = statement["entry"]

@@ -30,6 +30,7 @@ mod observation;
 mod patient;
 mod procedure;
 mod provenance;
+mod questionnaire;
 
 use std::collections::HashSet;
 
@@ -122,6 +123,10 @@ impl Mapper {
         let mut clinical: Vec<Entry> = nlp.entities.iter().filter_map(|e| clinical(e, &cx)).collect();
         clinical.extend(family::entries(&nlp.entities, &cx));
         clinical.extend(nlp.immunizations.iter().map(|f| immunization::entry(f, &cx)));
+        // An intake form's questions and the answers its boxes give, as read.
+        if class == DocumentClass::IntakeForm {
+            clinical.extend(questionnaire::entry(&nlp.answers, &cx));
+        }
         // One resource per id (a finding mentioned twice is one fact), in a stable order.
         let mut seen = HashSet::new();
         clinical.retain(|e| seen.insert((e.resource_type, e.id.clone())));
@@ -474,6 +479,27 @@ mod tests {
         // A record with no legible dose is held: something was expected and nothing was read.
         n.immunizations.clear();
         assert!(map(&n).review.is_some());
+    }
+
+    #[test]
+    fn an_intake_form_gives_its_questions_and_answers() {
+        let mut n = nlp(vec![], Some("1"));
+        n.document.class = DocumentClass::IntakeForm;
+        let answer =
+            |q: &str, a| paperchart_model::findings::Answer { question: q.into(), answer: a, start: 0, end: 1 };
+        n.answers = vec![answer("Diabetes", Some(false)), answer("Asthma", Some(true)), answer("Seizures", None)];
+        let m = map(&n);
+        let qr =
+            &m.bundle.entries.iter().find(|e| e.resource_type == "QuestionnaireResponse").expect("a response").resource;
+        assert_eq!(qr["status"], "completed");
+        assert_eq!(qr["item"][0]["text"], "Diabetes");
+        assert_eq!(qr["item"][0]["answer"][0]["valueBoolean"], false);
+        assert_eq!(qr["item"][1]["answer"][0]["valueBoolean"], true);
+        assert!(qr["item"][2].get("answer").is_none(), "a blank question has no answer");
+        assert_eq!(qr["authored"], "2024-03-01");
+        // Not an intake form: its boxes answer findings, but no questionnaire is written.
+        n.document.class = DocumentClass::ClinicalNote;
+        assert_eq!(map(&n).bundle.count("QuestionnaireResponse"), 0);
     }
 
     #[test]

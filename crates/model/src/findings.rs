@@ -401,6 +401,18 @@ pub struct CoverageFact {
     pub rx_group: Option<String>,
 }
 
+/// One question a form asks with boxes, and the answer ticked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The question as written.
+    pub question: String,
+    /// `Some(true)` yes or ticked, `Some(false)` no, `None` left blank.
+    pub answer: Option<bool>,
+    /// Byte span of the question in the text.
+    pub start: usize,
+    pub end: usize,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NlpOutput {
     pub entities: Vec<Entity>,
@@ -412,6 +424,9 @@ pub struct NlpOutput {
     /// What an insurance card says of the coverage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<CoverageFact>,
+    /// The questions a form asks with boxes, with their answers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<Answer>,
 }
 
 impl NlpOutput {

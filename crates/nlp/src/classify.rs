@@ -54,9 +54,12 @@ fn fold(s: &str) -> String {
     s.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n")
 }
 
-/// A title says most: cues in the first lines of a document count this many times over.
+/// A title says most: a cue that names a kind of document (weight 8 or more: "MEDICATION LIST",
+/// "Vaccination Record") in the first lines counts this many times over. A header's "Patient:"
+/// is no title.
 const TITLE_LINES: usize = 5;
 const TITLE_FACTOR: u32 = 3;
+const TITLE_WEIGHT: u32 = 8;
 
 /// Weighted cue counts per class, in [`DocumentClass::ALL`] order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +89,8 @@ pub fn scores(text: &str) -> Scores {
         if seen[p] < MAX_REPEATS {
             seen[p] += 1;
             let (class, weight) = c.rows[p];
-            out[class as usize] += if m.start() < title_end { weight * TITLE_FACTOR } else { weight };
+            let title = m.start() < title_end && weight >= TITLE_WEIGHT;
+            out[class as usize] += if title { weight * TITLE_FACTOR } else { weight };
         }
     }
     Scores(out)
@@ -196,6 +200,8 @@ mod tests {
         assert_eq!(class(letter), DocumentClass::Referral);
         let lab = "LABORATORY REPORT\nSpecimen collected 03/01/2024\nTest Result Flag Units Reference Range\nSodium 141 mmol/L 135-145\nPotassium 5.9 H mmol/L 3.5-5.1";
         assert_eq!(class(lab), DocumentClass::LabReport);
+        let list = "MEDICATION LIST\nPatient: Lindqvist, Harold B.\nDOB: 11/02/1955 MRN: 30077215\nCurrent Medications:\n1. Amlodipine 2.5 mg tablet daily\n2. Simvastatin 20 mg tablet at bedtime\n3. Omeprazole 20 mg capsule every morning\nAllergies: Codeine\nDiagnoses: Coronary artery disease";
+        assert_eq!(class(list), DocumentClass::MedicationList, "the title, not the header's clinical words");
         let intake = "NEW PATIENT INTAKE FORM\nPlease print\nEmergency contact:\nMarital status: [ ] single [ ] married\nDo you have diabetes? [ ] Yes [X] No";
         assert_eq!(class(intake), DocumentClass::IntakeForm);
     }
@@ -206,6 +212,7 @@ mod tests {
         let five = "\n\n\n\n\nbalance balance balance balance balance";
         assert_eq!(scores(five).of(DocumentClass::NonClinical), 3 * 3);
         assert_eq!(scores("\n\n\n\n\nINSURED’S I.D. NUMBER").of(DocumentClass::Claim), 5, "typographic apostrophes");
-        assert_eq!(scores("Bank").of(DocumentClass::NonClinical), 6 * TITLE_FACTOR, "a title counts more");
+        assert_eq!(scores("Balance").of(DocumentClass::NonClinical), 3, "a weak cue is no title");
+        assert_eq!(scores("Lab report").of(DocumentClass::LabReport), 8 * TITLE_FACTOR, "a title counts more");
     }
 }

@@ -9,7 +9,7 @@ use super::lexicon::{ConceptKind, Hit};
 use super::sections::{section_at, sections, Section, SectionKind};
 use super::terminology::{RxQuery, Terminology};
 use super::text::{fold, tokenize};
-use super::{classify, forms, gates, measure, meds, phi, repair};
+use super::{checkboxes, classify, forms, gates, measure, meds, phi, repair};
 use super::{Assertion, Attrs, Code, Entity, EntityType, NlpEngine, NlpOutput, Subtype, SYSTEM_SNOMED};
 use crate::Settings;
 
@@ -452,6 +452,8 @@ impl NlpEngine for Builtin {
             fill_from_fields(page, &mut out.demographics);
         }
         forms::read(class, text, document, &self.term, &mut out);
+        out.answers = checkboxes::answers(document, text);
+        checkboxes::apply(&out.answers, &mut out.entities);
         out.document.class = class;
         out
     }
@@ -759,6 +761,34 @@ Diagnosis: Essential hypertension (I10)
             &[("Emergency Contact", 0.26)],
         );
         assert!(engine().analyze_document(&doc, &doc.text()).demographics.given.is_empty());
+    }
+
+    #[test]
+    fn boxes_on_a_form_decide_what_its_findings_assert() {
+        let text = "NEW PATIENT INTAKE FORM\nPlease check all that apply.\n\
+                    Diabetes [ ] Yes [X] No\nAsthma [X] Yes [ ] No\n\
+                    Have you been in contact with a COVID-19 case?\n[ ] Yes [ ] No\n\
+                    [X] Migraine [ ] Seizures\n";
+        let doc = paperchart_model::document::Document {
+            pages: vec![paperchart_model::document::Page {
+                number: 1,
+                read_by: paperchart_model::document::ReadBy::TextLayer,
+                lines: text.lines().map(|l| paperchart_model::document::Line::from_text(l, 100.0)).collect(),
+                key_values: vec![],
+                tables: vec![],
+                text_layer_rejected: false,
+            }],
+            ..Default::default()
+        };
+        let out = engine().analyze_document(&doc, &doc.text());
+        assert_eq!(out.document.class, paperchart_model::class::DocumentClass::IntakeForm);
+        let assertion = |t: &str| out.entities.iter().find(|e| e.text.eq_ignore_ascii_case(t)).map(|e| e.assertion);
+        assert_eq!(assertion("Diabetes"), Some(Assertion::Absent), "ticked No");
+        assert_eq!(assertion("Asthma"), Some(Assertion::Present), "ticked Yes");
+        assert_eq!(assertion("Migraine"), Some(Assertion::Present), "ticked in a checklist");
+        assert!(assertion("Seizures").is_none_or(|a| a == Assertion::Hypothetical), "blank: not asserted");
+        assert!(assertion("COVID-19").is_none_or(|a| a == Assertion::Hypothetical), "a blank question is no diagnosis");
+        assert_eq!(out.answers.len(), 5, "{:?}", out.answers);
     }
 
     #[test]

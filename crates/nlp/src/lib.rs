@@ -13,6 +13,7 @@
 //! [`char_offsets`] converts them to the character offsets of the JSON Lines contract. Entities
 //! carry patient data: they are never logged.
 
+pub mod checkboxes;
 pub mod classify;
 pub mod context;
 mod engine;

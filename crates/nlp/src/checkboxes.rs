@@ -1,0 +1,279 @@
+//! Check boxes and the answers they give. A form asks with boxes, not sentences: "Diabetes
+//! [ ] Yes [X] No" is a refuted diabetes, "☒ Asthma ☐ Seizures" an asthma and nothing about
+//! seizures, and a question left blank asserts nothing.
+//!
+//! Boxes come two ways: typed or OCR'd marks in the text (`[X]`, `[ ]`, `☒`, `☐`, `✓`), and
+//! selection elements an engine found beside their captions (Textract's SELECTION_ELEMENT as the
+//! value of a key/value pair). Both give [`Answer`]s: the question as written, with its byte span
+//! in the text, and `Some(true)` (yes, or a ticked item), `Some(false)` (no) or `None` (blank).
+//! [`apply`] then gives every finding inside a question its answer's assertion.
+
+use std::sync::OnceLock;
+
+use paperchart_model::document::{BBox, Document};
+use paperchart_model::findings::{Answer, Assertion, Entity, EntityType};
+use regex::Regex;
+
+fn box_pattern() -> &'static Regex {
+    static P: OnceLock<Regex> = OnceLock::new();
+    P.get_or_init(|| {
+        Regex::new(r"(?i)\[\s*[x✓✔]\s*\]|\(\s*x\s*\)|[☒☑✓✔■]|\[[\s_]*\]|[☐□]|\byes\b|\bno\b").expect("box pattern")
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mark {
+    Checked,
+    Empty,
+    Yes,
+    No,
+}
+
+fn mark(token: &str) -> Mark {
+    let t = token.to_lowercase();
+    match t.as_str() {
+        "yes" => Mark::Yes,
+        "no" => Mark::No,
+        "☐" | "□" => Mark::Empty,
+        _ if t.starts_with('[') && t.trim_matches(['[', ']', ' ', '_']).is_empty() => Mark::Empty,
+        _ => Mark::Checked,
+    }
+}
+
+/// A question's words: the caption without its punctuation, and its span.
+fn caption(line: &str, at: usize, from: usize, to: usize) -> Option<(String, usize, usize)> {
+    let raw = &line[from..to];
+    let trimmed = raw.trim_matches(|c: char| c.is_whitespace() || ":?-–|*".contains(c));
+    if trimmed.chars().filter(|c| c.is_alphabetic()).count() < 2 {
+        return None;
+    }
+    let start = from + raw.find(trimmed).unwrap_or(0);
+    Some((trimmed.to_string(), at + start, at + start + trimmed.len()))
+}
+
+/// The answers typed in the text's lines.
+fn from_text(text: &str) -> Vec<Answer> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    let mut previous: Option<(usize, &str)> = None;
+    for line in text.split('\n') {
+        let marks: Vec<(Mark, usize, usize)> =
+            box_pattern().find_iter(line).map(|m| (mark(m.as_str()), m.start(), m.end())).collect();
+        let boxes = marks.iter().filter(|(m, ..)| matches!(m, Mark::Checked | Mark::Empty)).count();
+        if boxes > 0 {
+            let words = marks.iter().any(|(m, ..)| matches!(m, Mark::Yes | Mark::No));
+            if words {
+                // A yes/no row: the question stands before its first mark, or on the line above.
+                let first = marks[0].1;
+                let question =
+                    caption(line, at, 0, first).or_else(|| previous.and_then(|(p_at, p)| caption(p, p_at, 0, p.len())));
+                if let Some((q, s, e)) = question {
+                    let box_first = matches!(marks[0].0, Mark::Checked | Mark::Empty);
+                    let mut ticked: Vec<bool> = marks
+                        .windows(2)
+                        .filter_map(|w| {
+                            let (b, word) = if box_first { (w[0].0, w[1].0) } else { (w[1].0, w[0].0) };
+                            match (b, word) {
+                                (Mark::Checked, Mark::Yes) => Some(true),
+                                (Mark::Checked, Mark::No) => Some(false),
+                                _ => None,
+                            }
+                        })
+                        .collect();
+                    ticked.dedup();
+                    let answer = if let [one] = ticked[..] { Some(one) } else { None };
+                    out.push(Answer { question: q, answer, start: s, end: e });
+                }
+            } else {
+                // A checklist: each box with the caption beside it (after it when the line starts
+                // with a box, else before it).
+                let box_first = marks[0].1 == line.len() - line.trim_start().len();
+                for (i, &(m, s, e)) in marks.iter().enumerate() {
+                    let (from, to) = if box_first {
+                        (e, marks.get(i + 1).map_or(line.len(), |n| n.1))
+                    } else {
+                        (if i == 0 { 0 } else { marks[i - 1].2 }, s)
+                    };
+                    if let Some((q, qs, qe)) = caption(line, at, from, to) {
+                        let answer = (m == Mark::Checked).then_some(true);
+                        out.push(Answer { question: q, answer, start: qs, end: qe });
+                    }
+                }
+            }
+        }
+        if boxes == 0 {
+            previous = Some((at, line));
+        }
+        at += line.len() + 1;
+    }
+    out
+}
+
+fn overlaps_row(a: BBox, b: BBox) -> bool {
+    let (a0, a1, b0, b1) = (a.top, a.top + a.height, b.top, b.top + b.height);
+    a0.max(b0) < a1.min(b1)
+}
+
+/// The answers an engine's selection elements give: a key/value pair whose value is a box.
+fn from_fields(document: &Document, text: &str) -> Vec<Answer> {
+    let mut out = Vec::new();
+    let mut page_at = 0;
+    for (p, page) in document.pages.iter().enumerate() {
+        if p > 0 {
+            page_at += paperchart_model::document::PAGE_BREAK.len();
+        }
+        let mut line_at = Vec::with_capacity(page.lines.len());
+        let mut at = page_at;
+        for line in &page.lines {
+            line_at.push(at);
+            at += line.text.len() + 1;
+        }
+        // Where a caption stands in the text: in a line on its row that holds it.
+        let locate = |words: &str, bbox: Option<BBox>| -> Option<(usize, usize)> {
+            page.lines.iter().zip(&line_at).find_map(|(l, &la)| {
+                let row = match (bbox, l.bbox) {
+                    (Some(a), Some(b)) => overlaps_row(a, b),
+                    _ => true,
+                };
+                let i = l.text.find(words).filter(|_| row)?;
+                Some((la + i, la + i + words.len()))
+            })
+        };
+        let boxed: Vec<_> = page.key_values.iter().filter(|kv| kv.value.selected.is_some()).collect();
+        let is_yes_no = |t: &str| matches!(t.trim().trim_end_matches(':').to_lowercase().as_str(), "yes" | "no");
+        let mut rows_done: Vec<BBox> = Vec::new();
+        for kv in &boxed {
+            let key = kv.key.text.trim().trim_end_matches(':').trim();
+            if !is_yes_no(key) {
+                if key.chars().filter(|c| c.is_alphabetic()).count() < 2 {
+                    continue;
+                }
+                let Some((s, e)) = locate(key, kv.key.bbox) else { continue };
+                let answer = (kv.value.selected == Some(true)).then_some(true);
+                out.push(Answer { question: key.to_string(), answer, start: s, end: e });
+                continue;
+            }
+            // A yes/no pair: the question is the text on the boxes' row, left of them.
+            let Some(kb) = kv.key.bbox else { continue };
+            if rows_done.iter().any(|r| overlaps_row(*r, kb)) {
+                continue;
+            }
+            rows_done.push(kb);
+            let on_row: Vec<_> = boxed.iter().filter(|o| o.key.bbox.is_some_and(|b| overlaps_row(b, kb))).collect();
+            let yes: Vec<bool> = on_row
+                .iter()
+                .filter(|o| o.value.selected == Some(true))
+                .map(|o| o.key.text.trim().to_lowercase().starts_with('y'))
+                .collect();
+            let answer = if let [one] = yes[..] { Some(one) } else { None };
+            let question = page.lines.iter().zip(&line_at).find_map(|(l, &la)| {
+                let b = l.bbox?;
+                (overlaps_row(b, kb) && b.left < kb.left).then(|| {
+                    let cut = l.text.to_lowercase().find(" yes").unwrap_or(l.text.len());
+                    caption(&l.text, la, 0, cut)
+                })?
+            });
+            if let Some((q, s, e)) = question {
+                out.push(Answer { question: q, answer, start: s, end: e });
+            }
+        }
+        page_at = at.saturating_sub(1);
+    }
+    out.retain(|a| a.end <= text.len());
+    out
+}
+
+/// Every question a document's boxes answer, in text order, one per span.
+pub fn answers(document: &Document, text: &str) -> Vec<Answer> {
+    let mut all = from_text(text);
+    for a in from_fields(document, text) {
+        if !all.iter().any(|b| b.start < a.end && a.start < b.end) {
+            all.push(a);
+        }
+    }
+    all.sort_by_key(|a| a.start);
+    all
+}
+
+/// Gives each finding inside a question its answer: yes keeps what its words say unless they
+/// withheld it, no refutes, blank withholds (a hypothetical condition is not written; a blank
+/// medication question says nothing, so the medication is dropped).
+pub fn apply(answers: &[Answer], entities: &mut Vec<Entity>) {
+    let asked = |e: &Entity| answers.iter().find(|a| a.start <= e.start && e.end <= a.end);
+    entities.retain(|e| !(e.kind == EntityType::Medication && asked(e).is_some_and(|a| a.answer.is_none())));
+    for e in entities.iter_mut().filter(|e| e.kind != EntityType::Phi) {
+        let Some(a) = asked(e) else { continue };
+        e.assertion = match a.answer {
+            Some(true) if !matches!(e.assertion, Assertion::Absent | Assertion::Hypothetical | Assertion::Possible) => {
+                e.assertion
+            }
+            Some(true) => Assertion::Present,
+            Some(false) => Assertion::Absent,
+            None => Assertion::Hypothetical,
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paperchart_model::document::{Field, KeyValue, Line, Page, ReadBy};
+
+    fn read(text: &str) -> Vec<(String, Option<bool>)> {
+        from_text(text).into_iter().map(|a| (a.question, a.answer)).collect()
+    }
+
+    #[test]
+    fn typed_boxes_answer_their_questions() {
+        assert_eq!(read("Diabetes [ ] Yes [X] No"), [("Diabetes".into(), Some(false))]);
+        assert_eq!(read("High blood pressure: Yes [X] No [ ]"), [("High blood pressure".into(), Some(true))]);
+        assert_eq!(
+            read("Have you had contact with a COVID-19 case?\n[ ] Yes [ ] No"),
+            [("Have you had contact with a COVID-19 case".into(), None)]
+        );
+        assert_eq!(
+            read("☒ Asthma ☐ Seizures ☑ Migraine"),
+            [("Asthma".into(), Some(true)), ("Seizures".into(), None), ("Migraine".into(), Some(true))]
+        );
+        assert_eq!(read("Employed [X]  Student [ ]"), [("Employed".into(), Some(true)), ("Student".into(), None)]);
+        assert!(read("Blood pressure 120/80, no fever.").is_empty(), "no box, no answer");
+        let text = "Past history:\nStroke [X] Yes [ ] No";
+        let a = &from_text(text)[0];
+        assert_eq!(&text[a.start..a.end], "Stroke");
+    }
+
+    #[test]
+    fn selection_elements_answer_theirs() {
+        let b = |left: f32, top: f32| Some(BBox { left, top, width: 0.05, height: 0.02 });
+        let field = |t: &str, bbox, selected| Field { text: t.into(), bbox, confidence: 99.0, selected };
+        let line = |t: &str, bbox| Line { bbox, ..Line::from_text(t, 99.0) };
+        let page = Page {
+            number: 1,
+            read_by: ReadBy::Textract,
+            lines: vec![
+                line("Do you smoke? Yes No", Some(BBox { left: 0.05, top: 0.1, width: 0.5, height: 0.02 })),
+                line("Asthma", b(0.1, 0.2)),
+                line("Diabetes", b(0.1, 0.25)),
+            ],
+            key_values: vec![
+                KeyValue { key: field("Yes", b(0.4, 0.1), None), value: field("[ ]", b(0.45, 0.1), Some(false)) },
+                KeyValue { key: field("No", b(0.5, 0.1), None), value: field("[X]", b(0.55, 0.1), Some(true)) },
+                KeyValue { key: field("Asthma", b(0.1, 0.2), None), value: field("[X]", b(0.05, 0.2), Some(true)) },
+                KeyValue {
+                    key: field("Diabetes", b(0.1, 0.25), None),
+                    value: field("[ ]", b(0.05, 0.25), Some(false)),
+                },
+            ],
+            tables: vec![],
+            text_layer_rejected: false,
+        };
+        let doc = Document { pages: vec![page], ..Default::default() };
+        let text = doc.text();
+        let got: Vec<(String, Option<bool>)> =
+            answers(&doc, &text).into_iter().map(|a| (a.question, a.answer)).collect();
+        assert_eq!(
+            got,
+            [("Do you smoke".into(), Some(false)), ("Asthma".into(), Some(true)), ("Diabetes".into(), None)]
+        );
+    }
+}
