@@ -97,11 +97,20 @@ impl TesseractEngine {
 fn read_page(opened: &Opened, number: u32, settings: &Arc<EngineSettings>) -> Result<Page, OcrError> {
     let (read_by, lines, text_layer_rejected) = match opened.page(number)? {
         PageInput::Text(lines) => (ReadBy::TextLayer, lines, false),
-        PageInput::Image(raster) => (ReadBy::Tesseract, recognise(&raster, settings)?, false),
-        PageInput::ImageOverTextLayer(raster) => (ReadBy::Tesseract, recognise(&raster, settings)?, true),
+        PageInput::Image(raster) => (ReadBy::Tesseract, read_pixels(&raster, settings)?, false),
+        PageInput::ImageOverTextLayer(raster) => (ReadBy::Tesseract, read_pixels(&raster, settings)?, true),
     };
     let key_values = layout::key_values(&lines);
     Ok(Page { number, read_by, lines, key_values, tables: Vec::new(), text_layer_rejected })
+}
+
+/// The lines of a raster: Tesseract's words, with the check boxes found in the image put in as
+/// `[X]` / `[ ]` words at their places.
+fn read_pixels(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<Vec<Line>, OcrError> {
+    let mut lines = recognise(raster, settings)?;
+    let marks = crate::checkbox::find(raster, &lines);
+    crate::checkbox::merge(&mut lines, &marks);
+    Ok(lines)
 }
 
 /// Runs this thread's Tesseract engine over one raster and returns its lines in reading order.
