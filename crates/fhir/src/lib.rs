@@ -143,6 +143,18 @@ impl Mapper {
             entries.extend(coverage);
             let review = held(input, &doc_id, ReviewReason::NothingRead, document, candidate, clinical);
             (Some("needs review: nothing clinical was read from it".to_string()), Some(review))
+        } else if let (Some(_), n @ 1..) = (&pid, withheld_answers(nlp)) {
+            // Filed, but findings inside questions whose boxes could not be read were withheld:
+            // they wait for a person with the rest of what was read.
+            let candidate = entries[0].resource.clone();
+            let held_resources = clinical.clone();
+            entries.extend(clinical);
+            entries.extend(coverage);
+            let review = held(input, &doc_id, ReviewReason::Unanswered, document, candidate, held_resources);
+            (
+                Some(format!("needs review: {n} question(s) with findings have no answer that could be read")),
+                Some(review),
+            )
         } else if pid.is_some() {
             entries.extend(clinical);
             entries.extend(coverage);
@@ -171,6 +183,16 @@ impl Mapper {
         entries.push(prov);
         Mapped { bundle: Bundle { id: doc_id, entries }, needs_review, review }
     }
+}
+
+/// Questions of a form with a finding in them whose boxes could not be read: their findings were
+/// withheld. (A question left blank asserts nothing and needs no one.)
+fn withheld_answers(nlp: &NlpOutput) -> usize {
+    nlp.answers
+        .iter()
+        .filter(|a| a.unread)
+        .filter(|a| nlp.entities.iter().any(|e| e.kind != EntityType::Phi && a.start <= e.start && e.end <= a.end))
+        .count()
 }
 
 /// What a document without a patient keeps for review: every finding but the identity's own PHI,
@@ -485,8 +507,13 @@ mod tests {
     fn an_intake_form_gives_its_questions_and_answers() {
         let mut n = nlp(vec![], Some("1"));
         n.document.class = DocumentClass::IntakeForm;
-        let answer =
-            |q: &str, a| paperchart_model::findings::Answer { question: q.into(), answer: a, start: 0, end: 1 };
+        let answer = |q: &str, a| paperchart_model::findings::Answer {
+            question: q.into(),
+            answer: a,
+            unread: a.is_none(),
+            start: 0,
+            end: 1,
+        };
         n.answers = vec![answer("Diabetes", Some(false)), answer("Asthma", Some(true)), answer("Seizures", None)];
         let m = map(&n);
         let qr =
@@ -497,6 +524,17 @@ mod tests {
         assert_eq!(qr["item"][1]["answer"][0]["valueBoolean"], true);
         assert!(qr["item"][2].get("answer").is_none(), "a blank question has no answer");
         assert_eq!(qr["authored"], "2024-03-01");
+        // A question whose boxes could not be read, with a finding in it: filed and also held.
+        n.entities = vec![Entity {
+            start: 0,
+            end: 1,
+            ..entity(EntityType::Condition, "Seizures", vec![], Assertion::Hypothetical)
+        }];
+        let m = map(&n);
+        assert_eq!(m.review.expect("held").to_json()["reason"], "unanswered");
+        assert!(m.needs_review.unwrap().contains("1 question(s)"));
+        assert_eq!(m.bundle.count("QuestionnaireResponse"), 1, "and still written");
+        n.entities.clear();
         // Not an intake form: its boxes answer findings, but no questionnaire is written.
         n.document.class = DocumentClass::ClinicalNote;
         assert_eq!(map(&n).bundle.count("QuestionnaireResponse"), 0);

@@ -92,15 +92,20 @@ pub enum ReviewReason {
     /// Filed under its patient, but nothing clinical was read from it: a person checks what it
     /// holds (a kind of document not read yet, or a reading failure).
     NothingRead,
+    /// Filed under its patient, but some of its form's questions have findings and boxes that
+    /// could not be read (OCR could not make them out, or yes and no are both ticked): those
+    /// findings were withheld, and a person reads the boxes.
+    Unanswered,
 }
 
 impl ReviewReason {
-    pub const ALL: [ReviewReason; 2] = [ReviewReason::NoIdentity, ReviewReason::NothingRead];
+    pub const ALL: [ReviewReason; 3] = [ReviewReason::NoIdentity, ReviewReason::NothingRead, ReviewReason::Unanswered];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ReviewReason::NoIdentity => "no_identity",
             ReviewReason::NothingRead => "nothing_read",
+            ReviewReason::Unanswered => "unanswered",
         }
     }
 }

@@ -408,6 +408,10 @@ pub struct Answer {
     pub question: String,
     /// `Some(true)` yes or ticked, `Some(false)` no, `None` left blank.
     pub answer: Option<bool>,
+    /// No answer because the boxes could not be read (or contradict each other), not because
+    /// they were left blank: a person looks.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unread: bool,
     /// Byte span of the question in the text.
     pub start: usize,
     pub end: usize,

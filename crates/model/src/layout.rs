@@ -5,7 +5,7 @@
 //! Pure geometry on page-relative boxes; no vocabulary. Which captions matter (a patient's name,
 //! a claim's diagnosis box) is the NLP's business: it asks [`below`] for what stands under them.
 
-use crate::document::{BBox, Field, KeyValue, Line};
+use crate::document::{BBox, Field, KeyValue, Line, Word};
 
 /// Words further apart than this many character widths start a new segment: a form's next
 /// column, not the next word of a phrase.
@@ -85,6 +85,74 @@ fn split_field(text: &str) -> Option<(&str, &str)> {
     is_key(key).then_some((key, value.trim()))
 }
 
+/// A key's last word that is only half a key without the word before it: "Zip Code", "Last
+/// Name", "Group Number", "Marital Status", "Member ID", "Date of Birth".
+const KEY_TAILS: &[(&str, &[&str])] = &[
+    ("code", &["zip", "postal", "area"]),
+    ("name", &["first", "last", "middle", "family", "given", "member", "patient", "maiden", "subscriber", "insured's"]),
+    ("number", &["phone", "group", "member", "policy", "account", "record", "id", "social", "contact"]),
+    ("status", &["marital", "employment", "smoking"]),
+    ("id", &["member", "patient", "payer", "subscriber", "group"]),
+    ("phone", &["home", "cell", "work", "mobile", "pcp"]),
+    ("address", &["home", "email", "e-mail", "mailing", "street"]),
+    ("birth", &["of"]),
+    ("bin", &["rx"]),
+    ("pcn", &["rx"]),
+    ("grp", &["rx"]),
+    ("group", &["rx"]),
+];
+
+/// Every `Key: value` of a segment that runs several fields together ("City: Ashford State: CT
+/// Zip Code: 06278"): each inner key is the word before its colon, with the word before that
+/// when the two make one key.
+fn split_fields(text: &str) -> Vec<(String, String)> {
+    if split_field(text).is_none() {
+        return Vec::new();
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    // Where each key starts and ends (index of its word with the colon), in words.
+    let first_end = words.iter().position(|w| w.contains(':')).unwrap_or(0);
+    let mut keys: Vec<(usize, usize)> = vec![(0, first_end)];
+    for (i, w) in words.iter().enumerate().skip(first_end + 1) {
+        if !w.ends_with(':') || w.len() < 2 {
+            continue;
+        }
+        let prev_value_start = keys.last().map_or(0, |k| k.1 + 1);
+        let bare = |w: &str| w.trim_end_matches(':').to_lowercase();
+        let mut start = i;
+        let tail = bare(w);
+        if let Some((_, heads)) = KEY_TAILS.iter().find(|(t, _)| *t == tail) {
+            // The head may take the whole of the previous value: a label alone ("Member Name: Payer ID: 1").
+            if i > prev_value_start && heads.contains(&bare(words[i - 1]).as_str()) {
+                start = i - 1;
+                // "Date of Birth": one more word before "of".
+                if bare(words[i - 1]) == "of" && i > prev_value_start + 1 {
+                    start = i - 2;
+                }
+            }
+        }
+        let key: String = words[start..=i].join(" ");
+        if start >= prev_value_start && is_key(key.trim_end_matches(':')) {
+            keys.push((start, i));
+        }
+    }
+    keys.iter()
+        .enumerate()
+        .map(|(n, &(s, e))| {
+            let value_end = keys.get(n + 1).map_or(words.len(), |k| k.0);
+            let key = words[s..=e].join(" ");
+            let (key, rest) = key.split_once(':').unwrap_or((&key, ""));
+            let mut value: Vec<&str> = Vec::new();
+            if !rest.trim().is_empty() {
+                value.push(rest.trim());
+            }
+            value.extend(&words[e + 1..value_end]);
+            (key.trim().to_string(), value.join(" "))
+        })
+        .filter(|(k, _)| is_key(k))
+        .collect()
+}
+
 /// The segments of the lines after `line` whose boxes overlap the column `left..right`, nearest
 /// first, as far down as `max_lines` lines and a few of the caption's heights (`caption`).
 pub fn below<'a>(
@@ -110,6 +178,37 @@ pub fn below<'a>(
         })
 }
 
+/// The first run of words standing below a caption in the column `left..right` (by their
+/// centres), on each of the next `max_lines` lines that has any there: a box's value on a form whose boxes
+/// stand close together (a claim's "10 BIRTHDATE 11 SEX" over "11171981 F").
+pub fn words_below(lines: &[Line], line: usize, left: f32, right_edge: f32, max_lines: usize) -> Vec<(usize, String)> {
+    lines
+        .iter()
+        .enumerate()
+        .skip(line + 1)
+        .take(max_lines)
+        .map(|(i, l)| {
+            let words: Vec<Word> = l
+                .words
+                .iter()
+                .filter(|w| {
+                    !is_stroke(&w.text)
+                        && w.bbox.is_some_and(|b| {
+                            let c = b.left + b.width / 2.0;
+                            c >= left && c < right_edge
+                        })
+                })
+                .cloned()
+                .collect();
+            // The first run of words that stand together: the box's value, not the next box's.
+            let text = words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+            let run = Line { text, bbox: None, confidence: l.confidence, words };
+            (i, segments(&run).into_iter().next().map(|s| s.text).unwrap_or_default())
+        })
+        .filter(|(_, t)| !t.is_empty())
+        .collect()
+}
+
 /// Form fields of a page's lines: `Key: value` segments (several per line where columns stand
 /// apart), and a `Key:` standing alone whose value is the first segment below it in its column
 /// that is not itself a field (a card's "Member:" over "JOHN DOE").
@@ -118,7 +217,36 @@ pub fn key_values(lines: &[Line]) -> Vec<KeyValue> {
     for (i, line) in lines.iter().enumerate() {
         let segs = segments(line);
         for (n, seg) in segs.iter().enumerate() {
-            let Some((key, value)) = split_field(&seg.text) else { continue };
+            let mut fields = split_fields(&seg.text);
+            // The last field of a segment may take its value from the next column or below.
+            let Some((key, value)) = fields.pop() else { continue };
+            let chars = seg.text.chars().count().max(1) as f32;
+            for (n, (k, v)) in fields.iter().enumerate() {
+                let field = |text: &str, bbox| Field {
+                    text: text.to_string(),
+                    bbox,
+                    confidence: seg.confidence,
+                    selected: None,
+                };
+                if !v.is_empty() {
+                    out.push(KeyValue { key: field(k, seg.bbox), value: field(v, seg.bbox) });
+                    continue;
+                }
+                // "Member Name: Payer ID: 12111" over "JOHN DOE": an inner key with nothing after
+                // it takes the value below its own part of the segment (the next key's place
+                // estimated from the characters before it).
+                let next = fields.get(n + 1).map_or(&key, |f| &f.0);
+                let Some(b) = seg.bbox else { continue };
+                let at = seg.text.find(next.as_str()).unwrap_or(0);
+                let split = b.left + b.width * seg.text[..at].chars().count() as f32 / chars;
+                let own = BBox { width: split - b.left, ..b };
+                let found = below(lines, i, own, b.left, split, 3)
+                    .find(|(_, s)| s.text.chars().filter(|c| c.is_alphanumeric()).count() >= 2);
+                if let Some((_, v)) = found.filter(|(_, s)| split_field(&s.text).is_none()) {
+                    out.push(KeyValue { key: field(k, Some(own)), value: field(&v.text, v.bbox) });
+                }
+            }
+            let (key, value) = (key.as_str(), value.as_str());
             let field = |text: &str, bbox: Option<BBox>, confidence: f32| Field {
                 text: text.to_string(),
                 bbox,
@@ -208,6 +336,23 @@ mod tests {
         let kv = key_values(&lines);
         let pairs: Vec<(&str, &str)> = kv.iter().map(|k| (k.key.text.as_str(), k.value.text.as_str())).collect();
         assert_eq!(pairs, [("Member", "JOHN DOE"), ("Payer ID", "87726")]);
+        // The label alone shares its segment with a field to its right.
+        let lines = [
+            line(
+                0.38,
+                &[
+                    ("Member", 0.09, 0.1),
+                    ("Name:", 0.2, 0.08),
+                    ("Payer", 0.29, 0.08),
+                    ("ID:", 0.38, 0.04),
+                    ("12111", 0.43, 0.08),
+                ],
+            ),
+            line(0.42, &[("AISHA", 0.09, 0.09), ("FISCHER", 0.19, 0.12)]),
+        ];
+        let kv = key_values(&lines);
+        let pairs: Vec<(&str, &str)> = kv.iter().map(|k| (k.key.text.as_str(), k.value.text.as_str())).collect();
+        assert_eq!(pairs, [("Member Name", "AISHA FISCHER"), ("Payer ID", "12111")]);
         // Nothing below in the column, or a field there: no value.
         let beside = [line(0.1, &[("Name:", 0.1, 0.05), ("Jane", 0.4, 0.04), ("Doe", 0.45, 0.04)])];
         assert_eq!(key_values(&beside)[0].value.text, "Jane Doe", "a column further right");
@@ -215,6 +360,24 @@ mod tests {
         assert!(key_values(&lines).iter().all(|k| k.key.text != "Name"));
         let far = [line(0.1, &[("Name:", 0.1, 0.1)]), line(0.5, &[("Jane", 0.1, 0.1), ("Doe", 0.21, 0.1)])];
         assert!(key_values(&far).is_empty(), "too far below to be its value");
+    }
+
+    #[test]
+    fn fields_run_together_are_told_apart() {
+        let pairs = |t: &str| split_fields(t);
+        let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            pairs("City: Ashford State: CT Zip Code: 06278"),
+            [s("City", "Ashford"), s("State", "CT"), s("Zip Code", "06278")]
+        );
+        assert_eq!(pairs("First Name: Wei Last Name: Kowalski"), [s("First Name", "Wei"), s("Last Name", "Kowalski")]);
+        assert_eq!(
+            pairs("Name: Elena Brennan Relationship: Spouse"),
+            [s("Name", "Elena Brennan"), s("Relationship", "Spouse")]
+        );
+        assert_eq!(pairs("Date of Birth: 02/25/1952 Sex: M"), [s("Date of Birth", "02/25/1952"), s("Sex", "M")]);
+        assert_eq!(pairs("Time 10:30 today"), Vec::<(String, String)>::new());
+        assert_eq!(pairs("Note: see 10:30 visit"), [s("Note", "see 10:30 visit")], "a time is no key");
     }
 
     #[test]

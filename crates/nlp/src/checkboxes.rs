@@ -5,7 +5,8 @@
 //! Boxes come two ways: typed or OCR'd marks in the text (`[X]`, `[ ]`, `☒`, `☐`, `✓`), and
 //! selection elements an engine found beside their captions (Textract's SELECTION_ELEMENT as the
 //! value of a key/value pair). Both give [`Answer`]s: the question as written, with its byte span
-//! in the text, and `Some(true)` (yes, or a ticked item), `Some(false)` (no) or `None` (blank).
+//! in the text, and `Some(true)` (yes, or a ticked item), `Some(false)` (no) or `None` (blank,
+//! or `unread`: boxes OCR could not make out, or yes and no both ticked).
 //! [`apply`] then gives every finding inside a question its answer's assertion.
 
 use std::sync::OnceLock;
@@ -18,6 +19,14 @@ fn box_pattern() -> &'static Regex {
     static P: OnceLock<Regex> = OnceLock::new();
     P.get_or_init(|| {
         Regex::new(r"(?i)\[\s*[x✓✔]\s*\]|\(\s*x\s*\)|[☒☑✓✔■]|\[[\s_]*\]|[☐□]|\byes\b|\bno\b").expect("box pattern")
+    })
+}
+
+fn exposure_cue() -> &'static Regex {
+    static P: OnceLock<Regex> = OnceLock::new();
+    P.get_or_init(|| {
+        Regex::new(r"\b(?:contact\s+with|exposed\s+to|exposure\s+to|been\s+around|anyone\s+(?:with|who)|someone\s+(?:with|who)|travel(?:l?ed)?\s+to|living\s+with)\b")
+            .expect("exposure cue")
     })
 }
 
@@ -82,7 +91,9 @@ fn from_text(text: &str) -> Vec<Answer> {
                         .collect();
                     ticked.dedup();
                     let answer = if let [one] = ticked[..] { Some(one) } else { None };
-                    out.push(Answer { question: q, answer, start: s, end: e });
+                    // Yes and No both ticked: the boxes contradict each other.
+                    let unread = ticked.len() > 1;
+                    out.push(Answer { question: q, answer, unread, start: s, end: e });
                 }
             } else {
                 // A checklist: each box with the caption beside it (after it when the line starts
@@ -96,17 +107,38 @@ fn from_text(text: &str) -> Vec<Answer> {
                     };
                     if let Some((q, qs, qe)) = caption(line, at, from, to) {
                         let answer = (m == Mark::Checked).then_some(true);
-                        out.push(Answer { question: q, answer, start: qs, end: qe });
+                        out.push(Answer { question: q, answer, unread: false, start: qs, end: qe });
                     }
                 }
             }
         }
         if boxes == 0 {
-            previous = Some((at, line));
+            if let Some(a) = unreadable_row(line, at, &marks) {
+                out.push(a);
+            } else {
+                previous = Some((at, line));
+            }
         }
         at += line.len() + 1;
     }
     out
+}
+
+/// A yes/no row whose boxes OCR did not read as marks ("Asthma Yes L] No [J", "Stroke Yes No"):
+/// a question whose answer is not known, so its finding is withheld rather than read as said.
+fn unreadable_row(line: &str, at: usize, marks: &[(Mark, usize, usize)]) -> Option<Answer> {
+    let words: Vec<Mark> = marks.iter().map(|m| m.0).collect();
+    if !(words.contains(&Mark::Yes) && words.contains(&Mark::No)) {
+        return None;
+    }
+    let first = marks[0].1;
+    // After the caption, nothing but the answers and what OCR made of empty boxes.
+    let rest = box_pattern().replace_all(&line[first..], " ");
+    if rest.split_whitespace().any(|w| w.chars().filter(|c| c.is_alphanumeric()).count() > 2) {
+        return None;
+    }
+    let (question, start, end) = caption(line, at, 0, first)?;
+    (question.split_whitespace().count() <= 12).then_some(Answer { question, answer: None, unread: true, start, end })
 }
 
 fn overlaps_row(a: BBox, b: BBox) -> bool {
@@ -150,7 +182,7 @@ fn from_fields(document: &Document, text: &str) -> Vec<Answer> {
                 }
                 let Some((s, e)) = locate(key, kv.key.bbox) else { continue };
                 let answer = (kv.value.selected == Some(true)).then_some(true);
-                out.push(Answer { question: key.to_string(), answer, start: s, end: e });
+                out.push(Answer { question: key.to_string(), answer, unread: false, start: s, end: e });
                 continue;
             }
             // A yes/no pair: the question is the text on the boxes' row, left of them.
@@ -166,6 +198,7 @@ fn from_fields(document: &Document, text: &str) -> Vec<Answer> {
                 .map(|o| o.key.text.trim().to_lowercase().starts_with('y'))
                 .collect();
             let answer = if let [one] = yes[..] { Some(one) } else { None };
+            let unread = yes.len() > 1;
             let question = page.lines.iter().zip(&line_at).find_map(|(l, &la)| {
                 let b = l.bbox?;
                 (overlaps_row(b, kb) && b.left < kb.left).then(|| {
@@ -174,7 +207,7 @@ fn from_fields(document: &Document, text: &str) -> Vec<Answer> {
                 })?
             });
             if let Some((q, s, e)) = question {
-                out.push(Answer { question: q, answer, start: s, end: e });
+                out.push(Answer { question: q, answer, unread, start: s, end: e });
             }
         }
         page_at = at.saturating_sub(1);
@@ -185,8 +218,10 @@ fn from_fields(document: &Document, text: &str) -> Vec<Answer> {
 
 /// Every question a document's boxes answer, in text order, one per span.
 pub fn answers(document: &Document, text: &str) -> Vec<Answer> {
-    let mut all = from_text(text);
-    for a in from_fields(document, text) {
+    // An engine's selection elements are read from the boxes themselves: they win over what the
+    // text says of the same question.
+    let mut all = from_fields(document, text);
+    for a in from_text(text) {
         if !all.iter().any(|b| b.start < a.end && a.start < b.end) {
             all.push(a);
         }
@@ -200,6 +235,16 @@ pub fn answers(document: &Document, text: &str) -> Vec<Answer> {
 /// medication question says nothing, so the medication is dropped).
 pub fn apply(answers: &[Answer], entities: &mut Vec<Entity>) {
     let asked = |e: &Entity| answers.iter().find(|a| a.start <= e.start && e.end <= a.end);
+    // "Have you been in contact with anyone with COVID-19?" asks about an exposure, not the
+    // patient's disease: whatever the answer, the disease is not the patient's finding (the
+    // answer stays in the questionnaire).
+    let exposure = |e: &Entity| {
+        asked(e).is_some_and(|a| {
+            let before = a.question.get(..e.start.saturating_sub(a.start)).unwrap_or("").to_lowercase();
+            exposure_cue().is_match(&before)
+        })
+    };
+    entities.retain(|e| !(e.kind == EntityType::Condition && exposure(e)));
     entities.retain(|e| !(e.kind == EntityType::Medication && asked(e).is_some_and(|a| a.answer.is_none())));
     for e in entities.iter_mut().filter(|e| e.kind != EntityType::Phi) {
         let Some(a) = asked(e) else { continue };
@@ -237,9 +282,33 @@ mod tests {
         );
         assert_eq!(read("Employed [X]  Student [ ]"), [("Employed".into(), Some(true)), ("Student".into(), None)]);
         assert!(read("Blood pressure 120/80, no fever.").is_empty(), "no box, no answer");
+        assert_eq!(read("Asthma Yes L] No [J"), [("Asthma".into(), None)], "boxes OCR could not read: not known");
+        assert!(read("Yes, she has no fever today").is_empty(), "a sentence is no row of boxes");
         let text = "Past history:\nStroke [X] Yes [ ] No";
         let a = &from_text(text)[0];
         assert_eq!(&text[a.start..a.end], "Stroke");
+    }
+
+    #[test]
+    fn a_question_about_an_exposure_gives_no_condition() {
+        let text = "Have you been in contact with anyone with COVID-19? [ ] Yes [X] No\nAsthma [X] Yes [ ] No";
+        let answers = from_text(text);
+        let at = |w: &str| text.find(w).unwrap();
+        let cond = |w: &str| Entity {
+            kind: EntityType::Condition,
+            subtype: None,
+            start: at(w),
+            end: at(w) + w.len(),
+            text: w.into(),
+            codes: vec![],
+            assertion: Assertion::Present,
+            attrs: Default::default(),
+            section: None,
+        };
+        let mut entities = vec![cond("COVID-19"), cond("Asthma")];
+        apply(&answers, &mut entities);
+        let kept: Vec<(&str, Assertion)> = entities.iter().map(|e| (e.text.as_str(), e.assertion)).collect();
+        assert_eq!(kept, [("Asthma", Assertion::Present)]);
     }
 
     #[test]

@@ -474,7 +474,10 @@ impl Builtin {
     fn apply_gates(&self, text: &str, entities: &mut Vec<Entity>) {
         let gated = |k: EntityType| matches!(k, EntityType::Condition | EntityType::Procedure | EntityType::Allergy);
         entities.retain(|e| {
-            !(gated(e.kind) && (gates::is_field_label(text, e.end) || gates::in_identity_header(text, e.start, e.end)))
+            !(gated(e.kind)
+                && (gates::is_field_label(text, e.end)
+                    || gates::in_identity_header(text, e.start, e.end)
+                    || gates::in_demographic_value(text, e.start)))
         });
         for e in entities.iter_mut().filter(|e| gated(e.kind) || e.kind == EntityType::Medication) {
             // "Yes" keeps what the words around say (a prior stroke stays historical, a mother's
@@ -489,35 +492,33 @@ impl Builtin {
     }
 }
 
-/// Where a form's block about someone else begins: an emergency contact, next of kin, the
-/// insured, a guarantor, an employer, a physician or pharmacy. Their names, phones and addresses
-/// are never the patient's.
-fn other_party_heading() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    P.get_or_init(|| {
-        Regex::new(r"(?i)\b(?:emergency\s+contact|next\s+of\s+kin|guarantor|responsible\s+party|insured|subscriber|policy\s*holder|employer|primary\s+care|physician|provider|pharmacy|guardian|spouse|parent)\b")
-            .expect("other party heading")
-    })
-}
-
 /// Fills the patient from a page's form fields (the engine's key/value pairs, or those the layout
 /// found): identity parts from fields above the first block about someone else, and contact
 /// details only from fields at or below the patient's own identity fields and above that block
 /// (a letterhead's phone is the clinic's, an emergency contact's is theirs).
 fn fill_from_fields(page: &paperchart_model::document::Page, demo: &mut super::Demographics) {
     let top = |b: Option<paperchart_model::document::BBox>| b.map(|b| b.top);
-    // A heading is a short line: "Emergency Contact 1:", "INSURED'S INFORMATION".
     let others = page
         .lines
         .iter()
-        .filter(|l| l.text.split_whitespace().count() <= 5 && other_party_heading().is_match(&l.text))
+        .filter(|l| phi::is_other_party_heading(&l.text))
         .filter_map(|l| top(l.bbox))
         .fold(f32::INFINITY, f32::min);
     let ours = |kv: &paperchart_model::document::KeyValue| top(kv.key.bbox).is_none_or(|t| t < others);
+    // A sex field whose line lists the choices ("Sex: M [ ] F [X]") is read from its boxes in the
+    // text, never from the first option the layout cut off as its value.
+    let choice = |kv: &paperchart_model::document::KeyValue| {
+        let key = kv.key.text.trim().trim_end_matches(':').trim();
+        matches!(key.to_lowercase().as_str(), "sex" | "gender")
+            && page
+                .lines
+                .iter()
+                .any(|l| l.text.find(&format!("{key}:")).is_some_and(|i| phi::is_choice(&l.text[i + key.len() + 1..])))
+    };
     let fields: Vec<(&str, &str, Option<f32>)> = page
         .key_values
         .iter()
-        .filter(|kv| kv.value.selected.is_none() && ours(kv))
+        .filter(|kv| kv.value.selected.is_none() && ours(kv) && !choice(kv))
         .map(|kv| (kv.key.text.trim().trim_end_matches(':').trim(), kv.value.text.trim(), top(kv.key.bbox)))
         .filter(|(k, v, _)| !k.is_empty() && !v.is_empty())
         .collect();

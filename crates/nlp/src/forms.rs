@@ -47,10 +47,13 @@ pub fn read(class: DocumentClass, text: &str, document: &Document, term: &Termin
             out.entities.extend(claim_diagnoses(&placed, text, term));
         }
         DocumentClass::InsuranceCard => {
-            let coverage = coverage(document);
+            let coverage = coverage(document, text);
             // A card names its member and the plan's contacts: only the member's name and
-            // birth date are the patient's.
-            let d = std::mem::take(&mut out.demographics);
+            // birth date are the patient's. On a card the subscriber or cardholder is the member.
+            let mut d = std::mem::take(&mut out.demographics);
+            if d.family.is_none() {
+                d.fill_from(card_member(document));
+            }
             out.demographics = Demographics {
                 family: d.family,
                 given: d.given,
@@ -145,11 +148,12 @@ fn digit_options(c: char) -> Vec<char> {
 /// The billable ICD-10-CM codes `category` (three characters as read) and `sub` (the characters
 /// after the dot, as read) may spell.
 fn spell(category: &[char], sub: &[char], term: &Terminology) -> Vec<String> {
-    let letter = category[0];
-    if !letter.is_ascii_uppercase() || letter == 'U' {
-        return Vec::new();
+    // The letter as read, or the letter OCR took for a digit ("110" for I10).
+    let first = category[0];
+    let mut heads: Vec<String> = crate::repair::letter_for(first).iter().map(char::to_string).collect();
+    if first.is_ascii_uppercase() && first != 'U' {
+        heads.push(first.to_string());
     }
-    let mut heads = vec![letter.to_string()];
     for &c in &category[1..3] {
         let opts = digit_options(c);
         heads = heads.iter().flat_map(|h| opts.iter().map(move |d| format!("{h}{d}"))).collect();
@@ -183,9 +187,23 @@ fn alnum(s: &str) -> Vec<char> {
 /// rest (often cut apart by OCR: "R11 . o", "_K59 00", "LKQ2 1"), with at most one stray
 /// character before it. Returns (first word, last word, code).
 fn codes_in(words: &[&str], term: &Terminology) -> Vec<(usize, usize, String)> {
+    // Phone numbers, dates and amounts are never codes, in the diagnosis field too.
+    let joined = words.join(" ");
+    let not_codes = crate::gates::not_codes(&joined);
+    let mut at = Vec::with_capacity(words.len());
+    let mut pos = 0;
+    for w in words {
+        at.push((pos, pos + w.len()));
+        pos += w.len() + 1;
+    }
+    let number = |k: usize| not_codes.iter().any(|&(s, e)| s < at[k].1 && at[k].0 < e);
     let mut out = Vec::new();
     let mut k = 0;
     while k < words.len() {
+        if number(k) {
+            k += 1;
+            continue;
+        }
         let tok = alnum(words[k]);
         let mut found = None;
         for skip in 0..=1usize {
@@ -234,7 +252,7 @@ fn codes_in(words: &[&str], term: &Terminology) -> Vec<(usize, usize, String)> {
 
 /// The diagnoses of a claim's diagnosis field.
 fn claim_diagnoses(placed: &Placed, text: &str, term: &Terminology) -> Vec<Entity> {
-    let (caption, stop, item_no) = claim_patterns();
+    let (caption, stop, _) = claim_patterns();
     let mut out: Vec<Entity> = Vec::new();
     for (line_at, lines, i) in placed.iter() {
         let line = &lines[i];
@@ -243,14 +261,9 @@ fn claim_diagnoses(placed: &Placed, text: &str, term: &Terminology) -> Vec<Entit
         // The field's column: from its caption to the next box's item number on that line.
         let boxed = words.iter().all(|(_, w)| w.bbox.is_some()) && !words.is_empty();
         let (left, right) = if boxed {
-            let first = words.iter().rposition(|(at, _)| *at <= m.start()).unwrap_or(0);
-            let left = words.get(first.saturating_sub(1)).and_then(|(_, w)| w.bbox).map_or(0.0, |b| b.left);
-            let right = words[first..]
-                .iter()
-                .find(|(at, w)| *at > m.end() && item_no.is_match(&w.text))
-                .and_then(|(_, w)| w.bbox)
-                .map_or(1.0, |b| b.left);
-            (left - 0.01, right)
+            // Codes may start at the form's left edge under the caption (UB-04 FL 67); the field
+            // ends where the next box's item number stands on the caption's line.
+            (0.0, next_item(&words, m.end()).unwrap_or(1.0))
         } else {
             (0.0, 1.0)
         };
@@ -296,11 +309,12 @@ fn claim_diagnoses(placed: &Placed, text: &str, term: &Terminology) -> Vec<Entit
 /// The patient of a claim: the name below "PATIENT'S NAME" in its column (item 2; "LAST, FIRST"),
 /// and the birth date below "PATIENT'S BIRTH DATE" (item 3) when one is legible.
 fn claim_patient(placed: &Placed) -> Demographics {
-    static P: OnceLock<(Regex, Regex)> = OnceLock::new();
-    let (name, birth) = P.get_or_init(|| {
+    static P: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+    let (name, birth, sex) = P.get_or_init(|| {
         (
             Regex::new(r"(?i)patient\W{0,3}s?\s+name").expect("claim name caption"),
             Regex::new(r"(?i)patient\W{0,3}s?\s+birth\s*date|\bbirth\s*date").expect("claim birth caption"),
+            Regex::new(r"(?i)\bsex\b").expect("claim sex caption"),
         )
     });
     let item_no = &claim_patterns().2;
@@ -311,35 +325,48 @@ fn claim_patient(placed: &Placed) -> Demographics {
         if words.is_empty() || !words.iter().all(|(_, w)| w.bbox.is_some()) {
             continue;
         }
-        for (caption, is_name) in [(name, true), (birth, false)] {
+        for (caption, field) in [(name, Field::Name), (birth, Field::Birth), (sex, Field::Sex)] {
             let Some(m) = caption.find(&line.text) else { continue };
             let first = words.iter().rposition(|(at, _)| *at <= m.start()).unwrap_or(0);
-            let start = first.saturating_sub(usize::from(first > 0 && item_no.is_match(&words[first - 1].1.text)));
+            // The caption's box begins at its item number ("2.", or a UB-04's bare "11").
+            let numbered = |t: &str| {
+                let t = t.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+                item_no.is_match(t) || (1..=2).contains(&t.len()) && t.chars().all(|c| c.is_ascii_digit())
+            };
+            let start = first.saturating_sub(usize::from(first > 0 && numbered(&words[first - 1].1.text)));
             let Some(cap) = words[start].1.bbox else { continue };
-            let right = words[first..]
-                .iter()
-                .find(|(at, w)| *at > m.end() && item_no.is_match(&w.text))
-                .and_then(|(_, w)| w.bbox)
-                .map_or(cap.left + 0.3, |b| b.left);
-            let values = layout::below(lines, i, cap, cap.left - 0.01, right, 3);
-            for (_, seg) in values {
-                if is_name && d.family.is_none() {
-                    let got = phi::field_demographics("Patient Name", &seg.text);
-                    if got.family.is_some() {
-                        (d.family, d.given) = (got.family, got.given);
-                        break;
+            let right = next_item(&words, m.end()).unwrap_or(cap.left + 0.3);
+            // The first value below the caption, in its column, that reads as the field's kind.
+            // A sex caption's column is its own few characters (the M and F boxes sit under it).
+            let right = if field == Field::Sex { right.min(cap.left + 0.12) } else { right };
+            for (_, value) in layout::words_below(lines, i, cap.left - 0.01, right, 3) {
+                match field {
+                    Field::Name if d.family.is_none() => {
+                        let got = phi::field_demographics("Patient Name", &value);
+                        if got.family.is_some() {
+                            (d.family, d.given) = (got.family, got.given);
+                            break;
+                        }
                     }
-                } else if !is_name && d.birth_date.is_none() {
-                    let compact: String = seg
-                        .text
-                        .split(|c: char| c == '|' || c.is_whitespace())
-                        .filter(|s| !s.is_empty())
-                        .collect::<Vec<_>>()
-                        .join("/");
-                    if let Some(b) = parse_date(&compact) {
-                        d.birth_date = Some(b);
-                        break;
+                    Field::Birth if d.birth_date.is_none() => {
+                        if let Some(b) = claim_date(&value) {
+                            d.birth_date = Some(b);
+                            break;
+                        }
                     }
+                    Field::Sex if d.gender.is_none() => {
+                        // Boxes to choose from ("M [X] F [ ]"), or a letter (a UB-04's "F").
+                        let value = if phi::is_choice(&value) {
+                            value.as_str()
+                        } else {
+                            value.split_whitespace().next().unwrap_or("")
+                        };
+                        if let Some(g) = phi::field_demographics("Sex", value).gender {
+                            d.gender = Some(g);
+                            break;
+                        }
+                    }
+                    _ => break,
                 }
             }
         }
@@ -347,8 +374,86 @@ fn claim_patient(placed: &Placed) -> Demographics {
     d
 }
 
+/// The member a card names in a field of its own ("Subscriber:", "Cardholder:", "Member Name:").
+fn card_member(document: &Document) -> Demographics {
+    for kv in document.pages.iter().flat_map(|p| &p.key_values) {
+        let key = kv.key.text.to_lowercase();
+        let key = key.trim().trim_end_matches(':').trim();
+        if matches!(
+            key,
+            "subscriber"
+                | "subscriber name"
+                | "cardholder"
+                | "card holder"
+                | "member"
+                | "member name"
+                | "name"
+                | "enrollee"
+        ) {
+            let got = phi::field_demographics("Patient Name", kv.value.text.trim());
+            if got.family.is_some() {
+                return got;
+            }
+        }
+    }
+    Demographics::default()
+}
+
+/// Where the next box begins on a caption's line, after byte `from`: its item number ("22." on a
+/// CMS-1500), else a bare number before a caption word ("11 SEX" on a UB-04, whose boxes carry
+/// no dots). The bare kind is looked for only on lines without the dotted kind, where "ITEMS
+/// 1,2,3 OR 4" is a caption's own words.
+fn next_item(words: &[(usize, &paperchart_model::document::Word)], from: usize) -> Option<f32> {
+    let item_no = &claim_patterns().2;
+    let after: Vec<&(usize, &paperchart_model::document::Word)> = words.iter().filter(|(at, _)| *at > from).collect();
+    let dotted = after.iter().find(|(_, w)| item_no.is_match(&w.text));
+    let bare = || {
+        after.windows(2).find_map(|p| {
+            let (n, next) = (p[0].1.text.trim_matches(|c: char| !c.is_ascii_alphanumeric()), &p[1].1.text);
+            let number = (1..=2).contains(&n.len()) && n.chars().all(|c| c.is_ascii_digit());
+            let caption = next.chars().filter(|c| c.is_ascii_uppercase()).count() >= 3;
+            (number && caption).then_some(p[0])
+        })
+    };
+    let has_dotted = words.iter().any(|(_, w)| item_no.is_match(&w.text));
+    let found = if has_dotted { dotted.copied() } else { bare() };
+    found.and_then(|(_, w)| w.bbox).map(|b| b.left)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Field {
+    Name,
+    Birth,
+    Sex,
+}
+
+/// A birth date as a claim's boxes hold it: "05 13 1948", "05 | 13 | 48", "11171981" (MMDDYYYY).
+fn claim_date(value: &str) -> Option<String> {
+    let parts: Vec<&str> = value.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).collect();
+    let joined = match parts[..] {
+        [one, ..] if one.len() == 8 => format!("{}/{}/{}", &one[..2], &one[2..4], &one[4..]),
+        [m, d, y, ..] if m.len() <= 2 && d.len() <= 2 && matches!(y.len(), 2 | 4) => format!("{m}/{d}/{y}"),
+        _ => return None,
+    };
+    parse_date(&joined)
+}
+
 /// What an insurance card's fields say of the coverage.
-fn coverage(document: &Document) -> CoverageFact {
+fn coverage(document: &Document, text: &str) -> CoverageFact {
+    let mut c = coverage_fields(document);
+    // A member id the layout did not make a field of ("ID #: X32-7346-29883" cut apart by OCR).
+    if c.member_id.is_none() {
+        static P: OnceLock<Regex> = OnceLock::new();
+        let re = P.get_or_init(|| {
+            Regex::new(r"(?i)\b(?:member\s*)?id\s*(?:#|no\.?|number)?\s*:\s*([A-Z0-9][A-Z0-9-]{4,})")
+                .expect("member id")
+        });
+        c.member_id = re.captures(text).map(|m| m[1].to_string()).filter(|v| v.chars().any(|ch| ch.is_ascii_digit()));
+    }
+    c
+}
+
+fn coverage_fields(document: &Document) -> CoverageFact {
     let mut c = CoverageFact::default();
     let id = |v: &str| -> Option<String> {
         let w = v.split_whitespace().next()?.trim_matches(|c: char| !c.is_ascii_alphanumeric());
@@ -436,7 +541,8 @@ fn immunizations(text: &str, _term: &Terminology) -> Vec<ImmunizationFact> {
     static P: OnceLock<(Regex, Regex)> = OnceLock::new();
     let (dose, date) = P.get_or_init(|| {
         (
-            Regex::new(r"(?i)\b(?:(1|2|3|4|5)(?:st|nd|rd|th)\s+dose|dose\s*#?\s*(1|2|3|4|5)\b|booster|other\b)")
+            // "1st Dose" (OCR reads the 1 as l: "lst"), "Dose 2", "Booster", "Other".
+            Regex::new(r"(?i)\b(?:([1-5]|l)(?:st|nd|rd|th)\s+dose|dose\s*#?\s*([1-5])\b|booster|other\b)")
                 .expect("dose"),
             Regex::new(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b").expect("date"),
         )
@@ -479,8 +585,10 @@ fn immunizations(text: &str, _term: &Terminology) -> Vec<ImmunizationFact> {
             continue; // an empty row of the card
         }
         let Some((vaccine, code)) = vaccine_in(row, &record).or_else(|| document_vaccine.clone()) else { continue };
-        let number =
-            dose.captures(lines[s].1).and_then(|c| c.get(1).or(c.get(2))).and_then(|m| m.as_str().parse().ok());
+        let number = dose.captures(lines[s].1).and_then(|c| c.get(1).or(c.get(2))).and_then(|m| match m.as_str() {
+            "l" | "L" => Some(1),
+            n => n.parse().ok(),
+        });
         out.push(ImmunizationFact { vaccine, code, date: the_date, lot: the_lot, dose_number: number, start, end });
     }
     out
@@ -505,6 +613,7 @@ mod tests {
         assert_eq!(read("1. p R11 . o 3. p R19, . a"), ["R11.0"], "R19 with an unreadable subcode is not read");
         assert_eq!(read(">, _K59 00 4 LKQ2 1"), ["K59.00", "K92.1"]);
         assert_eq!(read("1. I10 2. E11.9"), ["I10", "E11.9"]);
+        assert_eq!(read("A. K21.9 B. 110"), ["K21.9", "I10"], "a letter read as a digit");
         assert!(read("858 555 0100").is_empty(), "numbers are not codes");
         assert!(read("R19").is_empty(), "a category is not billable");
     }
@@ -610,6 +719,9 @@ mod tests {
             "not the insured"
         );
         assert_eq!(d.birth_date.as_deref(), Some("1971-03-14"));
+        assert_eq!(claim_date("09081979 M 072424").as_deref(), Some("1979-09-08"), "a UB-04's MMDDYYYY");
+        assert_eq!(claim_date("05 | 13 | 48").as_deref(), Some("1948-05-13"));
+        assert_eq!(claim_date("M FI"), None);
         let dx = claim_diagnoses(&placed, &text, term());
         let codes: Vec<&str> = dx.iter().map(|e| e.codes[0].code.as_str()).collect();
         assert_eq!(codes, ["J45.909", "E11.9"], "the field's codes only: not the 22 box's number, not a service line");
@@ -673,7 +785,7 @@ mod tests {
             }],
             ..Default::default()
         };
-        let c = coverage(&doc);
+        let c = coverage(&doc, &doc.text());
         assert_eq!(c.member_id.as_deref(), Some("11-2234-10190"));
         assert_eq!(c.group.as_deref(), Some("AAAAA"));
         assert_eq!(c.payer_id.as_deref(), Some("87726"));

@@ -26,6 +26,7 @@ struct Patterns {
     code_context: Regex,
     answer: Regex,
     label_value: Regex,
+    demographic_key: Regex,
     identity_label: Regex,
 }
 
@@ -47,6 +48,10 @@ fn patterns() -> &'static Patterns {
         code_context: Regex::new(r"(?i)\b(?:icd(?:-?10)?(?:-?cm)?|codes?|diagnos[ie]s|dx|ddx|problems?)\b")
             .expect("code context pattern"),
         answer: Regex::new(r"(?i)\[\s*[x✓✔]\s*\]|[☒☑✓✔]|\[[\s_]*\]|[☐□]|\byes\b|\bno\b|\?").expect("answer pattern"),
+        demographic_key: Regex::new(
+            r"(?:^|\s)(?:state|city|town|county|country|zip(?:\s+code)?|postal\s+code|address|street|relationship|relation|employer|occupation|school|name|first\s+name|last\s+name|marital\s+status|religion|language|race|ethnicity|email|e-mail|pharmacy|insurance|payer)$",
+        )
+        .expect("demographic key pattern"),
         label_value: Regex::new(concat!(
             r"(?i)^\s*:\s*(?:",
             r"male|female|[mf]|other|unknown|undifferentiated|non-?binary|transgender|",
@@ -152,6 +157,30 @@ pub fn is_field_label(text: &str, end: usize) -> bool {
     patterns().label_value.is_match(&text[end..line_end])
 }
 
+/// Is the span inside the value of a field that holds who or where, never a finding ("State: MI",
+/// "City: Marion", "Relationship: Mother", "Employer: Heart Foundation")? The field's key is the
+/// last `Key:` on the line before the span.
+pub fn in_demographic_value(text: &str, start: usize) -> bool {
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let before = &text[line_start..start];
+    let Some(colon) = before.rfind(':') else { return false };
+    let key: String = before[..colon]
+        .split_whitespace()
+        .rev()
+        .take(3)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    // The value runs from the colon to the span: a few words at most.
+    if before[colon + 1..].split_whitespace().count() > 4 {
+        return false;
+    }
+    patterns().demographic_key.is_match(&key)
+}
+
 /// Is the span a short capitalised abbreviation ("MI") on a line of identity column captions
 /// (two or more of name, first, last, middle, birth, sex …)?
 pub fn in_identity_header(text: &str, start: usize, end: usize) -> bool {
@@ -227,6 +256,15 @@ mod tests {
         assert!(at("Member ID: 11-2234-10190", "ID"));
         assert!(!at("Hypertension: well controlled on lisinopril", "Hypertension"));
         assert!(!at("Asthma: albuterol as needed", "Asthma"));
+    }
+
+    #[test]
+    fn who_and_where_fields_hold_no_findings() {
+        let t = "City: Lakeside State: MI Zip Code: 49116\nRelationship: Mother\nDiagnosis: MI";
+        assert!(in_demographic_value(t, t.find("MI").unwrap()), "a state");
+        assert!(in_demographic_value(t, t.find("Mother").unwrap()), "a relationship");
+        assert!(!in_demographic_value(t, t.rfind("MI").unwrap()), "a diagnosis field holds findings");
+        assert!(!in_demographic_value("Plan: follow up with cardiology for chest pain", 38), "a long value is prose");
     }
 
     #[test]

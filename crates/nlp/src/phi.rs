@@ -32,7 +32,7 @@ fn patterns() -> &'static Patterns {
     P.get_or_init(|| {
         let re = |s: &str| Regex::new(s).expect("phi pattern");
         Patterns {
-            label: re(r"(?i)\b(patient\s+name|pt\.?\s+name|member\s+(?:id|number|no\.?|#)|subscriber\s+id|member\s+name|member|patient|name|re|dob|d\.o\.b\.?|date\s+of\s+birth|birth\s*date|mrn|medical\s+record\s+(?:number|no\.?|#)|mr\s*#|mr\s+number|patient\s+id(?:\s*(?:number|no\.?|#))?|pt\.?\s*id|patient\s+(?:number|no\.?|#)|chart\s*#|sex|gender|address|home\s+address|phone|telephone|tel|home\s+phone|cell(?:\s+phone)?|mobile|e-?mail|age|ssn|social\s+security(?:\s+number)?|account\s*(?:number|#|no\.?)?|acct\.?\s*#?|date\s+of\s+service|dos|service\s+date|visit\s+date|date\s+of\s+visit|admission\s+date|date\s+of\s+admission|admitted|discharge\s+date|date\s+of\s+discharge|discharged|report\s+date|reported|collection\s+date|collected|date|referring\s+physician|attending(?:\s+physician)?|physician|provider|pcp|signed\s+by)\s*[:#]\s*"),
+            label: re(r"(?i)\b(first\s+name|given\s+name|last\s+name|surname|family\s+name|middle\s+(?:name|initial)|patient\s+name|pt\.?\s+name|member\s+(?:id|number|no\.?|#)|subscriber\s+id|member\s+name|member|patient|name|re|dob|d\.o\.b\.?|date\s+of\s+birth|birth\s*date|mrn|medical\s+record\s+(?:number|no\.?|#)|mr\s*#|mr\s+number|patient\s+id(?:\s*(?:number|no\.?|#))?|pt\.?\s*id|patient\s+(?:number|no\.?|#)|chart\s*#|sex|gender|address|home\s+address|phone|telephone|tel|home\s+phone|cell(?:\s+phone)?|mobile|e-?mail|age|ssn|social\s+security(?:\s+number)?|account\s*(?:number|#|no\.?)?|acct\.?\s*#?|date\s+of\s+service|dos|service\s+date|visit\s+date|date\s+of\s+visit|admission\s+date|date\s+of\s+admission|admitted|discharge\s+date|date\s+of\s+discharge|discharged|report\s+date|reported|collection\s+date|collected|date|referring\s+physician|attending(?:\s+physician)?|physician|provider|pcp|signed\s+by)\s*[:#]\s*"),
             date: re(&format!(r"(?i)\b{DATE}\b")),
             phone: re(r"(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b"),
             email: re(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),
@@ -54,6 +54,9 @@ fn label_kind(label: &str) -> &'static str {
             "patient_name"
         }
         s if s.starts_with("member") || s.starts_with("subscriber id") => "member_id",
+        "first name" | "given name" => "given_name",
+        "last name" | "surname" | "family name" => "family_name",
+        s if s.starts_with("middle") => "middle_name",
         "dob" | "d.o.b" | "d.o.b." | "date of birth" | "birth date" | "birthdate" => "birth_date",
         s if s.starts_with("mrn")
             || s.starts_with("medical record")
@@ -85,8 +88,105 @@ fn label_kind(label: &str) -> &'static str {
     }
 }
 
+fn heading_patterns() -> &'static (Regex, Regex) {
+    static P: OnceLock<(Regex, Regex)> = OnceLock::new();
+    P.get_or_init(|| {
+        (
+            Regex::new(r"(?i)\b(?:emergency\s+contact|next\s+of\s+kin|guarantor|responsible\s+party|insured'?s?|subscriber|policy\s*holder|employer|primary\s+care|physician|provider|pharmacy|guardian|spouse|parent)\b")
+                .expect("other party heading"),
+            Regex::new(r"(?i)\bpatient\b").expect("patient heading"),
+        )
+    })
+}
+
+/// The words of a heading line left once `re` and punctuation are taken out: a heading is a
+/// short line that names a block and holds no value ("Emergency Contact 1:", "INSURED'S
+/// INFORMATION"), unlike "Provider: Dr. Chen".
+fn heading_rest(line: &str, re: &Regex) -> Option<usize> {
+    let words = line.split_whitespace().count();
+    if words == 0 || words > 5 || !re.is_match(line) {
+        return None;
+    }
+    let rest = re.replace_all(line, " ");
+    Some(rest.split(|c: char| !c.is_alphabetic()).filter(|w| w.len() > 1).count())
+}
+
+/// Does this line open a block about someone other than the patient: an emergency contact, next
+/// of kin, the insured, a guarantor, an employer, a physician or pharmacy? Their names, dates and
+/// numbers are never the patient's.
+pub fn is_other_party_heading(line: &str) -> bool {
+    heading_rest(line, &heading_patterns().0).is_some_and(|rest| rest <= 1)
+}
+
+/// Does this line open the patient's own block ("Patient Information", "PATIENT")?
+fn is_patient_heading(line: &str) -> bool {
+    !is_other_party_heading(line) && heading_rest(line, &heading_patterns().1).is_some_and(|rest| rest <= 1)
+}
+
+/// Byte ranges of `text` in blocks about someone else: from an other party's heading to the next
+/// patient heading (or the end).
+fn other_party_blocks(text: &str) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut open: Option<usize> = None;
+    let mut at = 0;
+    for line in text.split('\n') {
+        if open.is_none() && is_other_party_heading(line) {
+            open = Some(at);
+        } else if let (Some(s), true) = (open, is_patient_heading(line)) {
+            out.push((s, at));
+            open = None;
+        }
+        at += line.len() + 1;
+    }
+    out.extend(open.map(|s| (s, text.len())));
+    out
+}
+
+/// A field's value that lists the sexes to choose from ("M F", "Male [ ] Female [X]"), rather
+/// than naming one.
+pub fn is_choice(value: &str) -> bool {
+    let words: Vec<String> =
+        value.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    let has = |opts: &[&str]| words.iter().any(|w| opts.contains(&w.as_str()));
+    let male = has(&["m", "male", "man"]);
+    let female = has(&["f", "female", "woman", "fo", "fl", "fi"]);
+    // A box beside an option makes it a choice, whatever OCR made of the other option.
+    let boxed = value.contains('[') || value.chars().any(|c| "☐☒☑□".contains(c));
+    male && female || boxed && (male || female)
+}
+
+/// The sex a choice's ticked box names ("M [ ] F [X]", "[X] Male [ ] Female"): the box beside
+/// each option, on the side the first token shows; none when no box, or more than one, is ticked.
+fn choice_gender(value: &str) -> Option<Gender> {
+    static P: OnceLock<Regex> = OnceLock::new();
+    let re = P.get_or_init(|| {
+        Regex::new(r"(?i)\[\s*[x✓✔]\s*\]|[☒☑✓✔]|\[[\s_]*\]|[☐□]|\b(?:male|female|m|f)\b").expect("choice pattern")
+    });
+    let tokens: Vec<&str> = re.find_iter(value).map(|m| m.as_str()).collect();
+    let is_box = |t: &str| t.starts_with('[') || "☒☑✓✔☐□".contains(t);
+    let ticked = |t: &str| is_box(t) && t.chars().any(|c| "xX✓✔☒☑".contains(c));
+    let box_first = tokens.first().is_some_and(|t| is_box(t));
+    let mut chosen: Vec<Gender> = Vec::new();
+    for pair in tokens.windows(2) {
+        let (b, word) = if box_first { (pair[0], pair[1]) } else { (pair[1], pair[0]) };
+        if ticked(b) && !is_box(word) {
+            chosen.push(if word.to_lowercase().starts_with('m') { Gender::Male } else { Gender::Female });
+        }
+    }
+    chosen.dedup();
+    match chosen[..] {
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
 /// Words that begin a field label, never part of a name.
 const LABEL_WORDS: &[&str] = &[
+    "first",
+    "last",
+    "middle",
+    "name",
+    "relationship",
     "provider",
     "provider's",
     "provider’s",
@@ -252,6 +352,7 @@ pub fn field_demographics(key: &str, value: &str) -> Demographics {
         }
         Some(["mi"]) => {}
         Some(["dob"]) => demo.birth_date = parse_date(value),
+        Some(["sex"]) if is_choice(value) => demo.gender = choice_gender(value),
         Some(["sex"]) => {
             demo.gender = match value.to_lowercase().as_str() {
                 "m" | "male" => Some(Gender::Male),
@@ -432,7 +533,12 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
         .find(|m| matches!(label_kind(m.as_str()), "patient_name" | "birth_date" | "mrn"))
         .map(|m| m.start());
     let near_identity = |at: usize| identity_at.is_some_and(|i| at >= i && text[i..at].matches('\n').count() <= 12);
+    let others = other_party_blocks(text);
+    // Values under another party's heading are PHI, and never the patient's.
+    let mut demo_parked = Demographics::default();
     for (i, m) in labels.iter().enumerate() {
+        let theirs = others.iter().any(|&(s, e)| s <= m.start() && m.start() < e);
+        let demo = if theirs { &mut demo_parked } else { &mut demo };
         let line_end = text[m.end()..].find('\n').map_or(text.len(), |e| m.end() + e);
         let next = labels.get(i + 1).map_or(line_end, |n| n.start().min(line_end));
         let raw = &text[m.end()..next.max(m.end())];
@@ -482,7 +588,32 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
                     out.push(entity(Subtype::Id, vs, vs + id.len(), text, Some("mrn")));
                 }
             }
+            "given_name" | "family_name" | "middle_name" => {
+                // One part of the name in a field of its own ("First Name: Wei Last Name: …"):
+                // one or two words that are a name, never a caption.
+                let value = name_prefix(value);
+                let words: Vec<&str> = value.split_whitespace().collect();
+                let ok = !words.is_empty() && words.len() <= 2 && parse_name(&format!("{value} X")).is_some();
+                if ok {
+                    let ve = vs + value.len();
+                    match kind {
+                        "family_name" if demo.family.is_none() => demo.family = Some(name_case(value)),
+                        "given_name" if demo.given.is_empty() => {
+                            demo.given = words.iter().map(|w| name_case(w)).collect()
+                        }
+                        _ => {}
+                    }
+                    out.push(entity(Subtype::Name, vs, ve, text, Some("patient_name")));
+                }
+            }
             "sex" => {
+                // "Sex: M [ ] F [X]" is a choice, not a value: its box says, not its first letter.
+                if is_choice(value) {
+                    if let Some(g) = choice_gender(value) {
+                        demo.gender.get_or_insert(g);
+                    }
+                    continue;
+                }
                 let g = match value.trim().to_lowercase().as_str() {
                     "m" | "male" | "man" => Some(Gender::Male),
                     "f" | "female" | "woman" => Some(Gender::Female),
@@ -706,6 +837,44 @@ mod tests {
         assert!(field_contact("City:", "12345").address.is_none(), "a city has no digits");
         assert!(field_contact("Reason for visit:", "cough").is_empty());
         assert_eq!(field_demographics("First Name:", "ALEJANDRO").given, ["Alejandro"]);
+    }
+
+    #[test]
+    fn name_parts_in_fields_of_their_own() {
+        let (_, d, _) = extract("First Name: Wei Last Name: Kowalski\nDate of Birth: 02/25/1952 Sex: M FO\n");
+        assert_eq!(
+            (d.given.as_slice(), d.family.as_deref()),
+            (&["Wei".to_string()][..], Some("Kowalski")),
+            "not 'Last'"
+        );
+        assert_eq!(d.gender, None, "'M F' with boxes is a choice, not a value");
+        let (_, d, _) = extract("Last Name: GARCIA   First Name: MARIA\nSex: F\n");
+        assert_eq!(
+            (d.given.as_slice(), d.family.as_deref(), d.gender),
+            (&["Maria".to_string()][..], Some("Garcia"), Some(Gender::Female))
+        );
+        assert!(is_choice("M [ ] F [X]") && is_choice("Male Female") && !is_choice("M") && !is_choice("female"));
+        assert_eq!(choice_gender("M [ ] F [X]"), Some(Gender::Female));
+        assert_eq!(choice_gender("[X] Male [ ] Female"), Some(Gender::Male));
+        assert_eq!(choice_gender("M [X] F [X]"), None, "two ticks: not known");
+        let (_, d, _) = extract("Date of Birth: 12/11/1990 Sex: M [ ] F [X]\n");
+        assert_eq!(d.gender, Some(Gender::Female));
+    }
+
+    #[test]
+    fn another_partys_block_never_names_the_patient() {
+        let form = "Patient Intake\nDate of Birth: 02/25/1952\nEmergency Contact 1:\nFirst Name: Tomas Last Name: Ruiz\nPhone: 555-123-4567\n";
+        let (ents, d, _) = extract(form);
+        assert!(d.given.is_empty() && d.family.is_none(), "{d:?}");
+        assert_eq!(d.birth_date.as_deref(), Some("1952-02-25"));
+        assert!(ents.iter().any(|e| e.text == "Tomas"), "still PHI");
+        // A patient heading after it opens the patient's block again; a labelled provider line is
+        // no heading.
+        let (_, d, _) = extract("INSURED'S INFORMATION\nName: Jane Roe\nPatient Information\nName: Max Roe\n");
+        assert_eq!(d.given, ["Max"]);
+        let (_, d, _) = extract("Provider: Dr. Mateo Jackson\nPatient: John Doe   DOB: 01/02/1980\n");
+        assert_eq!(d.family.as_deref(), Some("Doe"));
+        assert!(is_other_party_heading("Emergency Contact 1:") && !is_other_party_heading("Provider: Dr. Chen Lee"));
     }
 
     #[test]

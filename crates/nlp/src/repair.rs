@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 /// Characters OCR reads for the letter that starts an ICD-10-CM code.
-fn letter_for(c: char) -> &'static [char] {
+pub(crate) fn letter_for(c: char) -> &'static [char] {
     match c {
         '1' | 'l' | '|' | '!' => &['I'],
         '0' => &['O'],
