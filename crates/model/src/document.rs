@@ -78,6 +78,15 @@ pub struct Line {
 }
 
 impl Line {
+    /// A line of `words` in reading order: its text the words joined by spaces, its box their
+    /// union, its confidence their mean.
+    pub fn from_words(words: Vec<Word>) -> Line {
+        let text = words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+        let bbox = words.iter().filter_map(|w| w.bbox).reduce(BBox::union);
+        let confidence = words.iter().map(|w| w.confidence).sum::<f32>() / words.len().max(1) as f32;
+        Line { text, bbox, confidence, words }
+    }
+
     /// A line whose words are its whitespace-separated parts, all at one confidence and without
     /// boxes: what a text layer gives.
     pub fn from_text(text: &str, confidence: f32) -> Line {

@@ -201,8 +201,7 @@ pub fn words_below(lines: &[Line], line: usize, left: f32, right_edge: f32, max_
                 .cloned()
                 .collect();
             // The first run of words that stand together: the box's value, not the next box's.
-            let text = words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
-            let run = Line { text, bbox: None, confidence: l.confidence, words };
+            let run = Line::from_words(words);
             (i, segments(&run).into_iter().next().map(|s| s.text).unwrap_or_default())
         })
         .filter(|(_, t)| !t.is_empty())
@@ -289,20 +288,16 @@ mod tests {
 
     /// A line of words at (left, width) in page fractions, all at `top`.
     fn line(top: f32, words: &[(&str, f32, f32)]) -> Line {
-        let words: Vec<Word> = words
-            .iter()
-            .map(|&(t, left, width)| Word {
-                text: t.into(),
-                bbox: Some(BBox { left, top, width, height: 0.03 }),
-                confidence: 90.0,
-            })
-            .collect();
-        Line {
-            text: words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "),
-            bbox: words.iter().filter_map(|w| w.bbox).reduce(BBox::union),
-            confidence: 90.0,
-            words,
-        }
+        Line::from_words(
+            words
+                .iter()
+                .map(|&(t, left, width)| Word {
+                    text: t.into(),
+                    bbox: Some(BBox { left, top, width, height: 0.03 }),
+                    confidence: 90.0,
+                })
+                .collect(),
+        )
     }
 
     #[test]

@@ -63,9 +63,8 @@ fn caption(line: &str, at: usize, from: usize, to: usize) -> Option<(String, usi
 /// The answers typed in the text's lines.
 fn from_text(text: &str) -> Vec<Answer> {
     let mut out = Vec::new();
-    let mut at = 0;
     let mut previous: Option<(usize, &str)> = None;
-    for line in text.split('\n') {
+    for (at, line) in crate::text::lines_at(text) {
         let marks: Vec<(Mark, usize, usize)> =
             box_pattern().find_iter(line).map(|m| (mark(m.as_str()), m.start(), m.end())).collect();
         let boxes = marks.iter().filter(|(m, ..)| matches!(m, Mark::Checked | Mark::Empty)).count();
@@ -119,7 +118,6 @@ fn from_text(text: &str) -> Vec<Answer> {
                 previous = Some((at, line));
             }
         }
-        at += line.len() + 1;
     }
     out
 }

@@ -64,7 +64,7 @@ pub fn read(class: DocumentClass, text: &str, document: &Document, term: &Termin
             };
             out.coverage = Some(coverage);
         }
-        DocumentClass::ImmunizationRecord => out.immunizations = immunizations(text, term),
+        DocumentClass::ImmunizationRecord => out.immunizations = immunizations(text),
         _ => {}
     }
 }
@@ -537,7 +537,7 @@ fn find_word(hay: &str, needle: &str) -> Option<usize> {
 /// The doses of an immunization record: a row starts at a line with a date or a dose label and
 /// runs to the next; a row holding a date or a lot number is a dose. The vaccine is the one the
 /// row names, else the one the record names, else none (a dose without a vaccine is not written).
-fn immunizations(text: &str, _term: &Terminology) -> Vec<ImmunizationFact> {
+fn immunizations(text: &str) -> Vec<ImmunizationFact> {
     static P: OnceLock<(Regex, Regex)> = OnceLock::new();
     let (dose, date) = P.get_or_init(|| {
         (
@@ -563,16 +563,7 @@ fn immunizations(text: &str, _term: &Terminology) -> Vec<ImmunizationFact> {
     };
     let record = text.to_lowercase();
     let document_vaccine = vaccine_in(text, &record);
-    let lines: Vec<(usize, &str)> = {
-        let mut at = 0;
-        text.split('\n')
-            .map(|l| {
-                let r = (at, l);
-                at += l.len() + 1;
-                r
-            })
-            .collect()
-    };
+    let lines: Vec<(usize, &str)> = crate::text::lines_at(text).collect();
     let starts: Vec<usize> = (0..lines.len()).filter(|&i| dose.is_match(lines[i].1)).collect();
     let mut out = Vec::new();
     for (n, &s) in starts.iter().enumerate() {
@@ -619,20 +610,16 @@ mod tests {
     }
 
     fn boxed(top: f32, words: &[(&str, f32)]) -> Line {
-        let words: Vec<Word> = words
-            .iter()
-            .map(|&(t, left)| Word {
-                text: t.into(),
-                bbox: Some(BBox { left, top, width: 0.01 * t.len() as f32, height: 0.008 }),
-                confidence: 90.0,
-            })
-            .collect();
-        Line {
-            text: words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "),
-            bbox: words.iter().filter_map(|w| w.bbox).reduce(BBox::union),
-            confidence: 90.0,
-            words,
-        }
+        Line::from_words(
+            words
+                .iter()
+                .map(|&(t, left)| Word {
+                    text: t.into(),
+                    bbox: Some(BBox { left, top, width: 0.01 * t.len() as f32, height: 0.008 }),
+                    confidence: 90.0,
+                })
+                .collect(),
+        )
     }
 
     fn claim() -> Document {
@@ -731,7 +718,7 @@ mod tests {
     #[test]
     fn immunization_rows_with_a_date_or_lot_are_doses() {
         let card = "COVID-19 Vaccination Record Card\nVaccine Product Lot Date\n1st Dose Pfizer EK5730 01/18/21 CVS\n2nd Dose Pfizer EL3302 02/08/21\nBooster Shot\nmm dd yy\nOther\n";
-        let doses = immunizations(card, term());
+        let doses = immunizations(card);
         assert_eq!(doses.len(), 2, "the empty booster and other rows are not doses: {doses:?}");
         assert_eq!(doses[0].date.as_deref(), Some("2021-01-18"));
         assert_eq!(doses[0].lot.as_deref(), Some("EK5730"));
@@ -739,17 +726,15 @@ mod tests {
         assert_eq!(doses[0].code.as_ref().map(|c| c.code.as_str()), Some("208"));
         // A maker alone on a record that never says what for: written as read, no code.
         let plain = "Vaccination Record\n1st Dose Pfizer AB1234 3/1/22\n";
-        let doses = immunizations(plain, term());
+        let doses = immunizations(plain);
         assert_eq!((doses[0].vaccine.as_str(), doses[0].code.is_none()), ("Pfizer", true));
-        assert_eq!(immunizations("Immunization Record\nTdap given 05/02/2019\n", term()).len(), 0, "no dose row");
+        assert_eq!(immunizations("Immunization Record\nTdap given 05/02/2019\n").len(), 0, "no dose row");
         assert_eq!(
-            immunizations("Immunization Record\n1st Dose Tdap 05/02/2019\n", term())[0].code.as_ref().unwrap().code,
+            immunizations("Immunization Record\n1st Dose Tdap 05/02/2019\n")[0].code.as_ref().unwrap().code,
             "115"
         );
-        let lots = immunizations(
-            "Immunization Record\nDose 1 PCV13 U6927AA 2019-01-02\nDose 2 PCV13 039K20A 2019-03-02\n",
-            term(),
-        );
+        let lots =
+            immunizations("Immunization Record\nDose 1 PCV13 U6927AA 2019-01-02\nDose 2 PCV13 039K20A 2019-03-02\n");
         let lots: Vec<_> = lots.iter().map(|d| d.lot.as_deref()).collect();
         assert_eq!(lots, [Some("U6927AA"), Some("039K20A")], "a vaccine's name is not its lot");
     }

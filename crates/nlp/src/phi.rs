@@ -128,15 +128,13 @@ fn is_patient_heading(line: &str) -> bool {
 fn other_party_blocks(text: &str) -> Vec<(usize, usize)> {
     let mut out: Vec<(usize, usize)> = Vec::new();
     let mut open: Option<usize> = None;
-    let mut at = 0;
-    for line in text.split('\n') {
+    for (at, line) in super::text::lines_at(text) {
         if open.is_none() && is_other_party_heading(line) {
             open = Some(at);
         } else if let (Some(s), true) = (open, is_patient_heading(line)) {
             out.push((s, at));
             open = None;
         }
-        at += line.len() + 1;
     }
     out.extend(open.map(|s| (s, text.len())));
     out
@@ -265,16 +263,7 @@ fn caption_fields(line: &str) -> Option<Vec<&'static str>> {
 /// Fills what the labelled fields left empty from caption rows whose values stand one per caption
 /// on the line above or below (cards and forms written by hand or typed into boxes).
 fn caption_rows(text: &str, demo: &mut Demographics, out: &mut Vec<Entity>) {
-    let lines: Vec<(usize, &str)> = {
-        let mut at = 0;
-        text.split('\n')
-            .map(|l| {
-                let r = (at, l);
-                at += l.len() + 1;
-                r
-            })
-            .collect()
-    };
+    let lines: Vec<(usize, &str)> = super::text::lines_at(text).collect();
     for (i, &(_, line)) in lines.iter().enumerate() {
         let Some(fields) = caption_fields(line) else { continue };
         let fits = |j: usize| -> Option<Vec<(usize, &str)>> {

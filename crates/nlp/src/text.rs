@@ -135,6 +135,11 @@ pub fn lines(s: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
+/// The lines of `s` with the byte offset each starts at.
+pub fn lines_at(s: &str) -> impl Iterator<Item = (usize, &str)> + '_ {
+    lines(s).map(move |(start, end)| (start, &s[start..end]))
+}
+
 /// Parses a date as clinical documents write it into FHIR's `YYYY-MM-DD`, checking the calendar.
 /// Two-digit years above 30 are read as 19xx, the others as 20xx.
 pub fn parse_date(s: &str) -> Option<String> {

@@ -163,8 +163,7 @@ pub fn merge(lines: &mut [Line], marks: &[Mark]) {
             line.words.iter().position(|w| w.bbox.is_some_and(|b| b.left > m.bbox.left)).unwrap_or(line.words.len());
         let text = if m.ticked { "[X]" } else { "[ ]" };
         line.words.insert(at, Word { text: text.into(), bbox: Some(m.bbox), confidence: 90.0 });
-        line.text = line.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
-        line.bbox = line.words.iter().filter_map(|w| w.bbox).reduce(BBox::union);
+        *line = Line::from_words(std::mem::take(&mut line.words));
     }
 }
 
@@ -198,13 +197,8 @@ mod tests {
             bbox: Some(BBox::from_pixels(x, 50.0, 40.0, 20.0, w as f32, h as f32)),
             confidence: 90.0,
         };
-        let words = vec![word("Asthma", 40.0), word("Yes", 140.0), word("L]", 199.0), word("No", 240.0)];
-        let line = Line {
-            text: "Asthma Yes L] No".into(),
-            bbox: words.iter().filter_map(|w| w.bbox).reduce(BBox::union),
-            confidence: 90.0,
-            words,
-        };
+        let line =
+            Line::from_words(vec![word("Asthma", 40.0), word("Yes", 140.0), word("L]", 199.0), word("No", 240.0)]);
         (Raster { width: w, height: h, pixels: px, dpi: Some(200) }, vec![line])
     }
 

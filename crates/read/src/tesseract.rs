@@ -163,12 +163,7 @@ pub fn parse_tsv(tsv: &str, page_w: f32, page_h: f32) -> Vec<Line> {
         let line = lines.last_mut().expect("pushed above");
         line.words.push(word);
     }
-    for line in &mut lines {
-        line.text = line.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
-        line.bbox = line.words.iter().filter_map(|w| w.bbox).reduce(BBox::union);
-        line.confidence = line.words.iter().map(|w| w.confidence).sum::<f32>() / line.words.len().max(1) as f32;
-    }
-    lines
+    lines.into_iter().map(|l| Line::from_words(l.words)).collect()
 }
 
 #[async_trait]
