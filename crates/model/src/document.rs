@@ -210,6 +210,29 @@ impl Document {
         out
     }
 
+    /// Where each page's lines start in [`Document::text`] (byte offsets, per page), so what is
+    /// found by layout (a caption, a box) can be placed in the text the NLP reads.
+    pub fn line_offsets(&self) -> Vec<Vec<usize>> {
+        let mut at = 0;
+        self.pages
+            .iter()
+            .enumerate()
+            .map(|(p, page)| {
+                if p > 0 {
+                    at += PAGE_BREAK.len() - 1;
+                }
+                page.lines
+                    .iter()
+                    .map(|line| {
+                        let start = at;
+                        at += line.text.len() + 1;
+                        start
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Mean word confidence over the OCR'd pages (text-layer pages excluded).
     pub fn mean_ocr_confidence(&self) -> Option<f32> {
         let (sum, n) = self
@@ -248,6 +271,13 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(doc.text(), "a b\nc\n\nd");
+        let text = doc.text();
+        let offsets = doc.line_offsets();
+        for (page, starts) in doc.pages.iter().zip(&offsets) {
+            for (line, &at) in page.lines.iter().zip(starts) {
+                assert_eq!(&text[at..at + line.text.len()], line.text);
+            }
+        }
         assert_eq!(doc.mean_ocr_confidence(), Some(80.0));
         assert_eq!(doc.pages_read_by(ReadBy::TextLayer), 1);
     }

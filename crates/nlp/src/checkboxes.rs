@@ -147,20 +147,11 @@ fn overlaps_row(a: BBox, b: BBox) -> bool {
 /// The answers an engine's selection elements give: a key/value pair whose value is a box.
 fn from_fields(document: &Document, text: &str) -> Vec<Answer> {
     let mut out = Vec::new();
-    let mut page_at = 0;
-    for (p, page) in document.pages.iter().enumerate() {
-        if p > 0 {
-            page_at += paperchart_model::document::PAGE_BREAK.len();
-        }
-        let mut line_at = Vec::with_capacity(page.lines.len());
-        let mut at = page_at;
-        for line in &page.lines {
-            line_at.push(at);
-            at += line.text.len() + 1;
-        }
+    let offsets = document.line_offsets();
+    for (page, line_at) in document.pages.iter().zip(&offsets) {
         // Where a caption stands in the text: in a line on its row that holds it.
         let locate = |words: &str, bbox: Option<BBox>| -> Option<(usize, usize)> {
-            page.lines.iter().zip(&line_at).find_map(|(l, &la)| {
+            page.lines.iter().zip(line_at).find_map(|(l, &la)| {
                 let row = match (bbox, l.bbox) {
                     (Some(a), Some(b)) => overlaps_row(a, b),
                     _ => true,
@@ -197,7 +188,7 @@ fn from_fields(document: &Document, text: &str) -> Vec<Answer> {
                 .collect();
             let answer = if let [one] = yes[..] { Some(one) } else { None };
             let unread = yes.len() > 1;
-            let question = page.lines.iter().zip(&line_at).find_map(|(l, &la)| {
+            let question = page.lines.iter().zip(line_at).find_map(|(l, &la)| {
                 let b = l.bbox?;
                 (overlaps_row(b, kb) && b.left < kb.left).then(|| {
                     let cut = l.text.to_lowercase().find(" yes").unwrap_or(l.text.len());
@@ -208,7 +199,6 @@ fn from_fields(document: &Document, text: &str) -> Vec<Answer> {
                 out.push(Answer { question: q, answer, unread, start: s, end: e });
             }
         }
-        page_at = at.saturating_sub(1);
     }
     out.retain(|a| a.end <= text.len());
     out

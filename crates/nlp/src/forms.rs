@@ -76,22 +76,13 @@ struct Placed<'a> {
 
 impl<'a> Placed<'a> {
     fn new(document: &'a Document) -> Self {
-        // Offsets as `Document::text` lays the lines out: newline between lines, a blank line
-        // between pages.
-        let mut lines = Vec::new();
-        let mut at = 0;
-        for (p, page) in document.pages.iter().enumerate() {
-            if p > 0 {
-                at += paperchart_model::document::PAGE_BREAK.len();
-            }
-            for (i, line) in page.lines.iter().enumerate() {
-                if i > 0 {
-                    at += 1;
-                }
-                lines.push((at, page.lines.as_slice(), i));
-                at += line.text.len();
-            }
-        }
+        let offsets = document.line_offsets();
+        let lines = document
+            .pages
+            .iter()
+            .zip(&offsets)
+            .flat_map(|(page, starts)| starts.iter().enumerate().map(|(i, &at)| (at, page.lines.as_slice(), i)))
+            .collect();
         Placed { lines }
     }
 
