@@ -114,6 +114,13 @@ pub struct KeyValue {
     pub value: Field,
 }
 
+impl KeyValue {
+    /// The key as a name: no space around it, no colon after it ("Last Name:" → "Last Name").
+    pub fn key_name(&self) -> &str {
+        self.key.text.trim().trim_end_matches(':').trim()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
     /// 1-based, as Textract counts.

@@ -30,22 +30,51 @@ fn exposure_cue() -> &'static Regex {
     })
 }
 
+/// A box, or an option a box stands by ("Yes", "No", "M", "F"), in the order a row holds them.
+/// The one vocabulary of the readers of boxes: rows of this module, a question's answer
+/// (`gates`), a sex field's choice (`phi`).
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Mark {
+pub(crate) enum Token<T> {
     Checked,
     Empty,
-    Yes,
-    No,
+    Word(T),
 }
 
-fn mark(token: &str) -> Mark {
-    let t = token.to_lowercase();
-    match t.as_str() {
-        "yes" => Mark::Yes,
-        "no" => Mark::No,
-        "☐" | "□" => Mark::Empty,
-        _ if t.starts_with('[') && t.trim_matches(['[', ']', ' ', '_']).is_empty() => Mark::Empty,
-        _ => Mark::Checked,
+/// The box a mark is (`[X]`, `☒`, `✓`, `(x)` ticked; `[ ]`, `[_]`, `☐` empty), or `None` for a
+/// word.
+pub(crate) fn box_token<T>(mark: &str) -> Option<Token<T>> {
+    let t = mark.to_lowercase();
+    if matches!(t.as_str(), "☐" | "□") || t.starts_with('[') && t.trim_matches(['[', ']', ' ', '_']).is_empty() {
+        return Some(Token::Empty);
+    }
+    let boxed = t.starts_with('[') || t.starts_with('(') || t.chars().any(|c| "☒☑✓✔■".contains(c));
+    boxed.then_some(Token::Checked)
+}
+
+/// The options whose box is ticked, in order, a repeat kept once: a box belongs to the option on
+/// its side — after it when the row starts with a box, before it otherwise.
+pub(crate) fn ticked<T: Copy + PartialEq>(tokens: &[Token<T>]) -> Vec<T> {
+    let box_first = matches!(tokens.first(), Some(Token::Checked | Token::Empty));
+    let mut out: Vec<T> = tokens
+        .windows(2)
+        .filter_map(|p| {
+            let (b, option) = if box_first { (p[0], p[1]) } else { (p[1], p[0]) };
+            match (b, option) {
+                (Token::Checked, Token::Word(w)) => Some(w),
+                _ => None,
+            }
+        })
+        .collect();
+    out.dedup();
+    out
+}
+
+/// A mark of a row: a box, or the yes (`true`) or no (`false`) it stands by.
+fn mark(token: &str) -> Token<bool> {
+    match token.to_lowercase().as_str() {
+        "yes" => Token::Word(true),
+        "no" => Token::Word(false),
+        t => box_token(t).unwrap_or(Token::Checked),
     }
 }
 
@@ -65,30 +94,19 @@ fn from_text(text: &str) -> Vec<Answer> {
     let mut out = Vec::new();
     let mut previous: Option<(usize, &str)> = None;
     for (at, line) in crate::text::lines_at(text) {
-        let marks: Vec<(Mark, usize, usize)> =
+        let marks: Vec<(Token<bool>, usize, usize)> =
             box_pattern().find_iter(line).map(|m| (mark(m.as_str()), m.start(), m.end())).collect();
-        let boxes = marks.iter().filter(|(m, ..)| matches!(m, Mark::Checked | Mark::Empty)).count();
+        let boxes = marks.iter().filter(|(m, ..)| !matches!(m, Token::Word(_))).count();
         if boxes > 0 {
-            let words = marks.iter().any(|(m, ..)| matches!(m, Mark::Yes | Mark::No));
+            let words = marks.iter().any(|(m, ..)| matches!(m, Token::Word(_)));
             if words {
                 // A yes/no row: the question stands before its first mark, or on the line above.
                 let first = marks[0].1;
                 let question =
                     caption(line, at, 0, first).or_else(|| previous.and_then(|(p_at, p)| caption(p, p_at, 0, p.len())));
                 if let Some((q, s, e)) = question {
-                    let box_first = matches!(marks[0].0, Mark::Checked | Mark::Empty);
-                    let mut ticked: Vec<bool> = marks
-                        .windows(2)
-                        .filter_map(|w| {
-                            let (b, word) = if box_first { (w[0].0, w[1].0) } else { (w[1].0, w[0].0) };
-                            match (b, word) {
-                                (Mark::Checked, Mark::Yes) => Some(true),
-                                (Mark::Checked, Mark::No) => Some(false),
-                                _ => None,
-                            }
-                        })
-                        .collect();
-                    ticked.dedup();
+                    let tokens: Vec<Token<bool>> = marks.iter().map(|m| m.0).collect();
+                    let ticked = ticked(&tokens);
                     let answer = if let [one] = ticked[..] { Some(one) } else { None };
                     // Yes and No both ticked: the boxes contradict each other.
                     let unread = ticked.len() > 1;
@@ -105,7 +123,7 @@ fn from_text(text: &str) -> Vec<Answer> {
                         (if i == 0 { 0 } else { marks[i - 1].2 }, s)
                     };
                     if let Some((q, qs, qe)) = caption(line, at, from, to) {
-                        let answer = (m == Mark::Checked).then_some(true);
+                        let answer = (m == Token::Checked).then_some(true);
                         out.push(Answer { question: q, answer, unread: false, start: qs, end: qe });
                     }
                 }
@@ -124,9 +142,9 @@ fn from_text(text: &str) -> Vec<Answer> {
 
 /// A yes/no row whose boxes OCR did not read as marks ("Asthma Yes L] No [J", "Stroke Yes No"):
 /// a question whose answer is not known, so its finding is withheld rather than read as said.
-fn unreadable_row(line: &str, at: usize, marks: &[(Mark, usize, usize)]) -> Option<Answer> {
-    let words: Vec<Mark> = marks.iter().map(|m| m.0).collect();
-    if !(words.contains(&Mark::Yes) && words.contains(&Mark::No)) {
+fn unreadable_row(line: &str, at: usize, marks: &[(Token<bool>, usize, usize)]) -> Option<Answer> {
+    let words: Vec<Token<bool>> = marks.iter().map(|m| m.0).collect();
+    if !(words.contains(&Token::Word(true)) && words.contains(&Token::Word(false))) {
         return None;
     }
     let first = marks[0].1;
@@ -161,10 +179,10 @@ fn from_fields(document: &Document, text: &str) -> Vec<Answer> {
             })
         };
         let boxed: Vec<_> = page.key_values.iter().filter(|kv| kv.value.selected.is_some()).collect();
-        let is_yes_no = |t: &str| matches!(t.trim().trim_end_matches(':').to_lowercase().as_str(), "yes" | "no");
+        let is_yes_no = |t: &str| matches!(t.to_lowercase().as_str(), "yes" | "no");
         let mut rows_done: Vec<BBox> = Vec::new();
         for kv in &boxed {
-            let key = kv.key.text.trim().trim_end_matches(':').trim();
+            let key = kv.key_name();
             if !is_yes_no(key) {
                 if key.chars().filter(|c| c.is_alphabetic()).count() < 2 {
                     continue;

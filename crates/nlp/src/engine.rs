@@ -508,7 +508,7 @@ fn fill_from_fields(page: &paperchart_model::document::Page, demo: &mut super::D
     // A sex field whose line lists the choices ("Sex: M [ ] F [X]") is read from its boxes in the
     // text, never from the first option the layout cut off as its value.
     let choice = |kv: &paperchart_model::document::KeyValue| {
-        let key = kv.key.text.trim().trim_end_matches(':').trim();
+        let key = kv.key_name();
         matches!(key.to_lowercase().as_str(), "sex" | "gender")
             && page
                 .lines
@@ -519,14 +519,15 @@ fn fill_from_fields(page: &paperchart_model::document::Page, demo: &mut super::D
         .key_values
         .iter()
         .filter(|kv| kv.value.selected.is_none() && ours(kv) && !choice(kv))
-        .map(|kv| (kv.key.text.trim().trim_end_matches(':').trim(), kv.value.text.trim(), top(kv.key.bbox)))
+        .map(|kv| (kv.key_name(), kv.value.text.trim(), top(kv.key.bbox)))
         .filter(|(k, v, _)| !k.is_empty() && !v.is_empty())
         .collect();
     let mut identity_top: Option<f32> = None;
     for (key, value, at) in &fields {
         let got = phi::field_demographics(key, value);
         if !got.is_empty() {
-            identity_top = Some(identity_top.map_or(at.unwrap_or(0.0), |t: f32| t.min(at.unwrap_or(0.0))));
+            let at = at.unwrap_or(0.0);
+            identity_top = Some(identity_top.map_or(at, |t| t.min(at)));
             demo.fill_from(got);
         }
     }

@@ -368,10 +368,9 @@ fn claim_patient(placed: &Placed) -> Demographics {
 /// The member a card names in a field of its own ("Subscriber:", "Cardholder:", "Member Name:").
 fn card_member(document: &Document) -> Demographics {
     for kv in document.pages.iter().flat_map(|p| &p.key_values) {
-        let key = kv.key.text.to_lowercase();
-        let key = key.trim().trim_end_matches(':').trim();
+        let key = kv.key_name().to_lowercase();
         if matches!(
-            key,
+            key.as_str(),
             "subscriber"
                 | "subscriber name"
                 | "cardholder"

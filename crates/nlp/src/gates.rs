@@ -21,6 +21,8 @@ use std::sync::OnceLock;
 use paperchart_model::findings::Assertion;
 use regex::Regex;
 
+use crate::checkboxes::{box_token, ticked, Token};
+
 struct Patterns {
     not_codes: Regex,
     code_context: Regex,
@@ -109,42 +111,23 @@ pub fn question_answer(text: &str, end: usize) -> Option<Assertion> {
     })
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Token {
-    Checked,
-    Empty,
-    Word(bool),
-}
-
 /// The answer written after a question, up to the next question: a plain Yes or No, or the word
 /// whose box is ticked (boxes before their words, or after them, as the first token shows).
 fn answer(after: &str) -> Option<bool> {
     let mut tokens = Vec::new();
     for m in patterns().answer.find_iter(after) {
-        let t = m.as_str().to_lowercase();
-        tokens.push(match t.as_str() {
+        tokens.push(match m.as_str().to_lowercase().as_str() {
             "?" => break,
             "yes" => Token::Word(true),
             "no" => Token::Word(false),
-            _ if t.starts_with('[') && t.trim_matches(['[', ']', ' ', '_']).is_empty() => Token::Empty,
-            "☐" | "□" => Token::Empty,
-            _ => Token::Checked,
+            t => box_token(t).unwrap_or(Token::Checked),
         });
     }
-    let boxes = tokens.iter().any(|t| matches!(t, Token::Checked | Token::Empty));
+    let boxes = tokens.iter().any(|t| !matches!(t, Token::Word(_)));
     if !boxes {
         return tokens.iter().find_map(|t| if let Token::Word(w) = t { Some(*w) } else { None });
     }
-    let box_first = matches!(tokens.first(), Some(Token::Checked | Token::Empty));
-    let mut ticked = Vec::new();
-    for pair in tokens.windows(2) {
-        let (b, w) = if box_first { (pair[0], pair[1]) } else { (pair[1], pair[0]) };
-        if let (Token::Checked, Token::Word(w)) = (b, w) {
-            ticked.push(w);
-        }
-    }
-    ticked.dedup();
-    match ticked[..] {
+    match ticked(&tokens)[..] {
         [one] => Some(one),
         _ => None,
     }

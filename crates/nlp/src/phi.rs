@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use super::checkboxes::{box_token, ticked, Token};
 use super::text::parse_date;
 use super::{Address, Attrs, Demographics, DocumentFacts, Entity, EntityType, Gender, Subtype};
 
@@ -160,19 +161,18 @@ fn choice_gender(value: &str) -> Option<Gender> {
     let re = P.get_or_init(|| {
         Regex::new(r"(?i)\[\s*[x✓✔]\s*\]|[☒☑✓✔]|\[[\s_]*\]|[☐□]|\b(?:male|female|m|f)\b").expect("choice pattern")
     });
-    let tokens: Vec<&str> = re.find_iter(value).map(|m| m.as_str()).collect();
-    let is_box = |t: &str| t.starts_with('[') || "☒☑✓✔☐□".contains(t);
-    let ticked = |t: &str| is_box(t) && t.chars().any(|c| "xX✓✔☒☑".contains(c));
-    let box_first = tokens.first().is_some_and(|t| is_box(t));
-    let mut chosen: Vec<Gender> = Vec::new();
-    for pair in tokens.windows(2) {
-        let (b, word) = if box_first { (pair[0], pair[1]) } else { (pair[1], pair[0]) };
-        if ticked(b) && !is_box(word) {
-            chosen.push(if word.to_lowercase().starts_with('m') { Gender::Male } else { Gender::Female });
-        }
-    }
-    chosen.dedup();
-    match chosen[..] {
+    let tokens: Vec<Token<Gender>> = re
+        .find_iter(value)
+        .map(|m| {
+            let t = m.as_str();
+            box_token(t).unwrap_or(if t.to_lowercase().starts_with('m') {
+                Token::Word(Gender::Male)
+            } else {
+                Token::Word(Gender::Female)
+            })
+        })
+        .collect();
+    match ticked(&tokens)[..] {
         [one] => Some(one),
         _ => None,
     }
