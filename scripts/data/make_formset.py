@@ -156,6 +156,15 @@ def claim_1500(rng, path):
     pg.checkbox(650, 600, False)
     pg.text(700, 600, "NO")
     pg.checkbox(760, 600, True)
+    # Item 11a beside item 10a, as on the printed form: the insured's own birth date and sex.
+    pg.text(1100, 560, "11. INSURED'S POLICY GROUP OR FECA NUMBER", pg.small)
+    pg.text(1100, 585, "a. INSURED'S DATE OF BIRTH    SEX", pg.small)
+    im, idd, iy = ins["mdY"].split("/")
+    pg.text(1110, 620, f"{im}  {idd}  {iy}")
+    pg.text(1330, 620, "M")
+    pg.checkbox(1360, 620, ins["gender"] == "male")
+    pg.text(1405, 620, "F")
+    pg.checkbox(1430, 620, ins["gender"] == "female")
     pg.text(70, 640, "b. AUTO ACCIDENT?   YES")
     pg.checkbox(400, 640, False)
     pg.text(450, 640, "NO")
@@ -185,7 +194,7 @@ def claim_1500(rng, path):
             {"why": "claim box 'EMPLOYMENT?'", "text": ["employment", "employed"]}]
     return gold("claim form CMS-1500 (02/12)", patient=pid(p, identifiers=None, gender="box", birth=True),
                 conditions=conds, must_not=must,
-                notes=["the insured (item 4) is not the patient", "sex is a ticked box: not counted"])
+                notes=["the insured (items 4 and 11a) is not the patient", "sex is a ticked box: not counted"])
 
 
 def claim_ub04(rng, path):

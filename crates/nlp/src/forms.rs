@@ -300,12 +300,13 @@ fn claim_diagnoses(placed: &Placed, text: &str, term: &Terminology) -> Vec<Entit
 /// The patient of a claim: the name below "PATIENT'S NAME" in its column (item 2; "LAST, FIRST"),
 /// and the birth date below "PATIENT'S BIRTH DATE" (item 3) when one is legible.
 fn claim_patient(placed: &Placed) -> Demographics {
-    static P: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
-    let (name, birth, sex) = P.get_or_init(|| {
+    static P: OnceLock<(Regex, Regex, Regex, Regex)> = OnceLock::new();
+    let (name, birth, sex, other_party) = P.get_or_init(|| {
         (
             Regex::new(r"(?i)patient\W{0,3}s?\s+name").expect("claim name caption"),
             Regex::new(r"(?i)patient\W{0,3}s?\s+birth\s*date|\bbirth\s*date").expect("claim birth caption"),
             Regex::new(r"(?i)\bsex\b").expect("claim sex caption"),
+            Regex::new(r"(?i)insured|subscriber|employer|physician|guarantor|\bother\b").expect("other party"),
         )
     });
     let item_no = &claim_patterns().2;
@@ -325,6 +326,13 @@ fn claim_patient(placed: &Placed) -> Demographics {
                 item_no.is_match(t) || (1..=2).contains(&t.len()) && t.chars().all(|c| c.is_ascii_digit())
             };
             let start = first.saturating_sub(usize::from(first > 0 && numbered(&words[first - 1].1.text)));
+            // The caption's own box, from its item number: "a. INSURED'S DATE OF BIRTH SEX" is
+            // another person's sex, whatever the line's other boxes say.
+            let lettered = |t: &str| t.len() == 2 && t.ends_with('.') && t.starts_with(|c: char| c.is_ascii_lowercase());
+            let item = words[..=first].iter().rposition(|(_, w)| numbered(&w.text) || lettered(&w.text)).unwrap_or(0);
+            if other_party.is_match(&line.text[words[item].0..m.end()]) {
+                continue;
+            }
             let Some(cap) = words[start].1.bbox else { continue };
             let right = next_item(&words, m.end()).unwrap_or(cap.left + 0.3);
             // The first value below the caption, in its column, that reads as the field's kind.
@@ -643,6 +651,20 @@ mod tests {
                 ],
             ),
             boxed(
+                0.30,
+                &[
+                    ("a.", 0.04),
+                    ("EMPLOYMENT?", 0.05),
+                    ("a.", 0.62),
+                    ("INSURED'S", 0.63),
+                    ("DATE", 0.70),
+                    ("OF", 0.74),
+                    ("BIRTH", 0.76),
+                    ("SEX", 0.82),
+                ],
+            ),
+            boxed(0.315, &[("[X]", 0.05), ("NO", 0.08), ("M", 0.82), ("[", 0.83), ("]", 0.84), ("F", 0.85), ("[X]", 0.86)]),
+            boxed(
                 0.55,
                 &[
                     ("21.", 0.04),
@@ -696,6 +718,7 @@ mod tests {
             "not the insured"
         );
         assert_eq!(d.birth_date.as_deref(), Some("1971-03-14"));
+        assert_eq!(d.gender, None, "the insured's sex box is not the patient's");
         assert_eq!(claim_date("09081979 M 072424").as_deref(), Some("1979-09-08"), "a UB-04's MMDDYYYY");
         assert_eq!(claim_date("05 | 13 | 48").as_deref(), Some("1948-05-13"));
         assert_eq!(claim_date("M FI"), None);
