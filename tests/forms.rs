@@ -75,8 +75,12 @@ fn forms_are_read_as_their_gold_says() {
         for c in resources(bundle, "Coverage") {
             ids.push(lower(&c["subscriberId"]));
         }
-        for id in gp["identifiers"].as_array().into_iter().flatten() {
-            assert!(ids.contains(&lower(id)), "{name}: identifier {id} in {ids:?}");
+        let gold_ids: Vec<String> = gp["identifiers"].as_array().into_iter().flatten().map(lower).collect();
+        for id in &gold_ids {
+            assert!(ids.contains(id), "{name}: identifier {id} in {ids:?}");
+        }
+        for id in &ids {
+            assert!(gold_ids.contains(id), "{name}: identifier {id} is not the patient's ({gold_ids:?})");
         }
         let conditions = resources(bundle, "Condition");
         for c in g["conditions"].as_array().unwrap() {

@@ -182,8 +182,13 @@ def claim_1500(rng, path):
     pg.text(60, 920, "24. A. DATE(S) OF SERVICE  B. PLACE  D. PROCEDURES, SERVICES, OR SUPPLIES  E. DIAGNOSIS POINTER  F. $ CHARGES", pg.small)
     for i in range(rng.randint(1, 3)):
         pg.text(70, 965 + i * 45, f"{rng.randint(1, 12):02d} {rng.randint(1, 28):02d} 24   11   99213   A   {rng.randint(80, 250)} 00")
-    pg.text(60, 1150, "25. FEDERAL TAX I.D. NUMBER   26. PATIENT'S ACCOUNT NO.   28. TOTAL CHARGE", pg.small)
-    pg.text(70, 1190, f"{rng.randint(10, 99)}-{rng.randint(1000000, 9999999)}   {rng.randint(100000, 999999)}   $ {rng.randint(100, 900)} 00")
+    # Items 25, 26 and 28 in their own boxes, each value under its caption.
+    account = rng.choice([f"{rng.randint(100000, 999999)}", f"{rng.choice('ABKP')}{rng.randint(1000, 99999)}-{rng.randint(1, 9)}"])
+    for x, caption, value in [(60, "25. FEDERAL TAX I.D. NUMBER", f"{rng.randint(10, 99)}-{rng.randint(1000000, 9999999)}"),
+                              (560, "26. PATIENT'S ACCOUNT NO.", account),
+                              (1000, "28. TOTAL CHARGE", f"$ {rng.randint(100, 900)} 00")]:
+        pg.text(x, 1150, caption, pg.small)
+        pg.text(x + 10, 1190, value)
     pg.text(60, 1260, "33. BILLING PROVIDER INFO & PH #", pg.small)
     doc = person(rng)
     pg.text(70, 1300, f"{doc['given']} {doc['family']} MD   {doc['phone']}")
@@ -192,9 +197,10 @@ def claim_1500(rng, path):
     must = [PHONE_TRAPS, {"why": "claim caption 'ILLNESS, INJURY, or PREGNANCY (LMP)'", "text": ["pregnancy", "pregnant"]},
             {"why": "claim question 'AUTO ACCIDENT?' answered NO", "text": ["accident"]},
             {"why": "claim box 'EMPLOYMENT?'", "text": ["employment", "employed"]}]
-    return gold("claim form CMS-1500 (02/12)", patient=pid(p, identifiers=None, gender="box", birth=True),
+    return gold("claim form CMS-1500 (02/12)", patient=pid(p, identifiers=[account], gender="box", birth=True),
                 conditions=conds, must_not=must,
-                notes=["the insured (items 4 and 11a) is not the patient", "sex is a ticked box: not counted"])
+                notes=["the insured (items 4 and 11a) is not the patient", "sex is a ticked box: not counted",
+                       "item 26 PATIENT'S ACCOUNT NO. is the patient's (type AN); item 25 the provider's tax id"])
 
 
 def claim_ub04(rng, path):

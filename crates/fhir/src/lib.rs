@@ -480,6 +480,26 @@ mod tests {
         assert_eq!(cov["payor"][0]["display"], "Payer ID 87726");
 
         let mut n = nlp(vec![], Some("55501234"));
+        n.demographics.add_id(paperchart_model::findings::IdKind::Account, "K4471-2");
+        n.demographics.add_id(paperchart_model::findings::IdKind::MedicalRecord, "NARH-36640");
+        let patient = map(&n).bundle.entries[0].resource.clone();
+        let ids: Vec<(&str, &str, bool)> = patient["identifier"]
+            .as_array()
+            .expect("identifiers")
+            .iter()
+            .map(|i| {
+                (
+                    i["type"]["coding"][0]["code"].as_str().unwrap(),
+                    i["value"].as_str().unwrap(),
+                    i.get("system").is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [("MR", "55501234", true), ("AN", "K4471-2", false), ("MR", "NARH-36640", false)],
+            "the key's MRN with its system; the others typed, with no system the document did not give"
+        );
         n.document.class = DocumentClass::ImmunizationRecord;
         n.immunizations = vec![paperchart_model::findings::ImmunizationFact {
             vaccine: "Pfizer".into(),

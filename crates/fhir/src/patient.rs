@@ -1,6 +1,6 @@
 //! `Patient`: who the document is about, as far as it says.
 
-use paperchart_model::findings::{Demographics, Gender};
+use paperchart_model::findings::{Demographics, Gender, IdKind};
 use paperchart_model::settings::FhirSettings;
 use serde_json::{json, Map, Value};
 
@@ -42,6 +42,19 @@ pub fn resource(cfg: &FhirSettings, id: &str, d: &Demographics) -> Value {
     }
     if let Some(member) = &d.member_id {
         identifiers.push(crate::coverage::member_identifier(cfg, member));
+    }
+    // Other identifiers the document gives: typed, with no system (the document does not say
+    // who assigned them), so they never stand for the patient's key.
+    for id in &d.other_ids {
+        let (code, display) = match id.kind {
+            IdKind::MedicalRecord => ("MR", "Medical record number"),
+            IdKind::Account => ("AN", "Account number"),
+        };
+        identifiers.push(json!({
+            "use": "secondary",
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": code, "display": display}]},
+            "value": id.value
+        }));
     }
     if !identifiers.is_empty() {
         p.insert("identifier".into(), Value::Array(identifiers));

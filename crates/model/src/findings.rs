@@ -314,9 +314,39 @@ pub struct Demographics {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub address: Option<Address>,
+    /// The patient's other identifiers the document gives ("Patient ID" beside a provider's
+    /// "Pt ID", a claim's "Patient's Account No."), each with its kind; never the one in `mrn`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_ids: Vec<PatientId>,
+}
+
+/// One more identifier of the patient, typed as HL7 v2 table 0203 types it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientId {
+    pub kind: IdKind,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdKind {
+    /// Another record number (v2-0203 MR) from an assigner the document does not name.
+    MedicalRecord,
+    /// The patient's account number with the provider (v2-0203 AN).
+    Account,
 }
 
 impl Demographics {
+    /// Adds an identifier unless the patient already has that value.
+    pub fn add_id(&mut self, kind: IdKind, value: &str) {
+        let known = self.mrn.as_deref() == Some(value)
+            || self.member_id.as_deref() == Some(value)
+            || self.other_ids.iter().any(|i| i.value == value);
+        if !known {
+            self.other_ids.push(PatientId { kind, value: value.to_string() });
+        }
+    }
+
     /// Takes from `other` what this one lacks (forms give a name's parts in separate fields).
     pub fn fill_from(&mut self, other: Demographics) {
         self.family = self.family.take().or(other.family);
@@ -325,10 +355,18 @@ impl Demographics {
         }
         self.birth_date = self.birth_date.take().or(other.birth_date);
         self.gender = self.gender.take().or(other.gender);
-        self.mrn = self.mrn.take().or(other.mrn);
+        match (&self.mrn, other.mrn) {
+            (None, theirs) => self.mrn = theirs,
+            // Two record numbers: the first stays the key, the other is one more identifier.
+            (Some(_), Some(theirs)) => self.add_id(IdKind::MedicalRecord, &theirs),
+            (Some(_), None) => {}
+        }
         self.member_id = self.member_id.take().or(other.member_id);
         self.phone = self.phone.take().or(other.phone);
         self.email = self.email.take().or(other.email);
+        for id in other.other_ids {
+            self.add_id(id.kind, &id.value);
+        }
         self.address = match (self.address.take(), other.address) {
             // A form gives an address in parts (street, city, state, zip): each fills its own.
             (Some(mut a), Some(b)) => {

@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 use paperchart_model::class::DocumentClass;
 use paperchart_model::document::{BBox, Document, Line};
 use paperchart_model::findings::{
-    Assertion, Code, CoverageFact, Demographics, Entity, EntityType, ImmunizationFact, NlpOutput,
+    Assertion, Code, CoverageFact, Demographics, Entity, EntityType, IdKind, ImmunizationFact, NlpOutput,
 };
 use paperchart_model::layout;
 use regex::Regex;
@@ -300,12 +300,13 @@ fn claim_diagnoses(placed: &Placed, text: &str, term: &Terminology) -> Vec<Entit
 /// The patient of a claim: the name below "PATIENT'S NAME" in its column (item 2; "LAST, FIRST"),
 /// and the birth date below "PATIENT'S BIRTH DATE" (item 3) when one is legible.
 fn claim_patient(placed: &Placed) -> Demographics {
-    static P: OnceLock<(Regex, Regex, Regex, Regex)> = OnceLock::new();
-    let (name, birth, sex, other_party) = P.get_or_init(|| {
+    static P: OnceLock<(Regex, Regex, Regex, Regex, Regex)> = OnceLock::new();
+    let (name, birth, sex, account, other_party) = P.get_or_init(|| {
         (
             Regex::new(r"(?i)patient\W{0,3}s?\s+name").expect("claim name caption"),
             Regex::new(r"(?i)patient\W{0,3}s?\s+birth\s*date|\bbirth\s*date").expect("claim birth caption"),
             Regex::new(r"(?i)\bsex\b").expect("claim sex caption"),
+            Regex::new(r"(?i)patient\W{0,3}s?\s+account\s+n").expect("claim account caption"),
             Regex::new(r"(?i)insured|subscriber|employer|physician|guarantor|\bother\b").expect("other party"),
         )
     });
@@ -317,7 +318,9 @@ fn claim_patient(placed: &Placed) -> Demographics {
         if words.is_empty() || !words.iter().all(|(_, w)| w.bbox.is_some()) {
             continue;
         }
-        for (caption, field) in [(name, Field::Name), (birth, Field::Birth), (sex, Field::Sex)] {
+        for (caption, field) in
+            [(name, Field::Name), (birth, Field::Birth), (sex, Field::Sex), (account, Field::Account)]
+        {
             let Some(m) = caption.find(&line.text) else { continue };
             let first = words.iter().rposition(|(at, _)| *at <= m.start()).unwrap_or(0);
             // The caption's box begins at its item number ("2.", or a UB-04's bare "11").
@@ -328,7 +331,8 @@ fn claim_patient(placed: &Placed) -> Demographics {
             let start = first.saturating_sub(usize::from(first > 0 && numbered(&words[first - 1].1.text)));
             // The caption's own box, from its item number: "a. INSURED'S DATE OF BIRTH SEX" is
             // another person's sex, whatever the line's other boxes say.
-            let lettered = |t: &str| t.len() == 2 && t.ends_with('.') && t.starts_with(|c: char| c.is_ascii_lowercase());
+            let lettered =
+                |t: &str| t.len() == 2 && t.ends_with('.') && t.starts_with(|c: char| c.is_ascii_lowercase());
             let item = words[..=first].iter().rposition(|(_, w)| numbered(&w.text) || lettered(&w.text)).unwrap_or(0);
             if other_party.is_match(&line.text[words[item].0..m.end()]) {
                 continue;
@@ -362,6 +366,17 @@ fn claim_patient(placed: &Placed) -> Demographics {
                         };
                         if let Some(g) = phi::field_demographics("Sex", value).gender {
                             d.gender = Some(g);
+                            break;
+                        }
+                    }
+                    Field::Account if d.other_ids.is_empty() => {
+                        // CMS-1500 item 26: the patient's account with the provider (type AN).
+                        let id = value.split_whitespace().next().unwrap_or("");
+                        let id_like = id.len() >= 4
+                            && id.chars().any(|c| c.is_ascii_digit())
+                            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+                        if id_like {
+                            d.add_id(IdKind::Account, id);
                             break;
                         }
                     }
@@ -423,6 +438,7 @@ enum Field {
     Name,
     Birth,
     Sex,
+    Account,
 }
 
 /// A birth date as a claim's boxes hold it: "05 13 1948", "05 | 13 | 48", "11171981" (MMDDYYYY).
@@ -663,7 +679,10 @@ mod tests {
                     ("SEX", 0.82),
                 ],
             ),
-            boxed(0.315, &[("[X]", 0.05), ("NO", 0.08), ("M", 0.82), ("[", 0.83), ("]", 0.84), ("F", 0.85), ("[X]", 0.86)]),
+            boxed(
+                0.315,
+                &[("[X]", 0.05), ("NO", 0.08), ("M", 0.82), ("[", 0.83), ("]", 0.84), ("F", 0.85), ("[X]", 0.86)],
+            ),
             boxed(
                 0.55,
                 &[
@@ -692,6 +711,21 @@ mod tests {
             ),
             boxed(0.62, &[("24.", 0.04), ("DATE(S)", 0.06), ("OF", 0.14), ("SERVICE", 0.17)]),
             boxed(0.65, &[("1", 0.04), ("10", 0.06), ("11", 0.09), ("21", 0.12), ("I10", 0.3)]),
+            boxed(
+                0.80,
+                &[
+                    ("25.", 0.04),
+                    ("FEDERAL", 0.06),
+                    ("TAX", 0.14),
+                    ("26.", 0.30),
+                    ("PATIENT'S", 0.32),
+                    ("ACCOUNT", 0.42),
+                    ("NO.", 0.50),
+                    ("28.", 0.60),
+                    ("TOTAL", 0.62),
+                ],
+            ),
+            boxed(0.82, &[("12-3456789", 0.05), ("K4471-2", 0.33), ("$", 0.61), ("405", 0.63)]),
         ];
         Document {
             pages: vec![Page {
@@ -719,6 +753,11 @@ mod tests {
         );
         assert_eq!(d.birth_date.as_deref(), Some("1971-03-14"));
         assert_eq!(d.gender, None, "the insured's sex box is not the patient's");
+        assert_eq!(
+            d.other_ids,
+            [paperchart_model::findings::PatientId { kind: IdKind::Account, value: "K4471-2".into() }],
+            "item 26 is the patient's account; item 25 the provider's tax id"
+        );
         assert_eq!(claim_date("09081979 M 072424").as_deref(), Some("1979-09-08"), "a UB-04's MMDDYYYY");
         assert_eq!(claim_date("05 | 13 | 48").as_deref(), Some("1948-05-13"));
         assert_eq!(claim_date("M FI"), None);

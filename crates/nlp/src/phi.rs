@@ -12,7 +12,7 @@ use regex::Regex;
 
 use super::checkboxes::{box_token, ticked, Token};
 use super::text::parse_date;
-use super::{Address, Attrs, Demographics, DocumentFacts, Entity, EntityType, Gender, Subtype};
+use super::{Address, Attrs, Demographics, DocumentFacts, Entity, EntityType, Gender, IdKind, Subtype};
 
 struct Patterns {
     label: Regex,
@@ -506,6 +506,16 @@ fn entity(subtype: Subtype, start: usize, end: usize, text: &str, field: Option<
 }
 
 /// Finds PHI in `text`; fills the demographics and the document's date.
+/// Whether the account label at `at` follows "Patient's" or "Patient" on its line (the label
+/// pattern matches from "Account").
+fn is_patient_account(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let before = text[line_start..at].to_lowercase().replace('\u{2019}', "'");
+    let before = before.trim_end_matches(|c: char| !c.is_alphanumeric());
+    let last = before.rsplit(|c: char| !(c.is_alphanumeric() || c == '\'')).next().unwrap_or("");
+    matches!(last, "patient" | "patient's" | "patients" | "pt")
+}
+
 pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
     let p = patterns();
     let mut out: Vec<Entity> = Vec::new();
@@ -573,7 +583,11 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
                     && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
                     && id.chars().any(|c| c.is_ascii_digit())
                 {
-                    demo.mrn.get_or_insert(id.clone());
+                    if demo.mrn.is_none() {
+                        demo.mrn = Some(id.clone());
+                    } else {
+                        demo.add_id(IdKind::MedicalRecord, &id);
+                    }
                     out.push(entity(Subtype::Id, vs, vs + id.len(), text, Some("mrn")));
                 }
             }
@@ -652,8 +666,13 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
                 }
             }
             "ssn" | "account" => {
-                let id = value.split_whitespace().next().unwrap_or("");
+                let id = value.split_whitespace().next().unwrap_or("").trim_end_matches([',', ';', '.']);
                 if id.chars().any(|c| c.is_ascii_digit()) {
+                    // Only an account the label says is the patient's ("Patient's Account No."):
+                    // a statement's or a guarantor's account is someone else's.
+                    if kind == "account" && is_patient_account(text, m.start()) && id.len() >= 3 {
+                        demo.add_id(IdKind::Account, id);
+                    }
                     out.push(entity(Subtype::Id, vs, vs + id.len(), text, Some(kind)));
                 }
             }
@@ -753,6 +772,23 @@ mod tests {
         let name = ents.iter().find(|e| e.attrs.field.as_deref() == Some("patient_name")).unwrap();
         assert_eq!(&text[name.start..name.end], "Doe, Jane A.");
         assert!(ents.iter().any(|e| e.subtype == Some(Subtype::Name) && e.attrs.field.as_deref() == Some("provider")));
+    }
+
+    #[test]
+    fn every_identifier_of_the_patient_with_its_kind() {
+        let (_, d, _) = extract(
+            "Patient: John Doe Provider's Pt ID: 00988277891\nPatient ID: NARH-36640\nAttachment Control Number: XA/7B/00338763\nPatient's Account No.: 44871-2\nStatement Account #: 99120034\nPatient ID: 00988277891",
+        );
+        assert_eq!(d.mrn.as_deref(), Some("00988277891"));
+        let ids: Vec<(IdKind, &str)> = d.other_ids.iter().map(|i| (i.kind, i.value.as_str())).collect();
+        assert_eq!(
+            ids,
+            [(IdKind::MedicalRecord, "NARH-36640"), (IdKind::Account, "44871-2")],
+            "a second record number and the patient's account; not an attachment's number, not another account, no repeats"
+        );
+        let mut merged = Demographics { mrn: Some("A1".into()), ..Default::default() };
+        merged.fill_from(d);
+        assert_eq!(merged.other_ids.len(), 3, "the other record's MRN becomes one more identifier");
     }
 
     #[test]
