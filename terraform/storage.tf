@@ -132,6 +132,27 @@ resource "aws_s3_bucket_lifecycle_configuration" "work" {
     }
   }
   rule {
+    id     = "textract-responses"
+    status = "Enabled"
+    # Saved Textract answers, replayed after a release; Textract itself forgets them in 7 days.
+    filter {
+      prefix = "${local.work_prefix}textract-responses/"
+    }
+    transition {
+      days          = 30
+      storage_class = "STANDARD_IA"
+    }
+    dynamic "expiration" {
+      for_each = var.textract_response_retention_days > 0 ? [var.textract_response_retention_days] : []
+      content {
+        days = expiration.value
+      }
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+  rule {
     id     = "imported-batches"
     status = "Enabled"
     filter {

@@ -38,6 +38,16 @@ variable "intake_suffixes" {
   default     = [".pdf", ".PDF", ".tif", ".TIF", ".tiff", ".TIFF", ".png", ".PNG", ".jpg", ".JPG", ".jpeg", ".JPEG"]
 }
 
+variable "textract_response_retention_days" {
+  description = "Days a job's saved Textract answer (work bucket, textract-responses/) is kept for replays; 0 keeps it. It moves to STANDARD_IA after 30 days."
+  type        = number
+  default     = 0
+  validation {
+    condition     = var.textract_response_retention_days == 0 || var.textract_response_retention_days > 30
+    error_message = "textract_response_retention_days must be 0 (keep) or more than 30 (after the move to STANDARD_IA)."
+  }
+}
+
 variable "intake_noncurrent_days" {
   description = "Days a replaced or deleted upload's old version is kept."
   type        = number

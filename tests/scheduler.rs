@@ -1,6 +1,7 @@
 //! `paperchart-scheduler` against moto and a real FHIR server: dead letters are moved back on
-//! request, and a Textract job whose completion notice was lost is found in the work bucket and
-//! finished by the fleet, or dead-lettered when Textract no longer knows it.
+//! request, a Textract job whose completion notice was lost is found in the work bucket and
+//! finished by the fleet, or dead-lettered when Textract no longer knows it, and saved Textract
+//! answers are processed again without Textract.
 
 use std::time::{Duration, Instant};
 
@@ -112,6 +113,59 @@ async fn a_lost_textract_notice_is_found_and_the_document_written() {
     let dead = fleet.dead_letters("PAPERCHART__FLEET__COMPLETION_DLQ_URL").await;
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert!(dead[0].0.contains("0123456789abcdef") && dead[0].1.contains("stuck Textract job"), "{dead:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn saved_textract_answers_are_kept_and_replayed_without_textract() {
+    let fhir = FhirServer::start();
+    let mut fleet = Fleet::start().await;
+    let w = fleet.worker("fhir", &fhir.base, &[]);
+    let key = "replay/clinic-a/referral letter.tif";
+    fleet.upload_sample(key, "referral-letter.tif").await;
+    fleet.wait_documents(&fhir, 1).await;
+    fleet.drained().await;
+    let before = census(&fhir);
+
+    // The job's whole answer is kept in the work bucket, under the source object's key.
+    let work = fleet.url("PAPERCHART__FLEET__WORK_BUCKET").to_string();
+    let listed =
+        fleet.s3.list_objects_v2().bucket(&work).prefix("paperchart/textract-responses/").send().await.unwrap();
+    let keys: Vec<String> = listed.contents.unwrap_or_default().into_iter().filter_map(|o| o.key).collect();
+    let prefix = format!("paperchart/textract-responses/{}/{key}/", fleet.intake_bucket());
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with(&prefix) && keys[0].ends_with(".json.gz"), "{keys:?}");
+    let body = fleet.s3.get_object().bucket(&work).key(&keys[0]).send().await.unwrap();
+    let saved = paperchart_aws::responses::decode(&body.body.collect().await.unwrap().to_vec()).unwrap();
+    assert_eq!((saved.job.key.as_str(), saved.response.job_status.as_deref()), (key, Some("SUCCEEDED")));
+    assert!(saved.response.blocks.iter().any(|b| b.block_type == "LINE"), "the blocks themselves are kept");
+
+    // Unzipped, it is the `<file>.textract.json` that `paperchart run` reads instead of OCR.
+    let tmp = tempfile::tempdir().unwrap();
+    let inbox = tmp.path().join("in");
+    std::fs::create_dir(&inbox).unwrap();
+    std::fs::copy(samples().join("documents/referral-letter.tif"), inbox.join("referral-letter.tif")).unwrap();
+    std::fs::write(inbox.join("referral-letter.tif.textract.json"), serde_json::to_vec(&saved).unwrap()).unwrap();
+    let out = tmp.path().join("out");
+    run_ok(paperchart().args(["run", "--no-progress", "--out"]).arg(&out).arg(&inbox));
+    let summary = read_json(&out.join("summary.json"));
+    let doc = &summary["documents"][0];
+    assert!(doc["read_by"].get("textract").is_some(), "{summary}");
+
+    // Nothing to replay under another prefix; one document under its own.
+    let mut none = scheduler_in(&fleet);
+    none.args(["replay", "--prefix", &format!("{}/elsewhere/", fleet.intake_bucket())]);
+    assert!(stdout_of(none).contains("saved answers found 0, replays queued 0"));
+    let mut replay = scheduler_in(&fleet);
+    replay.args(["replay", "--prefix", &format!("{}/replay/", fleet.intake_bucket())]);
+    assert!(stdout_of(replay).contains("saved answers found 1, replays queued 1, unreadable 0"));
+    // The replay's job id is unknown to Textract: had the worker asked Textract, the document
+    // would be dead-lettered; it reads the kept answer and writes the document again.
+    fleet.wait("the document written again", LONG, || fleet.workers[w].events("document_written").len() == 2);
+    fleet.drained().await;
+    assert!(fleet.dead_letters("PAPERCHART__FLEET__COMPLETION_DLQ_URL").await.is_empty());
+    assert_eq!(fleet.workers[w].events("textract_response_reused").len(), 1, "{}", fleet.logs());
+    assert_eq!(census(&fhir), before, "the same document: the same resources, nothing twice");
+    no_patient_data_in(&fleet.logs());
 }
 
 /// HealthLake's import control plane, faked: a job runs for one `describe`, then "imports"

@@ -7,11 +7,13 @@
 //! - `import`: one step of the import state machine, then exit.
 //! - `backlog`: one measurement of the backlog per task, printed as its metric record.
 //! - `redrive --from DLQ --to QUEUE [--max N]`: moves dead letters back after a fix ([`redrive`]).
+//! - `replay --prefix BUCKET/KEY-PREFIX [--max N]`: processes saved Textract answers again
+//!   ([`replay`]) without paying Textract.
 //!
 //! Configured like the worker (`--config`, `PAPERCHART__SECTION__KEY`): the `[fleet]`, `[aws]`
 //! and `[scheduler]` sections.
 
-use paperchart_scheduler::{backlog, imports, queues, redrive, sweep};
+use paperchart_scheduler::{backlog, imports, queues, redrive, replay, sweep};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +22,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use paperchart_aws::registry::JobRegistry;
+use paperchart_aws::responses::ResponseArchive;
 use paperchart_aws::sqs::SqsQueue;
 use paperchart_aws::textract::{TextractEngine, TextractSettings};
 use paperchart_core::config::Config;
@@ -57,10 +60,22 @@ enum Command {
         #[arg(long)]
         max: Option<usize>,
     },
+    /// Process saved Textract answers again (after a new release or terminology), without
+    /// calling Textract: those of source objects under PREFIX ("<intake bucket>/<key prefix>";
+    /// "" for all).
+    Replay {
+        /// Source bucket and key prefix of the documents to process again.
+        #[arg(long)]
+        prefix: String,
+        /// Replay at most this many.
+        #[arg(long)]
+        max: Option<usize>,
+    },
 }
 
 struct Chores {
     registry: JobRegistry,
+    archive: ResponseArchive,
     textract: TextractEngine,
     completion: SqsQueue,
     stuck_after_secs: u64,
@@ -147,6 +162,7 @@ async fn chores(cfg: &Config, sdk: &paperchart_aws::SdkConfig) -> anyhow::Result
         work_prefix: f.work_prefix.clone(),
         imports,
         import_max_files: sc.import_max_files.max(1),
+        archive: ResponseArchive::new(s3.clone(), &f.work_bucket, &f.work_prefix),
         registry: JobRegistry::new(s3, &f.work_bucket, &f.work_prefix),
         textract: TextractEngine::new(paperchart_aws::textract_client(sdk), TextractSettings::from_fleet(f)),
         completion: SqsQueue::new(
@@ -245,6 +261,12 @@ async fn main_async(cli: Cli, cfg: Config) -> anyhow::Result<()> {
                 "checked {}, still running {}, notices sent again {}, dead-lettered {}, errors {}",
                 s.checked, s.running, s.renotified, s.dead_lettered, s.errors
             );
+        }
+        Command::Replay { prefix, max } => {
+            let c = chores(&cfg, &sdk).await?;
+            let r = replay::replay(&c.archive, &c.registry, &c.completion, &prefix, max).await?;
+            println!("saved answers found {}, replays queued {}, unreadable {}", r.found, r.queued, r.unreadable);
+            anyhow::ensure!(r.unreadable == 0, "{} saved answer(s) could not be read", r.unreadable);
         }
         Command::Backlog => {
             chores(&cfg, &sdk).await?.publish_backlog().await?;

@@ -7,6 +7,9 @@
 //!   the same path as every other job;
 //! - unknown to Textract (expired, or never started): the record goes to the completion
 //!   dead-letter queue with the reason, and is deleted.
+//!
+//! A replay's record (`replay-<document id>`, see [`crate::replay`]) names no Textract job: its
+//! answer is kept in the work bucket, so its notice is simply sent again.
 
 use paperchart_aws::registry::{JobRecord, JobRegistry};
 use paperchart_aws::sqs::SqsQueue;
@@ -56,7 +59,12 @@ pub async fn sweep(
     out.pending = records.len();
     for record in records.iter().filter(|r| age_secs(r, now) >= stuck_after_secs as i64) {
         out.checked += 1;
-        match textract.job_status(&record.job_id).await {
+        let status = if paperchart_aws::responses::is_replay(&record.job_id) {
+            Ok(("SUCCEEDED".to_string(), None))
+        } else {
+            textract.job_status(&record.job_id).await
+        };
+        match status {
             Ok((status, _)) if status == "IN_PROGRESS" => out.running += 1,
             Ok((status, _)) => {
                 completion

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use paperchart_aws::registry::JobRegistry;
+use paperchart_aws::responses::ResponseArchive;
 use paperchart_aws::review::S3Review;
 use paperchart_aws::s3::S3Source;
 use paperchart_aws::sigv4::SigV4;
@@ -48,12 +49,15 @@ pub fn source(cfg: &Config, sdk: &paperchart_aws::SdkConfig) -> Arc<dyn ObjectSo
     Arc::new(S3Source::new(paperchart_aws::s3_client(sdk, &cfg.aws), cfg.limits.max_bytes))
 }
 
-/// Textract, checking each document as the reading stage would before it is paid to read it,
-/// and the job registry in the work bucket where its jobs wait for their notice.
+/// Textract, checking each document as the reading stage would before it is paid to read it and
+/// keeping every answer in the work bucket (read back instead of paying again), and the job
+/// registry in the work bucket where its jobs wait for their notice.
 pub fn textract(cfg: &Config, sdk: &paperchart_aws::SdkConfig) -> (Arc<dyn OcrEngine>, Arc<dyn JobStore>) {
     let f = &cfg.fleet;
+    let s3 = paperchart_aws::s3_client(sdk, &cfg.aws);
     let textract = TextractEngine::new(paperchart_aws::textract_client(sdk), TextractSettings::from_fleet(f))
-        .with_check(Arc::new(paperchart_read::decode::Checker), cfg.limits);
-    let registry = JobRegistry::new(paperchart_aws::s3_client(sdk, &cfg.aws), &f.work_bucket, &f.work_prefix);
+        .with_check(Arc::new(paperchart_read::decode::Checker), cfg.limits)
+        .with_archive(ResponseArchive::new(s3.clone(), &f.work_bucket, &f.work_prefix));
+    let registry = JobRegistry::new(s3, &f.work_bucket, &f.work_prefix);
     (Arc::new(textract), Arc::new(registry))
 }

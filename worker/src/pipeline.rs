@@ -107,7 +107,7 @@ impl Pipeline {
                     metrics::stage(Stage::OcrWait, waited);
                 }
                 let t = Instant::now();
-                match self.ocr.fetch(&pending.job).await? {
+                match self.ocr.fetch(&pending).await? {
                     OcrPoll::Done(document) => {
                         metrics::stage(Stage::OcrFetch, t.elapsed());
                         let (object, kind) = (pending.object.clone(), pending.kind);
@@ -384,9 +384,11 @@ mod tests {
             })
         }
 
-        async fn fetch(&self, job: &OcrJob) -> Result<OcrPoll, OcrError> {
+        async fn fetch(&self, job: &PendingJob) -> Result<OcrPoll, OcrError> {
             match self.engine {
-                Engine::FailingJobs => Err(OcrError::JobFailed { job_id: job.id.clone(), message: "bad scan".into() }),
+                Engine::FailingJobs => {
+                    Err(OcrError::JobFailed { job_id: job.job.id.clone(), message: "bad scan".into() })
+                }
                 _ => Ok(OcrPoll::Done(page())),
             }
         }

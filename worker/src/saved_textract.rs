@@ -8,9 +8,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use paperchart_core::ocr::{OcrEngine, OcrError, OcrJob, OcrPoll, OcrStart};
+use paperchart_core::jobs::PendingJob;
+use paperchart_core::ocr::{OcrEngine, OcrError, OcrPoll, OcrStart};
 use paperchart_core::source::{path_of_file_uri, SourceObject};
-use paperchart_model::textract::{parse_response, to_document};
+use paperchart_model::textract::TResponse;
 
 /// The suffix of a saved response: `<file name>.textract.json`.
 pub const SUFFIX: &str = ".textract.json";
@@ -43,15 +44,15 @@ impl OcrEngine for SavedTextract {
         };
         let json = tokio::fs::read_to_string(&path).await.map_err(|e| refused("unreadable", e.to_string()))?;
         // The parser's message names a line and column, never the response's text.
-        let blocks = parse_response(&json).map_err(|e| refused("invalid_json", e.to_string()))?;
-        let doc = to_document(&blocks);
+        let response: TResponse = serde_json::from_str(&json).map_err(|e| refused("invalid_json", e.to_string()))?;
+        let doc = response.document();
         if doc.pages.is_empty() {
             return Err(refused("no_pages", "the saved response holds no PAGE block".into()));
         }
         Ok(OcrStart::Done(doc))
     }
 
-    async fn fetch(&self, job: &OcrJob) -> Result<OcrPoll, OcrError> {
+    async fn fetch(&self, job: &PendingJob) -> Result<OcrPoll, OcrError> {
         self.inner.fetch(job).await
     }
 }
@@ -72,8 +73,8 @@ mod tests {
         async fn start(&self, _: &SourceObject, _: &str) -> Result<OcrStart, OcrError> {
             Err(OcrError::EngineFailed { engine: "never", detail: "asked".into() })
         }
-        async fn fetch(&self, job: &OcrJob) -> Result<OcrPoll, OcrError> {
-            Err(OcrError::UnknownJob { job_id: job.id.clone() })
+        async fn fetch(&self, job: &PendingJob) -> Result<OcrPoll, OcrError> {
+            Err(OcrError::UnknownJob { job_id: job.job.id.clone() })
         }
     }
 

@@ -13,6 +13,7 @@
 pub mod blocks;
 pub mod events;
 pub mod registry;
+pub mod responses;
 pub mod review;
 pub mod s3;
 pub mod sigv4;

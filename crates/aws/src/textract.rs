@@ -22,13 +22,16 @@ use async_trait::async_trait;
 use aws_sdk_textract::types::{DocumentLocation, FeatureType, JobStatus, NotificationChannel, S3Object};
 use paperchart_core::backoff::Backoff;
 use paperchart_core::events::OcrThrottled;
+use paperchart_core::jobs::{PendingJob, StoreError};
 use paperchart_core::ocr::{DocumentCheck, OcrEngine, OcrError, OcrJob, OcrPoll, OcrStart};
 use paperchart_core::source::{ObjectLocation, SourceObject};
 use paperchart_model::document::Document;
 use paperchart_model::file::{DecodeError, Kind, Limits};
 use tokio::sync::Mutex;
 
-use crate::blocks::{from_sdk, to_document, TBlock};
+use crate::blocks::{from_sdk, TBlock, TMetadata, TResponse, TWarning};
+use crate::registry::JobRecord;
+use crate::responses::{is_replay, ResponseArchive, SavedResponse};
 
 /// Limits async Textract puts on its input.
 pub const MAX_PDF_TIFF_BYTES: u64 = 500 * 1024 * 1024;
@@ -111,6 +114,8 @@ pub struct TextractEngine {
     start_limit: RateLimit,
     get_limit: RateLimit,
     precheck: Option<Precheck>,
+    /// Where finished jobs' answers are kept, and read back instead of asking Textract again.
+    archive: Option<ResponseArchive>,
 }
 
 /// A finished job's document, with what Textract said about missing parts.
@@ -143,6 +148,19 @@ where
     }
 }
 
+/// A kept answer that could not be read or written: the work bucket not answering is
+/// transient; an answer that is not one is permanent (the reason goes to the dead letters).
+fn archive_error(e: StoreError) -> OcrError {
+    match e {
+        StoreError::Unavailable { .. } => {
+            OcrError::CallFailed { api: "S3 (kept Textract answers)", detail: e.to_string() }
+        }
+        StoreError::Corrupt { .. } => {
+            OcrError::Refused { api: "kept Textract answer", code: "corrupt".into(), message: e.to_string() }
+        }
+    }
+}
+
 /// The idempotency token of a document: bucket, key and version (or eTag), so a duplicated event
 /// starts the same job and a new version of the object a new one.
 pub fn request_token(o: &ObjectLocation) -> String {
@@ -172,7 +190,21 @@ impl TextractEngine {
             start_limit: RateLimit::new(s),
             get_limit: RateLimit::new(g),
             precheck: None,
+            archive: None,
         }
+    }
+
+    /// Keeps every finished job's answer in `archive`, and reads a document's kept answer
+    /// instead of starting or asking after a job.
+    pub fn with_archive(mut self, archive: ResponseArchive) -> TextractEngine {
+        self.archive = Some(archive);
+        self
+    }
+
+    /// The kept answer for `job`, when there is an archive and it holds one.
+    async fn kept(&self, job: &JobRecord) -> Result<Option<SavedResponse>, OcrError> {
+        let Some(archive) = &self.archive else { return Ok(None) };
+        archive.load(&archive.key_of(job)).await.map_err(archive_error)
     }
 
     /// Checks every document with `check` under `limits` (and Textract's own) before starting
@@ -265,11 +297,20 @@ impl TextractEngine {
 
     /// Every block of a job, or `None` while it runs.
     pub async fn get_result(&self, job_id: &str) -> Result<Option<JobResult>, OcrError> {
+        Ok(self.get_response(job_id).await?.map(|r| JobResult {
+            document: r.document(),
+            pages: r.document_metadata.as_ref().map_or(0, |m| m.pages as usize),
+        }))
+    }
+
+    /// A job's whole answer, its pages of results joined, or `None` while it runs.
+    pub async fn get_response(&self, job_id: &str) -> Result<Option<TResponse>, OcrError> {
         const API: &str = "GetDocumentAnalysis";
         let mut blocks: Vec<TBlock> = Vec::new();
         let mut token: Option<String> = None;
         let mut warnings = Vec::new();
         let mut pages = 0usize;
+        let mut status = String::new();
         loop {
             let out = self
                 .call(API, &self.get_limit, || async {
@@ -293,15 +334,16 @@ impl TextractEngine {
                 }
                 Some(JobStatus::PartialSuccess) => {
                     for w in out.warnings.iter().flatten() {
-                        let pages: Vec<String> = w.pages.iter().flatten().map(|p| p.to_string()).collect();
-                        warnings.push(format!(
-                            "{} (pages {})",
-                            w.error_code.as_deref().unwrap_or("warning"),
-                            pages.join(",")
-                        ));
+                        warnings.push(TWarning {
+                            error_code: w.error_code.clone().unwrap_or_default(),
+                            pages: w.pages.iter().flatten().map(|p| (*p).max(0) as u32).collect(),
+                        });
                     }
                 }
                 _ => {}
+            }
+            if let Some(s) = &out.job_status {
+                status = s.as_str().to_string();
             }
             pages = pages.max(out.document_metadata.as_ref().and_then(|m| m.pages).unwrap_or(0).max(0) as usize);
             blocks.extend(out.blocks.iter().flatten().map(from_sdk));
@@ -310,11 +352,12 @@ impl TextractEngine {
                 break;
             }
         }
-        let mut document = to_document(&blocks);
-        let present: Vec<u32> = document.pages.iter().map(|p| p.number).collect();
-        document.missing_pages = (1..=pages as u32).filter(|n| !present.contains(n)).collect();
-        document.warnings = warnings;
-        Ok(Some(JobResult { document, pages }))
+        Ok(Some(TResponse {
+            job_status: Some(status),
+            document_metadata: Some(TMetadata { pages: pages as u32 }),
+            warnings,
+            blocks,
+        }))
     }
 }
 
@@ -338,18 +381,43 @@ impl OcrEngine for TextractEngine {
             .await
             .map_err(|e| OcrError::EngineFailed { engine: "textract", detail: format!("document check: {e}") })??;
         check_size(checked.kind, object.size)?;
+        // This version of the object was read before (its writing failed, or its done marker
+        // expired): its kept answer, not a new job.
+        if let Some(archive) = &self.archive {
+            let key = archive.key(&location.bucket, &location.key, tag);
+            if let Some(saved) = archive.load(&key).await.map_err(archive_error)? {
+                tracing::info!(event = "textract_response_reused", document_id = tag, "kept answer read");
+                return Ok(OcrStart::Done(saved.response.document()));
+            }
+        }
         let id = self.start_analysis(location, tag).await?;
         Ok(OcrStart::Started(OcrJob { id }))
     }
 
-    async fn fetch(&self, job: &OcrJob) -> Result<OcrPoll, OcrError> {
-        Ok(match self.get_result(&job.id).await? {
-            Some(r) if r.pages > MAX_PAGES => {
-                return Err(DecodeError::TooManyPages { pages: r.pages as u32, limit: MAX_PAGES as u32 }.into())
-            }
-            Some(r) => OcrPoll::Done(r.document),
-            None => OcrPoll::Pending,
-        })
+    async fn fetch(&self, job: &PendingJob) -> Result<OcrPoll, OcrError> {
+        let record = JobRecord::of(job)
+            .map_err(|e| OcrError::EngineFailed { engine: "textract", detail: format!("job record: {e}") })?;
+        if let Some(saved) = self.kept(&record).await? {
+            tracing::info!(event = "textract_response_reused", document_id = %record.document_id, "kept answer read");
+            return Ok(OcrPoll::Done(saved.response.document()));
+        }
+        if is_replay(&job.job.id) {
+            // A replay whose answer is gone: Textract never knew this job.
+            return Err(OcrError::UnknownJob { job_id: job.job.id.clone() });
+        }
+        let Some(response) = self.get_response(&job.job.id).await? else { return Ok(OcrPoll::Pending) };
+        let pages = response.document_metadata.as_ref().map_or(0, |m| m.pages);
+        if pages as usize > MAX_PAGES {
+            return Err(DecodeError::TooManyPages { pages, limit: MAX_PAGES as u32 }.into());
+        }
+        let document = response.document();
+        if let Some(archive) = &self.archive {
+            // Kept before the document goes on: a failure here is the work bucket's, and the
+            // notice comes back (Textract keeps the answer for 7 days).
+            archive.save(SavedResponse { job: record, response }).await.map_err(archive_error)?;
+            tracing::info!(event = "textract_response_saved", document_id = %job.document_id, pages, "answer kept");
+        }
+        Ok(OcrPoll::Done(document))
     }
 }
 

@@ -109,8 +109,9 @@ pub trait OcrEngine: Send + Sync {
     /// Reads `object`, or starts a job that reads it. `tag` names the document the job is for
     /// (its DocumentReference id), for engines that label their jobs.
     async fn start(&self, object: &SourceObject, tag: &str) -> Result<OcrStart, OcrError>;
-    /// The document of a started job, or `Pending` while it runs.
-    async fn fetch(&self, job: &OcrJob) -> Result<OcrPoll, OcrError>;
+    /// The document of a started job, or `Pending` while it runs. The parked job says which
+    /// document it is (an engine that keeps its answers files them under it).
+    async fn fetch(&self, job: &crate::jobs::PendingJob) -> Result<OcrPoll, OcrError>;
 }
 
 /// Opens a document the way the reading stage would — type from the bytes, corrupt, encrypted,

@@ -138,6 +138,10 @@ pub struct Table {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bbox: Option<BBox>,
     pub cells: Vec<Cell>,
+    /// The table runs on from the last table of the previous page (same columns, no new header
+    /// or the same one repeated): [`Document::tables`] joins them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub continues: bool,
 }
 
 impl Table {
@@ -199,6 +203,29 @@ pub struct Document {
 pub const PAGE_BREAK: &str = "\n\n";
 
 impl Document {
+    /// Every table of the document, a table that runs over several pages as one: the rows of each
+    /// continuation follow the rows before them, a repeated header row left out.
+    pub fn tables(&self) -> Vec<Table> {
+        let mut out: Vec<Table> = Vec::new();
+        for t in self.pages.iter().flat_map(|p| &p.tables) {
+            match out.last_mut() {
+                Some(whole) if t.continues => {
+                    let offset = whole.rows();
+                    let repeated: Vec<u32> = t.cells.iter().filter(|c| c.header).map(|c| c.row).collect();
+                    let skip = repeated.iter().max().copied().unwrap_or(0);
+                    whole.cells.extend(
+                        t.cells
+                            .iter()
+                            .filter(|c| c.row > skip)
+                            .map(|c| Cell { row: c.row - skip + offset, ..c.clone() }),
+                    );
+                }
+                _ => out.push(Table { continues: false, ..t.clone() }),
+            }
+        }
+        out
+    }
+
     /// The plain text the NLP reads and the DocumentReference carries: lines joined by newlines,
     /// pages by a blank line.
     pub fn text(&self) -> String {
@@ -299,7 +326,7 @@ mod tests {
             content: Field { text: String::new(), bbox: None, confidence: 99.0, selected: None },
             header: false,
         };
-        let t = Table { bbox: None, cells: vec![cell(1, 1, 3), cell(2, 1, 1), cell(2, 2, 1)] };
+        let t = Table { bbox: None, cells: vec![cell(1, 1, 3), cell(2, 1, 1), cell(2, 2, 1)], continues: false };
         assert_eq!((t.rows(), t.cols()), (2, 3));
     }
 

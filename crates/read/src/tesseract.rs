@@ -12,7 +12,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rayon::prelude::*;
 
-use paperchart_core::ocr::{OcrEngine, OcrError, OcrJob, OcrPoll, OcrStart};
+use paperchart_core::jobs::PendingJob;
+use paperchart_core::ocr::{OcrEngine, OcrError, OcrPoll, OcrStart};
 use paperchart_core::source::SourceObject;
 use paperchart_model::document::{BBox, Document, Line, Page, ReadBy, Word};
 use paperchart_model::layout;
@@ -181,9 +182,9 @@ impl OcrEngine for TesseractEngine {
         Ok(OcrStart::Done(doc))
     }
 
-    async fn fetch(&self, job: &OcrJob) -> Result<OcrPoll, OcrError> {
+    async fn fetch(&self, job: &PendingJob) -> Result<OcrPoll, OcrError> {
         // Tesseract never starts a job: every job is unknown to it.
-        Err(OcrError::UnknownJob { job_id: job.id.clone() })
+        Err(OcrError::UnknownJob { job_id: job.job.id.clone() })
     }
 }
 
