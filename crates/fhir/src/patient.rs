@@ -93,7 +93,9 @@ pub fn resource(cfg: &FhirSettings, id: &str, d: &Demographics) -> Value {
         addr.insert("use".into(), json!("home"));
         // An address read in parts (a form's Street, City, State, Zip fields) is written whole too.
         let text = if a.text.is_empty() {
-            let place = [a.city.as_deref(), a.state.as_deref(), a.postal_code.as_deref()].into_iter().flatten();
+            let place = [a.city.as_deref(), a.state.as_deref(), a.postal_code.as_deref(), a.country.as_deref()]
+                .into_iter()
+                .flatten();
             a.line.iter().map(String::as_str).chain(place).collect::<Vec<_>>().join(", ")
         } else {
             a.text.clone()
@@ -102,7 +104,8 @@ pub fn resource(cfg: &FhirSettings, id: &str, d: &Demographics) -> Value {
         if !a.line.is_empty() {
             addr.insert("line".into(), json!(a.line));
         }
-        for (k, v) in [("city", &a.city), ("state", &a.state), ("postalCode", &a.postal_code)] {
+        for (k, v) in [("city", &a.city), ("state", &a.state), ("postalCode", &a.postal_code), ("country", &a.country)]
+        {
             if let Some(v) = v {
                 addr.insert(k.into(), json!(v));
             }

@@ -299,6 +299,9 @@ pub struct Address {
     pub city: Option<String>,
     pub state: Option<String>,
     pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2 when the document names the country ("India" → IN), else as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
 }
 
 /// The patient as the document names them. Patient data: never logged.
@@ -376,6 +379,7 @@ impl Demographics {
                 a.city = a.city.or(b.city);
                 a.state = a.state.or(b.state);
                 a.postal_code = a.postal_code.or(b.postal_code);
+                a.country = a.country.or(b.country);
                 if a.text.is_empty() {
                     a.text = b.text;
                 }

@@ -515,13 +515,15 @@ fn fill_from_fields(page: &paperchart_model::document::Page, demo: &mut super::D
                 .iter()
                 .any(|l| l.text.find(&format!("{key}:")).is_some_and(|i| phi::is_choice(&l.text[i + key.len() + 1..])))
     };
-    let fields: Vec<(&str, &str, Option<f32>)> = page
+    let mut fields: Vec<(&str, &str, Option<f32>)> = page
         .key_values
         .iter()
         .filter(|kv| kv.value.selected.is_none() && ours(kv) && !choice(kv))
         .map(|kv| (kv.key_name(), kv.value.text.trim(), top(kv.key.bbox)))
         .filter(|(k, v, _)| !k.is_empty() && !v.is_empty())
         .collect();
+    // A table about the patient ("Name | Birth Date | MRN" over one row of values) is fields too.
+    fields.extend(page.tables.iter().flat_map(table_fields).filter(|(_, _, t)| t.is_none_or(|t| t < others)));
     let mut identity_top: Option<f32> = None;
     for (key, value, at) in &fields {
         let got = phi::field_demographics(key, value);
@@ -536,6 +538,68 @@ fn fill_from_fields(page: &paperchart_model::document::Page, demo: &mut super::D
         if at.is_none_or(|t| t >= first - 0.01) {
             demo.fill_from(phi::field_contact(key, value));
         }
+    }
+}
+
+/// The fields of a table that names the patient: a header row of identity captions over exactly
+/// one row of values ("Name | Birth Date | MRN", Textract's COLUMN_HEADER cells or the first row),
+/// or rows of a caption and its value ("Name | Jane Doe", "DOB | 03/07/1952"). A table of several
+/// rows is a list (of tests, drugs, relatives), never one person; a bare "Name" column alone
+/// (a drug's or a test's name) names nobody; a table with a column about someone else
+/// (relationship, contact, insured, guarantor, physician) gives nothing. Pairs are (caption,
+/// value, top of the value's cell).
+fn table_fields(table: &paperchart_model::document::Table) -> Vec<(&str, &str, Option<f32>)> {
+    use paperchart_model::document::Cell;
+    fn text(c: &Cell) -> &str {
+        c.content.text.trim()
+    }
+    let someone_else = |c: &Cell| {
+        let t = text(c).to_lowercase();
+        ["relationship", "relation", "contact", "insured", "subscriber", "guarantor", "physician", "provider", "doctor"]
+            .iter()
+            .any(|w| t.contains(w))
+    };
+    if table.cells.iter().any(someone_else) {
+        return vec![];
+    }
+    let named = |kinds: &[(&str, &str)]| {
+        kinds.len() >= 2 || kinds.iter().any(|(k, t)| *k != "name" || !t.eq_ignore_ascii_case("name"))
+    };
+    // Column form: captions in the header row, their values in the one row below.
+    let header_row = table.cells.iter().filter(|c| c.header).map(|c| c.row).min().unwrap_or(1);
+    let header: Vec<&Cell> = table.cells.iter().filter(|c| c.row == header_row).collect();
+    let kinds: Vec<(&str, &str)> =
+        header.iter().filter_map(|c| phi::identity_caption(text(c)).map(|k| (k, text(c)))).collect();
+    let mut data_rows: Vec<u32> =
+        table.cells.iter().filter(|c| c.row > header_row && !text(c).is_empty()).map(|c| c.row).collect();
+    data_rows.sort_unstable();
+    data_rows.dedup();
+    if !kinds.is_empty() && named(&kinds) && data_rows.len() == 1 {
+        let row = data_rows[0];
+        return header
+            .iter()
+            .filter_map(|h| {
+                let v = table.cells.iter().find(|c| c.row == row && c.col == h.col)?;
+                (!text(h).is_empty() && !text(v).is_empty()).then(|| (text(h), text(v), v.content.bbox.map(|b| b.top)))
+            })
+            .collect();
+    }
+    // Row form: a caption and its value side by side, row after row.
+    let mut pairs = Vec::new();
+    let mut row_kinds = Vec::new();
+    for row in 1..=table.rows() {
+        let cells: Vec<&Cell> = table.cells.iter().filter(|c| c.row == row && !text(c).is_empty()).collect();
+        if let [k, v] = cells[..] {
+            if let (Some(kind), None) = (phi::identity_caption(text(k)), phi::identity_caption(text(v))) {
+                row_kinds.push((kind, text(k)));
+                pairs.push((text(k), text(v), v.content.bbox.map(|b| b.top)));
+            }
+        }
+    }
+    if named(&row_kinds) {
+        pairs
+    } else {
+        vec![]
     }
 }
 
@@ -763,6 +827,56 @@ Diagnosis: Essential hypertension (I10)
             &[("Emergency Contact", 0.26)],
         );
         assert!(engine().analyze_document(&doc, &doc.text()).demographics.given.is_empty());
+    }
+
+    /// A page holding one table, cells given row by row (the first row flagged as headers when
+    /// `header`), and a line per row.
+    fn table_page(rows: &[&[&str]], header: bool) -> paperchart_model::document::Document {
+        use paperchart_model::document::{BBox, Cell, Field, Line, Table};
+        let mut doc = form_page(&[], &[]);
+        let page = &mut doc.pages[0];
+        let mut cells = Vec::new();
+        for (r, row) in rows.iter().enumerate() {
+            page.lines.push(Line::from_text(&row.join(" "), 99.0));
+            for (c, t) in row.iter().enumerate() {
+                let bbox =
+                    Some(BBox { left: 0.1 + 0.2 * c as f32, top: 0.3 + 0.03 * r as f32, width: 0.18, height: 0.02 });
+                cells.push(Cell {
+                    row: r as u32 + 1,
+                    col: c as u32 + 1,
+                    row_span: 1,
+                    col_span: 1,
+                    content: Field { text: t.to_string(), bbox, confidence: 99.0, selected: None },
+                    header: header && r == 0,
+                });
+            }
+        }
+        page.tables.push(Table { bbox: None, cells, continues: false });
+        doc
+    }
+
+    #[test]
+    fn a_table_about_the_patient_names_them_and_a_list_names_nobody() {
+        let demo = |doc: paperchart_model::document::Document| engine().analyze_document(&doc, "").demographics;
+        let d =
+            demo(table_page(&[&["Name", "Birth Date", "MRN"], &["Okafor, Chidi", "02/29/1980", "PN-448120"]], true));
+        assert_eq!((d.family.as_deref(), d.given.as_slice()), (Some("Okafor"), &["Chidi".to_string()][..]));
+        assert_eq!((d.birth_date.as_deref(), d.mrn.as_deref()), (Some("1980-02-29"), Some("PN-448120")));
+        // Without header flags the first row is the header; captions and values side by side too.
+        let d = demo(table_page(&[&["Patient Name", "DOB"], &["Wei Chen", "1/6/58"]], false));
+        assert_eq!((d.family.as_deref(), d.birth_date.as_deref()), (Some("Chen"), Some("1958-01-06")));
+        let d = demo(table_page(&[&["Name:", "Jane Roe"], &["Date of Birth:", "03/07/1952"], &["Sex:", "F"]], false));
+        assert_eq!((d.family.as_deref(), d.gender), (Some("Roe"), Some(crate::Gender::Female)));
+        // A list, a drug's "Name" column, a table of contacts: nobody.
+        let list = demo(table_page(&[&["Name", "DOB"], &["Ann Lee", "01/02/1950"], &["Bo Lee", "03/04/1952"]], true));
+        assert!(list.family.is_none() && list.birth_date.is_none(), "{list:?}");
+        let drugs = demo(table_page(&[&["Name", "Dose", "Route"], &["Metformin Hydrochloride", "500 mg", "PO"]], true));
+        assert!(drugs.family.is_none(), "{drugs:?}");
+        let contacts = demo(table_page(
+            &[&["Name", "Relationship", "Phone"], &["Tomas Quintero", "Brother", "860-555-0177"]],
+            true,
+        ));
+        assert!(contacts.family.is_none(), "{contacts:?}");
     }
 
     #[test]

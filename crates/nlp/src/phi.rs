@@ -23,7 +23,6 @@ struct Patterns {
     titled_name: Regex,
     age_sex: Regex,
     age: Regex,
-    state_zip: Regex,
 }
 
 const DATE: &str = r"(?:\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}-\d{1,2}-\d{4}|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{1,2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?,?\s+\d{4})";
@@ -41,7 +40,6 @@ fn patterns() -> &'static Patterns {
             titled_name: re(r"\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+((?:[A-Z][a-z'-]+|[A-Z]\.)(?:\s+[A-Z][a-z'-]+){0,2})"),
             age_sex: re(r"(?i)\b(\d{1,3})[- ]?(?:year|yr)s?[- ]old\s+(male|female|man|woman|gentleman|lady|boy|girl)\b"),
             age: re(r"(?i)\b(\d{1,3})[- ]?(?:year|yr)s?[- ]old\b|\b(\d{1,3})\s*(?:yo|y/o|y\.o\.)\b"),
-            state_zip: re(r"\b([A-Z]{2})\s+(\d{5}(?:-\d{4})?)\b"),
         }
     })
 }
@@ -389,7 +387,13 @@ pub fn field_contact(key: &str, value: &str) -> Demographics {
         {
             demo.address = Some(part(&|a| a.state = Some(value.to_string())));
         }
-        "zip" | "zip code" | "zipcode" | "postal code" | "postcode"
+        "country"
+            if value.chars().all(|c| c.is_alphabetic() || " .".contains(c)) && (2..=40).contains(&value.len()) =>
+        {
+            let country = country_code(value).map_or_else(|| value.to_string(), str::to_string);
+            demo.address = Some(part(&|a| a.country = Some(country.clone())));
+        }
+        "zip" | "zip code" | "zipcode" | "postal code" | "postcode" | "post code" | "pin" | "pin code" | "pincode"
             if value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ')
                 && (3..=10).contains(&value.len()) =>
         {
@@ -404,6 +408,22 @@ pub fn field_contact(key: &str, value: &str) -> Demographics {
         _ => {}
     }
     demo
+}
+
+/// The identity field a table's header cell (or a row's first cell) names: "name" for the whole
+/// name ("Name", "Patient Name", "Member Name"), else a caption of its own ("Last Name", "Birth
+/// Date", "Sex", "MRN" …) as [`caption_fields`] names them. `None` for any other heading.
+pub fn identity_caption(cell: &str) -> Option<&'static str> {
+    let c = cell.trim().trim_end_matches([':', '#']).trim();
+    if let Some(f) = single_caption(c) {
+        return f.first().copied();
+    }
+    let l: String = c.to_lowercase().replace('\u{2019}', "'").split_whitespace().collect::<Vec<_>>().join(" ");
+    matches!(
+        l.as_str(),
+        "name" | "patient name" | "patient's name" | "patient" | "pt name" | "pt. name" | "member name" | "full name"
+    )
+    .then_some("name")
 }
 
 /// One caption standing alone as a key (`caption_fields` wants a row of two or more).
@@ -464,28 +484,147 @@ fn parse_name_as_written(value: &str) -> Option<(String, Vec<String>)> {
     Some((family, given))
 }
 
+/// Countries an address may end with, as ISO 3166-1 alpha-2.
+const COUNTRIES: &[(&str, &str)] = &[
+    ("united states of america", "US"),
+    ("united states", "US"),
+    ("usa", "US"),
+    ("u.s.a", "US"),
+    ("us", "US"),
+    ("india", "IN"),
+    ("united kingdom", "GB"),
+    ("uk", "GB"),
+    ("england", "GB"),
+    ("scotland", "GB"),
+    ("wales", "GB"),
+    ("canada", "CA"),
+    ("australia", "AU"),
+    ("ireland", "IE"),
+    ("new zealand", "NZ"),
+    ("nigeria", "NG"),
+    ("ghana", "GH"),
+    ("kenya", "KE"),
+    ("south africa", "ZA"),
+    ("philippines", "PH"),
+    ("pakistan", "PK"),
+    ("bangladesh", "BD"),
+    ("sri lanka", "LK"),
+    ("nepal", "NP"),
+];
+
+/// India's states and union territories: the word before a PIN code is one of them, or a city.
+const INDIAN_STATES: &[&str] = &[
+    "andhra pradesh",
+    "arunachal pradesh",
+    "assam",
+    "bihar",
+    "chhattisgarh",
+    "goa",
+    "gujarat",
+    "haryana",
+    "himachal pradesh",
+    "jharkhand",
+    "karnataka",
+    "kerala",
+    "madhya pradesh",
+    "maharashtra",
+    "manipur",
+    "meghalaya",
+    "mizoram",
+    "nagaland",
+    "odisha",
+    "punjab",
+    "rajasthan",
+    "sikkim",
+    "tamil nadu",
+    "telangana",
+    "tripura",
+    "uttar pradesh",
+    "uttarakhand",
+    "west bengal",
+    "delhi",
+    "jammu and kashmir",
+    "ladakh",
+    "puducherry",
+    "chandigarh",
+];
+
+/// The country a part names, if it names one.
+pub fn country_code(part: &str) -> Option<&'static str> {
+    let p = part.trim().trim_end_matches('.').to_lowercase();
+    COUNTRIES.iter().find(|(name, _)| *name == p).map(|(_, code)| *code)
+}
+
+/// A place and its postal code in one part of an address ("Springfield IL 62704", "Karnataka
+/// 560001", "London NW1 6XE", "Toronto ON M5V 2T6", "Sydney NSW 2000"), by the postal formats of
+/// the country when the address names one, else of any: (country, city, state, code).
+fn postal_part(part: &str, country: Option<&str>) -> Option<(&'static str, Option<String>, Option<String>, String)> {
+    static P: OnceLock<Vec<(&'static str, Regex)>> = OnceLock::new();
+    let formats = P.get_or_init(|| {
+        let re = |s: &str| Regex::new(s).expect("postal pattern");
+        vec![
+            ("US", re(r"^(?:(?P<place>.*?)\s+)?(?P<state>[A-Z]{2})\.?\s+(?P<code>\d{5}(?:-\d{4})?)$")),
+            ("CA", re(r"^(?:(?P<place>.*?)\s+)?(?P<state>[A-Z]{2})\s+(?P<code>[A-Z]\d[A-Z]\s?\d[A-Z]\d)$")),
+            ("AU", re(r"^(?:(?P<place>.*?)\s+)?(?P<state>NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+(?P<code>\d{4})$")),
+            ("GB", re(r"^(?:(?P<place>.*?)\s+)?(?P<code>[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})$")),
+            ("IN", re(r"^(?:(?P<place>.*?)[\s-]+)?(?P<code>\d{3}\s?\d{3})$")),
+        ]
+    });
+    for (code, re) in formats {
+        if country.is_some_and(|c| c != *code) {
+            continue;
+        }
+        let Some(c) = re.captures(part.trim()) else { continue };
+        let place = c
+            .name("place")
+            .map(|m| m.as_str().trim().trim_end_matches([',', '-']).trim().to_string())
+            .filter(|p| !p.is_empty() && !p.chars().any(|c| c.is_ascii_digit()));
+        let mut state = c.name("state").map(|m| m.as_str().to_string());
+        let mut city = place;
+        // Before a PIN code stands a state or a city.
+        if *code == "IN" && city.as_deref().is_some_and(|p| INDIAN_STATES.contains(&p.to_lowercase().as_str())) {
+            state = city.take();
+        }
+        return Some((code, city, state, c["code"].to_string()));
+    }
+    None
+}
+
+/// An address as written on one line: street lines, city, state or province, postal code and
+/// country, read by the country's conventions (a PIN code or a postcode is a postal code, never a
+/// city; a city has no digits).
 fn parse_address(value: &str) -> Option<Address> {
     let text = value.trim().trim_end_matches(['.', ';']).to_string();
     let parts: Vec<&str> = text.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
-    if parts.is_empty() || !parts[0].chars().next().is_some_and(|c| c.is_ascii_digit()) {
+    if parts.is_empty() || !parts[0].chars().any(|c| c.is_ascii_digit()) {
         return None;
     }
     let mut addr = Address { text: text.clone(), ..Default::default() };
     let mut rest: &[&str] = &parts;
-    if let Some(last) = rest.last() {
-        if let Some(c) = patterns().state_zip.captures(last) {
-            addr.state = Some(c[1].to_string());
-            addr.postal_code = Some(c[2].to_string());
-            let before = last[..c.get(0).map_or(0, |m| m.start())].trim();
-            rest = &rest[..rest.len() - 1];
-            if !before.is_empty() {
-                addr.city = Some(before.to_string());
+    if let Some(code) = rest.last().and_then(|p| country_code(p)).filter(|_| rest.len() >= 2) {
+        addr.country = Some(code.to_string());
+        rest = &rest[..rest.len() - 1];
+    }
+    if let Some((country, city, state, code)) = rest.last().and_then(|p| postal_part(p, addr.country.as_deref())) {
+        addr.postal_code = Some(code);
+        if addr.country.is_none() && country != "US" {
+            addr.country = Some(country.to_string());
+        }
+        (addr.city, addr.state) = (city, state);
+        rest = &rest[..rest.len() - 1];
+        // "…, Bengaluru, Karnataka 560001", "…, Springfield, IL 62704": the part before is the city.
+        if addr.city.is_none() && rest.len() >= 2 {
+            if let Some(city) = rest.last().filter(|p| !p.chars().any(|c| c.is_ascii_digit())) {
+                addr.city = Some(city.to_string());
+                rest = &rest[..rest.len() - 1];
             }
         }
-    }
-    if addr.city.is_none() && rest.len() >= 2 {
-        addr.city = rest.last().map(|s| s.to_string());
-        rest = &rest[..rest.len() - 1];
+    } else if rest.len() >= 2 {
+        let last = rest[rest.len() - 1];
+        if !last.chars().any(|c| c.is_ascii_digit()) {
+            addr.city = Some(last.to_string());
+            rest = &rest[..rest.len() - 1];
+        }
     }
     addr.line = rest.iter().map(|s| s.to_string()).collect();
     Some(addr)
@@ -789,6 +928,38 @@ mod tests {
         let mut merged = Demographics { mrn: Some("A1".into()), ..Default::default() };
         merged.fill_from(d);
         assert_eq!(merged.other_ids.len(), 3, "the other record's MRN becomes one more identifier");
+    }
+
+    #[test]
+    fn addresses_are_read_by_their_country() {
+        let a = |v: &str| {
+            let a = parse_address(v).unwrap();
+            (a.line, a.city, a.state, a.postal_code, a.country)
+        };
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            a("12 Elm Street, Springfield, IL 62704"),
+            (vec!["12 Elm Street".into()], s("Springfield"), s("IL"), s("62704"), None)
+        );
+        assert_eq!(a("123 Any Street Any City CA 92127").2, s("CA"));
+        assert_eq!(
+            a("12 MG Road, Indiranagar, Bengaluru, Karnataka 560001, India"),
+            (vec!["12 MG Road".into(), "Indiranagar".into()], s("Bengaluru"), s("Karnataka"), s("560001"), s("IN")),
+            "a PIN code is a postal code, the state before it a state, and the country is India"
+        );
+        assert_eq!(
+            a("Flat 4, 22 Park Street, Kolkata - 700016"),
+            (vec!["Flat 4".into(), "22 Park Street".into()], s("Kolkata"), None, s("700016"), s("IN"))
+        );
+        assert_eq!(
+            a("221B Baker Street, London NW1 6XE, United Kingdom"),
+            (vec!["221B Baker Street".into()], s("London"), None, s("NW1 6XE"), s("GB"))
+        );
+        assert_eq!(a("55 King St W, Toronto, ON M5K 1A1, Canada").2, s("ON"));
+        let odd = a("7 Hill Road, 560001");
+        assert_eq!((odd.1, odd.3), (None, s("560001")), "a number is never a city");
+        assert_eq!(field_contact("PIN Code:", "560 001").address.unwrap().postal_code.as_deref(), Some("560 001"));
+        assert_eq!(field_contact("Country:", "India").address.unwrap().country.as_deref(), Some("IN"));
     }
 
     #[test]
