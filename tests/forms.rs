@@ -82,6 +82,15 @@ fn forms_are_read_as_their_gold_says() {
         for id in &ids {
             assert!(gold_ids.contains(id), "{name}: identifier {id} is not the patient's ({gold_ids:?})");
         }
+        if let Some(date) = g.get("service_date") {
+            // A claim's date is its first date of service: the document's period and each
+            // diagnosis's recorded date.
+            let doc = resources(bundle, "DocumentReference")[0];
+            assert_eq!(&doc["context"]["period"]["start"], date, "{name}: date of service");
+            for c in resources(bundle, "Condition") {
+                assert_eq!(&c["recordedDate"], date, "{name}: a diagnosis is recorded on the date of service");
+            }
+        }
         let conditions = resources(bundle, "Condition");
         for c in g["conditions"].as_array().unwrap() {
             let mut names = vec![lower(&c["text"])];

@@ -180,8 +180,9 @@ def claim_1500(rng, path):
         pg.text(x, 845, f"{letters[i]}. {shown}")
     pg.text(1100, 800, "22. RESUBMISSION CODE", pg.small)
     pg.text(60, 920, "24. A. DATE(S) OF SERVICE  B. PLACE  D. PROCEDURES, SERVICES, OR SUPPLIES  E. DIAGNOSIS POINTER  F. $ CHARGES", pg.small)
-    for i in range(rng.randint(1, 3)):
-        pg.text(70, 965 + i * 45, f"{rng.randint(1, 12):02d} {rng.randint(1, 28):02d} 24   11   99213   A   {rng.randint(80, 250)} 00")
+    services = sorted((rng.randint(1, 12), rng.randint(1, 28)) for _ in range(rng.randint(1, 3)))
+    for i, (sm, sd) in enumerate(services):
+        pg.text(70, 965 + i * 45, f"{sm:02d} {sd:02d} 24   11   99213   A   {rng.randint(80, 250)} 00")
     # Items 25, 26 and 28 in their own boxes, each value under its caption.
     account = rng.choice([f"{rng.randint(100000, 999999)}", f"{rng.choice('ABKP')}{rng.randint(1000, 99999)}-{rng.randint(1, 9)}"])
     for x, caption, value in [(60, "25. FEDERAL TAX I.D. NUMBER", f"{rng.randint(10, 99)}-{rng.randint(1000000, 9999999)}"),
@@ -197,10 +198,13 @@ def claim_1500(rng, path):
     must = [PHONE_TRAPS, {"why": "claim caption 'ILLNESS, INJURY, or PREGNANCY (LMP)'", "text": ["pregnancy", "pregnant"]},
             {"why": "claim question 'AUTO ACCIDENT?' answered NO", "text": ["accident"]},
             {"why": "claim box 'EMPLOYMENT?'", "text": ["employment", "employed"]}]
-    return gold("claim form CMS-1500 (02/12)", patient=pid(p, identifiers=[account], gender="box", birth=True),
-                conditions=conds, must_not=must,
+    g = gold("claim form CMS-1500 (02/12)", patient=pid(p, identifiers=[account], gender="box", birth=True),
+             conditions=conds, must_not=must,
                 notes=["the insured (items 4 and 11a) is not the patient", "sex is a ticked box: not counted",
-                       "item 26 PATIENT'S ACCOUNT NO. is the patient's (type AN); item 25 the provider's tax id"])
+                    "item 26 PATIENT'S ACCOUNT NO. is the patient's (type AN); item 25 the provider's tax id"])
+    # Not scored by score_realdocs.py; tests/forms.rs checks the claim's date against it.
+    g["service_date"] = f"2024-{services[0][0]:02d}-{services[0][1]:02d}"
+    return g
 
 
 def claim_ub04(rng, path):
@@ -210,6 +214,9 @@ def claim_ub04(rng, path):
     pg.text(60, 60, "1 NORTHSIDE COMMUNITY HOSPITAL", pg.small)
     pg.text(1300, 60, "4 TYPE OF BILL  0111", pg.small)
     pg.text(1300, 100, "UB-04 CMS-1450", pg.small)
+    sm, sd = rng.randint(1, 12), rng.randint(1, 25)
+    pg.text(800, 60, "6 STATEMENT COVERS PERIOD  FROM   THROUGH", pg.small)
+    pg.text(810, 100, f"{sm:02d}{sd:02d}24   {sm:02d}{sd + 3:02d}24")
     pg.text(60, 160, "8 PATIENT NAME", pg.small)
     pg.text(70, 195, f"{p['family'].upper()}, {p['given'].upper()}")
     pg.text(800, 160, "9 PATIENT ADDRESS", pg.small)
@@ -232,7 +239,9 @@ def claim_ub04(rng, path):
     pg.text(60, 920, "76 ATTENDING NPI  " + str(rng.randint(1000000000, 1999999999)), pg.small)
     pg.scan(path)
     conds = [{"text": words, "assertion": "present", "codes": [code]} for words, code in dx]
-    return gold("claim form UB-04", patient=pid(p, gender=True, birth=True), conditions=conds, must_not=[PHONE_TRAPS])
+    g = gold("claim form UB-04", patient=pid(p, gender=True, birth=True), conditions=conds, must_not=[PHONE_TRAPS])
+    g["service_date"] = f"2024-{sm:02d}-{sd:02d}"
+    return g
 
 
 def intake(rng, path):

@@ -45,6 +45,8 @@ pub fn read(class: DocumentClass, text: &str, document: &Document, term: &Termin
             let placed = Placed::new(document);
             out.demographics = claim_patient(&placed);
             out.entities.extend(claim_diagnoses(&placed, text, term));
+            // A claim's date is its first date of service; a signature's or a form's date is not.
+            out.document.date = claim_service_date(text);
         }
         DocumentClass::InsuranceCard => {
             let coverage = coverage(document, text);
@@ -198,7 +200,9 @@ fn codes_in(words: &[&str], term: &Terminology) -> Vec<(usize, usize, String)> {
         let tok = alnum(words[k]);
         let mut found = None;
         for skip in 0..=1usize {
-            if tok.len() < skip + 3 {
+            // A stray character before a code is a box's edge read as a letter ("LKQ2 1"); a
+            // digit there is part of the code as read ("3209" is J20.9 misread, never "Z09").
+            if tok.len() < skip + 3 || skip == 1 && tok[0].is_ascii_digit() {
                 break;
             }
             let (cat, rest) = tok[skip..].split_at(3);
@@ -452,6 +456,45 @@ fn claim_date(value: &str) -> Option<String> {
     parse_date(&joined)
 }
 
+/// The first date of service of a claim: the "From" date of the first service line under
+/// CMS-1500 item 24A ("DATE(S) OF SERVICE"), or a UB-04's statement period (FL 6) or service
+/// date (FL 45). Only a date read cleanly counts — its leading tokens all digits ("10 11 21",
+/// "10/11/21", "101121") and a real calendar date: a service line OCR has mangled ("10 (11) 24")
+/// gives none rather than a wrong one.
+fn claim_service_date(text: &str) -> Option<String> {
+    static P: OnceLock<Regex> = OnceLock::new();
+    let caption = P.get_or_init(|| {
+        Regex::new(r"(?i)date\(?s\)?\s+of\s+servi|statement\s+covers|\bserv\.?\s+date|service\s+date")
+            .expect("service date caption")
+    });
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if !caption.is_match(line) {
+            continue;
+        }
+        for next in lines.iter().skip(i + 1).take(8) {
+            let tokens: Vec<&str> = next
+                .split_whitespace()
+                .take_while(|t| t.chars().all(|c| c.is_ascii_digit() || c == '/' || c == '-'))
+                .collect();
+            let date = match tokens[..] {
+                [one, ..] if one.len() == 6 && one.chars().all(|c| c.is_ascii_digit()) => {
+                    parse_date(&format!("{}/{}/{}", &one[..2], &one[2..4], &one[4..]))
+                }
+                [one, ..] if one.contains(['/', '-']) => parse_date(one),
+                [m, d, y, ..] if m.len() == 2 && d.len() == 2 && matches!(y.len(), 2 | 4) => {
+                    parse_date(&format!("{m}/{d}/{y}"))
+                }
+                _ => claim_date(tokens.first().copied().unwrap_or("")).filter(|_| tokens.len() == 1),
+            };
+            if date.is_some() {
+                return date;
+            }
+        }
+    }
+    None
+}
+
 /// What an insurance card's fields say of the coverage.
 fn coverage(document: &Document, text: &str) -> CoverageFact {
     let mut c = coverage_fields(document);
@@ -610,6 +653,12 @@ mod tests {
     }
 
     #[test]
+    fn a_digit_is_never_a_stray_character_before_a_code() {
+        assert!(codes_in(&["3209", "G43909"], term()).iter().all(|(_, _, c)| c != "Z09"), "not Z09 from '3209'");
+        assert_eq!(codes_in(&["3209", "G43909"], term()).last().map(|c| c.2.as_str()), Some("G43.909"));
+    }
+
+    #[test]
     fn codes_in_the_diagnosis_field_survive_ocr_but_only_one_way() {
         let read = |s: &str| -> Vec<String> {
             let words: Vec<&str> = s.split_whitespace().collect();
@@ -761,6 +810,15 @@ mod tests {
         assert_eq!(claim_date("09081979 M 072424").as_deref(), Some("1979-09-08"), "a UB-04's MMDDYYYY");
         assert_eq!(claim_date("05 | 13 | 48").as_deref(), Some("1948-05-13"));
         assert_eq!(claim_date("M FI"), None);
+        let service = |lines: &str| claim_service_date(&format!("24. A. DATE(S) OF SERVICE From To\n{lines}"));
+        assert_eq!(service("MM DD YY MM DD YY\n03 14 24   11   99213   A   120 00").as_deref(), Some("2024-03-14"));
+        assert_eq!(service("10/11/21 10/11/21 11 90805").as_deref(), Some("2021-10-11"));
+        assert_eq!(service("| 10 (11) 24 11 90805 | 140,00"), None, "a mangled service line gives no date");
+        assert_eq!(service("13 45 24 11 99213"), None, "not a calendar date");
+        assert_eq!(
+            claim_service_date("6 STATEMENT COVERS PERIOD FROM THROUGH\n101121 101421").as_deref(),
+            Some("2021-10-11")
+        );
         let dx = claim_diagnoses(&placed, &text, term());
         let codes: Vec<&str> = dx.iter().map(|e| e.codes[0].code.as_str()).collect();
         assert_eq!(codes, ["J45.909", "E11.9"], "the field's codes only: not the 22 box's number, not a service line");

@@ -436,6 +436,17 @@ fn single_caption(key: &str) -> Option<Vec<&'static str>> {
 /// and names already in mixed case stay as they are.
 fn name_case(word: &str) -> String {
     let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+    // OCR reads a capital I as a small l inside words in capitals ("MEl" for MEI): in a word of
+    // capitals whose only small letters are l, they are I.
+    let capitals = word.chars().filter(|c| c.is_uppercase()).count();
+    let only_l = word.chars().filter(|c| c.is_lowercase()).all(|c| c == 'l');
+    let fixed: String;
+    let word = if capitals >= 2 && only_l && word.contains('l') && !word.starts_with('l') {
+        fixed = word.replace('l', "I");
+        fixed.as_str()
+    } else {
+        word
+    };
     if letters < 2 || word.chars().any(|c| c.is_lowercase()) {
         return word.to_string();
     }
@@ -928,6 +939,14 @@ mod tests {
         let mut merged = Demographics { mrn: Some("A1".into()), ..Default::default() };
         merged.fill_from(d);
         assert_eq!(merged.other_ids.len(), 3, "the other record's MRN becomes one more identifier");
+    }
+
+    #[test]
+    fn names_in_capitals_read_as_names_even_with_an_ocr_l() {
+        assert_eq!(name_case("MEl"), "Mei", "a small l in capitals is an I");
+        assert_eq!(name_case("WILLlAMS"), "Williams");
+        assert_eq!(name_case("McDonald"), "McDonald", "mixed case stays as written");
+        assert_eq!(name_case("Al"), "Al", "one capital: a name as written");
     }
 
     #[test]
