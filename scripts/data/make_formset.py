@@ -363,7 +363,14 @@ def lab(rng, path):
     mrn = f"{rng.randint(10000000, 99999999)}"
     pg = Page(rng)
     pg.text(60, 60, "LABORATORY REPORT", pg.bold)
-    pg.text(60, 140, f"Patient: {p['family']}, {p['given']}     DOB: {p['mdY']}     MRN: {mrn}")
+    if rng.random() < 0.5:
+        pg.text(60, 140, f"Patient: {p['family']}, {p['given']}     DOB: {p['mdY']}     MRN: {mrn}")
+    else:
+        # The patient as a table of aligned columns: captions over one row of values.
+        for x, caption, value in [(60, "Patient Name", f"{p['given']} {p['family']}"),
+                                  (620, "Date of Birth", p["mdY"]), (980, "MRN", mrn)]:
+            pg.text(x, 100, caption, pg.small)
+            pg.text(x, 135, value)
     pg.text(60, 190, f"Collected: {rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/2024   Ordering physician: Dr. {person(rng)['family']}")
     pg.text(60, 280, "Test                    Result     Flag   Units      Reference Range")
     y = 340

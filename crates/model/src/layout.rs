@@ -1,11 +1,12 @@
 //! Layout from word boxes, for engines that give words and lines only (Tesseract, text layers):
 //! a line cut into segments where its words stand apart (form columns), key/value fields whose
-//! value stands beside its label or below it, and what stands below a caption in its column.
+//! value stands beside its label or below it, what stands below a caption in its column, and
+//! tables of lines whose segments stand in the same columns.
 //!
 //! Pure geometry on page-relative boxes; no vocabulary. Which captions matter (a patient's name,
 //! a claim's diagnosis box) is the NLP's business: it asks [`below`] for what stands under them.
 
-use crate::document::{BBox, Field, KeyValue, Line, Word};
+use crate::document::{BBox, Cell, Field, KeyValue, Line, Table, Word};
 
 /// Words further apart than this many character widths start a new segment: a form's next
 /// column, not the next word of a phrase.
@@ -281,6 +282,71 @@ pub fn key_values(lines: &[Line]) -> Vec<KeyValue> {
     out
 }
 
+/// Tables of aligned columns: runs of two or more consecutive lines, each cut into the same
+/// number (two or more) of segments, every segment standing over the same column as the first
+/// line's (their boxes overlap horizontally), the lines no further apart than two of their
+/// heights. Each line is a row (the first as it stands, unflagged: the reader decides whether it
+/// is a header); a line that breaks the columns ends the table. Lines without word boxes give
+/// none.
+pub fn tables(lines: &[Line]) -> Vec<Table> {
+    let rows: Vec<Option<Vec<Segment>>> = lines
+        .iter()
+        .map(|l| {
+            let segs = segments(l);
+            (segs.len() >= 2 && segs.iter().all(|s| s.bbox.is_some())).then_some(segs)
+        })
+        .collect();
+    let aligned = |a: &[Segment], b: &[Segment]| {
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(x, y)| {
+                let (x, y) = (x.bbox.expect("boxed"), y.bbox.expect("boxed"));
+                x.left < right(&y) && y.left < right(&x)
+            })
+    };
+    let close = |i: usize| {
+        let (Some(a), Some(b)) = (lines[i - 1].bbox, lines[i].bbox) else { return false };
+        b.top - (a.top + a.height) <= 2.0 * a.height.max(b.height)
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        let Some(first) = &rows[i] else {
+            i += 1;
+            continue;
+        };
+        let mut end = i + 1;
+        while end < rows.len() && rows[end].as_ref().is_some_and(|r| aligned(first, r)) && close(end) {
+            end += 1;
+        }
+        if end - i >= 2 {
+            let mut cells = Vec::new();
+            let mut bbox: Option<BBox> = None;
+            for (r, row) in rows[i..end].iter().enumerate() {
+                for (c, seg) in row.as_ref().expect("aligned rows").iter().enumerate() {
+                    let b = seg.bbox.expect("boxed");
+                    bbox = Some(bbox.map_or(b, |x| x.union(b)));
+                    cells.push(Cell {
+                        row: r as u32 + 1,
+                        col: c as u32 + 1,
+                        row_span: 1,
+                        col_span: 1,
+                        content: Field {
+                            text: seg.text.clone(),
+                            bbox: Some(b),
+                            confidence: seg.confidence,
+                            selected: None,
+                        },
+                        header: false,
+                    });
+                }
+            }
+            out.push(Table { bbox, cells, continues: false });
+        }
+        i = end;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +364,46 @@ mod tests {
                 })
                 .collect(),
         )
+    }
+
+    #[test]
+    fn aligned_columns_are_a_table_and_a_line_that_breaks_them_ends_it() {
+        let lines = [
+            line(0.10, &[("LABORATORY", 0.05, 0.2), ("REPORT", 0.26, 0.12)]),
+            line(
+                0.20,
+                &[
+                    ("Patient", 0.05, 0.1),
+                    ("Name", 0.16, 0.07),
+                    ("Date", 0.50, 0.06),
+                    ("of", 0.57, 0.03),
+                    ("Birth", 0.61, 0.07),
+                    ("MRN", 0.80, 0.06),
+                ],
+            ),
+            line(0.24, &[("Wei", 0.05, 0.05), ("Chen", 0.11, 0.07), ("01/06/1958", 0.50, 0.15), ("A-7731", 0.80, 0.1)]),
+            line(0.28, &[("Collected:", 0.05, 0.14), ("03/01/2024", 0.20, 0.15)]),
+            line(0.40, &[("Glucose", 0.05, 0.1), ("182", 0.50, 0.05)]),
+        ];
+        let t = tables(&lines);
+        assert_eq!(t.len(), 1, "{t:?}");
+        let cells: Vec<(u32, u32, &str)> = t[0].cells.iter().map(|c| (c.row, c.col, c.content.text.as_str())).collect();
+        assert_eq!(
+            cells,
+            [
+                (1, 1, "Patient Name"),
+                (1, 2, "Date of Birth"),
+                (1, 3, "MRN"),
+                (2, 1, "Wei Chen"),
+                (2, 2, "01/06/1958"),
+                (2, 3, "A-7731")
+            ]
+        );
+        assert!(tables(&[lines[3].clone(), lines[4].clone()]).is_empty(), "too far apart, other columns: no table");
+        assert!(
+            tables(&[Line::from_text("a   b", 90.0), Line::from_text("c   d", 90.0)]).is_empty(),
+            "no boxes, no table"
+        );
     }
 
     #[test]

@@ -863,9 +863,9 @@ Diagnosis: Essential hypertension (I10)
         assert_eq!((d.family.as_deref(), d.given.as_slice()), (Some("Okafor"), &["Chidi".to_string()][..]));
         assert_eq!((d.birth_date.as_deref(), d.mrn.as_deref()), (Some("1980-02-29"), Some("PN-448120")));
         // Without header flags the first row is the header; captions and values side by side too.
-        let d = demo(table_page(&[&["Patient Name", "DOB"], &["Wei Chen", "1/6/58"]], false));
+        let d = demo(table_page(&[&["Patient Name", "D.O.B."], &["Wei Chen", "1/6/58"]], false));
         assert_eq!((d.family.as_deref(), d.birth_date.as_deref()), (Some("Chen"), Some("1958-01-06")));
-        let d = demo(table_page(&[&["Name:", "Jane Roe"], &["Date of Birth:", "03/07/1952"], &["Sex:", "F"]], false));
+        let d = demo(table_page(&[&["Name:", "Jane Roe"], &["Date. of Birth:", "03/07/1952"], &["Sex:", "F"]], false));
         assert_eq!((d.family.as_deref(), d.gender), (Some("Roe"), Some(crate::Gender::Female)));
         // A list, a drug's "Name" column, a table of contacts: nobody.
         let list = demo(table_page(&[&["Name", "DOB"], &["Ann Lee", "01/02/1950"], &["Bo Lee", "03/04/1952"]], true));

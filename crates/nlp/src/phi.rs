@@ -224,7 +224,9 @@ fn name_prefix(value: &str) -> &str {
     let mut end = 0;
     for (i, w) in value.split_whitespace().enumerate() {
         let bare = w.trim_end_matches([',', '.', ':', ';']).to_lowercase();
-        if i >= 4 || w.ends_with(':') || LABEL_WORDS.contains(&bare.as_str()) {
+        // OCR's specks between columns ("~", "©", "|") end a name as a label does.
+        let speck = !w.chars().any(char::is_alphabetic);
+        if i >= 4 || w.ends_with(':') || speck || LABEL_WORDS.contains(&bare.as_str()) {
             break;
         }
         let at = value[end..].find(w).map_or(end, |p| end + p);
@@ -329,7 +331,7 @@ pub fn field_demographics(key: &str, value: &str) -> Demographics {
     let key = key.trim().trim_end_matches([':', '#']).trim();
     let value = value.trim();
     let word_ok = |w: &str| parse_name(&format!("{w} X")).is_some();
-    match caption_fields(key).or_else(|| single_caption(key)).as_deref() {
+    match caption_of(key).as_deref() {
         Some(["family"]) if word_ok(value) => demo.family = Some(name_case(value)),
         Some(["given"]) => {
             let given: Vec<String> = value.split_whitespace().map(|g| name_case(g.trim_end_matches('.'))).collect();
@@ -347,9 +349,7 @@ pub fn field_demographics(key: &str, value: &str) -> Demographics {
                 _ => None,
             }
         }
-        Some(["mrn"]) if value.len() >= 3 && value.chars().any(|c| c.is_ascii_digit()) => {
-            demo.mrn = Some(value.split_whitespace().next().unwrap_or(value).to_string())
-        }
+        Some(["mrn"]) => demo.mrn = record_number(value),
         Some(_) => {}
         None => demo = extract(&format!("{key}: {value}")).1,
     }
@@ -415,7 +415,7 @@ pub fn field_contact(key: &str, value: &str) -> Demographics {
 /// Date", "Sex", "MRN" …) as [`caption_fields`] names them. `None` for any other heading.
 pub fn identity_caption(cell: &str) -> Option<&'static str> {
     let c = cell.trim().trim_end_matches([':', '#']).trim();
-    if let Some(f) = single_caption(c) {
+    if let Some(f) = caption_of(c) {
         return f.first().copied();
     }
     let l: String = c.to_lowercase().replace('\u{2019}', "'").split_whitespace().collect::<Vec<_>>().join(" ");
@@ -424,6 +424,17 @@ pub fn identity_caption(cell: &str) -> Option<&'static str> {
         "name" | "patient name" | "patient's name" | "patient" | "pt name" | "pt. name" | "member name" | "full name"
     )
     .then_some("name")
+}
+
+/// The captions a key names (a row of them, or one alone), its dots read as OCR's strays ("Date.
+/// of Birth") or as initials' ("D.O.B.").
+fn caption_of(key: &str) -> Option<Vec<&'static str>> {
+    let spaced: String = key.chars().map(|ch| if ch == '.' { ' ' } else { ch }).collect();
+    let joined = key.replace('.', "");
+    let found = [key, spaced.as_str(), joined.as_str()]
+        .into_iter()
+        .find_map(|k| caption_fields(k).or_else(|| single_caption(k)));
+    found
 }
 
 /// One caption standing alone as a key (`caption_fields` wants a row of two or more).
@@ -656,6 +667,20 @@ fn entity(subtype: Subtype, start: usize, end: usize, text: &str, field: Option<
 }
 
 /// Finds PHI in `text`; fills the demographics and the document's date.
+/// A record number as a field gives it: the first word that reads as one (letters, digits and
+/// dashes, three or more, with a digit), OCR's stray punctuation around it dropped (".
+/// 28939448" gives 28939448, never ".").
+fn record_number(value: &str) -> Option<String> {
+    let id = value
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_ascii_alphanumeric()))
+        .find(|w| !w.is_empty())?;
+    (id.len() >= 3
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && id.chars().any(|c| c.is_ascii_digit()))
+    .then(|| id.to_string())
+}
+
 /// Whether the account label at `at` follows "Patient's" or "Patient" on its line (the label
 /// pattern matches from "Account").
 fn is_patient_account(text: &str, at: usize) -> bool {
@@ -727,12 +752,8 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
                 }
             }
             "mrn" => {
-                let id: String =
-                    value.split_whitespace().next().unwrap_or("").trim_end_matches([',', ';', '.']).to_string();
-                if id.len() >= 3
-                    && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                    && id.chars().any(|c| c.is_ascii_digit())
-                {
+                if let Some(id) = record_number(value) {
+                    let vs = vs + value.find(&id).unwrap_or(0);
                     if demo.mrn.is_none() {
                         demo.mrn = Some(id.clone());
                     } else {
@@ -1035,6 +1056,15 @@ mod tests {
         assert_eq!(field_demographics("Date of Birth:", "02/29/1980").birth_date.as_deref(), Some("1980-02-29"));
         assert_eq!(field_demographics("Sex", "M").gender, Some(Gender::Male));
         assert_eq!(field_demographics("Patient number", "A-99812").mrn.as_deref(), Some("A-99812"));
+        assert_eq!(field_demographics("MRN", ". 28939448").mrn.as_deref(), Some("28939448"), "OCR's stray dot");
+        assert_eq!(extract("MRN:. 28939448").1.mrn.as_deref(), Some("28939448"));
+        let d = extract("Patient: Nguyen, Miguel ~DOB: 07/28/2001 . MRN: 29148329").1;
+        assert_eq!(
+            (d.family.as_deref(), d.birth_date.as_deref()),
+            (Some("Nguyen"), Some("2001-07-28")),
+            "a speck ends a name"
+        );
+        assert!(field_demographics("MRN", "see chart").mrn.is_none());
         let whole = field_demographics("Patient Name:", "Okafor, Chidi");
         assert_eq!((whole.family.as_deref(), whole.given.as_slice()), (Some("Okafor"), &["Chidi".to_string()][..]));
         assert!(field_demographics("Last Name:", "chest pain").family.is_none(), "a value is checked for its kind");

@@ -102,7 +102,9 @@ fn read_page(opened: &Opened, number: u32, settings: &Arc<EngineSettings>) -> Re
         PageInput::ImageOverTextLayer(raster) => (ReadBy::Tesseract, read_pixels(&raster, settings)?, true),
     };
     let key_values = layout::key_values(&lines);
-    Ok(Page { number, read_by, lines, key_values, tables: Vec::new(), text_layer_rejected })
+    // Tables of aligned columns from word boxes (OCR'd pages; a text layer's lines have none).
+    let tables = layout::tables(&lines);
+    Ok(Page { number, read_by, lines, key_values, tables, text_layer_rejected })
 }
 
 /// The lines of a raster: Tesseract's words, with the check boxes found in the image put in as
