@@ -240,3 +240,58 @@ fn the_document_class_decides_what_is_read_and_written() {
 
     validate_fhir(&[&out.join("ndjson")]);
 }
+
+/// A real Textract response (FORMS, TABLES, LAYOUT) of a handwritten patient intake form, from
+/// amazon-textract-textractor's test fixtures (Apache-2.0; tests/fixtures/textract/NOTICE.md),
+/// read through `paperchart run` beside a blank page (the response is what is read): all six
+/// demographic fields of the patient and none of the two emergency contacts', the yes/no table's
+/// ticked boxes as assertions, and no COVID-19 condition from the questions about contact and
+/// travel.
+#[test]
+fn a_real_intake_forms_textract_response_gives_its_patient_and_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inbox = tmp.path().join("in");
+    std::fs::create_dir(&inbox).unwrap();
+    std::fs::copy(samples().join("documents/intake-form.jpg"), inbox.join("intake.jpg")).unwrap();
+    std::fs::copy(
+        root().join("tests/fixtures/textract/patient_intake_form_sample.json"),
+        inbox.join("intake.jpg.textract.json"),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    run_ok(paperchart().args(["run", "--no-progress", "--out"]).arg(&out).arg(&inbox));
+    let bundle = &bundles_by_document(&out)["intake.jpg"];
+    let patient = resources(bundle, "Patient")[0];
+    assert_eq!(
+        (patient["name"][0]["given"][0].as_str(), patient["name"][0]["family"].as_str()),
+        (Some("Alejandro"), Some("Rosalez")),
+        "{patient}"
+    );
+    assert_eq!((patient["birthDate"].as_str(), patient["gender"].as_str()), (Some("1982-10-10"), Some("male")));
+    let a = &patient["address"][0];
+    assert_eq!(
+        (a["line"][0].as_str(), a["city"].as_str(), a["state"].as_str(), a["postalCode"].as_str()),
+        (Some("123 ANY STREET"), Some("ANYTOWN"), Some("CA"), Some("12345"))
+    );
+    assert_eq!(a["text"], "123 ANY STREET, ANYTOWN, CA, 12345", "the whole address from its fields");
+    assert_eq!(patient["telecom"][0]["value"], "646-555-0111", "not an emergency contact's number");
+    let conditions: Vec<(String, String)> = resources(bundle, "Condition")
+        .iter()
+        .map(|c| {
+            (
+                c["code"]["text"].as_str().unwrap_or("").to_lowercase(),
+                c["verificationStatus"]["coding"][0]["code"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let status = |w: &str| conditions.iter().find(|(t, _)| t.contains(w)).map(|(_, s)| s.as_str());
+    assert_eq!(status("fever"), Some("confirmed"), "{conditions:?}");
+    assert_eq!(status("cough"), Some("refuted"), "{conditions:?}");
+    assert_eq!(status("shortness of breath"), Some("refuted"), "{conditions:?}");
+    assert_eq!(status("covid"), None, "contact and travel questions are no diagnosis: {conditions:?}");
+    let qr = resources(bundle, "QuestionnaireResponse")[0];
+    let answers: Vec<bool> =
+        qr["item"].as_array().unwrap().iter().map(|i| i["answer"][0]["valueBoolean"].as_bool().unwrap()).collect();
+    assert_eq!(answers, [true, false, false, false, true, false], "each question's ticked box, as it stands");
+    validate_fhir(&[&out.join("ndjson")]);
+}

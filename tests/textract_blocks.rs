@@ -13,6 +13,19 @@ fn norm(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A cell's text; with check boxes, its words and boxes as a sorted set (textractor writes a
+/// cell's boxes after its words, paperchart where they stand: "[X] Yes [ ] No").
+fn cell_text(s: &str) -> String {
+    let s = norm(s);
+    if !s.contains("[X]") && !s.contains("[ ]") {
+        return s;
+    }
+    let spaced = s.replace("[ ]", "[_]");
+    let mut tokens: Vec<String> = spaced.split_whitespace().map(|t| t.replace("[_]", "[ ]")).collect();
+    tokens.sort();
+    tokens.join(" ")
+}
+
 fn ours(path: &Path) -> Value {
     let blocks = paperchart_aws::blocks::parse_response(&std::fs::read_to_string(path).unwrap()).unwrap();
     let doc = paperchart_aws::blocks::to_document(&blocks);
@@ -30,7 +43,7 @@ fn ours(path: &Path) -> Value {
         .iter()
         .flat_map(|p| p.tables.iter())
         .enumerate()
-        .flat_map(|(i, t)| t.cells.iter().map(move |c| (i, c.row, c.col, norm(&c.content.text))))
+        .flat_map(|(i, t)| t.cells.iter().map(move |c| (i, c.row, c.col, cell_text(&c.content.text))))
         .collect();
     cells.sort();
     json!({"lines": lines, "key_values": kvs, "cells": cells})
@@ -46,7 +59,10 @@ fn reference(path: &Path) -> Value {
 }
 
 fn fixtures() -> Vec<PathBuf> {
-    let mut v = vec![root().join("tests/fixtures/textract/form.json")];
+    let mut v = vec![
+        root().join("tests/fixtures/textract/form.json"),
+        root().join("tests/fixtures/textract/patient_intake_form_sample.json"),
+    ];
     let dir = root().join(".cache/textract2page");
     assert!(
         dir.exists(),

@@ -6,6 +6,7 @@ paperchart's conversion must agree with: lines, key/value pairs and table cells,
     python3 scripts/harness/textract_reference.py RESPONSE.json
 """
 import json
+import re
 import sys
 
 from textractor.parsers import response_parser
@@ -13,6 +14,15 @@ from textractor.parsers import response_parser
 
 def norm(text):
     return " ".join((text or "").split())
+
+
+def cell_text(text):
+    """A cell's text; with check boxes, its words and boxes as a sorted set: textractor writes a
+    cell's boxes after its words, paperchart where they stand ("[X] Yes [ ] No")."""
+    text = norm(text)
+    if "[X]" not in text and "[ ]" not in text:
+        return text
+    return " ".join(sorted(re.findall(r"\[X\]|\[ \]|[^\s\[\]]+", text)))
 
 
 def key_text(kv):
@@ -38,9 +48,9 @@ def table_cells(t_i, table, rects):
     for c in table.table_cells:
         rect = next((r for r in rects if r[0] <= c.row_index < r[0] + r[2] and r[1] <= c.col_index < r[1] + r[3]), None)
         if rect is None:
-            out.append([t_i, c.row_index, c.col_index, norm(c.text)])
+            out.append([t_i, c.row_index, c.col_index, cell_text(c.text)])
         else:
-            groups[rect].append((c.row_index, c.col_index, norm(c.text)))
+            groups[rect].append((c.row_index, c.col_index, cell_text(c.text)))
     for (row, col, _, _), parts in groups.items():
         out.append([t_i, row, col, " ".join(t for _, _, t in sorted(parts) if t)])
     return out

@@ -92,13 +92,14 @@ pub fn resource(cfg: &FhirSettings, id: &str, d: &Demographics) -> Value {
         let mut addr = Map::new();
         addr.insert("use".into(), json!("home"));
         // An address read in parts (a form's Street, City, State, Zip fields) is written whole too.
-        let text = if a.text.is_empty() {
-            let place = [a.city.as_deref(), a.state.as_deref(), a.postal_code.as_deref(), a.country.as_deref()]
-                .into_iter()
-                .flatten();
-            a.line.iter().map(String::as_str).chain(place).collect::<Vec<_>>().join(", ")
-        } else {
+        // The address as written when it says it all; else (a street line, with city, state and
+        // code from fields of their own) its parts joined.
+        let parts = [a.city.as_deref(), a.state.as_deref(), a.postal_code.as_deref(), a.country.as_deref()];
+        let whole = !a.text.is_empty() && parts.iter().flatten().all(|p| a.text.contains(p) || p.len() == 2);
+        let text = if whole {
             a.text.clone()
+        } else {
+            a.line.iter().map(String::as_str).chain(parts.into_iter().flatten()).collect::<Vec<_>>().join(", ")
         };
         addr.insert("text".into(), json!(text));
         if !a.line.is_empty() {

@@ -199,8 +199,28 @@ impl<'a> Index<'a> {
         let mut words = Vec::new();
         let mut selected = None;
         let mut conf = Vec::new();
-        for id in b.related("CHILD") {
-            let Some(c) = self.get(id) else { continue };
+        // Children in the order they stand on the page, not the order Textract lists them: a
+        // cell's boxes come before its words ("[ ] [X] Yes No"), and which option a box ticks
+        // is where it stands ("[X] Yes [ ] No").
+        let mut children: Vec<&TBlock> = b.related("CHILD").filter_map(|id| self.get(id)).collect();
+        if children.iter().all(|c| c.bbox().is_some()) {
+            let centre = |c: &TBlock| c.bbox().map_or(0.0, |b| b.top + b.height / 2.0);
+            let height = children.iter().filter_map(|c| c.bbox()).map(|b| b.height).fold(0.0f32, f32::max);
+            children.sort_by(|x, y| centre(x).total_cmp(&centre(y)));
+            // Lines: children whose centres stand within half a height of the line's first.
+            let mut lines: Vec<Vec<&TBlock>> = Vec::new();
+            for c in children {
+                match lines.last_mut() {
+                    Some(line) if centre(c) - centre(line[0]) <= height / 2.0 => line.push(c),
+                    _ => lines.push(vec![c]),
+                }
+            }
+            for line in &mut lines {
+                line.sort_by(|x, y| x.bbox().map_or(0.0, |b| b.left).total_cmp(&y.bbox().map_or(0.0, |b| b.left)));
+            }
+            children = lines.into_iter().flatten().collect();
+        }
+        for c in children {
             match c.block_type.as_str() {
                 "WORD" => {
                     words.push(c.text.clone().unwrap_or_default());

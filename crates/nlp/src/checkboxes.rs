@@ -25,8 +25,13 @@ fn box_pattern() -> &'static Regex {
 fn exposure_cue() -> &'static Regex {
     static P: OnceLock<Regex> = OnceLock::new();
     P.get_or_init(|| {
-        Regex::new(r"\b(?:contact\s+with|exposed\s+to|exposure\s+to|been\s+around|anyone\s+(?:with|who)|someone\s+(?:with|who)|travel(?:l?ed)?\s+to|living\s+with)\b")
-            .expect("exposure cue")
+        Regex::new(concat!(
+            r"\b(?:contact\s+with|exposed\s+to|exposure\s+to|been\s+around|living\s+with|caring\s+for",
+            r"|(?:anyone|someone)\s+(?:with|who|diagnosed|that)",
+            // Travel asks where the patient went, never what they have.
+            r"|travel(?:l?ed|l?ing|s)?|visit(?:ed)?\s+(?:any|a|an)\s|regions?\s+affected|affected\s+by)\b"
+        ))
+        .expect("exposure cue")
     })
 }
 
@@ -297,24 +302,40 @@ mod tests {
 
     #[test]
     fn a_question_about_an_exposure_gives_no_condition() {
+        let cond = |text: &str, w: &str| {
+            let at = text.find(w).unwrap();
+            Entity {
+                kind: EntityType::Condition,
+                subtype: None,
+                start: at,
+                end: at + w.len(),
+                text: w.into(),
+                codes: vec![],
+                assertion: Assertion::Present,
+                attrs: Default::default(),
+                section: None,
+            }
+        };
+        for (question, disease) in [
+            ("Did you travel in the past 14 days to any regions affected by COVID-19?", "COVID-19"),
+            ("Were you in contact with any confirmed COVID-19 positive patients?", "COVID-19"),
+            ("Have you visited any area with an outbreak of measles?", "measles"),
+        ] {
+            let text = format!("{question} [ ] Yes [X] No");
+            let mut entities = vec![cond(&text, disease)];
+            apply(&from_text(&text), &mut entities);
+            assert!(entities.is_empty(), "{question}: {entities:?}");
+        }
         let text = "Have you been in contact with anyone with COVID-19? [ ] Yes [X] No\nAsthma [X] Yes [ ] No";
         let answers = from_text(text);
-        let at = |w: &str| text.find(w).unwrap();
-        let cond = |w: &str| Entity {
-            kind: EntityType::Condition,
-            subtype: None,
-            start: at(w),
-            end: at(w) + w.len(),
-            text: w.into(),
-            codes: vec![],
-            assertion: Assertion::Present,
-            attrs: Default::default(),
-            section: None,
-        };
-        let mut entities = vec![cond("COVID-19"), cond("Asthma")];
+        let mut entities = vec![cond(text, "COVID-19"), cond(text, "Asthma")];
         apply(&answers, &mut entities);
         let kept: Vec<(&str, Assertion)> = entities.iter().map(|e| (e.text.as_str(), e.assertion)).collect();
-        assert_eq!(kept, [("Asthma", Assertion::Present)]);
+        assert_eq!(
+            kept,
+            [("Asthma", Assertion::Present)],
+            "a question about the patient's own disease keeps its answer"
+        );
     }
 
     #[test]
