@@ -347,6 +347,13 @@ pub fn clause(text: &str, start: usize, end: usize) -> (usize, usize) {
     (c0, c1)
 }
 
+/// Words no sentence ends with: they wait for what follows (an object, a noun).
+const OPEN_WORDS: &[&str] = &[
+    "denies", "denied", "deny", "denying", "reports", "reported", "without", "with", "of", "and", "or", "the", "a",
+    "an", "to", "for", "no", "not", "has", "have", "had", "is", "was", "are", "were", "in", "on", "at", "by", "from",
+    "negative", "positive", "any", "his", "her", "their",
+];
+
 /// Is byte `i` a sentence or list boundary? Newlines count only when they separate (see
 /// [`super::text::line_break_separates`]), so a sentence wrapped across OCR lines stays whole.
 fn is_boundary(text: &str, b: &[u8], i: usize) -> bool {
@@ -356,10 +363,19 @@ fn is_boundary(text: &str, b: &[u8], i: usize) -> bool {
             // "p.o." or "3.5" are not sentence ends; ". Next" is.
             let next = b.get(i + 1).copied();
             let after = b.get(i + 2).copied();
-            // A full word before ". " ends a sentence whatever the case after it ("cancer. s/p").
+            // A full word before ". " ends a sentence whatever the case after it ("cancer. s/p"),
+            // unless no sentence ends with it: OCR's speck after "denies" or "of" before a small
+            // letter ("The patient denies. fever") leaves the sentence whole.
             let word = b[..i].iter().rev().take_while(|c| c.is_ascii_alphabetic()).count();
+            // (Findings are blanked out while context is read: look past blanks.)
+            let resumes = b[i + 1..].iter().find(|c| **c != b' ').is_some_and(|c| c.is_ascii_lowercase());
+            let open = word > 0 && resumes && {
+                let w = text[i - word..i].to_ascii_lowercase();
+                OPEN_WORDS.contains(&w.as_str())
+            };
             matches!(next, None | Some(b'\n'))
                 || (next == Some(b' ')
+                    && !open
                     && (word >= 4 || after.is_some_and(|c| c.is_ascii_uppercase() || c == b' ' || c == b'\n')))
         }
         b'\n' => super::text::line_break_separates(text, i),
@@ -424,6 +440,13 @@ mod tests {
     fn wrapped_lines_stay_one_sentence_but_lists_split() {
         let text = "The patient is a pleasant man who today denies any fever, chills or\nchest pain at rest.";
         assert_eq!(check(text, "chest pain", None), Assertion::Absent);
+        assert_eq!(check("The patient denies. fever and chills.", "fever", None), Assertion::Absent, "OCR's speck");
+        assert_eq!(
+            check("The patient denies.       and chills.", "and", None),
+            Assertion::Absent,
+            "past a blanked finding"
+        );
+        assert_eq!(check("Patient denies cough. fever since Monday.", "fever", None), Assertion::Present);
         let list = "Denies smoking\nHypertension\nDiabetes";
         assert_eq!(check(list, "Hypertension", None), Assertion::Present);
         let pmh = "Past Medical History: HTN, asthma";

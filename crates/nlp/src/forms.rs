@@ -309,7 +309,8 @@ fn claim_patient(placed: &Placed) -> Demographics {
         (
             Regex::new(r"(?i)patient\W{0,3}s?\s+name").expect("claim name caption"),
             Regex::new(r"(?i)patient\W{0,3}s?\s+birth\s*date|\bbirth\s*date").expect("claim birth caption"),
-            Regex::new(r"(?i)\bsex\b").expect("claim sex caption"),
+            // "11SEX": OCR runs a UB-04's box number into its caption.
+            Regex::new(r"(?i)(?:\b|\d)sex\b").expect("claim sex caption"),
             Regex::new(r"(?i)patient\W{0,3}s?\s+account\s+n").expect("claim account caption"),
             Regex::new(r"(?i)insured|subscriber|employer|physician|guarantor|\bother\b").expect("other party"),
         )
@@ -823,6 +824,30 @@ mod tests {
         let codes: Vec<&str> = dx.iter().map(|e| e.codes[0].code.as_str()).collect();
         assert_eq!(codes, ["J45.909", "E11.9"], "the field's codes only: not the 22 box's number, not a service line");
         assert_eq!(&text[dx[0].start..dx[0].end], "J45 . 909", "the evidence is the words as read");
+    }
+
+    #[test]
+    fn a_ub04_sex_box_run_into_its_number_is_read() {
+        let lines = vec![
+            boxed(0.10, &[("8", 0.04), ("PATIENT", 0.05), ("NAME", 0.12)]),
+            boxed(0.12, &[("ROE,", 0.05), ("ANNA", 0.10)]),
+            boxed(0.20, &[("10", 0.04), ("BIRTHDATE", 0.06), ("11SEX", 0.20), ("12", 0.30), ("ADMISSION", 0.32)]),
+            boxed(0.22, &[("03231996", 0.05), ("F", 0.21), ("021724", 0.31)]),
+        ];
+        let doc = Document {
+            pages: vec![Page {
+                number: 1,
+                read_by: ReadBy::Tesseract,
+                lines,
+                key_values: vec![],
+                tables: vec![],
+                text_layer_rejected: false,
+            }],
+            ..Default::default()
+        };
+        let d = claim_patient(&Placed::new(&doc));
+        assert_eq!(d.gender, Some(paperchart_model::findings::Gender::Female), "{d:?}");
+        assert_eq!(d.birth_date.as_deref(), Some("1996-03-23"));
     }
 
     #[test]

@@ -219,14 +219,25 @@ const LABEL_WORDS: &[&str] = &[
     "discharged",
 ];
 
-/// The start of `value` up to the first word that begins a label (or is not part of a name).
+/// The start of `value` up to the first word that begins a label (or is not part of a name),
+/// OCR's specks before it ("Last Name:- Mensah") left out: a slice of `value`.
 fn name_prefix(value: &str) -> &str {
+    let lead = value
+        .split_whitespace()
+        .take_while(|w| !w.chars().any(char::is_alphabetic))
+        .last()
+        .map_or(0, |w| w.as_ptr() as usize - value.as_ptr() as usize + w.len());
+    let value = value[lead..].trim_start();
     let mut end = 0;
     for (i, w) in value.split_whitespace().enumerate() {
         let bare = w.trim_end_matches([',', '.', ':', ';']).to_lowercase();
         // OCR's specks between columns ("~", "©", "|") end a name as a label does.
         let speck = !w.chars().any(char::is_alphabetic);
-        if i >= 4 || w.ends_with(':') || speck || LABEL_WORDS.contains(&bare.as_str()) {
+        // A colon after the second word that ends the value is OCR's, not a label's ("RE: Grace
+        // Tanaka: DOB: …"): the family name stays; anywhere else a word with a colon is a label.
+        let last = value[value.find(w).map_or(0, |p| p + w.len())..].trim().is_empty();
+        let stray_colon = i == 1 && last && !LABEL_WORDS.contains(&bare.as_str());
+        if i >= 4 || (w.ends_with(':') && !stray_colon) || speck || LABEL_WORDS.contains(&bare.as_str()) {
             break;
         }
         let at = value[end..].find(w).map_or(end, |p| end + p);
@@ -481,7 +492,8 @@ fn parse_name(value: &str) -> Option<(String, Vec<String>)> {
 }
 
 fn parse_name_as_written(value: &str) -> Option<(String, Vec<String>)> {
-    let v = value.trim().trim_end_matches([',', ';', '.']);
+    // OCR's quote marks after a name ("Hiroshi’") are no part of it.
+    let v = value.trim().trim_end_matches([',', ';', '.', '\'', '\u{2019}', '"', '`', ':']);
     let titles = ["mr", "mrs", "ms", "miss", "dr", "mr.", "mrs.", "ms.", "dr."];
     let ok_word = |w: &str| {
         let w = w.trim_end_matches('.');
@@ -728,8 +740,9 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
             "patient_name" => {
                 // OCR runs form columns together ("John Doe Provider's Pt ID: …"): the name
                 // ends where the next field's label begins.
-                let value = name_prefix(value);
-                let ve = vs + value.len();
+                let name = name_prefix(value);
+                let vs = vs + (name.as_ptr() as usize - value.as_ptr() as usize);
+                let (value, ve) = (name, vs + name.len());
                 if let Some((family, given)) = parse_name(value) {
                     if demo.family.is_none() {
                         demo.family = Some(family);
@@ -765,7 +778,9 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
             "given_name" | "family_name" | "middle_name" => {
                 // One part of the name in a field of its own ("First Name: Wei Last Name: …"):
                 // one or two words that are a name, never a caption.
-                let value = name_prefix(value);
+                let name = name_prefix(value);
+                let vs = vs + (name.as_ptr() as usize - value.as_ptr() as usize);
+                let value = name;
                 let words: Vec<&str> = value.split_whitespace().collect();
                 let ok = !words.is_empty() && words.len() <= 2 && parse_name(&format!("{value} X")).is_some();
                 if ok {
@@ -1058,6 +1073,13 @@ mod tests {
         assert_eq!(field_demographics("Patient number", "A-99812").mrn.as_deref(), Some("A-99812"));
         assert_eq!(field_demographics("MRN", ". 28939448").mrn.as_deref(), Some("28939448"), "OCR's stray dot");
         assert_eq!(extract("MRN:. 28939448").1.mrn.as_deref(), Some("28939448"));
+        let (ents, d, _) = extract("First Name: Yuki Last Name:- Mensah");
+        assert_eq!(d.family.as_deref(), Some("Mensah"), "a speck before a name");
+        let t = "First Name: Yuki Last Name:- Mensah";
+        assert!(ents.iter().any(|e| &t[e.start..e.end] == "Mensah"), "the evidence is the name itself");
+        assert_eq!(extract("RE: Grace Tanaka: DOB: 03/14/1999").1.family.as_deref(), Some("Tanaka"), "OCR's colon");
+        assert_eq!(extract("Patient: Haddad, Hiroshi\u{2019} DOB: 08/15/1950").1.given, ["Hiroshi"], "OCR's quote");
+        assert_eq!(extract("Patient: Jane Doe Room: 12").1.family.as_deref(), Some("Doe"), "a label's colon ends it");
         let d = extract("Patient: Nguyen, Miguel ~DOB: 07/28/2001 . MRN: 29148329").1;
         assert_eq!(
             (d.family.as_deref(), d.birth_date.as_deref()),
