@@ -145,10 +145,8 @@ impl Builtin {
         }
         let rest = &text[name_end..end_of_order];
         let order = meds::parse_order(rest);
-        let route = hits
-            .iter()
-            .find(|h| h.kind == ConceptKind::Route && h.start >= hit.end && h.end <= end_of_order)
-            .map(|h| &self.term.concepts[h.concept as usize]);
+        let route =
+            route_of(text, hits, name_start, name_end, end_of_order).map(|h| &self.term.concepts[h.concept as usize]);
         let generic = concept.generic.clone().unwrap_or_else(|| concept.label.to_lowercase());
         let mention = text[hit.start..hit.end].to_lowercase();
         let route_name = route.and_then(|r| r.unit.clone());
@@ -603,6 +601,92 @@ fn table_fields(table: &paperchart_model::document::Table) -> Vec<(&str, &str, O
     }
 }
 
+/// Words that may stand between a route and its drug: "oral administration of methylprednisolone",
+/// "intravenous infusion of amphotericin B", "a course of oral sulphasalazine".
+const ROUTE_GAP_WORDS: &[&str] = &[
+    "administration",
+    "administered",
+    "of",
+    "the",
+    "a",
+    "an",
+    "use",
+    "infusion",
+    "injection",
+    "injections",
+    "bolus",
+    "dose",
+    "doses",
+    "high-dose",
+    "low-dose",
+    "single",
+    "continuous",
+    "prophylactic",
+    "therapy",
+    "treatment",
+    "with",
+    "daily",
+    "long-term",
+    "chronic",
+    "concomitant",
+    "course",
+];
+
+/// The route of a drug mention: a route word just before it, with at most three gap words
+/// between ("intravenous morphine", "oral administration of X"; the nearest explicit route wins
+/// over "infusion"), else the first one in its order after it ("10 mg PO daily", "X infusion")
+/// that is not itself just before the next drug ("oral X and intravenous Y": intravenous is Y's).
+fn route_of<'h>(
+    text: &str,
+    hits: &'h [Hit],
+    name_start: usize,
+    name_end: usize,
+    end_of_order: usize,
+) -> Option<&'h Hit> {
+    let routes = || hits.iter().filter(|h| h.kind == ConceptKind::Route);
+    let words_between = |from: usize, to: usize| -> Option<Vec<String>> {
+        let gap = text.get(from..to)?;
+        if gap.contains(['.', ';', '\n', ':', '(', ')']) {
+            return None;
+        }
+        Some(
+            gap.split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect(),
+        )
+    };
+    let leads_to = |h: &Hit, to: usize| {
+        words_between(h.end, to)
+            .is_some_and(|w| w.len() <= 3 && w.iter().all(|w| ROUTE_GAP_WORDS.contains(&w.as_str())))
+    };
+    let generic =
+        |h: &Hit| matches!(text[h.start..h.end].to_lowercase().as_str(), "infusion" | "infusions" | "infused");
+    let before: Vec<&Hit> = routes().filter(|h| h.end <= name_start && leads_to(h, name_start)).collect();
+    if let Some(h) = before.iter().rev().find(|h| !generic(h)).or(before.last()) {
+        return Some(h);
+    }
+    let next_drug = hits.iter().filter(|h| h.kind == ConceptKind::Drug && h.start >= name_end).map(|h| h.start).min();
+    // After a coordination ("X in association with oral Y", "X, then IV Y") a route is another
+    // drug's, known to the lexicon or not.
+    let coordinated = |h: &Hit| {
+        let gap = &text[name_end..h.start];
+        gap.contains(',')
+            || gap.split_whitespace().any(|w| {
+                matches!(
+                    w.to_lowercase().as_str(),
+                    "and" | "or" | "with" | "plus" | "then" | "followed" | "versus" | "vs" | "vs."
+                )
+            })
+    };
+    routes().find(|h| {
+        h.start >= name_end
+            && h.end <= end_of_order
+            && !coordinated(h)
+            && !next_drug.is_some_and(|d| h.end <= d && leads_to(h, d))
+    })
+}
+
 /// `text` with the byte ranges `spans` replaced by spaces.
 fn mask(text: &str, spans: impl Iterator<Item = (usize, usize)>) -> String {
     let mut bytes = text.as_bytes().to_vec();
@@ -827,6 +911,42 @@ Diagnosis: Essential hypertension (I10)
             &[("Emergency Contact", 0.26)],
         );
         assert!(engine().analyze_document(&doc, &doc.text()).demographics.given.is_empty());
+    }
+
+    #[test]
+    fn a_route_before_or_after_its_drug_and_never_anothers() {
+        let route = |text: &str, drug: &str| {
+            let out = engine().analyze(text);
+            out.entities
+                .iter()
+                .find(|e| e.kind == EntityType::Medication && e.text.eq_ignore_ascii_case(drug))
+                .unwrap_or_else(|| panic!("{drug} in {text}"))
+                .attrs
+                .route
+                .clone()
+        };
+        assert_eq!(
+            route("He was started on oral lansoprazole 60 mg twice daily.", "lansoprazole").as_deref(),
+            Some("oral")
+        );
+        assert_eq!(
+            route("Seizures during infusion of amphotericin B.", "amphotericin B").as_deref(),
+            Some("intravenous")
+        );
+        assert_eq!(route("Seizures after amphotericin B infusion.", "amphotericin B").as_deref(), Some("intravenous"));
+        assert_eq!(route("a bolus injection of morphine intrathecally", "morphine").as_deref(), Some("intrathecal"));
+        assert_eq!(route("oral administration of methylprednisolone", "methylprednisolone").as_deref(), Some("oral"));
+        let both = "She received oral prednisone and intravenous morphine.";
+        assert_eq!(
+            (route(both, "prednisone").as_deref(), route(both, "morphine").as_deref()),
+            (Some("oral"), Some("intravenous"))
+        );
+        assert_eq!(
+            route("Interferon alfa in association with oral ribavirin.", "interferon alfa"),
+            None,
+            "the other drug's"
+        );
+        assert_eq!(route("minocycline-induced cutaneous pigmentation", "minocycline"), None, "cutaneous is the skin");
     }
 
     /// A page holding one table, cells given row by row (the first row flagged as headers when
