@@ -62,6 +62,9 @@ fn dosage(e: &Entity) -> Map<String, Value> {
         if let Some(w) = &t.when {
             repeat["when"] = json!([w]);
         }
+        if let Some(max) = t.period_max {
+            repeat["periodMax"] = json!(max);
+        }
         let mut timing = json!({"repeat": repeat});
         timing["code"] = match &t.code {
             Some(c) => json!({"coding": [{"system": GTS, "code": c}], "text": t.text}),
@@ -77,6 +80,56 @@ fn dosage(e: &Entity) -> Map<String, Value> {
     }
     if let Some((v, u)) = &at.dose_quantity {
         dosage.insert("doseAndRate".into(), json!([{"doseQuantity": quantity(*v, u)}]));
+    } else if let Some((low, high, u)) = &at.dose_range {
+        dosage.insert(
+            "doseAndRate".into(),
+            json!([{"doseRange": {"low": quantity(*low, u), "high": quantity(*high, u)}}]),
+        );
     }
     dosage
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paperchart_model::findings::{Attrs, EntityType, Frequency};
+
+    #[test]
+    fn a_range_of_doses_and_of_periods_is_written_as_a_range() {
+        let e = Entity {
+            kind: EntityType::Medication,
+            subtype: None,
+            start: 0,
+            end: 9,
+            text: "albuterol".into(),
+            codes: vec![],
+            assertion: Assertion::Present,
+            attrs: Attrs {
+                dose: Some("1-2 puffs".into()),
+                dose_range: Some((1.0, 2.0, "{puff}".into())),
+                frequency: Some("q4-6h".into()),
+                timing: Some(Frequency {
+                    text: "q4-6h".into(),
+                    code: None,
+                    frequency: 1,
+                    period: 4.0,
+                    period_unit: "h".into(),
+                    when: None,
+                    period_max: Some(6.0),
+                }),
+                prn: true,
+                ..Attrs::default()
+            },
+            section: None,
+        };
+        let d = Value::Object(dosage(&e));
+        assert_eq!(d["doseAndRate"][0]["doseRange"]["low"]["value"], 1.0);
+        assert_eq!(d["doseAndRate"][0]["doseRange"]["high"]["code"], "{puff}");
+        assert!(d["doseAndRate"][0].get("doseQuantity").is_none());
+        assert_eq!(
+            (d["timing"]["repeat"]["period"].as_f64(), d["timing"]["repeat"]["periodMax"].as_f64()),
+            (Some(4.0), Some(6.0))
+        );
+        assert_eq!(d["text"], "1-2 puffs q4-6h as needed");
+    }
 }

@@ -186,6 +186,9 @@ pub struct Frequency {
     /// Event code for `Timing.repeat.when` (`HS`, `MORN`, `EVE`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub when: Option<String>,
+    /// The longest period of a range ("q4-6h": period 4, at most 6), `Timing.repeat.periodMax`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_max: Option<f64>,
 }
 
 /// What the engine learned about an entity besides its codes. Empty fields are not serialised.
@@ -242,6 +245,9 @@ pub struct Attrs {
     /// Medication: dose quantity and its UCUM unit, when the dose is numeric.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dose_quantity: Option<(f64, String)>,
+    /// Medication: a dose written as a range ("1-2 puffs"): low, high and their UCUM unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dose_range: Option<(f64, f64, String)>,
     /// Allergy: the reaction as written (`hives`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reaction: Option<String>,

@@ -67,6 +67,8 @@ struct Patterns {
     strength_next: Regex,
     nkda: Regex,
     allergic_to: Regex,
+    /// "1 and 1/2", "one and a half": a number, whose "and" coordinates nothing.
+    mixed_number: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -76,6 +78,7 @@ fn patterns() -> &'static Patterns {
         strength_next: Regex::new(r"(?i)^\s{0,3}\d+(?:\.\d+)?\s?(?:mg|mcg|g|ml|units?|meq)\b").expect("strength pattern"),
         nkda: Regex::new(r"(?i)\b(NKDA|NKA|no\s+known\s+drug\s+allergies|no\s+known\s+allergies|no\s+known\s+medication\s+allergies)\b").expect("nkda pattern"),
         allergic_to: Regex::new(r"(?i)\b(?:allergic|allergy|allergies|sensitivity|intolerant|intolerance)\s+(?:to|:)\s*$").expect("allergy pattern"),
+        mixed_number: Regex::new(r"(?i)\b(?:\d+\s+and\s+\d/\d|(?:one|two|three)\s+and\s+a\s+half)\b").expect("mixed number"),
     })
 }
 
@@ -167,6 +170,7 @@ impl Builtin {
             strength: order.strength_text,
             dose: order.dose.or_else(|| order.strength.as_ref().map(|(v, u)| format!("{v} {u}"))),
             dose_quantity: order.dose_quantity,
+            dose_range: order.dose_range,
             route: route_name,
             route_code: route.and_then(|r| r.codes.iter().find(|c| c.system == SYSTEM_SNOMED).cloned()),
             frequency: order.frequency.as_ref().map(|f| f.text.clone()),
@@ -671,6 +675,8 @@ fn route_of<'h>(
     // drug's, known to the lexicon or not.
     let coordinated = |h: &Hit| {
         let gap = &text[name_end..h.start];
+        // "1 and 1/2 tabs", "one and a half tablets" are a dose, not a coordination.
+        let gap = patterns().mixed_number.replace_all(gap, " ");
         gap.contains(',')
             || gap.split_whitespace().any(|w| {
                 matches!(
@@ -947,6 +953,12 @@ Diagnosis: Essential hypertension (I10)
             "the other drug's"
         );
         assert_eq!(route("minocycline-induced cutaneous pigmentation", "minocycline"), None, "cutaneous is the skin");
+        assert_eq!(
+            route("Clonidine 0.2 mgs -- 1 and 1/2 tabs po qhs", "Clonidine").as_deref(),
+            Some("oral"),
+            "a dose's and"
+        );
+        assert_eq!(route("Vyvanse 50 mgs po at breakfast daily", "Vyvanse").as_deref(), Some("oral"));
     }
 
     /// A page holding one table, cells given row by row (the first row flagged as headers when

@@ -21,6 +21,8 @@ pub struct Order {
     pub dose: Option<String>,
     /// One administration as a UCUM quantity: the dose when it is numeric, else the strength.
     pub dose_quantity: Option<(f64, String)>,
+    /// A dose written as a range ("1-2 puffs"): low, high, UCUM unit.
+    pub dose_range: Option<(f64, f64, String)>,
     pub frequency: Option<Frequency>,
     pub prn: bool,
     pub duration: Option<String>,
@@ -31,6 +33,10 @@ pub struct Order {
 struct Patterns {
     strength: Regex,
     dose: Regex,
+    /// "q4h", "q 4-6 h", "every 6 hours", "every 4 to 6 hours": a period in hours, maybe a range.
+    every_hours: Regex,
+    /// "every 3 days", "every 2 weeks", "q2wk".
+    every_n: Regex,
     prn: Regex,
     duration: Regex,
     extended: Regex,
@@ -64,26 +70,37 @@ fn patterns() -> &'static Patterns {
         let re = |s: &str| Regex::new(s).expect("medication pattern");
         let freq = |s: &str, spec| (re(&format!(r"(?i)(?:^|[^a-z0-9])(?:{s})(?:$|[^a-z0-9])")), spec);
         Patterns {
-            strength: re(r"(?i)(?:^|[^a-z0-9.])(\d+(?:[.,]\d+)?)\s*(mg/ml|mg|mcg|µg|ug|g|units?|iu|meq|ml|%)(?:$|[^a-z0-9])"),
-            dose: re(r"(?i)(?:^|[^a-z0-9])(?:take\s+|inhale\s+|apply\s+|inject\s+|give\s+)?(\d+(?:\.\d+)?|one|two|three|four|half|1/2)\s*(tabs?|tablets?|caps?|capsules?|puffs?|drops?|units?|sprays?|patch(?:es)?|ml|teaspoons?|tsp)\b"),
+            strength: re(r"(?i)(?:^|[^a-z0-9.])(\d+(?:[.,]\d+)?)\s*(mg/ml|mgs|mg|mcgs|mcg|µg|ug|g|units?|iu|meq|ml|%)(?:$|[^a-z0-9])"),
+            // Whole, decimal, fraction, mixed ("1 1/2", "1 and 1/2", "one and a half") or a range ("1-2").
+            dose: re(concat!(
+                r"(?i)(?:^|[^a-z0-9/])(?:take\s+|inhale\s+|apply\s+|inject\s+|give\s+)?",
+                r"(\d+\s+(?:and\s+)?\d/\d|\d+(?:\.\d+)?\s*(?:-|to)\s*\d+(?:\.\d+)?|\d/\d|½|\d+(?:\.\d+)?",
+                r"|(?:one|two|three)\s+and\s+a\s+half|one|two|three|four|half)",
+                r"\s*(tabs?|tablets?|caps?|capsules?|puffs?|drops?|units?|sprays?|patch(?:es)?|ml|teaspoons?|tsp)\b"
+            )),
+            every_hours: re(concat!(
+                r"(?i)(?:^|[^a-z0-9])(?:q\.?\s*|every\s+)(\d{1,2})\s*(?:(?:-|to)\s*(\d{1,2})\s*)?",
+                r"(?:h|hrs?|hours?)\b\.?"
+            )),
+            every_n: re(r"(?i)(?:^|[^a-z0-9])(?:q\.?\s*|every\s+)(\d{1,2})\s*(d|days?|wks?|weeks?|months?|mos?)\b"),
             prn: re(r"(?i)(?:^|[^a-z0-9])(prn|p\.r\.n\.|as needed)(?:$|[^a-z0-9])"),
             duration: re(r"(?i)(?:^|[^a-z0-9])(?:for|x|times)\s*(\d{1,3})\s*(days?|weeks?|wks?|months?)\b"),
             extended: re(r"(?i)(?:^|[^a-z0-9])(ER|XR|XL|SR|CR|ER/XL|extended[- ]release|sustained[- ]release|24\s*hr?)(?:$|[^a-z0-9])"),
             frequencies: vec![
-                freq(r"q\.?\s*(?:4|four)\s*h(?:rs?|ours?)?|every\s+4\s+hours?", f("q4h", Some("Q4H"), 1, 4.0, "h", None)),
-                freq(r"q\.?\s*6\s*h(?:rs?|ours?)?|every\s+6\s+hours?", f("q6h", Some("Q6H"), 1, 6.0, "h", None)),
-                freq(r"q\.?\s*8\s*h(?:rs?|ours?)?|every\s+8\s+hours?", f("q8h", Some("Q8H"), 1, 8.0, "h", None)),
-                freq(r"q\.?\s*12\s*h(?:rs?|ours?)?|every\s+12\s+hours?", f("q12h", None, 1, 12.0, "h", None)),
-                freq(r"q\.?\s*2\s*h(?:rs?|ours?)?|every\s+2\s+hours?", f("q2h", Some("Q2H"), 1, 2.0, "h", None)),
-                freq(r"q\.?\s*3\s*h(?:rs?|ours?)?|every\s+3\s+hours?", f("q3h", Some("Q3H"), 1, 3.0, "h", None)),
-                freq(r"b\.?i\.?d\.?|twice\s+(?:a\s+)?day|twice\s+daily|2\s*(?:x|times)\s*(?:a\s+)?(?:day|daily)", f("BID", Some("BID"), 2, 1.0, "d", None)),
-                freq(r"t\.?i\.?d\.?|three\s+times\s+(?:a\s+)?(?:day|daily)|3\s*(?:x|times)\s*(?:a\s+)?(?:day|daily)", f("TID", Some("TID"), 3, 1.0, "d", None)),
-                freq(r"q\.?i\.?d\.?|four\s+times\s+(?:a\s+)?(?:day|daily)|4\s*(?:x|times)\s*(?:a\s+)?(?:day|daily)", f("QID", Some("QID"), 4, 1.0, "d", None)),
-                freq(r"q\.?o\.?d\.?|every\s+other\s+day", f("every other day", Some("QOD"), 1, 2.0, "d", None)),
-                freq(r"q\.?h\.?s\.?|at\s+bedtime|nightly|every\s+night|at\s+night|hs", f("nightly", None, 1, 1.0, "d", Some("HS"))),
-                freq(r"q\.?am|every\s+morning|in\s+the\s+morning", f("every morning", Some("AM"), 1, 1.0, "d", Some("MORN"))),
+                freq(r"q\.?\s*(?:four)\s*h(?:rs?|ours?)?", f("q4h", Some("Q4H"), 1, 4.0, "h", None)),
+                // BD, TDS, QDS: UK and Indian practice.
+                freq(r"b\.?i\.?d\.?|b\.?d\.?|twice\s+(?:a\s+|per\s+)?day|twice\s+daily|2\s*(?:x|times)\s*(?:a\s+|per\s+|/\s*)?(?:day|daily|d)", f("BID", Some("BID"), 2, 1.0, "d", None)),
+                freq(r"t\.?i\.?d\.?|t\.?d\.?s\.?|three\s+times\s+(?:a\s+|per\s+)?(?:day|daily)|3\s*(?:x|times)\s*(?:a\s+|per\s+|/\s*)?(?:day|daily|d)", f("TID", Some("TID"), 3, 1.0, "d", None)),
+                freq(r"q\.?i\.?d\.?|q\.?d\.?s\.?|four\s+times\s+(?:a\s+|per\s+)?(?:day|daily)|4\s*(?:x|times)\s*(?:a\s+|per\s+|/\s*)?(?:day|daily|d)", f("QID", Some("QID"), 4, 1.0, "d", None)),
+                freq(r"twice\s+(?:a\s+|per\s+)?week|twice\s+weekly|2\s*(?:x|times)\s*(?:a\s+|per\s+|/\s*)?(?:week|wk)", f("twice weekly", None, 2, 1.0, "wk", None)),
+                freq(r"three\s+times\s+(?:a\s+|per\s+)?week|3\s*(?:x|times)\s*(?:a\s+|per\s+|/\s*)?(?:week|wk)", f("three times weekly", None, 3, 1.0, "wk", None)),
+                freq(r"q\.?o\.?d\.?|every\s+other\s+day|alternate\s+days?|on\s+alternate\s+days", f("every other day", Some("QOD"), 1, 2.0, "d", None)),
+                // OCR reads the q of qhs as g ("ghs"): no word, so no other reading.
+                freq(r"[qg]\.?h\.?s\.?|at\s+bedtime|nightly|every\s+night|at\s+night|hs|nocte", f("nightly", None, 1, 1.0, "d", Some("HS"))),
+                freq(r"q\.?am|every\s+morning|in\s+the\s+morning|mane|o\.?m\.?", f("every morning", Some("AM"), 1, 1.0, "d", Some("MORN"))),
                 freq(r"q\.?pm|every\s+evening|in\s+the\s+evening", f("every evening", Some("PM"), 1, 1.0, "d", Some("EVE"))),
-                freq(r"weekly|once\s+(?:a\s+)?week|every\s+week|q\.?\s*week|q\.?wk", f("weekly", Some("WK"), 1, 1.0, "wk", None)),
+                freq(r"weekly|once\s*(?:a\s+|per\s+|/\s*|every\s+)?(?:week|wk)|every\s+week|q\.?\s*week|q\.?wk|1\s*(?:x|time)\s*(?:a\s+|per\s+|/\s*)?(?:week|wk)", f("weekly", Some("WK"), 1, 1.0, "wk", None)),
+                freq(r"every\s+other\s+week|alternate\s+weeks|fortnightly|biweekly", f("every other week", None, 1, 2.0, "wk", None)),
                 freq(r"monthly|once\s+a\s+month|every\s+month", f("monthly", Some("MO"), 1, 1.0, "mo", None)),
                 freq(r"once\s+daily|once\s+a\s+day|daily|q\.?\s*d\.?|q\.?\s*day|every\s+day|1\s*(?:x|time)\s*(?:a\s+)?day|od", f("daily", Some("QD"), 1, 1.0, "d", None)),
             ],
@@ -91,14 +108,54 @@ fn patterns() -> &'static Patterns {
     })
 }
 
+/// A dose's number as written: "2", "0.5", "half", "½", "1/2", "1 1/2", "1 and 1/2", "one and a half".
 fn word_number(s: &str) -> Option<f64> {
-    match s.to_ascii_lowercase().as_str() {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let whole = |w: &str| match w {
         "one" => Some(1.0),
         "two" => Some(2.0),
         "three" => Some(3.0),
         "four" => Some(4.0),
-        "half" | "1/2" => Some(0.5),
-        other => other.parse().ok(),
+        "half" | "½" => Some(0.5),
+        other => other.parse::<f64>().ok(),
+    };
+    let fraction = |w: &str| {
+        let (n, d) = w.split_once('/')?;
+        let (n, d): (f64, f64) = (n.parse().ok()?, d.parse().ok()?);
+        (d > 0.0).then(|| n / d)
+    };
+    if let Some(f) = fraction(&s) {
+        return Some(f);
+    }
+    if let Some(rest) = s.strip_suffix(" and a half") {
+        return whole(rest).map(|w| w + 0.5);
+    }
+    let parts: Vec<&str> = s.split(' ').filter(|w| *w != "and").collect();
+    match parts[..] {
+        [w, f] => Some(whole(w)? + fraction(f)?),
+        [w] => whole(w),
+        _ => None,
+    }
+}
+
+/// A dose range as written ("1-2", "1 to 2"), when it is one.
+fn dose_range(s: &str) -> Option<(f64, f64)> {
+    let (a, b) = s.split_once('-').or_else(|| s.split_once(" to "))?;
+    let (a, b): (f64, f64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    (a < b).then_some((a, b))
+}
+
+/// The GTS code of "every n hours", where the code system has one.
+fn hours_code(n: u32) -> Option<&'static str> {
+    match n {
+        1 => Some("Q1H"),
+        2 => Some("Q2H"),
+        3 => Some("Q3H"),
+        4 => Some("Q4H"),
+        6 => Some("Q6H"),
+        8 => Some("Q8H"),
+        _ => None,
     }
 }
 
@@ -119,29 +176,85 @@ pub fn parse_order(rest: &str) -> Order {
         }
     }
     if let Some(c) = p.dose.captures(rest) {
-        o.dose = Some(format!("{} {}", &c[1], &c[2]).to_lowercase());
-        if let Some((v, u)) = word_number(&c[1]).zip(crate::units::dose(&c[2]).and_then(|u| u.ucum)) {
+        let number = c[1].split_whitespace().collect::<Vec<_>>().join(" ");
+        o.dose = Some(format!("{number} {}", &c[2]).to_lowercase());
+        let ucum = crate::units::dose(&c[2]).and_then(|u| u.ucum);
+        if let Some(((low, high), u)) = dose_range(&number).zip(ucum) {
+            o.dose_range = Some((low, high, u.to_string()));
+        } else if let Some((v, u)) = word_number(&number).zip(ucum) {
             o.dose_quantity = Some((v, u.to_string()));
         }
     }
-    o.dose_quantity = o.dose_quantity.or(strength_quantity);
+    if o.dose_range.is_none() {
+        o.dose_quantity = o.dose_quantity.or(strength_quantity);
+    }
     // The earliest frequency phrase in the order wins; ties go to the more specific pattern.
-    let mut best: Option<(usize, FreqSpec)> = None;
-    for (re, spec) in &p.frequencies {
-        if let Some(m) = re.find(rest) {
-            if best.is_none_or(|(pos, _)| m.start() < pos) {
-                best = Some((m.start(), *spec));
-            }
+    let mut best: Option<(usize, Frequency)> = None;
+    let mut consider = |at: usize, f: Frequency| {
+        if best.as_ref().is_none_or(|(pos, _)| at < *pos) {
+            best = Some((at, f));
+        }
+    };
+    // "q4h", "q 4-6 h", "every 4 to 6 hours".
+    if let Some(c) = p.every_hours.captures(rest) {
+        let n: u32 = c[1].parse().unwrap_or(0);
+        let max: Option<u32> = c.get(2).and_then(|m| m.as_str().parse().ok()).filter(|m| *m > n);
+        if n > 0 {
+            let text = match max {
+                Some(m) => format!("q{n}-{m}h"),
+                None => format!("q{n}h"),
+            };
+            let code = if max.is_none() { hours_code(n).map(str::to_string) } else { None };
+            let f = Frequency {
+                text,
+                code,
+                frequency: 1,
+                period: n as f64,
+                period_unit: "h".into(),
+                when: None,
+                period_max: max.map(f64::from),
+            };
+            consider(c.get(0).map_or(0, |m| m.start()), f);
         }
     }
-    o.frequency = best.map(|(_, s)| Frequency {
-        text: s.text.to_string(),
-        code: s.code.map(str::to_string),
-        frequency: s.frequency,
-        period: s.period,
-        period_unit: s.unit.to_string(),
-        when: s.when.map(str::to_string),
-    });
+    // "every 3 days", "every 2 weeks".
+    if let Some(c) = p.every_n.captures(rest) {
+        let n: u32 = c[1].parse().unwrap_or(0);
+        let (unit, word) = match c[2].to_ascii_lowercase().chars().next() {
+            Some('d') => ("d", "day"),
+            Some('w') => ("wk", "week"),
+            _ => ("mo", "month"),
+        };
+        if n > 0 {
+            let f = Frequency {
+                text: format!("every {n} {word}{}", if n > 1 { "s" } else { "" }),
+                code: None,
+                frequency: 1,
+                period: n as f64,
+                period_unit: unit.into(),
+                when: None,
+                period_max: None,
+            };
+            consider(c.get(0).map_or(0, |m| m.start()), f);
+        }
+    }
+    for (re, spec) in &p.frequencies {
+        if let Some(m) = re.find(rest) {
+            consider(
+                m.start(),
+                Frequency {
+                    text: spec.text.to_string(),
+                    code: spec.code.map(str::to_string),
+                    frequency: spec.frequency,
+                    period: spec.period,
+                    period_unit: spec.unit.to_string(),
+                    when: spec.when.map(str::to_string),
+                    period_max: None,
+                },
+            );
+        }
+    }
+    o.frequency = best.map(|(_, f)| f);
     o.prn = p.prn.is_match(rest);
     o.duration = p.duration.captures(rest).map(|c| format!("{} {}", &c[1], c[2].to_lowercase()));
     o.extended = p.extended.is_match(rest);
@@ -182,6 +295,47 @@ mod tests {
         let o = parse_order(" 40mg PO QHS");
         assert_eq!(o.strength, Some((40.0, "mg".into())));
         assert_eq!(o.frequency.unwrap().when.as_deref(), Some("HS"));
+    }
+
+    #[test]
+    fn doses_with_fractions_and_ranges_and_frequencies_as_written_in_us_uk_and_indian_practice() {
+        assert_eq!(
+            parse_order(" 0.2 mgs -- 1 and 1/2 tabs po ghs").frequency.and_then(|f| f.when).as_deref(),
+            Some("HS")
+        );
+        let o = parse_order(" 0.2 mgs -- 1 and 1/2 tabs po qhs");
+        assert_eq!(o.strength, Some((0.2, "mg".into())), "mgs is mg");
+        assert_eq!((o.dose.as_deref(), o.dose_quantity.clone()), (Some("1 and 1/2 tabs"), Some((1.5, "{tbl}".into()))));
+        assert_eq!(o.frequency.unwrap().when.as_deref(), Some("HS"));
+        assert_eq!(parse_order(" 1 1/2 tablets daily").dose_quantity, Some((1.5, "{tbl}".into())));
+        assert_eq!(parse_order(" half tablet daily").dose_quantity, Some((0.5, "{tbl}".into())));
+        let o = parse_order(" 1-2 puffs q4-6h PRN");
+        assert_eq!((o.dose_quantity, o.dose_range), (None, Some((1.0, 2.0, "{puff}".into()))));
+        let f = o.frequency.unwrap();
+        assert_eq!((f.text.as_str(), f.period, f.period_max, f.code), ("q4-6h", 4.0, Some(6.0), None));
+        assert!(o.prn);
+        let code = |order: &str| parse_order(order).frequency.and_then(|f| f.code);
+        for (order, want) in [
+            (" 500 mg BD", "BID"),
+            (" 500 mg b.d.", "BID"),
+            (" 1 tab TDS", "TID"),
+            (" 1 tab QDS", "QID"),
+            (" 20 mg OD", "QD"),
+            (" 10 mg mane", "AM"),
+            (" 10 mg every 12 hours", ""),
+            (" 2 mg q2h", "Q2H"),
+            (" 10 mg once/week", "WK"),
+            (" 10 mg once weekly", "WK"),
+            (" 5 mg every other day", "QOD"),
+        ] {
+            assert_eq!(code(order).unwrap_or_default(), want, "{order}");
+        }
+        let f = parse_order(" 10 mg every 12 hours").frequency.unwrap();
+        assert_eq!((f.period, f.period_unit.as_str()), (12.0, "h"));
+        let f = parse_order(" 70 mg twice a week").frequency.unwrap();
+        assert_eq!((f.frequency, f.period_unit.as_str()), (2, "wk"));
+        let f = parse_order(" 1 g every 3 weeks").frequency.unwrap();
+        assert_eq!((f.period, f.period_unit.as_str()), (3.0, "wk"));
     }
 
     #[test]
