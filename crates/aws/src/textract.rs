@@ -201,10 +201,23 @@ impl TextractEngine {
         self
     }
 
-    /// The kept answer for `job`, when there is an archive and it holds one.
-    async fn kept(&self, job: &JobRecord) -> Result<Option<SavedResponse>, OcrError> {
+    /// The kept answer at `key`, when there is an archive and it holds a readable one. An
+    /// answer that cannot be read is as good as none (Textract is asked again and the answer
+    /// kept anew), so one bad object never turns a document away for good.
+    async fn kept_at(&self, key: &str, document_id: &str) -> Result<Option<SavedResponse>, OcrError> {
         let Some(archive) = &self.archive else { return Ok(None) };
-        archive.load(&archive.key_of(job)).await.map_err(archive_error)
+        match archive.load(key).await {
+            Ok(saved) => Ok(saved),
+            Err(StoreError::Corrupt { .. }) => {
+                tracing::warn!(
+                    event = "textract_response_unreadable",
+                    document_id,
+                    "kept answer unreadable; asking Textract"
+                );
+                Ok(None)
+            }
+            Err(e) => Err(archive_error(e)),
+        }
     }
 
     /// Checks every document with `check` under `limits` (and Textract's own) before starting
@@ -385,7 +398,7 @@ impl OcrEngine for TextractEngine {
         // expired): its kept answer, not a new job.
         if let Some(archive) = &self.archive {
             let key = archive.key(&location.bucket, &location.key, tag);
-            if let Some(saved) = archive.load(&key).await.map_err(archive_error)? {
+            if let Some(saved) = self.kept_at(&key, tag).await? {
                 tracing::info!(event = "textract_response_reused", document_id = tag, "kept answer read");
                 return Ok(OcrStart::Done(saved.response.document()));
             }
@@ -397,7 +410,8 @@ impl OcrEngine for TextractEngine {
     async fn fetch(&self, job: &PendingJob) -> Result<OcrPoll, OcrError> {
         let record = JobRecord::of(job)
             .map_err(|e| OcrError::EngineFailed { engine: "textract", detail: format!("job record: {e}") })?;
-        if let Some(saved) = self.kept(&record).await? {
+        let key = self.archive.as_ref().map(|a| a.key_of(&record)).unwrap_or_default();
+        if let Some(saved) = self.kept_at(&key, &record.document_id).await? {
             tracing::info!(event = "textract_response_reused", document_id = %record.document_id, "kept answer read");
             return Ok(OcrPoll::Done(saved.response.document()));
         }

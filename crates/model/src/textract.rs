@@ -199,11 +199,13 @@ impl<'a> Index<'a> {
         let mut words = Vec::new();
         let mut selected = None;
         let mut conf = Vec::new();
-        // Children in the order they stand on the page, not the order Textract lists them: a
-        // cell's boxes come before its words ("[ ] [X] Yes No"), and which option a box ticks
-        // is where it stands ("[X] Yes [ ] No").
+        // With check boxes among them, children in the order they stand on the page, not the
+        // order Textract lists them: a cell's boxes come before its words ("[ ] [X] Yes No"),
+        // and which option a box ticks is where it stands ("[X] Yes [ ] No"). Words alone keep
+        // Textract's reading order (right on a page scanned upside down, whose boxes are not).
         let mut children: Vec<&TBlock> = b.related("CHILD").filter_map(|id| self.get(id)).collect();
-        if children.iter().all(|c| c.bbox().is_some()) {
+        let boxes = children.iter().any(|c| c.block_type == "SELECTION_ELEMENT");
+        if boxes && children.iter().all(|c| c.bbox().is_some()) {
             let centre = |c: &TBlock| c.bbox().map_or(0.0, |b| b.top + b.height / 2.0);
             let height = children.iter().filter_map(|c| c.bbox()).map(|b| b.height).fold(0.0f32, f32::max);
             children.sort_by(|x, y| centre(x).total_cmp(&centre(y)));

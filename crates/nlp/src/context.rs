@@ -350,8 +350,7 @@ pub fn clause(text: &str, start: usize, end: usize) -> (usize, usize) {
 /// Words no sentence ends with: they wait for what follows (an object, a noun).
 const OPEN_WORDS: &[&str] = &[
     "denies", "denied", "deny", "denying", "reports", "reported", "without", "with", "of", "and", "or", "the", "a",
-    "an", "to", "for", "no", "not", "has", "have", "had", "is", "was", "are", "were", "in", "on", "at", "by", "from",
-    "negative", "positive", "any", "his", "her", "their",
+    "an", "to", "for", "in", "on", "at", "by", "from",
 ];
 
 /// Is byte `i` a sentence or list boundary? Newlines count only when they separate (see
@@ -447,6 +446,7 @@ mod tests {
             "past a blanked finding"
         );
         assert_eq!(check("Patient denies cough. fever since Monday.", "fever", None), Assertion::Present);
+        assert_eq!(check("COVID test negative. influenza A confirmed", "influenza A", None), Assertion::Present);
         let list = "Denies smoking\nHypertension\nDiabetes";
         assert_eq!(check(list, "Hypertension", None), Assertion::Present);
         let pmh = "Past Medical History: HTN, asthma";

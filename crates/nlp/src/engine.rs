@@ -557,11 +557,34 @@ fn table_fields(table: &paperchart_model::document::Table) -> Vec<(&str, &str, O
     }
     let someone_else = |c: &Cell| {
         let t = text(c).to_lowercase();
-        ["relationship", "relation", "contact", "insured", "subscriber", "guarantor", "physician", "provider", "doctor"]
-            .iter()
-            .any(|w| t.contains(w))
+        // Whole words: a value "Atkins" or a test "Skin" is nobody else.
+        t.contains("next of kin")
+            || t.contains("policy holder")
+            || t.split(|ch: char| !ch.is_alphabetic()).any(|w| {
+                matches!(
+                    w,
+                    "relationship"
+                        | "relation"
+                        | "contact"
+                        | "insured"
+                        | "subscriber"
+                        | "guarantor"
+                        | "physician"
+                        | "provider"
+                        | "doctor"
+                        | "mother"
+                        | "father"
+                        | "parent"
+                        | "spouse"
+                        | "guardian"
+                        | "policyholder"
+                        | "employer"
+                        | "emergency"
+                )
+            })
     };
-    if table.cells.iter().any(someone_else) {
+    // A piece of a table that runs over pages is part of a list, whatever its rows here.
+    if table.continues || table.cells.iter().any(someone_else) {
         return vec![];
     }
     let named = |kinds: &[(&str, &str)]| {
@@ -578,8 +601,11 @@ fn table_fields(table: &paperchart_model::document::Table) -> Vec<(&str, &str, O
     data_rows.dedup();
     if !kinds.is_empty() && named(&kinds) && data_rows.len() == 1 {
         let row = data_rows[0];
+        // Only the identity captions' values: another header's ("Visit Date", "Ward") is no
+        // part of the patient.
         return header
             .iter()
+            .filter(|h| phi::identity_caption(text(h)).is_some())
             .filter_map(|h| {
                 let v = table.cells.iter().find(|c| c.row == row && c.col == h.col)?;
                 (!text(h).is_empty() && !text(v).is_empty()).then(|| (text(h), text(v), v.content.bbox.map(|b| b.top)))
@@ -628,8 +654,6 @@ const ROUTE_GAP_WORDS: &[&str] = &[
     "prophylactic",
     "therapy",
     "treatment",
-    "with",
-    "daily",
     "long-term",
     "chronic",
     "concomitant",
@@ -650,7 +674,9 @@ fn route_of<'h>(
     let routes = || hits.iter().filter(|h| h.kind == ConceptKind::Route);
     let words_between = |from: usize, to: usize| -> Option<Vec<String>> {
         let gap = text.get(from..to)?;
-        if gap.contains(['.', ';', '\n', ':', '(', ')']) {
+        // A comma ends the previous drug's order: "furosemide 40 mg IV, metoprolol" gives
+        // metoprolol nothing.
+        if gap.contains(['.', ';', '\n', ':', '(', ')', ',']) {
             return None;
         }
         Some(
@@ -959,6 +985,16 @@ Diagnosis: Essential hypertension (I10)
             "a dose's and"
         );
         assert_eq!(route("Vyvanse 50 mgs po at breakfast daily", "Vyvanse").as_deref(), Some("oral"));
+        let list = "furosemide 40 mg IV, metoprolol 25 mg PO daily";
+        assert_eq!(
+            (route(list, "furosemide").as_deref(), route(list, "metoprolol").as_deref()),
+            (Some("intravenous"), Some("oral"))
+        );
+        assert_eq!(
+            route("aspirin 81 mg PO daily enoxaparin 40 mg", "enoxaparin"),
+            None,
+            "the order before is aspirin's"
+        );
     }
 
     /// A page holding one table, cells given row by row (the first row flagged as headers when
@@ -1009,6 +1045,8 @@ Diagnosis: Essential hypertension (I10)
             true,
         ));
         assert!(contacts.family.is_none(), "{contacts:?}");
+        let mother = demo(table_page(&[&["Mother's Name", "DOB", "MRN"], &["Ann Lee", "01/02/1950", "M-778"]], true));
+        assert!(mother.family.is_none() && mother.mrn.is_none(), "{mother:?}");
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub fn read(class: DocumentClass, text: &str, document: &Document, term: &Termin
             out.demographics = claim_patient(&placed);
             out.entities.extend(claim_diagnoses(&placed, text, term));
             // A claim's date is its first date of service; a signature's or a form's date is not.
-            out.document.date = claim_service_date(text);
+            out.document.date = claim_service_date(text, out.demographics.birth_date.as_deref());
         }
         DocumentClass::InsuranceCard => {
             let coverage = coverage(document, text);
@@ -462,7 +462,7 @@ fn claim_date(value: &str) -> Option<String> {
 /// date (FL 45). Only a date read cleanly counts — its leading tokens all digits ("10 11 21",
 /// "10/11/21", "101121") and a real calendar date: a service line OCR has mangled ("10 (11) 24")
 /// gives none rather than a wrong one.
-fn claim_service_date(text: &str) -> Option<String> {
+fn claim_service_date(text: &str, birth_date: Option<&str>) -> Option<String> {
     static P: OnceLock<Regex> = OnceLock::new();
     let caption = P.get_or_init(|| {
         Regex::new(r"(?i)date\(?s\)?\s+of\s+servi|statement\s+covers|\bserv\.?\s+date|service\s+date")
@@ -473,7 +473,7 @@ fn claim_service_date(text: &str) -> Option<String> {
         if !caption.is_match(line) {
             continue;
         }
-        for next in lines.iter().skip(i + 1).take(8) {
+        for next in lines.iter().skip(i + 1).take(6) {
             let tokens: Vec<&str> = next
                 .split_whitespace()
                 .take_while(|t| t.chars().all(|c| c.is_ascii_digit() || c == '/' || c == '-'))
@@ -488,7 +488,8 @@ fn claim_service_date(text: &str) -> Option<String> {
                 }
                 _ => claim_date(tokens.first().copied().unwrap_or("")).filter(|_| tokens.len() == 1),
             };
-            if date.is_some() {
+            // The patient's birth date in a box nearby is no date of service.
+            if date.is_some() && date.as_deref() != birth_date {
                 return date;
             }
         }
@@ -811,15 +812,17 @@ mod tests {
         assert_eq!(claim_date("09081979 M 072424").as_deref(), Some("1979-09-08"), "a UB-04's MMDDYYYY");
         assert_eq!(claim_date("05 | 13 | 48").as_deref(), Some("1948-05-13"));
         assert_eq!(claim_date("M FI"), None);
-        let service = |lines: &str| claim_service_date(&format!("24. A. DATE(S) OF SERVICE From To\n{lines}"));
+        let service = |lines: &str| claim_service_date(&format!("24. A. DATE(S) OF SERVICE From To\n{lines}"), None);
         assert_eq!(service("MM DD YY MM DD YY\n03 14 24   11   99213   A   120 00").as_deref(), Some("2024-03-14"));
         assert_eq!(service("10/11/21 10/11/21 11 90805").as_deref(), Some("2021-10-11"));
         assert_eq!(service("| 10 (11) 24 11 90805 | 140,00"), None, "a mangled service line gives no date");
         assert_eq!(service("13 45 24 11 99213"), None, "not a calendar date");
         assert_eq!(
-            claim_service_date("6 STATEMENT COVERS PERIOD FROM THROUGH\n101121 101421").as_deref(),
+            claim_service_date("6 STATEMENT COVERS PERIOD FROM THROUGH\n101121 101421", None).as_deref(),
             Some("2021-10-11")
         );
+        let ub = "6 STATEMENT COVERS PERIOD FROM THROUGH\n10 BIRTHDATE 11 SEX\n03231996 F";
+        assert_eq!(claim_service_date(ub, Some("1996-03-23")), None, "the birth date is no date of service");
         let dx = claim_diagnoses(&placed, &text, term());
         let codes: Vec<&str> = dx.iter().map(|e| e.codes[0].code.as_str()).collect();
         assert_eq!(codes, ["J45.909", "E11.9"], "the field's codes only: not the 22 box's number, not a service line");
