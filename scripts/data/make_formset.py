@@ -123,6 +123,16 @@ def pid(p, identifiers=None, gender=True, birth=True):
 PHONE_TRAPS = {"why": "phone numbers and ZIP codes are not diagnoses", "codes": ["B58", "B55", "B88", "C00"]}
 
 
+def birth_and_sex(pg, who, date_x, sex_x, y):
+    """A claim's birth date boxes ("MM  DD  YYYY") and its M and F boxes, one ticked."""
+    m, d, yy = who["mdY"].split("/")
+    pg.text(date_x, y, f"{m}  {d}  {yy}")
+    pg.text(sex_x, y, "M")
+    pg.checkbox(sex_x + 30, y, who["gender"] == "male")
+    pg.text(sex_x + 75, y, "F")
+    pg.checkbox(sex_x + 100, y, who["gender"] == "female")
+
+
 def claim_1500(rng, path):
     p, ins = person(rng), person(rng)
     ins["family"] = p["family"]
@@ -139,12 +149,7 @@ def claim_1500(rng, path):
     pg.text(70, 300, f"{p['family'].upper()}, {p['given'].upper()}")
     # Captions apart, as the printed form's boxes keep them.
     pg.text(720, 250, "3. PATIENT'S BIRTH DATE    SEX", pg.small)
-    m, d, y = p["mdY"].split("/")
-    pg.text(730, 300, f"{m}  {d}  {y}")
-    pg.text(960, 300, "M")
-    pg.checkbox(990, 300, p["gender"] == "male")
-    pg.text(1035, 300, "F")
-    pg.checkbox(1060, 300, p["gender"] == "female")
+    birth_and_sex(pg, p, 730, 960, 300)
     pg.text(1110, 250, "4. INSURED'S NAME (Last, First, MI)", pg.small)
     pg.text(1120, 300, f"{ins['family'].upper()}, {ins['given'].upper()}")
     pg.text(60, 380, "5. PATIENT'S ADDRESS (No., Street)", pg.small)
@@ -159,12 +164,7 @@ def claim_1500(rng, path):
     # Item 11a beside item 10a, as on the printed form: the insured's own birth date and sex.
     pg.text(1100, 560, "11. INSURED'S POLICY GROUP OR FECA NUMBER", pg.small)
     pg.text(1100, 585, "a. INSURED'S DATE OF BIRTH    SEX", pg.small)
-    im, idd, iy = ins["mdY"].split("/")
-    pg.text(1110, 620, f"{im}  {idd}  {iy}")
-    pg.text(1330, 620, "M")
-    pg.checkbox(1360, 620, ins["gender"] == "male")
-    pg.text(1405, 620, "F")
-    pg.checkbox(1430, 620, ins["gender"] == "female")
+    birth_and_sex(pg, ins, 1110, 1330, 620)
     pg.text(70, 640, "b. AUTO ACCIDENT?   YES")
     pg.checkbox(400, 640, False)
     pg.text(450, 640, "NO")

@@ -778,6 +778,11 @@ mod tests {
             ),
             boxed(0.82, &[("12-3456789", 0.05), ("K4471-2", 0.33), ("$", 0.61), ("405", 0.63)]),
         ];
+        scanned(lines)
+    }
+
+    /// One OCR'd page of `lines`.
+    fn scanned(lines: Vec<Line>) -> Document {
         Document {
             pages: vec![Page {
                 number: 1,
@@ -837,17 +842,7 @@ mod tests {
             boxed(0.20, &[("10", 0.04), ("BIRTHDATE", 0.06), ("11SEX", 0.20), ("12", 0.30), ("ADMISSION", 0.32)]),
             boxed(0.22, &[("03231996", 0.05), ("F", 0.21), ("021724", 0.31)]),
         ];
-        let doc = Document {
-            pages: vec![Page {
-                number: 1,
-                read_by: ReadBy::Tesseract,
-                lines,
-                key_values: vec![],
-                tables: vec![],
-                text_layer_rejected: false,
-            }],
-            ..Default::default()
-        };
+        let doc = scanned(lines);
         let d = claim_patient(&Placed::new(&doc));
         assert_eq!(d.gender, Some(paperchart_model::findings::Gender::Female), "{d:?}");
         assert_eq!(d.birth_date.as_deref(), Some("1996-03-23"));
