@@ -201,12 +201,13 @@ impl TextractEngine {
         self
     }
 
-    /// The kept answer at `key`, when there is an archive and it holds a readable one. An
-    /// answer that cannot be read is as good as none (Textract is asked again and the answer
-    /// kept anew), so one bad object never turns a document away for good.
-    async fn kept_at(&self, key: &str, document_id: &str) -> Result<Option<SavedResponse>, OcrError> {
+    /// The kept answer for `document_id`, read from `s3://bucket/key`, when there is an archive
+    /// and it holds a readable one. An answer that cannot be read is as good as none (Textract
+    /// is asked again and the answer kept anew), so one bad object never turns a document away
+    /// for good.
+    async fn kept(&self, bucket: &str, key: &str, document_id: &str) -> Result<Option<SavedResponse>, OcrError> {
         let Some(archive) = &self.archive else { return Ok(None) };
-        match archive.load(key).await {
+        match archive.load(&archive.key(bucket, key, document_id)).await {
             Ok(saved) => Ok(saved),
             Err(StoreError::Corrupt { .. }) => {
                 tracing::warn!(
@@ -396,12 +397,9 @@ impl OcrEngine for TextractEngine {
         check_size(checked.kind, object.size)?;
         // This version of the object was read before (its writing failed, or its done marker
         // expired): its kept answer, not a new job.
-        if let Some(archive) = &self.archive {
-            let key = archive.key(&location.bucket, &location.key, tag);
-            if let Some(saved) = self.kept_at(&key, tag).await? {
-                tracing::info!(event = "textract_response_reused", document_id = tag, "kept answer read");
-                return Ok(OcrStart::Done(saved.response.document()));
-            }
+        if let Some(saved) = self.kept(&location.bucket, &location.key, tag).await? {
+            tracing::info!(event = "textract_response_reused", document_id = tag, "kept answer read");
+            return Ok(OcrStart::Done(saved.response.document()));
         }
         let id = self.start_analysis(location, tag).await?;
         Ok(OcrStart::Started(OcrJob { id }))
@@ -410,8 +408,7 @@ impl OcrEngine for TextractEngine {
     async fn fetch(&self, job: &PendingJob) -> Result<OcrPoll, OcrError> {
         let record = JobRecord::of(job)
             .map_err(|e| OcrError::EngineFailed { engine: "textract", detail: format!("job record: {e}") })?;
-        let key = self.archive.as_ref().map(|a| a.key_of(&record)).unwrap_or_default();
-        if let Some(saved) = self.kept_at(&key, &record.document_id).await? {
+        if let Some(saved) = self.kept(&record.bucket, &record.key, &record.document_id).await? {
             tracing::info!(event = "textract_response_reused", document_id = %record.document_id, "kept answer read");
             return Ok(OcrPoll::Done(saved.response.document()));
         }
