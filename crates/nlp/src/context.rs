@@ -161,7 +161,10 @@ impl Assertor {
     ) -> Assertion {
         let (c0, c1) = clause(text, start, end);
         let c0 = self.heading_floor(text, c0.max(floor.min(start)), start);
-        let before = last_words(&without_closed_parentheses(&text[c0..start]), MAX_PRE_TOKENS);
+        let before_text = spelled(without_closed_parentheses(&text[c0..start]));
+        let before_tokens = tokenize(&before_text);
+        let before_tokens = &before_tokens[before_tokens.len().saturating_sub(MAX_PRE_TOKENS)..];
+        let before: Vec<String> = before_tokens.iter().map(|t| super::text::fold(t.text(&before_text))).collect();
         let after = first_words(&text[end..c1], MAX_POST_TOKENS);
         let (before, after) = (&before[..], &after[..]);
         let pre = self.hits(before);
@@ -176,7 +179,7 @@ impl Assertor {
             self.governs(&pre, before.len(), c, true) || self.governs(&post, usize::from(colon_next), c, false)
         };
 
-        if applies(Category::Negated) {
+        if applies(Category::Negated) || self.negation_past_pseudo(&before_text, before_tokens, &before, &pre) {
             return Assertion::Absent;
         }
         if section == Some(SectionKind::FamilyHistory) || applies(Category::Family) {
@@ -217,6 +220,41 @@ impl Assertor {
         }
         kept.sort_by_key(|h| h.at);
         kept
+    }
+
+    /// A pseudo-trigger that starts with a negation ("no change in vision") keeps the negation
+    /// from its own object only: the list it opens goes on negated ("no change in vision,
+    /// diplopia or change in hearing" — no diplopia). True when a list separator stands between
+    /// such a pseudo-trigger and the finding, with no terminator of negation after it.
+    fn negation_past_pseudo(&self, text: &str, tokens: &[Token], words: &[String], hits: &[Hit]) -> bool {
+        hits.iter().enumerate().any(|(i, h)| {
+            let r = &self.rules[h.rule];
+            if r.category != Category::Pseudo || h.at + h.len > words.len() {
+                return false;
+            }
+            let opens_with_negation = (1..h.len).any(|n| {
+                self.by_first.get(&words[h.at]).is_some_and(|ids| {
+                    ids.iter().any(|&k| {
+                        let k = &self.rules[k];
+                        k.category == Category::Negated
+                            && matches!(k.direction, Direction::Forward | Direction::Both)
+                            && k.words[..] == words[h.at..h.at + n]
+                    })
+                })
+            });
+            let later = &hits[i + 1..];
+            let list_follows = {
+                let rest = &text[tokens[h.at + h.len - 1].end..];
+                rest.contains(',') || rest.contains(" or ") || rest.contains(" nor ")
+            };
+            opens_with_negation
+                && list_follows
+                && !later.iter().any(|k| {
+                    let k = &self.rules[k.rule];
+                    k.direction == Direction::Terminate && matches!(k.category, Category::Negated | Category::Any)
+                        || k.category == Category::Pseudo
+                })
+        })
     }
 
     /// Does a trigger of category `c` govern the finding? Before it (`pre`), a forward trigger
@@ -296,11 +334,6 @@ fn without_closed_parentheses(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// The last `n` words of `s` (see [`words`]); only those are folded.
-fn last_words(s: &str, n: usize) -> Vec<String> {
-    words_of(s, |t| &t[t.len().saturating_sub(n)..])
-}
-
 /// The first `n` words of `s`.
 fn first_words(s: &str, n: usize) -> Vec<String> {
     words_of(s, |t| &t[..t.len().min(n)])
@@ -310,17 +343,20 @@ fn words(s: &str) -> Vec<String> {
     words_of(s, |t| t)
 }
 
-/// The normalised words of `s` that `pick` keeps of its tokens.
-fn words_of(s: &str, pick: impl FnOnce(&[Token]) -> &[Token]) -> Vec<String> {
-    // "-ve for" and "+ve for" differ only in punctuation, which the tokenizer drops.
-    let spelled;
-    let s = if s.contains("ve ") {
-        spelled = s.replace("-ve ", " negative ").replace("+ve ", " positive ");
-        spelled.as_str()
+/// `s` with "-ve for" and "+ve for" spelled out: they differ only in punctuation, which the
+/// tokenizer drops.
+fn spelled(s: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'_, str> {
+    if s.contains("ve ") {
+        std::borrow::Cow::Owned(s.replace("-ve ", " negative ").replace("+ve ", " positive "))
     } else {
         s
-    };
-    pick(&tokenize(s)).iter().map(|t| super::text::fold(t.text(s))).collect()
+    }
+}
+
+/// The normalised words of `s` that `pick` keeps of its tokens.
+fn words_of(s: &str, pick: impl FnOnce(&[Token]) -> &[Token]) -> Vec<String> {
+    let s = spelled(std::borrow::Cow::Borrowed(s));
+    pick(&tokenize(&s)).iter().map(|t| super::text::fold(t.text(&s))).collect()
 }
 
 /// The clause holding `start..end`: from the last sentence boundary before it to the first after.
@@ -433,6 +469,22 @@ mod tests {
         assert_eq!(check("Diabetes.", "Diabetes", Some(SectionKind::FamilyHistory)), Assertion::Family);
         assert_eq!(check("Return to the ED if chest pain recurs.", "chest pain", None), Assertion::Hypothetical);
         assert_eq!(check("Started on DVT prophylaxis.", "DVT", None), Assertion::Hypothetical);
+    }
+
+    #[test]
+    fn a_pseudo_trigger_keeps_the_negation_from_its_own_object_only() {
+        let s = "No change in vision, diplopia or change in hearing.";
+        assert_eq!(check(s, "diplopia", None), Assertion::Absent);
+        assert_eq!(check(s, "vision", None), Assertion::Present);
+        assert_eq!(check("No change in the size of the mass.", "mass", None), Assertion::Present);
+        assert_eq!(check("No change in gait, but new tremor.", "tremor", None), Assertion::Present);
+    }
+
+    #[test]
+    fn the_patient_named_again_ends_a_relatives_scope() {
+        let s = "Mother was GBS positive and the baby was given ampicillin for sepsis.";
+        assert_eq!(check(s, "sepsis", None), Assertion::Present);
+        assert_eq!(check("Mother of the patient has diabetes.", "diabetes", None), Assertion::Family);
     }
 
     #[test]

@@ -435,7 +435,18 @@ impl NlpEngine for Builtin {
             }
         }
         self.apply_gates(text, &mut entities);
-        for e in entities.iter_mut().filter(|e| e.kind == EntityType::Condition && e.assertion == Assertion::Family) {
+        if super::family::newborn_note(text) {
+            for e in entities.iter_mut().filter(|e| e.kind == EntityType::Condition && e.assertion != Assertion::Absent)
+            {
+                if super::family::mothers_in_newborn_note(text, e.start, e.end) {
+                    e.assertion = Assertion::Family;
+                    e.attrs.relative = super::family::mother();
+                }
+            }
+        }
+        for e in entities.iter_mut().filter(|e| {
+            e.kind == EntityType::Condition && e.assertion == Assertion::Family && e.attrs.relative.is_none()
+        }) {
             e.attrs.relative = super::family::relative_of(text, e.start, e.end);
         }
         entities.extend(phi_entities);

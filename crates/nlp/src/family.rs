@@ -36,9 +36,79 @@ pub fn relative_of(text: &str, start: usize, end: usize) -> Option<Code> {
     before.iter().rev().find_map(lookup).or_else(|| after.iter().find_map(lookup))
 }
 
+/// Words that say a note is about a newborn. Two different ones make it one: "neonatal" alone
+/// may be an adult's history.
+const NEWBORN_CUES: &[&str] = &[
+    "newborn",
+    "neonate",
+    "neonatal",
+    "nicu",
+    "apgar",
+    "apgars",
+    "gestational age",
+    "birth weight",
+    "baby boy",
+    "baby girl",
+    "infant",
+    "delivered",
+    "nursery",
+    "term male",
+    "term female",
+    "gbs",
+];
+
+/// Is `text` a newborn's note? Then "maternal hypertension" and what the pregnancy was
+/// "complicated by" are the mother's.
+pub fn newborn_note(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    let has = |cue: &str| {
+        lower.match_indices(cue).any(|(i, m)| {
+            let before = lower[..i].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+            let after = lower[i + m.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+            before && after
+        })
+    };
+    NEWBORN_CUES.iter().filter(|c| has(c)).count() >= 2
+}
+
+/// In a newborn's note, is the finding at `start..end` the mother's: named "maternal …", or the
+/// pregnancy itself or what it was complicated by, on the finding's line?
+pub fn mothers_in_newborn_note(text: &str, start: usize, end: usize) -> bool {
+    let finding = text[start..end].to_lowercase();
+    let line_start = text[..start].rfind('\n').map_or(0, |p| p + 1);
+    let before = text[line_start..start].to_lowercase();
+    let clause_before = before.rsplit(['.', ';']).next().unwrap_or("");
+    finding.starts_with("maternal")
+        || finding.starts_with("pregnan")
+        || ["maternal", "mother", "mom", "pregnancy", "prenatal", "antenatal", "gestational"].iter().any(|w| {
+            clause_before.split(|c: char| !c.is_alphanumeric()).any(|x| x == *w || x.strip_suffix('s') == Some(w))
+        })
+}
+
+/// The mother's RoleCode.
+pub fn mother() -> Option<Code> {
+    table().get("mother").cloned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_newborns_note_gives_the_mother_her_conditions() {
+        let t =
+            "Term male infant, Apgars 8 and 9. Pregnancy complicated by maternal hypertension.\nInfant has jaundice.";
+        assert!(newborn_note(t));
+        let at = |w: &str| {
+            let s = t.find(w).unwrap();
+            mothers_in_newborn_note(t, s, s + w.len())
+        };
+        assert!(at("maternal hypertension"));
+        assert!(at("Pregnancy"));
+        assert!(!at("jaundice"));
+        assert!(!newborn_note("History of neonatal jaundice. Now 45 with hypertension."));
+        assert_eq!(mother().map(|c| c.code).as_deref(), Some("MTH"));
+    }
 
     #[test]
     fn nearest_before_then_first_after() {

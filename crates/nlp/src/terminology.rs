@@ -349,6 +349,30 @@ fn name_variants(name: &str) -> Vec<String> {
     }
 }
 
+/// "carcinoma of breast" → "breast carcinoma": a head of one or two words "of" a site of one or
+/// two, nothing else in the name; "transplantation" is written "transplant" in that order.
+fn inverted(toks: &[String]) -> Option<Vec<Vec<String>>> {
+    let of = toks.iter().position(|t| t == "of")?;
+    let (head, site) = (&toks[..of], &toks[of + 1..]);
+    let plain = |w: &[String]| {
+        (1..=2).contains(&w.len())
+            && w.iter().all(|t| {
+                t.chars().all(char::is_alphabetic) && !matches!(t.as_str(), "of" | "and" | "or" | "with" | "the" | "a")
+            })
+    };
+    if !plain(head) || !plain(site) {
+        return None;
+    }
+    let inv = |h: &[String]| site.iter().chain(h).cloned().collect::<Vec<_>>();
+    let mut out = vec![inv(head)];
+    if head.iter().any(|t| t == "transplantation") {
+        let short: Vec<String> =
+            head.iter().map(|t| if t == "transplantation" { "transplant".into() } else { t.clone() }).collect();
+        out.push(inv(&short));
+    }
+    Some(out)
+}
+
 fn term_allowed(toks: &[String]) -> bool {
     match toks {
         [] => false,
@@ -549,6 +573,7 @@ impl Terminology {
                 }
             }
         }
+        let mut inversions = Vec::new();
         for r in rows(SNOMED) {
             let (code, name, tag) = (col(&r, 0), col(&r, 1), col(&r, 2));
             let (map, rank) = match tag {
@@ -564,8 +589,27 @@ impl Terminology {
                 if !term_allowed(&toks) {
                     continue;
                 }
+                for inv in inverted(&toks).unwrap_or_default() {
+                    inversions.push((tag, inv, name, code, rank));
+                }
                 let e = map.entry(toks).or_default();
                 e.label = Some(name.to_string());
+                e.snomed.push((code.to_string(), rank));
+            }
+        }
+        // "Carcinoma of breast" is written "breast carcinoma", "Transplantation of liver" "liver
+        // transplant": the inverted names, where no concept already owns those words.
+        for (tag, toks, name, code, rank) in inversions {
+            let map = match tag {
+                "disorder" | "finding" => &mut conditions,
+                _ => &mut procedures,
+            };
+            if map.get(&toks).is_some_and(|e| e.label.as_deref() != Some(name)) {
+                continue;
+            }
+            let e = map.entry(toks).or_default();
+            e.label = Some(name.to_string());
+            if !e.snomed.iter().any(|(c, _)| c == code) {
                 e.snomed.push((code.to_string(), rank));
             }
         }
@@ -770,6 +814,16 @@ mod tests {
         for r in rows(CUR_UNITS) {
             assert!(t.ucum.contains(col(&r, 1)));
         }
+    }
+
+    #[test]
+    fn site_first_names_find_their_of_concepts() {
+        let code = |term: &str| concept_for(term).first().and_then(|c| c.codes.first()).map(|c| c.code.clone());
+        assert_eq!(code("breast carcinoma").as_deref(), Some("254838004"));
+        assert_eq!(code("liver transplant").as_deref(), Some("18027006"));
+        assert_eq!(code("liver transplantation").as_deref(), Some("18027006"));
+        assert_eq!(inverted(&term_tokens("loss of consciousness of the patient")), None);
+        assert_eq!(inverted(&term_tokens("Fracture of neck of femur")), None);
     }
 
     #[test]
