@@ -179,7 +179,7 @@ impl Assertor {
             self.governs(&pre, before.len(), c, true) || self.governs(&post, usize::from(colon_next), c, false)
         };
 
-        if applies(Category::Negated) || self.negation_past_pseudo(&before_text, before_tokens, &before, &pre) {
+        if applies(Category::Negated) || self.negation_past_pseudo(&before_text, before_tokens, before, &pre) {
             return Assertion::Absent;
         }
         if section == Some(SectionKind::FamilyHistory) || applies(Category::Family) {
