@@ -341,13 +341,21 @@ impl NlpEngine for Builtin {
                 i = j;
                 continue;
             }
-            let lab = has(ConceptKind::Lab).and_then(|h| measure::lab_result(text, h.end, &self.term).map(|r| (h, r)));
             let drug = has(ConceptKind::Drug);
+            // A drug measured in the blood ("everolimus trough 6 ng/mL") is a lab only with a
+            // unit of measurement: "everolimus 0.75 mg" is a dose.
+            let lab = has(ConceptKind::Lab)
+                .and_then(|h| measure::lab_result(text, h.end, &self.term).map(|r| (h, r)))
+                .filter(|(_, (_, a))| {
+                    drug.is_none()
+                        || a.unit.as_deref().is_some_and(|u| super::units::dose(u).is_none_or(|d| d.rxnorm.is_none()))
+                });
             let substance = has(ConceptKind::Substance);
             let entity = if let Some((h, (value_end, attrs))) = lab {
                 let c = &self.term.concepts[h.concept as usize];
-                let mut e =
-                    self.new_entity(EntityType::Test, Some(Subtype::Lab), text, start, value_end, c.codes.clone());
+                let vital = c.codes.first().is_some_and(|code| self.term.is_vital(&code.code));
+                let subtype = if vital { Subtype::Vital } else { Subtype::Lab };
+                let mut e = self.new_entity(EntityType::Test, Some(subtype), text, start, value_end, c.codes.clone());
                 e.attrs = attrs;
                 Some(e)
             } else if (drug.is_some() || substance.is_some()) && self.allergy_context(text, hit, section) {
@@ -803,6 +811,43 @@ Family History: Mother had breast cancer.
 Hospital Course: Patient denies chest pain. Rule out pneumonia. Status post appendectomy.
 Diagnosis: Essential hypertension (I10)
 ";
+
+    #[test]
+    fn vital_signs_and_labs_as_printed_with_their_decimals() {
+        let text = "Oxygen saturation in Arterial blood: 91.0 %\nHeart rate: 67.6 /min\nRespiratory rate: 14.2 /min\n\
+                    Systolic Blood Pressure: 121.0 mm[Hg]\nDiastolic Blood Pressure: 79.0 mm[Hg]\n\
+                    Pain severity - 0-10 verbal numeric rating [Score] - Reported: 4.0 {score}\n\
+                    Head circumference 34.5 cm\nLeukocytes [#/volume] in Blood by Automated count: 7.1 10*3/uL\n\
+                    Everolimus 0.75 mg twice daily";
+        let out = engine().analyze(text);
+        type Reading<'a> = (&'a str, Option<Subtype>, Option<f64>, Option<&'a str>);
+        let tests: Vec<Reading> = out
+            .entities
+            .iter()
+            .filter(|e| e.kind == EntityType::Test)
+            .map(|e| (e.codes[0].code.as_str(), e.subtype, e.attrs.value, e.attrs.unit.as_deref()))
+            .collect();
+        let vital = Some(Subtype::Vital);
+        assert_eq!(
+            tests,
+            vec![
+                ("2708-6", vital, Some(91.0), Some("%")),
+                ("8867-4", vital, Some(67.6), Some("/min")),
+                ("9279-1", vital, Some(14.2), Some("/min")),
+                ("8480-6", vital, Some(121.0), Some("mm[Hg]")),
+                ("8462-4", vital, Some(79.0), Some("mm[Hg]")),
+                ("72514-3", vital, Some(4.0), Some("{score}")),
+                ("9843-4", vital, Some(34.5), Some("cm")),
+                ("6690-2", Some(Subtype::Lab), Some(7.1), Some("10*3/uL")),
+            ]
+        );
+        assert!(find(&out, EntityType::Medication, "Everolimus")
+            .codes
+            .iter()
+            .all(|c| c.system != super::super::SYSTEM_LOINC));
+        // A number cut short is never a reading: no heart rate of 123 from "1234".
+        assert!(engine().analyze("HR 1234 /min").entities.iter().all(|e| e.kind != EntityType::Test));
+    }
 
     #[test]
     fn ocr_misreadings_are_repaired_against_the_terminology() {

@@ -38,14 +38,14 @@ fn vitals_table() -> &'static [Vital] {
         let sep = r"\s*(?:(?:was|of|is|at)\s+)?[:=]?\s*";
         vec![
             v(&format!(r"(?i)\b(?:blood\s+pressure|BP|B/P){sep}(\d{{2,3}})\s*/\s*(\d{{2,3}})(?:\s*(mm\s?Hg))?"), VitalKind::BloodPressure),
-            v(&format!(r"(?i)\b(?:heart\s+rate|pulse(?:\s+rate)?|HR|P){sep}(\d{{2,3}})\b(?:\s*(bpm|beats\s*(?:/|per)\s*min(?:ute)?|/min))?"), VitalKind::HeartRate),
-            v(&format!(r"(?i)\b(?:resp(?:iratory)?\s+rate|resp|RR|R){sep}(\d{{1,2}})\b(?:\s*(breaths\s*(?:/|per)\s*min(?:ute)?|/min))?"), VitalKind::RespRate),
+            v(&format!(r"(?i)\b(?:heart\s+rate|pulse(?:\s+rate)?|HR|P){sep}(\d{{2,3}}(?:\.\d{{1,2}})?)(?:\s*(bpm|beats\s*(?:/|per)\s*min(?:ute)?|\{{beats\}}/min|/min))?"), VitalKind::HeartRate),
+            v(&format!(r"(?i)\b(?:resp(?:iratory)?\s+rate|resp|RR|R){sep}(\d{{1,2}}(?:\.\d{{1,2}})?)(?:\s*(breaths\s*(?:/|per)\s*min(?:ute)?|\{{breaths\}}/min|/min))?"), VitalKind::RespRate),
             v(&format!(r"(?i)\b(?:temperature|temp|Tmax|T){sep}(\d{{2,3}}(?:\.\d{{1,2}})?)\s*(?:°|deg(?:rees)?)?\s*([FC])?\b"), VitalKind::Temperature),
-            v(&format!(r"(?i)\b(?:SpO2|SaO2|O2\s*sat(?:uration)?|oxygen\s+saturation|pulse\s+ox(?:imetry)?|sats?){sep}(\d{{2,3}})\s*%"), VitalKind::SpO2),
+            v(&format!(r"(?i)\b(?:SpO2|SaO2|O2\s*sat(?:uration)?|oxygen\s+saturation(?:\s+in\s+arterial\s+blood(?:\s+by\s+pulse\s+oximetry)?)?|pulse\s+ox(?:imetry)?|sats?){sep}(\d{{2,3}}(?:\.\d{{1,2}})?)\s*%"), VitalKind::SpO2),
             v(&format!(r"(?i)\b(?:weight|wt){sep}(\d{{1,3}}(?:\.\d+)?)\s*(kg|lbs?|pounds)\b"), VitalKind::Weight),
             v(&format!(r"(?i)\b(?:height|ht){sep}(\d{{1,3}}(?:\.\d+)?)\s*(cm|in|inches)\b"), VitalKind::Height),
             v(&format!(r"(?i)\b(?:BMI|body\s+mass\s+index){sep}(\d{{2}}(?:\.\d+)?)(?:\s*kg/m2|\s*kg/m²)?"), VitalKind::Bmi),
-            v(&format!(r"(?i)\bpain(?:\s+(?:score|scale|level|severity))?{sep}(\d{{1,2}})\s*/\s*10\b"), VitalKind::Pain),
+            v(&format!(r"(?i)\bpain(?:\s+(?:score|scale|level|severity))?{sep}(\d{{1,2}}(?:\.\d)?)\s*/\s*10\b"), VitalKind::Pain),
         ]
     })
 }
@@ -64,6 +64,14 @@ pub fn vitals(text: &str, term: &Terminology) -> Vec<Entity> {
     for vital in vitals_table() {
         for caps in vital.re.captures_iter(text) {
             let whole = caps.get(0).expect("match");
+            // A number cut short is a wrong value: "67.6" is never read as 67, nor "1234" as 123.
+            let value_end = caps.get(1).map_or(whole.end(), |m| m.end());
+            let next = &text.as_bytes()[value_end..];
+            if next.first().is_some_and(u8::is_ascii_digit)
+                || (next.first() == Some(&b'.') && next.get(1).is_some_and(u8::is_ascii_digit))
+            {
+                continue;
+            }
             // "Body mass index 30+ - obesity" names a condition, not a measurement.
             if text[whole.end()..].starts_with('+') {
                 continue;

@@ -430,6 +430,12 @@ impl Terminology {
             t.ucum.insert(col(&r, 1).to_string());
             units.push((col(&r, 0).to_string(), col(&r, 1).to_string()));
         }
+        // A UCUM code written as it is ("mm[Hg]", "10*3/uL", "{score}", as Synthea and lab systems
+        // print them) is its own unit; codes of one or two characters only where curated ("L" alone
+        // is too often something else).
+        let mut codes: Vec<&str> = t.ucum.iter().map(String::as_str).filter(|c| c.len() > 2).collect();
+        codes.sort_unstable();
+        units.extend(codes.into_iter().map(|c| (c.to_string(), c.to_string())));
         t.units = crate::units::MeasureUnits::new(units);
         t.build_lexicon();
         t
@@ -454,6 +460,11 @@ impl Terminology {
 
     pub fn snomed_code(&self, code: &str) -> Option<Code> {
         self.snomed.get(code).map(|(d, _)| Code::new(SYSTEM_SNOMED, code, d))
+    }
+
+    /// Is this LOINC code a vital sign (FHIR's vital-signs category)?
+    pub fn is_vital(&self, code: &str) -> bool {
+        self.loinc.get(code).is_some_and(|i| i.kind == LabKind::Vital)
     }
 
     pub fn loinc_code(&self, code: &str) -> Option<Code> {
@@ -511,6 +522,14 @@ impl Terminology {
             let code = col(&r, 1);
             let display = self.loinc.get(code).map(|i| i.display.clone()).unwrap_or_else(|| col(&r, 2).to_string());
             let unit = Some(col(&r, 3).to_string()).filter(|u| !u.is_empty());
+            if col(&r, 4) == "vital" {
+                let info = self.loinc.entry(code.to_string()).or_insert_with(|| LoincInfo {
+                    display: display.clone(),
+                    kind: LabKind::Vital,
+                    unit: unit.clone().unwrap_or_default(),
+                });
+                info.kind = LabKind::Vital;
+            }
             let terms: Vec<&str> = col(&r, 0).split('|').collect();
             let id = self.add_concept(Concept {
                 kind: ConceptKind::Lab,
@@ -521,6 +540,36 @@ impl Terminology {
             });
             for term in terms {
                 self.lexicon.insert(term, ConceptKind::Lab, id);
+            }
+            // The LOINC name as a report prints it ("Hemoglobin A1c/Hemoglobin.total in Blood").
+            let printed = term_tokens(col(&r, 2));
+            if term_allowed(&printed) && !self.lexicon.has_kind(&printed, ConceptKind::Lab) {
+                self.lexicon.insert_tokens(&printed, ConceptKind::Lab, id);
+            }
+        }
+        // Every LOINC display as printed ("Oxygen saturation in Arterial blood", "Leukocytes
+        // [#/volume] in Blood by Automated count"), and without its bracketed parts: a lab or
+        // vital sign only where a value follows it.
+        let mut displays: Vec<(String, String, String)> =
+            self.loinc.iter().map(|(code, i)| (code.clone(), i.display.clone(), i.unit.clone())).collect();
+        displays.sort();
+        for (code, display, unit) in displays {
+            let mut id = None;
+            for v in std::iter::once(display.clone()).chain(name_variants(&display)) {
+                let toks = term_tokens(&v);
+                if !term_allowed(&toks) || self.lexicon.has_kind(&toks, ConceptKind::Lab) {
+                    continue;
+                }
+                let id = *id.get_or_insert_with(|| {
+                    self.add_concept(Concept {
+                        kind: ConceptKind::Lab,
+                        label: display.clone(),
+                        codes: vec![Code::new(SYSTEM_LOINC, &code, &display)],
+                        unit: Some(unit.clone()).filter(|u| !u.is_empty()),
+                        generic: None,
+                    })
+                });
+                self.lexicon.insert_tokens(&toks, ConceptKind::Lab, id);
             }
         }
         for r in rows(CUR_ROUTES) {
