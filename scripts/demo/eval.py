@@ -4,7 +4,9 @@
     python3 scripts/demo/eval.py --bin target/release/paperchart --python .cache/eval-venv/bin/python
 
 1. Negation on the NegEx test kit sentences of ../shared/eval/negex/dev.jsonl
-   (`paperchart nlp assert`, scored by ../shared/eval/score_negation.py).
+   (`paperchart nlp assert`, scored by ../shared/eval/score_negation.py); PHEE dev's real
+   case-report sentences (entities, medication attributes, share of drug mentions with an RxNorm
+   code).
 2. Entities and codes on the Synthea development set in data/eval/ (made by
    scripts/data/make_devset.py; `paperchart nlp extract`, scored by ../shared/eval/score_entities.py),
    and on the held-out set data/eval/test*.jsonl when present (never used to tune the engine).
@@ -71,6 +73,41 @@ def score_negation(binary, report):
     report.append("```\n" + out.strip() + "\n```\n")
     report.append(f"F1 {f1:.3f} (goal >= 0.96; negspacy 0.939, medspaCy ConText 0.929 on reports 1-120)\n")
     return f1
+
+
+def score_phee(binary, report):
+    """PHEE dev (real case-report sentences): drug and disorder spans, the medication attributes,
+    and how many gold drug mentions get an RxNorm code."""
+    notes, gold = os.path.join(SHARED, "phee", "dev.jsonl"), os.path.join(SHARED, "phee", "dev.gold.jsonl")
+    pred = os.path.join(OUT, "phee-dev.pred.jsonl")
+    with open(pred, "wb") as f:
+        f.write(run([binary, "nlp", "extract"], notes).stdout)
+    scores = [subprocess.run([sys.executable, os.path.join(SHARED, script), gold, pred],
+                             capture_output=True, text=True, check=True).stdout
+              for script in ("score_entities.py", "score_phee_attrs.py")]
+    drugs = {}
+    with open(gold) as f:
+        for line in f:
+            o = json.loads(line)
+            drugs[o["id"]] = [e for e in o["entities"] if e["type"] == "MEDICATION"]
+    mentions = found = coded = 0
+    with open(pred) as f:
+        for line in f:
+            o = json.loads(line)
+            meds = [e for e in o["entities"] if e["type"] == "MEDICATION"]
+            for g in drugs.get(o["id"], []):
+                mentions += 1
+                hits = [e for e in meds if e["start"] < g["end"] and g["start"] < e["end"]]
+                found += bool(hits)
+                coded += any(c["system"].endswith("/rxnorm") for e in hits for c in e["codes"])
+    report.append("## PHEE dev (961 sentences of case reports)\n")
+    report.append("`paperchart nlp extract < ../shared/eval/phee/dev.jsonl`, scored by score_entities.py and "
+                  "score_phee_attrs.py:\n")
+    report.append("```\n" + "\n".join(s.strip() for s in scores) + "\n```\n")
+    share = coded / max(mentions, 1)
+    report.append(f"RxNorm coverage: {coded} of {mentions} gold drug mentions ({share:.1%}) get an RxNorm code; "
+                  f"{found} are found.\n")
+    return share
 
 
 def restrict(gold_path, pred_path, out_path):
@@ -188,6 +225,7 @@ def main():
     report = ["# paperchart NLP scorecard\n", f"Reproduce: `make eval` (binary {os.path.relpath(a.bin, ROOT)}).\n"]
     neg = score_negation(a.bin, report)
     summary = [f"negation F1 {neg:.3f}"]
+    summary.append(f"PHEE dev: {score_phee(a.bin, report):.1%} of drug mentions with an RxNorm code")
     data = os.path.join(ROOT, "data", "eval")
     for name in ("dev", "test"):
         notes, gold = os.path.join(data, f"{name}.jsonl"), os.path.join(data, f"{name}.gold.jsonl")

@@ -158,6 +158,7 @@ impl Builtin {
             brand: (mention != generic).then_some(mention.as_str()),
             strength: order.strength.clone(),
             extended: order.extended,
+            delayed: order.delayed,
             route: route_name.as_deref(),
         };
         let mut rx = full.map(|f| f.0).or_else(|| self.term.rxnorm.lookup(&query));
@@ -858,9 +859,9 @@ Diagnosis: Essential hypertension (I10)
         assert_eq!(chf.codes[0].code, "I50.23", "the code on the line refines the condition");
         assert_eq!(find(&out, EntityType::Condition, "HTN").codes[0].code, "I10");
         let drug = find(&out, EntityType::Medication, "lisinoprll");
-        assert_eq!(drug.codes[0].code, "29046");
+        assert_eq!(drug.codes[0].code, "314076", "the repaired name with its strength is the clinical drug");
         assert_eq!(drug.attrs.frequency.as_deref(), Some("daily"));
-        assert_eq!(find(&out, EntityType::Medication, "lisinopri1").codes[0].code, "29046");
+        assert_eq!(find(&out, EntityType::Medication, "lisinopri1").codes[0].code, "314077");
         // The blood pressure stays a blood pressure: no "I10" from "110/70".
         assert_eq!(out.entities.iter().filter(|e| e.codes.iter().any(|c| c.code == "I10")).count(), 1);
     }

@@ -28,6 +28,8 @@ pub struct Order {
     pub duration: Option<String>,
     /// Extended release (ER, XL, SR, 24 HR …).
     pub extended: bool,
+    /// Delayed release (EC, DR, enteric-coated).
+    pub delayed: bool,
 }
 
 struct Patterns {
@@ -40,6 +42,7 @@ struct Patterns {
     prn: Regex,
     duration: Regex,
     extended: Regex,
+    delayed: Regex,
     frequencies: Vec<(Regex, FreqSpec)>,
 }
 
@@ -86,6 +89,7 @@ fn patterns() -> &'static Patterns {
             prn: re(r"(?i)(?:^|[^a-z0-9])(prn|p\.r\.n\.|as needed)(?:$|[^a-z0-9])"),
             duration: re(r"(?i)(?:^|[^a-z0-9])(?:for|x|times)\s*(\d{1,3})\s*(days?|weeks?|wks?|months?)\b"),
             extended: re(r"(?i)(?:^|[^a-z0-9])(ER|XR|XL|SR|CR|ER/XL|extended[- ]release|sustained[- ]release|24\s*hr?)(?:$|[^a-z0-9])"),
+            delayed: re(r"(?i)(?:^|[^a-z0-9])(EC|DR|enteric[- ]coated|delayed[- ]release)(?:$|[^a-z0-9])"),
             frequencies: vec![
                 freq(r"q\.?\s*(?:four)\s*h(?:rs?|ours?)?", f("q4h", Some("Q4H"), 1, 4.0, "h", None)),
                 // BD, TDS, QDS: UK and Indian practice.
@@ -258,6 +262,7 @@ pub fn parse_order(rest: &str) -> Order {
     o.prn = p.prn.is_match(rest);
     o.duration = p.duration.captures(rest).map(|c| format!("{} {}", &c[1], c[2].to_lowercase()));
     o.extended = p.extended.is_match(rest);
+    o.delayed = p.delayed.is_match(rest);
     o
 }
 

@@ -71,6 +71,8 @@ pub struct LoincInfo {
     pub display: String,
     pub kind: LabKind,
     pub unit: String,
+    /// Other names the sources print for the code (Synthea's, the eCQM long name).
+    pub names: Vec<String>,
 }
 
 /// One RxNorm product parsed from its normalised name.
@@ -87,6 +89,11 @@ pub struct RxProduct {
     pub form: String,
     pub brand: Option<String>,
     pub extended: bool,
+    /// Delayed release ("Delayed Release Oral Tablet": enteric-coated).
+    pub delayed: bool,
+    /// A release qualifier stands before the name ("Osmotic 24 HR", "Abuse-Deterrent 12 HR"):
+    /// a product one chooses only when the text says so.
+    pub qualified: bool,
 }
 
 #[derive(Debug, Default)]
@@ -114,6 +121,8 @@ pub struct RxQuery<'a> {
     /// Strength value and lower-case unit, e.g. `(10.0, "mg")`.
     pub strength: Option<(f64, String)>,
     pub extended: bool,
+    /// Delayed release (EC, DR).
+    pub delayed: bool,
     /// Route hint, e.g. `oral`.
     pub route: Option<&'a str>,
 }
@@ -164,7 +173,7 @@ impl RxIndex {
                 .flatten()
                 .filter(|p| p.ingredient == generic || p.ingredient.starts_with(&format!("{generic} ")))
                 .filter(|p| (p.strength - value).abs() < 1e-9 && &p.unit == unit)
-                .filter(|p| p.extended == q.extended)
+                .filter(|p| p.extended == q.extended && (p.delayed || !q.delayed))
                 .filter(|p| match q.route {
                     Some("oral") | None => {
                         p.form.starts_with("oral") || p.form.contains("tablet") || p.form.contains("capsule")
@@ -177,6 +186,12 @@ impl RxIndex {
                     _ => false,
                 })
                 .collect();
+            // Unless the text says delayed release, the immediate-release product where there is
+            // one (aspirin 81 mg); a drug made only delayed-release (omeprazole) is that.
+            let immediate: Vec<&RxProduct> = candidates.iter().copied().filter(|p| !p.delayed).collect();
+            let candidates = if q.delayed || immediate.is_empty() { candidates } else { immediate };
+            let plain: Vec<&RxProduct> = candidates.iter().copied().filter(|p| !p.qualified).collect();
+            let candidates = if plain.is_empty() { candidates } else { plain };
             let best: Vec<&RxProduct> = {
                 let tablets: Vec<&RxProduct> = candidates.iter().copied().filter(|p| p.form == "oral tablet").collect();
                 if tablets.is_empty() {
@@ -189,7 +204,9 @@ impl RxIndex {
                 let p = best[0];
                 return Some(Code::new(SYSTEM_RXNORM, &p.code, &p.name));
             }
-            if !best.is_empty() {
+            // Ambiguous; or a brand that names no product here, which the caller asks again
+            // without: the generic product is a better answer than the ingredient.
+            if !best.is_empty() || q.brand.is_some() {
                 return None;
             }
         }
@@ -230,15 +247,20 @@ pub fn parse_rx_name(code: &str, name: &str) -> Option<RxProduct> {
     let words: Vec<&str> = body.split_whitespace().collect();
     // Leading quantity qualifiers: "24 HR", "10 ML", "NDA020503 200 ACTUAT".
     let mut i = 0;
+    // Where a leading quantity may stand: first, or after a duration ("4-Month 1.5 ML").
+    let mut quantity_at = 0;
     while i < words.len() {
         let w = words[i];
         let next = words.get(i + 1).copied().unwrap_or("");
         let quantity = w.parse::<f64>().is_ok();
         if w.starts_with("NDA") || w.starts_with("ANDA") || w.starts_with("BLA") {
             i += 1;
+        } else if i == quantity_at && w.to_lowercase().ends_with("-month") {
+            i += 1;
+            quantity_at = i;
         } else if quantity
             && (next == "ACTUAT"
-                || (i == 0
+                || (i == quantity_at
                     && matches!(next, "HR" | "ML" | "MG" | "DAY")
                     && words.get(i + 2).is_some_and(|w| !w.starts_with(|c: char| c.is_ascii_digit()))))
         {
@@ -269,14 +291,28 @@ pub fn parse_rx_name(code: &str, name: &str) -> Option<RxProduct> {
     if pos == 0 {
         return None;
     }
-    let ingredient = rest[..pos].join(" ").to_lowercase();
+    // Qualifiers before a quantity ("Abuse-Deterrent 12 HR oxycodone", "4-Month 1.5 ML
+    // leuprolide") are not the ingredient: it starts after the last quantity word.
+    let names = &rest[..pos];
+    let quantity_word = |w: &&str| {
+        w.parse::<f64>().is_ok() || matches!(*w, "HR" | "ML" | "ACTUAT" | "DAY") || w.to_lowercase().ends_with("-month")
+    };
+    let from = names.iter().rposition(quantity_word).map_or(0, |k| k + 1);
+    let ingredient = names[from..].join(" ").to_lowercase();
+    if ingredient.is_empty()
+        || ingredient.contains(['{', '}', '(', ')', ';', ','])
+        || matches!(ingredient.as_str(), "dose" | "doses")
+    {
+        return None;
+    }
     let strength: f64 = rest[pos].parse().ok()?;
     let unit = rest[pos + 1].to_lowercase();
     let form_words = &rest[pos + 2..];
     let form_text = form_words.join(" ").to_lowercase();
-    let extended =
-        form_text.contains("extended release") || words.first() == Some(&"24") || words.first() == Some(&"12");
+    let extended = form_text.contains("extended release")
+        || body.split_whitespace().collect::<Vec<_>>().windows(2).any(|w| matches!(w, ["12" | "24", "HR"]));
     let form = form_text.replace("extended release ", "").replace("delayed release ", "").trim().to_string();
+    let delayed = form_text.contains("delayed release");
     Some(RxProduct {
         code: code.to_string(),
         name: name.to_string(),
@@ -286,6 +322,11 @@ pub fn parse_rx_name(code: &str, name: &str) -> Option<RxProduct> {
         form,
         brand,
         extended,
+        delayed,
+        qualified: quantity_at > 0
+            || names[..from]
+                .iter()
+                .any(|w| w.chars().any(char::is_alphabetic) && !matches!(*w, "HR" | "ML" | "ACTUAT" | "DAY")),
     })
 }
 
@@ -416,7 +457,12 @@ impl Terminology {
             let kind = if col(&r, 2) == "vital" { LabKind::Vital } else { LabKind::Lab };
             t.loinc.insert(
                 col(&r, 0).to_string(),
-                LoincInfo { display: col(&r, 1).to_string(), kind, unit: col(&r, 3).to_string() },
+                LoincInfo {
+                    display: col(&r, 1).to_string(),
+                    kind,
+                    unit: col(&r, 3).to_string(),
+                    names: col(&r, 5).split('|').filter(|n| !n.is_empty()).map(str::to_string).collect(),
+                },
             );
         }
         for r in rows(RXNORM) {
@@ -527,6 +573,7 @@ impl Terminology {
                     display: display.clone(),
                     kind: LabKind::Vital,
                     unit: unit.clone().unwrap_or_default(),
+                    names: Vec::new(),
                 });
                 info.kind = LabKind::Vital;
             }
@@ -550,12 +597,16 @@ impl Terminology {
         // Every LOINC display as printed ("Oxygen saturation in Arterial blood", "Leukocytes
         // [#/volume] in Blood by Automated count"), and without its bracketed parts: a lab or
         // vital sign only where a value follows it.
-        let mut displays: Vec<(String, String, String)> =
-            self.loinc.iter().map(|(code, i)| (code.clone(), i.display.clone(), i.unit.clone())).collect();
+        let mut displays: Vec<(String, String, String, Vec<String>)> = self
+            .loinc
+            .iter()
+            .map(|(code, i)| (code.clone(), i.display.clone(), i.unit.clone(), i.names.clone()))
+            .collect();
         displays.sort();
-        for (code, display, unit) in displays {
+        for (code, display, unit, names) in displays {
             let mut id = None;
-            for v in std::iter::once(display.clone()).chain(name_variants(&display)) {
+            let printed = std::iter::once(&display).chain(&names);
+            for v in printed.flat_map(|n| std::iter::once(n.clone()).chain(name_variants(n))) {
                 let toks = term_tokens(&v);
                 if !term_allowed(&toks) || self.lexicon.has_kind(&toks, ConceptKind::Lab) {
                     continue;
@@ -782,7 +833,7 @@ impl Terminology {
                 _ => LabKind::Lab,
             };
             let unit = self.loinc.get(code).map(|i| i.unit.clone()).unwrap_or_default();
-            self.loinc.insert(code.clone(), LoincInfo { display: display.clone(), kind, unit });
+            self.loinc.insert(code.clone(), LoincInfo { display: display.clone(), kind, unit, names: Vec::new() });
             n += 1;
         }
         Ok(n)
@@ -842,7 +893,7 @@ mod tests {
         let t = builtin();
         assert!(t.icd10.len() > 46_000, "{}", t.icd10.len());
         assert!(t.snomed.len() > 16_000);
-        assert_eq!(t.rxnorm.len(), 509);
+        assert!(t.rxnorm.len() > 4_000, "{}", t.rxnorm.len());
         assert!(t.loinc.contains_key("8480-6") && t.loinc.contains_key("4548-4"));
         assert!(t.lexicon.term_count() > 100_000, "{}", t.lexicon.term_count());
     }
@@ -897,6 +948,7 @@ mod tests {
                     brand: None,
                     strength: strength.map(|(v, u)| (v, u.to_string())),
                     extended,
+                    delayed: false,
                     route: Some("oral"),
                 })
                 .map(|c| c.code)
@@ -906,11 +958,38 @@ mod tests {
         assert_eq!(q("metoprolol", Some((25.0, "mg")), false).as_deref(), Some("866924"));
         assert_eq!(q("metoprolol", Some((25.0, "mg")), true).as_deref(), Some("866427"));
         assert_eq!(q("metformin", Some((500.0, "mg")), true).as_deref(), Some("860975"));
-        // Immediate-release metformin 500 mg is not among the codes: no guess.
-        assert_eq!(q("metformin", Some((500.0, "mg")), false), None);
+        assert_eq!(q("metformin", Some((500.0, "mg")), false).as_deref(), Some("861007"));
+        // Codes of the eCQM value sets: the drugs people take.
+        assert_eq!(q("amlodipine", Some((5.0, "mg")), false).as_deref(), Some("197361"));
+        assert_eq!(q("sertraline", Some((50.0, "mg")), false).as_deref(), Some("312941"));
+        assert_eq!(q("apixaban", Some((5.0, "mg")), false).as_deref(), Some("1364445"));
+        // Aspirin 81 mg is the plain tablet unless written EC or DR.
+        assert_eq!(q("aspirin", Some((81.0, "mg")), false).as_deref(), Some("243670"));
+        let ec = RxQuery {
+            generic: "aspirin",
+            strength: Some((81.0, "mg".into())),
+            delayed: true,
+            route: Some("oral"),
+            ..Default::default()
+        };
+        assert_eq!(t.rxnorm.lookup(&ec).map(|c| c.code).as_deref(), Some("308416"));
+        // No tablet of that strength: no guess.
+        assert_eq!(q("amlodipine", Some((7.0, "mg")), false), None);
         // Name only: the ingredient code when RxNorm names it.
         assert_eq!(q("lisinopril", None, false).as_deref(), Some("29046"));
         assert_eq!(q("lisinopril", Some((15.0, "mg")), false).as_deref(), Some("29046"));
+    }
+
+    #[test]
+    fn release_qualifiers_and_packs_are_not_ingredients() {
+        let p =
+            parse_rx_name("1", "Osmotic 24 HR metformin hydrochloride 500 MG Extended Release Oral Tablet").unwrap();
+        assert_eq!((p.ingredient.as_str(), p.extended, p.qualified), ("metformin hydrochloride", true, true));
+        let p = parse_rx_name("2", "4-Month 1.5 ML leuprolide acetate 20 MG/ML Prefilled Syringe").unwrap();
+        assert_eq!((p.ingredient.as_str(), p.qualified), ("leuprolide acetate", true));
+        assert!(parse_rx_name("3", "{21 (prednisone 5 MG Oral Tablet) } Pack").is_none());
+        let p = parse_rx_name("4", "24 HR metformin hydrochloride 500 MG Extended Release Oral Tablet").unwrap();
+        assert!(p.extended && !p.qualified);
     }
 
     #[test]
