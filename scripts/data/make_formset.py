@@ -69,9 +69,12 @@ class Page:
         self.f = font(rng, 26)
         self.small = font(rng, 20)
         self.bold = font(rng, 34, bold=True)
+        # Every string drawn: the page's true text, for calibrating OCR confidence.
+        self.written = []
 
     def text(self, x, y, s, f=None):
         self.d.text((x, y), s, font=f or self.f, fill=0)
+        self.written.append(s)
 
     def box(self, x, y, w, h, width=2):
         self.d.rectangle([x, y, x + w, y + h], outline=0, width=width)
@@ -92,6 +95,11 @@ class Page:
         for _ in range(int(w * h * rng.uniform(0.0002, 0.0008))):
             px[rng.randrange(w), rng.randrange(h)] = rng.choice((0, 90, 160))
         img.save(path)
+        # The true text beside the documents, not among them: <out>/truth/<file>.txt.
+        truth = os.path.join(os.path.dirname(os.path.dirname(path)), "truth")
+        os.makedirs(truth, exist_ok=True)
+        with open(os.path.join(truth, os.path.basename(path) + ".txt"), "w", encoding="utf-8") as f:
+            f.write("\n".join(self.written) + "\n")
 
 
 def person(rng):

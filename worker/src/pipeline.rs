@@ -420,6 +420,7 @@ mod tests {
                 codes: vec![],
                 assertion: Assertion::Present,
                 attrs: Attrs::default(),
+                confidence: None,
                 section: None,
             };
             NlpOutput { entities: vec![entity], ..NlpOutput::default() }

@@ -14,6 +14,11 @@
 //! | family       | FamilyMemberHistory                | —                   | —         | —                  |
 //! | hypothetical | not written                        | intended            | —         | —                  |
 //!
+//! Every clinical resource is marked as machine-extracted and carries its finding's confidence
+//! ([`extraction`]); a finding below `fhir.min_confidence` is not written as fact (Condition and
+//! AllergyIntolerance `unconfirmed`, Observation `preliminary`, or left out with `omit`) and the
+//! document goes to review.
+//!
 //! Resources carry no processing timestamps, so reprocessing gives byte-identical resources and
 //! the PUT entries of the second Bundle change nothing.
 
@@ -22,6 +27,7 @@ mod codes;
 mod condition;
 mod coverage;
 mod document_reference;
+pub mod extraction;
 mod family;
 pub mod ids;
 mod immunization;
@@ -40,7 +46,7 @@ use paperchart_model::document::Document;
 use paperchart_model::file::Kind;
 use paperchart_model::findings::{Entity, EntityType, NlpOutput};
 use paperchart_model::object::SourceObject;
-use paperchart_model::settings::FhirSettings;
+use paperchart_model::settings::{FhirSettings, LowConfidence};
 use serde_json::Value;
 
 pub use codes::ROLE_CODE;
@@ -120,16 +126,37 @@ impl Mapper {
         entries.push(Entry { resource_type: "DocumentReference", id: doc_id.clone(), resource: document.clone() });
         let cx = Context { identity, patient: pid.as_deref(), document: &doc_id, date };
         let class = nlp.document.class;
-        let mut clinical: Vec<Entry> = nlp.entities.iter().filter_map(|e| clinical(e, &cx)).collect();
-        clinical.extend(family::entries(&nlp.entities, &cx));
-        clinical.extend(nlp.immunizations.iter().map(|f| immunization::entry(f, &cx)));
+        // Each finding's resource, marked as read by a machine and with its confidence; those
+        // below `fhir.min_confidence` are written as not confirmed (or, with `omit`, only held).
+        let mut clinical: Vec<Entry> = Vec::new();
+        let mut unsure: Vec<Entry> = Vec::new();
+        for e in &nlp.entities {
+            let Some(mut entry) = crate::clinical(e, &cx) else { continue };
+            let low = extraction::stamp(&mut entry, e.confidence, &self.cfg);
+            if low && self.cfg.low_confidence == LowConfidence::Omit {
+                unsure.push(entry);
+            } else {
+                if low {
+                    unsure.push(entry.clone());
+                }
+                clinical.push(entry);
+            }
+        }
+        let mut others: Vec<Entry> = family::entries(&nlp.entities, &cx);
+        others.extend(nlp.immunizations.iter().map(|f| immunization::entry(f, &cx)));
         // An intake form's questions and the answers its boxes give, as read.
         if class == DocumentClass::IntakeForm {
-            clinical.extend(questionnaire::entry(&nlp.answers, &cx));
+            others.extend(questionnaire::entry(&nlp.answers, &cx));
         }
+        for entry in &mut others {
+            extraction::stamp(entry, None, &self.cfg);
+        }
+        clinical.extend(others);
         // One resource per id (a finding mentioned twice is one fact), in a stable order.
         let mut seen = HashSet::new();
         clinical.retain(|e| seen.insert((e.resource_type, e.id.clone())));
+        let mut seen_unsure = HashSet::new();
+        unsure.retain(|e| seen_unsure.insert((e.resource_type, e.id.clone())));
         // What a card says of the patient's insurance: filed with them, not a clinical fact.
         let coverage = nlp.coverage.as_ref().and_then(|c| coverage::entry(&self.cfg, c, &cx));
         let expects_clinical = class.is_clinical() && class != DocumentClass::InsuranceCard;
@@ -155,6 +182,15 @@ impl Mapper {
                 Some(format!("needs review: {n} question(s) with findings have no answer that could be read")),
                 Some(review),
             )
+        } else if pid.is_some() && !unsure.is_empty() {
+            // Filed, but some findings were read with low confidence: a person confirms them.
+            let candidate = entries[0].resource.clone();
+            let n = unsure.len();
+            entries.extend(clinical);
+            entries.extend(coverage);
+            let review = held(input, &doc_id, ReviewReason::LowConfidence, document, candidate, unsure);
+            let written = if self.cfg.low_confidence == LowConfidence::Omit { "held" } else { "written unconfirmed" };
+            (Some(format!("needs review: {n} finding(s) read with low confidence, {written}")), Some(review))
         } else if pid.is_some() {
             entries.extend(clinical);
             entries.extend(coverage);
@@ -292,6 +328,7 @@ mod tests {
             codes,
             assertion,
             attrs: Attrs::default(),
+            confidence: None,
             section: None,
         }
     }
@@ -416,6 +453,42 @@ mod tests {
         let m = map(&n);
         assert!(m.needs_review.is_none() && m.review.is_none());
         assert_eq!(m.bundle.count("Condition"), 1);
+    }
+
+    #[test]
+    fn findings_read_with_low_confidence_are_not_written_as_fact() {
+        let mut sure = entity(EntityType::Condition, "asthma", vec![], Assertion::Present);
+        sure.confidence = Some(0.88);
+        let mut unsure = entity(EntityType::Condition, "gout", vec![], Assertion::Present);
+        unsure.confidence = Some(0.31);
+        let n = nlp(vec![sure, unsure], Some("1"));
+        let m = map(&n);
+        let conditions: Vec<&Value> =
+            m.bundle.entries.iter().filter(|e| e.resource_type == "Condition").map(|e| &e.resource).collect();
+        let status = |text: &str| {
+            let c = conditions.iter().find(|c| c["code"]["text"] == text).unwrap_or_else(|| panic!("{text}"));
+            (c["verificationStatus"]["coding"][0]["code"].clone(), c["extension"][0]["valueDecimal"].clone())
+        };
+        assert_eq!(status("asthma"), (serde_json::json!("confirmed"), serde_json::json!(0.88)));
+        assert_eq!(status("gout"), (serde_json::json!("unconfirmed"), serde_json::json!(0.31)));
+        assert!(conditions.iter().all(|c| c["meta"]["security"][0]["code"] == "AIAST"));
+        assert!(m.needs_review.as_deref().unwrap().contains("1 finding(s) read with low confidence"));
+        let review = m.review.expect("a person confirms it").to_json();
+        assert_eq!(review["reason"], "low_confidence");
+
+        // With `omit`, the unsure finding stays out of the record and waits in the review.
+        let cfg = FhirSettings { low_confidence: LowConfidence::Omit, ..FhirSettings::default() };
+        let (o, d) = (object(), input_doc());
+        let m = Mapper::new(cfg, "paperchart test".into()).map(&MapInput {
+            object: &o,
+            kind: Kind::Pdf,
+            document: &d,
+            text: "asthma gout",
+            nlp: &n,
+        });
+        let filed: Vec<_> = m.bundle.entries.iter().filter(|e| e.resource_type == "Condition").collect();
+        assert_eq!(filed.len(), 1);
+        assert_eq!(m.review.expect("held").resources.len(), 1);
     }
 
     #[test]

@@ -120,6 +120,7 @@ mod tests {
                 prn: true,
                 ..Attrs::default()
             },
+            confidence: None,
             section: None,
         };
         let d = Value::Object(dosage(&e));

@@ -96,16 +96,21 @@ pub enum ReviewReason {
     /// could not be read (OCR could not make them out, or yes and no are both ticked): those
     /// findings were withheld, and a person reads the boxes.
     Unanswered,
+    /// Filed under its patient, but some findings were read with less confidence than
+    /// `fhir.min_confidence` (unsure OCR, a rule that is often wrong): a person confirms them.
+    LowConfidence,
 }
 
 impl ReviewReason {
-    pub const ALL: [ReviewReason; 3] = [ReviewReason::NoIdentity, ReviewReason::NothingRead, ReviewReason::Unanswered];
+    pub const ALL: [ReviewReason; 4] =
+        [ReviewReason::NoIdentity, ReviewReason::NothingRead, ReviewReason::Unanswered, ReviewReason::LowConfidence];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ReviewReason::NoIdentity => "no_identity",
             ReviewReason::NothingRead => "nothing_read",
             ReviewReason::Unanswered => "unanswered",
+            ReviewReason::LowConfidence => "low_confidence",
         }
     }
 }

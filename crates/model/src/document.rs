@@ -244,6 +244,38 @@ impl Document {
         out
     }
 
+    /// The words that overlap bytes `start..end` of [`Document::text`]: how each was read, and
+    /// its confidence (0..100).
+    pub fn span_words(&self, start: usize, end: usize) -> Vec<(ReadBy, f32)> {
+        let mut out = Vec::new();
+        for (page, offsets) in self.pages.iter().zip(self.line_offsets()) {
+            for (line, at) in page.lines.iter().zip(offsets) {
+                if at > end || at + line.text.len() < start {
+                    continue;
+                }
+                let mut cursor = 0;
+                for w in &line.words {
+                    let Some(found) = line.text.get(cursor..).and_then(|rest| rest.find(w.text.as_str())) else {
+                        continue;
+                    };
+                    let (ws, we) = (at + cursor + found, at + cursor + found + w.text.len());
+                    cursor += found + w.text.len();
+                    if ws < end && start < we {
+                        out.push((page.read_by, w.confidence));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Mean confidence (0..100) of the words that overlap bytes `start..end` of
+    /// [`Document::text`]; `None` when no word does.
+    pub fn span_confidence(&self, start: usize, end: usize) -> Option<f32> {
+        let words = self.span_words(start, end);
+        (!words.is_empty()).then(|| words.iter().map(|(_, c)| c).sum::<f32>() / words.len() as f32)
+    }
+
     /// Where each page's lines start in [`Document::text`] (byte offsets, per page), so what is
     /// found by layout (a caption, a box) can be placed in the text the NLP reads.
     pub fn line_offsets(&self) -> Vec<Vec<usize>> {

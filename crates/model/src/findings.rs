@@ -278,6 +278,10 @@ pub struct Entity {
     pub codes: Vec<Code>,
     pub assertion: Assertion,
     pub attrs: Attrs,
+    /// How likely the finding is right, 0..1: the measured precision of the way it was read
+    /// times its words' OCR confidence. `None` for what was not scored (PHI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
     #[serde(skip)]
     pub section: Option<SectionKind>,
 }

@@ -49,6 +49,24 @@ pub struct FhirSettings {
     pub document_system: String,
     /// Carry the extracted text in the DocumentReference as a `text/plain` attachment.
     pub include_text: bool,
+    /// A finding read with less confidence than this (0..1: its words' OCR confidence times its
+    /// rule's measured precision) is not written as fact: its Condition is `unconfirmed`, its
+    /// Observation `preliminary`, and the document goes to review.
+    pub min_confidence: f32,
+    /// What becomes of a finding below `min_confidence`: `flag` writes it as said above; `omit`
+    /// leaves it out of the patient's record and keeps it in the review object only.
+    pub low_confidence: LowConfidence,
+}
+
+/// What becomes of a finding read with low confidence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LowConfidence {
+    /// Written, marked as not confirmed; the document goes to review.
+    #[default]
+    Flag,
+    /// Held for review only.
+    Omit,
 }
 
 impl Default for FhirSettings {
@@ -58,6 +76,8 @@ impl Default for FhirSettings {
             member_system: "urn:paperchart:member-id".into(),
             document_system: "urn:paperchart:document".into(),
             include_text: true,
+            min_confidence: 0.5,
+            low_confidence: LowConfidence::Flag,
         }
     }
 }

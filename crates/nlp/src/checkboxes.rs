@@ -313,6 +313,7 @@ mod tests {
                 codes: vec![],
                 assertion: Assertion::Present,
                 attrs: Default::default(),
+                confidence: None,
                 section: None,
             }
         };

@@ -111,6 +111,7 @@ impl Builtin {
             codes,
             assertion: Assertion::Present,
             attrs: Attrs::default(),
+            confidence: None,
             section: None,
         }
     }
@@ -458,6 +459,7 @@ impl NlpEngine for Builtin {
         }) {
             e.attrs.relative = super::family::relative_of(text, e.start, e.end);
         }
+        super::confidence::score(&mut entities);
         entities.extend(phi_entities);
         entities.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(a.kind.cmp(&b.kind)));
         NlpOutput { entities, demographics, document, ..NlpOutput::default() }
@@ -477,6 +479,8 @@ impl NlpEngine for Builtin {
         out.answers = checkboxes::answers(document, text);
         checkboxes::apply(&out.answers, &mut out.entities);
         out.document.class = class;
+        super::confidence::score(&mut out.entities);
+        super::confidence::weigh_by_ocr(&mut out.entities, document);
         out
     }
 

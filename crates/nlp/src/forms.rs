@@ -293,6 +293,7 @@ fn claim_diagnoses(placed: &Placed, text: &str, term: &Terminology) -> Vec<Entit
                     codes: vec![c],
                     assertion: Assertion::Present,
                     attrs: Default::default(),
+                    confidence: None,
                     section: None,
                 });
             }

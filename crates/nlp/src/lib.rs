@@ -15,6 +15,7 @@
 
 pub mod checkboxes;
 pub mod classify;
+pub mod confidence;
 pub mod context;
 mod engine;
 pub mod family;

@@ -150,6 +150,7 @@ pub fn vitals(text: &str, term: &Terminology) -> Vec<Entity> {
                 codes,
                 assertion: Default::default(),
                 attrs,
+                confidence: None,
                 section: None,
             });
         }

@@ -674,6 +674,7 @@ fn entity(subtype: Subtype, start: usize, end: usize, text: &str, field: Option<
         codes: Vec::new(),
         assertion: Default::default(),
         attrs: Attrs { field: field.map(str::to_string), ..Default::default() },
+        confidence: None,
         section: None,
     }
 }

@@ -99,12 +99,13 @@ pub fn stream(engine: &dyn NlpEngine, answer: fn(&dyn NlpEngine, &str) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use paperchart_model::findings::EntityType;
     use paperchart_nlp::Builtin;
     use std::sync::OnceLock;
 
     /// The contract's entity shape, written out field by field (shared/eval/README.md).
     fn entity_json(e: &Entity) -> Value {
-        json!({
+        let mut v = json!({
             "type": e.kind.as_str(),
             "subtype": e.subtype,
             "start": e.start,
@@ -113,7 +114,12 @@ mod tests {
             "codes": e.codes,
             "assertion": e.assertion.as_str(),
             "attrs": e.attrs,
-        })
+        });
+        // Every finding but PHI says how sure it is (0..1).
+        if let Some(c) = e.confidence {
+            v["confidence"] = json!(c);
+        }
+        v
     }
 
     fn engine() -> &'static Builtin {
@@ -162,6 +168,7 @@ mod tests {
         let mut out = engine().analyze(text);
         paperchart_nlp::char_offsets(&mut out, text);
         assert!(out.entities.len() >= 4);
+        assert!(out.entities.iter().all(|e| e.confidence.is_some() == (e.kind != EntityType::Phi)));
         for e in &out.entities {
             assert_eq!(serde_json::to_value(e).unwrap(), entity_json(e));
         }
