@@ -17,6 +17,8 @@ import hashlib
 import json
 import os
 import pickle
+import csv
+import io
 import re
 import subprocess
 import sys
@@ -39,6 +41,11 @@ PYPI = {
                         "1c0fffbfb582008654412526835d93e1b49b213e194462c83fb77957691682f8"),
     "canvas==0.261.0": ("canvas-0.261.0-py3-none-any.whl",
                         "4ab039e725ea9a19b19fcd114f81d5fc30b3c90f5ad04e38f456e9c50fa438c4"),
+    "pypgx==0.27.0": ("pypgx-0.27.0-py3-none-any.whl",
+                      "95303696c51a5d21f44f0f3771ecd142ac30f9c6c1025dcd642352fdd4544d40"),
+    "cumulus-library-kidney-transplant==0.3.0": (
+        "cumulus_library_kidney_transplant-0.3.0-py3-none-any.whl",
+        "8213050d1a4656fe334fca782e36b94a2aee63d83ee71d0d06218cd18eabe1a7"),
     "medspacy==1.3.1": ("medspacy-1.3.1.tar.gz",
                         "976599d9446e98018b311951cfa926be5a59d0c140967b828fe98bc4bada40fe"),
 }
@@ -210,17 +217,52 @@ def canvas_codes(cache, system):
     return out
 
 
+def kidney_codes(cache):
+    """RxNorm codes and names of the SMART Cumulus kidney-transplant study's drug value sets
+    (OHDSI Athena names): ingredients, brands and clinical drugs of antibiotics, diabetes,
+    diuretic, blood-pressure, immunosuppressant and cancer drugs."""
+    out = {}
+    row = re.compile(r"'http://www\.nlm\.nih\.gov/research/umls/rxnorm'\s*,\s*'(\d+)'\s*,\s*'((?:[^']|'')+)'")
+    for _, data in wheel_members(cache, PYPI["cumulus-library-kidney-transplant==0.3.0"][0],
+                                 r"cumulus_library_kidney_transplant/athena/.*\.sql$"):
+        for code, name in row.findall(data.decode("utf-8")):
+            out[code] = name.replace("''", "'")
+    return out
+
+
+def cpic_ingredients(cache):
+    """CPIC's drugs with their RxNorm ingredient codes (pypgx's copy of the CPIC table); CPIC writes
+    some by their international name (salbutamol for RxNorm's albuterol)."""
+    table = wheel_member(cache, PYPI["pypgx==0.27.0"][0], "pypgx/api/data/cpic-table.csv").decode("utf-8")
+    out = {}
+    for r in csv.DictReader(io.StringIO(table)):
+        code, name = r["RxNorm"].strip(), r["Drug"].strip()
+        if re.fullmatch(r"\d+", code) and name:
+            out.setdefault(code, name.lower())
+    return out
+
+
 def rxnorm(cache):
-    """Synthea's modules' RxNorm codes and those of the eCQM medication value sets."""
+    """RxNorm codes and names: Synthea's modules, the eCQM medication value sets, the Cumulus
+    kidney-transplant value sets, and CPIC's ingredients. One name per code: Synthea's, else the
+    eCQM's, else Athena's, else CPIC's (which may be the international name: salbutamol)."""
     rx = synthea_codes(cache, "RxNorm")
     if len(rx) != 509:
         sys.exit(f"Synthea RxNorm: {len(rx)} codes, expected 509")
     ecqm = canvas_codes(cache, "RXNORM")
     if len(ecqm) < 3500:
         sys.exit(f"canvas eCQM RxNorm: {len(ecqm)} codes, expected at least 3500")
-    rows = dict(ecqm)
-    rows.update(rx)
-    return write_tsv("rxnorm.tsv", ["code", "name"], rows.items())
+    kidney = kidney_codes(cache)
+    if len(kidney) < 7000:
+        sys.exit(f"Cumulus kidney-transplant RxNorm: {len(kidney)} codes, expected at least 7000")
+    cpic = cpic_ingredients(cache)
+    if len(cpic) < 250:
+        sys.exit(f"CPIC ingredients: {len(cpic)}, expected at least 250")
+    names = {code: (name, "cpic") for code, name in cpic.items()}
+    names.update({code: (name, "athena") for code, name in kidney.items()})
+    names.update({code: (name, "ecqm") for code, name in ecqm.items()})
+    names.update({code: (name, "synthea") for code, name in rx.items()})
+    return write_tsv("rxnorm.tsv", ["code", "name", "source"], [(c, n, src) for c, (n, src) in names.items()])
 
 
 def drugs(cache):
@@ -433,7 +475,12 @@ rxnorm.tsv   The 509 RxNorm codes with names found in the Synthea module JSON fi
              value-set expansions (NLM Value Set Authority Center, eCQM updates 2021-05-06 and
              2025-05) shipped in PyPI canvas 0.261.0 (canvas_sdk/value_set/v2022 and v2026; MIT
              License, Canvas Medical): clinical and branded drugs of the medications that quality
-             measures count. RxNorm is produced by the US National Library of Medicine; its
+             measures count; the RxNorm codes of the SMART Cumulus kidney-transplant study's drug
+             value sets (PyPI cumulus-library-kidney-transplant 0.3.0, Apache License 2.0, Boston
+             Children's Hospital; names as OHDSI Athena gives them): ingredients, brands and
+             clinical drugs; and the ingredient codes of the CPIC drug table (PyPI pypgx 0.27.0, MIT
+             License, Seung-been Lee; CPIC data, CC0), some under their international name. RxNorm
+             is produced by the US National Library of Medicine; its
              SAB=RXNORM content is free of licence restrictions. Full RxNorm can be added at run
              time from NLM's RXNCONSO.RRF (nlp.rxnorm_rrf).
 

@@ -128,18 +128,40 @@ pub struct RxQuery<'a> {
 }
 
 impl RxIndex {
-    fn add(&mut self, code: &str, name: &str) {
+    /// Adds one RxNorm code and its name. `synthea`: a code Synthea writes for a product,
+    /// whatever its name says ("Clindamycin 300mg"); any other name that names no dose form
+    /// ("furosemide 40 MG", a component) is no product a patient takes, and never the code of a
+    /// mention.
+    fn add(&mut self, code: &str, name: &str, synthea: bool) {
         self.names.insert(code.to_string(), name.to_string());
+        let body = name.rfind(" [").map_or(name, |i| &name[..i]);
+        let last = body.split_whitespace().next_back().unwrap_or("");
+        let unit = last.chars().all(|c| c.is_ascii_uppercase() || matches!(c, '/' | '%'));
+        if !synthea && (last.is_empty() || unit || last.chars().any(|c| c.is_ascii_digit())) {
+            return;
+        }
         if name.chars().any(|c| c.is_ascii_digit()) || name.contains(" / ") {
             let words = term_tokens(name);
             self.full_max_words = self.full_max_words.max(words.len());
-            self.full.entry(words.join(" ")).or_insert_with(|| Code::new(SYSTEM_RXNORM, code, name));
+            // Two codes under one name: Synthea's, which its records carry.
+            let new = Code::new(SYSTEM_RXNORM, code, name);
+            match self.full.entry(words.join(" ")) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(new);
+                }
+                std::collections::hash_map::Entry::Occupied(mut o) if synthea => {
+                    o.insert(new);
+                }
+                std::collections::hash_map::Entry::Occupied(_) => {}
+            }
         }
         if let Some(p) = parse_rx_name(code, name) {
             let first = p.ingredient.split_whitespace().next().unwrap_or("").to_string();
             let list = self.products.entry(first).or_default();
-            if !list.iter().any(|q| q.code == p.code) {
-                list.push(p);
+            match list.iter().position(|q| q.code == p.code || q.name.eq_ignore_ascii_case(&p.name)) {
+                None => list.push(p),
+                Some(i) if synthea => list[i] = p,
+                Some(_) => {}
             }
         } else if !name.chars().any(|c| c.is_ascii_digit()) && !name.contains('/') && !name.contains('[') {
             // RxNorm writes ingredients in lower case and brands capitalised ("cefdinir" and
@@ -156,6 +178,21 @@ impl RxIndex {
                     }
                 }
             }
+        }
+    }
+
+    /// `canonical` names the ingredient RxNorm calls `name` (CPIC writes salbutamol, DrugBank
+    /// and RxNorm albuterol): its ingredient code answers for both.
+    fn alias(&mut self, name: &str, canonical: &str) {
+        if self.ingredients.contains_key(canonical) {
+            return;
+        }
+        if let Some(mut code) = self.ingredients.get(name).cloned() {
+            // RxNorm names ingredients as the US does (USAN), as DrugBank's canonical name does.
+            code.display = canonical.to_string();
+            self.names.insert(code.code.clone(), canonical.to_string());
+            self.ingredients.insert(name.to_string(), code.clone());
+            self.ingredients.insert(canonical.to_string(), code);
         }
     }
 
@@ -466,7 +503,7 @@ impl Terminology {
             );
         }
         for r in rows(RXNORM) {
-            t.rxnorm.add(col(&r, 0), col(&r, 1));
+            t.rxnorm.add(col(&r, 0), col(&r, 1), col(&r, 2) == "synthea");
         }
         for r in rows(UCUM) {
             t.ucum.insert(col(&r, 0).to_string());
@@ -753,6 +790,7 @@ impl Terminology {
                 continue;
             }
             let generic = canonical.to_lowercase();
+            self.rxnorm.alias(&toks.join(" "), &generic);
             let id = match by_generic.get(&generic) {
                 Some(&id) => id,
                 None => {
@@ -802,7 +840,7 @@ impl Terminology {
                 continue;
             }
             if matches!(f[12], "IN" | "PIN" | "SCD" | "SBD") {
-                self.rxnorm.add(f[0], f[14]);
+                self.rxnorm.add(f[0], f[14], false);
                 n += 1;
             }
         }
@@ -963,6 +1001,13 @@ mod tests {
         assert_eq!(q("amlodipine", Some((5.0, "mg")), false).as_deref(), Some("197361"));
         assert_eq!(q("sertraline", Some((50.0, "mg")), false).as_deref(), Some("312941"));
         assert_eq!(q("apixaban", Some((5.0, "mg")), false).as_deref(), Some("1364445"));
+        // Ingredients by either name, written as RxNorm (and the US) names them.
+        let albuterol = t.rxnorm.lookup(&RxQuery { generic: "albuterol", ..Default::default() }).unwrap();
+        assert_eq!((albuterol.code.as_str(), albuterol.display.as_str()), ("435", "albuterol"));
+        assert_eq!(q("morphine", None, false).as_deref(), Some("7052"));
+        assert_eq!(q("furosemide", None, false).as_deref(), Some("4603"));
+        // A component ("furosemide 40 MG") is no product: the mention gets the tablet.
+        assert_eq!(q("furosemide", Some((40.0, "mg")), false).as_deref(), Some("313988"));
         // Aspirin 81 mg is the plain tablet unless written EC or DR.
         assert_eq!(q("aspirin", Some((81.0, "mg")), false).as_deref(), Some("243670"));
         let ec = RxQuery {
