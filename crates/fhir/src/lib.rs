@@ -456,6 +456,28 @@ mod tests {
     }
 
     #[test]
+    fn a_discontinued_or_held_drug_is_not_active() {
+        let mut stopped = entity(EntityType::Medication, "lisinopril", vec![], Assertion::Present);
+        stopped.attrs.status = Some("stopped".into());
+        let mut held = entity(EntityType::Medication, "warfarin", vec![], Assertion::Present);
+        held.attrs.status = Some("on-hold".into());
+        let mut denied = entity(EntityType::Medication, "aspirin", vec![], Assertion::Absent);
+        denied.attrs.status = Some("stopped".into());
+        let m = map(&nlp(vec![stopped, held, denied], Some("1")));
+        let status = |text: &str| {
+            m.bundle
+                .entries
+                .iter()
+                .find(|e| e.resource["medicationCodeableConcept"]["text"] == text)
+                .map(|e| e.resource["status"].clone())
+                .unwrap_or_else(|| panic!("{text}"))
+        };
+        assert_eq!(status("lisinopril"), "stopped");
+        assert_eq!(status("warfarin"), "on-hold");
+        assert_eq!(status("aspirin"), "not-taken", "not taken stays not taken");
+    }
+
+    #[test]
     fn findings_read_with_low_confidence_are_not_written_as_fact() {
         let mut sure = entity(EntityType::Condition, "asthma", vec![], Assertion::Present);
         sure.confidence = Some(0.88);

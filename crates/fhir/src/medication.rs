@@ -16,6 +16,12 @@ pub fn entry(e: &Entity, cx: &Context) -> Option<Entry> {
         Assertion::Family => return None,
         Assertion::Present => "active",
     };
+    // "Discontinued", "held": what the text says of the order, for a drug taken or once taken.
+    let status = match (e.assertion, e.attrs.status.as_deref()) {
+        (Assertion::Present | Assertion::Historical, Some("stopped")) => "stopped",
+        (Assertion::Present | Assertion::Historical, Some("on-hold")) => "on-hold",
+        _ => status,
+    };
     let at = &e.attrs;
     let id = cx.id(
         "MedicationStatement",

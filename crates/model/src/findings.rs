@@ -212,6 +212,10 @@ pub struct Attrs {
     /// Medication: for how long, e.g. `7 days`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
+    /// Medication: what the text says of the order, when it is not simply taken: `stopped`
+    /// ("discontinued", "was stopped") or `on-hold` ("held", "hold X") — FHIR's status codes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     /// Test: the numeric result.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,

@@ -149,6 +149,11 @@ impl Builtin {
         }
         let rest = &text[name_end..end_of_order];
         let order = meds::parse_order(rest);
+        // What the clause says of the order ("discontinued", "held"), never across another drug.
+        let (c0, c1) = super::context::clause(text, name_start, name_end);
+        let prev_drug = hits[..idx].iter().rev().find(|h| h.kind == ConceptKind::Drug && h.end <= name_start);
+        let from = prev_drug.map_or(c0, |h| h.end.max(c0));
+        let status = meds::order_status(&text[from..name_start], &text[name_end..c1.min(next_drug).max(name_end)]);
         let route =
             route_of(text, hits, name_start, name_end, end_of_order).map(|h| &self.term.concepts[h.concept as usize]);
         let generic = concept.generic.clone().unwrap_or_else(|| concept.label.to_lowercase());
@@ -179,6 +184,7 @@ impl Builtin {
             timing: order.frequency,
             prn: order.prn,
             duration: order.duration,
+            status: status.map(str::to_string),
             ..Attrs::default()
         };
         e

@@ -266,9 +266,60 @@ pub fn parse_order(rest: &str) -> Order {
     o
 }
 
+/// What the words around a drug say of its order: `stopped` ("discontinued metformin",
+/// "lisinopril was discontinued", "stopped taking X") or `on-hold` ("hold warfarin", "metoprolol
+/// was held", "aspirin (held)"). `before` is the clause up to the drug, `after` the clause from the
+/// end of its order up to the next drug.
+pub fn order_status(before: &str, after: &str) -> Option<&'static str> {
+    static BEFORE: OnceLock<Regex> = OnceLock::new();
+    static AFTER: OnceLock<Regex> = OnceLock::new();
+    let before_re = BEFORE.get_or_init(|| {
+        Regex::new(
+            r"(?i)\b(discontinu(?:e|ed|ing)|d/c(?:'?d)?|stop(?:ped|ping)?(?:\s+taking)?|ceased|no\s+longer\s+(?:taking|on)|(?:came|taken)\s+off|hold|held|holding|paus(?:e|ed)|suspend(?:ed)?)(?:\s+(?:the|his|her|their|all|any|of|on))*[\s:]*$",
+        )
+        .expect("status before")
+    });
+    let after_re = AFTER.get_or_init(|| {
+        Regex::new(
+            r"(?i)^[^.;:]{0,40}?(?:\b(?:was|were|has\s+been|have\s+been|had\s+been|is|are|being|now)\s+|\(|-\s*|,\s*)(discontinued|stopped|d/c'?d|ceased|withdrawn|held|on\s+hold|suspended|paused)\b",
+        )
+        .expect("status after")
+    });
+    let word =
+        before_re.captures(before).map(|c| c.get(1).map_or("", |m| m.as_str()).to_lowercase()).or_else(|| {
+            let c = after_re.captures(after)?;
+            let m = c.get(1)?;
+            // "X for prophylaxis, and it was discontinued": another subject said it.
+            let between = format!(" {} ", after[..m.start()].to_lowercase());
+            let other = [" and ", " it ", " which ", " but ", " they ", " this ", " he ", " she "];
+            (!other.iter().any(|w| between.contains(w))).then(|| m.as_str().to_lowercase())
+        })?;
+    let on_hold = ["hold", "held", "holding", "on hold", "pause", "paused", "suspend", "suspended"];
+    Some(if on_hold.iter().any(|w| word.split_whitespace().collect::<Vec<_>>().join(" ") == *w) {
+        "on-hold"
+    } else {
+        "stopped"
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_the_text_says_of_an_order() {
+        assert_eq!(order_status("Discontinued ", " 500 mg BID."), Some("stopped"));
+        assert_eq!(order_status("", " was discontinued due to cough."), Some("stopped"));
+        assert_eq!(order_status("She stopped taking ", " last month."), Some("stopped"));
+        assert_eq!(order_status("Hold ", " for 3 days before surgery."), Some("on-hold"));
+        assert_eq!(order_status("", " 81 mg daily (held)."), Some("on-hold"));
+        assert_eq!(order_status("", " was held for bradycardia."), Some("on-hold"));
+        assert_eq!(order_status("", " 40 mg daily - stopped on admission."), Some("stopped"));
+        assert_eq!(order_status("Continue ", " 10 mg daily."), None);
+        assert_eq!(order_status("Stop smoking. Start ", " 10 mg daily."), None);
+        assert_eq!(order_status("", " 10 mg daily; the rash stopped."), None, "another clause");
+        assert_eq!(order_status("", " for prophylaxis, and it was discontinued"), None, "another subject");
+    }
 
     #[test]
     fn reads_a_typical_order() {
