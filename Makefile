@@ -231,6 +231,7 @@ devset: $(SYNTHEA_VENV)/bin/synthea
 	python3 scripts/data/make_devset.py --synthea $(SYNTHEA_VENV)/bin/synthea --out data/eval
 	python3 scripts/data/make_devset.py --synthea $(SYNTHEA_VENV)/bin/synthea --out data/eval --name test \
 		--population 30 --seed 7
+	python3 scripts/data/make_phiset.py --out data/eval/phi --notes 120 --seed 5
 
 clean:
 	$(CARGO) clean

@@ -94,3 +94,37 @@ fn code_f1_and_negation_hold_on_the_development_set() {
     let accuracy = negation_ok as f64 / negation_n as f64;
     assert!(negation_n > 1000 && accuracy >= 0.98, "negation accuracy {accuracy:.3} over {negation_n} conditions");
 }
+
+/// PHI recall on the generated de-identification set (scripts/data/make_phiset.py): every piece
+/// of PHI the gold marks must overlap a PHI entity, whatever form it takes (names as "LAST,
+/// FIRST", signatures and credentials; partial dates; short phone numbers; addresses; hospitals).
+#[test]
+fn phi_recall_holds_on_the_generated_set() {
+    let notes = read("phi.jsonl");
+    let gold = read("phi.gold.jsonl");
+    assert_eq!(notes.len(), gold.len());
+    let engine = Builtin::new(&Default::default()).expect("engine");
+    let (mut found, mut total) = (0usize, 0usize);
+    let mut missed: BTreeMap<String, usize> = BTreeMap::new();
+    for (note, g) in notes.iter().zip(&gold) {
+        let out = extract_line(&engine, &note.to_string());
+        let phi: Vec<(u64, u64)> = out["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "PHI")
+            .map(|e| (e["start"].as_u64().unwrap(), e["end"].as_u64().unwrap()))
+            .collect();
+        for e in g["entities"].as_array().unwrap() {
+            let (s, t) = (e["start"].as_u64().unwrap(), e["end"].as_u64().unwrap());
+            total += 1;
+            if phi.iter().any(|&(ps, pe)| ps < t && s < pe) {
+                found += 1;
+            } else {
+                *missed.entry(e["subtype"].as_str().unwrap().to_string()).or_default() += 1;
+            }
+        }
+    }
+    let recall = found as f64 / total as f64;
+    assert!(recall >= 0.95, "PHI recall {recall:.3} ({found} of {total}); missed by kind: {missed:?}");
+}

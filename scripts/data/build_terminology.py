@@ -46,6 +46,8 @@ PYPI = {
     "cumulus-library-kidney-transplant==0.3.0": (
         "cumulus_library_kidney_transplant-0.3.0-py3-none-any.whl",
         "8213050d1a4656fe334fca782e36b94a2aee63d83ee71d0d06218cd18eabe1a7"),
+    "names==0.3.0": ("names-0.3.0.tar.gz",
+                     "726e46254f2ed03f1ffb5d941dae3bc67c35123941c29becd02d48d0caa2a671"),
     "medspacy==1.3.1": ("medspacy-1.3.1.tar.gz",
                         "976599d9446e98018b311951cfa926be5a59d0c140967b828fe98bc4bada40fe"),
 }
@@ -240,6 +242,32 @@ def cpic_ingredients(cache):
         if re.fullmatch(r"\d+", code) and name:
             out.setdefault(code, name.lower())
     return out
+
+
+SURNAMES_KEPT = 30000
+
+
+def person_names(cache, clinical_words):
+    """Given names and surnames of the US 1990 census (public domain), as PyPI names 0.3.0 ships
+    them: every given name, and the 30,000 most frequent surnames but those that are also words of
+    the clinical vocabulary, unless among the 2,000 most frequent (Smith stays, Pain does not).
+    For PHI: a name in a form that says it is one ("LAST, FIRST")."""
+    rows = []
+    with tarfile.open(os.path.join(cache, PYPI["names==0.3.0"][0])) as t:
+        def lines(member):
+            return t.extractfile(f"names-0.3.0/names/{member}").read().decode("ascii").splitlines()
+        for member in ("dist.male.first", "dist.female.first"):
+            for line in lines(member):
+                rows.append((line.split()[0].lower(), "given"))
+        for rank, line in enumerate(lines("dist.all.last"), start=1):
+            if rank > SURNAMES_KEPT:
+                break
+            name = line.split()[0].lower()
+            if rank <= 2000 or name not in clinical_words:
+                rows.append((name, "family"))
+    if len(rows) < 30000:
+        sys.exit(f"census names: {len(rows)} rows, expected at least 30000")
+    return write_tsv("names.tsv", ["name", "kind"], rows)
 
 
 def rxnorm(cache):
@@ -505,6 +533,10 @@ ucum.tsv     The common UCUM units value set of npm hl7.fhir.r4.examples 4.0.1 (
              UCUM is copyright (c) Regenstrief Institute, Inc. and The UCUM Organization, used
              under the UCUM terms of use (https://ucum.org/trac/wiki/TermsOfUse).
 
+names.tsv    Given names and surnames of the US 1990 census (public domain; the 30,000 most frequent
+             surnames, less clinical words), as PyPI names 0.3.0 ships them (MIT License, Trey
+             Hunner).
+
 words.tsv    The words of icd10cm.tsv's and snomed.tsv's names (three letters or more, seen twice or
              more), derived from them: what a PDF text layer is checked against.
 
@@ -537,7 +569,8 @@ def main():
     lnc = loinc(a.cache)
     units = ucum(a.cache)
     check_curated(icd, sct, rx, lnc, units)
-    words(icd, sct)
+    vocabulary = words(icd, sct)
+    person_names(a.cache, {w for (w,) in vocabulary})
     context_rules(a.cache)
     with open(os.path.join(OUT, "NOTICE"), "w", encoding="utf-8") as f:
         f.write(NOTICE)

@@ -110,6 +110,20 @@ def score_phee(binary, report):
     return share
 
 
+def score_phi(binary, report):
+    """PHI recall on the generated de-identification set (scripts/data/make_phiset.py)."""
+    notes, gold = os.path.join(ROOT, "data", "eval", "phi.jsonl"), os.path.join(ROOT, "data", "eval", "phi.gold.jsonl")
+    pred = os.path.join(OUT, "phi.pred.jsonl")
+    with open(pred, "wb") as f:
+        f.write(run([binary, "nlp", "extract"], notes).stdout)
+    out = subprocess.run([sys.executable, os.path.join(SHARED, "score_entities.py"), gold, pred, "--boot", "200"],
+                         capture_output=True, text=True, check=True).stdout
+    lenient = re.search(r"lenient.*?PHI\s+P=([0-9.]+) R=([0-9.]+)", out, re.S)
+    report.append("## PHI (generated de-identification notes, data/eval/phi.jsonl)\n")
+    report.append("```\n" + out.strip() + "\n```\n")
+    return float(lenient.group(2)) if lenient else 0.0
+
+
 def restrict(gold_path, pred_path, out_path):
     """Keeps the predicted entity types and code systems the gold standard annotates."""
     systems = {}
@@ -226,6 +240,7 @@ def main():
     neg = score_negation(a.bin, report)
     summary = [f"negation F1 {neg:.3f}"]
     summary.append(f"PHEE dev: {score_phee(a.bin, report):.1%} of drug mentions with an RxNorm code")
+    summary.append(f"PHI recall (generated notes, lenient) {score_phi(a.bin, report):.3f}")
     data = os.path.join(ROOT, "data", "eval")
     for name in ("dev", "test"):
         notes, gold = os.path.join(data, f"{name}.jsonl"), os.path.join(data, f"{name}.gold.jsonl")

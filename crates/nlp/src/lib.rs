@@ -25,6 +25,7 @@ pub mod lexicon;
 pub mod measure;
 pub mod meds;
 pub mod phi;
+pub mod phi_more;
 pub mod repair;
 pub mod sections;
 mod tables;

@@ -664,7 +664,7 @@ fn parse_address(value: &str) -> Option<Address> {
     Some(addr)
 }
 
-fn entity(subtype: Subtype, start: usize, end: usize, text: &str, field: Option<&str>) -> Entity {
+pub(crate) fn entity(subtype: Subtype, start: usize, end: usize, text: &str, field: Option<&str>) -> Entity {
     Entity {
         kind: EntityType::Phi,
         subtype: Some(subtype),
@@ -922,6 +922,7 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
             out.push(entity(Subtype::Age, m.start(), m.end(), text, None));
         }
     }
+    super::phi_more::extract(text, &mut out);
     out.sort_by_key(|e| (e.start, e.end));
 
     let pick = |kinds: &[&str]| kinds.iter().find_map(|k| dates.iter().find(|(dk, _)| dk == k).map(|(_, d)| d.clone()));

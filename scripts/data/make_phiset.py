@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Generates clinical notes in the i2b2 de-identification style with every piece of PHI annotated,
+to measure PHI recall (`paperchart nlp extract`, scored by ../shared/eval/score_entities.py on
+type PHI):
+
+    python3 scripts/data/make_phiset.py --out data/eval/phi --notes 120 --seed 5
+    target/release/paperchart nlp extract < data/eval/phi.jsonl > phi.pred.jsonl
+    python3 ../shared/eval/score_entities.py data/eval/phi.gold.jsonl phi.pred.jsonl
+
+Each note mixes the forms PHI takes in real notes: patient names as "LAST, FIRST" in capitals,
+"First Last", "Mr./Ms. Last"; providers with titles, credentials ("Jane Q. Doe, MD") and
+signatures ("Electronically signed by: ..."); full, written and partial dates ("3/80", "May
+2020", "03/2019"); record and account numbers with dashes; phone numbers, short ones after a phone
+word; street addresses; hospitals and clinics; ages over 89. Names are drawn from several origins,
+some outside the US census lists paperchart knows. Every person and number is invented. Standard
+library only.
+"""
+import argparse
+import json
+import random
+
+GIVEN = ["John", "Mary", "Robert", "Linda", "James", "Patricia", "Michael", "Barbara", "David", "Susan", "Maria",
+         "Jose", "Wei", "Mei", "Aisha", "Omar", "Priya", "Arjun", "Kwame", "Ama", "Hiroshi", "Yuki", "Sofia",
+         "Luca", "Fatima", "Tomasz", "Elena", "Grace", "Daniel", "Hannah"]
+FAMILY = ["Smith", "Johnson", "Williams", "Brown", "Garcia", "Martinez", "Nguyen", "Kim", "Patel", "Okafor",
+          "Mensah", "Tanaka", "Haddad", "Kowalski", "Rossi", "Fischer", "Alvarez", "Brennan", "Osei", "Novak",
+          "Lindqvist", "Moreau", "Chen", "Singh", "Cohen", "O'Neil", "Murphy", "Lopez", "Wright", "Baker"]
+CREDENTIALS = ["MD", "M.D.", "DO", "NP", "PA-C", "RN"]
+HOSPITALS = ["Riverside Medical Center", "Saint Agnes Hospital", "Northgate Clinic", "Lakeview Health Center",
+             "Harbor View Hospital", "Maple Grove Medical Group"]
+STREETS = ["Oak Street", "Maple Avenue", "Harbor Road", "Cedar Lane", "Willow Creek Drive", "Summit Street"]
+CITIES = [("Boston", "MA", "02115"), ("Springfield", "IL", "62704"), ("Riverbend", "OR", "97401"),
+          ("Fairview", "TX", "75069")]
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December"]
+CLINICAL = ["chest pain", "shortness of breath", "type 2 diabetes mellitus", "essential hypertension",
+            "atrial fibrillation", "chronic kidney disease", "asthma", "pneumonia", "congestive heart failure"]
+
+
+class Note:
+    def __init__(self):
+        self.text = ""
+        self.ents = []
+
+    def add(self, s):
+        self.text += s
+
+    def phi(self, s, subtype):
+        start = len(self.text)
+        self.text += s
+        self.ents.append({"type": "PHI", "subtype": subtype, "start": start, "end": start + len(s), "text": s})
+
+
+def date_full(r):
+    return r.choice([f"{r.randint(1, 12)}/{r.randint(1, 28)}/{r.randint(2015, 2024)}",
+                     f"{r.randint(2015, 2024)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}",
+                     f"{r.choice(MONTHS)} {r.randint(1, 28)}, {r.randint(2015, 2024)}"])
+
+
+def date_partial(r):
+    return r.choice([f"{r.randint(1, 12)}/{r.randint(50, 99)}", f"{r.randint(1, 12):02d}/{r.randint(1990, 2023)}",
+                     f"{r.choice(MONTHS)} {r.randint(1990, 2023)}", f"{r.choice(MONTHS)[:3]} {r.randint(1990, 2023)}"])
+
+
+def note(r):
+    n = Note()
+    g, f = r.choice(GIVEN), r.choice(FAMILY)
+    dg, df = r.choice(GIVEN), r.choice(FAMILY)
+    style = r.randrange(3)
+    if style == 0:
+        n.phi(f"{f.upper()}, {g.upper()}", "NAME")
+    elif style == 1:
+        n.add("Patient: ")
+        n.phi(f"{g} {f}", "NAME")
+    else:
+        n.add("Name: ")
+        n.phi(f"{f}, {g}", "NAME")
+    n.add("\nMRN: ")
+    n.phi(f"{r.randint(100, 999)}-{r.randint(10, 99)}-{r.randint(100, 999)}", "ID")
+    n.add("\nDate of service: ")
+    n.phi(date_full(r), "DATE")
+    n.add("\n\nHPI: ")
+    age = r.choice([r.randint(30, 88), r.randint(90, 104)])
+    n.phi(str(age), "AGE")
+    n.add(f" year old {r.choice(['man', 'woman'])} with {r.choice(CLINICAL)} since ")
+    n.phi(date_partial(r), "DATE")
+    n.add(". Previously seen at ")
+    n.phi(r.choice(HOSPITALS), "LOCATION")
+    n.add(" by Dr. ")
+    n.phi(r.choice(FAMILY), "NAME")
+    n.add(r.choice([". ", f" in "]))
+    if n.text.endswith(" in "):
+        n.phi(date_partial(r), "DATE")
+        n.add(". ")
+    n.add(f"{'Mr.' if r.random() < 0.5 else 'Ms.'} ")
+    n.phi(f, "NAME")
+    n.add(f" reports {r.choice(CLINICAL)}.\n")
+    c = r.choice(CITIES)
+    n.add("Social: lives at ")
+    n.phi(f"{r.randint(1, 999)} {r.choice(STREETS)}, {c[0]}, {c[1]} {c[2]}", "ADDRESS")
+    n.add(". Phone ")
+    if r.random() < 0.5:
+        n.phi(f"{r.randint(200, 999)}-{r.randint(1000, 9999)}", "PHONE")
+    else:
+        n.phi(f"({r.randint(200, 999)}) {r.randint(200, 999)}-{r.randint(1000, 9999)}", "PHONE")
+    n.add(".\nAcct #: ")
+    n.phi(f"{r.randint(10, 99)}-{r.randint(100, 999)}-{r.randint(10, 99)}", "ID")
+    n.add(f"\n\nPlan: follow up in clinic.\n\n")
+    sig = r.randrange(3)
+    if sig == 0:
+        n.phi(f"{dg} {r.choice('ABCDEFGHJKLMNPRSTW')}. {df}", "NAME")
+        n.add(f", {r.choice(CREDENTIALS)}\n")
+    elif sig == 1:
+        n.add("Electronically signed by: ")
+        n.phi(f"{dg} {df}", "NAME")
+        n.add(f", {r.choice(CREDENTIALS)} on ")
+        n.phi(date_full(r), "DATE")
+        n.add("\n")
+    else:
+        n.add("Dictated by: Dr. ")
+        n.phi(f"{dg} {df}", "NAME")
+        n.add("\n")
+    return n
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="data/eval/phi", help="writes <out>.jsonl and <out>.gold.jsonl")
+    ap.add_argument("--notes", type=int, default=120)
+    ap.add_argument("--seed", type=int, default=5)
+    a = ap.parse_args()
+    r = random.Random(a.seed)
+    with open(a.out + ".jsonl", "w") as notes, open(a.out + ".gold.jsonl", "w") as gold:
+        for i in range(a.notes):
+            n = note(r)
+            notes.write(json.dumps({"id": f"phi-{i}", "text": n.text}) + "\n")
+            gold.write(json.dumps({"id": f"phi-{i}", "entities": n.ents}) + "\n")
+    print(f"{a.notes} notes in {a.out}.jsonl, gold in {a.out}.gold.jsonl")
+
+
+if __name__ == "__main__":
+    main()
