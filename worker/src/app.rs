@@ -78,6 +78,11 @@ pub async fn nlp(cfg: &Config) -> anyhow::Result<Arc<Builtin>> {
     Ok(Arc::new(tokio::task::spawn_blocking(move || Builtin::new(&settings)).await??))
 }
 
+/// The run's surrogates when `fhir.deidentify` is on.
+pub fn deidentifier(cfg: &Config) -> Option<Arc<paperchart_nlp::deid::Deidentifier>> {
+    cfg.fhir.deidentify.then(|| Arc::new(paperchart_nlp::deid::Deidentifier::from_key(&cfg.fhir.deidentify_key)))
+}
+
 pub fn mapper(cfg: &Config) -> Arc<Mapper> {
     Arc::new(Mapper::new(cfg.fhir.clone(), agent()))
 }
@@ -97,6 +102,7 @@ pub async fn pipeline(cfg: &Config) -> anyhow::Result<Pipeline> {
         sink: sink(cfg).await?,
         review: Arc::new(ReviewFolder::new(&cfg.sink.dir)),
         jobs: None,
+        deid: deidentifier(cfg),
     })
 }
 
@@ -118,5 +124,6 @@ pub async fn fleet_pipeline(cfg: &Config, sdk: &paperchart_aws::SdkConfig) -> an
         sink: sink(cfg).await?,
         review: crate::fleet::review(cfg, sdk),
         jobs,
+        deid: deidentifier(cfg),
     })
 }

@@ -77,6 +77,10 @@ struct SinkArgs {
     /// Documents in flight at once [default: worker.concurrency, one per core].
     #[arg(long)]
     concurrency: Option<usize>,
+    /// Write de-identified FHIR: PHI replaced by consistent surrogates in the text and every
+    /// resource, marked in meta.security [default: fhir.deidentify].
+    #[arg(long)]
+    deidentify: bool,
 }
 
 #[derive(Subcommand)]
@@ -148,6 +152,9 @@ impl Command {
 }
 
 fn apply(cfg: &mut Config, s: &SinkArgs) {
+    if s.deidentify {
+        cfg.fhir.deidentify = true;
+    }
     if let Some(out) = &s.out {
         cfg.sink.dir = out.clone();
     }

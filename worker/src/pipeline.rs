@@ -38,6 +38,9 @@ pub struct Pipeline {
     pub review: Arc<dyn ReviewStore>,
     /// Where asynchronous OCR jobs wait; `None` for engines that answer at once.
     pub jobs: Option<Arc<dyn JobStore>>,
+    /// With `fhir.deidentify`: the run's surrogates, applied to the text and findings before
+    /// they are mapped.
+    pub deid: Option<Arc<paperchart_nlp::deid::Deidentifier>>,
 }
 
 /// The object as a parked job keeps it: everything but the bytes (the engine read them).
@@ -137,8 +140,13 @@ impl Pipeline {
                 let t = Instant::now();
                 let text = document.text();
                 let nlp = self.nlp.clone();
+                let deid = self.deid.clone();
                 let (document, text, nlp_out) = tokio::task::spawn_blocking(move || {
-                    let out = nlp.analyze_document(&document, &text);
+                    let mut out = nlp.analyze_document(&document, &text);
+                    let mut text = text;
+                    if let Some(d) = deid {
+                        d.apply(&mut text, &mut out);
+                    }
                     (document, text, out)
                 })
                 .await
@@ -454,6 +462,7 @@ mod tests {
             sink: Arc::new(sink.clone()),
             review: Arc::new(review.clone()),
             jobs: (engine != Engine::AtOnce).then(|| Arc::new(jobs.clone()) as Arc<dyn JobStore>),
+            deid: None,
         };
         Setup { pipeline, ocr, sink, review, jobs }
     }

@@ -45,8 +45,20 @@ pub fn resource(cfg: &FhirSettings, id: &str, input: &MapInput, subject: Option<
     if let Some(s) = subject {
         r["subject"] = reference("Patient", s);
     }
-    if let Some(m) = &o.modified {
+    if let Some(m) = o.modified.as_ref().filter(|_| !cfg.deidentify) {
         r["date"] = json!(m);
+    }
+    // De-identified: nothing that names or finds the original (its path, file name, digest,
+    // where it came from) — the document is known by its id alone.
+    if cfg.deidentify {
+        r["identifier"][0]["value"] = json!(id);
+        r["description"] = json!(format!("Document ({} pages, de-identified)", doc.pages.len()));
+        let original = &mut r["content"][0]["attachment"];
+        if let Some(a) = original.as_object_mut() {
+            a.remove("url");
+            a.remove("hash");
+        }
+        original["title"] = json!(format!("Document {id}"));
     }
     if cfg.include_text {
         r["content"].as_array_mut().expect("array").push(json!({"attachment": {

@@ -51,6 +51,16 @@ pub fn stamp(entry: &mut Entry, confidence: Option<f64>, cfg: &FhirSettings) -> 
     true
 }
 
+/// Marks a resource written from a de-identified document: `meta.security` PSEUDED
+/// (pseudonymized: PHI replaced by surrogates).
+pub fn pseudonymized(r: &mut Value) {
+    let label = json!({"system": OBSERVATION_VALUE, "code": "PSEUDED", "display": "pseudonymized"});
+    match r["meta"]["security"].as_array_mut() {
+        Some(list) => list.push(label),
+        None => r["meta"]["security"] = json!([label]),
+    }
+}
+
 fn verification(r: &Value) -> Option<&str> {
     r["verificationStatus"]["coding"][0]["code"].as_str()
 }

@@ -212,11 +212,17 @@ impl Mapper {
             .object
             .modified
             .clone()
+            .filter(|_| !self.cfg.deidentify)
             .or_else(|| date.map(|d| format!("{d}T00:00:00Z")))
             .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string());
         let prov =
             provenance::entry(ids::resource_id(identity, "Provenance", &[]), &entries, &doc_id, &recorded, &self.agent);
         entries.push(prov);
+        if self.cfg.deidentify {
+            for e in entries.iter_mut() {
+                extraction::pseudonymized(&mut e.resource);
+            }
+        }
         Mapped { bundle: Bundle { id: doc_id, entries }, needs_review, review }
     }
 }

@@ -56,6 +56,13 @@ pub struct FhirSettings {
     /// What becomes of a finding below `min_confidence`: `flag` writes it as said above; `omit`
     /// leaves it out of the patient's record and keeps it in the review object only.
     pub low_confidence: LowConfidence,
+    /// Write de-identified FHIR: every piece of PHI replaced by a surrogate (the same original by
+    /// the same surrogate), dates shifted, and `meta.security` PSEUDED on every resource.
+    pub deidentify: bool,
+    /// What the surrogates derive from: the same key gives the same surrogates in every run and
+    /// every worker (keep it secret: it links surrogates to originals). Empty: a new key per
+    /// process, so surrogates agree within one run only.
+    pub deidentify_key: String,
 }
 
 /// What becomes of a finding read with low confidence.
@@ -78,6 +85,8 @@ impl Default for FhirSettings {
             include_text: true,
             min_confidence: 0.5,
             low_confidence: LowConfidence::Flag,
+            deidentify: false,
+            deidentify_key: String::new(),
         }
     }
 }

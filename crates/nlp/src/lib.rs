@@ -17,6 +17,7 @@ pub mod checkboxes;
 pub mod classify;
 pub mod confidence;
 pub mod context;
+pub mod deid;
 mod engine;
 pub mod family;
 pub mod forms;
