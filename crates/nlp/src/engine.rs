@@ -28,6 +28,50 @@ pub struct LoadError {
 }
 
 impl Builtin {
+    /// "Intravenous infusion of epoprostenol", "subcutaneous injection of insulin": how a drug was
+    /// given, not a procedure of its own. The procedure goes; the drug gets the route.
+    fn administrations_are_routes(&self, text: &str, entities: &mut Vec<Entity>) {
+        static RE: OnceLock<Regex> = OnceLock::new();
+        let re = RE.get_or_init(|| {
+            Regex::new(r"(?i)^(intravenous|iv|subcutaneous|sc|intramuscular|im|intrathecal|epidural|intra-arterial|intravitreal)\s+(?:continuous\s+)?(?:infusions?|injections?|bolus|administration)$")
+                .expect("administration")
+        });
+        let mut found: Vec<(usize, usize, String)> = Vec::new();
+        for (i, p) in entities.iter().enumerate().filter(|(_, e)| e.kind == EntityType::Procedure) {
+            let Some(c) = re.captures(&p.text) else { continue };
+            let after = &text[p.end..];
+            let gap = after.len() - after.trim_start().len();
+            let rest = after.trim_start();
+            let Some(joiner) = ["of ", "with "].iter().find(|j| rest.to_lowercase().starts_with(*j)) else { continue };
+            let drug_at = p.end + gap + joiner.len();
+            let Some(m) = entities.iter().position(|e| e.kind == EntityType::Medication && e.start == drug_at) else {
+                continue;
+            };
+            let name = match c[1].to_lowercase().as_str() {
+                "iv" => "intravenous".to_string(),
+                "sc" => "subcutaneous".to_string(),
+                "im" => "intramuscular".to_string(),
+                other => other.to_string(),
+            };
+            found.push((i, m, name));
+        }
+        for &(_, m, ref name) in &found {
+            let route = self
+                .term
+                .concepts
+                .iter()
+                .find(|k| k.kind == ConceptKind::Route && k.unit.as_deref() == Some(name.as_str()));
+            let med = &mut entities[m];
+            if med.attrs.route.is_none() {
+                med.attrs.route = Some(route.and_then(|r| r.unit.clone()).unwrap_or_else(|| name.clone()));
+                med.attrs.route_code = route.and_then(|r| r.codes.iter().find(|c| c.system == SYSTEM_SNOMED).cloned());
+            }
+        }
+        for i in found.into_iter().map(|(i, _, _)| i).rev() {
+            entities.remove(i);
+        }
+    }
+
     /// The engine over the built-in terminology, plus the release files the configuration names.
     pub fn new(cfg: &Settings) -> Result<Builtin, LoadError> {
         let started = std::time::Instant::now();
@@ -183,7 +227,7 @@ impl Builtin {
             frequency: order.frequency.as_ref().map(|f| f.text.clone()),
             timing: order.frequency,
             prn: order.prn,
-            duration: order.duration,
+            duration: order.duration.or_else(|| meds::duration_before(&text[from..name_start])),
             status: status.map(str::to_string),
             ..Attrs::default()
         };
@@ -451,6 +495,7 @@ impl NlpEngine for Builtin {
             }
         }
         self.apply_gates(text, &mut entities);
+        self.administrations_are_routes(text, &mut entities);
         if super::family::newborn_note(text) {
             for e in entities.iter_mut().filter(|e| e.kind == EntityType::Condition && e.assertion != Assertion::Absent)
             {
@@ -694,6 +739,42 @@ const ROUTE_GAP_WORDS: &[&str] = &[
 /// between ("intravenous morphine", "oral administration of X"; the nearest explicit route wins
 /// over "infusion"), else the first one in its order after it ("10 mg PO daily", "X infusion")
 /// that is not itself just before the next drug ("oral X and intravenous Y": intravenous is Y's).
+/// Words of a sig that continue an order after a comma ("…, take 1 tablet orally").
+const SIG_WORDS: &[&str] = &[
+    "take",
+    "takes",
+    "taking",
+    "give",
+    "given",
+    "use",
+    "inhale",
+    "apply",
+    "instill",
+    "inject",
+    "administer",
+    "sig",
+    "one",
+    "two",
+    "half",
+    "tab",
+    "tabs",
+    "tablet",
+    "tablets",
+    "cap",
+    "caps",
+    "capsule",
+    "capsules",
+    "puff",
+    "puffs",
+    "mg",
+    "ml",
+    "unit",
+    "units",
+    "drop",
+    "drops",
+    "by",
+];
+
 fn route_of<'h>(
     text: &str,
     hits: &'h [Hit],
@@ -733,7 +814,16 @@ fn route_of<'h>(
         let gap = &text[name_end..h.start];
         // "1 and 1/2 tabs", "one and a half tablets" are a dose, not a coordination.
         let gap = patterns().mixed_number.replace_all(gap, " ");
-        gap.contains(',')
+        // A comma coordinates, unless the order goes on after it: "... Oral Tablet, take 1
+        // orally BID" is one order.
+        let after_comma = gap.rsplit(',').next().unwrap_or("");
+        let order_goes_on = after_comma.split_whitespace().all(|w| {
+            let w = w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+            w.is_empty()
+                || w.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '/')
+                || SIG_WORDS.contains(&w.as_str())
+        });
+        (gap.contains(',') && !order_goes_on)
             || gap.split_whitespace().any(|w| {
                 matches!(
                     w.to_lowercase().as_str(),

@@ -32,6 +32,10 @@ pub struct Order {
     pub delayed: bool,
 }
 
+/// A count as written in a duration: digits or a number word.
+const COUNT: &str =
+    r"(?:\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|eighteen|twenty|thirty)";
+
 struct Patterns {
     strength: Regex,
     dose: Regex,
@@ -87,7 +91,9 @@ fn patterns() -> &'static Patterns {
             )),
             every_n: re(r"(?i)(?:^|[^a-z0-9])(?:q\.?\s*|every\s+)(\d{1,2})\s*(d|days?|wks?|weeks?|months?|mos?)\b"),
             prn: re(r"(?i)(?:^|[^a-z0-9])(prn|p\.r\.n\.|as needed)(?:$|[^a-z0-9])"),
-            duration: re(r"(?i)(?:^|[^a-z0-9])(?:for|x|times)\s*(\d{1,3})\s*(days?|weeks?|wks?|months?)\b"),
+            duration: re(&format!(
+                r"(?i)(?:^|[^a-z0-9])(?:for|x|times|over)\s*(?:a\s+(?:period|total)\s+of\s+)?(?:(?:more|greater|less)\s+than\s+|at\s+least\s+|about\s+|approximately\s+|up\s+to\s+)?({COUNT}(?:\s*(?:-|to)\s*{COUNT})?)\s*[- ]?(hours?|days?|weeks?|wks?|months?|years?|yrs?)\b"
+            )),
             extended: re(r"(?i)(?:^|[^a-z0-9])(ER|XR|XL|SR|CR|ER/XL|extended[- ]release|sustained[- ]release|24\s*hr?)(?:$|[^a-z0-9])"),
             delayed: re(r"(?i)(?:^|[^a-z0-9])(EC|DR|enteric[- ]coated|delayed[- ]release)(?:$|[^a-z0-9])"),
             frequencies: vec![
@@ -266,6 +272,21 @@ pub fn parse_order(rest: &str) -> Order {
     o
 }
 
+/// A duration written before the drug: "2 years of twice-a-day application of dipivefrin", "a
+/// 3-day course of amoxicillin", "after five weeks of oral methylprednisolone". `before` is the
+/// clause up to the drug.
+pub fn duration_before(before: &str) -> Option<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(&format!(
+            r"(?i)\b({COUNT})[- ](hours?|days?|weeks?|months?|years?)(?:\s+course)?\s+of\s+(?:[a-z][a-z-]*\s+){{0,4}}$"
+        ))
+        .expect("duration before")
+    });
+    let c = re.captures(before)?;
+    Some(format!("{} {}", &c[1], c[2].to_lowercase()))
+}
+
 /// What the words around a drug say of its order: `stopped` ("discontinued metformin",
 /// "lisinopril was discontinued", "stopped taking X") or `on-hold` ("hold warfarin", "metoprolol
 /// was held", "aspirin (held)"). `before` is the clause up to the drug, `after` the clause from the
@@ -305,6 +326,21 @@ pub fn order_status(before: &str, after: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_written_before_or_after_the_drug() {
+        let o = parse_order(" 300 mg/day for one year was prescribed");
+        assert_eq!(o.duration.as_deref(), Some("one year"));
+        assert_eq!(parse_order(" 800mg once daily for 5-10 days").duration.as_deref(), Some("5-10 days"));
+        assert_eq!(parse_order(" for greater than 1 year").duration.as_deref(), Some("1 year"));
+        assert_eq!(duration_before("after at least 2 years of twice-a-day application of "), Some("2 years".into()));
+        assert_eq!(duration_before("A 3-day course of "), Some("3 day".into()));
+        assert_eq!(
+            duration_before("After five weeks of continuous oral administration of "),
+            Some("five weeks".into())
+        );
+        assert_eq!(duration_before("two doses of "), None);
+    }
 
     #[test]
     fn what_the_text_says_of_an_order() {
