@@ -8,7 +8,8 @@
 //!   [`CONFIDENCE_URL`] (`valueDecimal`).
 //!
 //! Below `fhir.min_confidence` a finding is not written as fact: its Condition or
-//! AllergyIntolerance is `unconfirmed`, its Observation `preliminary` (and with
+//! AllergyIntolerance is `unconfirmed`, its Observation `preliminary`, its MedicationStatement
+//! or Procedure `unknown` (and with
 //! `fhir.low_confidence = "omit"` it is left out and kept for review only).
 
 use paperchart_model::bundle::Entry;
@@ -46,6 +47,9 @@ pub fn stamp(entry: &mut Entry, confidence: Option<f64>, cfg: &FhirSettings) -> 
             r["verificationStatus"] = simple(ALLERGY_VER, "unconfirmed");
         }
         "Observation" if r["status"] == "final" => r["status"] = json!("preliminary"),
+        // Whether it is taken, or was done, is not known for sure: said so, never `active`.
+        "MedicationStatement" if r["status"] != "not-taken" => r["status"] = json!("unknown"),
+        "Procedure" if r["status"] == "completed" => r["status"] = json!("unknown"),
         _ => {}
     }
     true
@@ -104,6 +108,13 @@ mod tests {
         };
         stamp(&mut obs, Some(0.2), &cfg);
         assert_eq!(obs.resource["status"], "preliminary");
+        let mut med = Entry {
+            resource_type: "MedicationStatement",
+            id: "m".into(),
+            resource: json!({"resourceType": "MedicationStatement", "status": "active"}),
+        };
+        stamp(&mut med, Some(0.2), &cfg);
+        assert_eq!(med.resource["status"], "unknown", "never active when unsure");
         let mut untagged = condition("confirmed");
         assert!(!stamp(&mut untagged, None, &cfg));
         assert!(untagged.resource.get("extension").is_none());

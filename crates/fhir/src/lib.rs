@@ -218,9 +218,18 @@ impl Mapper {
         let prov =
             provenance::entry(ids::resource_id(identity, "Provenance", &[]), &entries, &doc_id, &recorded, &self.agent);
         entries.push(prov);
+        let mut review = review;
         if self.cfg.deidentify {
             for e in entries.iter_mut() {
                 extraction::pseudonymized(&mut e.resource);
+            }
+            // The review object names the document by its id alone, like the DocumentReference.
+            if let Some(r) = review.as_mut() {
+                r.document["name"] = serde_json::json!(format!("Document {doc_id}"));
+                r.document["uri"] = Value::Null;
+                for res in r.resources.iter_mut() {
+                    extraction::pseudonymized(res);
+                }
             }
         }
         Mapped { bundle: Bundle { id: doc_id, entries }, needs_review, review }

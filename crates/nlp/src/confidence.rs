@@ -61,17 +61,6 @@ fn table() -> &'static HashMap<(String, String, String), f64> {
     })
 }
 
-fn type_name(kind: EntityType) -> &'static str {
-    match kind {
-        EntityType::Condition => "CONDITION",
-        EntityType::Medication => "MEDICATION",
-        EntityType::Procedure => "PROCEDURE",
-        EntityType::Test => "TEST",
-        EntityType::Allergy => "ALLERGY",
-        EntityType::Phi => "PHI",
-    }
-}
-
 /// The form of a finding's words, as the calibration groups them.
 fn form(text: &str) -> &'static str {
     let t = text.trim();
@@ -88,7 +77,7 @@ fn form(text: &str) -> &'static str {
 /// The measured precision of findings read as `e` was.
 pub fn rule(e: &Entity) -> f64 {
     let t = table();
-    let kind = type_name(e.kind).to_string();
+    let kind = e.kind.as_str().to_string();
     let coded = if e.codes.is_empty() { "uncoded" } else { "coded" };
     t.get(&(kind.clone(), form(&e.text).to_string(), coded.to_string()))
         .or_else(|| t.get(&(kind, "*".to_string(), "*".to_string())))

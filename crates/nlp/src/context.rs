@@ -179,7 +179,9 @@ impl Assertor {
             self.governs(&pre, before.len(), c, true) || self.governs(&post, usize::from(colon_next), c, false)
         };
 
-        if applies(Category::Negated) || self.negation_past_pseudo(&before_text, before_tokens, before, &pre) {
+        if applies(Category::Negated)
+            || self.negation_past_pseudo(&before_text, &text[end..c1], before_tokens, before, &pre)
+        {
             return Assertion::Absent;
         }
         if section == Some(SectionKind::FamilyHistory) || applies(Category::Family) {
@@ -226,10 +228,15 @@ impl Assertor {
     /// from its own object only: the list it opens goes on negated ("no change in vision,
     /// diplopia or change in hearing" — no diplopia). True when a list separator stands between
     /// such a pseudo-trigger and the finding, with no terminator of negation after it.
-    fn negation_past_pseudo(&self, text: &str, tokens: &[Token], words: &[String], hits: &[Hit]) -> bool {
+    fn negation_past_pseudo(&self, text: &str, after: &str, tokens: &[Token], words: &[String], hits: &[Hit]) -> bool {
         hits.iter().enumerate().any(|(i, h)| {
             let r = &self.rules[h.rule];
-            if r.category != Category::Pseudo || h.at + h.len > words.len() {
+            // Only the plain "no change": "no significant change in the effusion, atelectasis and
+            // cardiomegaly" (radiology) says all three are still there.
+            if r.category != Category::Pseudo
+                || h.at + h.len > words.len()
+                || !matches!(&words[h.at..h.at + h.len], [a, b] if a == "no" && (b == "change" || b == "changes"))
+            {
                 return false;
             }
             let opens_with_negation = (1..h.len).any(|n| {
@@ -243,9 +250,12 @@ impl Assertor {
                 })
             });
             let later = &hits[i + 1..];
+            // A list of alternatives ("vision, diplopia or change in hearing"): a comma before the
+            // finding and an "or" in the list.
             let list_follows = {
                 let rest = &text[tokens[h.at + h.len - 1].end..];
-                rest.contains(',') || rest.contains(" or ") || rest.contains(" nor ")
+                let or = |s: &str| s.contains(" or ") || s.contains(" nor ");
+                rest.contains(',') && (or(rest) || or(after))
             };
             opens_with_negation
                 && list_follows
@@ -478,6 +488,10 @@ mod tests {
         assert_eq!(check(s, "vision", None), Assertion::Present);
         assert_eq!(check("No change in the size of the mass.", "mass", None), Assertion::Present);
         assert_eq!(check("No change in gait, but new tremor.", "tremor", None), Assertion::Present);
+        let s = "No significant change in the right pleural effusion, atelectasis and cardiomegaly.";
+        assert_eq!(check(s, "atelectasis", None), Assertion::Present, "radiology: still there");
+        assert_eq!(check(s, "cardiomegaly", None), Assertion::Present);
+        assert_eq!(check("No change in the mass, edema and effusion.", "edema", None), Assertion::Present);
     }
 
     #[test]

@@ -51,12 +51,21 @@ const FAMILY: &[&str] = &[
     "Underhill",
 ];
 
+/// Endings that make more surrogate names of the pool ("Brightwater", "Brightwaterton" …).
+const ENDINGS: &[&str] = &[
+    "", "ton", "ley", "by", "ford", "wood", "well", "more", "field", "dale", "worth", "stead", "combe", "holt",
+    "hurst", "mere", "shaw", "thorpe", "wick", "ham",
+];
+
 /// The surrogates of one run.
 pub struct Deidentifier {
     /// Days every date moves back.
     shift_days: i64,
     /// Seeds the digits and letters of surrogate identifiers.
     salt: u64,
+    /// A configured key: surrogates derive from it and the original alone (the same in every run
+    /// and worker); without one they are numbered in the order met (distinct within the run).
+    keyed: bool,
     map: Mutex<HashMap<(u8, String), String>>,
 }
 
@@ -70,24 +79,33 @@ impl Deidentifier {
         } else {
             key.bytes().fold(0x5EED_u64, |h, b| mix(h ^ u64::from(b)))
         };
-        Deidentifier::new(seed)
+        Deidentifier { keyed: !key.is_empty(), ..Deidentifier::new(seed) }
     }
 
     /// `seed` picks the run's date shift (30 to 395 days back) and identifier digits.
     pub fn new(seed: u64) -> Deidentifier {
         let mixed = mix(seed);
-        Deidentifier { shift_days: 30 + (mixed % 366) as i64, salt: mix(mixed), map: Mutex::new(HashMap::new()) }
+        Deidentifier {
+            shift_days: 30 + (mixed % 366) as i64,
+            salt: mix(mixed),
+            keyed: false,
+            map: Mutex::new(HashMap::new()),
+        }
     }
 
-    /// The surrogate of `original` of kind `kind`, made once per run by `make(n)` (`n`: how many of
-    /// that kind were made before).
+    /// The surrogate of `original` of kind `kind`, made once by `make(n)`: `n` derives from the key
+    /// and the original when keyed, else it counts those of that kind made before in this run.
     fn surrogate(&self, kind: u8, original: &str, make: impl FnOnce(usize) -> String) -> String {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let key = (kind, original.to_lowercase());
         if let Some(s) = map.get(&key) {
             return s.clone();
         }
-        let n = map.keys().filter(|(k, _)| *k == kind).count();
+        let n = if self.keyed {
+            key.1.bytes().fold(self.salt ^ u64::from(kind), |h, b| mix(h ^ u64::from(b))) as usize
+        } else {
+            map.keys().filter(|(k, _)| *k == kind).count()
+        };
         let s = make(n);
         map.insert(key, s.clone());
         s
@@ -98,13 +116,15 @@ impl Deidentifier {
     fn name_word(&self, word: &str) -> String {
         let s = self.surrogate(0, word, |n| {
             let pool: Vec<&str> = FAMILY.iter().chain(GIVEN).copied().collect();
-            // Never the original itself.
+            // 800 names from the pool and its endings, then numbered; never the original itself.
             let pick = |k: usize| {
                 let base = pool[k % pool.len()];
-                if k >= pool.len() {
-                    format!("{base}{}", k / pool.len() + 1)
+                let ending = ENDINGS[(k / pool.len()) % ENDINGS.len()];
+                let round = k / (pool.len() * ENDINGS.len()) % 1000;
+                if round > 0 {
+                    format!("{base}{ending}{}", round + 1)
                 } else {
-                    base.to_string()
+                    format!("{base}{ending}")
                 }
             };
             let first = pick(n);
@@ -127,11 +147,10 @@ impl Deidentifier {
         let mut word = String::new();
         let flush = |word: &mut String, out: &mut String| {
             if !word.is_empty() {
+                // Initials, titles, and credentials as credentials are written (MD, not a surname Do).
                 let keep = word.chars().count() == 1
-                    || matches!(
-                        word.to_lowercase().as_str(),
-                        "mr" | "mrs" | "ms" | "miss" | "dr" | "md" | "do" | "np" | "rn"
-                    );
+                    || matches!(word.to_lowercase().as_str(), "mr" | "mrs" | "ms" | "miss" | "dr")
+                    || matches!(word.as_str(), "MD" | "DO" | "NP" | "RN" | "PA" | "PhD");
                 out.push_str(&if keep { word.clone() } else { self.name_word(word) });
                 word.clear();
             }
@@ -157,11 +176,22 @@ impl Deidentifier {
     /// moved back by the run's shift.
     pub fn shift_iso(&self, iso: &str) -> Option<String> {
         let parts: Vec<&str> = iso.split('-').collect();
-        let [y, m, d] = parts[..] else { return None };
+        // A year or a year and month keep their precision: moved from a day inside them.
+        let (y, m, d, keep) = match parts[..] {
+            [y, m, d] => (y, m, d, 3),
+            [y, m] => (y, m, "15", 2),
+            [y] => (y, "07", "01", 1),
+            _ => return None,
+        };
         let month = time::Month::try_from(m.parse::<u8>().ok()?).ok()?;
         let date = time::Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()?;
         let shifted = date.checked_sub(time::Duration::days(self.shift_days))?;
-        Some(format!("{:04}-{:02}-{:02}", shifted.year(), u8::from(shifted.month()), shifted.day()))
+        let full = format!("{:04}-{:02}-{:02}", shifted.year(), u8::from(shifted.month()), shifted.day());
+        Some(match keep {
+            3 => full,
+            2 => full[..7].to_string(),
+            _ => full[..4].to_string(),
+        })
     }
 
     /// An identifier or phone number with each digit and letter replaced, its form kept.
@@ -209,18 +239,41 @@ impl Deidentifier {
 
     /// De-identifies one document's text and what was read from it, in place.
     pub fn apply(&self, text: &mut String, out: &mut NlpOutput) {
-        let mut phi: Vec<usize> =
-            (0..out.entities.len()).filter(|&i| out.entities[i].kind == EntityType::Phi).collect();
-        phi.sort_by_key(|&i| (out.entities[i].start, std::cmp::Reverse(out.entities[i].end)));
-        // Replaced spans, in order and never overlapping: (start, end, surrogate).
-        let mut spans: Vec<(usize, usize, String)> = Vec::new();
-        for &i in &phi {
-            let e = &out.entities[i];
-            if spans.last().is_some_and(|&(_, end, _)| e.start < end) || text.get(e.start..e.end).is_none() {
-                continue;
+        // What to replace: every PHI entity, and every other place the patient's own name or
+        // record number stands that no entity covered ("... John reports"), as (start, end, kind).
+        let mut found: Vec<(usize, usize, Option<Subtype>)> = out
+            .entities
+            .iter()
+            .filter(|e| e.kind == EntityType::Phi && text.get(e.start..e.end).is_some())
+            .map(|e| (e.start, e.end, e.subtype))
+            .collect();
+        let d = &out.demographics;
+        let names = d.family.iter().chain(&d.given).filter(|w| w.chars().count() >= 3);
+        let numbers = d.mrn.iter().chain(&d.member_id).filter(|w| w.len() >= 4);
+        // ASCII folding keeps every byte where it was.
+        let folded = text.to_ascii_lowercase();
+        for (word, kind) in names.map(|w| (w, Subtype::Name)).chain(numbers.map(|w| (w, Subtype::Id))) {
+            for (at, _) in folded.match_indices(&word.to_ascii_lowercase()) {
+                let end = at + word.len();
+                let bounded =
+                    text.get(..at).is_some_and(|b| b.chars().next_back().is_none_or(|c| !c.is_alphanumeric()))
+                        && text.get(end..).is_some_and(|a| a.chars().next().is_none_or(|c| !c.is_alphanumeric()));
+                if bounded {
+                    found.push((at, end, Some(kind)));
+                }
             }
-            spans.push((e.start, e.end, self.replace(e.subtype, &text[e.start..e.end])));
         }
+        found.sort_by_key(|&(s, e, _)| (s, std::cmp::Reverse(e)));
+        // Overlapping places are replaced as one, never skipped: (start, end, surrogate).
+        let mut merged: Vec<(usize, usize, Option<Subtype>)> = Vec::new();
+        for (s, e, k) in found {
+            match merged.last_mut() {
+                Some(last) if s < last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e, k)),
+            }
+        }
+        let spans: Vec<(usize, usize, String)> =
+            merged.into_iter().filter_map(|(s, e, k)| text.get(s..e).map(|w| (s, e, self.replace(k, w)))).collect();
         let mut new_text = String::with_capacity(text.len());
         let mut at = 0;
         // Where each old byte offset lands: old span boundaries and the shift after each span.
@@ -342,6 +395,19 @@ mod tests {
         assert_eq!(d.code("123-45-678").len(), 10);
         assert!(d.code("123-45-678").chars().nth(3) == Some('-'));
         assert_ne!(text, original);
+        // The patient's name where no entity stood is replaced too; a configured key gives the
+        // same surrogates in every run, and different originals different ones.
+        let mut t2 = "Patient Name: Doe, Jane\nJane reports no pain. JANE DOE".to_string();
+        let mut o2 = engine.analyze(&t2);
+        d.apply(&mut t2, &mut o2);
+        assert!(!t2.to_lowercase().contains("jane") && !t2.to_lowercase().contains("doe"), "{t2}");
+        let (k1, k2) = (Deidentifier::from_key("site-secret"), Deidentifier::from_key("site-secret"));
+        assert_eq!(k1.code("55501234"), k2.code("55501234"));
+        assert_eq!(k2.code("55509999"), k1.code("55509999"), "order does not matter");
+        assert_ne!(k1.code("55501234"), k1.code("55509999"));
+        assert_ne!(k1.name("Smith"), k1.name("Jones"));
+        assert_eq!(d.shift_iso("2021").map(|y| y.len()), Some(4), "a year stays a year");
+        assert_eq!(d.shift_iso("2021-06").map(|y| y.len()), Some(7));
         // A second run's surrogates differ.
         assert_ne!(Deidentifier::new(8).code("123-45-678"), d.code("123-45-678"));
     }

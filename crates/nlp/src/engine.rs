@@ -197,7 +197,11 @@ impl Builtin {
         let (c0, c1) = super::context::clause(text, name_start, name_end);
         let prev_drug = hits[..idx].iter().rev().find(|h| h.kind == ConceptKind::Drug && h.end <= name_start);
         let from = prev_drug.map_or(c0, |h| h.end.max(c0));
-        let status = meds::order_status(&text[from..name_start], &text[name_end..c1.min(next_drug).max(name_end)]);
+        let status = meds::order_status(
+            &text[from..name_start],
+            &text[name_end..c1.min(next_drug).max(name_end)],
+            next_drug < c1,
+        );
         let route =
             route_of(text, hits, name_start, name_end, end_of_order).map(|h| &self.term.concepts[h.concept as usize]);
         let generic = concept.generic.clone().unwrap_or_else(|| concept.label.to_lowercase());
@@ -398,9 +402,11 @@ impl NlpEngine for Builtin {
             // unit of measurement: "everolimus 0.75 mg" is a dose.
             let lab = has(ConceptKind::Lab)
                 .and_then(|h| measure::lab_result(text, h.end, &self.term).map(|r| (h, r)))
-                .filter(|(_, (_, a))| {
+                .filter(|(h, (value_end, a))| {
+                    let measured = text[h.end..*value_end].to_lowercase();
                     drug.is_none()
                         || a.unit.as_deref().is_some_and(|u| super::units::dose(u).is_none_or(|d| d.rxnorm.is_none()))
+                        || ["level", "trough", "concentration", "peak"].iter().any(|w| measured.contains(w))
                 });
             let substance = has(ConceptKind::Substance);
             let entity = if let Some((h, (value_end, attrs))) = lab {
@@ -817,12 +823,13 @@ fn route_of<'h>(
         // A comma coordinates, unless the order goes on after it: "... Oral Tablet, take 1
         // orally BID" is one order.
         let after_comma = gap.rsplit(',').next().unwrap_or("");
-        let order_goes_on = after_comma.split_whitespace().all(|w| {
-            let w = w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
-            w.is_empty()
-                || w.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '/')
-                || SIG_WORDS.contains(&w.as_str())
-        });
+        let order_goes_on = !after_comma.trim().is_empty()
+            && after_comma.split_whitespace().all(|w| {
+                let w = w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+                w.is_empty()
+                    || w.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '/')
+                    || SIG_WORDS.contains(&w.as_str())
+            });
         (gap.contains(',') && !order_goes_on)
             || gap.split_whitespace().any(|w| {
                 matches!(

@@ -37,24 +37,38 @@ pub fn relative_of(text: &str, start: usize, end: usize) -> Option<Code> {
 }
 
 /// Words that say a note is about a newborn. Two different ones make it one: "neonatal" alone
-/// may be an adult's history.
+/// may be an adult's history. (A mother's delivery note speaks of Apgars, GBS and the infant too:
+/// those are no cue.)
 const NEWBORN_CUES: &[&str] = &[
     "newborn",
     "neonate",
-    "neonatal",
     "nicu",
-    "apgar",
-    "apgars",
-    "gestational age",
-    "birth weight",
     "baby boy",
     "baby girl",
-    "infant",
-    "delivered",
     "nursery",
     "term male",
     "term female",
-    "gbs",
+    "male infant",
+    "female infant",
+    "birth weight",
+    "newborn exam",
+    "neonatal intensive care",
+];
+
+/// Words of a mother's own obstetric note: then the patient is the mother, never the newborn.
+const MOTHER_CUES: &[&str] = &[
+    "gravida",
+    "postpartum",
+    "post-partum",
+    "she delivered",
+    "vaginal delivery of",
+    "estimated blood loss",
+    "cesarean section",
+    "c-section",
+    "primigravida",
+    "multigravida",
+    "antepartum",
+    "labor and delivery",
 ];
 
 /// Is `text` a newborn's note? Then "maternal hypertension" and what the pregnancy was
@@ -68,7 +82,7 @@ pub fn newborn_note(text: &str) -> bool {
             before && after
         })
     };
-    NEWBORN_CUES.iter().filter(|c| has(c)).count() >= 2
+    NEWBORN_CUES.iter().filter(|c| has(c)).count() >= 2 && !MOTHER_CUES.iter().any(|c| has(c))
 }
 
 /// In a newborn's note, is the finding at `start..end` the mother's: named "maternal …", or the
@@ -97,7 +111,7 @@ mod tests {
     #[test]
     fn a_newborns_note_gives_the_mother_her_conditions() {
         let t =
-            "Term male infant, Apgars 8 and 9. Pregnancy complicated by maternal hypertension.\nInfant has jaundice.";
+            "Term male infant, birth weight 3.2 kg. Pregnancy complicated by maternal hypertension.\nInfant has jaundice.";
         assert!(newborn_note(t));
         let at = |w: &str| {
             let s = t.find(w).unwrap();
@@ -107,6 +121,9 @@ mod tests {
         assert!(at("Pregnancy"));
         assert!(!at("jaundice"));
         assert!(!newborn_note("History of neonatal jaundice. Now 45 with hypertension."));
+        let delivery = "G2P2, gravida 2, postpartum day 1. She delivered a term male infant, birth weight 3.4 kg, \
+                      Apgars 8 and 9. Pregnancy complicated by preeclampsia.";
+        assert!(!newborn_note(delivery), "the mother's own delivery note");
         assert_eq!(mother().map(|c| c.code).as_deref(), Some("MTH"));
     }
 

@@ -279,7 +279,7 @@ pub fn duration_before(before: &str) -> Option<String> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(&format!(
-            r"(?i)\b({COUNT})[- ](hours?|days?|weeks?|months?|years?)(?:\s+course)?\s+of\s+(?:[a-z][a-z-]*\s+){{0,4}}$"
+            r"(?i)\b({COUNT})[- ](hours?|days?|weeks?|months?|years?)(?:\s+course)?\s+of\s+(?:(?:continuous|oral|intravenous|iv|daily|twice-a-day|once-daily|high-dose|low-dose|the|treatment|therapy|administration|application|use|taking|receiving|with|of)\s+){{0,5}}$"
         ))
         .expect("duration before")
     });
@@ -291,7 +291,7 @@ pub fn duration_before(before: &str) -> Option<String> {
 /// "lisinopril was discontinued", "stopped taking X") or `on-hold` ("hold warfarin", "metoprolol
 /// was held", "aspirin (held)"). `before` is the clause up to the drug, `after` the clause from the
 /// end of its order up to the next drug.
-pub fn order_status(before: &str, after: &str) -> Option<&'static str> {
+pub fn order_status(before: &str, after: &str, next_drug_follows: bool) -> Option<&'static str> {
     static BEFORE: OnceLock<Regex> = OnceLock::new();
     static AFTER: OnceLock<Regex> = OnceLock::new();
     let before_re = BEFORE.get_or_init(|| {
@@ -306,10 +306,23 @@ pub fn order_status(before: &str, after: &str) -> Option<&'static str> {
         )
         .expect("status after")
     });
+    static CONDITIONAL: OnceLock<Regex> = OnceLock::new();
+    let conditional = CONDITIONAL.get_or_init(|| {
+        Regex::new(r"(?i)\b(?:if|when|unless|for\s+(?:sbp|dbp|hr|bp|map|glucose|k|potassium|inr|plt|platelets))\b")
+            .expect("conditional")
+    });
+    // "Hold lisinopril if SBP < 100": an instruction for later, not the order's state.
+    if conditional.is_match(after) {
+        return None;
+    }
     let word =
         before_re.captures(before).map(|c| c.get(1).map_or("", |m| m.as_str()).to_lowercase()).or_else(|| {
             let c = after_re.captures(after)?;
             let m = c.get(1)?;
+            // "aspirin 81 mg daily, stopped clopidogrel": the word opens the next drug's entry.
+            if next_drug_follows && after[m.end()..].trim().is_empty() {
+                return None;
+            }
             // "X for prophylaxis, and it was discontinued": another subject said it.
             let between = format!(" {} ", after[..m.start()].to_lowercase());
             let other = [" and ", " it ", " which ", " but ", " they ", " this ", " he ", " she "];
@@ -340,21 +353,24 @@ mod tests {
             Some("five weeks".into())
         );
         assert_eq!(duration_before("two doses of "), None);
+        assert_eq!(duration_before("after 2 days of nausea and vomiting started "), None, "a symptom's");
     }
 
     #[test]
     fn what_the_text_says_of_an_order() {
-        assert_eq!(order_status("Discontinued ", " 500 mg BID."), Some("stopped"));
-        assert_eq!(order_status("", " was discontinued due to cough."), Some("stopped"));
-        assert_eq!(order_status("She stopped taking ", " last month."), Some("stopped"));
-        assert_eq!(order_status("Hold ", " for 3 days before surgery."), Some("on-hold"));
-        assert_eq!(order_status("", " 81 mg daily (held)."), Some("on-hold"));
-        assert_eq!(order_status("", " was held for bradycardia."), Some("on-hold"));
-        assert_eq!(order_status("", " 40 mg daily - stopped on admission."), Some("stopped"));
-        assert_eq!(order_status("Continue ", " 10 mg daily."), None);
-        assert_eq!(order_status("Stop smoking. Start ", " 10 mg daily."), None);
-        assert_eq!(order_status("", " 10 mg daily; the rash stopped."), None, "another clause");
-        assert_eq!(order_status("", " for prophylaxis, and it was discontinued"), None, "another subject");
+        assert_eq!(order_status("Discontinued ", " 500 mg BID.", false), Some("stopped"));
+        assert_eq!(order_status("", " was discontinued due to cough.", false), Some("stopped"));
+        assert_eq!(order_status("She stopped taking ", " last month.", false), Some("stopped"));
+        assert_eq!(order_status("Hold ", " for 3 days before surgery.", false), Some("on-hold"));
+        assert_eq!(order_status("", " 81 mg daily (held).", false), Some("on-hold"));
+        assert_eq!(order_status("", " was held for bradycardia.", false), Some("on-hold"));
+        assert_eq!(order_status("", " 40 mg daily - stopped on admission.", false), Some("stopped"));
+        assert_eq!(order_status("Continue ", " 10 mg daily.", false), None);
+        assert_eq!(order_status("Stop smoking. Start ", " 10 mg daily.", false), None);
+        assert_eq!(order_status("", " 10 mg daily; the rash stopped.", false), None, "another clause");
+        assert_eq!(order_status("", " for prophylaxis, and it was discontinued", false), None, "another subject");
+        assert_eq!(order_status("Continue ", " 81 mg daily, stopped ", true), None, "the next drug's");
+        assert_eq!(order_status("Hold ", " if SBP < 100.", false), None, "conditional");
     }
 
     #[test]

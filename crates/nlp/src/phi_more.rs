@@ -123,7 +123,7 @@ fn patterns() -> &'static Patterns {
             ),
             // "3/80", "03/2019" after a word dates follow.
             month_year: re(
-                r"(?i)\b(?:in|on|since|from|until|till|dated|dob|d\.o\.b\.?|date|seen|of|by|around|circa|admitted|discharged|born|last|before|after)\b[\s:]*((?:0?[1-9]|1[0-2])/(?:\d{2}|\d{4}))\b",
+                r"(?i)\b(?:in|on|since|from|until|till|dated|dob|d\.o\.b\.?|date|seen|around|circa|admitted|discharged|born)\b[\s:]*((?:0?[1-9]|1[0-2])/(?:\d{2}|\d{4}))\b",
             ),
             month_name_year: re(
                 r"\b((?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?,?[ \t]+(?:of[ \t]+)?(?:19|20)\d{2})\b",
@@ -169,10 +169,13 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
         }
         // A line of its own ("SMITH, TOMASZ" heading a note): a census surname is enough, with a
         // given name that is no clinical word.
-        let line_start = text[..last.start()].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = text[first.end()..].find('\n').map_or(text.len(), |i| first.end() + i);
-        let alone = text[line_start..last.start()].trim().is_empty()
-            && text[c.get(0).expect("match").end()..line_end].trim().is_empty();
+        // Alone on its line: only spaces to the line breaks either side (looked for nearby only,
+        // so a huge line costs no more than a short one).
+        let m0 = c.get(0).expect("match");
+        let before = &text[..last.start()];
+        let after = &text[m0.end()..];
+        let alone = before.chars().rev().take(80).find(|c| !c.is_whitespace() || *c == '\n').is_none_or(|c| c == '\n')
+            && after.chars().take(80).find(|c| !c.is_whitespace() || *c == '\n').is_none_or(|c| c == '\n');
         let known = is_family(last.as_str()) && is_given(first.as_str());
         let heading = alone && is_family(last.as_str()) && !clinical_word(first.as_str()) && first.as_str().len() >= 2;
         if known || heading {
@@ -183,8 +186,12 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
     for re in [&p.credentialed, &p.signed] {
         for c in re.captures_iter(text) {
             let m = c.get(1).expect("group");
-            let words: Vec<&str> = m.as_str().split_whitespace().collect();
-            if words.iter().any(|w| not_a_name(w)) {
+            let words: Vec<&str> = m.as_str().split_whitespace().filter(|w| !w.ends_with('.') || w.len() > 2).collect();
+            // A name, not a clinical phrase before a capitalised word ("Chest Pain, MD notified",
+            // "Aspirin Enteric Coated DO NOT crush"): no clinical word unless the census knows it
+            // as a name, and the census knows one of its words.
+            let named = |w: &&str| is_given(w) || is_family(w);
+            if words.iter().any(|w| not_a_name(w) || (clinical_word(w) && !named(w))) || !words.iter().any(named) {
                 continue;
             }
             add(out, Subtype::Name, m.start(), m.end());
@@ -202,6 +209,10 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
     }
     for c in p.facility.captures_iter(text) {
         let m = c.get(1).expect("group");
+        // "Brief Hospital Course" is a heading.
+        if text[m.end()..].trim_start().starts_with("Course") || m.as_str().starts_with("Brief ") {
+            continue;
+        }
         add(out, Subtype::Location, m.start(), m.end());
     }
     for c in p.street.captures_iter(text) {
@@ -249,5 +260,9 @@ mod tests {
         assert_eq!(found("\nSMITH, TOMASZ\nMRN 1"), [(Subtype::Name, "SMITH, TOMASZ")], "a line of its own");
         assert!(found("Pain 3/10 at rest. Took 1/2 tab.").is_empty());
         assert!(found("Chest pain, fever and cough.").is_empty());
+        assert!(found("Chest Pain, MD notified.").is_empty());
+        assert!(found("Aspirin Enteric Coated DO NOT crush").is_empty());
+        assert!(found("Rates pain of 8/10 today.").is_empty());
+        assert!(found("Brief Hospital Course: stable.").is_empty());
     }
 }

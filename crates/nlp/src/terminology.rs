@@ -187,7 +187,11 @@ impl RxIndex {
         if self.ingredients.contains_key(canonical) {
             return;
         }
-        if let Some(mut code) = self.ingredients.get(name).cloned() {
+        // Only an ingredient's code (RxNorm writes ingredients in lower case): a brand's ("Cortef")
+        // is no code for the ingredient ("hydrocortisone").
+        let ingredient =
+            self.ingredients.get(name).filter(|c| c.display.chars().next().is_some_and(char::is_lowercase));
+        if let Some(mut code) = ingredient.cloned() {
             // RxNorm names ingredients as the US does (USAN), as DrugBank's canonical name does.
             code.display = canonical.to_string();
             self.names.insert(code.code.clone(), canonical.to_string());
