@@ -95,14 +95,18 @@ pub fn score(entities: &mut [Entity]) {
 /// Multiplies each finding's confidence by how likely its words on the page were read right
 /// (their mean).
 pub fn weigh_by_ocr(entities: &mut [Entity], document: &Document) {
+    // The words once, in text order: each finding looks only at those from its start on.
+    let words = document.word_spans();
     for e in entities.iter_mut() {
         let Some(c) = e.confidence else { continue };
-        let words = document.span_words(e.start, e.end);
-        if words.is_empty() {
-            continue;
+        let first = words.partition_point(|w| w.1 <= e.start);
+        let (sum, n) = words[first..]
+            .iter()
+            .take_while(|w| w.0 < e.end)
+            .fold((0.0f64, 0usize), |(s, n), &(_, _, by, conf)| (s + word_right(by, conf), n + 1));
+        if n > 0 {
+            e.confidence = Some(round(c * sum / n as f64));
         }
-        let right = words.iter().map(|&(by, conf)| word_right(by, conf)).sum::<f64>() / words.len() as f64;
-        e.confidence = Some(round(c * right));
     }
 }
 

@@ -329,11 +329,8 @@ pub fn order_status(before: &str, after: &str, next_drug_follows: bool) -> Optio
             (!other.iter().any(|w| between.contains(w))).then(|| m.as_str().to_lowercase())
         })?;
     let on_hold = ["hold", "held", "holding", "on hold", "pause", "paused", "suspend", "suspended"];
-    Some(if on_hold.iter().any(|w| word.split_whitespace().collect::<Vec<_>>().join(" ") == *w) {
-        "on-hold"
-    } else {
-        "stopped"
-    })
+    let word = word.split_whitespace().collect::<Vec<_>>().join(" ");
+    Some(if on_hold.contains(&word.as_str()) { "on-hold" } else { "stopped" })
 }
 
 #[cfg(test)]
