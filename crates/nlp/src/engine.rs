@@ -8,7 +8,7 @@ use super::context::Assertor;
 use super::lexicon::{ConceptKind, Hit};
 use super::sections::{section_at, sections, Section, SectionKind};
 use super::terminology::{RxQuery, Terminology};
-use super::text::{fold, tokenize};
+use super::text::{fold, tokenize, Token};
 use super::{checkboxes, classify, forms, gates, measure, meds, phi, repair};
 use super::{Assertion, Attrs, Code, Entity, EntityType, NlpEngine, NlpOutput, Subtype, SYSTEM_SNOMED};
 use crate::Settings;
@@ -113,6 +113,8 @@ struct Patterns {
     allergic_to: Regex,
     /// "1 and 1/2", "one and a half": a number, whose "and" coordinates nothing.
     mixed_number: Regex,
+    /// What a drug named in a condition is followed by: "-induced", "-associated".
+    caused_by: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -123,6 +125,7 @@ fn patterns() -> &'static Patterns {
         nkda: Regex::new(r"(?i)\b(NKDA|NKA|no\s+known\s+drug\s+allergies|no\s+known\s+allergies|no\s+known\s+medication\s+allergies)\b").expect("nkda pattern"),
         allergic_to: Regex::new(r"(?i)\b(?:allergic|allergy|allergies|sensitivity|intolerant|intolerance)\s+(?:to|:)\s*$").expect("allergy pattern"),
         mixed_number: Regex::new(r"(?i)\b(?:\d+\s+and\s+\d/\d|(?:one|two|three)\s+and\s+a\s+half)\b").expect("mixed number"),
+        caused_by: Regex::new(r"(?i)^[- ](?:induced|associated|related|dependent|mediated|provoked)\b").expect("caused by"),
     })
 }
 
@@ -236,6 +239,36 @@ impl Builtin {
             ..Attrs::default()
         };
         e
+    }
+
+    /// A condition named for the drug that caused it ("heparin-induced thrombocytopenia",
+    /// "lithium-associated diabetes insipidus") also says the patient took that drug: a medication
+    /// mention of its own, inside the condition's words, read as past exposure: gives their spans,
+    /// whose assertion [`NlpEngine::analyze`] makes historical once context is read.
+    fn drugs_that_caused(
+        &self,
+        text: &str,
+        tokens: &[Token],
+        ids: &[u32],
+        entities: &mut Vec<Entity>,
+    ) -> Vec<(usize, usize)> {
+        let conditions: Vec<(usize, usize)> =
+            entities.iter().filter(|e| e.kind == EntityType::Condition).map(|e| (e.start, e.end)).collect();
+        let mut spans = Vec::new();
+        if conditions.is_empty() {
+            return spans;
+        }
+        let drugs = self.term.lexicon.find(text, tokens, ids, |k| k == ConceptKind::Drug);
+        for (idx, d) in drugs.iter().enumerate() {
+            let inside = conditions.iter().any(|&(s, e)| s <= d.start && d.end < e);
+            if inside && patterns().caused_by.is_match(&text[d.end..]) {
+                let mut m = self.medication(text, d, &drugs, idx);
+                m.attrs = Attrs::default();
+                spans.push((m.start, m.end));
+                entities.push(m);
+            }
+        }
+        spans
     }
 
     /// An unknown word where a drug is expected (under Medications, or before a strength) that
@@ -447,6 +480,8 @@ impl NlpEngine for Builtin {
             i = j;
         }
 
+        let caused = self.drugs_that_caused(text, &tokens, &ids, &mut entities);
+
         // ICD-10-CM codes written in the text: they refine the condition on their line, or stand
         // for a condition of their own.
         // Codes as written, then codes OCR misread ("150.23" for "I50.23"), each checked against
@@ -498,6 +533,12 @@ impl NlpEngine for Builtin {
             if !is_nkda {
                 let (section, floor) = self.section_of(&secs, e.start);
                 e.assertion = self.assertor.assert(&masked, e.start, e.end, section, floor);
+            }
+        }
+        for e in entities.iter_mut().filter(|e| e.kind == EntityType::Medication && caused.contains(&(e.start, e.end)))
+        {
+            if e.assertion == Assertion::Present {
+                e.assertion = Assertion::Historical;
             }
         }
         self.apply_gates(text, &mut entities);
@@ -1107,6 +1148,40 @@ Diagnosis: Essential hypertension (I10)
             &[("Emergency Contact", 0.26)],
         );
         assert!(engine().analyze_document(&doc, &doc.text()).demographics.given.is_empty());
+    }
+
+    #[test]
+    fn drug_classes_abbreviations_and_the_drug_a_condition_is_named_for() {
+        let meds = |text: &str| -> Vec<(String, Assertion, bool)> {
+            engine()
+                .analyze(text)
+                .entities
+                .into_iter()
+                .filter(|e| e.kind == EntityType::Medication)
+                .map(|e| (e.text, e.assertion, e.codes.iter().any(|c| c.system == super::super::SYSTEM_RXNORM)))
+                .collect()
+        };
+        // A class is a medication with no RxNorm code: no code stands for "statins".
+        let m = meds("She was on statins and ACE inhibitors for years.");
+        assert_eq!(m.iter().map(|m| m.0.as_str()).collect::<Vec<_>>(), ["statins", "ACE inhibitors"]);
+        assert!(m.iter().all(|m| !m.2), "{m:?}");
+        // An abbreviation joins its drug, code and all, and only as written.
+        let m = meds("Low-dose MTX was restarted.");
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(m[0].2, "MTX is methotrexate: {m:?}");
+        assert!(meds("mtx was restarted.").is_empty(), "lower case is not the abbreviation");
+        // An adjective's form of a class is not a drug.
+        assert!(meds("Hypoglycemic episodes at night.").is_empty());
+        // The drug a condition is named for was taken: past exposure, inside the condition.
+        let out = engine().analyze("History of heparin-induced thrombocytopenia.");
+        let hit = out.entities.iter().find(|e| e.kind == EntityType::Condition).expect("the condition");
+        assert!(hit.text.contains("thrombocytopenia"));
+        let drug = out.entities.iter().find(|e| e.kind == EntityType::Medication).expect("heparin");
+        assert_eq!((drug.text.as_str(), drug.assertion), ("heparin", Assertion::Historical));
+        assert!(
+            meds("No heparin-induced thrombocytopenia.").iter().all(|m| m.1 == Assertion::Absent),
+            "negated with its condition"
+        );
     }
 
     #[test]

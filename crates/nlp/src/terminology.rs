@@ -36,6 +36,7 @@ const CUR_ALLERGENS: &str = data!("curated/allergens.tsv");
 const CUR_LABS: &str = data!("curated/labs.tsv");
 const CUR_UNITS: &str = data!("curated/units.tsv");
 const CUR_ROUTES: &str = data!("curated/routes.tsv");
+const CUR_DRUGS: &str = data!("curated/drugs.tsv");
 const CUR_DOCTYPES: &str = data!("curated/doctypes.tsv");
 const CUR_STOPWORDS: &str = data!("curated/stopwords.tsv");
 
@@ -62,7 +63,8 @@ pub struct Concept {
     pub codes: Vec<Code>,
     /// Labs: the usual UCUM unit. Routes: the normalised route name.
     pub unit: Option<String>,
-    /// Drugs: generic (canonical) name, lower case.
+    /// Drugs: generic (canonical) name, lower case; `None` for a drug class ("statins", "ACE
+    /// inhibitors"), which no RxNorm code stands for.
     pub generic: Option<String>,
 }
 
@@ -781,35 +783,53 @@ impl Terminology {
             }
         }
 
-        // Drugs: every DrugBank name and brand, one concept per generic.
+        // Drugs: every DrugBank name and brand, one concept per generic; drug classes, one
+        // concept per class. The curated names (abbreviations a note writes: "MTX", "5-FU") join
+        // their generic's concept.
         let mut by_generic: HashMap<String, u32> = HashMap::new();
-        for r in rows(DRUGS) {
-            let (name, canonical) = (col(&r, 0), col(&r, 1));
+        let mut by_class: HashMap<String, u32> = HashMap::new();
+        let curated = rows(CUR_DRUGS).flat_map(|r| {
+            let (generic, kind) = (col(&r, 1), col(&r, 2));
+            col(&r, 0).split('|').map(move |t| (t, generic, kind, true)).collect::<Vec<_>>()
+        });
+        let packaged = rows(DRUGS).map(|r| (col(&r, 0), col(&r, 1), col(&r, 4), false));
+        for (name, canonical, kind, curated) in curated.chain(packaged) {
             let toks = term_tokens(name);
             if stopwords("drug").contains(toks.join(" ").as_str())
                 || toks.len() > 6
-                || (toks.len() == 1 && toks[0].len() < 4)
+                || (!curated && toks.len() == 1 && toks[0].len() < 4)
                 || owned.contains(&toks)
             {
                 continue;
             }
-            let generic = canonical.to_lowercase();
-            self.rxnorm.alias(&toks.join(" "), &generic);
-            let id = match by_generic.get(&generic) {
+            let class = kind == "class";
+            let key = canonical.to_lowercase();
+            if !class {
+                self.rxnorm.alias(&toks.join(" "), &key);
+            }
+            let map = if class { &mut by_class } else { &mut by_generic };
+            let id = match map.get(&key) {
                 Some(&id) => id,
                 None => {
-                    let id = self.add_concept(Concept {
+                    self.concepts.push(Concept {
                         kind: ConceptKind::Drug,
                         label: canonical.to_string(),
                         codes: Vec::new(),
                         unit: None,
-                        generic: Some(generic.clone()),
+                        generic: (!class).then(|| key.clone()),
                     });
-                    by_generic.insert(generic, id);
+                    let id = self.concepts.len() as u32 - 1;
+                    map.insert(key, id);
                     id
                 }
             };
-            self.add_drug_term(&toks, id);
+            if curated {
+                // Abbreviations keep their case ("MTX", never "mtx"): the lexicon matches short
+                // upper-case terms case-sensitively.
+                self.lexicon.insert(name, ConceptKind::Drug, id);
+            } else {
+                self.add_drug_term(&toks, id);
+            }
         }
         // RxNorm's own ingredient names, where DrugBank spells them otherwise ("ferrous sulfate",
         // "calcipotriene").
