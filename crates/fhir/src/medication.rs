@@ -85,7 +85,10 @@ fn dosage(e: &Entity) -> Map<String, Value> {
         dosage.insert("route".into(), concept(at.route_code.as_slice(), route));
     }
     if let Some((v, u)) = &at.dose_quantity {
-        dosage.insert("doseAndRate".into(), json!([{"doseQuantity": quantity(*v, u)}]));
+        // An amount per time ("40 mg/d", "5 ug/kg/min") is a rate, not one administration's dose.
+        let rate = ["/d", "/h", "/min"].iter().any(|t| u.ends_with(t));
+        let kind = if rate { "rateQuantity" } else { "doseQuantity" };
+        dosage.insert("doseAndRate".into(), json!([{ kind: quantity(*v, u) }]));
     } else if let Some((low, high, u)) = &at.dose_range {
         dosage.insert(
             "doseAndRate".into(),
@@ -138,5 +141,16 @@ mod tests {
             (Some(4.0), Some(6.0))
         );
         assert_eq!(d["text"], "1-2 puffs q4-6h as needed");
+        let mut per_day = e.clone();
+        per_day.attrs = Attrs {
+            dose: Some("10 mg/kg/d".into()),
+            dose_quantity: Some((10.0, "mg/kg/d".into())),
+            ..Attrs::default()
+        };
+        let d = Value::Object(dosage(&per_day));
+        assert_eq!(d["doseAndRate"][0]["rateQuantity"]["code"], "mg/kg/d", "a dose per day is a rate");
+        let mut per_area = e.clone();
+        per_area.attrs = Attrs { dose_quantity: Some((1500.0, "mg/m2".into())), ..Attrs::default() };
+        assert_eq!(Value::Object(dosage(&per_area))["doseAndRate"][0]["doseQuantity"]["code"], "mg/m2");
     }
 }

@@ -205,6 +205,13 @@ impl Builtin {
             &text[name_end..c1.min(next_drug).max(name_end)],
             next_drug < c1,
         );
+        // In prose the dose and frequency may come first ("after 15 mg meloxicam daily",
+        // "twice-a-day application of X"), read only where no other drug shares the clause.
+        let before = if prev_drug.is_none_or(|h| h.end <= c0) {
+            meds::order_before(&text[from..name_start])
+        } else {
+            meds::Order::default()
+        };
         let route =
             route_of(text, hits, name_start, name_end, end_of_order).map(|h| &self.term.concepts[h.concept as usize]);
         let generic = concept.generic.clone().unwrap_or_else(|| concept.label.to_lowercase());
@@ -224,15 +231,27 @@ impl Builtin {
             rx = self.term.rxnorm.lookup(&query);
         }
         let mut e = self.new_entity(EntityType::Medication, None, text, name_start, name_end, rx.into_iter().collect());
+        let after_dose = order.dose.is_some() || order.strength.is_some();
+        let (dose, dose_quantity, dose_range) = if after_dose || before.dose.is_none() {
+            (
+                order.dose.or_else(|| order.strength.as_ref().map(|(v, u)| format!("{v} {u}"))),
+                order.dose_quantity,
+                order.dose_range,
+            )
+        } else {
+            (before.dose, before.dose_quantity, None)
+        };
+        let timing = order.frequency.or(before.frequency);
+        let continuous = (order.continuous || before.continuous).then(|| "continuous".to_string());
         e.attrs = Attrs {
             strength: order.strength_text,
-            dose: order.dose.or_else(|| order.strength.as_ref().map(|(v, u)| format!("{v} {u}"))),
-            dose_quantity: order.dose_quantity,
-            dose_range: order.dose_range,
+            dose,
+            dose_quantity,
+            dose_range,
             route: route_name,
             route_code: route.and_then(|r| r.codes.iter().find(|c| c.system == SYSTEM_SNOMED).cloned()),
-            frequency: order.frequency.as_ref().map(|f| f.text.clone()),
-            timing: order.frequency,
+            frequency: timing.as_ref().map(|f| f.text.clone()).or(continuous),
+            timing,
             prn: order.prn,
             duration: order.duration.or_else(|| meds::duration_before(&text[from..name_start])),
             status: status.map(str::to_string),
@@ -780,6 +799,18 @@ const ROUTE_GAP_WORDS: &[&str] = &[
     "chronic",
     "concomitant",
     "course",
+    "dosing",
+    "with",
+    "form",
+    "formulation",
+    "preparation",
+    "sustained-release",
+    "extended-release",
+    "slow-release",
+    "controlled-release",
+    "modified-release",
+    "delayed-release",
+    "enteric-coated",
 ];
 
 /// The route of a drug mention: a route word just before it, with at most three gap words
@@ -844,8 +875,11 @@ fn route_of<'h>(
                 .collect(),
         )
     };
+    // An abbreviation's own closing dot ("i.v. bisphosphonate") is no sentence end.
+    let after =
+        |h: &Hit| if text[h.end..].starts_with('.') && text[h.start..h.end].contains('.') { h.end + 1 } else { h.end };
     let leads_to = |h: &Hit, to: usize| {
-        words_between(h.end, to)
+        words_between(after(h), to)
             .is_some_and(|w| w.len() <= 3 && w.iter().all(|w| ROUTE_GAP_WORDS.contains(&w.as_str())))
     };
     let generic =

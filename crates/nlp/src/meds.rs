@@ -30,6 +30,8 @@ pub struct Order {
     pub extended: bool,
     /// Delayed release (EC, DR, enteric-coated).
     pub delayed: bool,
+    /// Given without pause ("continuous infusion"): no Timing repeat says that.
+    pub continuous: bool,
 }
 
 /// A count as written in a duration: digits or a number word.
@@ -47,6 +49,7 @@ struct Patterns {
     duration: Regex,
     extended: Regex,
     delayed: Regex,
+    continuous: Regex,
     frequencies: Vec<(Regex, FreqSpec)>,
 }
 
@@ -77,7 +80,12 @@ fn patterns() -> &'static Patterns {
         let re = |s: &str| Regex::new(s).expect("medication pattern");
         let freq = |s: &str, spec| (re(&format!(r"(?i)(?:^|[^a-z0-9])(?:{s})(?:$|[^a-z0-9])")), spec);
         Patterns {
-            strength: re(r"(?i)(?:^|[^a-z0-9.])(\d+(?:[.,]\d+)?)\s*(mg/ml|mgs|mg|mcgs|mcg|µg|ug|g|units?|iu|meq|ml|%)(?:$|[^a-z0-9])"),
+            // The unit may be per body size or per time ("1500 mg/m2", "10 mg/kg/day", "40 mg/day"):
+            // then it is a dose, never a product's strength.
+            strength: re(concat!(
+                r"(?i)(?:^|[^a-z0-9.])(\d+(?:[.,]\d+)?)\s*-?\s*(mg/ml|mgs|mg|mcgs|mcg|µg|ug|g|units?|iu|meq|ml|%)",
+                r"(\s*/\s*(?:kg|m2|m²)(?:\s*/\s*(?:d|day|h|hr|min))?|\s*/\s*(?:d|day)|\s+per\s+(?:kg|day))?(?:$|[^a-z0-9])"
+            )),
             // Whole, decimal, fraction, mixed ("1 1/2", "1 and 1/2", "one and a half") or a range ("1-2").
             dose: re(concat!(
                 r"(?i)(?:^|[^a-z0-9/])(?:take\s+|inhale\s+|apply\s+|inject\s+|give\s+)?",
@@ -96,6 +104,7 @@ fn patterns() -> &'static Patterns {
             )),
             extended: re(r"(?i)(?:^|[^a-z0-9])(ER|XR|XL|SR|CR|ER/XL|extended[- ]release|sustained[- ]release|24\s*hr?)(?:$|[^a-z0-9])"),
             delayed: re(r"(?i)(?:^|[^a-z0-9])(EC|DR|enteric[- ]coated|delayed[- ]release)(?:$|[^a-z0-9])"),
+            continuous: re(r"(?i)(?:^|[^a-z0-9])(?:by\s+)?continuous(?:ly)?\s+(?:i\.?v\.?|intravenous|infusion|subcutaneous|drip)"),
             frequencies: vec![
                 freq(r"q\.?\s*(?:four)\s*h(?:rs?|ours?)?", f("q4h", Some("Q4H"), 1, 4.0, "h", None)),
                 // BD, TDS, QDS: UK and Indian practice.
@@ -174,7 +183,16 @@ pub fn parse_order(rest: &str) -> Order {
     let p = patterns();
     let mut o = Order::default();
     let mut strength_quantity = None;
-    if let Some(c) = p.strength.captures(rest) {
+    let strength = p.strength.captures(rest);
+    if let Some((c, per)) = strength.as_ref().and_then(|c| Some((c, c.get(3)?.as_str()))) {
+        // A dose per body size or per time: as written, and as a UCUM quantity ("mg/kg/d").
+        let value = c[1].replace(',', ".");
+        let per: String = per.to_lowercase().replace("per", "/").split_whitespace().collect();
+        let per = per.replace("m²", "m2").replace("/day", "/d").replace("/hr", "/h");
+        o.dose = Some(format!("{value} {}{per}", c[2].to_lowercase()));
+        let ucum = crate::units::dose(&c[2]).and_then(|u| u.ucum);
+        strength_quantity = value.parse::<f64>().ok().zip(ucum).map(|(v, u)| (v, format!("{u}{per}")));
+    } else if let Some(c) = &strength {
         let value = c[1].replace(',', ".");
         let unit = crate::units::dose(&c[2]);
         let rxnorm = unit.and_then(|u| u.rxnorm).map_or_else(|| c[2].to_lowercase(), str::to_string);
@@ -269,6 +287,42 @@ pub fn parse_order(rest: &str) -> Order {
     o.duration = p.duration.captures(rest).map(|c| format!("{} {}", &c[1], c[2].to_lowercase()));
     o.extended = p.extended.is_match(rest);
     o.delayed = p.delayed.is_match(rest);
+    o.continuous = p.continuous.is_match(rest);
+    o
+}
+
+/// A dose or a frequency written before the drug, in prose: "after 15 mg meloxicam", "given 12 mg
+/// of X", "40 mg/day of X", "a single 200 mg intravenous dose of X", "twice-a-day application of
+/// X", "continuous X infusion". `before` is the clause up to the drug (no other drug in it). Only
+/// the dose (never a strength: an amount given is not a product's strength), its quantity, the
+/// frequency and whether it is continuous are read.
+pub fn order_before(before: &str) -> Order {
+    static RE: OnceLock<(Regex, Regex)> = OnceLock::new();
+    let (dose, freq) = RE.get_or_init(|| {
+        let gap = r"(?:(?:a|an|the|single|daily|total|cumulative|accidental|bolus|intravenous|iv|i\.v\.|oral|intramuscular|subcutaneous|dose|doses|dosage|injection|infusion|application|administration|dosing|use|treatment|therapy|of|with|tablets?|capsules?)\s+)";
+        (
+            Regex::new(&format!(
+                r"(?i)(?:^|[\s(])(\d+(?:\.\d+)?(?:\s*(?:-|to|and)\s*\d+(?:\.\d+)?)?\s*-?\s*(?:mg|mcg|µg|ug|g|units?|iu|meq)(?:\s*/\s*(?:kg|m2|m²)(?:\s*/\s*(?:d|day|h))?|\s*/\s*(?:d|day))?)\s+{gap}{{0,4}}$"
+            ))
+            .expect("dose before"),
+            Regex::new(&format!(
+                r"(?i)\b(twice[- ]a[- ]day|twice[- ]daily|once[- ]daily|once[- ]a[- ]day|three[- ]times[- ]daily|daily|weekly|monthly|nightly|every[- ]other[- ]day|continuous)\s+{gap}{{0,4}}$"
+            ))
+            .expect("frequency before"),
+        )
+    });
+    let mut o = Order::default();
+    if let Some(c) = dose.captures(before) {
+        let written = c[1].split_whitespace().collect::<Vec<_>>().join(" ");
+        let read = parse_order(&format!(" {}", written.replace('-', " ")));
+        o.dose = Some(written);
+        o.dose_quantity = read.dose_quantity;
+    }
+    if let Some(c) = freq.captures(before) {
+        let read = parse_order(&format!(" {} ", c[1].replace('-', " ")));
+        o.frequency = read.frequency;
+        o.continuous = read.continuous || c[1].eq_ignore_ascii_case("continuous");
+    }
     o
 }
 
@@ -441,6 +495,43 @@ mod tests {
         assert_eq!((f.frequency, f.period_unit.as_str()), (2, "wk"));
         let f = parse_order(" 1 g every 3 weeks").frequency.unwrap();
         assert_eq!((f.period, f.period_unit.as_str()), (3.0, "wk"));
+    }
+
+    #[test]
+    fn doses_per_body_size_or_per_day_are_doses_never_strengths() {
+        let o = parse_order(" (1500 mg/m2) was infused");
+        assert_eq!((o.strength.clone(), o.dose.as_deref()), (None, Some("1500 mg/m2")));
+        assert_eq!(o.dose_quantity, Some((1500.0, "mg/m2".into())));
+        let o = parse_order(" (10 mg/kg/day) for two weeks");
+        assert_eq!((o.dose.as_deref(), o.dose_quantity), (Some("10 mg/kg/d"), Some((10.0, "mg/kg/d".into()))));
+        assert_eq!(parse_order(" 40 mg per day").dose.as_deref(), Some("40 mg/d"));
+        assert_eq!(
+            parse_order(" 10 mg/ml solution").strength,
+            Some((10.0, "mg/ml".into())),
+            "a concentration is a strength"
+        );
+        assert_eq!(parse_order(" 10 mg daily").strength, Some((10.0, "mg".into())));
+    }
+
+    #[test]
+    fn doses_and_frequencies_written_before_the_drug() {
+        let dose = |before: &str| order_before(before).dose;
+        assert_eq!(dose("after 15 mg ").as_deref(), Some("15 mg"));
+        assert_eq!(dose("were given 12 mg of ").as_deref(), Some("12 mg"));
+        assert_eq!(dose("While 40 mg/day of ").as_deref(), Some("40 mg/day"));
+        assert_eq!(dose("She received 3.8 mg cumulative dose of ").as_deref(), Some("3.8 mg"));
+        assert_eq!(dose("after a single 200 mg intravenous dose of ").as_deref(), Some("200 mg"));
+        assert_eq!(dose("an accidental 450-mg bolus injection of ").as_deref(), Some("450-mg"));
+        assert_eq!(dose("between 4.6 and 40.8 mg/kg/d of ").as_deref(), Some("4.6 and 40.8 mg/kg/d"));
+        assert_eq!(order_before("after 15 mg ").dose_quantity, Some((15.0, "mg".into())));
+        assert_eq!(dose("potassium was 4.5 mg and then "), None, "words between that are no dose's");
+        assert_eq!(dose("15 mg of the "), Some("15 mg".into()));
+        let freq = |before: &str| order_before(before).frequency.and_then(|f| f.code);
+        assert_eq!(freq("after 2 years of twice-a-day application of ").as_deref(), Some("BID"));
+        assert_eq!(freq("caused by a 20-mg daily ").as_deref(), Some("QD"));
+        assert!(order_before("was started on continuous ").continuous);
+        assert!(parse_order(" by continuous i.v. infusion").continuous);
+        assert_eq!(freq("daily walks and "), None);
     }
 
     #[test]
