@@ -342,7 +342,12 @@ def drugs(cache):
     for variant, canonicals in d["drug_variant_to_canonical"].items():
         for c in canonicals:
             plural_of.setdefault(c, set()).add(clean(variant).lower())
-    for variant, canonicals in d["drug_variant_to_canonical"].items():
+    # A canonical name is a name too, and not always among the variants ("mannitol", "niacin").
+    names = dict(d["drug_variant_to_canonical"])
+    for c in canon:
+        if c not in names and "(" not in c:
+            names[c] = [c]
+    for variant, canonicals in names.items():
         v = clean(variant).lower()
         # Keep plain names; the package also holds wiki mark-up and long chemical descriptions.
         if len(v) < 3 or len(v) > 60 or not re.fullmatch(r"[a-z0-9][a-z0-9 ,.'()/+-]*", v) \

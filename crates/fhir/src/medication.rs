@@ -84,16 +84,14 @@ fn dosage(e: &Entity) -> Map<String, Value> {
     if let Some(route) = &at.route {
         dosage.insert("route".into(), concept(at.route_code.as_slice(), route));
     }
+    // An amount per time ("40 mg/d", "5 ug/kg/min") is a rate, not one administration's dose.
+    let rate = |u: &str| ["/d", "/h", "/min"].iter().any(|t| u.ends_with(t));
     if let Some((v, u)) = &at.dose_quantity {
-        // An amount per time ("40 mg/d", "5 ug/kg/min") is a rate, not one administration's dose.
-        let rate = ["/d", "/h", "/min"].iter().any(|t| u.ends_with(t));
-        let kind = if rate { "rateQuantity" } else { "doseQuantity" };
+        let kind = if rate(u) { "rateQuantity" } else { "doseQuantity" };
         dosage.insert("doseAndRate".into(), json!([{ kind: quantity(*v, u) }]));
     } else if let Some((low, high, u)) = &at.dose_range {
-        dosage.insert(
-            "doseAndRate".into(),
-            json!([{"doseRange": {"low": quantity(*low, u), "high": quantity(*high, u)}}]),
-        );
+        let kind = if rate(u) { "rateRange" } else { "doseRange" };
+        dosage.insert("doseAndRate".into(), json!([{ kind: {"low": quantity(*low, u), "high": quantity(*high, u)} }]));
     }
     dosage
 }

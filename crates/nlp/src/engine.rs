@@ -811,11 +811,18 @@ const ROUTE_GAP_WORDS: &[&str] = &[
     "modified-release",
     "delayed-release",
     "enteric-coated",
+    "application",
+    "applications",
+    "instillation",
+    "loading",
+    "regimen",
+    "intake",
+    "recombinant",
 ];
 
 /// The route of a drug mention: a route word just before it, with at most three gap words
 /// between ("intravenous morphine", "oral administration of X"; the nearest explicit route wins
-/// over "infusion"), else the first one in its order after it ("10 mg PO daily", "X infusion")
+/// over "infusion" or "ingestion": "sublingual ingestion of X" is sublingual), else the first one in its order after it ("10 mg PO daily", "X infusion")
 /// that is not itself just before the next drug ("oral X and intravenous Y": intravenous is Y's).
 /// Words of a sig that continue an order after a comma ("…, take 1 tablet orally").
 const SIG_WORDS: &[&str] = &[
@@ -882,8 +889,12 @@ fn route_of<'h>(
         words_between(after(h), to)
             .is_some_and(|w| w.len() <= 3 && w.iter().all(|w| ROUTE_GAP_WORDS.contains(&w.as_str())))
     };
-    let generic =
-        |h: &Hit| matches!(text[h.start..h.end].to_lowercase().as_str(), "infusion" | "infusions" | "infused");
+    let generic = |h: &Hit| {
+        matches!(
+            text[h.start..h.end].to_lowercase().as_str(),
+            "infusion" | "infusions" | "infused" | "ingestion" | "ingested"
+        )
+    };
     let before: Vec<&Hit> = routes().filter(|h| h.end <= name_start && leads_to(h, name_start)).collect();
     if let Some(h) = before.iter().rev().find(|h| !generic(h)).or(before.last()) {
         return Some(h);

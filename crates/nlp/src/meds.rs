@@ -83,7 +83,7 @@ fn patterns() -> &'static Patterns {
             // The unit may be per body size or per time ("1500 mg/m2", "10 mg/kg/day", "40 mg/day"):
             // then it is a dose, never a product's strength.
             strength: re(concat!(
-                r"(?i)(?:^|[^a-z0-9.])(\d+(?:[.,]\d+)?)\s*-?\s*(mg/ml|mgs|mg|mcgs|mcg|µg|ug|g|units?|iu|meq|ml|%)",
+                r"(?i)(?:^|[^a-z0-9.])(?:(\d+(?:[.,]\d+)?)\s*(?:-|to)\s*)?(\d+(?:[.,]\d+)?)\s*-?\s*(mg/ml|mgs|mg|mcgs|mcg|µg|ug|g|units?|iu|meq|ml|%)",
                 r"(\s*/\s*(?:kg|m2|m²)(?:\s*/\s*(?:d|day|h|hr|min))?|\s*/\s*(?:d|day)|\s+per\s+(?:kg|day))?(?:$|[^a-z0-9])"
             )),
             // Whole, decimal, fraction, mixed ("1 1/2", "1 and 1/2", "one and a half") or a range ("1-2").
@@ -108,8 +108,8 @@ fn patterns() -> &'static Patterns {
             frequencies: vec![
                 freq(r"q\.?\s*(?:four)\s*h(?:rs?|ours?)?", f("q4h", Some("Q4H"), 1, 4.0, "h", None)),
                 // BD, TDS, QDS: UK and Indian practice.
-                freq(r"b\.?i\.?d\.?|b\.?d\.?|twice\s+(?:a\s+|per\s+)?day|twice\s+daily|2\s*(?:x|times)\s*(?:a\s+|per\s+|/\s*)?(?:day|daily|d)", f("BID", Some("BID"), 2, 1.0, "d", None)),
-                freq(r"t\.?i\.?d\.?|t\.?d\.?s\.?|three\s+times\s+(?:a\s+|per\s+)?(?:day|daily)|3\s*(?:x|times)\s*(?:a\s+|per\s+|/\s*)?(?:day|daily|d)", f("TID", Some("TID"), 3, 1.0, "d", None)),
+                freq(r"b\.?i\.?d\.?|b\.?d\.?|twice\s*(?:a\s+|per\s+|/\s*)?day|twice\s+daily|2\s*(?:x|times)\s*(?:a\s+|per\s+|/\s*)?(?:day|daily|d)", f("BID", Some("BID"), 2, 1.0, "d", None)),
+                freq(r"t\.?i\.?d\.?|t\.?d\.?s\.?|three\s+times\s*(?:a\s+|per\s+|/\s*)?(?:day|daily)|3\s*(?:x|times)\s*(?:a\s+|per\s+|/\s*)?(?:day|daily|d)", f("TID", Some("TID"), 3, 1.0, "d", None)),
                 freq(r"q\.?i\.?d\.?|q\.?d\.?s\.?|four\s+times\s+(?:a\s+|per\s+)?(?:day|daily)|4\s*(?:x|times)\s*(?:a\s+|per\s+|/\s*)?(?:day|daily|d)", f("QID", Some("QID"), 4, 1.0, "d", None)),
                 freq(r"twice\s+(?:a\s+|per\s+)?week|twice\s+weekly|2\s*(?:x|times)\s*(?:a\s+|per\s+|/\s*)?(?:week|wk)", f("twice weekly", None, 2, 1.0, "wk", None)),
                 freq(r"three\s+times\s+(?:a\s+|per\s+)?week|3\s*(?:x|times)\s*(?:a\s+|per\s+|/\s*)?(?:week|wk)", f("three times weekly", None, 3, 1.0, "wk", None)),
@@ -121,7 +121,7 @@ fn patterns() -> &'static Patterns {
                 freq(r"weekly|once\s*(?:a\s+|per\s+|/\s*|every\s+)?(?:week|wk)|every\s+week|q\.?\s*week|q\.?wk|1\s*(?:x|time)\s*(?:a\s+|per\s+|/\s*)?(?:week|wk)", f("weekly", Some("WK"), 1, 1.0, "wk", None)),
                 freq(r"every\s+other\s+week|alternate\s+weeks|fortnightly|biweekly", f("every other week", None, 1, 2.0, "wk", None)),
                 freq(r"monthly|once\s+a\s+month|every\s+month", f("monthly", Some("MO"), 1, 1.0, "mo", None)),
-                freq(r"once\s+daily|once\s+a\s+day|daily|q\.?\s*d\.?|q\.?\s*day|every\s+day|1\s*(?:x|time)\s*(?:a\s+)?day|od", f("daily", Some("QD"), 1, 1.0, "d", None)),
+                freq(r"once\s+daily|once\s*(?:a\s+|per\s+|/\s*)day|daily|q\.?\s*d\.?|q\.?\s*day|every\s+day|1\s*(?:x|time)\s*(?:a\s+)?day|od", f("daily", Some("QD"), 1, 1.0, "d", None)),
             ],
         }
     })
@@ -184,23 +184,35 @@ pub fn parse_order(rest: &str) -> Order {
     let mut o = Order::default();
     let mut strength_quantity = None;
     let strength = p.strength.captures(rest);
-    if let Some((c, per)) = strength.as_ref().and_then(|c| Some((c, c.get(3)?.as_str()))) {
-        // A dose per body size or per time: as written, and as a UCUM quantity ("mg/kg/d").
-        let value = c[1].replace(',', ".");
-        let per: String = per.to_lowercase().replace("per", "/").split_whitespace().collect();
-        let per = per.replace("m²", "m2").replace("/day", "/d").replace("/hr", "/h");
-        o.dose = Some(format!("{value} {}{per}", c[2].to_lowercase()));
-        let ucum = crate::units::dose(&c[2]).and_then(|u| u.ucum);
-        strength_quantity = value.parse::<f64>().ok().zip(ucum).map(|(v, u)| (v, format!("{u}{per}")));
-    } else if let Some(c) = &strength {
-        let value = c[1].replace(',', ".");
-        let unit = crate::units::dose(&c[2]);
-        let rxnorm = unit.and_then(|u| u.rxnorm).map_or_else(|| c[2].to_lowercase(), str::to_string);
-        if let Ok(v) = value.parse::<f64>() {
-            o.strength_text = Some(format!("{value} {}", c[2].to_lowercase()));
-            o.strength = Some((v, rxnorm));
-            // Without a dose of its own, one administration is the strength.
-            strength_quantity = unit.and_then(|u| u.ucum).map(|ucum| (v, ucum.to_string()));
+    if let Some(c) = &strength {
+        let value = c[2].replace(',', ".");
+        let low = c.get(1).map(|m| m.as_str().replace(',', "."));
+        let unit = crate::units::dose(&c[3]);
+        let per = c.get(4).map(|per| {
+            let per: String = per.as_str().to_lowercase().replace("per", "/").split_whitespace().collect();
+            per.replace("m²", "m2").replace("/day", "/d").replace("/hr", "/h")
+        });
+        let ucum = unit.and_then(|u| u.ucum).map(|u| format!("{u}{}", per.as_deref().unwrap_or("")));
+        match (value.parse::<f64>(), low.as_deref().map(str::parse::<f64>)) {
+            // A range ("125-500 mg daily", "20-25 mg/d") or a dose per body size or per time
+            // ("1500 mg/m2", "10 mg/kg/day", "40 mg/day") is a dose as written, never a strength.
+            (Ok(high), Some(Ok(low))) if low < high => {
+                let low_text = c.get(1).map_or(String::new(), |m| m.as_str().replace(',', "."));
+                o.dose = Some(format!("{low_text}-{value} {}{}", c[3].to_lowercase(), per.as_deref().unwrap_or("")));
+                o.dose_range = ucum.map(|u| (low, high, u));
+            }
+            (Ok(v), None) if per.is_some() => {
+                o.dose = Some(format!("{value} {}{}", c[3].to_lowercase(), per.as_deref().unwrap_or("")));
+                strength_quantity = ucum.map(|u| (v, u));
+            }
+            (Ok(v), None) => {
+                let rxnorm = unit.and_then(|u| u.rxnorm).map_or_else(|| c[3].to_lowercase(), str::to_string);
+                o.strength_text = Some(format!("{value} {}", c[3].to_lowercase()));
+                o.strength = Some((v, rxnorm));
+                // Without a dose of its own, one administration is the strength.
+                strength_quantity = ucum.map(|u| (v, u));
+            }
+            _ => {}
         }
     }
     if let Some(c) = p.dose.captures(rest) {
@@ -299,7 +311,7 @@ pub fn parse_order(rest: &str) -> Order {
 pub fn order_before(before: &str) -> Order {
     static RE: OnceLock<(Regex, Regex)> = OnceLock::new();
     let (dose, freq) = RE.get_or_init(|| {
-        let gap = r"(?:(?:a|an|the|single|daily|total|cumulative|accidental|bolus|intravenous|iv|i\.v\.|oral|intramuscular|subcutaneous|dose|doses|dosage|injection|infusion|application|administration|dosing|use|treatment|therapy|of|with|tablets?|capsules?)\s+)";
+        let gap = r"(?:(?:a|an|the|single|daily|total|cumulative|accidental|bolus|intravenous|iv|i\.v\.|oral|intramuscular|subcutaneous|dose|doses|dosage|injections?|infusions?|applications?|administrations?|dosing|use|treatment|therapy|of|with|tablets?|capsules?)\s+)";
         (
             Regex::new(&format!(
                 r"(?i)(?:^|[\s(])(\d+(?:\.\d+)?(?:\s*(?:-|to|and)\s*\d+(?:\.\d+)?)?\s*-?\s*(?:mg|mcg|µg|ug|g|units?|iu|meq)(?:\s*/\s*(?:kg|m2|m²)(?:\s*/\s*(?:d|day|h))?|\s*/\s*(?:d|day))?)\s+{gap}{{0,4}}$"
@@ -511,6 +523,13 @@ mod tests {
             "a concentration is a strength"
         );
         assert_eq!(parse_order(" 10 mg daily").strength, Some((10.0, "mg".into())));
+        let o = parse_order(" 125-500 mg daily");
+        assert_eq!((o.strength.clone(), o.dose.as_deref()), (None, Some("125-500 mg")), "a range is a dose");
+        assert_eq!(o.dose_range, Some((125.0, 500.0, "mg".into())));
+        assert_eq!(parse_order(" (20-25 mg/d)").dose.as_deref(), Some("20-25 mg/d"));
+        assert_eq!(parse_order(" range 240 to 1440 mg per day").dose.as_deref(), Some("240-1440 mg/d"));
+        assert_eq!(parse_order(" 4 mg twice/day").frequency.and_then(|f| f.code).as_deref(), Some("BID"));
+        assert_eq!(parse_order(" 4 mg once/day").frequency.and_then(|f| f.code).as_deref(), Some("QD"));
     }
 
     #[test]
