@@ -376,15 +376,18 @@ fn claim_patient(placed: &Placed) -> Demographics {
                         }
                     }
                     Field::Account if d.other_ids.is_empty() => {
-                        // CMS-1500 item 26: the patient's account with the provider (type AN).
+                        // CMS-1500 item 26: the patient's account with the provider (type AN). Only
+                        // the first value under the caption: further down is another box (the
+                        // billing provider's phone number), never the account.
                         let id = value.split_whitespace().next().unwrap_or("");
                         let id_like = id.len() >= 4
                             && id.chars().any(|c| c.is_ascii_digit())
-                            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+                            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                            && !crate::gates::phone_shaped(id);
                         if id_like {
                             d.add_id(IdKind::Account, id);
-                            break;
                         }
+                        break;
                     }
                     _ => break,
                 }

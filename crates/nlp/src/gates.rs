@@ -69,6 +69,13 @@ fn patterns() -> &'static Patterns {
     })
 }
 
+/// Is this value shaped as a phone number ("555-0124", "(858) 555-0100", "858.555.0100")?
+pub fn phone_shaped(value: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"^(?:\(?\d{3}\)?[\s.-]?)?\d{3}[.-]\d{4}$").expect("phone shape"))
+        .is_match(value.trim())
+}
+
 /// Byte spans of phone numbers, dates, money amounts and postal codes: never ICD-10-CM codes.
 pub fn not_codes(text: &str) -> Vec<(usize, usize)> {
     patterns().not_codes.find_iter(text).map(|m| (m.start(), m.end())).collect()
@@ -179,6 +186,16 @@ pub fn in_identity_header(text: &str, start: usize, end: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phone_shaped_values_are_no_account_numbers() {
+        for phone in ["555-0124", "(858) 555-0100", "858.555.0100", "858-555-0100"] {
+            assert!(phone_shaped(phone), "{phone}");
+        }
+        for id in ["B1234-5", "482913", "K4471-2", "12-3456789"] {
+            assert!(!phone_shaped(id), "{id}");
+        }
+    }
 
     fn covered(text: &str, what: &str) -> bool {
         let at = text.find(what).unwrap();
