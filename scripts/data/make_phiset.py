@@ -12,8 +12,11 @@ Each note mixes the forms PHI takes in real notes: patient names as "LAST, FIRST
 signatures ("Electronically signed by: ..."); full, written and partial dates ("3/80", "May
 2020", "03/2019"); record and account numbers with dashes; phone numbers, short ones after a phone
 word; street addresses; hospitals and clinics; ages over 89. Names are drawn from several origins,
-some outside the US census lists paperchart knows. Every person and number is invented. Standard
-library only.
+some outside the US census lists paperchart knows. Every other note is a dictated letter in the
+forms the first template lacks: names and signatures in capitals, relatives by name, pagers and
+extensions, job and unit numbers, hospitals in capitals, dates without a year ("March 3rd",
+"3/14", "'87"), professions and cities. Every person and number is invented. Standard library
+only.
 """
 import argparse
 import json
@@ -33,6 +36,15 @@ CITIES = [("Boston", "MA", "02115"), ("Springfield", "IL", "62704"), ("Riverbend
           ("Fairview", "TX", "75069")]
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December"]
+# Names outside the census lists, hyphenated surnames, names that are also words.
+RARE_GIVEN = ["Oluwaseun", "Thandiwe", "Siobhan", "Anneliese", "Ngozi", "Bartholomew", "Dagny", "Ximena", "Yolanda",
+              "Hans Peter", "Mai", "Ingrid", "Kevin", "Otto"]
+RARE_FAMILY = ["Schultze-Meyer", "Nakamura-Lee", "Quillen", "Zemlicka", "Uvalle", "Abernathy-Cho", "Oyelaran",
+               "Vasquez", "Ofori", "Kimball"]
+RELATIVES = ["wife", "husband", "son", "daughter", "sister", "brother", "mother", "father", "partner"]
+PROFESSIONS = ["carpenter", "retired teacher", "nurse", "truck driver", "accountant", "farmer", "electrician"]
+FACILITY_WORDS = ["GENERAL HOSPITAL", "MEDICAL CENTER", "CLINIC", "HEALTH CENTER"]
+PLACE_WORDS = ["FAIRVIEW", "NORTHGATE", "SAINT LUKE'S", "MERCY", "LAKESIDE", "VALLEY"]
 CLINICAL = ["chest pain", "shortness of breath", "type 2 diabetes mellitus", "essential hypertension",
             "atrial fibrillation", "chronic kidney disease", "asthma", "pneumonia", "congestive heart failure"]
 
@@ -123,6 +135,79 @@ def note(r):
     return n
 
 
+def person(r, caps=False):
+    g = r.choice(GIVEN + RARE_GIVEN)
+    f = r.choice(FAMILY + RARE_FAMILY)
+    return (g.upper(), f.upper()) if caps else (g, f)
+
+
+def note_b(r):
+    """A dictated discharge letter: the forms the first template lacks (signatures and names in
+    capitals, relatives by name, pagers and extensions, job and unit numbers, hospitals in capitals,
+    dates without a year, professions and cities)."""
+    n = Note()
+    g, f = person(r, caps=True)
+    n.add("Record date: ")
+    n.phi(date_full(r), "DATE")
+    n.add("\n\n")
+    n.phi(f"{f}, {g}", "NAME")
+    n.add(r.choice([" (MRN ", "\nUnit No: ", "\nMRN "]))
+    n.phi(r.choice([f"{r.randint(1000000, 9999999)}", f"{r.randint(100, 999)}-{r.randint(10, 99)}-{r.randint(10, 99)}"]),
+          "ID")
+    n.add(")\n" if n.text[-(len(n.ents[-1]["text"]) + 6):].startswith(" (MRN ") else "\n")
+    n.add("\nThe patient was admitted to ")
+    n.phi(f"{r.choice(PLACE_WORDS)} {r.choice(FACILITY_WORDS)}", "LOCATION")
+    n.add(" on ")
+    day = r.randint(1, 28)
+    suffix = r.choice(["", {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd"}.get(day, "th")])
+    n.phi(r.choice([f"{r.choice(MONTHS)} {day}{suffix}", f"{r.randint(1, 12)}/{day}"]), "DATE")
+    n.add(f" with {r.choice(CLINICAL)}. ")
+    rel, (rg, _) = r.choice(RELATIVES), person(r)
+    n.add(f"{r.choice(['His', 'Her'])} {rel} ")
+    if r.random() < 0.5:
+        n.add("(")
+        n.phi(rg, "NAME")
+        n.add(") was at the bedside")
+    else:
+        n.phi(rg, "NAME")
+        n.add(" was at the bedside")
+    n.add(". ")
+    if r.random() < 0.5:
+        n.add("The patient works as a ")
+        n.phi(r.choice(PROFESSIONS), "PROFESSION")
+        n.add(" and lives in ")
+    else:
+        n.add("Lives in ")
+    n.phi(r.choice(CITIES)[0], "LOCATION")
+    n.add(". Followed here since ")
+    n.phi(f"'{r.randint(70, 99)}", "DATE")
+    n.add(". Please page with questions, ")
+    kind = r.randrange(3)
+    if kind == 0:
+        n.add("pager #")
+        n.phi(str(r.randint(10000, 99999)), "PHONE")
+    elif kind == 1:
+        n.add("call ")
+        n.phi(f"x{r.randint(1, 9)}-{r.randint(1000, 9999)}", "PHONE")
+    else:
+        n.add("beeper ")
+        n.phi(str(r.randint(1000, 9999)), "PHONE")
+    n.add(".\n\n")
+    dg, df = person(r, caps=r.random() < 0.5)
+    n.add(r.choice(["DICTATED BY: ", "Dictated by: ", "Signed: "]))
+    n.phi(f"{dg} {r.choice('ABCDEFGHJKLMNPRSTW')}. {df}", "NAME")
+    n.add(f", {r.choice(CREDENTIALS)}\n")
+    n.add("DD: ")
+    n.phi(f"{r.randint(1, 12):02d}/{r.randint(1, 28):02d}/{r.randint(10, 99)}", "DATE")
+    n.add("\nJOB #: ")
+    n.phi(str(r.randint(1000, 99999)), "ID")
+    n.add("\ncc: ")
+    cg, cf = person(r)
+    n.phi(f"{cg} {cf}", "NAME")
+    n.add(f", {r.choice(CREDENTIALS)}\n")
+    return n
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="data/eval/phi", help="writes <out>.jsonl and <out>.gold.jsonl")
@@ -132,7 +217,7 @@ def main():
     r = random.Random(a.seed)
     with open(a.out + ".jsonl", "w") as notes, open(a.out + ".gold.jsonl", "w") as gold:
         for i in range(a.notes):
-            n = note(r)
+            n = note(r) if i % 2 == 0 else note_b(r)
             notes.write(json.dumps({"id": f"phi-{i}", "text": n.text}) + "\n")
             gold.write(json.dumps({"id": f"phi-{i}", "entities": n.ents}) + "\n")
     print(f"{a.notes} notes in {a.out}.jsonl, gold in {a.out}.gold.jsonl")
