@@ -1,9 +1,10 @@
 //! Scanned forms from scripts/data/make_formset.py (tests/fixtures/forms: an intake form with
 //! drawn check boxes and an emergency contact, a CMS-1500 claim, an insurance card, an
-//! immunization card, a bank statement or invoice), read with real Tesseract and checked against
-//! their gold: the patient and never another party, the claim's diagnosis field only, box answers
-//! as assertions, no caption or number read as a finding, nothing clinical from a non-clinical
-//! document, and valid FHIR.
+//! immunization card, a lab report whose columns are in its own order, a vital-signs flowsheet, a
+//! bank statement or invoice), read with real Tesseract and checked against their gold: the
+//! patient and never another party, the claim's diagnosis field only, box answers as assertions,
+//! no caption or number read as a finding, every result of a table with its value, nothing
+//! clinical from a non-clinical document, and valid FHIR.
 
 use paperchart_testkit::*;
 use serde_json::Value;
@@ -123,6 +124,28 @@ fn forms_are_read_as_their_gold_says() {
                 }
             }
         }
+        // Results printed as tables, in the report's own order of columns, and flowsheets: each
+        // gold result an Observation with its LOINC code and value (blood pressure's components),
+        // a flowsheet's on its row's date.
+        let observations = resources(bundle, "Observation");
+        for o in g["observations"].as_array().into_iter().flatten() {
+            let code = o["codes"][0].as_str().unwrap();
+            let values: Vec<f64> = o["values"].as_array().unwrap().iter().filter_map(Value::as_f64).collect();
+            let found = observations.iter().any(|r| {
+                let read: Vec<f64> = std::iter::once(&r["valueQuantity"]["value"])
+                    .chain(r["component"].as_array().into_iter().flatten().map(|c| &c["valueQuantity"]["value"]))
+                    .filter_map(Value::as_f64)
+                    .collect();
+                r["code"]["coding"].as_array().unwrap().iter().any(|c| c["code"] == code)
+                    && values.iter().all(|v| read.iter().any(|x| (x - v).abs() < 1e-6))
+            });
+            assert!(found, "{name}: {} {values:?} among {} observations", o["text"], observations.len());
+        }
+        assert_eq!(
+            observations.len(),
+            g["observations"].as_array().map_or(0, Vec::len),
+            "{name}: no other observation"
+        );
         let doses = resources(bundle, "Immunization");
         let gold_doses = g["immunizations"].as_array().unwrap();
         assert_eq!(doses.len(), gold_doses.len(), "{name}: one Immunization per dose");

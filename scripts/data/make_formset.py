@@ -47,10 +47,11 @@ CHECK_CONDITIONS = [("Diabetes", ["diabetes mellitus", "diabetes"]), ("High bloo
                     ("Seizures", ["seizure", "seizures", "epilepsy"]), ("Depression", ["depression", "depressive disorder"]),
                     ("Thyroid disease", ["thyroid disease", "disorder of thyroid gland"]), ("Kidney disease", ["kidney disease"]),
                     ("Cancer", ["cancer", "malignant neoplasm"])]
-LABS = [("Sodium", "mmol/L", (134, 147), "135-145"), ("Potassium", "mmol/L", (3.2, 5.6), "3.5-5.1"),
-        ("Glucose", "mg/dL", (70, 190), "70-99"), ("Creatinine", "mg/dL", (0.6, 1.6), "0.6-1.2"),
-        ("Hemoglobin", "g/dL", (10.5, 16.5), "12.0-16.0"), ("Hemoglobin A1c", "%", (4.8, 9.5), "4.0-5.6"),
-        ("TSH", "mIU/L", (0.3, 6.0), "0.4-4.0"), ("Cholesterol", "mg/dL", (140, 260), "<200")]
+LABS = [("Sodium", "mmol/L", (134, 147), "135-145", "2951-2"), ("Potassium", "mmol/L", (3.2, 5.6), "3.5-5.1", "2823-3"),
+        ("Glucose", "mg/dL", (70, 190), "70-99", "2345-7"), ("Creatinine", "mg/dL", (0.6, 1.6), "0.6-1.2", "2160-0"),
+        ("Hemoglobin", "g/dL", (10.5, 16.5), "12.0-16.0", "718-7"),
+        ("Hemoglobin A1c", "%", (4.8, 9.5), "4.0-5.6", "4548-4"), ("TSH", "mIU/L", (0.3, 6.0), "0.4-4.0", "3016-3"),
+        ("Cholesterol", "mg/dL", (140, 260), "<200", "2093-3")]
 VACCINES = [("Tdap", "115"), ("Influenza", "88"), ("Hep B", "45"), ("MMR", "03"), ("Shingrix", "187"), ("PCV13", "152")]
 
 
@@ -380,15 +381,71 @@ def lab(rng, path):
             pg.text(x, 100, caption, pg.small)
             pg.text(x, 135, value)
     pg.text(60, 190, f"Collected: {rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/2024   Ordering physician: Dr. {person(rng)['family']}")
-    pg.text(60, 280, "Test                    Result     Flag   Units      Reference Range")
+    # The columns in the report's own order: the test's name first, the rest as labs print them
+    # (a flag before the result, units after the range), each column where its header stands.
+    others = ["Result", "Flag", "Units", "Ref Range"]
+    rng.shuffle(others)
+    cols = ["Test"] + others
+    xs = [60, 400, 620, 840, 1060]
+    for x, c in zip(xs, cols):
+        pg.text(x, 280, c)
     y = 340
-    for name, unit, (lo, hi), rr in rng.sample(LABS, 5):
+    observations = []
+    for name, unit, (lo, hi), rr, code in rng.sample(LABS, 5):
         v = round(rng.uniform(lo, hi), 1)
-        pg.text(60, y, f"{name:<22}  {v:<9}  {'':<5}  {unit:<9}  {rr}")
+        low, high = (None, float(rr[1:])) if rr.startswith("<") else map(float, rr.split("-"))
+        flag = "H" if v > high else "L" if low is not None and v < low else ""
+        cells = {"Test": name, "Result": f"{v:g}", "Flag": flag, "Units": unit, "Ref Range": rr}
+        for x, c in zip(xs, cols):
+            if cells[c]:
+                pg.text(x, y, cells[c])
+        observations.append({"text": name, "codes": [code], "values": [v], "unit": unit})
         y += 55
     pg.text(60, y + 60, f"Performing lab: Central Lab, {person(rng)['phone']}   CLIA 05D{rng.randint(1000000, 9999999)}", pg.small)
     pg.scan(path)
-    return gold("laboratory report (table)", patient=pid(p, identifiers=[mrn], gender=False), must_not=[PHONE_TRAPS])
+    g = gold("laboratory report (table, columns in the report's order)", patient=pid(p, identifiers=[mrn], gender=False),
+             must_not=[PHONE_TRAPS])
+    g["observations"] = observations
+    return g
+
+
+# A flowsheet's columns: header, LOINC code, range of values, decimals.
+FLOWSHEET = [("BP", "85354-9", None, 0), ("Pulse", "8867-4", (55, 110), 0), ("Temp (F)", "8310-5", (97.0, 101.5), 1),
+             ("SpO2", "2708-6", (88, 100), 0), ("Resp", "9279-1", (12, 24), 0), ("Weight (kg)", "29463-7", (50, 120), 1)]
+
+
+def flowsheet(rng, path):
+    """Vital signs as a flowsheet: a header of measures, a row a date, a value a cell."""
+    p = person(rng)
+    mrn = f"{rng.randint(10000000, 99999999)}"
+    pg = Page(rng)
+    pg.text(60, 60, "VITAL SIGNS FLOWSHEET", pg.bold)
+    pg.text(60, 140, f"Patient: {p['family']}, {p['given']}     DOB: {p['mdY']}     MRN: {mrn}")
+    cols = [("Date", None, None, 0)] + rng.sample(FLOWSHEET, 4)
+    xs = [60, 330, 520, 710, 900]
+    for x, (h, _, _, _) in zip(xs, cols):
+        pg.text(x, 240, h)
+    observations = []
+    for r in range(3):
+        y = 300 + r * 55
+        date = f"{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/2024"
+        pg.text(xs[0], y, date)
+        for x, (h, code, span, digits) in zip(xs[1:], cols[1:]):
+            if code == "85354-9":
+                sys_v, dia_v = rng.randint(100, 160), rng.randint(60, 95)
+                cell, values = f"{sys_v}/{dia_v}", [float(sys_v), float(dia_v)]
+            else:
+                v = round(rng.uniform(*span), digits)
+                if digits and v == int(v):
+                    v += 0.1 * rng.choice([1, 3, 7])
+                    v = round(v, digits)
+                cell, values = (f"{v:.{digits}f}" + ("%" if code == "2708-6" else "")), [float(f"{v:.{digits}f}")]
+            pg.text(x, y, cell)
+            observations.append({"text": h.split(" (")[0], "codes": [code], "values": values})
+    pg.scan(path)
+    g = gold("vital signs flowsheet (a row a date)", patient=pid(p, identifiers=[mrn], gender=False))
+    g["observations"] = observations
+    return g
 
 
 def referral(rng, path):
@@ -444,7 +501,7 @@ def nonclinical(rng, path):
 
 
 KINDS = {"claim1500": claim_1500, "ub04": claim_ub04, "intake": intake, "card": card, "immunization": immunization_card,
-         "lab": lab, "referral": referral, "nonclinical": nonclinical}
+         "lab": lab, "flowsheet": flowsheet, "referral": referral, "nonclinical": nonclinical}
 
 
 def main():

@@ -237,7 +237,8 @@ pub struct Attrs {
     /// PHI: what the value is for the patient (`patient_name`, `birth_date`, `mrn` …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// PHI DATE: the date in FHIR form (`2024-03-07`).
+    /// PHI DATE: the date in FHIR form (`2024-03-07`). Test: the date its row of a flowsheet
+    /// gives, when it is not the document's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub normalized: Option<String>,
     /// Medication: the structured timing behind `frequency`.

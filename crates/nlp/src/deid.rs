@@ -309,8 +309,9 @@ impl Deidentifier {
             e.end = end.clamp(e.start, new_text.len());
             if e.kind == EntityType::Phi {
                 e.text = new_text.get(e.start..e.end).unwrap_or_default().to_string();
-                e.attrs.normalized = e.attrs.normalized.as_deref().and_then(|d| self.shift_iso(d));
             }
+            // A PHI date, or the date a flowsheet row gives its result.
+            e.attrs.normalized = e.attrs.normalized.as_deref().and_then(|d| self.shift_iso(d));
         }
         for f in out.immunizations.iter_mut() {
             f.date = f.date.as_deref().and_then(|d| self.shift_iso(d));

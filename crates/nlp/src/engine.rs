@@ -592,6 +592,13 @@ impl NlpEngine for Builtin {
         for page in &document.pages {
             fill_from_fields(page, &mut out.demographics);
         }
+        // Results printed as tables, read by column: they replace what the inline reading made
+        // of the same row.
+        for r in super::columns::read(document, text, &self.term) {
+            out.entities.retain(|e| !(e.kind == EntityType::Test && overlaps(e, r.start, r.end)));
+            out.entities.push(r);
+        }
+        out.entities.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(a.kind.cmp(&b.kind)));
         forms::read(class, text, document, &self.term, &mut out);
         out.answers = checkboxes::answers(document, text);
         checkboxes::apply(&out.answers, &mut out.entities);

@@ -15,6 +15,7 @@
 
 pub mod checkboxes;
 pub mod classify;
+pub mod columns;
 pub mod confidence;
 pub mod context;
 pub mod deid;

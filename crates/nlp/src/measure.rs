@@ -41,7 +41,7 @@ fn vitals_table() -> &'static [Vital] {
             v(&format!(r"(?i)\b(?:heart\s+rate|pulse(?:\s+rate)?|HR|P){sep}(\d{{2,3}}(?:\.\d{{1,2}})?)(?:\s*(bpm|beats\s*(?:/|per)\s*min(?:ute)?|\{{beats\}}/min|/min))?"), VitalKind::HeartRate),
             v(&format!(r"(?i)\b(?:resp(?:iratory)?\s+rate|resp|RR|R){sep}(\d{{1,2}}(?:\.\d{{1,2}})?)(?:\s*(breaths\s*(?:/|per)\s*min(?:ute)?|\{{breaths\}}/min|/min))?"), VitalKind::RespRate),
             v(&format!(r"(?i)\b(?:temperature|temp|Tmax|T){sep}(\d{{2,3}}(?:\.\d{{1,2}})?)\s*(?:°|deg(?:rees)?)?\s*([FC])?\b"), VitalKind::Temperature),
-            v(&format!(r"(?i)\b(?:SpO2|SaO2|O2\s*sat(?:uration)?|oxygen\s+saturation(?:\s+in\s+arterial\s+blood(?:\s+by\s+pulse\s+oximetry)?)?|pulse\s+ox(?:imetry)?|sats?){sep}(\d{{2,3}}(?:\.\d{{1,2}})?)\s*%"), VitalKind::SpO2),
+            v(&format!(r"(?i)\b(?:Sp[O0]2|Sa[O0]2|[O0]2\s*sat(?:uration)?|oxygen\s+saturation(?:\s+in\s+arterial\s+blood(?:\s+by\s+pulse\s+oximetry)?)?|pulse\s+ox(?:imetry)?|sats?){sep}(\d{{2,3}}(?:\.\d{{1,2}})?)\s*%"), VitalKind::SpO2),
             v(&format!(r"(?i)\b(?:weight|wt){sep}(\d{{1,3}}(?:\.\d+)?)\s*(kg|lbs?|pounds)\b"), VitalKind::Weight),
             v(&format!(r"(?i)\b(?:height|ht){sep}(\d{{1,3}}(?:\.\d+)?)\s*(cm|in|inches)\b"), VitalKind::Height),
             v(&format!(r"(?i)\b(?:BMI|body\s+mass\s+index){sep}(\d{{2}}(?:\.\d+)?)(?:\s*kg/m2|\s*kg/m²)?"), VitalKind::Bmi),
@@ -56,6 +56,17 @@ fn loinc(term: &Terminology, code: &str) -> Code {
 
 fn num(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// Does `name` alone name a vital sign ("BP", "Pulse", "Temp", "SpO2", "Weight")? Read as a
+/// flowsheet's column header: the name followed by a typical value of each kind is a vital sign.
+pub fn is_vital_name(name: &str, term: &Terminology) -> bool {
+    if name.is_empty() || name.len() > 40 {
+        return false;
+    }
+    ["120/80", "72", "98.6", "97%", "80 kg", "170 cm", "25.1", "3/10"]
+        .iter()
+        .any(|v| vitals(&format!("{name} {v}"), term).iter().any(|e| e.start == 0 && e.end > name.len()))
 }
 
 /// Vital signs in `text`, as TEST/VITAL entities with byte offsets.
