@@ -17,3 +17,4 @@ pub mod layout;
 pub mod object;
 pub mod settings;
 pub mod textract;
+pub mod vocabulary;

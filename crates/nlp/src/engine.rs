@@ -36,7 +36,7 @@ impl Builtin {
             Regex::new(r"(?i)^(intravenous|iv|subcutaneous|sc|intramuscular|im|intrathecal|epidural|intra-arterial|intravitreal)\s+(?:continuous\s+)?(?:infusions?|injections?|bolus|administration)$")
                 .expect("administration")
         });
-        let mut found: Vec<(usize, usize, String)> = Vec::new();
+        let mut found: Vec<(usize, usize, u32)> = Vec::new();
         for (i, p) in entities.iter().enumerate().filter(|(_, e)| e.kind == EntityType::Procedure) {
             let Some(c) = re.captures(&p.text) else { continue };
             let after = &text[p.end..];
@@ -47,24 +47,24 @@ impl Builtin {
             let Some(m) = entities.iter().position(|e| e.kind == EntityType::Medication && e.start == drug_at) else {
                 continue;
             };
-            let name = match c[1].to_lowercase().as_str() {
-                "iv" => "intravenous".to_string(),
-                "sc" => "subcutaneous".to_string(),
-                "im" => "intramuscular".to_string(),
-                other => other.to_string(),
-            };
-            found.push((i, m, name));
+            // The route's word as the route lexicon (curated/routes.tsv) knows it: "IV" is
+            // intravenous, "intrathecal" intrathecal. Before "infusion" or "injection" an "iv"
+            // in lower case is the abbreviation too.
+            let word = c.get(1).expect("group").as_str();
+            let word = if word.len() <= 3 { word.to_uppercase() } else { word.to_string() };
+            let word = word.as_str();
+            let tokens = tokenize(word);
+            let ids = self.term.lexicon.ids(word, &tokens);
+            let route = self.term.lexicon.find(word, &tokens, &ids, |k| k == ConceptKind::Route);
+            let Some(route) = route.first().filter(|h| h.start == 0 && h.end == word.len()) else { continue };
+            found.push((i, m, route.concept));
         }
-        for &(_, m, ref name) in &found {
-            let route = self
-                .term
-                .concepts
-                .iter()
-                .find(|k| k.kind == ConceptKind::Route && k.unit.as_deref() == Some(name.as_str()));
+        for &(_, m, concept) in &found {
+            let route = &self.term.concepts[concept as usize];
             let med = &mut entities[m];
             if med.attrs.route.is_none() {
-                med.attrs.route = Some(route.and_then(|r| r.unit.clone()).unwrap_or_else(|| name.clone()));
-                med.attrs.route_code = route.and_then(|r| r.codes.iter().find(|c| c.system == SYSTEM_SNOMED).cloned());
+                med.attrs.route = route.unit.clone();
+                med.attrs.route_code = route.codes.iter().find(|c| c.system == SYSTEM_SNOMED).cloned();
             }
         }
         for i in found.into_iter().map(|(i, _, _)| i).rev() {

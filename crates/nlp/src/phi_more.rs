@@ -7,19 +7,13 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
+use paperchart_model::vocabulary::is_clinical_word as clinical_word;
 use regex::Regex;
 
 use super::{Entity, Subtype};
 use crate::tables::rows;
 
 const NAMES: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/terminology/names.tsv"));
-const WORDS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/terminology/words.tsv"));
-
-/// The words of the clinical vocabulary (ICD-10-CM and SNOMED CT names).
-fn clinical_word(w: &str) -> bool {
-    static W: OnceLock<HashSet<String>> = OnceLock::new();
-    W.get_or_init(|| rows(WORDS).map(|r| r[0].to_string()).collect()).contains(&w.to_lowercase())
-}
 
 /// Words a "LAST, FIRST" line of a report may hold that are no name: headings and their parts.
 const NOT_NAMES: &[&str] = &[

@@ -6,12 +6,7 @@
 //! vocabulary knows (`data/terminology/words.tsv`, derived from ICD-10-CM and SNOMED CT names).
 //! A layer low on either is replaced by OCR, and the summary says so.
 
-use std::collections::HashSet;
-use std::sync::OnceLock;
-
 use paperchart_model::document::Line;
-
-const WORDS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/terminology/words.tsv"));
 
 /// Below these a layer is not text. Real clinical text measures about 0.9 and 0.6 (lab reports,
 /// notes); scanner garbage under 0.6 and 0.3.
@@ -19,11 +14,6 @@ const MIN_SHAPED: f32 = 0.7;
 const MIN_KNOWN: f32 = 0.35;
 /// Too few words to judge: the layer is kept (a page of numbers, a short form).
 const MIN_WORDS: usize = 12;
-
-fn vocabulary() -> &'static HashSet<&'static str> {
-    static V: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    V.get_or_init(|| WORDS.lines().skip(1).map(str::trim).filter(|w| !w.is_empty()).collect())
-}
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Quality {
@@ -73,7 +63,7 @@ fn shaped(token: &str) -> bool {
 }
 
 pub fn assess(lines: &[Line]) -> Quality {
-    let vocab = vocabulary();
+    let vocab = paperchart_model::vocabulary::words();
     let (mut words, mut shaped_n, mut known_n) = (0usize, 0usize, 0usize);
     for token in lines.iter().flat_map(|l| l.text.split_whitespace()) {
         let letters = token.chars().filter(|c| c.is_alphabetic()).count();
