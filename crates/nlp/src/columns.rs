@@ -57,7 +57,8 @@ const ROLES: &[(Role, &[&str])] = &[
         ],
     ),
     (Role::Flag, &["flag", "flags", "abnormal", "abn", "h/l", "indicator"]),
-    (Role::Date, &["date", "date/time", "time", "visit", "visit date", "collected"]),
+    // Only columns that hold a date: a "Time" or "Visit" column dates nothing.
+    (Role::Date, &["date", "date/time", "visit date", "collected", "date collected"]),
 ];
 
 struct Column {
@@ -92,7 +93,7 @@ fn placed(line: &Line, at: usize) -> Vec<Placed<'_>> {
 
 /// A lab or vital-sign concept that the whole of `name` names ("Hemoglobin A1c", "Pulse",
 /// "Temp (F)": brackets are the unit's).
-fn concept_of(name: &str, term: &Terminology) -> Option<u32> {
+fn concept_of(name: &str, term: &Terminology, flowsheet_header: bool) -> Option<u32> {
     let bare = name.split('(').next().unwrap_or(name).trim();
     if bare.is_empty() {
         return None;
@@ -102,8 +103,9 @@ fn concept_of(name: &str, term: &Terminology) -> Option<u32> {
     let whole = |k: ConceptKind| {
         term.lexicon.find(bare, &tokens, &ids, |x| x == k).into_iter().find(|h| h.start == 0 && h.end == bare.len())
     };
-    // A column named for a drug ("Insulin (units)" in a diabetes log) holds doses, not levels.
-    if whole(ConceptKind::Drug).is_some() {
+    // A flowsheet column named for a drug ("Insulin (units)" in a diabetes log) holds doses, not
+    // levels; a results table's row of that name ("Potassium 4.2 mmol/L") is the lab.
+    if flowsheet_header && whole(ConceptKind::Drug).is_some() {
         return None;
     }
     whole(ConceptKind::Lab).map(|h| h.concept)
@@ -164,7 +166,7 @@ fn header(line: &Line, term: &Terminology) -> Option<Vec<Column>> {
                 .iter()
                 .find(|(_, names)| names.contains(&words.as_str()))
                 .map(|(r, _)| *r)
-                .or_else(|| concept_of(&text, term).map(|c| Role::Measure(Some(c))))
+                .or_else(|| concept_of(&text, term, true).map(|c| Role::Measure(Some(c))))
                 .or_else(|| {
                     measure::is_vital_name(text.split('(').next().unwrap_or("").trim(), term)
                         .then_some(Role::Measure(None))
@@ -311,7 +313,7 @@ pub fn read(document: &Document, text: &str, term: &Terminology) -> Vec<Entity> 
                         }
                     }
                 } else if let (Some((name, _, _)), Some((value, _, _))) = (cell(Role::Name), cell(Role::Value)) {
-                    if let Some(concept) = concept_of(&name, term).filter(|_| has_number(&value)).map(Some) {
+                    if let Some(concept) = concept_of(&name, term, false).filter(|_| has_number(&value)).map(Some) {
                         let part = |r: Role| cell(r).map(|(t, _, _)| t).unwrap_or_default();
                         let synth =
                             format!("{name} {value} {} {} {}", part(Role::Unit), part(Role::Range), part(Role::Flag));
@@ -454,6 +456,21 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert!(got[0].text.starts_with("142") && got[0].text.ends_with("Glucose"), "{}", got[0].text);
         assert!(read(&doc, "", term()).is_empty(), "no panic and nothing placed outside the text");
+    }
+
+    #[test]
+    fn a_time_column_dates_nothing_and_a_labs_name_that_is_a_drugs_is_still_the_lab() {
+        let doc =
+            page(&[&[("Time", 0.1), ("BP", 0.3), ("Pulse", 0.45)], &[("08:00", 0.1), ("128/82", 0.3), ("72", 0.45)]]);
+        let got = read(&doc, &doc.text(), term());
+        assert_eq!(got.len(), 2, "the rows are read: {got:?}");
+        assert!(got.iter().all(|e| e.attrs.normalized.is_none()));
+        let doc = page(&[
+            &[("Test", 0.1), ("Result", 0.3), ("Units", 0.45)],
+            &[("Potassium", 0.1), ("4.2", 0.3), ("mmol/L", 0.45)],
+        ]);
+        let got = read(&doc, &doc.text(), term());
+        assert_eq!(got.iter().map(|e| e.codes[0].code.as_str()).collect::<Vec<_>>(), ["2823-3"]);
     }
 
     #[test]

@@ -220,7 +220,20 @@ impl Builtin {
         };
         let route = route_of(text, hits, name_start, name_end, end_of_order)
             .map(|h| &self.term.concepts[h.concept as usize])
-            .or_else(|| order.sig_route.as_deref().and_then(|w| self.route_named(w)));
+            // A lower-case sig route, unless a coordination stands between ("40 mg daily, then
+            // 80 mg iv bid": the route is the second order's).
+            .or_else(|| {
+                let (w, at) = order.sig_route.as_ref()?;
+                let gap = text.get(name_end..name_end + at)?.to_lowercase();
+                let coordinated = gap.contains([',', ';'])
+                    || gap
+                        .split_whitespace()
+                        .any(|w| matches!(w, "and" | "or" | "then" | "with" | "plus" | "followed"));
+                if coordinated {
+                    return None;
+                }
+                self.route_named(w)
+            });
         let generic = concept.generic.clone().unwrap_or_else(|| concept.label.to_lowercase());
         let mention = text[hit.start..hit.end].to_lowercase();
         let route_name = route.and_then(|r| r.unit.clone());
@@ -288,9 +301,12 @@ impl Builtin {
         let drugs = self.term.lexicon.find(text, tokens, ids, |k| k == ConceptKind::Drug);
         for (idx, d) in drugs.iter().enumerate() {
             let inside = conditions.iter().any(|&(s, e)| s <= d.start && d.end < e);
-            // "non-insulin-…" says the drug is not taken.
-            let negated = text[..d.start].to_lowercase().trim_end_matches(['-', ' ']).ends_with("non");
-            if inside && !negated && patterns().caused_by.is_match(&text[d.end..]) {
+            if !inside || !patterns().caused_by.is_match(&text[d.end..]) {
+                continue;
+            }
+            // "non-insulin-…" says the drug is not taken (a few bytes before the drug).
+            let near = &text[text.floor_char_boundary(d.start.saturating_sub(8))..d.start];
+            if !near.to_lowercase().trim_end_matches(['-', ' ']).ends_with("non") {
                 let mut m = self.medication(text, d, &drugs, idx);
                 // Taken, but whether still taken the words do not say ("heparin-induced
                 // thrombocytopenia" stops heparin; "steroid-induced hyperglycemia" may not).

@@ -33,8 +33,9 @@ pub struct Order {
     /// Given without pause ("continuous infusion"): no Timing repeat says that.
     pub continuous: bool,
     /// A route abbreviation written in lower case where a sig puts it ("40 mg iv bid", "X po
-    /// daily"), upper-cased: the route lexicon matches abbreviations only as written.
-    pub sig_route: Option<String>,
+    /// daily"), upper-cased (the route lexicon matches abbreviations only as written), and where
+    /// it starts in the order's text.
+    pub sig_route: Option<(String, usize)>,
 }
 
 /// A count as written in a duration: digits or a number word.
@@ -55,6 +56,8 @@ struct Patterns {
     continuous: Regex,
     sig_route: Regex,
     days_a_week: Regex,
+    per_size_or_time: Regex,
+    change: Regex,
     frequencies: Vec<(Regex, FreqSpec)>,
 }
 
@@ -89,7 +92,7 @@ fn patterns() -> &'static Patterns {
             // then it is a dose, never a product's strength.
             // Numbers with thousands separators ("5,000 units") are whole numbers.
             strength: re(concat!(
-                r"(?i)(?:^|[^a-z0-9.,])(?:(\d{1,3}(?:,\d{3})+|\d+(?:[.,]\d+)?)\s*(?:-|to)\s*)?(\d{1,3}(?:,\d{3})+|\d+(?:[.,]\d+)?)\s*-?\s*(mg/ml|mgs|mg|mcgs|mcg|µg|ug|g|units?|iu|meq|ml|%)",
+                r"(?i)(?:^|[^a-z0-9.,/])(?:(\d{1,3}(?:,\d{3})+|\d+(?:[.,]\d+)?)\s*(?:-|to|/)\s*)?(\d{1,3}(?:,\d{3})+|\d+(?:[.,]\d+)?)\s*-?\s*(mg/ml|mgs|mg|mcgs|mcg|µg|ug|g|units?|iu|meq|ml|%)",
                 r"(\s*(?:/|per)\s*(?:kg|m2|m²)(?:\s*(?:/|per)\s*(?:d|day|24\s*h(?:ours?|rs?)?|h|hrs?|hour|min|minute))?",
                 r"|\s*(?:/|per)\s*(?:d|day|24\s*h(?:ours?|rs?)?|h|hrs?|hour|min|minute))?(?:$|[^a-z0-9])"
             )),
@@ -117,7 +120,11 @@ fn patterns() -> &'static Patterns {
                 r"(?:^\s*|\d\s*(?:mg|mcg|g|ml|units?|meq|tabs?|tablets?|caps?|capsules?|puffs?)\.?\s+)",
                 r"(po|iv|im|sc|sq|sl|pr)(?:\s+(?:daily|bid|tid|qid|qd|qhs|hs|prn|once|q\d|x\s*\d)|\s*$|\s*[,;)])"
             )),
-            days_a_week: re(r"(?i)\b([1-6])\s*days?\s*(?:per|a|/|each)\s*week\b"),
+            // Not "1-2 days a week" (a range: its upper end would be a wrong count).
+            days_a_week: re(r"(?i)(?:^|[^0-9\s-])\s*([1-6])\s*days?\s*(?:per|a|/|each)\s*week\b"),
+            per_size_or_time: re(r"^\s*(?:/|per)\s*(?:kg|m2|m²|d\b|day|24\s*h|h\b|hr|hour|min)"),
+            // "increased from 10 mg to 20 mg", "reduced from 10 to 5 mg": the order is the second.
+            change: re(r"(?i)\bfrom\s+(\d+(?:\.\d+)?)\s*(?:mg|mcg|g|units?|ml)?\s+to\s+(\d+(?:\.\d+)?)\s*(mg|mcg|µg|ug|g|units?|iu|meq|ml)\b"),
             frequencies: vec![
                 freq(r"q\.?\s*(?:four)\s*h(?:rs?|ours?)?", f("q4h", Some("Q4H"), 1, 4.0, "h", None)),
                 // BD, TDS, QDS: UK and Indian practice.
@@ -191,14 +198,32 @@ fn hours_code(n: u32) -> Option<&'static str> {
     }
 }
 
-/// A number as written, for parsing: thousands separators dropped ("5,000"), a decimal comma
-/// read as a point ("0,5").
-fn number_text(s: &str) -> String {
-    let thousands = s.split(',').skip(1).all(|g| g.len() == 3) && s.contains(',') && !s.starts_with("0,");
+/// A number as written, in `unit`, for parsing: "5,000 units" and "1,000 mg" with their
+/// thousands separator dropped where the amount is plausible in that unit; a decimal comma read
+/// as a point only where it cannot be a list ("0,5", "2,5"). `None` for what could be either
+/// ("10,20 mg": two doses, or 10.2; "88,100 mcg": two strengths).
+fn number_text(s: &str, unit: &str) -> Option<String> {
+    let Some((whole, rest)) = s.split_once(',') else { return Some(s.to_string()) };
+    let thousands = s.split(',').skip(1).all(|g| g.len() == 3) && !s.starts_with("0,");
     if thousands {
-        s.replace(',', "")
+        let v: f64 = s.replace(',', "").parse().ok()?;
+        let most = match unit.to_lowercase().as_str() {
+            "unit" | "units" | "iu" => 1e6,
+            "mg" | "mgs" | "mcg" | "mcgs" | "ug" | "µg" => 1e4,
+            "ml" => 5e3,
+            _ => 0.0,
+        };
+        return (v <= most).then(|| s.replace(',', ""));
+    }
+    (whole.len() == 1 && !rest.contains(',')).then(|| format!("{whole}.{rest}"))
+}
+
+/// A number as an order writes it: "10", "0.5", "5000".
+fn fmt_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e12 {
+        format!("{}", v as i64)
     } else {
-        s.replace(',', ".")
+        format!("{v}")
     }
 }
 
@@ -226,40 +251,56 @@ pub fn parse_order(rest: &str) -> Order {
     let mut o = Order::default();
     let mut strength_quantity = None;
     let strength = p.strength.captures(rest);
-    if let Some(c) = &strength {
-        let value = number_text(&c[2]);
+    // A change of dose ("from 10 mg to 20 mg"): the dose is the second, and no strength is read.
+    let changed = p.change.captures(rest).filter(|c| {
+        let before = rest[..c.get(0).map_or(0, |m| m.start())].to_lowercase();
+        !before.trim_end().ends_with("ranging") && !before.trim_end().ends_with("range")
+    });
+    if let Some(c) = &changed {
+        o.dose = Some(format!("{} {}", &c[2], c[3].to_lowercase()));
+        strength_quantity = c[2]
+            .parse::<f64>()
+            .ok()
+            .zip(crate::units::dose(&c[3]).and_then(|u| u.ucum))
+            .map(|(v, u)| (v, u.to_string()));
+    }
+    if let Some(c) = strength.as_ref().filter(|_| changed.is_none()) {
         let unit = crate::units::dose(&c[3]);
         let per = c.get(4).map(|per| per_unit(per.as_str()));
         let ucum = unit.and_then(|u| u.ucum).map(|u| format!("{u}{}", per.as_deref().unwrap_or("")));
         let written_per = per.as_deref().unwrap_or("");
-        // "from 10 to 20 mg" is a change: the dose is the last.
-        let changed = c.get(1).is_some_and(|m| rest[..m.start()].trim_end().to_lowercase().ends_with("from"));
-        match (value.parse::<f64>(), c.get(1).filter(|_| !changed)) {
-            // Two numbers before a unit ("125-500 mg", "5-325 mg") are a range or a combination
-            // product's strengths; which one, the words do not say: the dose as written only.
-            (Ok(_), Some(low)) => {
-                o.dose = Some(format!("{}-{value} {}{written_per}", number_text(low.as_str()), c[3].to_lowercase()));
-            }
+        let written = |from: usize| {
+            let t: Vec<&str> = rest[from..c.get(3).map_or(from, |m| m.end())].split_whitespace().collect();
+            format!("{}{written_per}", t.join(" ").to_lowercase())
+        };
+        match (number_text(&c[2], &c[3]).and_then(|v| v.parse::<f64>().ok()), c.get(1)) {
+            // Two numbers before a unit ("125-500 mg", "5-325 mg", "5/325 mg") are a range or a
+            // combination product's strengths; which one, the words do not say: the dose as
+            // written only.
+            (_, Some(low)) => o.dose = Some(written(low.start())),
+            // A number that reads two ways ("10,20 mg", "88,100 mcg"): as written only.
+            (None, None) => o.dose = Some(written(c.get(2).map_or(0, |m| m.start()))),
             // A dose per body size or per time ("1500 mg/m2", "10 mg/kg/day", "40 mg/day") is a
             // dose, never a product's strength.
-            (Ok(v), None) if per.is_some() => {
-                o.dose = Some(format!("{value} {}{written_per}", c[3].to_lowercase()));
+            (Some(v), None) if per.is_some() => {
+                o.dose = Some(format!("{} {}{written_per}", fmt_number(v), c[3].to_lowercase()));
                 strength_quantity = ucum.map(|u| (v, u));
             }
-            (Ok(v), None) => {
+            (Some(v), None) => {
                 let rxnorm = unit.and_then(|u| u.rxnorm).map_or_else(|| c[3].to_lowercase(), str::to_string);
-                o.strength_text = Some(format!("{value} {}", c[3].to_lowercase()));
+                o.strength_text = Some(format!("{} {}", fmt_number(v), c[3].to_lowercase()));
                 o.strength = Some((v, rxnorm));
                 // Without a dose of its own, one administration is the strength.
                 strength_quantity = ucum.map(|u| (v, u));
             }
-            _ => {}
         }
     }
     // "18 units/kg/hour" is a dose per body size and time, read above.
+    // (Only a measured unit: "2 sprays per nostril" and "2 tabs/day" are doses.)
     let per_follows = |c: &regex::Captures| {
-        let after = rest[c.get(0).map_or(0, |m| m.end())..].trim_start().to_lowercase();
-        after.starts_with('/') || after.starts_with("per ")
+        let measured = matches!(c[2].to_lowercase().as_str(), "unit" | "units" | "ml");
+        let after = rest[c.get(0).map_or(0, |m| m.end())..].to_lowercase();
+        measured && p.per_size_or_time.is_match(&after)
     };
     if let Some(c) = p.dose.captures(rest).filter(|c| !per_follows(c)) {
         let number = c[1].split_whitespace().collect::<Vec<_>>().join(" ");
@@ -360,7 +401,7 @@ pub fn parse_order(rest: &str) -> Order {
     o.extended = p.extended.is_match(rest);
     o.delayed = p.delayed.is_match(rest);
     o.continuous = p.continuous.is_match(rest);
-    o.sig_route = p.sig_route.captures(rest).map(|c| c[1].to_uppercase());
+    o.sig_route = p.sig_route.captures(rest).and_then(|c| c.get(1)).map(|m| (m.as_str().to_uppercase(), m.start()));
     o
 }
 
@@ -607,8 +648,23 @@ mod tests {
         assert_eq!((o.strength.clone(), o.dose.as_deref()), (None, Some("125-500 mg")), "a range is a dose");
         // "Norco 5-325 mg", "Sinemet 25-100 mg": two numbers may be a combination's strengths.
         assert_eq!((o.dose_range, o.dose_quantity), (None, None), "written, never a structured range");
-        let o = parse_order(" from 10 to 20 mg daily");
-        assert_eq!(o.strength, Some((20.0, "mg".into())), "a change: the dose is the last");
+        let o = parse_order(" increased from 10 mg to 20 mg daily");
+        assert_eq!((o.strength.clone(), o.dose.as_deref()), (None, Some("20 mg")), "a change: the dose is the second");
+        assert_eq!(o.dose_quantity, Some((20.0, "mg".into())));
+        assert_eq!(parse_order(" doses ranging from 10 to 20 mg").dose.as_deref(), Some("10 to 20 mg"));
+        for combination in [" 5/325 mg", " 875/125 mg", " 250/50 mcg"] {
+            let o = parse_order(combination);
+            assert_eq!((o.strength.clone(), o.dose_quantity.clone()), (None, None), "{combination}");
+        }
+        for two_ways in [" 88,100 mcg", " 10,20 mg"] {
+            let o = parse_order(two_ways);
+            assert_eq!((o.strength.clone(), o.dose.as_deref()), (None, Some(two_ways.trim())), "{two_ways}");
+        }
+        assert_eq!(parse_order(" 1,000 mcg").strength, Some((1000.0, "mcg".into())));
+        assert_eq!(parse_order(" 2,5 mg").strength, Some((2.5, "mg".into())));
+        assert_eq!(parse_order(" 50 mcg 2 sprays per nostril daily").dose_quantity, Some((2.0, "{spray}".into())));
+        assert_eq!(parse_order(" 500 mg 2 tabs/day").dose_quantity, Some((2.0, "{tbl}".into())));
+        assert!(parse_order(" 1-2 days a week").frequency.is_none_or(|f| f.frequency != 2), "a range's upper end");
         let o = parse_order(" 5,000 units subcutaneously every 8 hours");
         assert_eq!(o.strength, Some((5000.0, "unt".into())), "a thousands separator");
         assert_eq!(parse_order(" 0,5 mg").strength, Some((0.5, "mg".into())), "a decimal comma");
@@ -618,14 +674,15 @@ mod tests {
         assert_eq!(parse_order(" 18 units/kg/hour").dose_quantity, Some((18.0, "[iU]/kg/h".into())));
         assert_eq!(parse_order(" 10 mg/kg/24h").dose.as_deref(), Some("10 mg/kg/d"));
         assert_eq!(parse_order(" (20-25 mg/d)").dose.as_deref(), Some("20-25 mg/d"));
-        assert_eq!(parse_order(" range 240 to 1440 mg per day").dose.as_deref(), Some("240-1440 mg/d"));
+        assert_eq!(parse_order(" range 240 to 1440 mg per day").dose.as_deref(), Some("240 to 1440 mg/d"));
         assert_eq!(parse_order(" 4 mg twice/day").frequency.and_then(|f| f.code).as_deref(), Some("BID"));
         assert_eq!(parse_order(" 4 mg once/day").frequency.and_then(|f| f.code).as_deref(), Some("QD"));
         let f = parse_order(" 5 days per week for a nodular lesion").frequency.unwrap();
         assert_eq!((f.frequency, f.period_unit.as_str()), (5, "wk"));
-        assert_eq!(parse_order(" (1 g iv daily)").sig_route.as_deref(), Some("IV"));
-        assert_eq!(parse_order(" 40 mg po bid").sig_route.as_deref(), Some("PO"));
-        assert_eq!(parse_order(" po daily").sig_route.as_deref(), Some("PO"));
+        let sig = |o: &str| parse_order(o).sig_route.map(|(r, _)| r);
+        assert_eq!(sig(" (1 g iv daily)").as_deref(), Some("IV"));
+        assert_eq!(sig(" 40 mg po bid").as_deref(), Some("PO"));
+        assert_eq!(sig(" po daily").as_deref(), Some("PO"));
         assert_eq!(parse_order(" for stage iv disease").sig_route, None, "a stage is no route");
     }
 

@@ -135,10 +135,10 @@ fn patterns() -> &'static Patterns {
             credentialed: re(&format!(
                 r"\b({NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{1,2}}),?[ \t]+{CREDENTIAL}(?:\b|\s|,|$)"
             )),
-            // "Signed electronically by: X", "DICTATED BY: X", "Signed: X". Not "cc:", which in a
-            // note is the chief complaint as often as a copy's recipient.
+            // "Signed electronically by: X", "DICTATED BY: X", "Signed: X", "cc: Dr. X". Not "cc:"
+            // alone, which in a note is the chief complaint as often as a copy's recipient.
             signed: re(
-                &format!(r"(?i:\b(?:(?:signed|dictated|transcribed|reviewed|cosigned|attested)(?:[ \t]+electronically)?[ \t]+by\s*:?|signed\s*:))\s*(?:Dr\.?[ \t]+)?({NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{1,2}})"),
+                &format!(r"(?i:\b(?:(?:signed|dictated|transcribed|reviewed|cosigned|attested)(?:[ \t]+electronically)?[ \t]+by\s*:?|signed\s*:))\s*(?:Dr\.?[ \t]+)?({NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{1,2}})|(?i:\bcc\s*:\s*dr\.?)[ \t]+({NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{0,2}})"),
             ),
             // "his wife Mai", "daughter (Ingrid)", "son, Kevin".
             relative: re(&format!(
@@ -196,17 +196,24 @@ fn not_a_name(w: &str) -> bool {
 
 /// Is "N/D" here a dose's fraction or an exam's grade rather than a date ("started 1/2 tab",
 /// "on 1/2 tablet", "strength from 3/5 to 4/5")? Only a one-digit second part can be.
-fn fraction_or_grade(written: &str, after: &str) -> bool {
+fn fraction_or_grade(written: &str, before: &str, after: &str) -> bool {
     let Some((_, d)) = written.split_once('/') else { return false };
     if d.len() != 1 {
         return false;
     }
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
-        Regex::new(r"(?i)^\s*(?:tabs?|tablets?|caps?|capsules?|pills?|of\b|dose|strength|to\s*\d/\d|-\s*\d/\d)")
+        Regex::new(r"(?i)^\s*(?:tabs?|tablets?|caps?|capsules?|pills?|of\b|dose|strength|(?:to|-)\s*\d/5\b)")
             .expect("fraction")
     });
-    d == "5" || re.is_match(after)
+    // A grade out of 5 only where an exam says so ("strength 4/5", "motor 3/5"): "admitted on
+    // 3/5" is a date.
+    static GRADE: OnceLock<Regex> = OnceLock::new();
+    let grade = GRADE.get_or_init(|| {
+        Regex::new(r"(?i)(?:strength|motor|power|grade|reflex(?:es)?|muscle)\W{0,3}(?:\w+\W{1,3}){0,2}$")
+            .expect("grade")
+    });
+    (d == "5" && grade.is_match(before)) || re.is_match(after)
 }
 
 /// Adds to `out` the PHI no label announced, where nothing found already covers it.
@@ -257,14 +264,15 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
     }
     for (re, signature) in [(&p.credentialed, false), (&p.signed, true)] {
         for c in re.captures_iter(text) {
-            let m = c.get(1).expect("group");
+            // The name: group 1, or for "cc: Dr. X" group 2.
+            let Some(m) = c.get(1).or_else(|| c.get(2)) else { continue };
             let all: Vec<&str> = m.as_str().split_whitespace().collect();
             let initial = all.iter().any(|w| w.len() == 2 && w.ends_with('.'));
             let words: Vec<&str> = all.into_iter().filter(|w| !w.ends_with('.') || w.len() > 2).collect();
             // A name, not a clinical phrase before a capitalised word ("Chest Pain, MD notified",
             // "Aspirin Enteric Coated DO NOT crush"): no clinical word unless the census knows it
             // as a name, and the census knows one of its words — unless the words are shaped as
-            // a name with a middle initial, or a signature line ("Dictated by:", "cc:") says so.
+            // a name with a middle initial, or a signature line ("Dictated by:", "cc: Dr.") says so.
             let named = |w: &&str| is_given(w) || is_family(w);
             if words.iter().any(|w| not_a_name(w) || (clinical_word(w) && !named(w)))
                 || !(signature || initial || words.iter().any(named))
@@ -295,7 +303,8 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
     for re in [&p.month_year, &p.month_name_year] {
         for c in re.captures_iter(text) {
             let m = c.get(1).expect("group");
-            if !fraction_or_grade(m.as_str(), &text[m.end()..]) {
+            let before = &text[text.floor_char_boundary(m.start().saturating_sub(40))..m.start()];
+            if !fraction_or_grade(m.as_str(), before, &text[m.end()..]) {
                 add(out, Subtype::Date, m.start(), m.end());
             }
         }
@@ -427,6 +436,11 @@ mod tests {
         assert!(found("CC: SOB X 3 days\nCC: HTN Recheck").is_empty(), "the chief complaint");
         assert!(found("HTN, GERD\nDOB: 01/02/1950").iter().all(|(k, _)| *k != Subtype::Name), "a problem list");
         assert!(found("started 1/2 tab of metoprolol; on 1/2 tablet; strength from 3/5 to 4/5").is_empty());
+        assert_eq!(
+            found("admitted on 3/5 and seen from 3/1 to 3/8")[..2],
+            [(Subtype::Date, "3/5"), (Subtype::Date, "3/1")]
+        );
+        assert_eq!(found("cc: Dr. Quincy Xue"), [(Subtype::Name, "Quincy Xue")]);
         assert!(found("Grade 2/6 murmur, strength 5/5, pain 3/10.").is_empty());
         assert!(found("You may 3 times a day.").is_empty());
         assert!(found("BRIEF HOSPITAL COURSE: stable").is_empty());
