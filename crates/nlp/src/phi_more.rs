@@ -313,30 +313,29 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
         let m = c.get(1).expect("group");
         // "May" is a verb too: a day of May only with its ordinal or after "on".
         let ordinal = m.as_str().ends_with(|c: char| c.is_ascii_alphabetic());
-        let on = text[..m.start()].trim_end().to_lowercase().ends_with(" on");
+        let near = &text[text.floor_char_boundary(m.start().saturating_sub(8))..m.start()];
+        let on = near.trim_end().to_lowercase().ends_with(" on");
         if !m.as_str().starts_with("May") || ordinal || on {
             add(out, Subtype::Date, m.start(), m.end());
         }
     }
-    for c in p.short_year.captures_iter(text) {
-        let m = c.get(1).expect("group");
-        add(out, Subtype::Date, m.start(), m.end());
-    }
-    for re in [&p.short_phone, &p.pager] {
+    // Patterns whose first group is the PHI as it stands, with no further check.
+    for (re, subtype) in [
+        (&p.short_year, Subtype::Date),
+        (&p.short_phone, Subtype::Phone),
+        (&p.pager, Subtype::Phone),
+        (&p.record_number, Subtype::Id),
+    ] {
         for c in re.captures_iter(text) {
             let m = c.get(1).expect("group");
-            add(out, Subtype::Phone, m.start(), m.end());
+            add(out, subtype, m.start(), m.end());
         }
-    }
-    for c in p.record_number.captures_iter(text) {
-        let m = c.get(1).expect("group");
-        add(out, Subtype::Id, m.start(), m.end());
     }
     for re in [&p.facility, &p.facility_caps] {
         for c in re.captures_iter(text) {
             let m = c.get(1).expect("group");
             // "Brief Hospital Course", "DISCHARGE CLINIC FOLLOW-UP" are headings.
-            let next = text[m.end()..].trim_start().to_lowercase();
+            let next = text[m.end()..text.floor_char_boundary(m.end() + 16)].trim_start().to_lowercase();
             let first = m.as_str().split_whitespace().next().unwrap_or("");
             if next.starts_with("course") || not_a_name(first) || first.eq_ignore_ascii_case("brief") {
                 continue;
