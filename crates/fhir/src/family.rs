@@ -16,7 +16,8 @@ use crate::Context;
 pub fn entries<'a>(entities: impl IntoIterator<Item = &'a Entity>, cx: &Context) -> Vec<Entry> {
     let mut by_relative: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
     for e in entities {
-        if e.kind != EntityType::Condition || e.assertion != Assertion::Family {
+        // A relative's smoking or drinking is no condition of theirs to record.
+        if e.kind != EntityType::Condition || e.assertion != Assertion::Family || crate::social::is_social(e) {
             continue;
         }
         let relative = e.attrs.relative.clone().unwrap_or_else(|| Code::new(ROLE_CODE, "FAMMEMB", "family member"));

@@ -2,7 +2,8 @@
 //!
 //! One module per resource kind, as FHIR-Converter keeps a template per resource: [`patient`],
 //! [`document_reference`], [`condition`], [`medication`] (MedicationStatement), [`observation`],
-//! [`allergy`], [`procedure`], [`family`] (FamilyMemberHistory) and [`provenance`]; every id comes
+//! [`allergy`], [`procedure`], [`family`] (FamilyMemberHistory), [`social`] (smoking and alcohol
+//! status Observations) and [`provenance`]; every id comes
 //! from [`ids`]. How each finding's assertion is written:
 //!
 //! | assertion    | Condition                          | MedicationStatement | Procedure | AllergyIntolerance |
@@ -37,6 +38,7 @@ mod patient;
 mod procedure;
 mod provenance;
 mod questionnaire;
+mod social;
 
 use std::collections::HashSet;
 
@@ -307,6 +309,7 @@ impl<'a> CharCount<'a> {
 /// The resource a finding becomes, if it becomes one of its own.
 fn clinical(e: &Entity, cx: &Context) -> Option<Entry> {
     match e.kind {
+        EntityType::Condition if social::is_social(e) => social::entry(e, cx),
         EntityType::Condition => condition::entry(e, cx),
         EntityType::Medication => medication::entry(e, cx),
         EntityType::Test => observation::entry(e, cx),

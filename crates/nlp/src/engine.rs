@@ -1412,6 +1412,36 @@ Diagnosis: Essential hypertension (I10)
     }
 
     #[test]
+    fn symptoms_as_patients_say_them_and_social_history() {
+        let note = "Complains of trouble sleeping and itchy skin. Denies blood in stool.\n\
+                    PMHx: Back pain and muscle spasms. No Hx of surgery.\n\
+                    Social Hx: Smokes since 15 yo. No recent EtOH use. Former drinker.\n\
+                    Tobacco use: never\nAsthma: denies\n";
+        let out = engine().analyze(note);
+        let got = |t: &str| {
+            let e = find(&out, EntityType::Condition, t);
+            (e.codes.iter().find(|c| c.system == crate::SYSTEM_SNOMED).map(|c| c.code.clone()), e.assertion)
+        };
+        assert_eq!(got("trouble sleeping"), (Some("193462001".into()), Assertion::Present));
+        assert_eq!(got("itchy skin"), (Some("418290006".into()), Assertion::Present));
+        assert_eq!(got("blood in stool"), (Some("405729008".into()), Assertion::Absent));
+        assert_eq!(got("muscle spasms").0.as_deref(), Some("45352006"), "a plural whose word another term holds");
+        assert_eq!(got("Hx of surgery"), (Some("161615003".into()), Assertion::Absent));
+        assert_eq!(
+            got("Smokes"),
+            (Some("77176002".into()), Assertion::Present),
+            "\"Social Hx\" is a heading, not a history"
+        );
+        assert_eq!(got("EtOH use"), (Some("219006".into()), Assertion::Absent));
+        assert_eq!(got("Former drinker"), (Some("82581004".into()), Assertion::Present));
+        assert_eq!(got("Tobacco use").1, Assertion::Absent, "a field answered never");
+        assert_eq!(got("Asthma").1, Assertion::Absent, "a field answered denies");
+        // Advice and a blood level are no habit.
+        let out = engine().analyze("Counselled to quit smoking. EtOH level 0.05.\n");
+        assert!(out.entities.iter().all(|e| e.kind != EntityType::Condition), "{:?}", out.entities);
+    }
+
+    #[test]
     fn empty_and_odd_text() {
         assert!(engine().analyze("").entities.is_empty());
         let out = engine().analyze("é ü 🩺 —\n\n\t");

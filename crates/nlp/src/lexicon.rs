@@ -209,7 +209,18 @@ impl Lexicon {
             let mut node = 0u32;
             let mut j = i;
             while j < tokens.len() {
-                let Some(&next) = self.edges.get(&(node, ids[j])) else {
+                // A plural the terms hold as a word of another term ("muscle spasms", where
+                // "spasms" is a word of "infantile spasms"): the singular's edge when the
+                // plural has none here.
+                let Some(&next) = self.edges.get(&(node, ids[j])).or_else(|| {
+                    let raw = tokens[j].text(text);
+                    if !raw.ends_with(['s', 'S']) {
+                        return None;
+                    }
+                    let word = super::text::fold(raw);
+                    let one = word.strip_suffix('s').filter(|w| w.len() >= 3 && !w.ends_with('s'))?;
+                    self.edges.get(&(node, *self.vocab.get(one)?))
+                }) else {
                     break;
                 };
                 // A term may run across a wrapped line, not across a line break that separates
@@ -307,6 +318,10 @@ mod tests {
             [("Kidney stones".to_string(), 7), ("UTIs".to_string(), 8)]
         );
         assert!(find(&l, "utis").is_empty(), "an abbreviation's plural keeps its case");
+        // The plural is itself a word of another term: the singular's path still matches.
+        l.insert("infantile spasms", ConceptKind::Condition, 9);
+        l.insert("muscle spasm", ConceptKind::Condition, 10);
+        assert_eq!(find(&l, "muscle spasms"), [("muscle spasms".to_string(), 10)]);
     }
 
     #[test]

@@ -971,7 +971,8 @@ mod tests {
         }
         for r in rows(CUR_CONDITIONS) {
             assert!(t.snomed.contains_key(col(&r, 1)), "SNOMED {}", col(&r, 1));
-            assert!(t.icd10.contains_key(col(&r, 2)), "ICD-10-CM {}", col(&r, 2));
+            // A finding ICD-10-CM has no code for ("Smoker", "Runny nose" as a symptom) has none.
+            assert!(col(&r, 2).is_empty() || t.icd10.contains_key(col(&r, 2)), "ICD-10-CM {}", col(&r, 2));
         }
         for r in rows(CUR_UNITS) {
             assert!(t.ucum.contains(col(&r, 1)));
