@@ -67,14 +67,24 @@ async fn the_same_upload_twice_and_a_duplicated_event_change_nothing() {
             .await
             .unwrap();
     }
-    // The same bytes uploaded again: a new version, a new Textract job, the same resources.
+    // The same bytes uploaded again, under the same key (a new version) and under another key.
+    // The bucket is SSE-KMS, as the terraform module makes it: each upload gets an eTag that is
+    // no digest of the content, as on AWS. The content was written: no new job, no new write.
     fleet.upload_sample(key, "referral-letter.tif").await;
-    fleet.wait("the second upload's write", LONG, || fleet.workers[w].events("document_written").len() == 2);
+    let copy = "dup/again/copy of the referral.tif";
+    fleet.upload_sample(copy, "referral-letter.tif").await;
+    let again = fleet.s3.head_object().bucket(fleet.intake_bucket()).key(key).send().await.unwrap();
+    let other = fleet.s3.head_object().bucket(fleet.intake_bucket()).key(copy).send().await.unwrap();
+    assert_eq!(other.server_side_encryption.as_ref().map(|s| s.as_str()), Some("aws:kms"));
+    assert!(head.e_tag != again.e_tag && again.e_tag != other.e_tag, "SSE-KMS eTags are not content digests");
+    let skipped =
+        || fleet.workers[w].events("document_ignored").iter().filter(|e| e["reason"] == "already_written").count();
+    fleet.wait("the duplicates turned away", LONG, || skipped() == 4);
     fleet.drained().await;
     assert_eq!(census(&fhir), before, "duplicates changed the FHIR server");
-    let skipped =
-        fleet.workers[w].events("document_ignored").iter().filter(|e| e["reason"] == "already_written").count();
-    assert_eq!(skipped, 2, "{}", fleet.logs());
+    let worker = &fleet.workers[w];
+    assert_eq!(worker.events("document_written").len(), 1, "{}", fleet.logs());
+    assert_eq!(worker.settled("ocr_started").len(), 1, "one Textract job for one content: {}", fleet.logs());
     assert!(fleet.dead_letters("PAPERCHART__FLEET__INTAKE_DLQ_URL").await.is_empty());
 }
 
@@ -203,8 +213,9 @@ async fn textract_throttling_and_job_limits_are_retried_not_dead_lettered() {
         &[("PAPERCHART__FLEET__TEXTRACT_MAX_ATTEMPTS", "3"), ("PAPERCHART__WORKER__MAX_RECEIVES", "10")],
     );
     // moto_server.py: the first N starts for such a key fail with that error.
+    // Two documents (the same bytes twice would be one document, written once).
     fleet.upload_sample("busy/a__throttle2__.tif", "referral-letter.tif").await;
-    fleet.upload_sample("busy/b__limit3__.tif", "referral-letter.tif").await;
+    fleet.upload_sample("busy/b__limit3__.png", "medication-list-photo.png").await;
     fleet.wait_documents(&fhir, 2).await;
     fleet.drained().await;
     assert!(fleet.dead_letters("PAPERCHART__FLEET__INTAKE_DLQ_URL").await.is_empty());

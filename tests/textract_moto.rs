@@ -86,8 +86,12 @@ async fn a_scanned_tiff_is_read_asynchronously_with_a_notice() {
     let s = stack(3).await;
     let obj =
         s.put("referral letter.tif", std::fs::read(samples().join("documents/referral-letter.tif")).unwrap()).await;
-    let job = s.engine.start_analysis(&obj, "doc-1").await.unwrap();
-    assert_eq!(s.engine.start_analysis(&obj, "doc-1").await.unwrap(), job, "the same object gets the same job");
+    let job = s.engine.start_analysis(&obj, "sha256:00", "doc-1").await.unwrap();
+    assert_eq!(
+        s.engine.start_analysis(&obj, "sha256:00", "doc-1").await.unwrap(),
+        job,
+        "the same object gets the same job"
+    );
     let notice = s.notice().await;
     assert_eq!(
         (notice.job_id.as_str(), notice.status.as_str(), notice.job_tag.as_deref()),
@@ -111,7 +115,7 @@ async fn long_results_are_read_page_by_page() {
     assert!(fixture.exists(), "run `make textract-fixtures`");
     let obj = s.put("news.png", std::fs::read(samples().join("documents/medication-list-photo.png")).unwrap()).await;
     s.put("news.png.textract.json", std::fs::read(&fixture).unwrap()).await;
-    let job = s.engine.start_analysis(&obj, "doc-2").await.unwrap();
+    let job = s.engine.start_analysis(&obj, "sha256:00", "doc-2").await.unwrap();
     assert_eq!(s.notice().await.status, "SUCCEEDED");
     let doc = s.engine.get_result(&job).await.unwrap().unwrap().document;
     // 3,200 blocks in four result pages of at most 1,000: every line must be there.
@@ -124,14 +128,14 @@ async fn long_results_are_read_page_by_page() {
 async fn missing_and_unsupported_documents_fail_permanently() {
     let s = stack(3).await;
     let missing = ObjectLocation { bucket: "intake".into(), key: "nowhere.pdf".into(), version_id: None, etag: None };
-    let job = s.engine.start_analysis(&missing, "doc-3").await.unwrap();
+    let job = s.engine.start_analysis(&missing, "sha256:00", "doc-3").await.unwrap();
     assert_eq!(s.notice().await.status, "FAILED");
     let err = s.engine.get_result(&job).await.err().unwrap();
     assert!(matches!(&err, OcrError::JobFailed { message, .. } if message.contains("INVALID_S3_OBJECT")), "{err}");
     assert!(err.class().is_permanent());
 
     let text = s.put("notes.txt", b"just text".to_vec()).await;
-    let job = s.engine.start_analysis(&text, "doc-4").await.unwrap();
+    let job = s.engine.start_analysis(&text, "sha256:00", "doc-4").await.unwrap();
     assert_eq!(s.notice().await.status, "FAILED");
     assert!(
         matches!(s.engine.get_result(&job).await, Err(OcrError::JobFailed { message, .. }) if message.contains("UNSUPPORTED_DOCUMENT"))
@@ -143,13 +147,13 @@ async fn throttling_is_retried_and_capacity_limits_are_transient() {
     let s = stack(3).await;
     let png = std::fs::read(samples().join("documents/medication-list-photo.png")).unwrap();
     let twice = s.put("a__throttle2__.png", png.clone()).await;
-    assert!(s.engine.start_analysis(&twice, "doc-5").await.is_ok(), "two throttles fit in three attempts");
+    assert!(s.engine.start_analysis(&twice, "sha256:00", "doc-5").await.is_ok(), "two throttles fit in three attempts");
     let always = s.put("b__throttle9__.png", png.clone()).await;
-    let err = s.engine.start_analysis(&always, "doc-6").await.unwrap_err();
+    let err = s.engine.start_analysis(&always, "sha256:00", "doc-6").await.unwrap_err();
     assert!(matches!(err, OcrError::Throttled { .. }), "{err}");
     assert!(!err.class().is_permanent());
     let busy = s.put("c__limit1__.png", png).await;
-    let err = s.engine.start_analysis(&busy, "doc-7").await.unwrap_err();
+    let err = s.engine.start_analysis(&busy, "sha256:00", "doc-7").await.unwrap_err();
     assert!(matches!(err, OcrError::AtCapacity { .. }) && !err.class().is_permanent(), "{err}");
-    assert!(s.engine.start_analysis(&busy, "doc-7").await.is_ok(), "and later it starts");
+    assert!(s.engine.start_analysis(&busy, "sha256:00", "doc-7").await.is_ok(), "and later it starts");
 }

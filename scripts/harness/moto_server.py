@@ -4,6 +4,9 @@
 moto emulates S3, SQS and SNS (with S3 -> SQS notifications and SNS -> SQS delivery) well
 enough; what paperchart needs from it beyond that is patched here before the server starts:
 
+- S3: an object stored with SSE-KMS gets an eTag that is no digest of its content, as on AWS
+  (moto gives every object the MD5 of its bytes, which would hide that the same bytes uploaded
+  twice get two eTags).
 - SQS: a stale receipt handle cannot change a message's visibility (as in SQS); a queue's
   RedriveAllowPolicy is returned by GetQueueAttributes (terraform waits to read it back).
 - Textract: StartDocumentAnalysis honours ClientRequestToken (same token, same job), JobTag and
@@ -35,12 +38,24 @@ import time
 import uuid
 
 from moto.core.exceptions import JsonRESTError
-from moto.s3.models import s3_backends
+from moto.s3.models import FakeKey, s3_backends
 from moto.server import ThreadedMotoServer
 from moto.sns import sns_backends
 from moto.sqs import models as sqs_models
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.textract.responses import TextractResponse
+
+
+def patch_s3():
+    digest = FakeKey.etag
+
+    def etag(self):
+        # Multipart objects come with their own eTag (`<md5 of md5s>-<parts>`), kept as it is.
+        if self._etag is None and self.encryption == "aws:kms":
+            self._etag = uuid.uuid4().hex
+        return digest.fget(self)
+
+    FakeKey.etag = property(etag)
 
 
 def patch_sqs():
@@ -271,6 +286,7 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=5000)
     a = ap.parse_args()
+    patch_s3()
     patch_sqs()
     patch_textract()
     server = ThreadedMotoServer(ip_address=a.host, port=a.port, verbose=False)

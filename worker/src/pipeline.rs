@@ -66,6 +66,12 @@ impl Pipeline {
                 }
                 let object = self.source.read(&located).await?;
                 metrics::stage(Stage::Fetch, t.elapsed());
+                // The same bytes written before from another key or upload: nothing to pay for.
+                if let Some(jobs) = &self.jobs {
+                    if jobs.is_content_written(&object).await? {
+                        return Ok(JobState::Ignored { reason: "already_written" });
+                    }
+                }
                 report.name = object.name.clone();
                 report.uri = object.uri.clone();
                 let kind = decode::detect(&object.bytes)?;

@@ -2,13 +2,17 @@
 //!
 //! `<prefix>textract-jobs/<job id>.json` is a document's `OcrStarted` state: written when its
 //! job starts, read back when the completion notice comes, deleted once the document is written
-//! (after `<prefix>textract-done/<request token>` marks the object version as written, so a
-//! duplicated event is turned away before anything is paid for). The scheduler lists the records
+//! (after two done markers: `<prefix>textract-done/<location token>` marks the object version as
+//! written, so a duplicated event is turned away before a byte is downloaded, and
+//! `<prefix>textract-done/sha256-<hex>` the content, so the same bytes uploaded again under any
+//! key are turned away before a job is paid for). The scheduler lists the records
 //! to find jobs whose notice never came. A crash between any two of these steps leaves a message
 //! or a record to resume from, and every step is idempotent.
 //!
-//! Record formats: 2 (written now) carries the content's SHA-1; 1 (before it, no `format`
-//! field) is read the same way, without it.
+//! Record formats: 3 (written now) carries the content's SHA-256, the identity its resource ids
+//! derive from; 2 the content's SHA-1 only and 1 (no `format` field) neither: their documents
+//! keep the identity they were started with (bucket, key and eTag), so a job parked before an
+//! upgrade is written with the ids it began with.
 
 use async_trait::async_trait;
 use paperchart_core::jobs::{JobStore, PendingJob, StoreError};
@@ -19,10 +23,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::events::ObjectRef;
 use crate::s3::{list_keys, read_if_exists};
-use crate::textract::request_token;
+use crate::textract::location_token;
+
+/// How a content identity begins: `sha256:` and the hex digest.
+const CONTENT: &str = "sha256:";
 
 /// The record format written now.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// What the fleet remembers of a started Textract job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +54,9 @@ pub struct JobRecord {
     /// Hex SHA-1 of the content (FHIR `Attachment.hash`); format 2 on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha1: Option<String>,
+    /// Hex SHA-256 of the content: the document's identity; format 3 on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 fn format_one() -> u32 {
@@ -86,9 +96,10 @@ impl JobRecord {
             kind: job.kind,
             modified: job.object.modified.clone(),
             document_id: job.document_id.clone(),
-            token: request_token(l),
+            token: location_token(l),
             started_at: job.started_at.clone(),
             sha1: job.object.sha1.map(hex::encode),
+            sha256: job.object.identity.strip_prefix(CONTENT).map(str::to_string),
         })
     }
 
@@ -100,7 +111,10 @@ impl JobRecord {
         PendingJob {
             job: OcrJob { id: self.job_id.clone() },
             object: SourceObject {
-                identity: o.identity(),
+                identity: match &self.sha256 {
+                    Some(hex) => format!("{CONTENT}{hex}"),
+                    None => o.identity(),
+                },
                 uri: o.uri(),
                 name: self.key.rsplit('/').next().unwrap_or(&self.key).to_string(),
                 size: self.size,
@@ -135,6 +149,31 @@ impl JobRegistry {
 
     fn done_key(&self, token: &str) -> String {
         format!("{}textract-done/{token}", self.prefix)
+    }
+
+    /// The done marker of a content identity (`sha256:<hex>`), if it is one.
+    fn content_done_key(&self, identity: &str) -> Option<String> {
+        identity.strip_prefix(CONTENT).map(|hex| self.done_key(&format!("sha256-{hex}")))
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
+            Err(e) => Err(self.unavailable("head", key, crate::describe(&e))),
+        }
+    }
+
+    async fn mark(&self, key: &str, document_id: &str) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(document_id.as_bytes().to_vec().into())
+            .send()
+            .await
+            .map_err(|e| self.unavailable("put", key, crate::describe(&e)))?;
+        Ok(())
     }
 
     fn unavailable(&self, op: &'static str, key: &str, detail: impl std::fmt::Display) -> StoreError {
@@ -201,11 +240,13 @@ impl JobRegistry {
 impl JobStore for JobRegistry {
     async fn is_written(&self, object: &Located) -> Result<bool, StoreError> {
         let Some(l) = &object.location else { return Ok(false) };
-        let key = self.done_key(&request_token(l));
-        match self.client.head_object().bucket(&self.bucket).key(&key).send().await {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
-            Err(e) => Err(self.unavailable("head", &key, crate::describe(&e))),
+        self.exists(&self.done_key(&location_token(l))).await
+    }
+
+    async fn is_content_written(&self, object: &SourceObject) -> Result<bool, StoreError> {
+        match self.content_done_key(&object.identity) {
+            Some(key) => self.exists(&key).await,
+            None => Ok(false),
         }
     }
 
@@ -217,20 +258,15 @@ impl JobStore for JobRegistry {
         Ok(self.record(job_id).await?.map(|r| r.pending()))
     }
 
-    /// The done marker first (a lifecycle rule may expire markers after Textract's own token
+    /// The done markers first (a lifecycle rule may expire markers after Textract's own token
     /// window), then the record: a crash in between leaves a record whose notice the scheduler
     /// sends again, and the rewrite is idempotent.
     async fn written(&self, job: &PendingJob) -> Result<(), StoreError> {
         let record = JobRecord::of(job)?;
-        let key = self.done_key(&record.token);
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .body(record.document_id.as_bytes().to_vec().into())
-            .send()
-            .await
-            .map_err(|e| self.unavailable("put", &key, crate::describe(&e)))?;
+        if let Some(key) = self.content_done_key(&job.object.identity) {
+            self.mark(&key, &record.document_id).await?;
+        }
+        self.mark(&self.done_key(&record.token), &record.document_id).await?;
         self.delete(&record.job_id).await
     }
 
@@ -264,9 +300,16 @@ mod tests {
         let again = JobRecord::of(&p).unwrap();
         assert_eq!(again.format, FORMAT);
         assert_eq!(again.sha1.as_deref(), Some("0707070707070707070707070707070707070707"));
-        assert_eq!(again.token, request_token(p.object.location.as_ref().unwrap()), "the token follows the object");
+        assert_eq!(again.token, location_token(p.object.location.as_ref().unwrap()), "the token follows the object");
+        assert_eq!(again.sha256, None, "a job parked before content identities keeps its own");
         let back: JobRecord = serde_json::from_str(&serde_json::to_string(&again).unwrap()).unwrap();
         assert_eq!(back.pending().object.sha1, Some([7u8; 20]));
+        assert_eq!(back.pending().object.identity, p.object.identity);
+        // Now: the content's SHA-256 is the identity, kept in the record and given back.
+        p.object.identity = format!("sha256:{}", "ab".repeat(32));
+        let r = JobRecord::of(&p).unwrap();
+        assert_eq!(r.sha256.as_deref(), Some("ab".repeat(32).as_str()));
+        let back: JobRecord = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(back.pending().object.identity, p.object.identity);
     }
 }

@@ -1,9 +1,11 @@
 //! The object-source seam on Amazon S3.
 //!
-//! Keys are `s3://bucket/key` with an optional `?versionId=`; the object's eTag (or version) is
-//! what the identity — and therefore every resource id — derives from, so a duplicated event, a
-//! multipart upload's second event or the same bytes uploaded again change nothing. The size is checked with a HEAD
-//! before a byte is downloaded.
+//! Keys are `s3://bucket/key` with an optional `?versionId=`. The identity every resource id
+//! derives from is the SHA-256 of the bytes read, as for local files: a duplicated event, a
+//! multipart upload's second event, the same bytes uploaded again under the same key or another
+//! one change nothing. Not the eTag: under SSE-KMS (the terraform module's default) S3's eTag is
+//! no digest of the content, so the same bytes get a new eTag on every upload. The size is
+//! checked with a HEAD before a byte is downloaded.
 
 use async_trait::async_trait;
 
@@ -71,7 +73,7 @@ impl ObjectSource for S3Source {
         Ok(Located { key: key.to_string(), size, location: Some(located.location()) })
     }
 
-    /// A GET of that version exactly; the identity is bucket, key and eTag.
+    /// A GET of that version exactly; the identity is the content's SHA-256.
     async fn read(&self, located: &Located) -> Result<SourceObject, SourceError> {
         let key = &located.key;
         let l = located.location.as_ref().ok_or_else(|| SourceError::NotFound { key: key.clone() })?;
@@ -89,7 +91,6 @@ impl ObjectSource for S3Source {
         let o = ObjectRef::from_location(l, Some(located.size));
         let name = o.key.rsplit('/').next().unwrap_or(&o.key).to_string();
         let mut object = SourceObject::from_bytes(o.uri(), name, bytes, modified);
-        object.identity = o.identity();
         object.location = Some(l.clone());
         Ok(object)
     }

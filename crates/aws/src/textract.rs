@@ -161,11 +161,21 @@ fn archive_error(e: StoreError) -> OcrError {
     }
 }
 
-/// The idempotency token of a document: bucket, key and version (or eTag), so a duplicated event
-/// starts the same job and a new version of the object a new one.
-pub fn request_token(o: &ObjectLocation) -> String {
+/// The token of an object version, before its bytes are read: bucket, key and version (or eTag).
+/// The done marker of a written version is kept under it, so a duplicated event is turned away
+/// before anything is downloaded.
+pub fn location_token(o: &ObjectLocation) -> String {
     let version = o.version_id.as_deref().or(o.etag.as_deref()).unwrap_or("").trim_matches('"');
     let name = format!("textract|s3://{}/{}|{version}", o.bucket, o.key);
+    uuid::Uuid::new_v5(&paperchart_model::ids::NAMESPACE, name.as_bytes()).to_string()
+}
+
+/// The Textract `ClientRequestToken` of a document: its content (`sha256:<hex>`) where it lies,
+/// so a duplicated event starts the same job. Not the content alone: Textract refuses a token
+/// reused with another `DocumentLocation` (IdempotentParameterMismatchException); the same bytes
+/// under another key are turned away before a job by their content's done marker instead.
+pub fn request_token(o: &ObjectLocation, identity: &str) -> String {
+    let name = format!("textract|{}|{identity}", location_token(o));
     uuid::Uuid::new_v5(&paperchart_model::ids::NAMESPACE, name.as_bytes()).to_string()
 }
 
@@ -252,7 +262,13 @@ impl TextractEngine {
     }
 
     /// Starts the analysis of the object at `object`; `job_tag` names the document in the notice.
-    pub async fn start_analysis(&self, object: &ObjectLocation, job_tag: &str) -> Result<String, OcrError> {
+    /// Starts the analysis of the object at `object` whose content is `identity`.
+    pub async fn start_analysis(
+        &self,
+        object: &ObjectLocation,
+        identity: &str,
+        job_tag: &str,
+    ) -> Result<String, OcrError> {
         const API: &str = "StartDocumentAnalysis";
         let location = DocumentLocation::builder()
             .s3_object(
@@ -270,7 +286,7 @@ impl TextractEngine {
             .map_err(|e| OcrError::EngineFailed { engine: "textract", detail: format!("notification channel: {e}") })?;
         let tag: String =
             job_tag.chars().filter(|c| c.is_ascii_alphanumeric() || "_.-:".contains(*c)).take(64).collect();
-        let token = request_token(object);
+        let token = request_token(object, identity);
         let out = self
             .call(API, &self.start_limit, || async {
                 self.client
@@ -401,7 +417,7 @@ impl OcrEngine for TextractEngine {
             tracing::info!(event = "textract_response_reused", document_id = tag, "kept answer read");
             return Ok(OcrStart::Done(saved.response.document()));
         }
-        let id = self.start_analysis(location, tag).await?;
+        let id = self.start_analysis(location, &object.identity, tag).await?;
         Ok(OcrStart::Started(OcrJob { id }))
     }
 
@@ -451,7 +467,7 @@ mod tests {
         // after an upgrade still gets the same job back.
         let o = ObjectLocation { bucket: "b".into(), key: "k.pdf".into(), version_id: Some("v1".into()), etag: None };
         assert_eq!(
-            request_token(&o),
+            location_token(&o),
             uuid::Uuid::new_v5(&paperchart_model::ids::NAMESPACE, b"textract|s3://b/k.pdf|v1").to_string()
         );
     }
@@ -470,11 +486,13 @@ mod tests {
     #[test]
     fn tokens_follow_the_object_version() {
         let o = ObjectLocation { bucket: "b".into(), key: "k.pdf".into(), version_id: Some("v1".into()), etag: None };
-        let t = request_token(&o);
-        assert_eq!(t, request_token(&o.clone()));
+        let t = request_token(&o, "sha256:aa");
+        assert_eq!(t, request_token(&o.clone(), "sha256:aa"));
         assert_eq!(t.len(), 36);
         assert!(t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
-        let v2 = ObjectLocation { version_id: Some("v2".into()), ..o };
-        assert_ne!(t, request_token(&v2));
+        let v2 = ObjectLocation { version_id: Some("v2".into()), ..o.clone() };
+        assert_ne!(t, request_token(&v2, "sha256:aa"), "another version");
+        assert_ne!(t, request_token(&o, "sha256:bb"), "other bytes");
+        assert_ne!(location_token(&o), location_token(&v2));
     }
 }

@@ -57,6 +57,9 @@ impl Classified for StoreError {
 pub trait JobStore: Send + Sync {
     /// Whether this object version was written already (its job finished and was written).
     async fn is_written(&self, object: &Located) -> Result<bool, StoreError>;
+    /// Whether a document with this content (its identity) was written already, from whatever
+    /// key: the same bytes uploaded again are turned away before a job is started.
+    async fn is_content_written(&self, object: &SourceObject) -> Result<bool, StoreError>;
     /// Keeps a started job until its document is written.
     async fn park(&self, job: &PendingJob) -> Result<(), StoreError>;
     /// The job with this id, if it is parked here.

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use paperchart_core::jobs::{JobStore, PendingJob, StoreError};
 use paperchart_core::queue::{JobQueue, Message, QueueError};
 use paperchart_core::sink::{FhirSink, ReviewStore, SinkError, WriteOutcome};
-use paperchart_core::source::Located;
+use paperchart_core::source::{Located, SourceObject};
 use paperchart_model::bundle::{Bundle, Review};
 use tokio::time::Instant;
 
@@ -271,6 +271,8 @@ impl ReviewStore for MemoryReview {
 pub struct MemoryJobs {
     parked: Arc<Mutex<BTreeMap<String, PendingJob>>>,
     written: Arc<Mutex<Vec<String>>>,
+    /// The content identities of the documents written.
+    contents: Arc<Mutex<Vec<String>>>,
     forgotten: Arc<Mutex<Vec<String>>>,
 }
 
@@ -297,6 +299,10 @@ impl JobStore for MemoryJobs {
         Ok(self.written.lock().unwrap().contains(key))
     }
 
+    async fn is_content_written(&self, object: &SourceObject) -> Result<bool, StoreError> {
+        Ok(self.contents.lock().unwrap().contains(&object.identity))
+    }
+
     async fn park(&self, job: &PendingJob) -> Result<(), StoreError> {
         self.parked.lock().unwrap().insert(job.job.id.clone(), job.clone());
         Ok(())
@@ -309,6 +315,7 @@ impl JobStore for MemoryJobs {
     async fn written(&self, job: &PendingJob) -> Result<(), StoreError> {
         let key = job.object.location.as_ref().map_or_else(|| job.object.uri.clone(), |l| l.key.clone());
         self.written.lock().unwrap().push(key);
+        self.contents.lock().unwrap().push(job.object.identity.clone());
         self.parked.lock().unwrap().remove(&job.job.id);
         Ok(())
     }
