@@ -19,44 +19,11 @@
 
 use paperchart_model::bundle::Entry;
 use paperchart_model::findings::{Assertion, Code, Entity, SYSTEM_LOINC, SYSTEM_SNOMED};
+use paperchart_model::social::*;
 use serde_json::json;
 
 use crate::codes::{coding, OBS_CATEGORY};
 use crate::Context;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Habit {
-    Tobacco,
-    Alcohol,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Current,
-    Former,
-    Never,
-}
-
-/// The habit and status a status concept stands for.
-fn status_of(code: &str) -> Option<(Habit, Status)> {
-    Some(match code {
-        SMOKER => (Habit::Tobacco, Status::Current),
-        EX_SMOKER => (Habit::Tobacco, Status::Former),
-        NEVER_SMOKED => (Habit::Tobacco, Status::Never),
-        DRINKER => (Habit::Alcohol, Status::Current),
-        EX_DRINKER => (Habit::Alcohol, Status::Former),
-        NON_DRINKER => (Habit::Alcohol, Status::Never),
-        _ => return None,
-    })
-}
-
-const SMOKER: &str = "77176002";
-const EX_SMOKER: &str = "8517006";
-const NEVER_SMOKED: &str = "266919005";
-const NON_SMOKER: &str = "160618006";
-const DRINKER: &str = "219006";
-const EX_DRINKER: &str = "82581004";
-const NON_DRINKER: &str = "105542008";
 
 fn display(code: &str) -> &'static str {
     match code {
@@ -68,11 +35,6 @@ fn display(code: &str) -> &'static str {
         EX_DRINKER => "Ex-drinker",
         _ => "Current non-drinker of alcohol",
     }
-}
-
-/// The habit a finding's status concept names, if it is one.
-fn habit(e: &Entity) -> Option<(Habit, Status)> {
-    e.codes.iter().filter(|c| c.system == SYSTEM_SNOMED).find_map(|c| status_of(&c.code))
 }
 
 /// Is this finding a smoking or drinking status (written here, never as a Condition)?

@@ -16,5 +16,6 @@ pub mod ids;
 pub mod layout;
 pub mod object;
 pub mod settings;
+pub mod social;
 pub mod textract;
 pub mod vocabulary;

@@ -176,7 +176,8 @@ impl Assertor {
         // "Allergies: none" — a rule written with a colon needs one between the finding and it.
         let colon_next = text[end..c1].trim_start().starts_with([':', '-']);
         let applies = |c: Category| {
-            self.governs(&pre, before.len(), c, true) || self.governs(&post, usize::from(colon_next), c, false)
+            self.governs(&pre, before, before.len(), c, true)
+                || self.governs(&post, after, usize::from(colon_next), c, false)
         };
 
         if applies(Category::Negated)
@@ -271,7 +272,7 @@ impl Assertor {
     /// with no terminator of its category between it and the finding at `finding`; after it, a
     /// backward trigger with none between the finding and it (an adjacent-only rule must start at
     /// word `finding`: 0 when a colon follows the finding, 1 when none does).
-    fn governs(&self, hits: &[Hit], finding: usize, c: Category, pre: bool) -> bool {
+    fn governs(&self, hits: &[Hit], words: &[String], finding: usize, c: Category, pre: bool) -> bool {
         let terminates = |h: &Hit| {
             let r = &self.rules[h.rule];
             r.direction == Direction::Terminate && (r.category == c || r.category == Category::Any)
@@ -287,7 +288,7 @@ impl Assertor {
                     && !hits[i + 1..].iter().any(terminates)
             } else {
                 matches!(r.direction, Direction::Backward | Direction::Both)
-                    && (!r.adjacent || h.at < finding)
+                    && (!r.adjacent || (h.at < finding && answer_tail(&words[h.at + h.len..])))
                     && !hits[..i].iter().any(terminates)
             }
         })
@@ -391,6 +392,37 @@ pub fn clause(text: &str, start: usize, end: usize) -> (usize, usize) {
         j += 1;
     }
     (c0, c1)
+}
+
+/// What may follow a field's answer and keep it the whole value ("Tobacco: quit smoking in 1958",
+/// "Smoking: never smoked"): a time, or the habit named again. Anything else ("Chest pain: denies
+/// radiation", "Diabetes: no retinopathy") makes the words after the colon a statement of their
+/// own, not an answer about the field.
+fn answer_tail(rest: &[String]) -> bool {
+    const TAIL: &[&str] = &[
+        "in",
+        "since",
+        "ago",
+        "year",
+        "years",
+        "yr",
+        "yrs",
+        "smoking",
+        "smoked",
+        "smoker",
+        "drinking",
+        "drinker",
+        "drinks",
+        "tobacco",
+        "cigarettes",
+        "alcohol",
+        "etoh",
+        "use",
+        "used",
+        "known",
+        "reported",
+    ];
+    rest.iter().all(|w| w.bytes().all(|b| b.is_ascii_digit()) || TAIL.contains(&w.as_str()))
 }
 
 /// Words no sentence ends with: they wait for what follows (an object, a noun).

@@ -611,6 +611,7 @@ impl NlpEngine for Builtin {
         }) {
             e.attrs.relative = super::family::relative_of(text, e.start, e.end);
         }
+        super::social::screen(text, &mut entities);
         super::confidence::score(&mut entities);
         entities.extend(phi_entities);
         entities.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(a.kind.cmp(&b.kind)));
@@ -1439,6 +1440,44 @@ Diagnosis: Essential hypertension (I10)
         // Advice and a blood level are no habit.
         let out = engine().analyze("Counselled to quit smoking. EtOH level 0.05.\n");
         assert!(out.entities.iter().all(|e| e.kind != EntityType::Condition), "{:?}", out.entities);
+    }
+
+    #[test]
+    fn what_is_not_the_patients_habit_or_a_fields_answer_is_no_fact() {
+        let stands = |text: &str| {
+            engine()
+                .analyze(text)
+                .entities
+                .into_iter()
+                .filter(|e| e.kind == EntityType::Condition)
+                .filter(|e| matches!(e.assertion, Assertion::Present | Assertion::Historical | Assertion::Absent))
+                .map(|e| (e.text, e.assertion))
+                .collect::<Vec<_>>()
+        };
+        for text in [
+            "Smokes marijuana daily.",        // another substance
+            "Roommate smokes indoors.",       // another person
+            "Alcohol use: 0 drinks per week", // no use
+            "Alcohol intake: sober x 5 years",
+            "Avoid alcohol intake while on metronidazole.", // advice
+            "Reports cramping and vaginal spotting.",       // no muscle named
+            "Sustained a low energy fall.",
+            "Culture grew C. acnes.", // a first word is taken as written
+            "1 mm ST depressions in V4-V6.",
+        ] {
+            assert_eq!(stands(text), [], "{text}");
+        }
+        // Statuses that disagree are both only possible.
+        assert_eq!(stands("Never smoker. Current smoker, 1 ppd."), []);
+        // Words after a colon that are no answer leave the field as it is.
+        for (text, field) in [
+            ("Chest pain: past 3 days, worse with exertion.", "Chest pain"),
+            ("Chest pain: denies radiation to the arm.", "Chest pain"),
+            ("Diabetes: no retinopathy.", "Diabetes"),
+        ] {
+            assert_eq!(stands(text), [(field.to_string(), Assertion::Present)], "{text}");
+        }
+        assert_eq!(stands("Tobacco: quit smoking in 1958."), [], "quit, and the habit again: stays an answer");
     }
 
     #[test]

@@ -211,10 +211,11 @@ impl Lexicon {
             while j < tokens.len() {
                 // A plural the terms hold as a word of another term ("muscle spasms", where
                 // "spasms" is a word of "infantile spasms"): the singular's edge when the
-                // plural has none here.
+                // plural has none here. Only inside a term: a first word is taken as written
+                // ("C. acnes" is no acne, "ST depressions" no depression).
                 let Some(&next) = self.edges.get(&(node, ids[j])).or_else(|| {
                     let raw = tokens[j].text(text);
-                    if !raw.ends_with(['s', 'S']) {
+                    if node == 0 || !raw.ends_with(['s', 'S']) {
                         return None;
                     }
                     let word = super::text::fold(raw);
@@ -322,6 +323,9 @@ mod tests {
         l.insert("infantile spasms", ConceptKind::Condition, 9);
         l.insert("muscle spasm", ConceptKind::Condition, 10);
         assert_eq!(find(&l, "muscle spasms"), [("muscle spasms".to_string(), 10)]);
+        l.insert("acne", ConceptKind::Condition, 11);
+        l.insert("acnes bacteria", ConceptKind::Condition, 12);
+        assert!(find(&l, "grew C. acnes").is_empty(), "a first word is taken as written");
     }
 
     #[test]

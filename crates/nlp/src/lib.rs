@@ -30,6 +30,7 @@ pub mod phi;
 pub mod phi_more;
 pub mod repair;
 pub mod sections;
+pub mod social;
 mod tables;
 pub mod terminology;
 pub mod text;
