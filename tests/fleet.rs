@@ -268,6 +268,31 @@ async fn a_refused_write_is_dead_lettered_with_the_operation_outcome() {
     assert_eq!(posts, 1, "a 400 is not retried");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redriven_dead_letter_is_written_once_after_the_fix() {
+    // The server refuses the first write (400), then accepts: the fix.
+    let oo = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid"}]}"#;
+    let (base, requests) = scripted(vec![Reply::Status(400, vec![], oo)]);
+    let mut fleet = Fleet::start().await;
+    let w = fleet.worker("fhir", &base, &[]);
+    fleet.upload_sample("redrive/medication list.png", "medication-list-photo.png").await;
+    let posts = || requests.lock().unwrap().iter().filter(|r| r.line.starts_with("POST")).count();
+    fleet.wait("the refusal", LONG, || posts() == 1);
+    fleet.drained().await;
+    let dlq = "PAPERCHART__FLEET__COMPLETION_DLQ_URL";
+    assert_eq!(fleet.depth(dlq).await, (1, 0));
+    // The job's record is set aside with the letter, where the sweep does not look.
+    assert_eq!((fleet.job_records().await, fleet.set_aside_records().await), (0, 1));
+
+    let out = fleet.redrive(dlq, "PAPERCHART__FLEET__COMPLETION_QUEUE_URL");
+    assert!(out.contains("moved 1 message(s)"), "{out}");
+    fleet.wait("the redriven write", LONG, || fleet.workers[w].events("document_written").len() == 1);
+    fleet.drained().await;
+    assert_eq!(posts(), 2, "refused once, written once");
+    assert_eq!(fleet.depth(dlq).await, (0, 0));
+    assert_eq!(fleet.set_aside_records().await, 0, "a written document's record is gone");
+}
+
 #[test]
 fn a_worker_with_a_wrong_fhir_endpoint_stops_at_start_and_says_why() {
     let closed = format!("http://127.0.0.1:{}/fhir", free_port());

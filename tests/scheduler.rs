@@ -110,9 +110,22 @@ async fn a_lost_textract_notice_is_found_and_the_document_written() {
     assert!(rounds[0].contains("dead-lettered 1"), "{rounds:?}");
     fleet.wait("the document in the FHIR server", LONG, || fhir.count("DocumentReference") == 1);
     fleet.drained().await;
-    let dead = fleet.dead_letters("PAPERCHART__FLEET__COMPLETION_DLQ_URL").await;
-    assert_eq!(dead.len(), 1, "{dead:?}");
-    assert!(dead[0].0.contains("0123456789abcdef") && dead[0].1.contains("stuck Textract job"), "{dead:?}");
+    // The unknown job's letter is a notice a worker reads, and its record is set aside.
+    let dlq = "PAPERCHART__FLEET__COMPLETION_DLQ_URL";
+    assert_eq!(fleet.depth(dlq).await, (1, 0));
+    assert_eq!(fleet.set_aside_records().await, 1);
+    // Redriven: Textract does not know the job and no answer was kept, so the document is read
+    // again from its source object, which is gone: a new letter with that reason, for the next
+    // redrive, and the record kept for it.
+    let out = fleet.redrive(dlq, "PAPERCHART__FLEET__COMPLETION_QUEUE_URL");
+    assert!(out.contains("moved 1 message(s)"), "{out}");
+    fleet.wait("the restart", LONG, || fleet.workers[0].log().contains("document_restarted"));
+    fleet.drained().await;
+    let dead = fleet.dead_letters(dlq).await;
+    assert_eq!(dead.len(), 1, "{dead:?}\n{}", fleet.logs());
+    assert!(paperchart_aws::events::parse_completion(&dead[0].0).is_ok(), "{dead:?}");
+    assert!(dead[0].0.contains("0123456789abcdef") && dead[0].1.contains("not_found"), "{dead:?}");
+    assert_eq!(fleet.set_aside_records().await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,6 +2,10 @@
 //! cause is fixed. Each message is sent before it is deleted, so a crash in between leaves a
 //! duplicate (which the workers absorb), never a loss. The dead-letter reason attribute is
 //! dropped on the way: the message gets a fresh start.
+//!
+//! A run moves only the letters that were in the queue when it began (sent before it): a letter
+//! that fails again while the run goes on comes back as a new message and waits for the next
+//! redrive, so a fault that is not mended never turns a redrive into a loop.
 
 use std::collections::HashMap;
 
@@ -15,6 +19,10 @@ pub struct Redriven {
 /// Moves up to `max` messages (all, when `None`) from `from` to `to`.
 pub async fn redrive(sqs: &aws_sdk_sqs::Client, from: &str, to: &str, max: Option<usize>) -> anyhow::Result<Redriven> {
     let mut moved = 0usize;
+    let mut held: Vec<String> = Vec::new();
+    // SQS's SentTimestamp is in milliseconds, by SQS's clock; the task's clock is NTP-synced
+    // (ECS), so they agree to well under the time a letter takes to fail again.
+    let began = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
     loop {
         let want = max.map_or(10, |m| m.saturating_sub(moved).min(10));
         if want == 0 {
@@ -27,6 +35,7 @@ pub async fn redrive(sqs: &aws_sdk_sqs::Client, from: &str, to: &str, max: Optio
             .visibility_timeout(60)
             .wait_time_seconds(1)
             .message_attribute_names("All")
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp)
             .send()
             .await
             .map_err(|e| anyhow::anyhow!("receive from {from}: {}", paperchart_aws::describe(&e)))?;
@@ -34,7 +43,18 @@ pub async fn redrive(sqs: &aws_sdk_sqs::Client, from: &str, to: &str, max: Optio
         if messages.is_empty() {
             break;
         }
-        for m in messages {
+        let sent = |m: &aws_sdk_sqs::types::Message| {
+            m.attributes
+                .as_ref()
+                .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp))
+                .and_then(|t| t.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        // Letters dead-lettered again since the run began stay invisible while it goes on, and
+        // wait for the next run.
+        let (old, again): (Vec<_>, Vec<_>) = messages.into_iter().partition(|m| sent(m) < began);
+        held.extend(again.into_iter().filter_map(|m| m.receipt_handle));
+        for m in old {
             let attributes: HashMap<String, MessageAttributeValue> = m
                 .message_attributes
                 .clone()
@@ -57,6 +77,15 @@ pub async fn redrive(sqs: &aws_sdk_sqs::Client, from: &str, to: &str, max: Optio
                 .map_err(|e| anyhow::anyhow!("delete from {from}: {}", paperchart_aws::describe(&e)))?;
             moved += 1;
             tracing::info!(msg_id = m.message_id.as_deref().unwrap_or(""), "redriven");
+        }
+    }
+    // Visible again at once for the next run, not after the receive's 60 s (a receipt that went
+    // stale in a long run is visible again already).
+    for receipt in held {
+        let released =
+            sqs.change_message_visibility().queue_url(from).receipt_handle(receipt).visibility_timeout(0).send().await;
+        if let Err(e) = released {
+            tracing::warn!(error = %paperchart_aws::describe(&e), "a letter left for the next redrive stays hidden until its visibility ends");
         }
     }
     Ok(Redriven { moved })

@@ -5,8 +5,11 @@
 //! - finished (SUCCEEDED, PARTIAL_SUCCESS or FAILED): its notice is sent again to the completion
 //!   queue, so a worker finishes it (writes it, or dead-letters it with Textract's reason) by
 //!   the same path as every other job;
-//! - unknown to Textract (expired, or never started): the record goes to the completion
-//!   dead-letter queue with the reason, and is deleted.
+//! - unknown to Textract (expired, or never started): its notice goes to the completion
+//!   dead-letter queue with the reason (a notice like Textract's, status `EXPIRED`, so a redrive
+//!   hands it to a worker like any other), and the record is set aside under `textract-failed/`.
+//!   Redriven, the worker finds the record there and, with no kept answer, reads the document
+//!   again from its source object.
 //!
 //! A replay's record (`replay-<document id>`, see [`crate::replay`]) names no Textract job: its
 //! answer is kept in the work bucket, so its notice is simply sent again.
@@ -75,13 +78,12 @@ pub async fn sweep(
                 out.renotified += 1;
             }
             Err(e) if e.class().is_permanent() => {
-                let body = serde_json::to_string(record)?;
                 let reason = format!("stuck Textract job: {e}");
                 completion
-                    .send_dead_letter(&body, &reason, 0)
+                    .send_dead_letter(&notice(record, "EXPIRED"), &reason, 0)
                     .await
                     .map_err(|e| anyhow::anyhow!("completion DLQ: {e}"))?;
-                registry.delete(&record.job_id).await.map_err(|e| anyhow::anyhow!("job record: {e}"))?;
+                registry.set_aside(record).await.map_err(|e| anyhow::anyhow!("job record: {e}"))?;
                 tracing::warn!(job = record.job_id.as_str(), error = e.label(), "stuck job dead-lettered");
                 out.dead_lettered += 1;
             }

@@ -223,25 +223,52 @@ impl Pipeline {
     /// with its OCR job, ignored, or failed. A document whose job was parked and that fails for
     /// good is forgotten by the job store (it goes to the dead letters with the message).
     pub async fn run(&self, mut state: JobState, report: &mut DocReport) -> Result<Settlement, (Stage, StageError)> {
-        let started_here = !matches!(state, JobState::OcrStarted { .. });
+        let mut started_here = !matches!(state, JobState::OcrStarted { .. });
+        // A job the engine forgot, whose document starts over from its source: its record goes
+        // once the document's work for this message is done.
+        let mut restarted: Option<PendingJob> = None;
         loop {
             let stage = state.stage();
-            let parked = state.pending().map(|p| p.job.id.clone());
-            match self.step(state, report).await {
-                Ok(JobState::Written) => return Ok(Settlement::Written),
-                Ok(JobState::OcrStarted { .. }) if started_here => return Ok(Settlement::OcrStarted),
+            let parked = state.pending().cloned();
+            let settled = match self.step(state, report).await {
+                Ok(JobState::Written) => Settlement::Written,
+                Ok(JobState::OcrStarted { .. }) if started_here => Settlement::OcrStarted,
                 Ok(JobState::Ignored { reason }) => {
                     DocumentIgnored { reason }.emit();
-                    return Ok(Settlement::Ignored);
+                    Settlement::Ignored
                 }
-                Ok(next) => state = next,
+                Ok(next) => {
+                    state = next;
+                    continue;
+                }
+                // A redriven notice whose job Textract no longer knows, and no answer kept: the
+                // document is done again from the object it came from.
+                Err(StageError::Ocr(OcrError::UnknownJob { .. })) if restarted.is_none() => {
+                    let from_source = parked.as_ref().and_then(|p| {
+                        p.object.location.as_ref().and_then(|l| self.source.key_for(l)).map(|k| (p.clone(), k))
+                    });
+                    if let Some((job, key)) = from_source {
+                        tracing::info!(event = "document_restarted", document_id = %job.document_id, "OCR job unknown: read again from the source");
+                        restarted = Some(job);
+                        started_here = true;
+                        state = JobState::Received { key };
+                        continue;
+                    }
+                    let e =
+                        StageError::Ocr(OcrError::UnknownJob { job_id: parked.map(|p| p.job.id).unwrap_or_default() });
+                    return Err((stage, e));
+                }
                 Err(e) => {
-                    if let (true, Some(job_id), Some(jobs)) = (e.class().is_permanent(), parked, &self.jobs) {
-                        jobs.forget(&job_id).await.map_err(|f| (stage, f.into()))?;
+                    if let (true, Some(job), Some(jobs)) = (e.class().is_permanent(), &parked, &self.jobs) {
+                        jobs.forget(job).await.map_err(|f| (stage, f.into()))?;
                     }
                     return Err((stage, e));
                 }
+            };
+            if let (Some(old), Some(jobs)) = (&restarted, &self.jobs) {
+                jobs.discard(old).await.map_err(|f| (stage, f.into()))?;
             }
+            return Ok(settled);
         }
     }
 

@@ -147,6 +147,12 @@ impl JobRegistry {
         format!("{}textract-jobs/{job_id}.json", self.prefix)
     }
 
+    /// Where the record of a job whose document went to the dead letters is kept, out of the
+    /// sweep's sight, until a redriven notice takes it up again.
+    fn aside_key(&self, job_id: &str) -> String {
+        format!("{}textract-failed/{job_id}.json", self.prefix)
+    }
+
     fn done_key(&self, token: &str) -> String {
         format!("{}textract-done/{token}", self.prefix)
     }
@@ -181,7 +187,11 @@ impl JobRegistry {
     }
 
     pub async fn put(&self, r: &JobRecord) -> Result<(), StoreError> {
-        let key = self.key(&r.job_id);
+        self.put_at(&self.key(&r.job_id), r).await
+    }
+
+    async fn put_at(&self, key: &str, r: &JobRecord) -> Result<(), StoreError> {
+        let key = key.to_string();
         let body =
             serde_json::to_vec(r).map_err(|e| StoreError::Corrupt { key: key.clone(), detail: e.to_string() })?;
         self.client
@@ -197,7 +207,23 @@ impl JobRegistry {
     }
 
     pub async fn record(&self, job_id: &str) -> Result<Option<JobRecord>, StoreError> {
-        let key = self.key(job_id);
+        self.read_record(self.key(job_id)).await
+    }
+
+    /// The record of a job set aside when its document was dead-lettered.
+    pub async fn set_aside_record(&self, job_id: &str) -> Result<Option<JobRecord>, StoreError> {
+        self.read_record(self.aside_key(job_id)).await
+    }
+
+    /// Keeps the record of a job whose document goes to the dead letters under
+    /// `textract-failed/`, where the sweep does not look, and removes it from the parked jobs: a
+    /// redriven notice finds it there and the document is done again from it.
+    pub async fn set_aside(&self, record: &JobRecord) -> Result<(), StoreError> {
+        self.put_at(&self.aside_key(&record.job_id), record).await?;
+        self.delete(&record.job_id).await
+    }
+
+    async fn read_record(&self, key: String) -> Result<Option<JobRecord>, StoreError> {
         let bytes =
             read_if_exists(&self.client, &self.bucket, &key).await.map_err(|e| self.unavailable("get", &key, e))?;
         bytes
@@ -208,14 +234,17 @@ impl JobRegistry {
     }
 
     pub async fn delete(&self, job_id: &str) -> Result<(), StoreError> {
-        let key = self.key(job_id);
+        self.delete_key(&self.key(job_id)).await
+    }
+
+    async fn delete_key(&self, key: &str) -> Result<(), StoreError> {
         self.client
             .delete_object()
             .bucket(&self.bucket)
-            .key(&key)
+            .key(key)
             .send()
             .await
-            .map_err(|e| self.unavailable("delete", &key, crate::describe(&e)))?;
+            .map_err(|e| self.unavailable("delete", key, crate::describe(&e)))?;
         Ok(())
     }
 
@@ -254,8 +283,13 @@ impl JobStore for JobRegistry {
         self.put(&JobRecord::of(job)?).await
     }
 
+    /// A parked job, or one set aside when its document was dead-lettered (its notice redriven).
     async fn get(&self, job_id: &str) -> Result<Option<PendingJob>, StoreError> {
-        Ok(self.record(job_id).await?.map(|r| r.pending()))
+        let record = match self.record(job_id).await? {
+            Some(r) => Some(r),
+            None => self.set_aside_record(job_id).await?,
+        };
+        Ok(record.map(|r| r.pending()))
     }
 
     /// The done markers first (a lifecycle rule may expire markers after Textract's own token
@@ -267,11 +301,18 @@ impl JobStore for JobRegistry {
             self.mark(&key, &record.document_id).await?;
         }
         self.mark(&self.done_key(&record.token), &record.document_id).await?;
+        self.delete_key(&self.aside_key(&record.job_id)).await?;
         self.delete(&record.job_id).await
     }
 
-    async fn forget(&self, job_id: &str) -> Result<(), StoreError> {
-        self.delete(job_id).await
+    async fn discard(&self, job: &PendingJob) -> Result<(), StoreError> {
+        self.delete_key(&self.aside_key(&job.job.id)).await?;
+        self.delete(&job.job.id).await
+    }
+
+    /// Set aside, not deleted: the dead letter's redrive takes the job up again from its record.
+    async fn forget(&self, job: &PendingJob) -> Result<(), StoreError> {
+        self.set_aside(&JobRecord::of(job)?).await
     }
 }
 

@@ -73,6 +73,10 @@ impl ObjectSource for S3Source {
         Ok(Located { key: key.to_string(), size, location: Some(located.location()) })
     }
 
+    fn key_for(&self, l: &paperchart_core::source::ObjectLocation) -> Option<String> {
+        Some(source_key(&ObjectRef::from_location(l, None)))
+    }
+
     /// A GET of that version exactly; the identity is the content's SHA-256.
     async fn read(&self, located: &Located) -> Result<SourceObject, SourceError> {
         let key = &located.key;

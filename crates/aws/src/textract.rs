@@ -353,7 +353,15 @@ impl TextractEngine {
                         .await
                         .map_err(|e| classify(API, &e))
                 })
-                .await?;
+                .await
+                .map_err(|e| match e {
+                    // Textract keeps a job's results 7 days: after that, or for an id it never
+                    // gave, the job is unknown (and a redriven document starts over).
+                    OcrError::Refused { code, .. } if code == "InvalidJobIdException" => {
+                        OcrError::UnknownJob { job_id: job_id.to_string() }
+                    }
+                    e => e,
+                })?;
             match out.job_status {
                 Some(JobStatus::InProgress) => return Ok(None),
                 Some(JobStatus::Failed) | None => {

@@ -66,6 +66,11 @@ pub trait JobStore: Send + Sync {
     async fn get(&self, job_id: &str) -> Result<Option<PendingJob>, StoreError>;
     /// The job's document is written: remember the object as written, then forget the job.
     async fn written(&self, job: &PendingJob) -> Result<(), StoreError>;
-    /// Forgets a job whose document will not be written (it went to the dead letters).
-    async fn forget(&self, job_id: &str) -> Result<(), StoreError>;
+    /// Takes a job whose document will not be written now (it goes to the dead letters) out of
+    /// the parked jobs; a store keeps it where [`JobStore::get`] still finds it, so a redriven
+    /// dead letter does the document again from where it was.
+    async fn forget(&self, job: &PendingJob) -> Result<(), StoreError>;
+    /// Deletes a job's record wherever it is kept: its document was started over from its source
+    /// (the engine no longer knew the job).
+    async fn discard(&self, job: &PendingJob) -> Result<(), StoreError>;
 }

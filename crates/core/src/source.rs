@@ -59,6 +59,12 @@ pub trait ObjectSource: Send + Sync {
     async fn locate(&self, key: &str) -> Result<Located, SourceError>;
     async fn read(&self, located: &Located) -> Result<SourceObject, SourceError>;
 
+    /// The key [`ObjectSource::locate`] takes for an object stored at `location`, for a document
+    /// done again from its source (its OCR job is gone); `None` where the source has no such keys.
+    fn key_for(&self, _location: &ObjectLocation) -> Option<String> {
+        None
+    }
+
     /// Both at once.
     async fn fetch(&self, key: &str) -> Result<SourceObject, SourceError> {
         let located = self.locate(key).await?;

@@ -137,15 +137,36 @@ impl Fleet {
     }
 
     pub async fn job_records(&self) -> usize {
+        self.work_keys("paperchart/textract-jobs/").await
+    }
+
+    /// Records of jobs set aside with their dead-lettered documents.
+    pub async fn set_aside_records(&self) -> usize {
+        self.work_keys("paperchart/textract-failed/").await
+    }
+
+    async fn work_keys(&self, prefix: &str) -> usize {
         let out = self
             .s3
             .list_objects_v2()
             .bucket(self.url("PAPERCHART__FLEET__WORK_BUCKET"))
-            .prefix("paperchart/textract-jobs/")
+            .prefix(prefix)
             .send()
             .await
             .unwrap();
         out.contents.unwrap_or_default().len()
+    }
+
+    /// `paperchart-scheduler redrive` from the dead-letter queue `dlq` to `queue` (env names);
+    /// its standard output.
+    pub fn redrive(&self, dlq: &str, queue: &str) -> String {
+        let out = crate::scheduler()
+            .envs(&self.env)
+            .args(["redrive", "--from", self.url(dlq), "--to", self.url(queue)])
+            .output()
+            .expect("run paperchart-scheduler");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Waits until nothing is in flight: both queues empty and no Textract job unfinished.

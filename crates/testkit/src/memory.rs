@@ -274,6 +274,8 @@ pub struct MemoryJobs {
     /// The content identities of the documents written.
     contents: Arc<Mutex<Vec<String>>>,
     forgotten: Arc<Mutex<Vec<String>>>,
+    /// Jobs set aside with their dead-lettered documents, found again by `get`.
+    aside: Arc<Mutex<BTreeMap<String, PendingJob>>>,
 }
 
 impl MemoryJobs {
@@ -309,7 +311,8 @@ impl JobStore for MemoryJobs {
     }
 
     async fn get(&self, job_id: &str) -> Result<Option<PendingJob>, StoreError> {
-        Ok(self.parked.lock().unwrap().get(job_id).cloned())
+        let parked = self.parked.lock().unwrap().get(job_id).cloned();
+        Ok(parked.or_else(|| self.aside.lock().unwrap().get(job_id).cloned()))
     }
 
     async fn written(&self, job: &PendingJob) -> Result<(), StoreError> {
@@ -317,12 +320,20 @@ impl JobStore for MemoryJobs {
         self.written.lock().unwrap().push(key);
         self.contents.lock().unwrap().push(job.object.identity.clone());
         self.parked.lock().unwrap().remove(&job.job.id);
+        self.aside.lock().unwrap().remove(&job.job.id);
         Ok(())
     }
 
-    async fn forget(&self, job_id: &str) -> Result<(), StoreError> {
-        self.parked.lock().unwrap().remove(job_id);
-        self.forgotten.lock().unwrap().push(job_id.to_string());
+    async fn discard(&self, job: &PendingJob) -> Result<(), StoreError> {
+        self.parked.lock().unwrap().remove(&job.job.id);
+        self.aside.lock().unwrap().remove(&job.job.id);
+        Ok(())
+    }
+
+    async fn forget(&self, job: &PendingJob) -> Result<(), StoreError> {
+        self.parked.lock().unwrap().remove(&job.job.id);
+        self.aside.lock().unwrap().insert(job.job.id.clone(), job.clone());
+        self.forgotten.lock().unwrap().push(job.job.id.clone());
         Ok(())
     }
 }
