@@ -207,20 +207,22 @@ async fn findings_without_a_patient_wait_under_the_review_prefix() {
 async fn textract_throttling_and_job_limits_are_retried_not_dead_lettered() {
     let fhir = FhirServer::start();
     let mut fleet = Fleet::start().await;
+    // Throttled deliveries are re-sent apart at most 2 s here (15 min by default).
     let w = fleet.worker(
         "fhir",
         &fhir.base,
-        &[("PAPERCHART__FLEET__TEXTRACT_MAX_ATTEMPTS", "3"), ("PAPERCHART__WORKER__MAX_RECEIVES", "10")],
+        &[("PAPERCHART__FLEET__TEXTRACT_MAX_ATTEMPTS", "3"), ("PAPERCHART__WORKER__RETRY_MAX_SECS", "2")],
     );
-    // moto_server.py: the first N starts for such a key fail with that error.
-    // Two documents (the same bytes twice would be one document, written once).
+    // moto_server.py: the first N starts for such a key fail with that error. Seven times at the
+    // job limit is longer than the queue's maxReceiveCount (5): SQS would have moved the upload
+    // to the dead letters, reasonless, had each wait been a release of the same message.
     fleet.upload_sample("busy/a__throttle2__.tif", "referral-letter.tif").await;
-    fleet.upload_sample("busy/b__limit3__.png", "medication-list-photo.png").await;
+    fleet.upload_sample("busy/b__limit7__.png", "medication-list-photo.png").await;
     fleet.wait_documents(&fhir, 2).await;
     fleet.drained().await;
     assert!(fleet.dead_letters("PAPERCHART__FLEET__INTAKE_DLQ_URL").await.is_empty());
-    let released = fleet.workers[w].settled("retried");
-    assert!(released.len() >= 3, "LimitExceeded releases the message each time:\n{}", fleet.logs());
+    let retried = fleet.workers[w].settled("retried");
+    assert!(retried.len() >= 7, "each LimitExceeded re-sends the upload:\n{}", fleet.logs());
 }
 
 #[tokio::test(flavor = "multi_thread")]

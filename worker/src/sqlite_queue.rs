@@ -174,7 +174,7 @@ impl JobQueue for SqliteQueue {
                     params![count, receipt, now + visibility.as_millis() as i64, id],
                 )
                 .map_err(storage)?;
-                out.push(Message { id: id.to_string(), body, receipt, receive_count: count });
+                out.push(Message { id: id.to_string(), body, receipt, receive_count: count, attempts: 0 });
             }
             tx.commit().map_err(storage)?;
             Ok(out)

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use paperchart_core::backoff::Backoff;
-use paperchart_core::error::Classified;
+use paperchart_core::error::{Classified, ErrorClass};
 use paperchart_core::events::{JobStarted, LeaseExtended, MessageSettled, ReceiveFailed, SettleFailed};
 use paperchart_core::metrics::{self, QueueRole};
 use paperchart_core::queue::{JobQueue, Message, QueueError, Settlement};
@@ -64,6 +64,8 @@ pub struct WorkerSettings {
     pub poll: Duration,
     /// Delay before a released message comes back, by delivery (the first: `base`).
     pub retry: Backoff,
+    /// Throttled deliveries re-sent before the message goes to the dead letters.
+    pub throttle_max_attempts: u32,
     /// Wait after failed receive calls in a row.
     pub receive_backoff: Backoff,
     /// At most this many messages per receive call (SQS allows 10).
@@ -80,7 +82,8 @@ impl WorkerSettings {
             heartbeat: Duration::from_secs(w.heartbeat_secs),
             grace: Duration::from_secs(w.shutdown_grace_secs),
             poll: Duration::from_millis(w.poll_interval_ms),
-            retry: Backoff::new(Duration::from_secs(w.retry_base_secs), MAX_RETRY_DELAY),
+            retry: Backoff::new(Duration::from_secs(w.retry_base_secs), Duration::from_secs(w.retry_max_secs)),
+            throttle_max_attempts: w.throttle_max_attempts,
             receive_backoff: Backoff::new(Duration::from_millis(400), Duration::from_secs(30)),
             max_batch: 10,
         }
@@ -111,10 +114,6 @@ pub struct Worker {
     pub settings: WorkerSettings,
     pub stats: Arc<WorkerStats>,
 }
-
-/// SQS keeps a message invisible for at most 12 hours; a release longer than 15 minutes only
-/// delays work without helping.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(15 * 60);
 
 /// What an extension must leave of the lease when it lands: time for the call's answer to
 /// travel and for clocks to disagree.
@@ -295,9 +294,14 @@ impl Job {
             Ending::Stopped => (Settlement::Interrupted, None, Some(Duration::ZERO), 0),
             Ending::Finished(Ok(done)) => (done.how, None, None, done.documents),
             Ending::Finished(Err(e)) => {
-                let how = Settlement::after_failure(e.class());
-                let delay = (how == Settlement::Retried)
-                    .then(|| self.settings.retry.delay(msg.receive_count.max(1), e.retry_after()));
+                let mut how = Settlement::after_failure(e.class());
+                // Throttling counts its own deliveries (each a new message), up to its limit.
+                let throttled = e.class() == ErrorClass::Throttled;
+                if throttled && msg.attempts + 1 > self.settings.throttle_max_attempts {
+                    how = Settlement::DeadLettered;
+                }
+                let failures = if throttled { msg.attempts + 1 } else { msg.receive_count.max(1) };
+                let delay = (how == Settlement::Retried).then(|| self.settings.retry.delay(failures, e.retry_after()));
                 (how, Some((e.class(), e.label())), delay, 0)
             }
         };
@@ -309,7 +313,19 @@ impl Job {
                 self.queue.ack(&msg.receipt).await
             }
             Ending::Finished(Err(e)) if how == Settlement::DeadLettered => {
-                self.queue.dead_letter(&msg, &format!("{}: {e}", e.label())).await
+                let reason = if e.class() == ErrorClass::Throttled {
+                    format!(
+                        "{}: still throttled after {} deliveries (worker.throttle_max_attempts): {e}",
+                        e.label(),
+                        msg.attempts + 1
+                    )
+                } else {
+                    format!("{}: {e}", e.label())
+                };
+                self.queue.dead_letter(&msg, &reason).await
+            }
+            Ending::Finished(Err(e)) if e.class() == ErrorClass::Throttled => {
+                self.queue.requeue(&msg, delay.unwrap_or_default(), msg.attempts + 1).await
             }
             Ending::Finished(Err(_)) => self.queue.release(&msg.receipt, delay.unwrap_or_default()).await,
         };
@@ -357,6 +373,9 @@ mod tests {
                 "ignored" => Ok(Done { how: Settlement::Ignored, documents: 0 }),
                 "started" => Ok(Done { how: Settlement::OcrStarted, documents: 1 }),
                 "transient" => Err(StageError::Internal("the peer is down".into())),
+                "throttled" => {
+                    Err(StageError::Ocr(paperchart_core::ocr::OcrError::AtCapacity { api: "StartDocumentAnalysis" }))
+                }
                 "permanent" => Err(StageError::Decode(DecodeError::Empty)),
                 // Longer than two leases.
                 "slow" => {
@@ -375,7 +394,8 @@ mod tests {
             heartbeat: Duration::from_secs(30),
             grace: Duration::from_secs(25),
             poll: Duration::from_millis(500),
-            retry: Backoff::new(Duration::from_secs(5), MAX_RETRY_DELAY),
+            retry: Backoff::new(Duration::from_secs(5), Duration::from_secs(900)),
+            throttle_max_attempts: 3,
             receive_backoff: Backoff::new(Duration::from_millis(400), Duration::from_secs(30)),
             max_batch: 10,
         }
@@ -446,6 +466,23 @@ mod tests {
         }
         assert!(q.dead_letters().is_empty() && q.acked().is_empty() && q.len() == 1, "kept for another try");
         assert_eq!(stats.get(Settlement::DeadLettered), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_is_resent_as_new_messages_then_dead_lettered_with_the_reason() {
+        let q = MemoryQueue::new();
+        // throttle_max_attempts 3: three re-sends, the fourth throttled delivery is dead-lettered.
+        let stats = run(&q, &["throttled"], |s| s.get(Settlement::DeadLettered) == 1).await;
+        assert_eq!(stats.get(Settlement::Retried), 3);
+        let delays: Vec<Duration> = q.releases().into_iter().map(|(_, d)| d).collect();
+        for (i, d) in delays.iter().enumerate() {
+            let ceiling = Duration::from_secs(5) * (1 << i);
+            assert!(*d >= ceiling / 2 && *d <= ceiling, "re-send {i}: {d:?}");
+        }
+        let dead = q.dead_letters();
+        assert_eq!(dead.len(), 1);
+        assert!(dead[0].1.starts_with("ocr_at_capacity: still throttled after 4 deliveries"), "{dead:?}");
+        assert!(q.is_empty());
     }
 
     #[tokio::test(start_paused = true)]

@@ -22,6 +22,9 @@ pub struct SqsQueue {
     wait: Duration,
 }
 
+/// The message attribute that counts a document's throttled deliveries.
+const ATTEMPTS: &str = "paperchart-attempts";
+
 /// Error codes that mean the receipt no longer holds the message.
 const LEASE_LOST: &[&str] = &[
     "ReceiptHandleIsInvalid",
@@ -109,6 +112,7 @@ impl JobQueue for SqsQueue {
             .wait_time_seconds(self.wait.as_secs() as i32)
             .visibility_timeout(secs(visibility).max(1))
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_attribute_names(ATTEMPTS)
             .send()
             .await
             .map_err(|e| classify("ReceiveMessage", e))?;
@@ -123,11 +127,18 @@ impl JobQueue for SqsQueue {
                     .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
                     .and_then(|c| c.parse().ok())
                     .unwrap_or(1);
+                let attempts = m
+                    .message_attributes
+                    .as_ref()
+                    .and_then(|a| a.get(ATTEMPTS))
+                    .and_then(|v| v.string_value.as_deref()?.parse().ok())
+                    .unwrap_or(0);
                 Some(Message {
                     id: m.message_id?,
                     body: m.body.unwrap_or_default(),
                     receipt: m.receipt_handle?,
                     receive_count: count,
+                    attempts,
                 })
             })
             .collect())
@@ -162,6 +173,27 @@ impl JobQueue for SqsQueue {
 
     async fn dead_letter(&self, message: &Message, reason: &str) -> Result<(), QueueError> {
         self.send_dead_letter(&message.body, reason, message.receive_count).await?;
+        self.ack(&message.receipt).await
+    }
+
+    /// A new message with the same body, delayed, carrying the attempt count; then the held one
+    /// is deleted. SQS counts receives per message, so a throttled document never reaches
+    /// `maxReceiveCount` by waiting. A crash in between leaves a duplicate, never a loss.
+    async fn requeue(&self, message: &Message, delay: Duration, attempts: u32) -> Result<(), QueueError> {
+        let count = MessageAttributeValue::builder()
+            .data_type("Number")
+            .string_value(attempts.to_string())
+            .build()
+            .expect("attribute");
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(&message.body)
+            .message_attributes(ATTEMPTS, count)
+            .delay_seconds(secs(delay).clamp(0, 900))
+            .send()
+            .await
+            .map_err(|e| classify("SendMessage (requeue)", e))?;
         self.ack(&message.receipt).await
     }
 

@@ -276,6 +276,13 @@ pub struct WorkerConfig {
     pub queue_path: String,
     /// Delay before a message that failed transiently is offered again; doubles per receive.
     pub retry_base_secs: u64,
+    /// The longest such delay (SQS delays a message at most 900 s).
+    pub retry_max_secs: u64,
+    /// Throttled deliveries (Textract's throttling or concurrent-job limit, a FHIR 429) after
+    /// which a message goes to the dead letters with the reason. Each is re-sent as a new message
+    /// with its count, so throttling never spends the queue's receive limit: at most
+    /// `retry_max_secs` apart, the default 40 waits about 9 hours.
+    pub throttle_max_attempts: u32,
 }
 
 impl Default for WorkerConfig {
@@ -289,6 +296,8 @@ impl Default for WorkerConfig {
             poll_interval_ms: 500,
             queue_path: String::new(),
             retry_base_secs: 5,
+            retry_max_secs: 900,
+            throttle_max_attempts: 40,
         }
     }
 }
@@ -383,6 +392,13 @@ impl Config {
                 "worker.heartbeat_secs",
                 w.heartbeat_secs,
                 "must be at least 1 and at most half of worker.visibility_timeout_secs",
+            );
+        }
+        if w.retry_max_secs == 0 || w.retry_max_secs > 900 {
+            return bad(
+                "worker.retry_max_secs",
+                w.retry_max_secs,
+                "must be 1 to 900 (SQS delays a message at most 15 minutes)",
             );
         }
         if w.max_receives == 0 {

@@ -72,11 +72,11 @@ impl Classified for OcrError {
             | OcrError::Refused { .. }
             | OcrError::JobFailed { .. }
             | OcrError::UnknownJob { .. } => ErrorClass::Permanent,
-            OcrError::Throttled { .. } => ErrorClass::Throttled,
-            OcrError::EngineFailed { .. }
-            | OcrError::CallFailed { .. }
-            | OcrError::AtCapacity { .. }
-            | OcrError::StillRunning { .. } => ErrorClass::Transient,
+            // At its limit of concurrent jobs the engine asks for patience, as when it throttles.
+            OcrError::Throttled { .. } | OcrError::AtCapacity { .. } => ErrorClass::Throttled,
+            OcrError::EngineFailed { .. } | OcrError::CallFailed { .. } | OcrError::StillRunning { .. } => {
+                ErrorClass::Transient
+            }
         }
     }
 

@@ -21,6 +21,9 @@ pub struct Message {
     pub receipt: String,
     /// Deliveries so far, this one included.
     pub receive_count: u32,
+    /// Throttled deliveries before this one: the work was re-sent this many times as a new
+    /// message ([`JobQueue::requeue`]).
+    pub attempts: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +48,13 @@ pub trait JobQueue: Send + Sync {
     async fn release(&self, receipt: &str, delay: Duration) -> Result<(), QueueError>;
     /// Moves a held message to the dead letters, with the reason.
     async fn dead_letter(&self, message: &Message, reason: &str) -> Result<(), QueueError>;
+    /// Puts a held message's work back for `delay` as a new delivery that carries `attempts`
+    /// and does not count against the queue's receive limit (SQS: a new message, the held one
+    /// deleted). Queues without such a limit release it.
+    async fn requeue(&self, message: &Message, delay: Duration, attempts: u32) -> Result<(), QueueError> {
+        let _ = attempts;
+        self.release(&message.receipt, delay).await
+    }
     /// Adds a message (producers: tests, redrive, the folder scanner).
     async fn send(&self, body: &str) -> Result<(), QueueError>;
 }

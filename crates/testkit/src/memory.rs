@@ -20,6 +20,7 @@ struct Held {
     visible_at: Instant,
     receive_count: u32,
     receipt: Option<String>,
+    attempts: u32,
 }
 
 /// How the queue's extend calls behave, to test what the worker does when they fail.
@@ -89,6 +90,20 @@ impl MemoryQueue {
         self.len() == 0
     }
 
+    fn push(&self, body: &str, delay: Duration, attempts: u32) {
+        let mut s = self.state.lock().unwrap();
+        s.next += 1;
+        let id = s.next;
+        s.messages.push(Held {
+            id,
+            body: body.to_string(),
+            visible_at: Instant::now() + delay,
+            receive_count: 0,
+            receipt: None,
+            attempts,
+        });
+    }
+
     fn held<'a>(s: &'a mut State, receipt: &str) -> Result<&'a mut Held, QueueError> {
         let now = Instant::now();
         s.messages
@@ -109,7 +124,13 @@ impl JobQueue for MemoryQueue {
             let receipt = format!("{}-{}", m.id, m.receive_count);
             m.receipt = Some(receipt.clone());
             m.visible_at = now + visibility;
-            out.push(Message { id: m.id.to_string(), body: m.body.clone(), receipt, receive_count: m.receive_count });
+            out.push(Message {
+                id: m.id.to_string(),
+                body: m.body.clone(),
+                receipt,
+                receive_count: m.receive_count,
+                attempts: m.attempts,
+            });
         }
         Ok(out)
     }
@@ -158,16 +179,19 @@ impl JobQueue for MemoryQueue {
     }
 
     async fn send(&self, body: &str) -> Result<(), QueueError> {
-        let mut s = self.state.lock().unwrap();
-        s.next += 1;
-        let id = s.next;
-        s.messages.push(Held {
-            id,
-            body: body.to_string(),
-            visible_at: Instant::now(),
-            receive_count: 0,
-            receipt: None,
-        });
+        self.push(body, Duration::ZERO, 0);
+        Ok(())
+    }
+
+    /// As SQS: a new message (receive count 0) after `delay`, the held one deleted.
+    async fn requeue(&self, message: &Message, delay: Duration, attempts: u32) -> Result<(), QueueError> {
+        {
+            let mut s = self.state.lock().unwrap();
+            let id = Self::held(&mut s, &message.receipt)?.id;
+            s.messages.retain(|m| m.id != id);
+            s.releases.push((message.body.clone(), delay));
+        }
+        self.push(&message.body, delay, attempts);
         Ok(())
     }
 }
