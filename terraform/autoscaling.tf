@@ -1,5 +1,7 @@
-# The worker service follows the intake backlog per running task: target tracking on the metric
-# math ApproximateNumberOfMessagesVisible / RunningTaskCount (SQS and Container Insights).
+# The worker service follows the backlog per running task over both work queues: target tracking
+# on the metric math (intake + completion ApproximateNumberOfMessagesVisible) / RunningTaskCount
+# (SQS and Container Insights). In Textract mode the heavy work (reading the results, the NLP, the
+# write) waits on the completion queue, served by the same tasks.
 #
 # No scale-in protection: a worker asked to stop (SIGTERM) stops receiving, finishes what it can
 # within stop_timeout_secs - 15 s and releases the rest at once (visibility 0), so another task
@@ -28,19 +30,22 @@ resource "aws_appautoscaling_policy" "backlog_per_task" {
     scale_in_cooldown  = var.scale_in_cooldown_secs
     scale_out_cooldown = var.scale_out_cooldown_secs
     customized_metric_specification {
-      metrics {
-        id          = "visible"
-        return_data = false
-        metric_stat {
-          metric {
-            namespace   = "AWS/SQS"
-            metric_name = "ApproximateNumberOfMessagesVisible"
-            dimensions {
-              name  = "QueueName"
-              value = aws_sqs_queue.work["intake"].name
+      dynamic "metrics" {
+        for_each = ["intake", "completion"]
+        content {
+          id          = metrics.value
+          return_data = false
+          metric_stat {
+            metric {
+              namespace   = "AWS/SQS"
+              metric_name = "ApproximateNumberOfMessagesVisible"
+              dimensions {
+                name  = "QueueName"
+                value = aws_sqs_queue.work[metrics.value].name
+              }
             }
+            stat = "Sum"
           }
-          stat = "Sum"
         }
       }
       metrics {
@@ -64,8 +69,8 @@ resource "aws_appautoscaling_policy" "backlog_per_task" {
       }
       metrics {
         id          = "backlog_per_task"
-        label       = "Intake messages visible per running worker task"
-        expression  = "visible / tasks"
+        label       = "Intake and completion messages visible per running worker task"
+        expression  = "(intake + completion) / tasks"
         return_data = true
       }
     }

@@ -326,6 +326,11 @@ async fn backlog_per_task_is_published_as_embedded_metrics() {
     for i in 0..6 {
         fleet.sqs.send_message().queue_url(&intake).message_body(format!("{{\"n\":{i}}}")).send().await.unwrap();
     }
+    // Textract notices waiting: the same tasks' work, counted too.
+    let completion = fleet.url("PAPERCHART__FLEET__COMPLETION_QUEUE_URL").to_string();
+    for i in 0..4 {
+        fleet.sqs.send_message().queue_url(&completion).message_body(format!("{{\"n\":{i}}}")).send().await.unwrap();
+    }
     let ecs = aws_sdk_ecs::Client::new(&fleet.moto.sdk().await);
     ecs.create_cluster().cluster_name("paperchart").send().await.unwrap();
     let container =
@@ -346,7 +351,8 @@ async fn backlog_per_task_is_published_as_embedded_metrics() {
     let line = stdout_of(cmd);
     let v: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON line");
     assert_eq!((v["IntakeBacklog"].as_u64(), v["RunningWorkers"].as_u64()), (Some(6), Some(2)), "{v}");
-    assert_eq!(v["BacklogPerTask"], 3.0);
+    assert_eq!(v["CompletionBacklog"].as_u64(), Some(4), "{v}");
+    assert_eq!(v["BacklogPerTask"], 5.0, "(6 + 4) / 2");
     assert_eq!(v["Service"], "paperchart-worker");
     let cw = &v["_aws"]["CloudWatchMetrics"][0];
     assert_eq!(cw["Namespace"], "paperchart");

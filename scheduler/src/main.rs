@@ -192,7 +192,7 @@ impl Chores {
     /// Measures the backlog and prints its Embedded Metric Format line.
     async fn publish_backlog(&self) -> anyhow::Result<backlog::Backlog> {
         let ecs = self.ecs.as_ref().map(|(c, cluster, service)| (c, cluster.as_str(), service.as_str()));
-        let b = backlog::measure(&self.intake, ecs).await?;
+        let b = backlog::measure(&self.intake, &self.completion, ecs).await?;
         let service = self.ecs.as_ref().map_or("paperchart-worker", |(_, _, s)| s.as_str());
         let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
         println!("{}", b.emf(&self.metrics_namespace, service, now));
