@@ -66,6 +66,40 @@ async fn redrive_moves_dead_letters_back_without_their_reasons() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn letters_sqs_moved_by_itself_are_given_their_reason() {
+    let fleet = Fleet::start().await;
+    let intake = fleet.url("PAPERCHART__FLEET__INTAKE_QUEUE_URL").to_string();
+    fleet.sqs.purge_queue().queue_url(&intake).send().await.unwrap(); // S3's test event
+    fleet.sqs.send_message().queue_url(&intake).message_body("{\"crashes\":true}").send().await.unwrap();
+    // Received and never settled, more often than the queue's maxReceiveCount (5): SQS moves it.
+    let dlq = "PAPERCHART__FLEET__INTAKE_DLQ_URL";
+    for _ in 0..8 {
+        fleet.sqs.receive_message().queue_url(&intake).visibility_timeout(0).send().await.unwrap();
+        if fleet.depth(dlq).await.0 == 1 {
+            break;
+        }
+    }
+    assert_eq!(fleet.depth(dlq).await, (1, 0), "SQS's redrive policy moved it");
+    let out = stdout_of({
+        let mut c = scheduler_in(&fleet);
+        c.arg("annotate");
+        c
+    });
+    assert!(out.contains("letters given their reason 1"), "{out}");
+    // Once given, a reason is kept: a second round changes nothing.
+    let again = stdout_of({
+        let mut c = scheduler_in(&fleet);
+        c.arg("annotate");
+        c
+    });
+    assert!(again.contains("letters given their reason 0, with one already 1"), "{again}");
+    let dead = fleet.dead_letters(dlq).await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].0, "{\"crashes\":true}");
+    assert!(dead[0].1.starts_with("exceeded_max_receives: moved by SQS"), "{dead:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_lost_textract_notice_is_found_and_the_document_written() {
     let fhir = FhirServer::start();
     let mut fleet = Fleet::start().await;

@@ -7,13 +7,15 @@
 //! - `import`: one step of the import state machine, then exit.
 //! - `backlog`: one measurement of the backlog per task, printed as its metric record.
 //! - `redrive --from DLQ --to QUEUE [--max N]`: moves dead letters back after a fix ([`redrive`]).
+//! - `annotate`: gives the letters SQS moved by itself (after `maxReceiveCount`) their reason
+//!   ([`annotate`]); also part of every `run` round.
 //! - `replay --prefix BUCKET/KEY-PREFIX [--max N]`: processes saved Textract answers again
 //!   ([`replay`]) without paying Textract.
 //!
 //! Configured like the worker (`--config`, `PAPERCHART__SECTION__KEY`): the `[fleet]`, `[aws]`
 //! and `[scheduler]` sections.
 
-use paperchart_scheduler::{backlog, imports, queues, redrive, replay, sweep};
+use paperchart_scheduler::{annotate, backlog, imports, queues, redrive, replay, sweep};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +50,8 @@ enum Command {
     Import,
     /// Measure the backlog per task once and print its metric record.
     Backlog,
+    /// Give the letters SQS moved by itself (after maxReceiveCount) their reason, once.
+    Annotate,
     /// Move messages from a dead-letter queue back to a work queue.
     Redrive {
         /// URL of the dead-letter queue.
@@ -72,6 +76,9 @@ enum Command {
         max: Option<usize>,
     },
 }
+
+/// Letters looked at per dead-letter queue and round.
+const ANNOTATE_PER_ROUND: usize = 100;
 
 struct Chores {
     registry: JobRegistry,
@@ -189,6 +196,20 @@ impl Chores {
         Ok(Some(step.round().await?))
     }
 
+    /// Gives the letters SQS moved to the intake and completion dead-letter queues their reason.
+    async fn annotate(&self) -> anyhow::Result<annotate::Annotated> {
+        let mut total = annotate::Annotated::default();
+        for q in [&self.intake, &self.completion] {
+            if q.dlq_url().is_empty() {
+                continue;
+            }
+            let a = annotate::annotate(q.client(), q.dlq_url(), q.url(), ANNOTATE_PER_ROUND).await?;
+            total.annotated += a.annotated;
+            total.kept += a.kept;
+        }
+        Ok(total)
+    }
+
     /// Measures the backlog and prints its Embedded Metric Format line.
     async fn publish_backlog(&self) -> anyhow::Result<backlog::Backlog> {
         let ecs = self.ecs.as_ref().map(|(c, cluster, service)| (c, cluster.as_str(), service.as_str()));
@@ -223,6 +244,15 @@ impl Chores {
             }
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "import step failed"),
+        }
+        let annotated = self.annotate().await;
+        metrics::scheduler_round("annotate", annotated.is_ok());
+        match annotated {
+            Ok(a) if a.annotated > 0 => {
+                tracing::warn!(annotated = a.annotated, "letters moved by SQS given their reason")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "dead letters not annotated"),
         }
         let swept = sweep::sweep(&self.registry, &self.textract, &self.completion, self.stuck_after_secs).await;
         metrics::scheduler_round("sweep", swept.is_ok());
@@ -270,6 +300,10 @@ async fn main_async(cli: Cli, cfg: Config) -> anyhow::Result<()> {
         }
         Command::Backlog => {
             chores(&cfg, &sdk).await?.publish_backlog().await?;
+        }
+        Command::Annotate => {
+            let a = chores(&cfg, &sdk).await?.annotate().await?;
+            println!("letters given their reason {}, with one already {}", a.annotated, a.kept);
         }
         Command::Import => {
             let c = chores(&cfg, &sdk).await?;

@@ -79,6 +79,14 @@ impl SqsQueue {
             .map_err(|e| classify("SendMessage (dead letter)", e))
     }
 
+    pub fn dlq_url(&self) -> &str {
+        &self.dlq_url
+    }
+
+    pub fn client(&self) -> &aws_sdk_sqs::Client {
+        &self.client
+    }
+
     pub fn url(&self) -> &str {
         &self.url
     }
