@@ -66,6 +66,33 @@ async fn redrive_moves_dead_letters_back_without_their_reasons() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_job_record_is_updated_only_while_it_is_the_one_read() {
+    let fleet = Fleet::start().await;
+    let registry = paperchart_aws::registry::JobRegistry::new(
+        fleet.s3.clone(),
+        fleet.url("PAPERCHART__FLEET__WORK_BUCKET"),
+        "paperchart/",
+    );
+    let record: paperchart_aws::registry::JobRecord = serde_json::from_value(serde_json::json!({
+        "job_id": "j-1", "bucket": "b", "key": "k.pdf", "version_id": null, "etag": null, "size": 10,
+        "kind": "pdf", "modified": null, "document_id": "d-1", "token": "t-1", "started_at": "2026-01-01T00:00:00Z"
+    }))
+    .unwrap();
+    registry.put(&record).await.unwrap();
+    let (read, etag) = registry.list_tagged().await.unwrap().pop().unwrap();
+    let mut next = read.clone();
+    next.renotices = 1;
+    assert!(registry.update(&next, &etag).await.unwrap(), "unchanged since read: written");
+    assert_eq!(registry.record("j-1").await.unwrap().unwrap().renotices, 1);
+    next.renotices = 2;
+    assert!(!registry.update(&next, &etag).await.unwrap(), "changed since read: refused");
+    // The worker wrote the document and deleted the record: the sweep never brings it back.
+    registry.delete("j-1").await.unwrap();
+    assert!(!registry.update(&next, &etag).await.unwrap());
+    assert!(registry.record("j-1").await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn letters_sqs_moved_by_itself_are_given_their_reason() {
     let fleet = Fleet::start().await;
     let intake = fleet.url("PAPERCHART__FLEET__INTAKE_QUEUE_URL").to_string();

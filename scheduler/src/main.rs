@@ -266,6 +266,7 @@ impl Chores {
                     checked = s.checked,
                     running = s.running,
                     renotified = s.renotified,
+                    waiting = s.waiting,
                     dead_lettered = s.dead_lettered,
                     errors = s.errors,
                     "lost-notice check done"
@@ -288,8 +289,8 @@ async fn main_async(cli: Cli, cfg: Config) -> anyhow::Result<()> {
             let c = chores(&cfg, &sdk).await?;
             let s = sweep::sweep(&c.registry, &c.textract, &c.completion, c.stuck_after_secs).await?;
             println!(
-                "checked {}, still running {}, notices sent again {}, dead-lettered {}, errors {}",
-                s.checked, s.running, s.renotified, s.dead_lettered, s.errors
+                "checked {}, still running {}, notices sent again {}, waiting for their backoff {}, dead-lettered {}, errors {}",
+                s.checked, s.running, s.renotified, s.waiting, s.dead_lettered, s.errors
             );
         }
         Command::Replay { prefix, max } => {

@@ -57,6 +57,17 @@ pub struct JobRecord {
     /// Hex SHA-256 of the content: the document's identity; format 3 on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// Notices the scheduler's sweep sent again for this job, and when it last did (RFC 3339):
+    /// the next waits twice as long, so a job whose notice keeps failing is not re-sent every
+    /// round.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub renotices: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renotified_at: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn format_one() -> u32 {
@@ -100,6 +111,8 @@ impl JobRecord {
             started_at: job.started_at.clone(),
             sha1: job.object.sha1.map(hex::encode),
             sha256: job.object.identity.strip_prefix(CONTENT).map(str::to_string),
+            renotices: 0,
+            renotified_at: None,
         })
     }
 
@@ -246,6 +259,54 @@ impl JobRegistry {
             .await
             .map_err(|e| self.unavailable("delete", key, crate::describe(&e)))?;
         Ok(())
+    }
+
+    /// Every recorded job with the eTag of its record as read, for [`JobRegistry::update`].
+    pub async fn list_tagged(&self) -> Result<Vec<(JobRecord, String)>, StoreError> {
+        let prefix = format!("{}textract-jobs/", self.prefix);
+        let keys = list_keys(&self.client, &self.bucket, &prefix, usize::MAX)
+            .await
+            .map_err(|e| self.unavailable("list", &prefix, e))?;
+        let mut out = Vec::new();
+        for key in keys {
+            let got = match self.client.get_object().bucket(&self.bucket).key(&key).send().await {
+                Ok(g) => g,
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => continue,
+                Err(e) => return Err(self.unavailable("get", &key, crate::describe(&e))),
+            };
+            let etag = got.e_tag.clone().unwrap_or_default();
+            let bytes = got.body.collect().await.map_err(|e| self.unavailable("get", &key, e))?.into_bytes();
+            let record = serde_json::from_slice(&bytes)
+                .map_err(|e| StoreError::Corrupt { key: key.clone(), detail: e.to_string() })?;
+            out.push((record, etag));
+        }
+        Ok(out)
+    }
+
+    /// Rewrites a record only if it is still the one read (its eTag): `false` when it changed or
+    /// is gone (its document was written, or it was set aside) — never brings a record back.
+    pub async fn update(&self, r: &JobRecord, etag: &str) -> Result<bool, StoreError> {
+        let key = self.key(&r.job_id);
+        let body =
+            serde_json::to_vec(r).map_err(|e| StoreError::Corrupt { key: key.clone(), detail: e.to_string() })?;
+        let put = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .if_match(etag)
+            .body(body.into())
+            .content_type("application/json")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) => match crate::error_code(&e).as_deref() {
+                Some("PreconditionFailed" | "NoSuchKey" | "ConditionalRequestConflict") => Ok(false),
+                _ if e.raw_response().is_some_and(|r| matches!(r.status().as_u16(), 404 | 409 | 412)) => Ok(false),
+                _ => Err(self.unavailable("put", &key, crate::describe(&e))),
+            },
+        }
     }
 
     /// Every recorded job.
