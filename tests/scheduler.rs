@@ -90,6 +90,17 @@ async fn a_job_record_is_updated_only_while_it_is_the_one_read() {
     registry.delete("j-1").await.unwrap();
     assert!(!registry.update(&next, &etag).await.unwrap());
     assert!(registry.record("j-1").await.unwrap().is_none());
+
+    // Leases: one holder at a time; given up, or run out, the job can be taken again.
+    use paperchart_core::jobs::JobStore;
+    let hold = Duration::from_secs(600);
+    assert!(registry.lease("j-2", hold).await.unwrap());
+    assert!(!registry.lease("j-2", hold).await.unwrap(), "held by the first");
+    registry.unlease("j-2").await.unwrap();
+    assert!(registry.lease("j-2", Duration::ZERO).await.unwrap(), "given up: taken");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(registry.lease("j-2", hold).await.unwrap(), "run out: taken over");
+    assert!(!registry.lease("j-2", hold).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread")]

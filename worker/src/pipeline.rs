@@ -13,7 +13,7 @@ use paperchart_core::error::Classified;
 use paperchart_core::events::{
     DocumentFailed, DocumentHeld, DocumentIgnored, DocumentParked, DocumentWritten, OcrJobCompleted,
 };
-use paperchart_core::jobs::{JobStore, PendingJob};
+use paperchart_core::jobs::{JobStore, PendingJob, StoreError};
 use paperchart_core::metrics::{self, Stage};
 use paperchart_core::ocr::{OcrEngine, OcrError, OcrPoll, OcrStart};
 use paperchart_core::queue::Settlement;
@@ -42,6 +42,10 @@ pub struct Pipeline {
     /// they are mapped.
     pub deid: Option<Arc<paperchart_nlp::deid::Deidentifier>>,
 }
+
+/// How long a worker holds a job it resumes against a duplicated notice: longer than any one
+/// document's reading, mapping and write.
+const JOB_LEASE: Duration = Duration::from_secs(15 * 60);
 
 /// The object as a parked job keeps it: everything but the bytes (the engine read them).
 fn described(object: &SourceObject) -> SourceObject {
@@ -298,9 +302,36 @@ impl Pipeline {
                 return (report, Err(e));
             }
         };
+        // One worker at a time per job: a duplicated notice waits (transient) while the first
+        // is being done, and then finds no record.
+        let jobs = match self.jobs() {
+            Ok(j) => j.clone(),
+            Err(e) => {
+                report.fail(&e);
+                return (report, Err(e));
+            }
+        };
+        match jobs.lease(job_id, JOB_LEASE).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let e = StageError::from(StoreError::Leased { job_id: job_id.to_string() });
+                report.fail(&e);
+                return (report, Err(e));
+            }
+            Err(e) => {
+                let e = StageError::from(e);
+                report.fail(&e);
+                return (report, Err(e));
+            }
+        }
         let waited = timestamps::age(&pending.started_at);
         OcrJobCompleted { job_id, status, age: waited }.emit();
-        self.finish(report, JobState::OcrStarted { pending }, waited.unwrap_or_default()).await
+        let done = self.finish(report, JobState::OcrStarted { pending }, waited.unwrap_or_default()).await;
+        // A lease left behind only runs out; nothing waits on it but a duplicate.
+        if let Err(e) = jobs.unlease(job_id).await {
+            tracing::warn!(event = "job_lease_kept", error = e.label(), "job lease not given up; it runs out");
+        }
+        done
     }
 
     /// Runs a document and reports it: its events, its time (`waited` before this process took
@@ -534,6 +565,25 @@ mod tests {
         let (_, result) = s.pipeline.resume("job-1", "SUCCEEDED").await;
         assert_eq!(result.unwrap(), Settlement::Ignored);
         assert_eq!(s.sink.writes(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_duplicated_notice_waits_while_the_job_is_leased_and_then_finds_it_written() {
+        let s = setup(Engine::Jobs);
+        s.pipeline.process("scan.pdf").await.1.unwrap();
+        // Another worker holds the job (it took the first copy of the notice).
+        assert!(s.jobs.lease("job-1", Duration::from_secs(60)).await.unwrap());
+        let (_, result) = s.pipeline.resume("job-1", "SUCCEEDED").await;
+        let e = result.unwrap_err();
+        assert_eq!((e.class(), e.label()), (ErrorClass::Transient, "job_leased"));
+        assert_eq!(s.sink.writes(), 0, "not run twice at once");
+        // The holder is done: the lease is given up, the next delivery does the job once.
+        s.jobs.unlease("job-1").await.unwrap();
+        assert_eq!(s.pipeline.resume("job-1", "SUCCEEDED").await.1.unwrap(), Settlement::Written);
+        assert_eq!(s.pipeline.resume("job-1", "SUCCEEDED").await.1.unwrap(), Settlement::Ignored);
+        assert_eq!(s.sink.writes(), 1);
+        // A resume gives its lease up when its work ends.
+        assert!(s.jobs.lease("job-1", Duration::from_secs(60)).await.unwrap());
     }
 
     #[tokio::test]

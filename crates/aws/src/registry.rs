@@ -366,6 +366,54 @@ impl JobStore for JobRegistry {
         self.delete(&record.job_id).await
     }
 
+    /// `<prefix>textract-leases/<job id>` holds the lease's end (Unix ms): created only if absent
+    /// (If-None-Match), taken over only when run out and still the one read (If-Match).
+    async fn lease(&self, job_id: &str, hold: std::time::Duration) -> Result<bool, StoreError> {
+        let key = format!("{}textract-leases/{job_id}", self.prefix);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
+        let until = (now + hold.as_millis()).to_string();
+        let put = |cond: Option<String>| {
+            let request =
+                self.client.put_object().bucket(&self.bucket).key(&key).body(until.clone().into_bytes().into());
+            match cond {
+                None => request.if_none_match("*"),
+                Some(etag) => request.if_match(etag),
+            }
+            .send()
+        };
+        let refused = |e: &aws_sdk_s3::error::SdkError<_, _>| {
+            e.raw_response().is_some_and(|r: &aws_smithy_runtime_api::http::Response| {
+                matches!(r.status().as_u16(), 404 | 409 | 412)
+            })
+        };
+        match put(None).await {
+            Ok(_) => return Ok(true),
+            Err(e) if refused(&e) => {}
+            Err(e) => return Err(self.unavailable("put", &key, crate::describe(&e))),
+        }
+        let held = match self.client.get_object().bucket(&self.bucket).key(&key).send().await {
+            Ok(g) => g,
+            // Given up meanwhile: try again at the next delivery.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(false),
+            Err(e) => return Err(self.unavailable("get", &key, crate::describe(&e))),
+        };
+        let etag = held.e_tag.clone().unwrap_or_default();
+        let body = held.body.collect().await.map_err(|e| self.unavailable("get", &key, e))?.into_bytes();
+        let ends: u128 = std::str::from_utf8(&body).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+        if ends > now {
+            return Ok(false);
+        }
+        match put(Some(etag)).await {
+            Ok(_) => Ok(true),
+            Err(e) if refused(&e) => Ok(false),
+            Err(e) => Err(self.unavailable("put", &key, crate::describe(&e))),
+        }
+    }
+
+    async fn unlease(&self, job_id: &str) -> Result<(), StoreError> {
+        self.delete_key(&format!("{}textract-leases/{job_id}", self.prefix)).await
+    }
+
     async fn discard(&self, job: &PendingJob) -> Result<(), StoreError> {
         self.delete_key(&self.aside_key(&job.job.id)).await?;
         self.delete(&job.job.id).await

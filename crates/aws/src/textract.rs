@@ -152,7 +152,7 @@ where
 /// transient; an answer that is not one is permanent (the reason goes to the dead letters).
 fn archive_error(e: StoreError) -> OcrError {
     match e {
-        StoreError::Unavailable { .. } => {
+        StoreError::Unavailable { .. } | StoreError::Leased { .. } => {
             OcrError::CallFailed { api: "S3 (kept Textract answers)", detail: e.to_string() }
         }
         StoreError::Corrupt { .. } => {

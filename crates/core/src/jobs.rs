@@ -35,12 +35,16 @@ pub enum StoreError {
     /// A record is there but cannot be read: retrying cannot help.
     #[error("job record {key} cannot be read: {detail}")]
     Corrupt { key: String, detail: String },
+    /// Another worker holds the job (a duplicated notice): its document is being done; this
+    /// delivery waits and finds it written, or takes the job over when the lease runs out.
+    #[error("job {job_id} is leased by another worker")]
+    Leased { job_id: String },
 }
 
 impl Classified for StoreError {
     fn class(&self) -> ErrorClass {
         match self {
-            StoreError::Unavailable { .. } => ErrorClass::Transient,
+            StoreError::Unavailable { .. } | StoreError::Leased { .. } => ErrorClass::Transient,
             StoreError::Corrupt { .. } => ErrorClass::Permanent,
         }
     }
@@ -49,6 +53,7 @@ impl Classified for StoreError {
         match self {
             StoreError::Unavailable { .. } => "job_store_unavailable",
             StoreError::Corrupt { .. } => "job_record_corrupt",
+            StoreError::Leased { .. } => "job_leased",
         }
     }
 }
@@ -73,4 +78,9 @@ pub trait JobStore: Send + Sync {
     /// Deletes a job's record wherever it is kept: its document was started over from its source
     /// (the engine no longer knew the job).
     async fn discard(&self, job: &PendingJob) -> Result<(), StoreError>;
+    /// Takes the job for `hold` so a duplicated notice never runs its document at the same time:
+    /// `false` while another worker's lease runs. An expired lease is taken over.
+    async fn lease(&self, job_id: &str, hold: std::time::Duration) -> Result<bool, StoreError>;
+    /// Gives the job's lease up (its document's work for this delivery is over).
+    async fn unlease(&self, job_id: &str) -> Result<(), StoreError>;
 }

@@ -300,6 +300,8 @@ pub struct MemoryJobs {
     forgotten: Arc<Mutex<Vec<String>>>,
     /// Jobs set aside with their dead-lettered documents, found again by `get`.
     aside: Arc<Mutex<BTreeMap<String, PendingJob>>>,
+    /// Leases: job id → until when.
+    leases: Arc<Mutex<BTreeMap<String, std::time::Instant>>>,
 }
 
 impl MemoryJobs {
@@ -345,6 +347,21 @@ impl JobStore for MemoryJobs {
         self.contents.lock().unwrap().push(job.object.identity.clone());
         self.parked.lock().unwrap().remove(&job.job.id);
         self.aside.lock().unwrap().remove(&job.job.id);
+        Ok(())
+    }
+
+    async fn lease(&self, job_id: &str, hold: Duration) -> Result<bool, StoreError> {
+        let mut leases = self.leases.lock().unwrap();
+        let now = std::time::Instant::now();
+        if leases.get(job_id).is_some_and(|until| *until > now) {
+            return Ok(false);
+        }
+        leases.insert(job_id.to_string(), now + hold);
+        Ok(true)
+    }
+
+    async fn unlease(&self, job_id: &str) -> Result<(), StoreError> {
+        self.leases.lock().unwrap().remove(job_id);
         Ok(())
     }
 
