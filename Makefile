@@ -17,7 +17,7 @@ TEXTRACT_FIXTURES := $(CACHE)/textract2page/LICENSE
 VENV := .venv
 DEMO_OUT := demo-out
 
-.PHONY: all deps demo fleet-demo bench-fleet test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples formset formset-eval calibrate terminology terminology-check bench eval devset clean help
+.PHONY: all deps demo fleet-demo bench-fleet bench-ndjson test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples formset formset-eval calibrate terminology terminology-check bench eval devset clean help
 
 all: test
 
@@ -28,6 +28,7 @@ help:
 	@echo "make check              the fast inner loop: fmt, clippy, every crate's unit tests"
 	@echo "make deploy-check       terraform (fmt, validate, checkov, apply on moto), Dockerfile, alerts, dashboard"
 	@echo "make bench              throughput and memory report (see README)"
+	@echo "make bench-ndjson       the output folder's NDJSON flush cost, 10 to 10,000 documents"
 	@echo "make eval               NLP scorecard: negation, entity and code F1, speed against medspaCy"
 	@echo "make devset             regenerate data/eval/ (the NLP development set) with Synthea"
 	@echo "make samples            regenerate samples/ and tests/fixtures/bad/ from synthetic text"
@@ -204,6 +205,10 @@ terminology-check: deps
 bench: deps embedded
 	scripts/ci/install-deps.sh poppler-utils time
 	scripts/demo/bench.sh
+
+# The directory sink's flush cost with 10 to 10,000 documents in the output (see README).
+bench-ndjson: deps
+	$(CARGO) run --release -p paperchart --example ndjson_flush
 
 # Worker CPU per page outside OCR, with canned Textract responses (see README).
 bench-fleet: deps hfs py-tools

@@ -2,12 +2,16 @@
 //!
 //! A Bundle file is written to a temporary name and renamed, so a crash never leaves half a file
 //! and a rewrite of the same document replaces it whole. The NDJSON files
-//! (`ndjson/<ResourceType>.ndjson`, the layout HealthLake's StartFHIRImportJob reads) are derived
-//! from the Bundle files on [`FhirSink::flush`]: one line per resource id, the last document to
-//! write a resource wins, lines sorted by id. Rebuilding them from the Bundles, rather than
-//! appending, is what makes a second run over the same input leave them unchanged.
+//! (`ndjson/<ResourceType>.ndjson`, the layout HealthLake's StartFHIRImportJob reads) follow the
+//! Bundle files on [`FhirSink::flush`]: one line per resource id, in the order resources first
+//! came; the documents written since the last flush are applied (new resources appended, a
+//! changed one replaced, the same one again nothing), so a flush costs what its new documents
+//! cost, not what the folder holds. Between two documents writing one resource the later bundle
+//! id wins, whatever order they finished in, and a second run over the same input leaves the
+//! files unchanged. `.ndjson-applied` lists the documents applied; one a crash left out is
+//! applied at the next flush.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -19,6 +23,7 @@ use paperchart_model::bundle::{Bundle, Review};
 pub struct DirSink {
     root: PathBuf,
     lock: tokio::sync::Mutex<()>,
+    ndjson: std::sync::Arc<std::sync::Mutex<Ndjson>>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SinkError + '_ {
@@ -39,7 +44,7 @@ impl DirSink {
             let p = root.join(sub);
             std::fs::create_dir_all(&p).map_err(io(&p))?;
         }
-        Ok(DirSink { root, lock: tokio::sync::Mutex::new(()) })
+        Ok(DirSink { root, lock: tokio::sync::Mutex::new(()), ndjson: Default::default() })
     }
 
     pub fn root(&self) -> &Path {
@@ -69,49 +74,173 @@ impl ReviewStore for ReviewFolder {
     }
 }
 
-/// Rebuilds `<root>/ndjson/` from `<root>/bundles/`; returns the number of resources.
-fn rebuild_ndjson(root: &Path) -> Result<usize, SinkError> {
-    let bundles = root.join("bundles");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&bundles)
-        .map_err(io(&bundles))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    let mut by_type: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    for f in &files {
-        let text = std::fs::read_to_string(f).map_err(io(f))?;
-        let bundle: Value = serde_json::from_str(&text)
-            .map_err(|e| SinkError::Io { path: f.display().to_string(), source: std::io::Error::other(e) })?;
-        for entry in bundle["entry"].as_array().into_iter().flatten() {
-            let r = &entry["resource"];
-            let (Some(t), Some(id)) = (r["resourceType"].as_str(), r["id"].as_str()) else {
-                continue;
-            };
-            by_type.entry(t.to_string()).or_default().insert(id.to_string(), r.to_string());
+/// What the NDJSON files hold, kept between flushes so a flush costs what the new documents
+/// cost: for every resource, the hash of its line and the document that wrote it.
+#[derive(Default)]
+struct Ndjson {
+    loaded: bool,
+    /// type → id → (line hash, bundle id)
+    index: HashMap<String, HashMap<String, (u64, String)>>,
+    /// Bundles written since the last flush.
+    pending: Vec<String>,
+}
+
+/// The documents whose resources the NDJSON files hold, one bundle id per line: appended after
+/// each flush, read once per process (and what a crash left unapplied is applied at the next).
+const APPLIED: &str = ".ndjson-applied";
+
+fn line_hash(line: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    line.hash(&mut h);
+    h.finish()
+}
+
+fn bundle_lines(path: &Path) -> Result<Vec<(String, String, String)>, SinkError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let bundle: Value = serde_json::from_str(&text)
+        .map_err(|e| SinkError::Io { path: path.display().to_string(), source: std::io::Error::other(e) })?;
+    let mut out = Vec::new();
+    for entry in bundle["entry"].as_array().into_iter().flatten() {
+        let r = &entry["resource"];
+        if let (Some(t), Some(id)) = (r["resourceType"].as_str(), r["id"].as_str()) {
+            out.push((t.to_string(), id.to_string(), r.to_string()));
         }
     }
-    let ndjson = root.join("ndjson");
-    // Types no longer present lose their file.
-    for e in std::fs::read_dir(&ndjson).map_err(io(&ndjson))?.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(t) = name.strip_suffix(".ndjson") {
-            if !by_type.contains_key(t) {
-                std::fs::remove_file(e.path()).map_err(io(&e.path()))?;
+    Ok(out)
+}
+
+impl Ndjson {
+    /// Once per process: the lines already in the files, and the bundles not yet applied (all of
+    /// them for an output folder written before the journal, or what a crash left).
+    fn load(&mut self, root: &Path) -> Result<(), SinkError> {
+        let ndjson = root.join("ndjson");
+        for e in std::fs::read_dir(&ndjson).map_err(io(&ndjson))?.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(t) = name.strip_suffix(".ndjson") else { continue };
+            let mut text = std::fs::read_to_string(e.path()).map_err(io(&e.path()))?;
+            // An append cut by a crash: its document is applied again, the stub goes.
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.truncate(text.rfind('\n').map_or(0, |i| i + 1));
+                write_atomic(&e.path(), text.as_bytes())?;
+            }
+            let ids = self.index.entry(t.to_string()).or_default();
+            for line in text.lines() {
+                // A line cut by a crash is no resource: it is written again below.
+                let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
+                if let Some(id) = v["id"].as_str() {
+                    ids.insert(id.to_string(), (line_hash(line), String::new()));
+                }
             }
         }
+        let applied: std::collections::HashSet<String> = std::fs::read_to_string(root.join(APPLIED))
+            .map(|t| t.lines().map(str::to_string).collect())
+            .unwrap_or_default();
+        let bundles = root.join("bundles");
+        let mut unapplied: Vec<String> = std::fs::read_dir(&bundles)
+            .map_err(io(&bundles))?
+            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json").map(str::to_string))
+            .filter(|id| !applied.contains(id))
+            .collect();
+        unapplied.sort();
+        self.pending.splice(0..0, unapplied);
+        self.loaded = true;
+        Ok(())
     }
-    let mut n = 0;
-    for (t, resources) in by_type {
-        let mut out = String::new();
-        for line in resources.values() {
-            out.push_str(line);
-            out.push('\n');
-            n += 1;
+
+    /// Applies the pending bundles: a new resource is appended to its type's file; a resource
+    /// whose line changed replaces it (its type's file rewritten); the same line again changes
+    /// nothing. Between two documents writing one resource, the later bundle id wins, as when
+    /// the files were rebuilt from the sorted bundles: the result does not depend on the order
+    /// the documents finished in. Returns the lines appended or replaced.
+    fn apply(&mut self, root: &Path) -> Result<usize, SinkError> {
+        if !self.loaded {
+            self.load(root)?;
         }
-        write_atomic(&ndjson.join(format!("{t}.ndjson")), out.as_bytes())?;
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort();
+        pending.dedup();
+        let mut appends: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        // type → the replaced line's hash → its new line: the files are rewritten by hashing
+        // their lines, not parsing them.
+        let mut replaced: BTreeMap<String, HashMap<u64, String>> = BTreeMap::new();
+        for bundle_id in &pending {
+            let path = root.join("bundles").join(format!("{bundle_id}.json"));
+            if !path.exists() {
+                continue;
+            }
+            for (t, id, line) in bundle_lines(&path)? {
+                let h = line_hash(&line);
+                let ids = self.index.entry(t.clone()).or_default();
+                match ids.get(&id) {
+                    Some((old, _)) if *old == h => {}
+                    Some((_, by)) if by.as_str() > bundle_id.as_str() => {}
+                    Some(&(old, _)) => {
+                        ids.insert(id.clone(), (h, bundle_id.clone()));
+                        let new_id = appends.get_mut(&t).and_then(|lines| {
+                            lines.iter().position(|l| line_id(l).as_deref() == Some(id.as_str())).map(|i| (lines, i))
+                        });
+                        match new_id {
+                            // Appended in this flush already: replace it there.
+                            Some((lines, i)) => lines[i] = line,
+                            None => {
+                                let lines = replaced.entry(t).or_default();
+                                // Replaced twice in one flush: the file still holds the first.
+                                let first = lines.iter().find(|(_, l)| line_id(l).as_deref() == Some(id.as_str()));
+                                let key = first.map_or(old, |(k, _)| *k);
+                                lines.insert(key, line);
+                            }
+                        }
+                    }
+                    None => {
+                        ids.insert(id, (h, bundle_id.clone()));
+                        appends.entry(t).or_default().push(line);
+                    }
+                }
+            }
+        }
+        let ndjson = root.join("ndjson");
+        let mut n = 0;
+        for (t, changes) in &replaced {
+            let path = ndjson.join(format!("{t}.ndjson"));
+            let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+            let mut out = String::with_capacity(text.len());
+            for line in text.lines() {
+                out.push_str(changes.get(&line_hash(line)).map_or(line, String::as_str));
+                out.push('\n');
+            }
+            for line in appends.remove(t).unwrap_or_default() {
+                out.push_str(&line);
+                out.push('\n');
+                n += 1;
+            }
+            write_atomic(&path, out.as_bytes())?;
+            n += changes.len();
+        }
+        for (t, lines) in appends {
+            let path = ndjson.join(format!("{t}.ndjson"));
+            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+            let mut out = String::new();
+            for line in &lines {
+                out.push_str(line);
+                out.push('\n');
+            }
+            std::io::Write::write_all(&mut f, out.as_bytes()).map_err(io(&path))?;
+            n += lines.len();
+        }
+        if !pending.is_empty() {
+            let path = root.join(APPLIED);
+            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+            let list: String = pending.iter().map(|id| format!("{id}\n")).collect();
+            std::io::Write::write_all(&mut f, list.as_bytes()).map_err(io(&path))?;
+        }
+        Ok(n)
     }
-    Ok(n)
+}
+
+/// The id of an NDJSON line.
+fn line_id(line: &str) -> Option<String> {
+    serde_json::from_str::<Value>(line).ok()?["id"].as_str().map(str::to_string)
 }
 
 #[async_trait]
@@ -125,6 +254,7 @@ impl FhirSink for DirSink {
         {
             let _guard = self.lock.lock().await;
             write_atomic(&path, &bytes)?;
+            self.ndjson.lock().unwrap().pending.push(bundle.id.clone());
         }
         let status = if existed { 200 } else { 201 };
         Ok(WriteOutcome::whole(bundle, status))
@@ -132,8 +262,8 @@ impl FhirSink for DirSink {
 
     async fn flush(&self) -> Result<(), SinkError> {
         let _guard = self.lock.lock().await;
-        let root = self.root.clone();
-        tokio::task::spawn_blocking(move || rebuild_ndjson(&root))
+        let (root, ndjson) = (self.root.clone(), self.ndjson.clone());
+        tokio::task::spawn_blocking(move || ndjson.lock().unwrap().apply(&root))
             .await
             .map_err(|e| SinkError::Io { path: "ndjson".into(), source: std::io::Error::other(e) })??;
         Ok(())
@@ -195,5 +325,69 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().contains("tmp"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_flush_appends_the_new_documents_and_replaces_only_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = DirSink::new(dir.path()).unwrap();
+        for id in ["a", "b", "c"] {
+            sink.write(&bundle(id, "Doe")).await.unwrap();
+        }
+        sink.flush().await.unwrap();
+        let path = dir.path().join("ndjson/Condition.ndjson");
+        let before = std::fs::read_to_string(&path).unwrap();
+        // A new document: its lines are appended, what was there is left as it was.
+        sink.write(&bundle("d", "Doe")).await.unwrap();
+        sink.flush().await.unwrap();
+        let after = std::fs::read_to_string(&path).unwrap();
+        assert!(after.starts_with(&before) && after.lines().count() == 4, "{after}");
+        // A document that changes a shared resource: replaced in place, never twice.
+        sink.write(&bundle("e", "Roe")).await.unwrap();
+        sink.flush().await.unwrap();
+        let patients = std::fs::read_to_string(dir.path().join("ndjson/Patient.ndjson")).unwrap();
+        assert_eq!(patients.lines().count(), 1);
+        assert!(patients.contains("Roe"));
+    }
+
+    async fn patients_after(order: [(&'static str, &'static str); 2]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = DirSink::new(dir.path()).unwrap();
+        for (id, name) in order {
+            sink.write(&bundle(id, name)).await.unwrap();
+            sink.flush().await.unwrap();
+        }
+        std::fs::read_to_string(dir.path().join("ndjson/Patient.ndjson")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_later_document_wins_whatever_order_they_finished_in() {
+        let one = patients_after([("a", "Doe"), ("b", "Roe")]).await;
+        let other = patients_after([("b", "Roe"), ("a", "Doe")]).await;
+        assert_eq!(one, other);
+        assert!(one.contains("Roe"), "bundle b is later than a");
+    }
+
+    #[tokio::test]
+    async fn a_new_process_applies_what_a_crash_left_out_and_nothing_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let sink = DirSink::new(dir.path()).unwrap();
+            sink.write(&bundle("a", "Doe")).await.unwrap();
+            sink.flush().await.unwrap();
+            // Written, then the process dies before its flush (or in the middle of an append).
+            sink.write(&bundle("b", "Doe")).await.unwrap();
+        }
+        let path = dir.path().join("ndjson/Condition.ndjson");
+        let mut cut = std::fs::read_to_string(&path).unwrap();
+        cut.push_str("{\"resourceType\":\"Cond");
+        std::fs::write(&path, cut).unwrap();
+        let sink = DirSink::new(dir.path()).unwrap();
+        sink.flush().await.unwrap();
+        let conditions = std::fs::read_to_string(dir.path().join("ndjson/Condition.ndjson")).unwrap();
+        assert_eq!(conditions.lines().count(), 2, "{conditions}");
+        assert!(conditions.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()), "no stub left: {conditions}");
+        sink.flush().await.unwrap();
+        assert_eq!(std::fs::read_to_string(dir.path().join("ndjson/Condition.ndjson")).unwrap(), conditions);
     }
 }
