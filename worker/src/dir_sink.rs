@@ -83,6 +83,8 @@ struct Ndjson {
     index: HashMap<String, HashMap<String, (u64, String)>>,
     /// Bundles written since the last flush.
     pending: Vec<String>,
+    /// Bundles the journal lists already (each is listed once, however often it is rewritten).
+    applied: std::collections::HashSet<String>,
 }
 
 /// The documents whose resources the NDJSON files hold, one bundle id per line: appended after
@@ -133,9 +135,10 @@ impl Ndjson {
                 }
             }
         }
-        let applied: std::collections::HashSet<String> = std::fs::read_to_string(root.join(APPLIED))
+        self.applied = std::fs::read_to_string(root.join(APPLIED))
             .map(|t| t.lines().map(str::to_string).collect())
             .unwrap_or_default();
+        let applied = &self.applied;
         let bundles = root.join("bundles");
         let mut unapplied: Vec<String> = std::fs::read_dir(&bundles)
             .map_err(io(&bundles))?
@@ -228,11 +231,13 @@ impl Ndjson {
             std::io::Write::write_all(&mut f, out.as_bytes()).map_err(io(&path))?;
             n += lines.len();
         }
-        if !pending.is_empty() {
+        let new: Vec<String> = pending.into_iter().filter(|id| !self.applied.contains(id)).collect();
+        if !new.is_empty() {
             let path = root.join(APPLIED);
             let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
-            let list: String = pending.iter().map(|id| format!("{id}\n")).collect();
+            let list: String = new.iter().map(|id| format!("{id}\n")).collect();
             std::io::Write::write_all(&mut f, list.as_bytes()).map_err(io(&path))?;
+            self.applied.extend(new);
         }
         Ok(n)
     }
@@ -319,6 +324,8 @@ mod tests {
             before,
             (read("Patient"), read("Condition"), std::fs::read(dir.path().join("bundles/a.json")).unwrap())
         );
+        let journal = std::fs::read_to_string(dir.path().join(APPLIED)).unwrap();
+        assert_eq!(journal.lines().collect::<Vec<_>>(), ["a", "b"], "each document listed once");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("bundles"))
             .unwrap()
             .flatten()
