@@ -150,9 +150,14 @@ data "aws_iam_policy_document" "worker" {
     resources = [aws_sqs_queue.work["intake"].arn, aws_sqs_queue.work["completion"].arn]
   }
   statement {
-    sid       = "DeadLetterWithReason"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dlq["intake"].arn, aws_sqs_queue.dlq["completion"].arn]
+    # Dead letters with their reason; throttled work re-sent to its own queue as a new message
+    # (so waiting out a throttle never spends the queue's receive limit).
+    sid     = "DeadLetterWithReasonAndRequeue"
+    actions = ["sqs:SendMessage"]
+    resources = [
+      aws_sqs_queue.dlq["intake"].arn, aws_sqs_queue.dlq["completion"].arn,
+      aws_sqs_queue.work["intake"].arn, aws_sqs_queue.work["completion"].arn,
+    ]
   }
   statement {
     # Textract has no resource-level permissions for these actions.
@@ -206,9 +211,10 @@ data "aws_iam_policy_document" "scheduler" {
     resources = [aws_sqs_queue.work["completion"].arn, aws_sqs_queue.dlq["completion"].arn, aws_sqs_queue.dlq["import"].arn]
   }
   statement {
-    # `paperchart-scheduler redrive` as a one-off task: dead letters back to their queue.
-    sid       = "Redrive"
-    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage"]
+    # `paperchart-scheduler redrive` as a one-off task: dead letters back to their queue; every
+    # round, letters SQS moved by itself are given their reason (and letters held are released).
+    sid       = "RedriveAndAnnotate"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage", "sqs:ChangeMessageVisibility"]
     resources = concat([aws_sqs_queue.work["intake"].arn, aws_sqs_queue.work["completion"].arn], [for q in aws_sqs_queue.dlq : q.arn])
   }
   statement {

@@ -132,6 +132,35 @@ resource "aws_s3_bucket_lifecycle_configuration" "work" {
     }
   }
   rule {
+    id     = "set-aside-job-records"
+    status = "Enabled"
+    # Records of jobs whose documents were dead-lettered wait for a redrive; SQS keeps a letter
+    # at most 14 days, so after 30 no letter can come back for them.
+    filter {
+      prefix = "${local.work_prefix}textract-failed/"
+    }
+    expiration {
+      days = 30
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+  rule {
+    id     = "job-leases"
+    status = "Enabled"
+    # A lease left by a worker that was stopped mid-job runs out in 15 minutes; the object goes.
+    filter {
+      prefix = "${local.work_prefix}textract-leases/"
+    }
+    expiration {
+      days = 1
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+  rule {
     id     = "textract-responses"
     status = "Enabled"
     # Saved Textract answers, replayed after a release; Textract itself forgets them in 7 days.

@@ -8,8 +8,9 @@
 //! changed one replaced, the same one again nothing), so a flush costs what its new documents
 //! cost, not what the folder holds. Between two documents writing one resource the later bundle
 //! id wins, whatever order they finished in, and a second run over the same input leaves the
-//! files unchanged. `.ndjson-applied` lists the documents applied; one a crash left out is
-//! applied at the next flush.
+//! files unchanged. The first flush of a process rebuilds the files from every bundle (so what a
+//! crash, a failed flush or an older release left is made right), as does a flush in which a
+//! rewritten document no longer holds a resource.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -75,21 +76,18 @@ impl ReviewStore for ReviewFolder {
 }
 
 /// What the NDJSON files hold, kept between flushes so a flush costs what the new documents
-/// cost: for every resource, the hash of its line and the document that wrote it.
+/// cost: for every resource, the hash of its line and the document (bundle) that wrote it; for
+/// every document, the resources it wrote.
 #[derive(Default)]
 struct Ndjson {
     loaded: bool,
     /// type → id → (line hash, bundle id)
     index: HashMap<String, HashMap<String, (u64, String)>>,
+    /// bundle id → the (type, id) of its resources
+    by_bundle: HashMap<String, Vec<(String, String)>>,
     /// Bundles written since the last flush.
     pending: Vec<String>,
-    /// Bundles the journal lists already (each is listed once, however often it is rewritten).
-    applied: std::collections::HashSet<String>,
 }
-
-/// The documents whose resources the NDJSON files hold, one bundle id per line: appended after
-/// each flush, read once per process (and what a crash left unapplied is applied at the next).
-const APPLIED: &str = ".ndjson-applied";
 
 fn line_hash(line: &str) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -113,78 +111,112 @@ fn bundle_lines(path: &Path) -> Result<Vec<(String, String, String)>, SinkError>
 }
 
 impl Ndjson {
-    /// Once per process: the lines already in the files, and the bundles not yet applied (all of
-    /// them for an output folder written before the journal, or what a crash left).
-    fn load(&mut self, root: &Path) -> Result<(), SinkError> {
+    /// The whole folder, once per process (and after anything unusual): every bundle in the order
+    /// of its id, the later one winning a resource they share; the files rewritten from them.
+    /// What a crash, a failed flush or an older release left is made right here.
+    fn rebuild(&mut self, root: &Path) -> Result<usize, SinkError> {
+        self.loaded = false;
+        self.index.clear();
+        self.by_bundle.clear();
+        self.pending.clear();
+        let bundles = root.join("bundles");
+        let mut ids: Vec<String> = std::fs::read_dir(&bundles)
+            .map_err(io(&bundles))?
+            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json").map(str::to_string))
+            .collect();
+        ids.sort();
+        let mut by_type: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for bundle_id in &ids {
+            let lines = bundle_lines(&bundles.join(format!("{bundle_id}.json")))?;
+            let mut held = Vec::with_capacity(lines.len());
+            for (t, id, line) in lines {
+                self.index.entry(t.clone()).or_default().insert(id.clone(), (line_hash(&line), bundle_id.clone()));
+                held.push((t.clone(), id.clone()));
+                by_type.entry(t).or_default().insert(id, line);
+            }
+            self.by_bundle.insert(bundle_id.clone(), held);
+        }
         let ndjson = root.join("ndjson");
+        // Types no longer present lose their file.
         for e in std::fs::read_dir(&ndjson).map_err(io(&ndjson))?.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            let Some(t) = name.strip_suffix(".ndjson") else { continue };
-            let mut text = std::fs::read_to_string(e.path()).map_err(io(&e.path()))?;
-            // An append cut by a crash: its document is applied again, the stub goes.
-            if !text.is_empty() && !text.ends_with('\n') {
-                text.truncate(text.rfind('\n').map_or(0, |i| i + 1));
-                write_atomic(&e.path(), text.as_bytes())?;
-            }
-            let ids = self.index.entry(t.to_string()).or_default();
-            for line in text.lines() {
-                // A line cut by a crash is no resource: it is written again below.
-                let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
-                if let Some(id) = v["id"].as_str() {
-                    ids.insert(id.to_string(), (line_hash(line), String::new()));
+            if let Some(t) = name.strip_suffix(".ndjson") {
+                if !by_type.contains_key(t) {
+                    std::fs::remove_file(e.path()).map_err(io(&e.path()))?;
                 }
             }
         }
-        self.applied = std::fs::read_to_string(root.join(APPLIED))
-            .map(|t| t.lines().map(str::to_string).collect())
-            .unwrap_or_default();
-        let applied = &self.applied;
-        let bundles = root.join("bundles");
-        let mut unapplied: Vec<String> = std::fs::read_dir(&bundles)
-            .map_err(io(&bundles))?
-            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json").map(str::to_string))
-            .filter(|id| !applied.contains(id))
-            .collect();
-        unapplied.sort();
-        self.pending.splice(0..0, unapplied);
+        let mut n = 0;
+        for (t, resources) in by_type {
+            let mut out = String::new();
+            for line in resources.values() {
+                out.push_str(line);
+                out.push('\n');
+                n += 1;
+            }
+            write_atomic(&ndjson.join(format!("{t}.ndjson")), out.as_bytes())?;
+        }
         self.loaded = true;
-        Ok(())
+        Ok(n)
     }
 
-    /// Applies the pending bundles: a new resource is appended to its type's file; a resource
-    /// whose line changed replaces it (its type's file rewritten); the same line again changes
-    /// nothing. Between two documents writing one resource, the later bundle id wins, as when
-    /// the files were rebuilt from the sorted bundles: the result does not depend on the order
-    /// the documents finished in. Returns the lines appended or replaced.
+    /// Applies the bundles written since the last flush: a new resource is appended to its type's
+    /// file; a resource whose line changed replaces it (its type's file rewritten, by hashing its
+    /// lines); the same line again changes nothing. Between two documents writing one resource the
+    /// later bundle id wins, as in [`Ndjson::rebuild`], whatever order they finished in. A
+    /// rewritten document that no longer holds a resource, or a failure half-way, falls back to
+    /// a rebuild. Returns the lines written.
     fn apply(&mut self, root: &Path) -> Result<usize, SinkError> {
         if !self.loaded {
-            self.load(root)?;
+            return self.rebuild(root);
         }
+        match self.apply_pending(root) {
+            Ok(Some(n)) => Ok(n),
+            Ok(None) => self.rebuild(root),
+            Err(e) => {
+                // The index may say more than the files: the next flush starts over.
+                self.loaded = false;
+                Err(e)
+            }
+        }
+    }
+
+    /// `None` when only a rebuild can make the files right (a resource left a document).
+    fn apply_pending(&mut self, root: &Path) -> Result<Option<usize>, SinkError> {
         let mut pending = std::mem::take(&mut self.pending);
         pending.sort();
         pending.dedup();
         let mut appends: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        // type → the replaced line's hash → its new line: the files are rewritten by hashing
-        // their lines, not parsing them.
+        // type → the replaced line's hash → its new line
         let mut replaced: BTreeMap<String, HashMap<u64, String>> = BTreeMap::new();
         for bundle_id in &pending {
             let path = root.join("bundles").join(format!("{bundle_id}.json"));
-            if !path.exists() {
-                continue;
+            let lines = bundle_lines(&path)?;
+            let held: Vec<(String, String)> = lines.iter().map(|(t, id, _)| (t.clone(), id.clone())).collect();
+            if let Some(before) = self.by_bundle.get(bundle_id) {
+                if before.iter().any(|r| !held.contains(r)) {
+                    return Ok(None);
+                }
             }
-            for (t, id, line) in bundle_lines(&path)? {
+            self.by_bundle.insert(bundle_id.clone(), held);
+            for (t, id, line) in lines {
                 let h = line_hash(&line);
                 let ids = self.index.entry(t.clone()).or_default();
-                match ids.get(&id) {
-                    Some((old, _)) if *old == h => {}
+                match ids.get(&id).cloned() {
+                    Some((old, by)) if old == h => {
+                        // The same line: the later of the two documents holds it now.
+                        if by.as_str() < bundle_id.as_str() {
+                            ids.insert(id, (h, bundle_id.clone()));
+                        }
+                    }
                     Some((_, by)) if by.as_str() > bundle_id.as_str() => {}
-                    Some(&(old, _)) => {
+                    Some((old, _)) => {
                         ids.insert(id.clone(), (h, bundle_id.clone()));
-                        let new_id = appends.get_mut(&t).and_then(|lines| {
+                        let fresh = appends.get_mut(&t).and_then(|lines| {
                             lines.iter().position(|l| line_id(l).as_deref() == Some(id.as_str())).map(|i| (lines, i))
                         });
-                        match new_id {
-                            // Appended in this flush already: replace it there.
+                        match fresh {
+                            // Appended in this flush already: replaced there.
                             Some((lines, i)) => lines[i] = line,
                             None => {
                                 let lines = replaced.entry(t).or_default();
@@ -231,15 +263,7 @@ impl Ndjson {
             std::io::Write::write_all(&mut f, out.as_bytes()).map_err(io(&path))?;
             n += lines.len();
         }
-        let new: Vec<String> = pending.into_iter().filter(|id| !self.applied.contains(id)).collect();
-        if !new.is_empty() {
-            let path = root.join(APPLIED);
-            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
-            let list: String = new.iter().map(|id| format!("{id}\n")).collect();
-            std::io::Write::write_all(&mut f, list.as_bytes()).map_err(io(&path))?;
-            self.applied.extend(new);
-        }
-        Ok(n)
+        Ok(Some(n))
     }
 }
 
@@ -324,8 +348,6 @@ mod tests {
             before,
             (read("Patient"), read("Condition"), std::fs::read(dir.path().join("bundles/a.json")).unwrap())
         );
-        let journal = std::fs::read_to_string(dir.path().join(APPLIED)).unwrap();
-        assert_eq!(journal.lines().collect::<Vec<_>>(), ["a", "b"], "each document listed once");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("bundles"))
             .unwrap()
             .flatten()
@@ -373,6 +395,48 @@ mod tests {
         let other = patients_after([("b", "Roe"), ("a", "Doe")]).await;
         assert_eq!(one, other);
         assert!(one.contains("Roe"), "bundle b is later than a");
+    }
+
+    #[tokio::test]
+    async fn across_processes_the_later_document_still_wins_and_a_resource_that_left_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let sink = DirSink::new(dir.path()).unwrap();
+            sink.write(&bundle("a", "Doe")).await.unwrap();
+            sink.write(&bundle("b", "Roe")).await.unwrap();
+            sink.flush().await.unwrap();
+        }
+        // Another process: a duplicate of a's input rewrites it unchanged.
+        let sink = DirSink::new(dir.path()).unwrap();
+        sink.write(&bundle("a", "Doe")).await.unwrap();
+        sink.flush().await.unwrap();
+        let patients = std::fs::read_to_string(dir.path().join("ndjson/Patient.ndjson")).unwrap();
+        assert!(patients.contains("Roe") && !patients.contains("Doe"), "{patients}");
+        // a processed again without its Condition (a newer engine): the stale line goes.
+        let mut fewer = bundle("a", "Doe");
+        fewer.entries.retain(|e| e.resource_type != "Condition");
+        sink.write(&fewer).await.unwrap();
+        sink.flush().await.unwrap();
+        let conditions = std::fs::read_to_string(dir.path().join("ndjson/Condition.ndjson")).unwrap();
+        assert_eq!(conditions.lines().count(), 1, "{conditions}");
+        assert!(conditions.contains("c-b"));
+    }
+
+    #[tokio::test]
+    async fn a_failed_flush_is_made_right_by_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = DirSink::new(dir.path()).unwrap();
+        sink.write(&bundle("a", "Doe")).await.unwrap();
+        sink.flush().await.unwrap();
+        sink.write(&bundle("b", "Doe")).await.unwrap();
+        let path = dir.path().join("bundles/b.json");
+        let good = std::fs::read(&path).unwrap();
+        std::fs::write(&path, b"{ not json").unwrap();
+        assert!(sink.flush().await.is_err());
+        std::fs::write(&path, good).unwrap();
+        sink.flush().await.unwrap();
+        let conditions = std::fs::read_to_string(dir.path().join("ndjson/Condition.ndjson")).unwrap();
+        assert_eq!(conditions.lines().count(), 2, "b is not lost: {conditions}");
     }
 
     #[tokio::test]

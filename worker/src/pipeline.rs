@@ -47,6 +47,39 @@ pub struct Pipeline {
 /// document's reading, mapping and write.
 const JOB_LEASE: Duration = Duration::from_secs(15 * 60);
 
+/// Gives a job's lease up when the work on it ends, however it ends (finished, failed, or dropped
+/// at shutdown); a lease that cannot be given up only runs out.
+struct LeaseGuard {
+    jobs: Arc<dyn JobStore>,
+    /// `None` once given up.
+    job_id: Option<String>,
+}
+
+impl LeaseGuard {
+    async fn give_up(mut self) {
+        if let Some(job_id) = self.job_id.take() {
+            unlease(&*self.jobs, &job_id).await;
+        }
+    }
+}
+
+async fn unlease(jobs: &dyn JobStore, job_id: &str) {
+    if let Err(e) = jobs.unlease(job_id).await {
+        tracing::warn!(event = "job_lease_kept", error = e.label(), "job lease not given up; it runs out");
+    }
+}
+
+impl Drop for LeaseGuard {
+    /// Dropped with the work (a shutdown): given up in the background.
+    fn drop(&mut self) {
+        let Some(job_id) = self.job_id.take() else { return };
+        let jobs = self.jobs.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { unlease(&*jobs, &job_id).await });
+        }
+    }
+}
+
 /// The object as a parked job keeps it: everything but the bytes (the engine read them).
 fn described(object: &SourceObject) -> SourceObject {
     SourceObject { bytes: Arc::from(Vec::new()), ..object.clone() }
@@ -231,17 +264,24 @@ impl Pipeline {
         // A job the engine forgot, whose document starts over from its source: its record goes
         // once the document's work for this message is done.
         let mut restarted: Option<PendingJob> = None;
+        let mut started: Option<String> = None;
         loop {
             let stage = state.stage();
             let parked = state.pending().cloned();
             let settled = match self.step(state, report).await {
                 Ok(JobState::Written) => Settlement::Written,
-                Ok(JobState::OcrStarted { .. }) if started_here => Settlement::OcrStarted,
+                Ok(JobState::OcrStarted { pending }) if started_here => {
+                    started = Some(pending.job.id.clone());
+                    Settlement::OcrStarted
+                }
                 Ok(JobState::Ignored { reason }) => {
                     DocumentIgnored { reason }.emit();
                     Settlement::Ignored
                 }
-                Ok(next) => {
+                Ok(mut next) => {
+                    if let (JobState::Parsed { object, .. }, Some(lost)) = (&mut next, &restarted) {
+                        object.restart_of = Some(lost.job.id.clone());
+                    }
                     state = next;
                     continue;
                 }
@@ -269,8 +309,11 @@ impl Pipeline {
                     return Err((stage, e));
                 }
             };
+            // (Never the record just parked, should an engine hand back the lost job's id.)
             if let (Some(old), Some(jobs)) = (&restarted, &self.jobs) {
-                jobs.discard(old).await.map_err(|f| (stage, f.into()))?;
+                if started.as_deref() != Some(old.job.id.as_str()) {
+                    jobs.discard(old).await.map_err(|f| (stage, f.into()))?;
+                }
             }
             return Ok(settled);
         }
@@ -286,24 +329,6 @@ impl Pipeline {
     /// such job is parked (already written, or not this fleet's).
     pub async fn resume(&self, job_id: &str, status: &str) -> (DocReport, Result<Settlement, StageError>) {
         let mut report = DocReport::new(job_id, job_id);
-        let pending = match self.jobs().map(|j| j.get(job_id)) {
-            Ok(get) => get.await.map_err(StageError::from),
-            Err(e) => Err(e),
-        };
-        let pending = match pending {
-            Ok(Some(p)) => p,
-            Ok(None) => {
-                DocumentIgnored { reason: "no_parked_job" }.emit();
-                report.settled = Settlement::Ignored.as_str();
-                return (report, Ok(Settlement::Ignored));
-            }
-            Err(e) => {
-                report.fail(&e);
-                return (report, Err(e));
-            }
-        };
-        // One worker at a time per job: a duplicated notice waits (transient) while the first
-        // is being done, and then finds no record.
         let jobs = match self.jobs() {
             Ok(j) => j.clone(),
             Err(e) => {
@@ -311,6 +336,9 @@ impl Pipeline {
                 return (report, Err(e));
             }
         };
+        // One worker at a time per job, the lease taken before the record is read: a duplicated
+        // notice waits (re-sent like a throttle) while the first is being done, then finds no
+        // record. The guard gives the lease up however this ends (a shutdown drops the work).
         match jobs.lease(job_id, JOB_LEASE).await {
             Ok(true) => {}
             Ok(false) => {
@@ -324,13 +352,25 @@ impl Pipeline {
                 return (report, Err(e));
             }
         }
-        let waited = timestamps::age(&pending.started_at);
-        OcrJobCompleted { job_id, status, age: waited }.emit();
-        let done = self.finish(report, JobState::OcrStarted { pending }, waited.unwrap_or_default()).await;
-        // A lease left behind only runs out; nothing waits on it but a duplicate.
-        if let Err(e) = jobs.unlease(job_id).await {
-            tracing::warn!(event = "job_lease_kept", error = e.label(), "job lease not given up; it runs out");
-        }
+        let lease = LeaseGuard { jobs: jobs.clone(), job_id: Some(job_id.to_string()) };
+        let done = match jobs.get(job_id).await {
+            Ok(Some(pending)) => {
+                let waited = timestamps::age(&pending.started_at);
+                OcrJobCompleted { job_id, status, age: waited }.emit();
+                self.finish(report, JobState::OcrStarted { pending }, waited.unwrap_or_default()).await
+            }
+            Ok(None) => {
+                DocumentIgnored { reason: "no_parked_job" }.emit();
+                report.settled = Settlement::Ignored.as_str();
+                (report, Ok(Settlement::Ignored))
+            }
+            Err(e) => {
+                let e = StageError::from(e);
+                report.fail(&e);
+                (report, Err(e))
+            }
+        };
+        lease.give_up().await;
         done
     }
 
@@ -575,7 +615,7 @@ mod tests {
         assert!(s.jobs.lease("job-1", Duration::from_secs(60)).await.unwrap());
         let (_, result) = s.pipeline.resume("job-1", "SUCCEEDED").await;
         let e = result.unwrap_err();
-        assert_eq!((e.class(), e.label()), (ErrorClass::Transient, "job_leased"));
+        assert_eq!((e.class(), e.label()), (ErrorClass::Throttled, "job_leased"), "waited out, not counted");
         assert_eq!(s.sink.writes(), 0, "not run twice at once");
         // The holder is done: the lease is given up, the next delivery does the job once.
         s.jobs.unlease("job-1").await.unwrap();

@@ -325,7 +325,14 @@ impl Job {
                 self.queue.dead_letter(&msg, &reason).await
             }
             Ending::Finished(Err(e)) if e.class() == ErrorClass::Throttled => {
-                self.queue.requeue(&msg, delay.unwrap_or_default(), msg.attempts + 1).await
+                match self.queue.requeue(&msg, delay.unwrap_or_default(), msg.attempts + 1).await {
+                    // The queue refused the new message (a permission, an outage): released as
+                    // any retry, so the work is never left hanging.
+                    Err(QueueError::Unavailable { .. }) => {
+                        self.queue.release(&msg.receipt, delay.unwrap_or_default()).await
+                    }
+                    r => r,
+                }
             }
             Ending::Finished(Err(_)) => self.queue.release(&msg.receipt, delay.unwrap_or_default()).await,
         };

@@ -135,6 +135,7 @@ impl JobRecord {
                 sha1,
                 modified: self.modified.clone(),
                 location: Some(o.location()),
+                restart_of: None,
             },
             kind: self.kind,
             document_id: self.document_id.clone(),

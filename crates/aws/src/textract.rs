@@ -425,7 +425,13 @@ impl OcrEngine for TextractEngine {
             tracing::info!(event = "textract_response_reused", document_id = tag, "kept answer read");
             return Ok(OcrStart::Done(saved.response.document()));
         }
-        let id = self.start_analysis(location, &object.identity, tag).await?;
+        // A restart after Textract lost the job: another token, or Textract may hand back the
+        // lost job's id.
+        let identity = match &object.restart_of {
+            Some(lost) => format!("{}|restart-of:{lost}", object.identity),
+            None => object.identity.clone(),
+        };
+        let id = self.start_analysis(location, &identity, tag).await?;
         Ok(OcrStart::Started(OcrJob { id }))
     }
 

@@ -44,7 +44,9 @@ pub enum StoreError {
 impl Classified for StoreError {
     fn class(&self) -> ErrorClass {
         match self {
-            StoreError::Unavailable { .. } | StoreError::Leased { .. } => ErrorClass::Transient,
+            StoreError::Unavailable { .. } => ErrorClass::Transient,
+            // Waited out like a throttle: re-sent, not counted against the queue's receives.
+            StoreError::Leased { .. } => ErrorClass::Throttled,
             StoreError::Corrupt { .. } => ErrorClass::Permanent,
         }
     }

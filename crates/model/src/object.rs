@@ -37,6 +37,9 @@ pub struct SourceObject {
     pub modified: Option<String>,
     /// Where it lives in an object store, for engines that read it in place (Textract reads S3).
     pub location: Option<ObjectLocation>,
+    /// Set when the document is read again from its source because its OCR job was lost (the
+    /// lost job's id): an engine that dedupes starts by a token starts a new job, not the lost one.
+    pub restart_of: Option<String>,
 }
 
 impl std::fmt::Debug for SourceObject {
@@ -64,6 +67,7 @@ impl SourceObject {
             sha1: Some(sha1),
             modified,
             location: None,
+            restart_of: None,
         }
     }
 }
