@@ -64,29 +64,11 @@ pub async fn annotate(sqs: &aws_sdk_sqs::Client, dlq: &str, source: &str, max: u
                 ),
             );
             attributes.insert("paperchart-source-queue".into(), attr(source));
-            sqs.send_message()
-                .queue_url(dlq)
-                .message_body(m.body.clone().unwrap_or_default())
-                .set_message_attributes(Some(attributes))
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("send to {dlq}: {}", paperchart_aws::describe(&e)))?;
-            sqs.delete_message()
-                .queue_url(dlq)
-                .receipt_handle(m.receipt_handle.unwrap_or_default())
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("delete from {dlq}: {}", paperchart_aws::describe(&e)))?;
+            crate::redrive::move_message(sqs, &m, attributes, dlq, dlq).await?;
             tracing::warn!(msg_id = m.message_id.as_deref().unwrap_or(""), "letter moved by SQS given its reason");
             out.annotated += 1;
         }
     }
-    for receipt in reasoned {
-        let released =
-            sqs.change_message_visibility().queue_url(dlq).receipt_handle(receipt).visibility_timeout(0).send().await;
-        if let Err(e) = released {
-            tracing::warn!(error = %paperchart_aws::describe(&e), "a letter stays hidden until its visibility ends");
-        }
-    }
+    crate::redrive::release(sqs, dlq, reasoned).await;
     Ok(out)
 }

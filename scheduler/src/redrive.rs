@@ -62,31 +62,48 @@ pub async fn redrive(sqs: &aws_sdk_sqs::Client, from: &str, to: &str, max: Optio
                 .into_iter()
                 .filter(|(k, _)| !k.starts_with("paperchart-"))
                 .collect();
-            sqs.send_message()
-                .queue_url(to)
-                .message_body(m.body.clone().unwrap_or_default())
-                .set_message_attributes(Some(attributes).filter(|a| !a.is_empty()))
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("send to {to}: {}", paperchart_aws::describe(&e)))?;
-            sqs.delete_message()
-                .queue_url(from)
-                .receipt_handle(m.receipt_handle.unwrap_or_default())
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("delete from {from}: {}", paperchart_aws::describe(&e)))?;
+            move_message(sqs, &m, attributes, from, to).await?;
             moved += 1;
             tracing::info!(msg_id = m.message_id.as_deref().unwrap_or(""), "redriven");
         }
     }
-    // Visible again at once for the next run, not after the receive's 60 s (a receipt that went
-    // stale in a long run is visible again already).
-    for receipt in held {
+    // Visible again at once for the next run, not after the receive's 60 s.
+    release(sqs, from, held).await;
+    Ok(Redriven { moved })
+}
+
+/// Sends a held message's body with `attributes` to `to`, then deletes it from `from`: a crash
+/// in between leaves a duplicate, never a loss.
+pub(crate) async fn move_message(
+    sqs: &aws_sdk_sqs::Client,
+    m: &aws_sdk_sqs::types::Message,
+    attributes: HashMap<String, MessageAttributeValue>,
+    from: &str,
+    to: &str,
+) -> anyhow::Result<()> {
+    sqs.send_message()
+        .queue_url(to)
+        .message_body(m.body.clone().unwrap_or_default())
+        .set_message_attributes(Some(attributes).filter(|a| !a.is_empty()))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("send to {to}: {}", paperchart_aws::describe(&e)))?;
+    sqs.delete_message()
+        .queue_url(from)
+        .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("delete from {from}: {}", paperchart_aws::describe(&e)))?;
+    Ok(())
+}
+
+/// Makes held messages visible again at once (a receipt gone stale meanwhile is visible already).
+pub(crate) async fn release(sqs: &aws_sdk_sqs::Client, queue: &str, receipts: Vec<String>) {
+    for receipt in receipts {
         let released =
-            sqs.change_message_visibility().queue_url(from).receipt_handle(receipt).visibility_timeout(0).send().await;
+            sqs.change_message_visibility().queue_url(queue).receipt_handle(receipt).visibility_timeout(0).send().await;
         if let Err(e) = released {
-            tracing::warn!(error = %paperchart_aws::describe(&e), "a letter left for the next redrive stays hidden until its visibility ends");
+            tracing::warn!(error = %paperchart_aws::describe(&e), "a letter stays hidden until its visibility ends");
         }
     }
-    Ok(Redriven { moved })
 }

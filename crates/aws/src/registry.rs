@@ -309,22 +309,6 @@ impl JobRegistry {
             },
         }
     }
-
-    /// Every recorded job.
-    pub async fn list(&self) -> Result<Vec<JobRecord>, StoreError> {
-        let prefix = format!("{}textract-jobs/", self.prefix);
-        let keys = list_keys(&self.client, &self.bucket, &prefix, usize::MAX)
-            .await
-            .map_err(|e| self.unavailable("list", &prefix, e))?;
-        let mut out = Vec::new();
-        for key in keys {
-            let id = key.rsplit('/').next().unwrap_or("").trim_end_matches(".json");
-            if let Some(r) = self.record(id).await? {
-                out.push(r);
-            }
-        }
-        Ok(out)
-    }
 }
 
 #[async_trait]
