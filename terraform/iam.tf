@@ -107,6 +107,8 @@ locals {
   healthlake_rest_actions = [
     "healthlake:GetCapabilities", "healthlake:CreateResource", "healthlake:UpdateResource",
     "healthlake:ReadResource", "healthlake:SearchWithGet", "healthlake:SearchWithPost",
+    # A document processed again deletes what its earlier version wrote and it no longer holds.
+    "healthlake:DeleteResource",
   ]
 }
 

@@ -1,5 +1,7 @@
 //! How the FHIR REST sink treats a server that throttles, fails or refuses: 429 and 5xx are
 //! retried (honouring Retry-After), a 400 is final and its OperationOutcome becomes the reason.
+//! And how it meets the Patients a server already has: one found under the document's MRN is
+//! adopted and merged into, two are refused, another writer's change in between is read again.
 //! The peer is a scripted HTTP server on 127.0.0.1 that answers each POST from a list; every
 //! request must carry the bearer token.
 
@@ -77,4 +79,114 @@ fn a_server_that_stays_down_is_a_transient_failure() {
     assert_eq!(post_times(&posts).len(), 4, "max_attempts");
     let summary = read_json(&tmp.path().join("summary.json"));
     assert_eq!(summary["documents"][0]["outcome"]["class"], "transient");
+}
+
+/// The lab report's patient as the server already holds it, under the server's own id.
+fn server_patient(version: u32) -> String {
+    serde_json::json!({
+        "resourceType": "Patient", "id": "srv-7", "meta": {"versionId": version.to_string()},
+        "identifier": [{"system": "urn:paperchart:mrn", "value": "50118342"}],
+        "name": [{"family": "Vasquez", "given": ["Daniel"]}],
+        "address": [{"use": "home", "text": "1 Harbor Rd, Mystic, CT 06355"}]
+    })
+    .to_string()
+}
+
+fn searchset(patients: &[&str]) -> String {
+    let entries: Vec<serde_json::Value> = patients
+        .iter()
+        .map(|p| serde_json::json!({"resource": serde_json::from_str::<serde_json::Value>(p).unwrap(), "search": {"mode": "match"}}))
+        .collect();
+    serde_json::json!({"resourceType": "Bundle", "type": "searchset", "entry": entries}).to_string()
+}
+
+fn posted(seen: &Requests) -> Vec<serde_json::Value> {
+    let seen = seen.lock().unwrap();
+    seen.iter().filter(|r| r.line.starts_with("POST")).map(|r| serde_json::from_slice(&r.body).unwrap()).collect()
+}
+
+/// Every `reference` to a Patient in a transaction.
+fn patient_references(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, c) in m {
+                match c.as_str() {
+                    Some(r) if k == "reference" && r.starts_with("Patient/") => out.push(r.to_string()),
+                    _ => patient_references(c, out),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|c| patient_references(c, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_patient_the_server_has_under_the_mrn_is_adopted_and_merged_into() {
+    let one = server_patient(4);
+    let (base, seen) = scripted_with(
+        vec![],
+        vec![("/Patient?identifier=".into(), vec![searchset(&[&one])]), ("/Patient/srv-7".into(), vec![one.clone()])],
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_against(&base, tmp.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let search = seen.lock().unwrap().iter().find(|r| r.line.contains("identifier=")).cloned().expect("a search");
+    assert!(search.line.contains("urn%3Apaperchart%3Amrn%7C50118342"), "{}", search.line);
+    assert_eq!(search.header("prefer"), Some("handling=strict"), "an unknown parameter must fail, not be ignored");
+    let tx = &posted(&seen)[0];
+    let patient = tx["entry"].as_array().unwrap().iter().find(|e| e["resource"]["resourceType"] == "Patient").unwrap();
+    assert_eq!(patient["request"]["url"], "Patient/srv-7");
+    assert_eq!(patient["request"]["ifMatch"], "W/\"4\"", "the version read, so a concurrent change is not lost");
+    let p = &patient["resource"];
+    assert_eq!(p["address"][0]["text"], "1 Harbor Rd, Mystic, CT 06355", "what the server had stays");
+    assert_eq!(p["birthDate"], "1971-09-23", "what the document adds is added");
+    assert_eq!(p["name"].as_array().unwrap().len(), 1, "Daniel and Daniel R are one name: {p}");
+    let mut refs = Vec::new();
+    patient_references(tx, &mut refs);
+    assert!(refs.len() > 3 && refs.iter().all(|r| r == "Patient/srv-7"), "{refs:?}");
+}
+
+#[test]
+fn two_patients_under_one_identifier_are_refused_and_nothing_is_written() {
+    let other = server_patient(1).replace("srv-7", "srv-8");
+    let (base, seen) =
+        scripted_with(vec![], vec![("/Patient?identifier=".into(), vec![searchset(&[&server_patient(1), &other])])]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_against(&base, tmp.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(posted(&seen).is_empty(), "nothing written for a patient the server holds twice");
+    let summary = read_json(&tmp.path().join("summary.json"));
+    let outcome = &summary["documents"][0]["outcome"];
+    assert_eq!(outcome["class"], "permanent");
+    let reason = outcome["reason"].as_str().unwrap();
+    assert!(reason.contains("2 Patients") && !reason.contains("50118342"), "a reason without the MRN: {reason}");
+}
+
+#[test]
+fn a_patient_changed_by_another_writer_meanwhile_is_read_and_merged_again() {
+    let v2 = server_patient(2).replace("1 Harbor Rd", "9 Pine St");
+    let conflict = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"conflict"}]}"#;
+    let (base, seen) = scripted_with(
+        vec![Reply::Status(412, vec![], conflict)],
+        vec![
+            ("/Patient?identifier=".into(), vec![searchset(&[&server_patient(1)])]),
+            ("/Patient/srv-7".into(), vec![server_patient(1), v2]),
+        ],
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_against(&base, tmp.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let txs = posted(&seen);
+    assert_eq!(txs.len(), 2, "refused once for the version, then written");
+    let patient = |tx: &serde_json::Value| {
+        tx["entry"].as_array().unwrap().iter().find(|e| e["resource"]["resourceType"] == "Patient").unwrap().clone()
+    };
+    assert_eq!(patient(&txs[0])["request"]["ifMatch"], "W/\"1\"");
+    let second = patient(&txs[1]);
+    assert_eq!(second["request"]["ifMatch"], "W/\"2\"");
+    assert_eq!(
+        second["resource"]["address"][0]["text"], "9 Pine St, Mystic, CT 06355",
+        "the other writer's change kept"
+    );
 }

@@ -1,5 +1,7 @@
 //! The FHIR REST sink against a real FHIR R4 server (Helios, validation enforced) on 127.0.0.1:
-//! every sample is accepted, and a second run leaves every resource count unchanged.
+//! every sample is accepted, and a second run leaves every resource count unchanged; documents
+//! processed again with other settings leave exactly their new resources (what the old version
+//! wrote and the new one lacks deleted), and a patient's documents merge into one Patient.
 
 use paperchart_testkit::*;
 
@@ -58,4 +60,73 @@ fn a_wrong_url_fails_fast_with_a_clear_message() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot reach the FHIR server"), "{err}");
+}
+
+#[test]
+fn documents_processed_again_hold_only_their_new_resources_and_a_patient_gathers_every_document() {
+    let server = FhirServer::start();
+    let tmp = tempfile::tempdir().unwrap();
+    // Stricter settings hold the less certain findings for review only: a newer version of the
+    // same documents with fewer resources. Split in transactions of 3 entries, as a server
+    // with a small Bundle limit takes them.
+    let strict = [("PAPERCHART__FHIR__MIN_CONFIDENCE", "0.97"), ("PAPERCHART__FHIR__LOW_CONFIDENCE", "omit")];
+    let run = |out: &str, env: &[(&str, &str)], sink: &[&str]| {
+        let mut c = paperchart();
+        c.env("PAPERCHART__SINK__MAX_ENTRIES", "3");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        run_ok(
+            c.args(["run", "--no-progress"])
+                .args(sink)
+                .arg("--out")
+                .arg(tmp.path().join(out))
+                .arg(samples().join("documents")),
+        )
+    };
+    let fhir = ["--sink", "fhir", "--fhir-url", server.base.as_str()];
+    let ndjson_counts = |out: &str| -> Vec<u64> {
+        RESOURCE_TYPES
+            .iter()
+            .map(|t| {
+                std::fs::read_to_string(tmp.path().join(out).join("ndjson").join(format!("{t}.ndjson")))
+                    .map_or(0, |s| s.lines().count() as u64)
+            })
+            .collect()
+    };
+    run("first", &[], &fhir);
+    let first: Vec<u64> = RESOURCE_TYPES.iter().map(|t| server.count(t)).collect();
+    run("strict", &strict, &fhir);
+    let strict_counts: Vec<u64> = RESOURCE_TYPES.iter().map(|t| server.count(t)).collect();
+    run("strict-dir", &strict, &[]);
+    assert_eq!(
+        strict_counts,
+        ndjson_counts("strict-dir"),
+        "the server holds what a fresh run of the new version writes"
+    );
+    assert!(
+        strict_counts.iter().sum::<u64>() < first.iter().sum::<u64>(),
+        "the stricter version wrote fewer resources: {first:?} vs {strict_counts:?}"
+    );
+    // And back: what was deleted is written again, nothing twice.
+    run("again", &[], &fhir);
+    assert_eq!(RESOURCE_TYPES.iter().map(|t| server.count(t)).collect::<Vec<_>>(), first);
+
+    // The discharge summary and the referral letter name one patient, the letter with fewer
+    // given names and no gender: the Patient keeps what either said.
+    let (status, body) = http_get(&format!("{}/Patient?_count=50", server.base)).expect("search");
+    assert_eq!(status, 200, "{body}");
+    let bundle: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let okafor: Vec<&serde_json::Value> = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|p| p["name"][0]["family"] == "Okafor")
+        .collect();
+    assert_eq!(okafor.len(), 1, "one Patient for both documents");
+    let p = okafor[0];
+    assert_eq!(p["gender"], "female", "{p}");
+    assert_eq!(p["name"].as_array().unwrap().len(), 1, "{p}");
+    assert_eq!(p["name"][0]["given"], serde_json::json!(["Marguerite", "L"]), "{p}");
 }

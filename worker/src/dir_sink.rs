@@ -6,9 +6,12 @@
 //! Bundle files on [`FhirSink::flush`]: one line per resource id, in the order resources first
 //! came; the documents written since the last flush are applied (new resources appended, a
 //! changed one replaced, the same one again nothing), so a flush costs what its new documents
-//! cost, not what the folder holds. Between two documents writing one resource the later bundle
-//! id wins, whatever order they finished in, and a second run over the same input leaves the
-//! files unchanged. The first flush of a process rebuilds the files from every bundle (so what a
+//! cost, not what the folder holds. A Patient's line is the merge of what every document of the
+//! patient says (`paperchart_fhir::merge_patient`: identifiers, names, telecoms and addresses
+//! gathered, nothing one document wrote erased by another's silence); between two documents
+//! writing any other resource the later bundle id wins, whatever order they finished in, and a
+//! second run over the same input leaves the files unchanged. A document processed again
+//! replaces its bundle whole, so what the new version no longer holds leaves the NDJSON too. The first flush of a process rebuilds the files from every bundle (so what a
 //! crash, a failed flush or an older release left is made right), as does a flush in which a
 //! rewritten document no longer holds a resource.
 
@@ -87,6 +90,17 @@ struct Ndjson {
     by_bundle: HashMap<String, Vec<(String, String)>>,
     /// Bundles written since the last flush.
     pending: Vec<String>,
+    /// patient id → bundle id → the Patient as that document wrote it: the NDJSON line is their
+    /// merge (in bundle id order), so one document's silence never erases what another said.
+    patients: HashMap<String, BTreeMap<String, Value>>,
+}
+
+/// The one Patient line of the documents that wrote this patient.
+fn merged_patient(versions: &BTreeMap<String, Value>) -> String {
+    let mut all = versions.values();
+    let first = all.next().cloned().unwrap_or(Value::Null);
+    all.fold(paperchart_fhir::merge_patient(&first, &Value::Null), |acc, p| paperchart_fhir::merge_patient(&acc, p))
+        .to_string()
 }
 
 fn line_hash(line: &str) -> u64 {
@@ -119,6 +133,7 @@ impl Ndjson {
         self.index.clear();
         self.by_bundle.clear();
         self.pending.clear();
+        self.patients.clear();
         let bundles = root.join("bundles");
         let mut ids: Vec<String> = std::fs::read_dir(&bundles)
             .map_err(io(&bundles))?
@@ -130,11 +145,22 @@ impl Ndjson {
             let lines = bundle_lines(&bundles.join(format!("{bundle_id}.json")))?;
             let mut held = Vec::with_capacity(lines.len());
             for (t, id, line) in lines {
-                self.index.entry(t.clone()).or_default().insert(id.clone(), (line_hash(&line), bundle_id.clone()));
                 held.push((t.clone(), id.clone()));
+                if t == "Patient" {
+                    let resource = serde_json::from_str(&line).unwrap_or(Value::Null);
+                    self.patients.entry(id).or_default().insert(bundle_id.clone(), resource);
+                    continue;
+                }
+                self.index.entry(t.clone()).or_default().insert(id.clone(), (line_hash(&line), bundle_id.clone()));
                 by_type.entry(t).or_default().insert(id, line);
             }
             self.by_bundle.insert(bundle_id.clone(), held);
+        }
+        for (id, versions) in &self.patients {
+            let line = merged_patient(versions);
+            let last = versions.keys().next_back().cloned().unwrap_or_default();
+            self.index.entry("Patient".into()).or_default().insert(id.clone(), (line_hash(&line), last));
+            by_type.entry("Patient".into()).or_default().insert(id.clone(), line);
         }
         let ndjson = root.join("ndjson");
         // Types no longer present lose their file.
@@ -199,6 +225,13 @@ impl Ndjson {
                 }
             }
             self.by_bundle.insert(bundle_id.clone(), held);
+            let mut lines = lines;
+            for (_, id, line) in lines.iter_mut().filter(|(t, _, _)| t == "Patient") {
+                let resource = serde_json::from_str(line).unwrap_or(Value::Null);
+                self.patients.entry(id.clone()).or_default().insert(bundle_id.clone(), resource);
+                // The line is the merge of every document of the patient, bundle id as its own.
+                *line = merged_patient(&self.patients[id.as_str()]);
+            }
             for (t, id, line) in lines {
                 let h = line_hash(&line);
                 let ids = self.index.entry(t.clone()).or_default();
@@ -209,7 +242,8 @@ impl Ndjson {
                             ids.insert(id, (h, bundle_id.clone()));
                         }
                     }
-                    Some((_, by)) if by.as_str() > bundle_id.as_str() => {}
+                    // A later document's line stands (a Patient's line is every document's merge).
+                    Some((_, by)) if t != "Patient" && by.as_str() > bundle_id.as_str() => {}
                     Some((old, _)) => {
                         ids.insert(id.clone(), (h, bundle_id.clone()));
                         let fresh = appends.get_mut(&t).and_then(|lines| {
@@ -390,15 +424,42 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_later_document_wins_whatever_order_they_finished_in() {
+    async fn a_patient_is_what_all_its_documents_say_whatever_order_they_finished_in() {
         let one = patients_after([("a", "Doe"), ("b", "Roe")]).await;
         let other = patients_after([("b", "Roe"), ("a", "Doe")]).await;
         assert_eq!(one, other);
-        assert!(one.contains("Roe"), "bundle b is later than a");
+        assert_eq!(one.lines().count(), 1);
+        assert!(one.contains("Roe") && one.contains("Doe"), "both documents' names: {one}");
     }
 
     #[tokio::test]
-    async fn across_processes_the_later_document_still_wins_and_a_resource_that_left_goes() {
+    async fn a_document_that_says_less_erases_nothing_another_wrote() {
+        let mut intake = bundle("a", "Doe");
+        intake.entries[0].resource["address"] = json!([{"use": "home", "text": "12 Elm St, Springfield"}]);
+        intake.entries[0].resource["gender"] = json!("female");
+        let lab = bundle("b", "Doe");
+        for order in [[&intake, &lab], [&lab, &intake]] {
+            let dir = tempfile::tempdir().unwrap();
+            let sink = DirSink::new(dir.path()).unwrap();
+            for b in order {
+                sink.write(b).await.unwrap();
+                sink.flush().await.unwrap();
+            }
+            let line = std::fs::read_to_string(dir.path().join("ndjson/Patient.ndjson")).unwrap();
+            let p: Value = serde_json::from_str(line.trim()).unwrap();
+            assert_eq!(p["address"][0]["text"], "12 Elm St, Springfield");
+            assert_eq!(p["gender"], "female");
+            assert_eq!(p["name"].as_array().unwrap().len(), 1, "{p}");
+            // A new process rebuilds the same line.
+            drop(sink);
+            let again = DirSink::new(dir.path()).unwrap();
+            again.flush().await.unwrap();
+            assert_eq!(std::fs::read_to_string(dir.path().join("ndjson/Patient.ndjson")).unwrap(), line);
+        }
+    }
+
+    #[tokio::test]
+    async fn across_processes_a_patient_stays_merged_and_a_resource_that_left_goes() {
         let dir = tempfile::tempdir().unwrap();
         {
             let sink = DirSink::new(dir.path()).unwrap();
@@ -411,7 +472,7 @@ mod tests {
         sink.write(&bundle("a", "Doe")).await.unwrap();
         sink.flush().await.unwrap();
         let patients = std::fs::read_to_string(dir.path().join("ndjson/Patient.ndjson")).unwrap();
-        assert!(patients.contains("Roe") && !patients.contains("Doe"), "{patients}");
+        assert!(patients.contains("Roe") && patients.contains("Doe") && patients.lines().count() == 1, "{patients}");
         // a processed again without its Condition (a newer engine): the stale line goes.
         let mut fewer = bundle("a", "Doe");
         fewer.entries.retain(|e| e.resource_type != "Condition");

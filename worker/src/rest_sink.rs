@@ -14,10 +14,13 @@ use serde_json::Value;
 
 use paperchart_core::backoff::Backoff;
 use paperchart_core::config::SinkConfig;
-use paperchart_core::events::SinkRetrying;
+use paperchart_core::events::{SinkReconciled, SinkRetrying};
 use paperchart_core::metrics;
 use paperchart_core::sink::{EntryOutcome, FhirSink, RequestSigner, SinkError, WriteOutcome};
-use paperchart_model::bundle::Bundle;
+use paperchart_model::bundle::{delete_request, transactions, Bundle};
+
+/// `identifier_search`: the server refused a search by identifier; not asked again.
+const NO_SEARCH: u8 = 2;
 
 pub struct RestSink {
     client: reqwest::Client,
@@ -27,6 +30,8 @@ pub struct RestSink {
     max_attempts: u32,
     backoff: Backoff,
     max_entries: usize,
+    /// Whether the server searches Patients by identifier: 0 not known yet, [`NO_SEARCH`].
+    identifier_search: std::sync::atomic::AtomicU8,
 }
 
 /// `Retry-After` as seconds or an HTTP date.
@@ -92,6 +97,7 @@ impl RestSink {
                 Duration::from_millis(cfg.backoff_max_ms),
             ),
             max_entries,
+            identifier_search: Default::default(),
         })
     }
 
@@ -206,31 +212,327 @@ impl RestSink {
     }
 }
 
+/// How many times a document is read again and rewritten when another writer changed its
+/// Patient between the read and the write.
+const MAX_ROUNDS: u32 = 5;
+
+/// What writing one document takes, once the server's side was read.
+struct Plan {
+    parts: Vec<Value>,
+    /// The Patient written and the version it was merged from (`None`: there was none), so a
+    /// refusal can be told from a conflict with another writer.
+    patient: Option<(String, Option<String>)>,
+    patient_label: &'static str,
+    stale: usize,
+}
+
+/// How the Patient's write is guarded against another writer.
+enum Precondition {
+    /// Updates the version that was read.
+    IfMatch(String),
+    /// Creates it only if it is still not there.
+    IfNoneMatch,
+}
+
+/// The `Type/id` references a Provenance lists as its targets.
+fn targets(provenance: &Value) -> Vec<(String, String)> {
+    provenance["target"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["reference"].as_str()?.split_once('/'))
+        .map(|(t, id)| (t.to_string(), id.to_string()))
+        .collect()
+}
+
+/// A search's query string, encoded.
+fn query(pairs: &[(&str, &str)]) -> String {
+    let mut url = reqwest::Url::parse("http://query/").expect("a URL");
+    url.query_pairs_mut().extend_pairs(pairs);
+    url.query().unwrap_or("").to_string()
+}
+
+/// A resource's version: the ETag's (`W/"3"`) or its `meta.versionId`, as an ETag.
+fn version(etag: Option<String>, resource: &Value) -> Option<String> {
+    etag.or_else(|| resource["meta"]["versionId"].as_str().map(|v| format!("W/\"{v}\"")))
+}
+
+impl RestSink {
+    /// A request retried as writes are: 429, 5xx and network trouble, with the backoff.
+    async fn retrying<T, F, Fut>(&self, mut call: F) -> Result<(T, u32), SinkError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, SinkError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match call().await {
+                Ok(v) => return Ok((v, attempt)),
+                // The detail may quote the server's OperationOutcome: not logged.
+                Err(SinkError::Transient { status, detail: _, retry_after }) if attempt < self.max_attempts => {
+                    let wait = self.backoff.delay(attempt, retry_after);
+                    SinkRetrying { status, attempt, wait }.emit();
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// `GET` a path of the base: the resource (or search set) and its ETag, `None` when the
+    /// server has none (404, 410 for a deleted one).
+    async fn get_once(&self, path: &str, strict: bool) -> Result<Option<(Value, Option<String>)>, SinkError> {
+        let url = format!("{}/{path}", self.base);
+        let mut req = self.request(reqwest::Method::GET, &url, None).await?;
+        if strict {
+            // A search parameter the server does not know must fail, not be ignored (which
+            // would answer every Patient).
+            req = req.header("prefer", "handling=strict");
+        }
+        let resp = req.send().await.map_err(|e| {
+            metrics::sink_request(None);
+            SinkError::Transient { status: None, detail: format!("network: {e}"), retry_after: None }
+        })?;
+        let status = resp.status().as_u16();
+        metrics::sink_request(Some(status));
+        let wait = retry_after(resp.headers());
+        let etag = resp.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let text = resp.text().await.unwrap_or_default();
+        match status {
+            404 | 410 => Ok(None),
+            429 | 500.. => Err(SinkError::Transient {
+                status: Some(status),
+                detail: format!("HTTP {status}: {}", outcome_summary(&text)),
+                retry_after: wait,
+            }),
+            200..=299 => {
+                let v: Value = serde_json::from_str(&text).map_err(|e| SinkError::Rejected {
+                    status,
+                    detail: format!("GET {path}: response is not JSON: {e}"),
+                })?;
+                // A read answers the resource asked for, a search a Bundle; anything else is
+                // not a FHIR server's answer and must not be merged into a patient.
+                let expected = if path.contains('?') { "Bundle" } else { path.split('/').next().unwrap_or("") };
+                if v["resourceType"] != expected {
+                    return Err(SinkError::Rejected {
+                        status,
+                        detail: format!("GET {path} answered a {} instead of a {expected}", v["resourceType"]),
+                    });
+                }
+                Ok(Some((v, etag)))
+            }
+            _ => Err(SinkError::Rejected { status, detail: format!("GET {path}: {}", outcome_summary(&text)) }),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Result<Option<(Value, Option<String>)>, SinkError> {
+        Ok(self.retrying(|| self.get_once(path, false)).await?.0)
+    }
+
+    /// The id of a Patient the server already has under the document's patient identifier (its
+    /// MRN, or its member id with the same family name), when it is not the id paperchart would
+    /// give. Two or more such Patients: refused, a person decides. A server that cannot search
+    /// by identifier is asked once.
+    async fn find_patient(&self, incoming: &Value) -> Result<Option<String>, SinkError> {
+        use std::sync::atomic::Ordering;
+        if self.identifier_search.load(Ordering::Relaxed) == NO_SEARCH {
+            return Ok(None);
+        }
+        let Some(ident) = incoming["identifier"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| i["system"].as_str().is_some_and(|s| !s.is_empty()) && i["value"].is_string())
+        else {
+            return Ok(None);
+        };
+        let token = format!("{}|{}", ident["system"].as_str().unwrap_or(""), ident["value"].as_str().unwrap_or(""));
+        let query = query(&[("identifier", &token), ("_count", "10")]);
+        let path = format!("Patient?{query}");
+        let answer = match self.retrying(|| self.get_once(&path, true)).await {
+            Ok((answer, _)) => answer,
+            Err(SinkError::Rejected { status: 400, .. }) => {
+                self.identifier_search.store(NO_SEARCH, Ordering::Relaxed);
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let member = ident["type"]["coding"][0]["code"] == "MB";
+        let family = |p: &Value| {
+            p["name"][0]["family"]
+                .as_str()
+                .map(|f| f.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase())
+        };
+        let mut ids: Vec<String> = answer
+            .and_then(|(v, _)| v["entry"].as_array().cloned())
+            .into_iter()
+            .flatten()
+            .map(|e| e["resource"].clone())
+            .filter(|r| r["resourceType"] == "Patient")
+            .filter(|r| !member || family(r) == family(incoming))
+            .filter_map(|r| r["id"].as_str().map(str::to_string))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        match ids.len() {
+            0 => Ok(None),
+            1 => Ok(Some(ids.remove(0))),
+            n => Err(SinkError::Rejected {
+                status: 409,
+                detail: format!(
+                    "{n} Patients on the FHIR server carry this document's patient identifier: \
+                     not filed under any; a person merges them or chooses"
+                ),
+            }),
+        }
+    }
+
+    /// Reads what the server holds for the document and plans its write: the Patient merged
+    /// with the one there (nothing another document wrote is erased), and the resources an
+    /// earlier version of this document wrote (its Provenance lists them) and this one lacks,
+    /// deleted in the same transaction as the Provenance that no longer lists them.
+    async fn plan(&self, bundle: &Bundle) -> Result<Plan, SinkError> {
+        let mut bundle = bundle.clone();
+        let mut patient = None;
+        let mut patient_label = "none";
+        let mut guard = None;
+        if let Some(entry) = bundle.patient().cloned() {
+            let mut existing = self.get(&format!("Patient/{}", entry.id)).await?;
+            let mut id = entry.id.clone();
+            if existing.is_none() {
+                if let Some(other) = self.find_patient(&entry.resource).await?.filter(|o| *o != entry.id) {
+                    bundle.repoint_patient(&entry.id, &other);
+                    existing = self.get(&format!("Patient/{other}")).await?;
+                    id = other;
+                    patient_label = "adopted";
+                }
+            }
+            match existing {
+                None => {
+                    if patient_label != "adopted" {
+                        patient_label = "new";
+                    }
+                    // Created only if no other writer created it meanwhile.
+                    guard = Some(Precondition::IfNoneMatch);
+                    patient = Some((id, None));
+                }
+                Some((there, etag)) => {
+                    let incoming = bundle.patient().map(|e| e.resource.clone()).unwrap_or_default();
+                    let merged = paperchart_fhir::merge_patient(&there, &incoming);
+                    let v = version(etag, &there);
+                    if merged == paperchart_fhir::merge_patient(&there, &Value::Null) {
+                        // Nothing new about the patient: the Patient is not written at all.
+                        bundle.entries.retain(|e| !(e.resource_type == "Patient" && e.id == id));
+                        if patient_label != "adopted" {
+                            patient_label = "unchanged";
+                        }
+                    } else {
+                        if let Some(e) = bundle.entries.iter_mut().find(|e| e.resource_type == "Patient") {
+                            e.resource = merged;
+                        }
+                        if patient_label != "adopted" {
+                            patient_label = "merged";
+                        }
+                        guard = v.clone().map(Precondition::IfMatch);
+                    }
+                    patient = Some((id, v));
+                }
+            }
+        }
+        let mut deletes = Vec::new();
+        if let Some(prov) = bundle.provenance() {
+            if let Some((before, _)) = self.get(&format!("Provenance/{}", prov.id)).await? {
+                let now: std::collections::HashSet<(&str, &str)> =
+                    bundle.entries.iter().map(|e| (e.resource_type, e.id.as_str())).collect();
+                let mut gone: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+                for (t, id) in targets(&before) {
+                    // Patients are shared by every document of the patient: never deleted here.
+                    if t != "Patient" && !now.contains(&(t.as_str(), id.as_str())) {
+                        gone.entry(t).or_default().push(id);
+                    }
+                }
+                for (t, ids) in gone {
+                    for chunk in ids.chunks(50) {
+                        let query = query(&[("_id", &chunk.join(",")), ("_elements", "id"), ("_count", "50")]);
+                        // Only what is still there: a server may refuse to delete what it lacks.
+                        let found = self.get(&format!("{t}?{query}")).await?;
+                        for e in found.and_then(|(v, _)| v["entry"].as_array().cloned()).into_iter().flatten() {
+                            if e["resource"]["resourceType"] == t.as_str() {
+                                if let Some(id) =
+                                    e["resource"]["id"].as_str().filter(|id| chunk.iter().any(|c| c == id))
+                                {
+                                    deletes.push(delete_request(&t, id));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let stale = deletes.len();
+        let mut requests: Vec<Value> = Vec::with_capacity(bundle.entries.len() + stale);
+        for e in &bundle.entries {
+            if e.resource_type == "Provenance" {
+                // The removals travel with the Provenance that stops listing them.
+                requests.append(&mut deletes);
+            }
+            let mut r = e.request();
+            if e.resource_type == "Patient" {
+                match &guard {
+                    Some(Precondition::IfMatch(v)) => r["request"]["ifMatch"] = Value::String(v.clone()),
+                    Some(Precondition::IfNoneMatch) => r["request"]["ifNoneMatch"] = Value::String("*".into()),
+                    None => {}
+                }
+            }
+            requests.push(r);
+        }
+        requests.append(&mut deletes);
+        Ok(Plan { parts: transactions(requests, self.max_entries), patient, patient_label, stale })
+    }
+
+    /// Whether the Patient changed on the server since the plan read it: another writer came
+    /// between, and the document is planned again.
+    async fn patient_moved(&self, plan: &Plan) -> Result<bool, SinkError> {
+        let Some((id, read)) = &plan.patient else { return Ok(false) };
+        let now = self.get(&format!("Patient/{id}")).await?.map(|(p, etag)| version(etag, &p));
+        Ok(match (read, now) {
+            (None, None) => false,
+            (Some(before), Some(now)) => now.as_deref() != Some(before.as_str()),
+            _ => true,
+        })
+    }
+}
+
 #[async_trait]
 impl FhirSink for RestSink {
     async fn write(&self, bundle: &Bundle) -> Result<WriteOutcome, SinkError> {
         let mut outcome = WriteOutcome::default();
-        for part in bundle.chunks(self.max_entries) {
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                outcome.attempts += 1;
-                match self.post_once(&part).await {
-                    Ok(entries) => {
+        let mut round = 0;
+        'plan: loop {
+            round += 1;
+            let plan = self.plan(bundle).await?;
+            outcome.entries.clear();
+            for part in &plan.parts {
+                match self.retrying(|| self.post_once(part)).await {
+                    Ok((entries, attempts)) => {
+                        outcome.attempts += attempts;
                         outcome.entries.extend(entries);
-                        break;
                     }
-                    // The detail may quote the server's OperationOutcome: not logged.
-                    Err(SinkError::Transient { status, detail: _, retry_after }) if attempt < self.max_attempts => {
-                        let wait = self.backoff.delay(attempt, retry_after);
-                        SinkRetrying { status, attempt, wait }.emit();
-                        tokio::time::sleep(wait).await;
+                    Err(e @ SinkError::Rejected { .. }) => {
+                        outcome.attempts += 1;
+                        if round < MAX_ROUNDS && self.patient_moved(&plan).await? {
+                            continue 'plan;
+                        }
+                        return Err(e);
                     }
                     Err(e) => return Err(e),
                 }
             }
+            SinkReconciled { document_id: &bundle.id, patient: plan.patient_label, stale: plan.stale, rounds: round }
+                .emit();
+            return Ok(outcome);
         }
-        Ok(outcome)
     }
 
     fn describe(&self) -> String {

@@ -254,6 +254,31 @@ impl SinkRetrying {
     }
 }
 
+/// Before a document is written to a FHIR server, what the server already holds for it was
+/// read: the Patient (new, merged with the one there, unchanged, or another id the server had for
+/// the same identifier adopted) and what an earlier version of the document wrote and this one
+/// no longer holds (deleted in the same transaction).
+pub struct SinkReconciled<'a> {
+    pub document_id: &'a str,
+    pub patient: &'static str,
+    pub stale: usize,
+    /// Rounds taken: more than one when another writer changed the Patient meanwhile.
+    pub rounds: u32,
+}
+
+impl SinkReconciled<'_> {
+    pub fn emit(&self) {
+        tracing::info!(
+            event = "sink_reconciled",
+            document_id = self.document_id,
+            patient = self.patient,
+            stale = self.stale,
+            rounds = self.rounds,
+            "document reconciled with the server"
+        );
+    }
+}
+
 /// A call to a remote OCR engine is retried under throttling.
 pub struct OcrThrottled {
     pub api: &'static str,

@@ -52,6 +52,7 @@ use paperchart_model::settings::{FhirSettings, LowConfidence};
 use serde_json::Value;
 
 pub use codes::ROLE_CODE;
+pub use patient::merge as merge_patient;
 
 /// The subject of a held resource: a reviewer names the patient before it is written.
 pub const UNIDENTIFIED: &str = "patient not identified: held for review";

@@ -115,3 +115,162 @@ pub fn resource(cfg: &FhirSettings, id: &str, d: &Demographics) -> Value {
     }
     Value::Object(p)
 }
+
+/// One Patient from what two documents (or the server and a document) say about the same
+/// person: nothing `existing` holds is erased. Identifiers, names, telecoms and addresses are the
+/// union (the same one written twice, in another case or spacing, counted once; `existing`'s
+/// first); gender and birth date stay `existing`'s unless it has none (or an `unknown` gender);
+/// any other element `existing` lacks is taken from `incoming`. The id is `existing`'s; `meta` is
+/// the server's and left out. Merging the same document in again changes nothing.
+pub fn merge(existing: &Value, incoming: &Value) -> Value {
+    let mut out = existing.as_object().cloned().unwrap_or_default();
+    out.remove("meta");
+    out.remove("text");
+    let Some(new) = incoming.as_object() else { return Value::Object(out) };
+    for (field, value) in new {
+        match field.as_str() {
+            "id" | "meta" | "text" | "resourceType" => {}
+            "identifier" | "name" | "telecom" | "address" => {
+                let mut list = out.get(field).and_then(Value::as_array).cloned().unwrap_or_default();
+                for item in value.as_array().into_iter().flatten() {
+                    match list.iter().position(|have| same_element(field, have, item)) {
+                        // One name with more given names than the other ("Ana" and "Ana M"):
+                        // the fuller one stays, whichever came first.
+                        Some(i) if field == "name" && given_count(item) > given_count(&list[i]) => {
+                            list[i] = item.clone()
+                        }
+                        Some(_) => {}
+                        None => list.push(item.clone()),
+                    }
+                }
+                if !list.is_empty() {
+                    out.insert(field.clone(), Value::Array(list));
+                }
+            }
+            "gender" => {
+                if matches!(out.get("gender").and_then(Value::as_str), None | Some("unknown")) {
+                    out.insert(field.clone(), value.clone());
+                }
+            }
+            _ => {
+                out.entry(field.clone()).or_insert_with(|| value.clone());
+            }
+        }
+    }
+    if out.get("resourceType").is_none() {
+        out.insert("resourceType".into(), json!("Patient"));
+    }
+    Value::Object(out)
+}
+
+/// What makes two list elements of a Patient the same one: the identifier's system (or type) and
+/// value, the name's parts, the telecom's system and value (digits only for a phone), the
+/// address's text — compared without case, spacing or punctuation.
+fn same_element(field: &str, a: &Value, b: &Value) -> bool {
+    if field == "name" {
+        return same_name(a, b);
+    }
+    element_key(field, a) == element_key(field, b)
+}
+
+fn norm(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+fn given(v: &Value) -> Vec<String> {
+    v["given"].as_array().into_iter().flatten().filter_map(Value::as_str).map(norm).collect()
+}
+
+fn given_count(v: &Value) -> usize {
+    given(v).len()
+}
+
+/// The same family and one's given names the start of the other's ("Ana" and "Ana M").
+fn same_name(a: &Value, b: &Value) -> bool {
+    let family = |v: &Value| norm(v["family"].as_str().unwrap_or(""));
+    let (ga, gb) = (given(a), given(b));
+    let (short, long) = if ga.len() <= gb.len() { (&ga, &gb) } else { (&gb, &ga) };
+    family(a) == family(b) && long.starts_with(short)
+}
+
+fn element_key(field: &str, v: &Value) -> String {
+    let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("");
+    match field {
+        "identifier" => {
+            let issuer = if s("/system").is_empty() { s("/type/coding/0/code") } else { s("/system") };
+            format!("{issuer}|{}", norm(s("/value")))
+        }
+        "telecom" => format!("{}|{}", s("/system"), norm(s("/value"))),
+        "address" => {
+            let text = s("/text");
+            if text.is_empty() {
+                norm(&v.to_string())
+            } else {
+                norm(text)
+            }
+        }
+        _ => v.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use super::*;
+
+    fn intake() -> Value {
+        json!({"resourceType": "Patient", "id": "p1", "meta": {"versionId": "3"},
+            "identifier": [{"system": "urn:mrn", "value": "A-100"}],
+            "name": [{"use": "official", "family": "Rivera", "given": ["Ana"]}],
+            "telecom": [{"system": "phone", "value": "(555) 201-3344", "use": "home"}],
+            "gender": "female", "birthDate": "1970-02-03",
+            "address": [{"use": "home", "text": "12 Elm St, Springfield, IL 62701"}]})
+    }
+
+    #[test]
+    fn a_document_that_says_less_erases_nothing() {
+        let lab = json!({"resourceType": "Patient", "id": "p1",
+            "identifier": [{"system": "urn:mrn", "value": "a-100"}],
+            "name": [{"use": "official", "family": "RIVERA", "given": ["ANA"]}]});
+        let merged = merge(&intake(), &lab);
+        let mut expected = intake();
+        expected.as_object_mut().unwrap().remove("meta");
+        assert_eq!(merged, expected, "the same identifier and name in other case are not added again");
+    }
+
+    #[test]
+    fn what_a_document_adds_is_kept_beside_what_was_there() {
+        let other = json!({"resourceType": "Patient", "id": "p9",
+            "identifier": [{"system": "urn:member", "value": "XK-1"}],
+            "telecom": [{"system": "phone", "value": "555.201.3344"}, {"system": "email", "value": "ana@example.org"}],
+            "gender": "male", "birthDate": "1971-01-01",
+            "address": [{"use": "home", "text": "40 Oak Ave, Peoria, IL"}]});
+        let merged = merge(&intake(), &other);
+        assert_eq!(merged["id"], "p1", "the existing id stays");
+        assert_eq!(merged["identifier"].as_array().unwrap().len(), 2);
+        assert_eq!(merged["telecom"].as_array().unwrap().len(), 2, "the same phone in other punctuation once");
+        assert_eq!(merged["address"].as_array().unwrap().len(), 2);
+        assert_eq!(merged["gender"], "female", "a gender on file is not overwritten");
+        assert_eq!(merged["birthDate"], "1970-02-03");
+        assert_eq!(merge(&merged, &other), merged, "merging the same document again changes nothing");
+    }
+
+    #[test]
+    fn an_unknown_or_missing_value_is_filled_in() {
+        let thin = json!({"resourceType": "Patient", "id": "p1", "gender": "unknown"});
+        let merged = merge(&thin, &intake());
+        assert_eq!(merged["gender"], "female");
+        assert_eq!(merged["birthDate"], "1970-02-03");
+        assert!(merged.get("meta").is_none(), "the server's meta is not sent back");
+    }
+
+    #[test]
+    fn a_name_with_fewer_given_names_is_the_same_name_and_the_fuller_stays() {
+        let short =
+            json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "Okafor", "given": ["Marguerite"]}]});
+        let full = json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "Okafor", "given": ["Marguerite", "L"]}]});
+        assert_eq!(merge(&short, &full)["name"], full["name"]);
+        assert_eq!(merge(&full, &short)["name"], full["name"]);
+        let other = json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "Okafor", "given": ["Ada"]}]});
+        assert_eq!(merge(&full, &other)["name"].as_array().unwrap().len(), 2, "another given name is another name");
+    }
+}

@@ -26,18 +26,14 @@ pub struct Bundle {
 impl Bundle {
     /// The FHIR transaction Bundle of this document.
     pub fn to_transaction(&self) -> Value {
-        let entries: Vec<Value> = self.entries.iter().map(entry_json).collect();
+        let entries: Vec<Value> = self.entries.iter().map(Entry::request).collect();
         json!({"resourceType": "Bundle", "id": self.id, "type": "transaction", "entry": entries})
     }
 
     /// Splits the entries into transaction Bundles of at most `max` entries each (servers cap
     /// Bundle size). Each part stands alone: references between parts resolve once all are written.
     pub fn chunks(&self, max: usize) -> Vec<Value> {
-        let max = max.max(1);
-        self.entries
-            .chunks(max)
-            .map(|part| json!({"resourceType": "Bundle", "type": "transaction", "entry": part.iter().map(entry_json).collect::<Vec<_>>()}))
-            .collect()
+        transactions(self.entries.iter().map(Entry::request).collect(), max)
     }
 
     pub fn count(&self, resource_type: &str) -> usize {
@@ -53,6 +49,35 @@ impl Bundle {
         out
     }
 
+    /// The entry of `resource_type` with this id, if the Bundle has one.
+    pub fn entry(&self, resource_type: &str, id: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.resource_type == resource_type && e.id == id)
+    }
+
+    /// The document's Patient entry (the first; a document names one patient).
+    pub fn patient(&self) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.resource_type == "Patient")
+    }
+
+    /// The Provenance entry, which lists every resource the document wrote: the document's
+    /// manifest, on a server as in a folder.
+    pub fn provenance(&self) -> Option<&Entry> {
+        self.entries.iter().rev().find(|e| e.resource_type == "Provenance")
+    }
+
+    /// Files the document under another Patient id (one the target server already has for the
+    /// same person): the Patient entry takes that id and every reference to the old one follows.
+    pub fn repoint_patient(&mut self, from: &str, to: &str) {
+        let (old, new) = (format!("Patient/{from}"), format!("Patient/{to}"));
+        for e in &mut self.entries {
+            if e.resource_type == "Patient" && e.id == from {
+                e.id = to.to_string();
+                e.resource["id"] = Value::String(to.to_string());
+            }
+            repoint(&mut e.resource, &old, &new);
+        }
+    }
+
     /// One resource per line, in write order: the NDJSON HealthLake's import reads.
     pub fn ndjson(&self) -> String {
         let mut out = String::new();
@@ -64,12 +89,44 @@ impl Bundle {
     }
 }
 
-fn entry_json(e: &Entry) -> Value {
-    json!({
-        "fullUrl": format!("urn:uuid:{}", e.id),
-        "resource": e.resource,
-        "request": {"method": "PUT", "url": format!("{}/{}", e.resource_type, e.id)}
-    })
+fn repoint(v: &mut Value, old: &str, new: &str) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                if k == "reference" && child.as_str() == Some(old) {
+                    *child = Value::String(new.to_string());
+                } else {
+                    repoint(child, old, new);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|c| repoint(c, old, new)),
+        _ => {}
+    }
+}
+
+impl Entry {
+    /// The entry as a transaction's `PUT Type/id`.
+    pub fn request(&self) -> Value {
+        json!({
+            "fullUrl": format!("urn:uuid:{}", self.id),
+            "resource": self.resource,
+            "request": {"method": "PUT", "url": format!("{}/{}", self.resource_type, self.id)}
+        })
+    }
+}
+
+/// A transaction's `DELETE Type/id` entry.
+pub fn delete_request(resource_type: &str, id: &str) -> Value {
+    json!({"request": {"method": "DELETE", "url": format!("{resource_type}/{id}")}})
+}
+
+/// Transaction Bundles of at most `max` of these entries each, in order.
+pub fn transactions(requests: Vec<Value>, max: usize) -> Vec<Value> {
+    requests
+        .chunks(max.max(1))
+        .map(|part| json!({"resourceType": "Bundle", "type": "transaction", "entry": part}))
+        .collect()
 }
 
 /// What mapping one document produced.
@@ -195,5 +252,19 @@ mod tests {
         assert_eq!(t["entry"][1]["request"]["url"], "DocumentReference/d1");
         assert_eq!(b.chunks(1).len(), 2);
         assert_eq!(b.counts()["Patient"], 1);
+    }
+
+    #[test]
+    fn repointing_moves_the_patient_and_every_reference_to_it() {
+        let mut b = bundle();
+        b.entries[1].resource["subject"] = json!({"reference": "Patient/p1"});
+        b.entries[1].resource["context"] =
+            json!({"related": [{"reference": "Patient/p1"}, {"reference": "Patient/p10"}]});
+        b.repoint_patient("p1", "srv-7");
+        assert_eq!(b.patient().unwrap().id, "srv-7");
+        assert_eq!(b.entries[0].resource["id"], "srv-7");
+        assert_eq!(b.entries[1].resource["subject"]["reference"], "Patient/srv-7");
+        assert_eq!(b.entries[1].resource["context"]["related"][0]["reference"], "Patient/srv-7");
+        assert_eq!(b.entries[1].resource["context"]["related"][1]["reference"], "Patient/p10", "only whole references");
     }
 }

@@ -28,7 +28,7 @@ use serde_json::Value;
 
 pub use hfs::FhirServer;
 pub use moto::Moto;
-pub use scripted::{scripted, Reply, Request, Requests};
+pub use scripted::{scripted, scripted_with, Reply, Request, Requests};
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")

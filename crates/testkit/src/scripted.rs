@@ -19,6 +19,7 @@ pub struct Request {
     pub line: String,
     /// Header names in lower case.
     pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -32,6 +33,13 @@ pub type Requests = std::sync::Arc<std::sync::Mutex<Vec<Request>>>;
 /// A FHIR server on 127.0.0.1 that serves `/metadata` as R4 and answers POSTs with `script` in
 /// order, then accepts. Returns the base URL and every request it saw.
 pub fn scripted(script: Vec<Reply>) -> (String, Requests) {
+    scripted_with(script, Vec::new())
+}
+
+/// As [`scripted`], and a `GET` whose path (with its query) starts with one of `reads`' keys is
+/// answered 200 with its bodies in turn (the last one again once all were served); any other
+/// `GET` but `/metadata` is 404.
+pub fn scripted_with(script: Vec<Reply>, reads: Vec<(String, Vec<String>)>) -> (String, Requests) {
     use serde_json::json;
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -40,6 +48,8 @@ pub fn scripted(script: Vec<Reply>) -> (String, Requests) {
     let seen = requests.clone();
     std::thread::spawn(move || {
         let mut script = script.into_iter();
+        let mut reads: Vec<(String, std::collections::VecDeque<String>)> =
+            reads.into_iter().map(|(k, v)| (k, v.into())).collect();
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -63,10 +73,24 @@ pub fn scripted(script: Vec<Reply>) -> (String, Requests) {
                 continue;
             }
             let line = line.trim_end().to_string();
-            seen.lock().unwrap().push(Request { at: std::time::Instant::now(), line: line.clone(), headers });
-            let (status, extra, text) = if line.starts_with("GET") {
-                let cs = json!({"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1", "status": "active"});
-                (200, vec![], cs.to_string())
+            seen.lock().unwrap().push(Request {
+                at: std::time::Instant::now(),
+                line: line.clone(),
+                headers,
+                body: body.clone(),
+            });
+            let (status, extra, text) = if let Some(path) = line.strip_prefix("GET ") {
+                let path = path.split_whitespace().next().unwrap_or("");
+                if path == "/metadata" {
+                    let cs = json!({"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1", "status": "active"});
+                    (200, vec![], cs.to_string())
+                } else if let Some((_, bodies)) = reads.iter_mut().find(|(k, _)| path.starts_with(k.as_str())) {
+                    let body = if bodies.len() > 1 { bodies.pop_front() } else { bodies.front().cloned() };
+                    (200, vec![], body.unwrap_or_default())
+                } else {
+                    let oo = json!({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]});
+                    (404, vec![], oo.to_string())
+                }
             } else {
                 match script.next().unwrap_or(Reply::Accept) {
                     Reply::Status(s, h, b) => (s, h, b.to_string()),
