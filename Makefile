@@ -17,7 +17,7 @@ TEXTRACT_FIXTURES := $(CACHE)/textract2page/LICENSE
 VENV := .venv
 DEMO_OUT := demo-out
 
-.PHONY: all deps demo fleet-demo bench-fleet bench-ndjson test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples formset formset-eval calibrate terminology terminology-check bench eval devset clean help
+.PHONY: all deps demo fleet-demo chaos bench-fleet bench-ndjson test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples formset formset-eval calibrate terminology terminology-check bench eval devset clean help
 
 all: test
 
@@ -209,6 +209,14 @@ bench: deps embedded
 # The directory sink's flush cost with 10 to 10,000 documents in the output (see README).
 bench-ndjson: deps
 	$(CARGO) run --release -p paperchart --example ndjson_flush
+
+# The chaos run at full size (README "Chaos"): 200 documents, three workers killed in turn, a
+# 60 s FHIR outage; prints one line of figures (also in target/chaos-report.txt). make test runs
+# the same test at a small size.
+chaos: deps hfs py-tools fleet-stack
+	$(CARGO) build --all-features -p paperchart -p paperchart-scheduler
+	PAPERCHART_TEST_HFS=$(abspath $(HFS)) PAPERCHART_CHAOS_DOCS=200 PAPERCHART_CHAOS_OUTAGE_SECS=60 \
+		$(CARGO) test --all-features -p paperchart --test chaos -- --nocapture
 
 # Worker CPU per page outside OCR, with canned Textract responses (see README).
 bench-fleet: deps hfs py-tools

@@ -51,21 +51,8 @@ async fn the_same_upload_twice_and_a_duplicated_event_change_nothing() {
     // S3 delivers an event twice, as at-least-once delivery may (or as a multipart upload's two
     // events do): the same object version.
     let head = fleet.s3.head_object().bucket(fleet.intake_bucket()).key(key).send().await.unwrap();
-    let event = serde_json::json!({"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": fleet.intake_bucket()}, "object": {
-            "key": "dup/referral.tif", "size": head.content_length.unwrap(),
-            "eTag": head.e_tag.clone().unwrap().trim_matches('"'), "versionId": head.version_id.clone().unwrap()}}
-    }]});
     for _ in 0..2 {
-        fleet
-            .sqs
-            .send_message()
-            .queue_url(fleet.url("PAPERCHART__FLEET__INTAKE_QUEUE_URL"))
-            .message_body(event.to_string())
-            .send()
-            .await
-            .unwrap();
+        fleet.duplicate_event(key).await;
     }
     // The same bytes uploaded again, under the same key (a new version) and under another key.
     // The bucket is SSE-KMS, as the terraform module makes it: each upload gets an eTag that is

@@ -59,8 +59,9 @@ pub async fn annotate(sqs: &aws_sdk_sqs::Client, dlq: &str, source: &str, max: u
                 REASON.into(),
                 attr(
                     "exceeded_max_receives: moved by SQS after the queue's maxReceiveCount deliveries, none of \
-                      them settled (a worker crashed, lost its lease or timed out each time); see the workers' \
-                      logs for this message id, then redrive",
+                      them finished: each was released for a retry after a transient failure (a FHIR server or \
+                      AWS service unavailable), or its worker crashed, lost its lease or timed out; see the \
+                      workers' logs for this message id, then redrive",
                 ),
             );
             attributes.insert("paperchart-source-queue".into(), attr(source));

@@ -5,7 +5,9 @@
 //!
 //! A run moves only the letters that were in the queue when it began (sent before it): a letter
 //! that fails again while the run goes on comes back as a new message and waits for the next
-//! redrive, so a fault that is not mended never turns a redrive into a loop.
+//! redrive, so a fault that is not mended never turns a redrive into a loop. Letters another
+//! reader holds when the queue looks empty (the scheduler's annotate round) are waited for, up to
+//! 45 s, so a redrive beside a running scheduler does not stop short.
 
 use std::collections::HashMap;
 
@@ -23,6 +25,7 @@ pub async fn redrive(sqs: &aws_sdk_sqs::Client, from: &str, to: &str, max: Optio
     // SQS's SentTimestamp is in milliseconds, by SQS's clock; the task's clock is NTP-synced
     // (ECS), so they agree to well under the time a letter takes to fail again.
     let began = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let mut waited = 0;
     loop {
         let want = max.map_or(10, |m| m.saturating_sub(moved).min(10));
         if want == 0 {
@@ -41,6 +44,13 @@ pub async fn redrive(sqs: &aws_sdk_sqs::Client, from: &str, to: &str, max: Optio
             .map_err(|e| anyhow::anyhow!("receive from {from}: {}", paperchart_aws::describe(&e)))?;
         let messages = got.messages.unwrap_or_default();
         if messages.is_empty() {
+            // Letters another reader holds (the scheduler's annotate round looks at every letter)
+            // are invisible a while: waited for, not taken for an empty queue.
+            if in_flight(sqs, from).await?.saturating_sub(held.len() as u64) > 0 && waited < IN_FLIGHT_WAIT {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                waited += 1;
+                continue;
+            }
             break;
         }
         let sent = |m: &aws_sdk_sqs::types::Message| {
@@ -70,6 +80,28 @@ pub async fn redrive(sqs: &aws_sdk_sqs::Client, from: &str, to: &str, max: Optio
     // Visible again at once for the next run, not after the receive's 60 s.
     release(sqs, from, held).await;
     Ok(Redriven { moved })
+}
+
+/// Seconds a redrive waits for letters in flight elsewhere to come back: longer than the 30 s an
+/// annotate round holds a letter.
+const IN_FLIGHT_WAIT: u32 = 45;
+
+/// Letters of `queue` received and not yet deleted or released (by anyone).
+async fn in_flight(sqs: &aws_sdk_sqs::Client, queue: &str) -> anyhow::Result<u64> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let out = sqs
+        .get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("attributes of {queue}: {}", paperchart_aws::describe(&e)))?;
+    Ok(out
+        .attributes
+        .unwrap_or_default()
+        .get(&A::ApproximateNumberOfMessagesNotVisible)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
 }
 
 /// Sends a held message's body with `attributes` to `to`, then deletes it from `from`: a crash

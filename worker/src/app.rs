@@ -103,6 +103,7 @@ pub async fn pipeline(cfg: &Config) -> anyhow::Result<Pipeline> {
         review: Arc::new(ReviewFolder::new(&cfg.sink.dir)),
         jobs: None,
         deid: deidentifier(cfg),
+        job_lease: std::time::Duration::from_secs(cfg.worker.job_lease_secs),
     })
 }
 
@@ -125,5 +126,6 @@ pub async fn fleet_pipeline(cfg: &Config, sdk: &paperchart_aws::SdkConfig) -> an
         review: crate::fleet::review(cfg, sdk),
         jobs,
         deid: deidentifier(cfg),
+        job_lease: std::time::Duration::from_secs(cfg.worker.job_lease_secs),
     })
 }

@@ -41,11 +41,10 @@ pub struct Pipeline {
     /// With `fhir.deidentify`: the run's surrogates, applied to the text and findings before
     /// they are mapped.
     pub deid: Option<Arc<paperchart_nlp::deid::Deidentifier>>,
+    /// How long a worker holds a job it resumes against a duplicated notice
+    /// (`worker.job_lease_secs`).
+    pub job_lease: Duration,
 }
-
-/// How long a worker holds a job it resumes against a duplicated notice: longer than any one
-/// document's reading, mapping and write.
-const JOB_LEASE: Duration = Duration::from_secs(15 * 60);
 
 /// Gives a job's lease up when the work on it ends, however it ends (finished, failed, or dropped
 /// at shutdown); a lease that cannot be given up only runs out.
@@ -339,7 +338,7 @@ impl Pipeline {
         // One worker at a time per job, the lease taken before the record is read: a duplicated
         // notice waits (re-sent like a throttle) while the first is being done, then finds no
         // record. The guard gives the lease up however this ends (a shutdown drops the work).
-        match jobs.lease(job_id, JOB_LEASE).await {
+        match jobs.lease(job_id, self.job_lease).await {
             Ok(true) => {}
             Ok(false) => {
                 let e = StageError::from(StoreError::Leased { job_id: job_id.to_string() });
@@ -567,6 +566,7 @@ mod tests {
             review: Arc::new(review.clone()),
             jobs: (engine != Engine::AtOnce).then(|| Arc::new(jobs.clone()) as Arc<dyn JobStore>),
             deid: None,
+            job_lease: Duration::from_secs(60),
         };
         Setup { pipeline, ocr, sink, review, jobs }
     }

@@ -160,19 +160,17 @@ impl RestSink {
         Ok(version)
     }
 
-    async fn post_once(&self, body: &Value) -> Result<Vec<EntryOutcome>, SinkError> {
-        let resp = self
-            .request(reqwest::Method::POST, &self.base, Some(body.to_string().into_bytes()))
-            .await?
-            .send()
-            .await
-            .map_err(|e| {
-                metrics::sink_request(None);
-                SinkError::Transient { status: None, detail: format!("network: {e}"), retry_after: None }
-            })?;
+    /// Sends a request and reads its answer: (status, ETag, body). Network trouble, 429 and 5xx
+    /// are transient errors (with the server's Retry-After); every request is counted.
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<(u16, Option<String>, String), SinkError> {
+        let resp = req.send().await.map_err(|e| {
+            metrics::sink_request(None);
+            SinkError::Transient { status: None, detail: format!("network: {e}"), retry_after: None }
+        })?;
         let status = resp.status().as_u16();
         metrics::sink_request(Some(status));
         let wait = retry_after(resp.headers());
+        let etag = resp.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
         let text = resp.text().await.unwrap_or_default();
         if status == 429 || status >= 500 {
             return Err(SinkError::Transient {
@@ -181,6 +179,12 @@ impl RestSink {
                 retry_after: wait,
             });
         }
+        Ok((status, etag, text))
+    }
+
+    async fn post_once(&self, body: &Value) -> Result<Vec<EntryOutcome>, SinkError> {
+        let req = self.request(reqwest::Method::POST, &self.base, Some(body.to_string().into_bytes())).await?;
+        let (status, _, text) = self.send(req).await?;
         if !(200..300).contains(&status) {
             return Err(SinkError::Rejected { status, detail: outcome_summary(&text) });
         }
@@ -290,22 +294,9 @@ impl RestSink {
             // would answer every Patient).
             req = req.header("prefer", "handling=strict");
         }
-        let resp = req.send().await.map_err(|e| {
-            metrics::sink_request(None);
-            SinkError::Transient { status: None, detail: format!("network: {e}"), retry_after: None }
-        })?;
-        let status = resp.status().as_u16();
-        metrics::sink_request(Some(status));
-        let wait = retry_after(resp.headers());
-        let etag = resp.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let text = resp.text().await.unwrap_or_default();
+        let (status, etag, text) = self.send(req).await?;
         match status {
             404 | 410 => Ok(None),
-            429 | 500.. => Err(SinkError::Transient {
-                status: Some(status),
-                detail: format!("HTTP {status}: {}", outcome_summary(&text)),
-                retry_after: wait,
-            }),
             200..=299 => {
                 let v: Value = serde_json::from_str(&text).map_err(|e| SinkError::Rejected {
                     status,

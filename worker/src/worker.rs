@@ -7,8 +7,10 @@
 //!   time the lease counts as lost and the job is abandoned (whoever holds the message now
 //!   finishes it) rather than finished twice.
 //! - A message is deleted only after its work is done: its documents written, their OCR jobs
-//!   parked, or nothing to do. Transient failures release it with the one backoff; permanent ones
-//!   move it to the dead letters with the reason.
+//!   parked, or nothing to do. Throttled and transient failures send it again as a new message
+//!   with its count of such deliveries, after the one backoff (the queue's receive limit is left
+//!   to crashes); permanent ones, and the last of those, move it to the dead letters with the
+//!   reason.
 //! - Queue errors back off instead of spinning.
 //! - On shutdown it stops receiving, gives in-flight jobs `grace` to finish, then releases what is
 //!   unfinished at once (visibility 0) so another worker takes it.
@@ -28,6 +30,12 @@ use paperchart_core::metrics::{self, QueueRole};
 use paperchart_core::queue::{JobQueue, Message, QueueError, Settlement};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+
+/// Failures waited out with deliveries of their own (a new message each, counted in
+/// `paperchart-attempts`) rather than the queue's receive count.
+fn waits_out(class: ErrorClass) -> bool {
+    matches!(class, ErrorClass::Throttled | ErrorClass::Transient)
+}
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -295,12 +303,14 @@ impl Job {
             Ending::Finished(Ok(done)) => (done.how, None, None, done.documents),
             Ending::Finished(Err(e)) => {
                 let mut how = Settlement::after_failure(e.class());
-                // Throttling counts its own deliveries (each a new message), up to its limit.
-                let throttled = e.class() == ErrorClass::Throttled;
-                if throttled && msg.attempts + 1 > self.settings.throttle_max_attempts {
+                // A peer that throttles or is down (a FHIR outage, a 5xx) is waited out with
+                // deliveries of its own (each a new message), up to a limit, never with the
+                // queue's receive count: only crashes spend that.
+                let waits = waits_out(e.class());
+                if waits && msg.attempts + 1 > self.settings.throttle_max_attempts {
                     how = Settlement::DeadLettered;
                 }
-                let failures = if throttled { msg.attempts + 1 } else { msg.receive_count.max(1) };
+                let failures = if waits { msg.attempts + 1 } else { msg.receive_count.max(1) };
                 let delay = (how == Settlement::Retried).then(|| self.settings.retry.delay(failures, e.retry_after()));
                 (how, Some((e.class(), e.label())), delay, 0)
             }
@@ -313,9 +323,10 @@ impl Job {
                 self.queue.ack(&msg.receipt).await
             }
             Ending::Finished(Err(e)) if how == Settlement::DeadLettered => {
-                let reason = if e.class() == ErrorClass::Throttled {
+                let reason = if waits_out(e.class()) {
+                    let state = if e.class() == ErrorClass::Throttled { "throttled" } else { "failing" };
                     format!(
-                        "{}: still throttled after {} deliveries (worker.throttle_max_attempts): {e}",
+                        "{}: still {state} after {} deliveries (worker.throttle_max_attempts): {e}",
                         e.label(),
                         msg.attempts + 1
                     )
@@ -324,7 +335,7 @@ impl Job {
                 };
                 self.queue.dead_letter(&msg, &reason).await
             }
-            Ending::Finished(Err(e)) if e.class() == ErrorClass::Throttled => {
+            Ending::Finished(Err(e)) if waits_out(e.class()) => {
                 match self.queue.requeue(&msg, delay.unwrap_or_default(), msg.attempts + 1).await {
                     // The queue refused the new message (a permission, an outage): released as
                     // any retry, so the work is never left hanging.

@@ -278,11 +278,16 @@ pub struct WorkerConfig {
     pub retry_base_secs: u64,
     /// The longest such delay (SQS delays a message at most 900 s).
     pub retry_max_secs: u64,
-    /// Throttled deliveries (Textract's throttling or concurrent-job limit, a FHIR 429) after
-    /// which a message goes to the dead letters with the reason. Each is re-sent as a new message
-    /// with its count, so throttling never spends the queue's receive limit: at most
-    /// `retry_max_secs` apart, the default 40 waits about 9 hours.
+    /// Throttled or transiently failed deliveries (Textract's throttling or concurrent-job limit,
+    /// a FHIR 429, 5xx or outage, S3 unavailable) after which a message goes to the dead letters
+    /// with the reason. Each is re-sent as a new message with its count, so waiting on a peer
+    /// never spends the queue's receive limit (left to crashes): at most `retry_max_secs` apart,
+    /// the default 40 waits about 9 hours.
     pub throttle_max_attempts: u32,
+    /// How long a worker holds a Textract job it resumes, against a duplicated notice running the
+    /// same document beside it: longer than any one document's reading, mapping and write. A
+    /// worker killed while holding one delays that job's redelivery by at most this.
+    pub job_lease_secs: u64,
 }
 
 impl Default for WorkerConfig {
@@ -298,6 +303,7 @@ impl Default for WorkerConfig {
             retry_base_secs: 5,
             retry_max_secs: 900,
             throttle_max_attempts: 40,
+            job_lease_secs: 900,
         }
     }
 }
@@ -384,6 +390,9 @@ impl Config {
             return bad("sink.max_attempts", 0, "must be at least 1");
         }
         let w = &self.worker;
+        if w.job_lease_secs == 0 {
+            return bad("worker.job_lease_secs", 0, "must be at least 1");
+        }
         if w.visibility_timeout_secs < 2 {
             return bad("worker.visibility_timeout_secs", w.visibility_timeout_secs, "must be at least 2");
         }

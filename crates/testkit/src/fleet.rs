@@ -130,6 +130,25 @@ impl Fleet {
         self.upload(key, std::fs::read(samples().join("documents").join(sample)).unwrap()).await;
     }
 
+    /// S3 delivers the event of `key`'s current version again, as at-least-once delivery may (or
+    /// as a multipart upload's two events do).
+    pub async fn duplicate_event(&self, key: &str) {
+        let head = self.s3.head_object().bucket(self.intake_bucket()).key(key).send().await.unwrap();
+        let event = serde_json::json!({"Records": [{
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": self.intake_bucket()}, "object": {
+                "key": key, "size": head.content_length.unwrap(),
+                "eTag": head.e_tag.clone().unwrap().trim_matches('"'), "versionId": head.version_id.clone().unwrap()}}
+        }]});
+        self.sqs
+            .send_message()
+            .queue_url(self.url("PAPERCHART__FLEET__INTAKE_QUEUE_URL"))
+            .message_body(event.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// (visible, in flight) of a queue.
     pub async fn depth(&self, queue: &str) -> (u64, u64) {
         let q = paperchart_aws::sqs::SqsQueue::new(self.sqs.clone(), self.url(queue), "", Duration::from_secs(1));

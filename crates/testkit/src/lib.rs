@@ -4,7 +4,8 @@
 //!   [`bundles_by_document`], the FHIR validator ([`validate_fhir`]).
 //! - Real peers on loopback, started by hand and stopped when dropped: the Helios FHIR Server
 //!   ([`hfs::FhirServer`]), moto, the AWS emulator ([`moto::Moto`]), a scripted FHIR server for
-//!   failure cases ([`scripted`]); with the `aws` feature, a whole fleet on one machine
+//!   failure cases ([`scripted`]), a proxy that gives a real one bad days
+//!   ([`fault_proxy::FaultProxy`]); with the `aws` feature, a whole fleet on one machine
 //!   ([`fleet::Fleet`]).
 //! - Fakes behind the seams, for unit tests: an in-memory queue with SQS's semantics and an
 //!   in-memory sink ([`memory`]).
@@ -13,6 +14,7 @@
 //! Every harness that needs a tool says how to install it when the tool is missing; none skips.
 
 pub mod contract;
+pub mod fault_proxy;
 #[cfg(feature = "aws")]
 pub mod fleet;
 pub mod hfs;
@@ -26,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub use fault_proxy::{FaultProxy, Rng};
 pub use hfs::FhirServer;
 pub use moto::Moto;
 pub use scripted::{scripted, scripted_with, Reply, Request, Requests};

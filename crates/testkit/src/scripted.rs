@@ -3,6 +3,32 @@
 
 use serde_json::Value;
 
+/// A request as read: its line, its headers (names in lower case), its body.
+pub type RawRequest = (String, Vec<(String, String)>, Vec<u8>);
+
+/// One HTTP/1.1 request off a connection: its request line, its headers (names in lower case)
+/// and its body (by Content-Length).
+pub fn read_request(stream: &std::net::TcpStream) -> Option<RawRequest> {
+    use std::io::{BufRead, BufReader, Read};
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).is_err() || h == "\r\n" || h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.trim_end().split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let length = headers.iter().find(|(k, _)| k == "content-length").map_or(0, |(_, v)| v.parse().unwrap_or(0));
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((line.trim_end().to_string(), headers, body))
+}
+
 /// A reply of the scripted FHIR server to one POST.
 #[derive(Clone)]
 pub enum Reply {
@@ -41,7 +67,7 @@ pub fn scripted(script: Vec<Reply>) -> (String, Requests) {
 /// `GET` but `/metadata` is 404.
 pub fn scripted_with(script: Vec<Reply>, reads: Vec<(String, Vec<String>)>) -> (String, Requests) {
     use serde_json::json;
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let requests: Requests = Default::default();
@@ -52,27 +78,7 @@ pub fn scripted_with(script: Vec<Reply>, reads: Vec<(String, Vec<String>)>) -> (
             reads.into_iter().map(|(k, v)| (k, v.into())).collect();
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let mut headers = Vec::new();
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).is_err() || h == "\r\n" || h.is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = h.trim_end().split_once(':') {
-                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-                }
-            }
-            let length = headers.iter().find(|(k, _)| k == "content-length").map_or(0, |(_, v)| v.parse().unwrap());
-            let mut body = vec![0u8; length];
-            if reader.read_exact(&mut body).is_err() {
-                continue;
-            }
-            let line = line.trim_end().to_string();
+            let Some((line, headers, body)) = read_request(&stream) else { continue };
             seen.lock().unwrap().push(Request {
                 at: std::time::Instant::now(),
                 line: line.clone(),
@@ -81,7 +87,7 @@ pub fn scripted_with(script: Vec<Reply>, reads: Vec<(String, Vec<String>)>) -> (
             });
             let (status, extra, text) = if let Some(path) = line.strip_prefix("GET ") {
                 let path = path.split_whitespace().next().unwrap_or("");
-                if path == "/metadata" {
+                if path.ends_with("/metadata") {
                     let cs = json!({"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1", "status": "active"});
                     (200, vec![], cs.to_string())
                 } else if let Some((_, bodies)) = reads.iter_mut().find(|(k, _)| path.starts_with(k.as_str())) {
