@@ -36,6 +36,7 @@ def main():
     ap.add_argument("--hfs", default=os.path.join(ROOT, ".cache", "hfs", "bin", "hfs"))
     ap.add_argument("--copies", type=int, default=10, help="uploads of each sample document")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench-fleet-out"))
+    ap.add_argument("--profile", metavar="PERF_DATA", help="record the worker with `perf record` into this file")
     a = ap.parse_args()
     a.bin, a.hfs, a.out = (os.path.abspath(x) for x in (a.bin, a.hfs, a.out))
     os.makedirs(a.out, exist_ok=True)
@@ -70,6 +71,8 @@ def main():
         s3 = boto3.client("s3", endpoint_url=moto, region_name="us-east-1", aws_access_key_id="testing",
                           aws_secret_access_key="testing")
         bucket = stack["INTAKE_BUCKET"]
+        # The canned answers' bucket, out of reach of the intake bucket's notifications.
+        s3.create_bucket(Bucket=bucket + "-fixtures")
         pages = 0
         uploads = []
         for i in range(a.copies):
@@ -82,6 +85,11 @@ def main():
                 data = open(f, "rb").read() + f"\n%bench-{i:03d}\n".encode()
                 uploads.append((key, data))
                 pages += n
+        if a.profile:
+            perf = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", a.profile, "-p", str(worker.pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(perf)
+            time.sleep(1)
         cpu0, t0 = cpu_seconds(worker.pid), time.time()
         for key, data in uploads:
             s3.put_object(Bucket=bucket, Key=key, Body=data)
