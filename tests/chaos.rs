@@ -93,25 +93,6 @@ fn all(fhir: &FhirServer, resource_type: &str) -> Vec<Value> {
     }
 }
 
-/// Waits until nothing waits in the work queues and no Textract job is unfinished.
-async fn settle(fleet: &Fleet) {
-    let start = Instant::now();
-    loop {
-        let intake = fleet.depth("PAPERCHART__FLEET__INTAKE_QUEUE_URL").await;
-        let completion = fleet.depth("PAPERCHART__FLEET__COMPLETION_QUEUE_URL").await;
-        let records = fleet.job_records().await;
-        if intake == (0, 0) && completion == (0, 0) && records == 0 {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(600),
-            "still in flight: intake {intake:?}, completion {completion:?}, job records {records}\n{}",
-            fleet.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn chaos_loses_nothing_and_writes_nothing_twice() {
     let docs = setting("PAPERCHART_CHAOS_DOCS", 18) as usize;
@@ -257,7 +238,7 @@ async fn chaos_loses_nothing_and_writes_nothing_twice() {
     }
 
     // Settled: nothing waits in the work queues and no Textract job is unfinished.
-    settle(&fleet).await;
+    fleet.drained_within(Duration::from_secs(600)).await;
     // The scheduler gives letters SQS moved by itself their reason (a round every 2 s).
     tokio::time::sleep(Duration::from_secs(5)).await;
     // After the outage: every dead-letter queue redriven once.
@@ -276,7 +257,7 @@ async fn chaos_loses_nothing_and_writes_nothing_twice() {
                 .unwrap_or(0);
         }
     }
-    settle(&fleet).await;
+    fleet.drained_within(Duration::from_secs(600)).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let _ = scheduler.kill();
     let _ = scheduler.wait();

@@ -190,6 +190,11 @@ impl Fleet {
 
     /// Waits until nothing is in flight: both queues empty and no Textract job unfinished.
     pub async fn drained(&self) {
+        self.drained_within(LONG).await
+    }
+
+    /// As [`Fleet::drained`], failing after `timeout`.
+    pub async fn drained_within(&self, timeout: Duration) {
         let start = Instant::now();
         loop {
             let intake = self.depth("PAPERCHART__FLEET__INTAKE_QUEUE_URL").await;
@@ -199,7 +204,7 @@ impl Fleet {
                 return;
             }
             assert!(
-                start.elapsed() < LONG,
+                start.elapsed() < timeout,
                 "still in flight: intake {intake:?}, completion {completion:?}, job records {records}\n{}",
                 self.logs()
             );
