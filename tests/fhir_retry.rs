@@ -190,3 +190,65 @@ fn a_patient_changed_by_another_writer_meanwhile_is_read_and_merged_again() {
         "the other writer's change kept"
     );
 }
+
+#[test]
+fn a_patient_under_the_mrn_with_another_birth_date_is_not_merged_into() {
+    let other = server_patient(3).replace(r#""name""#, r#""birthDate":"1990-01-01","name""#);
+    let (base, seen) = scripted_with(
+        vec![],
+        vec![
+            ("/Patient?identifier=".into(), vec![searchset(&[&other])]),
+            ("/Patient/srv-7".into(), vec![other.clone()]),
+        ],
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_against(&base, tmp.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(posted(&seen).is_empty(), "a misread MRN must not file the document under another person");
+    let summary = read_json(&tmp.path().join("summary.json"));
+    let reason = summary["documents"][0]["outcome"]["reason"].as_str().unwrap().to_string();
+    assert!(reason.contains("another birth date") && !reason.contains("1990"), "{reason}");
+}
+
+#[test]
+fn a_search_answer_without_the_identifier_is_not_adopted() {
+    // A server that ignored the identifier answers whoever it has.
+    let stranger = server_patient(1).replace("50118342", "77777777");
+    let (base, seen) = scripted_with(vec![], vec![("/Patient?identifier=".into(), vec![searchset(&[&stranger])])]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_against(&base, tmp.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tx = &posted(&seen)[0];
+    let mut refs = Vec::new();
+    patient_references(tx, &mut refs);
+    assert!(!refs.is_empty() && refs.iter().all(|r| r != "Patient/srv-7"), "{refs:?}");
+}
+
+#[test]
+fn a_patient_another_writer_created_meanwhile_is_merged_back_when_the_server_let_ours_replace_it() {
+    let ours =
+        paperchart_fhir::ids::PatientKey::Mrn { system: "urn:paperchart:mrn".into(), value: "50118342".into() }.id();
+    let theirs = server_patient(1).replace("srv-7", &ours);
+    let replaced = serde_json::json!({"resourceType": "Patient", "id": ours, "meta": {"versionId": "2"},
+        "identifier": [{"system": "urn:paperchart:mrn", "value": "50118342"}],
+        "name": [{"family": "Vasquez", "given": ["Daniel", "R"]}], "birthDate": "1971-09-23"})
+    .to_string();
+    // Not there when read; then, after our write, version 2 (ours) over version 1 (theirs).
+    let (base, seen) = scripted_with(
+        vec![Reply::Updated],
+        vec![
+            (format!("/Patient/{ours}/_history/1"), vec![theirs]),
+            (format!("/Patient/{ours}"), vec![String::new(), replaced]),
+        ],
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_against(&base, tmp.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let txs = posted(&seen);
+    assert_eq!(txs.len(), 2, "the document, then the Patient merged back");
+    assert_eq!(txs[0]["entry"][0]["request"]["ifNoneMatch"], "*");
+    let restored = &txs[1]["entry"][0];
+    assert_eq!(restored["request"]["ifMatch"], "W/\"2\"");
+    assert_eq!(restored["resource"]["address"][0]["text"], "1 Harbor Rd, Mystic, CT 06355", "their address back");
+    assert_eq!(restored["resource"]["birthDate"], "1971-09-23", "our birth date kept");
+}

@@ -10,14 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use paperchart_core::backoff::Backoff;
 use paperchart_core::config::SinkConfig;
 use paperchart_core::events::{SinkReconciled, SinkRetrying};
 use paperchart_core::metrics;
 use paperchart_core::sink::{EntryOutcome, FhirSink, RequestSigner, SinkError, WriteOutcome};
-use paperchart_model::bundle::{delete_request, transactions, Bundle};
+use paperchart_model::bundle::{delete_request, transactions, Bundle, Entry};
 
 /// `identifier_search`: the server refused a search by identifier; not asked again.
 const NO_SEARCH: u8 = 2;
@@ -165,7 +165,8 @@ impl RestSink {
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<(u16, Option<String>, String), SinkError> {
         let resp = req.send().await.map_err(|e| {
             metrics::sink_request(None);
-            SinkError::Transient { status: None, detail: format!("network: {e}"), retry_after: None }
+            // Without the URL: a search's query holds the patient's identifier.
+            SinkError::Transient { status: None, detail: format!("network: {}", e.without_url()), retry_after: None }
         })?;
         let status = resp.status().as_u16();
         metrics::sink_request(Some(status));
@@ -249,6 +250,19 @@ fn targets(provenance: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A search token's part with FHIR's escapes (`\`, `,`, `|`, `$`), so a value is never read as a
+/// list or a system.
+fn escape(part: &str) -> String {
+    let mut out = String::with_capacity(part.len());
+    for c in part.chars() {
+        if matches!(c, '\\' | ',' | '|' | '$') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A search's query string, encoded.
 fn query(pairs: &[(&str, &str)]) -> String {
     let mut url = reqwest::Url::parse("http://query/").expect("a URL");
@@ -288,6 +302,11 @@ impl RestSink {
     /// server has none (404, 410 for a deleted one).
     async fn get_once(&self, path: &str, strict: bool) -> Result<Option<(Value, Option<String>)>, SinkError> {
         let url = format!("{}/{path}", self.base);
+        // How errors name the request: a search by its type only (its query may hold an MRN).
+        let what = match path.split_once('?') {
+            Some((t, _)) => format!("{t} search"),
+            None => format!("GET {path}"),
+        };
         let mut req = self.request(reqwest::Method::GET, &url, None).await?;
         if strict {
             // A search parameter the server does not know must fail, not be ignored (which
@@ -300,7 +319,7 @@ impl RestSink {
             200..=299 => {
                 let v: Value = serde_json::from_str(&text).map_err(|e| SinkError::Rejected {
                     status,
-                    detail: format!("GET {path}: response is not JSON: {e}"),
+                    detail: format!("{what}: response is not JSON: {e}"),
                 })?;
                 // A read answers the resource asked for, a search a Bundle; anything else is
                 // not a FHIR server's answer and must not be merged into a patient.
@@ -308,12 +327,14 @@ impl RestSink {
                 if v["resourceType"] != expected {
                     return Err(SinkError::Rejected {
                         status,
-                        detail: format!("GET {path} answered a {} instead of a {expected}", v["resourceType"]),
+                        detail: format!("{what} answered a {} instead of a {expected}", v["resourceType"]),
                     });
                 }
                 Ok(Some((v, etag)))
             }
-            _ => Err(SinkError::Rejected { status, detail: format!("GET {path}: {}", outcome_summary(&text)) }),
+            // The server's own words are not repeated for a search: they may quote the query.
+            _ if path.contains('?') => Err(SinkError::Rejected { status, detail: format!("{what}: HTTP {status}") }),
+            _ => Err(SinkError::Rejected { status, detail: format!("{what}: {}", outcome_summary(&text)) }),
         }
     }
 
@@ -338,7 +359,8 @@ impl RestSink {
         else {
             return Ok(None);
         };
-        let token = format!("{}|{}", ident["system"].as_str().unwrap_or(""), ident["value"].as_str().unwrap_or(""));
+        let (system, value) = (ident["system"].as_str().unwrap_or(""), ident["value"].as_str().unwrap_or(""));
+        let token = format!("{}|{}", escape(system), escape(value));
         let query = query(&[("identifier", &token), ("_count", "10")]);
         let path = format!("Patient?{query}");
         let answer = match self.retrying(|| self.get_once(&path, true)).await {
@@ -361,7 +383,10 @@ impl RestSink {
             .flatten()
             .map(|e| e["resource"].clone())
             .filter(|r| r["resourceType"] == "Patient")
-            .filter(|r| !member || family(r) == family(incoming))
+            // What a server answered must carry the identifier (one that ignored the search
+            // answers anyone); a family's member id also needs the member's own name.
+            .filter(|r| paperchart_fhir::patient_carries(r, system, value))
+            .filter(|r| !member || (family(r) == family(incoming) && paperchart_fhir::same_named(r, incoming)))
             .filter_map(|r| r["id"].as_str().map(str::to_string))
             .collect();
         ids.sort();
@@ -410,6 +435,16 @@ impl RestSink {
                 }
                 Some((there, etag)) => {
                     let incoming = bundle.patient().map(|e| e.resource.clone()).unwrap_or_default();
+                    if let Some(what) = paperchart_fhir::patient_conflict(&there, &incoming) {
+                        // A misread MRN, or one identifier for two people: never merged.
+                        return Err(SinkError::Rejected {
+                            status: 409,
+                            detail: format!(
+                                "the FHIR server's Patient under this document's patient identifier has another \
+                                 {what}: not filed under it; a person checks the identifier"
+                            ),
+                        });
+                    }
                     let merged = paperchart_fhir::merge_patient(&there, &incoming);
                     let v = version(etag, &there);
                     if merged == paperchart_fhir::merge_patient(&there, &Value::Null) {
@@ -444,18 +479,11 @@ impl RestSink {
                     }
                 }
                 for (t, ids) in gone {
-                    for chunk in ids.chunks(50) {
-                        let query = query(&[("_id", &chunk.join(",")), ("_elements", "id"), ("_count", "50")]);
-                        // Only what is still there: a server may refuse to delete what it lacks.
-                        let found = self.get(&format!("{t}?{query}")).await?;
-                        for e in found.and_then(|(v, _)| v["entry"].as_array().cloned()).into_iter().flatten() {
-                            if e["resource"]["resourceType"] == t.as_str() {
-                                if let Some(id) =
-                                    e["resource"]["id"].as_str().filter(|id| chunk.iter().any(|c| c == id))
-                                {
-                                    deletes.push(delete_request(&t, id));
-                                }
-                            }
+                    for id in ids {
+                        // Only what is still there (a server may refuse to delete what it lacks),
+                        // by a read: reads are consistent where a search index may lag.
+                        if self.get(&format!("{t}/{id}")).await?.is_some() {
+                            deletes.push(delete_request(&t, &id));
                         }
                     }
                 }
@@ -480,6 +508,45 @@ impl RestSink {
         }
         requests.append(&mut deletes);
         Ok(Plan { parts: transactions(requests, self.max_entries), patient, patient_label, stale })
+    }
+
+    /// Merges the version before the current one back into the Patient `id` (ours replaced it),
+    /// guarded by the current version; read and tried again when another writer comes between.
+    async fn restore_overwritten(&self, id: &str) -> Result<(), SinkError> {
+        for _ in 0..MAX_ROUNDS {
+            let Some((now, etag)) = self.get(&format!("Patient/{id}")).await? else { return Ok(()) };
+            let Some(v) = now["meta"]["versionId"].as_str().and_then(|v| v.parse::<u64>().ok()) else { return Ok(()) };
+            if v < 2 {
+                return Ok(());
+            }
+            let Some((before, _)) = self.get(&format!("Patient/{id}/_history/{}", v - 1)).await? else {
+                return Ok(());
+            };
+            if let Some(what) = paperchart_fhir::patient_conflict(&now, &before) {
+                return Err(SinkError::Rejected {
+                    status: 409,
+                    detail: format!(
+                        "another writer created this document's Patient at the same time with another {what}: \
+                         a person checks the identifier"
+                    ),
+                });
+            }
+            let merged = paperchart_fhir::merge_patient(&now, &before);
+            if merged == paperchart_fhir::merge_patient(&now, &Value::Null) {
+                return Ok(());
+            }
+            let mut entry = Entry { resource_type: "Patient", id: id.to_string(), resource: merged }.request();
+            if let Some(v) = version(etag, &now) {
+                entry["request"]["ifMatch"] = Value::String(v);
+            }
+            let part = json!({"resourceType": "Bundle", "type": "transaction", "entry": [entry]});
+            match self.retrying(|| self.post_once(&part)).await {
+                Ok(_) => return Ok(()),
+                Err(SinkError::Rejected { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Whether the Patient changed on the server since the plan read it: another writer came
@@ -512,12 +579,24 @@ impl FhirSink for RestSink {
                     }
                     Err(e @ SinkError::Rejected { .. }) => {
                         outcome.attempts += 1;
-                        if round < MAX_ROUNDS && self.patient_moved(&plan).await? {
+                        // Another writer's change to the Patient meanwhile: planned again. A
+                        // failed look keeps the refusal as it was.
+                        if round < MAX_ROUNDS && self.patient_moved(&plan).await.unwrap_or(false) {
                             continue 'plan;
                         }
                         return Err(e);
                     }
                     Err(e) => return Err(e),
+                }
+            }
+            if let Some((id, None)) = &plan.patient {
+                let updated =
+                    outcome.entries.iter().any(|e| e.resource_type == "Patient" && e.id == *id && e.status != 201);
+                if updated {
+                    // Meant as a create; the server updated: another writer created it between
+                    // our read and our write, and a server that ignores ifNoneMatch let ours
+                    // replace theirs. Their version is merged back in.
+                    self.restore_overwritten(id).await?;
                 }
             }
             SinkReconciled { document_id: &bundle.id, patient: plan.patient_label, stale: plan.stale, rounds: round }

@@ -32,9 +32,15 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 /// Failures waited out with deliveries of their own (a new message each, counted in
-/// `paperchart-attempts`) rather than the queue's receive count.
-fn waits_out(class: ErrorClass) -> bool {
-    matches!(class, ErrorClass::Throttled | ErrorClass::Transient)
+/// `paperchart-attempts`) rather than the queue's receive count: a peer that throttles or is
+/// down. An internal failure (a panic in a stage) is not a peer's: it keeps the receive limit, so
+/// a document that always fails that way stops after `maxReceiveCount` deliveries, not hours.
+fn waits_out(e: &dyn Classified) -> bool {
+    match e.class() {
+        ErrorClass::Throttled => true,
+        ErrorClass::Transient => e.label() != "internal",
+        _ => false,
+    }
 }
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -306,7 +312,7 @@ impl Job {
                 // A peer that throttles or is down (a FHIR outage, a 5xx) is waited out with
                 // deliveries of its own (each a new message), up to a limit, never with the
                 // queue's receive count: only crashes spend that.
-                let waits = waits_out(e.class());
+                let waits = waits_out(e);
                 if waits && msg.attempts + 1 > self.settings.throttle_max_attempts {
                     how = Settlement::DeadLettered;
                 }
@@ -323,7 +329,7 @@ impl Job {
                 self.queue.ack(&msg.receipt).await
             }
             Ending::Finished(Err(e)) if how == Settlement::DeadLettered => {
-                let reason = if waits_out(e.class()) {
+                let reason = if waits_out(e) {
                     let state = if e.class() == ErrorClass::Throttled { "throttled" } else { "failing" };
                     format!(
                         "{}: still {state} after {} deliveries (worker.throttle_max_attempts): {e}",
@@ -335,7 +341,7 @@ impl Job {
                 };
                 self.queue.dead_letter(&msg, &reason).await
             }
-            Ending::Finished(Err(e)) if waits_out(e.class()) => {
+            Ending::Finished(Err(e)) if waits_out(e) => {
                 match self.queue.requeue(&msg, delay.unwrap_or_default(), msg.attempts + 1).await {
                     // The queue refused the new message (a permission, an outage): released as
                     // any retry, so the work is never left hanging.
@@ -390,7 +396,12 @@ mod tests {
                 "written" => Ok(written),
                 "ignored" => Ok(Done { how: Settlement::Ignored, documents: 0 }),
                 "started" => Ok(Done { how: Settlement::OcrStarted, documents: 1 }),
-                "transient" => Err(StageError::Internal("the peer is down".into())),
+                "transient" => Err(StageError::Internal("a stage failed".into())),
+                "down" => Err(StageError::Sink(paperchart_core::sink::SinkError::Transient {
+                    status: Some(503),
+                    detail: "unavailable".into(),
+                    retry_after: None,
+                })),
                 "throttled" => {
                     Err(StageError::Ocr(paperchart_core::ocr::OcrError::AtCapacity { api: "StartDocumentAnalysis" }))
                 }
@@ -484,6 +495,20 @@ mod tests {
         }
         assert!(q.dead_letters().is_empty() && q.acked().is_empty() && q.len() == 1, "kept for another try");
         assert_eq!(stats.get(Settlement::DeadLettered), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_that_is_down_is_waited_out_with_new_messages_not_the_receive_count() {
+        let q = MemoryQueue::new();
+        let stats = run(&q, &["down"], |s| s.get(Settlement::DeadLettered) == 1).await;
+        assert_eq!(stats.get(Settlement::Retried), 3, "throttle_max_attempts re-sends");
+        let dead = q.dead_letters();
+        assert!(dead[0].1.starts_with("sink_unavailable: still failing after 4 deliveries"), "{dead:?}");
+        // An internal failure (a stage's panic) keeps the receive count: released, never re-sent,
+        // so it stops at the queue's receive limit.
+        let q = MemoryQueue::new();
+        run(&q, &["transient"], |s| s.get(Settlement::Retried) >= 4).await;
+        assert!(q.dead_letters().is_empty(), "released, not counted out as a peer's failure");
     }
 
     #[tokio::test(start_paused = true)]

@@ -52,7 +52,7 @@ use paperchart_model::settings::{FhirSettings, LowConfidence};
 use serde_json::Value;
 
 pub use codes::ROLE_CODE;
-pub use patient::merge as merge_patient;
+pub use patient::{carries as patient_carries, conflict as patient_conflict, merge as merge_patient, same_named};
 
 /// The subject of a held resource: a reviewer names the patient before it is written.
 pub const UNIDENTIFIED: &str = "patient not identified: held for review";

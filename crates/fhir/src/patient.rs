@@ -137,7 +137,17 @@ pub fn merge(existing: &Value, incoming: &Value) -> Value {
                         // One name with more given names than the other ("Ana" and "Ana M"):
                         // the fuller one stays, whichever came first.
                         Some(i) if field == "name" && given_count(item) > given_count(&list[i]) => {
-                            list[i] = item.clone()
+                            // The fuller given names; what else the name held (use, prefix,
+                            // period) stays.
+                            let mut fuller = list[i].clone();
+                            if let (Some(to), Some(from)) = (fuller.as_object_mut(), item.as_object()) {
+                                for (k, v) in from {
+                                    if k == "given" || !to.contains_key(k) {
+                                        to.insert(k.clone(), v.clone());
+                                    }
+                                }
+                            }
+                            list[i] = fuller;
                         }
                         Some(_) => {}
                         None => list.push(item.clone()),
@@ -161,6 +171,43 @@ pub fn merge(existing: &Value, incoming: &Value) -> Value {
         out.insert("resourceType".into(), json!("Patient"));
     }
     Value::Object(out)
+}
+
+/// Why two Patients cannot be one person, when they say so: birth dates that differ, or names
+/// with no family name in common (both must be given for either test). A Patient the server keeps
+/// under the document's identifier that disagrees is not merged into: a misread MRN or a family's
+/// shared member id must not file one person's facts under another.
+pub fn conflict(existing: &Value, incoming: &Value) -> Option<&'static str> {
+    let birth = |p: &Value| p["birthDate"].as_str().map(str::to_string);
+    if let (Some(a), Some(b)) = (birth(existing), birth(incoming)) {
+        if a != b {
+            return Some("birth date");
+        }
+    }
+    let families = |p: &Value| -> Vec<String> {
+        p["name"].as_array().into_iter().flatten().filter_map(|n| n["family"].as_str()).map(norm).collect()
+    };
+    let (a, b) = (families(existing), families(incoming));
+    if !a.is_empty() && !b.is_empty() && !a.iter().any(|f| b.contains(f)) {
+        return Some("name");
+    }
+    None
+}
+
+/// Whether `p` carries the identifier `system|value` (value compared without case or punctuation).
+pub fn carries(p: &Value, system: &str, value: &str) -> bool {
+    p["identifier"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|i| i["system"] == system && norm(i["value"].as_str().unwrap_or("")) == norm(value))
+}
+
+/// Whether some name of `a` and some name of `b` are the same name (one's given names the start
+/// of the other's): what a member id shared by a family needs besides the family name.
+pub fn same_named(a: &Value, b: &Value) -> bool {
+    let names = |p: &Value| p["name"].as_array().cloned().unwrap_or_default();
+    names(a).iter().any(|x| names(b).iter().any(|y| same_name(x, y)))
 }
 
 /// What makes two list elements of a Patient the same one: the identifier's system (or type) and
@@ -264,11 +311,32 @@ mod merge_tests {
     }
 
     #[test]
+    fn patients_that_disagree_on_birth_date_or_family_are_not_one_person() {
+        let other_birth = json!({"birthDate": "1971-02-03", "name": [{"family": "Rivera"}]});
+        assert_eq!(conflict(&intake(), &other_birth), Some("birth date"));
+        let other_family = json!({"name": [{"family": "Okafor"}]});
+        assert_eq!(conflict(&intake(), &other_family), Some("name"));
+        assert_eq!(conflict(&intake(), &json!({"name": [{"family": "RIVERA", "given": ["A"]}]})), None);
+        assert_eq!(conflict(&intake(), &json!({"telecom": []})), None, "silence is no conflict");
+        assert!(carries(&intake(), "urn:mrn", "a-100"));
+        assert!(!carries(&intake(), "urn:other", "A-100"));
+        let child = json!({"name": [{"family": "Rivera", "given": ["Tim"]}]});
+        assert!(!same_named(&intake(), &child), "a family's member id does not make the child the parent");
+        assert!(same_named(&intake(), &json!({"name": [{"family": "Rivera", "given": ["Ana", "M"]}]})));
+    }
+
+    #[test]
     fn a_name_with_fewer_given_names_is_the_same_name_and_the_fuller_stays() {
         let short =
             json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "Okafor", "given": ["Marguerite"]}]});
         let full = json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "Okafor", "given": ["Marguerite", "L"]}]});
         assert_eq!(merge(&short, &full)["name"], full["name"]);
+        let official = json!({"resourceType": "Patient", "id": "p1", "name": [{"use": "official", "prefix": ["Mrs"], "family": "Okafor", "given": ["Marguerite"]}]});
+        assert_eq!(
+            merge(&official, &full)["name"],
+            json!([{"use": "official", "prefix": ["Mrs"], "family": "Okafor", "given": ["Marguerite", "L"]}]),
+            "the fuller given names, what else the name held kept"
+        );
         assert_eq!(merge(&full, &short)["name"], full["name"]);
         let other = json!({"resourceType": "Patient", "id": "p1", "name": [{"family": "Okafor", "given": ["Ada"]}]});
         assert_eq!(merge(&full, &other)["name"].as_array().unwrap().len(), 2, "another given name is another name");

@@ -35,6 +35,8 @@ pub enum Reply {
     Status(u16, Vec<(&'static str, &'static str)>, &'static str),
     /// A transaction-response with `201 Created` for every entry.
     Accept,
+    /// A transaction-response with `200 OK` for every entry: each PUT updated what was there.
+    Updated,
 }
 
 /// One request the scripted server saw.
@@ -63,8 +65,8 @@ pub fn scripted(script: Vec<Reply>) -> (String, Requests) {
 }
 
 /// As [`scripted`], and a `GET` whose path (with its query) starts with one of `reads`' keys is
-/// answered 200 with its bodies in turn (the last one again once all were served); any other
-/// `GET` but `/metadata` is 404.
+/// answered 200 with its bodies in turn (the last one again once all were served; an empty body
+/// is a 404); any other `GET` but `/metadata` is 404.
 pub fn scripted_with(script: Vec<Reply>, reads: Vec<(String, Vec<String>)>) -> (String, Requests) {
     use serde_json::json;
     use std::io::Write;
@@ -92,7 +94,12 @@ pub fn scripted_with(script: Vec<Reply>, reads: Vec<(String, Vec<String>)>) -> (
                     (200, vec![], cs.to_string())
                 } else if let Some((_, bodies)) = reads.iter_mut().find(|(k, _)| path.starts_with(k.as_str())) {
                     let body = if bodies.len() > 1 { bodies.pop_front() } else { bodies.front().cloned() };
-                    (200, vec![], body.unwrap_or_default())
+                    match body.unwrap_or_default() {
+                        b if b.is_empty() => {
+                            (404, vec![], r#"{"resourceType":"OperationOutcome","issue":[]}"#.to_string())
+                        }
+                        b => (200, vec![], b),
+                    }
                 } else {
                     let oo = json!({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]});
                     (404, vec![], oo.to_string())
@@ -100,10 +107,11 @@ pub fn scripted_with(script: Vec<Reply>, reads: Vec<(String, Vec<String>)>) -> (
             } else {
                 match script.next().unwrap_or(Reply::Accept) {
                     Reply::Status(s, h, b) => (s, h, b.to_string()),
-                    Reply::Accept => {
+                    reply @ (Reply::Accept | Reply::Updated) => {
                         let req: Value = serde_json::from_slice(&body).unwrap();
                         let n = req["entry"].as_array().map_or(0, Vec::len);
-                        let entries = vec![json!({"response": {"status": "201 Created"}}); n];
+                        let status = if matches!(reply, Reply::Accept) { "201 Created" } else { "200 OK" };
+                        let entries = vec![json!({"response": {"status": status}}); n];
                         (
                             200,
                             vec![],
