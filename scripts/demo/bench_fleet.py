@@ -7,6 +7,7 @@ emulated Textract returns them at once. Then one release `paperchart worker` tak
 upload through the two queues — S3 event, StartDocumentAnalysis, job record, completion notice,
 GetDocumentAnalysis paging, blocks to the document model, NLP, FHIR mapping, the REST write to
 a Helios FHIR server — and its CPU time (user + system, from /proc) is divided by the pages.
+moto counts the AWS requests by kind (`moto_server.py --census`); they are printed per document.
 
     .cache/py-tools/bin/python -m scripts.demo.bench_fleet --bin target/release --copies 10
 """
@@ -14,6 +15,7 @@ import argparse
 import glob
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -28,6 +30,14 @@ ROOT = demo.ROOT
 def cpu_seconds(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def read_census(proc, path):
+    """moto's request counts by kind (scripts/harness/moto_server.py --census), as of now."""
+    mtime = os.path.getmtime(path) if os.path.exists(path) else 0
+    proc.send_signal(signal.SIGUSR1)
+    demo.wait("the request census", lambda: os.path.exists(path) and os.path.getmtime(path) != mtime, 10)
+    return json.load(open(path))
 
 
 def main():
@@ -49,8 +59,11 @@ def main():
     try:
         moto_port, fhir_port = demo.free_port(), demo.free_port()
         moto, fhir = f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{fhir_port}"
-        procs.append(subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "harness", "moto_server.py"), "--port", str(moto_port)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        census = os.path.join(a.out, "requests.json")
+        moto_proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "harness", "moto_server.py"),
+                                      "--port", str(moto_port), "--census", census],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(moto_proc)
         procs.append(subprocess.Popen([a.hfs, "--host", "127.0.0.1", "--port", str(fhir_port), "--database-url", ":memory:",
                                        "--log-level", "error"], env=dict(os.environ, HFS_VALIDATION_MODE="enforce"),
                                       cwd=a.out, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
@@ -90,6 +103,7 @@ def main():
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append(perf)
             time.sleep(1)
+        before = read_census(moto_proc, census)
         cpu0, t0 = cpu_seconds(worker.pid), time.time()
         for key, data in uploads:
             s3.put_object(Bucket=bucket, Key=key, Body=data)
@@ -106,6 +120,14 @@ def main():
             return n
         demo.wait("every document written", lambda: written() >= len(uploads), 1800)
         wall, cpu = time.time() - t0, cpu_seconds(worker.pid) - cpu0
+        after = read_census(moto_proc, census)
+        n = len(uploads)
+        print("AWS requests per document (the uploads' own PUTs included):")
+        rows = sorted(((after.get(k, 0) - before.get(k, 0)) / n, k) for k in after)
+        for per, k in reversed(rows):
+            if per >= 0.01:
+                print(f"  {per:6.2f}  {k}")
+        print(f"  {sum(p for p, _ in rows):6.2f}  in all")
         print(f"documents {len(uploads)}, pages {pages}, wall {wall:.1f} s, worker CPU {cpu:.2f} s")
         print(f"worker CPU per page outside OCR: {cpu / pages * 1000:.1f} ms")
         print(f"documents/min through one worker with canned Textract: {len(uploads) / wall * 60:.0f}")

@@ -17,6 +17,8 @@ enough; what paperchart needs from it beyond that is patched here before the ser
   its words become PAGE/LINE/WORD blocks. Missing or unreadable objects give a FAILED job.
   GetDocumentAnalysis reports IN_PROGRESS until then, pages blocks by MaxResults/NextToken, and
   returns DocumentMetadata.Pages as the integer the SDK expects.
+- `--census FILE`: every request counted by service and action (S3 by method and key kind), written
+  to FILE as JSON on SIGUSR1 and at exit; `make bench-fleet` divides it by documents.
 - Faults on request, for tests: a key containing `__throttleN__` makes the first N starts for it
   fail with ThrottlingException, `__limitN__` with LimitExceededException; `__badjob__` makes
   the job itself FAILED (BAD_DOCUMENT), as Textract does for documents it cannot read.
@@ -281,11 +283,56 @@ def patch_textract():
     TextractResponse.get_document_analysis = get_document_analysis
 
 
+CENSUS = {}
+CENSUS_LOCK = threading.Lock()
+
+
+def census_kind(environ):
+    """What a request is, without its names: `sqs ReceiveMessage`, `s3 PUT jobs/`."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        service, _, action = target.rpartition(".")
+        return f"{service.split('_')[0].lower()} {action}"
+    path = environ.get("PATH_INFO", "")
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        return f"query {environ.get('REQUEST_METHOD')} {path}"
+    parts = path.strip("/").split("/")
+    # The key's first segment below the work prefix says what kind of object it is.
+    kind = "/".join(parts[1:3]) if len(parts) > 2 else "/".join(parts[1:2])
+    kind = re.sub(r"[0-9a-f]{16,}.*", "<id>", kind)
+    kind = re.sub(r"\d+", "N", kind)
+    return f"s3 {environ.get('REQUEST_METHOD')} {kind if len(parts) > 2 else parts[0] and 'bucket'}"
+
+
+def count_requests(path):
+    from moto.moto_server import werkzeug_app
+
+    call = werkzeug_app.DomainDispatcherApplication.__call__
+
+    def counted(self, environ, start_response):
+        if not environ.get("PATH_INFO", "").startswith("/moto-api"):
+            with CENSUS_LOCK:
+                k = census_kind(environ)
+                CENSUS[k] = CENSUS.get(k, 0) + 1
+        return call(self, environ, start_response)
+
+    werkzeug_app.DomainDispatcherApplication.__call__ = counted
+
+
+def write_census(path):
+    with CENSUS_LOCK, open(path + ".tmp", "w") as f:
+        json.dump(CENSUS, f, indent=1, sort_keys=True)
+    os.replace(path + ".tmp", path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=5000)
+    ap.add_argument("--census", metavar="FILE", help="count requests by kind into FILE (JSON)")
     a = ap.parse_args()
+    if a.census:
+        count_requests(a.census)
     patch_s3()
     patch_sqs()
     patch_textract()
@@ -295,8 +342,12 @@ def main():
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if a.census:
+        signal.signal(signal.SIGUSR1, lambda *_: write_census(a.census))
     stop.wait()
     server.stop()
+    if a.census:
+        write_census(a.census)
 
 
 if __name__ == "__main__":

@@ -94,17 +94,11 @@ impl Pipeline {
         match state {
             JobState::Received { key } => {
                 let t = Instant::now();
-                let located = self.source.locate(&key).await?;
-                if let Some(jobs) = &self.jobs {
-                    if jobs.is_written(&located).await? {
-                        return Ok(JobState::Ignored { reason: "already_written" });
-                    }
-                }
-                let object = self.source.read(&located).await?;
+                let object = self.source.fetch(&key).await?;
                 metrics::stage(Stage::Fetch, t.elapsed());
-                // The same bytes written before from another key or upload: nothing to pay for.
+                // The same bytes written before from this or another key: nothing to pay for.
                 if let Some(jobs) = &self.jobs {
-                    if jobs.is_content_written(&object).await? {
+                    if jobs.is_written(&object).await? {
                         return Ok(JobState::Ignored { reason: "already_written" });
                     }
                 }
@@ -130,6 +124,7 @@ impl Pipeline {
                             kind,
                             document_id,
                             started_at: timestamps::now(),
+                            set_aside: false,
                         };
                         self.jobs()?.park(&pending).await?;
                         metrics::stage(Stage::Ocr, t.elapsed());

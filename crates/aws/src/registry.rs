@@ -2,10 +2,10 @@
 //!
 //! `<prefix>textract-jobs/<job id>.json` is a document's `OcrStarted` state: written when its
 //! job starts, read back when the completion notice comes, deleted once the document is written
-//! (after two done markers: `<prefix>textract-done/<location token>` marks the object version as
-//! written, so a duplicated event is turned away before a byte is downloaded, and
-//! `<prefix>textract-done/sha256-<hex>` the content, so the same bytes uploaded again under any
-//! key are turned away before a job is paid for). The scheduler lists the records
+//! (after its done marker: `<prefix>textract-done/sha256-<hex>` marks the content as written, so
+//! the same bytes uploaded again under any key, or a duplicated event, are turned away before a
+//! job is paid for; a job parked before content identities marks its object version,
+//! `<prefix>textract-done/<location token>`). The scheduler lists the records
 //! to find jobs whose notice never came. A crash between any two of these steps leaves a message
 //! or a record to resume from, and every step is idempotent.
 //!
@@ -17,7 +17,7 @@
 use async_trait::async_trait;
 use paperchart_core::jobs::{JobStore, PendingJob, StoreError};
 use paperchart_core::ocr::OcrJob;
-use paperchart_core::source::{Located, SourceObject};
+use paperchart_core::source::SourceObject;
 use paperchart_model::file::Kind;
 use serde::{Deserialize, Serialize};
 
@@ -140,6 +140,7 @@ impl JobRecord {
             kind: self.kind,
             document_id: self.document_id.clone(),
             started_at: self.started_at.clone(),
+            set_aside: false,
         }
     }
 }
@@ -313,15 +314,13 @@ impl JobRegistry {
 
 #[async_trait]
 impl JobStore for JobRegistry {
-    async fn is_written(&self, object: &Located) -> Result<bool, StoreError> {
-        let Some(l) = &object.location else { return Ok(false) };
-        self.exists(&self.done_key(&location_token(l))).await
-    }
-
-    async fn is_content_written(&self, object: &SourceObject) -> Result<bool, StoreError> {
-        match self.content_done_key(&object.identity) {
-            Some(key) => self.exists(&key).await,
-            None => Ok(false),
+    /// One HEAD: the content's done marker, or for an identity that is no content digest (a
+    /// record parked before content identities) the object version's.
+    async fn is_written(&self, object: &SourceObject) -> Result<bool, StoreError> {
+        match (self.content_done_key(&object.identity), &object.location) {
+            (Some(key), _) => self.exists(&key).await,
+            (None, Some(l)) => self.exists(&self.done_key(&location_token(l))).await,
+            (None, None) => Ok(false),
         }
     }
 
@@ -331,23 +330,23 @@ impl JobStore for JobRegistry {
 
     /// A parked job, or one set aside when its document was dead-lettered (its notice redriven).
     async fn get(&self, job_id: &str) -> Result<Option<PendingJob>, StoreError> {
-        let record = match self.record(job_id).await? {
-            Some(r) => Some(r),
-            None => self.set_aside_record(job_id).await?,
-        };
-        Ok(record.map(|r| r.pending()))
+        if let Some(r) = self.record(job_id).await? {
+            return Ok(Some(r.pending()));
+        }
+        Ok(self.set_aside_record(job_id).await?.map(|r| PendingJob { set_aside: true, ..r.pending() }))
     }
 
-    /// The done markers first (a lifecycle rule may expire markers after Textract's own token
+    /// The done marker first (a lifecycle rule may expire markers after Textract's own token
     /// window), then the record: a crash in between leaves a record whose notice the scheduler
-    /// sends again, and the rewrite is idempotent.
+    /// sends again, and the rewrite is idempotent. The content's marker, or the version's for an
+    /// identity that is no content digest; the set-aside record only where the job came from it.
     async fn written(&self, job: &PendingJob) -> Result<(), StoreError> {
         let record = JobRecord::of(job)?;
-        if let Some(key) = self.content_done_key(&job.object.identity) {
-            self.mark(&key, &record.document_id).await?;
+        let marker = self.content_done_key(&job.object.identity).unwrap_or_else(|| self.done_key(&record.token));
+        self.mark(&marker, &record.document_id).await?;
+        if job.set_aside {
+            self.delete_key(&self.aside_key(&record.job_id)).await?;
         }
-        self.mark(&self.done_key(&record.token), &record.document_id).await?;
-        self.delete_key(&self.aside_key(&record.job_id)).await?;
         self.delete(&record.job_id).await
     }
 

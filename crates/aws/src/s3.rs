@@ -90,12 +90,49 @@ impl ObjectSource for S3Source {
             .send()
             .await
             .map_err(|e| unavailable(key, crate::describe(&e)))?;
+        let o = ObjectRef::from_location(l, Some(located.size));
+        self.object(key, o, got).await
+    }
+
+    /// One GET, no HEAD: the version, eTag and size come with the answer, and the size is checked
+    /// against `max_bytes` before the body is read.
+    async fn fetch(&self, key: &str) -> Result<SourceObject, SourceError> {
+        let o = parse_s3_uri(key).ok_or_else(|| SourceError::NotFound { key: key.to_string() })?;
+        let got =
+            self.client.get_object().bucket(&o.bucket).key(&o.key).set_version_id(o.version_id.clone()).send().await;
+        let got = match got {
+            Ok(g) => g,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                return Err(SourceError::NotFound { key: key.to_string() })
+            }
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+                return Err(SourceError::NotFound { key: key.to_string() })
+            }
+            Err(e) => return Err(unavailable(key, crate::describe(&e))),
+        };
+        let size = got.content_length.unwrap_or(0).max(0) as u64;
+        if size > self.max_bytes {
+            return Err(SourceError::TooLarge { key: key.to_string(), bytes: size, limit: self.max_bytes });
+        }
+        let version = got.version_id.clone().or(o.version_id.clone()).filter(|v| v != "null");
+        let o = ObjectRef { version_id: version, etag: got.e_tag.clone(), size: Some(size), ..o };
+        self.object(key, o, got).await
+    }
+}
+
+impl S3Source {
+    /// The object a GET answered, its body read.
+    async fn object(
+        &self,
+        key: &str,
+        o: ObjectRef,
+        got: aws_sdk_s3::operation::get_object::GetObjectOutput,
+    ) -> Result<SourceObject, SourceError> {
         let modified = got.last_modified.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
         let bytes = got.body.collect().await.map_err(|e| unavailable(key, e))?.into_bytes().to_vec();
-        let o = ObjectRef::from_location(l, Some(located.size));
         let name = o.key.rsplit('/').next().unwrap_or(&o.key).to_string();
         let mut object = SourceObject::from_bytes(o.uri(), name, bytes, modified);
-        object.location = Some(l.clone());
+        object.location = Some(o.location());
         Ok(object)
     }
 }

@@ -438,15 +438,30 @@ impl OcrEngine for TextractEngine {
     async fn fetch(&self, job: &PendingJob) -> Result<OcrPoll, OcrError> {
         let record = JobRecord::of(job)
             .map_err(|e| OcrError::EngineFailed { engine: "textract", detail: format!("job record: {e}") })?;
-        if let Some(saved) = self.kept(&record.bucket, &record.key, &record.document_id).await? {
+        let reuse = |saved: SavedResponse| {
             tracing::info!(event = "textract_response_reused", document_id = %record.document_id, "kept answer read");
-            return Ok(OcrPoll::Done(saved.response.document()));
-        }
+            Ok(OcrPoll::Done(saved.response.document()))
+        };
         if is_replay(&job.job.id) {
-            // A replay whose answer is gone: Textract never knew this job.
-            return Err(OcrError::UnknownJob { job_id: job.job.id.clone() });
+            // A replay: Textract never knew this job, its answer is the kept one or none.
+            return match self.kept(&record.bucket, &record.key, &record.document_id).await? {
+                Some(saved) => reuse(saved),
+                None => Err(OcrError::UnknownJob { job_id: job.job.id.clone() }),
+            };
         }
-        let Some(response) = self.get_response(&job.job.id).await? else { return Ok(OcrPoll::Pending) };
+        // Textract first, which keeps a job's answer for 7 days: the kept answer is read only
+        // once Textract no longer knows the job (a notice redriven late), not on every notice.
+        let response = match self.get_response(&job.job.id).await {
+            Ok(Some(response)) => response,
+            Ok(None) => return Ok(OcrPoll::Pending),
+            Err(OcrError::UnknownJob { job_id }) => {
+                return match self.kept(&record.bucket, &record.key, &record.document_id).await? {
+                    Some(saved) => reuse(saved),
+                    None => Err(OcrError::UnknownJob { job_id }),
+                }
+            }
+            Err(e) => return Err(e),
+        };
         let pages = response.document_metadata.as_ref().map_or(0, |m| m.pages);
         if pages as usize > MAX_PAGES {
             return Err(DecodeError::TooManyPages { pages, limit: MAX_PAGES as u32 }.into());

@@ -12,7 +12,7 @@ use paperchart_model::file::Kind;
 
 use crate::error::{Classified, ErrorClass};
 use crate::ocr::OcrJob;
-use crate::source::{Located, SourceObject};
+use crate::source::SourceObject;
 
 /// A document whose OCR job is running: everything needed to carry on without the bytes.
 #[derive(Debug, Clone)]
@@ -25,6 +25,9 @@ pub struct PendingJob {
     pub document_id: String,
     /// When the job started, RFC 3339.
     pub started_at: String,
+    /// Found where a dead-lettered document's job is set aside (its notice was redriven): the
+    /// record there goes when the document is written.
+    pub set_aside: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,11 +65,10 @@ impl Classified for StoreError {
 
 #[async_trait]
 pub trait JobStore: Send + Sync {
-    /// Whether this object version was written already (its job finished and was written).
-    async fn is_written(&self, object: &Located) -> Result<bool, StoreError>;
     /// Whether a document with this content (its identity) was written already, from whatever
-    /// key: the same bytes uploaded again are turned away before a job is started.
-    async fn is_content_written(&self, object: &SourceObject) -> Result<bool, StoreError>;
+    /// key: the same bytes uploaded again are turned away before a job is started. An object
+    /// whose identity is no digest of its content is looked up by its version.
+    async fn is_written(&self, object: &SourceObject) -> Result<bool, StoreError>;
     /// Keeps a started job until its document is written.
     async fn park(&self, job: &PendingJob) -> Result<(), StoreError>;
     /// The job with this id, if it is parked here.

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use paperchart_core::jobs::{JobStore, PendingJob, StoreError};
 use paperchart_core::queue::{JobQueue, Message, QueueError};
 use paperchart_core::sink::{FhirSink, ReviewStore, SinkError, WriteOutcome};
-use paperchart_core::source::{Located, SourceObject};
+use paperchart_core::source::SourceObject;
 use paperchart_model::bundle::{Bundle, Review};
 use tokio::time::Instant;
 
@@ -290,11 +290,10 @@ impl ReviewStore for MemoryReview {
     }
 }
 
-/// A job store in memory: parked jobs by id, and the keys of the objects written through it.
+/// A job store in memory: parked jobs by id, and the contents written through it.
 #[derive(Clone, Default)]
 pub struct MemoryJobs {
     parked: Arc<Mutex<BTreeMap<String, PendingJob>>>,
-    written: Arc<Mutex<Vec<String>>>,
     /// The content identities of the documents written.
     contents: Arc<Mutex<Vec<String>>>,
     forgotten: Arc<Mutex<Vec<String>>>,
@@ -322,12 +321,7 @@ impl MemoryJobs {
 
 #[async_trait]
 impl JobStore for MemoryJobs {
-    async fn is_written(&self, object: &Located) -> Result<bool, StoreError> {
-        let key = object.location.as_ref().map_or(&object.key, |l| &l.key);
-        Ok(self.written.lock().unwrap().contains(key))
-    }
-
-    async fn is_content_written(&self, object: &SourceObject) -> Result<bool, StoreError> {
+    async fn is_written(&self, object: &SourceObject) -> Result<bool, StoreError> {
         Ok(self.contents.lock().unwrap().contains(&object.identity))
     }
 
@@ -338,12 +332,11 @@ impl JobStore for MemoryJobs {
 
     async fn get(&self, job_id: &str) -> Result<Option<PendingJob>, StoreError> {
         let parked = self.parked.lock().unwrap().get(job_id).cloned();
-        Ok(parked.or_else(|| self.aside.lock().unwrap().get(job_id).cloned()))
+        let aside = || self.aside.lock().unwrap().get(job_id).cloned().map(|j| PendingJob { set_aside: true, ..j });
+        Ok(parked.or_else(aside))
     }
 
     async fn written(&self, job: &PendingJob) -> Result<(), StoreError> {
-        let key = job.object.location.as_ref().map_or_else(|| job.object.uri.clone(), |l| l.key.clone());
-        self.written.lock().unwrap().push(key);
         self.contents.lock().unwrap().push(job.object.identity.clone());
         self.parked.lock().unwrap().remove(&job.job.id);
         self.aside.lock().unwrap().remove(&job.job.id);
