@@ -198,7 +198,7 @@ pub struct AwsConfig {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum SinkKind {
     /// Transaction Bundles and NDJSON files in a folder.
     Dir,
@@ -210,6 +210,21 @@ pub enum SinkKind {
     /// Bulk import mode: one NDJSON object per document under `<fleet.work_prefix>staging/` in
     /// `fleet.work_bucket`, for `paperchart-scheduler` to import into HealthLake.
     Staging,
+}
+
+impl TryFrom<String> for SinkKind {
+    type Error = String;
+
+    /// Read from its name, so a wrong one is answered with the names there are.
+    fn try_from(s: String) -> Result<SinkKind, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "dir" => Ok(SinkKind::Dir),
+            "fhir" => Ok(SinkKind::Fhir),
+            "healthlake" => Ok(SinkKind::Healthlake),
+            "staging" => Ok(SinkKind::Staging),
+            _ => Err(format!("unknown sink kind {s:?}: one of dir, fhir, healthlake, staging")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -314,6 +329,33 @@ pub enum ConfigError {
     Load(#[from] config::ConfigError),
     #[error("configuration: {key} = {value}: {hint}")]
     Invalid { key: &'static str, value: String, hint: &'static str },
+    #[error("configuration: {key} = {value}: must be a whole number")]
+    NotWhole { key: String, value: String },
+}
+
+/// A setting whose type is a whole number written as a fraction ("3.5"): refused, where the
+/// configuration library would round it.
+fn whole_numbers(
+    raw: &config::Map<String, config::Value>,
+    typed: &config::Map<String, config::Value>,
+    path: &str,
+) -> Result<(), ConfigError> {
+    use config::ValueKind as K;
+    for (name, value) in raw {
+        let Some(t) = typed.get(name) else { continue };
+        let key = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+        match (&value.kind, &t.kind) {
+            (K::Table(r), K::Table(t)) => whole_numbers(r, t, &key)?,
+            (K::Float(f), K::I64(_) | K::U64(_) | K::I128(_) | K::U128(_)) => {
+                return Err(ConfigError::NotWhole { key, value: f.to_string() })
+            }
+            (K::String(s), K::I64(_) | K::U64(_) | K::I128(_) | K::U128(_)) if s.trim().parse::<i128>().is_err() => {
+                return Err(ConfigError::NotWhole { key, value: s.clone() })
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 pub fn cores() -> usize {
@@ -341,14 +383,21 @@ impl Config {
             builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml).required(true));
         }
         let env: config::Map<String, String> = env.into_iter().filter(|(k, _)| k.starts_with("PAPERCHART__")).collect();
+        // Values stay strings until a setting's type reads them: a token or a prefix that looks
+        // like a number ("0012345", "007") is not turned into one (and back without its zeros).
         builder = builder.add_source(
             config::Environment::with_prefix("PAPERCHART")
                 .prefix_separator("__")
                 .separator("__")
-                .try_parsing(true)
+                .try_parsing(false)
                 .source(Some(env)),
         );
-        Ok(builder.build()?.try_deserialize()?)
+        let built = builder.build()?;
+        let raw: config::Map<String, config::Value> = built.clone().try_deserialize()?;
+        let cfg: Config = built.try_deserialize()?;
+        let typed: config::Map<String, config::Value> = config::Config::try_from(&cfg)?.try_deserialize()?;
+        whole_numbers(&raw, &typed, "")?;
+        Ok(cfg)
     }
 
     /// Range checks that serde cannot express.
@@ -386,6 +435,9 @@ impl Config {
         if self.sink.max_entries == 0 {
             return bad("sink.max_entries", 0, "must be at least 1 (HealthLake takes 100)");
         }
+        if self.sink.timeout_secs == 0 {
+            return bad("sink.timeout_secs", 0, "must be at least 1");
+        }
         if self.sink.max_attempts == 0 {
             return bad("sink.max_attempts", 0, "must be at least 1");
         }
@@ -393,10 +445,14 @@ impl Config {
         if w.job_lease_secs == 0 {
             return bad("worker.job_lease_secs", 0, "must be at least 1");
         }
-        if w.visibility_timeout_secs < 2 {
-            return bad("worker.visibility_timeout_secs", w.visibility_timeout_secs, "must be at least 2");
+        if !(2..=43_200).contains(&w.visibility_timeout_secs) {
+            return bad(
+                "worker.visibility_timeout_secs",
+                w.visibility_timeout_secs,
+                "must be 2 to 43200 (SQS holds a message at most 12 hours)",
+            );
         }
-        if w.heartbeat_secs == 0 || w.heartbeat_secs * 2 > w.visibility_timeout_secs {
+        if w.heartbeat_secs == 0 || w.heartbeat_secs.saturating_mul(2) > w.visibility_timeout_secs {
             return bad(
                 "worker.heartbeat_secs",
                 w.heartbeat_secs,
@@ -413,8 +469,12 @@ impl Config {
         if w.max_receives == 0 {
             return bad("worker.max_receives", 0, "must be at least 1");
         }
-        if w.poll_interval_ms == 0 {
-            return bad("worker.poll_interval_ms", 0, "must be at least 1");
+        if !(50..=60_000).contains(&w.poll_interval_ms) {
+            return bad(
+                "worker.poll_interval_ms",
+                w.poll_interval_ms,
+                "must be 50 to 60000 (shorter burns a core while idle)",
+            );
         }
         Ok(())
     }
@@ -468,6 +528,40 @@ mod tests {
     }
 
     #[test]
+    fn environment_strings_stay_strings_and_numbers_still_read() {
+        let token = "0012345678901234567890123456789";
+        let cfg = Config::layered(
+            None,
+            env(&[
+                ("PAPERCHART__SINK__BEARER_TOKEN", token),
+                ("PAPERCHART__FLEET__WORK_PREFIX", "007"),
+                ("PAPERCHART__LIMITS__MAX_PAGES", "12"),
+                ("PAPERCHART__AWS__S3_PATH_STYLE", "true"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(cfg.sink.bearer_token, token);
+        assert_eq!(cfg.fleet.work_prefix, "007");
+        assert_eq!(cfg.limits.max_pages, 12);
+        assert!(cfg.aws.s3_path_style);
+        let err = Config::load(None, env(&[("PAPERCHART__LIMITS__MAX_PAGES", "many")])).unwrap_err().to_string();
+        assert!(err.contains("max_pages"), "{err}");
+    }
+
+    #[test]
+    fn fractions_are_no_whole_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[limits]\nmax_pages = 3.5\n").unwrap();
+        let err = Config::load(Some(&file), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("limits.max_pages = 3.5: must be a whole number"), "{err}");
+        let err = Config::load(None, env(&[("PAPERCHART__SINK__MAX_ENTRIES", "2.5")])).unwrap_err().to_string();
+        assert!(err.contains("sink.max_entries") && err.contains("expected an integer"), "{err}");
+        std::fs::write(&file, "[limits]\nmax_pages = 4\n[sink]\ntimeout_secs = 30\n").unwrap();
+        assert_eq!(Config::load(Some(&file), env(&[])).unwrap().limits.max_pages, 4);
+    }
+
+    #[test]
     fn unknown_keys_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
@@ -486,6 +580,16 @@ mod tests {
         assert!(err.contains("worker.heartbeat_secs"), "{err}");
         let err = Config::load(None, env(&[("PAPERCHART__SINK__KIND", "fhir")])).unwrap_err().to_string();
         assert!(err.contains("sink.fhir_url"), "{err}");
+        let err = Config::load(None, env(&[("PAPERCHART__SINK__KIND", "blob")])).unwrap_err().to_string();
+        assert!(err.contains("one of dir, fhir, healthlake, staging") && err.contains("sink.kind"), "{err}");
+        for (key, value, named) in [
+            ("PAPERCHART__SINK__TIMEOUT_SECS", "0", "sink.timeout_secs"),
+            ("PAPERCHART__WORKER__POLL_INTERVAL_MS", "1", "worker.poll_interval_ms"),
+            ("PAPERCHART__WORKER__VISIBILITY_TIMEOUT_SECS", "18446744073709551615", "worker.visibility_timeout_secs"),
+        ] {
+            let err = Config::load(None, env(&[(key, value)])).unwrap_err().to_string();
+            assert!(err.contains(named), "{key}={value}: {err}");
+        }
     }
 
     #[test]
