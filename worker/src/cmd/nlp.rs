@@ -64,13 +64,22 @@ pub fn assert_line(engine: &dyn NlpEngine, line: &str) -> Value {
         Err(answer) => return answer,
     };
     let text = text.as_str();
-    let span = v.get("span").and_then(Value::as_array).and_then(|s| Some((s.first()?.as_u64()?, s.get(1)?.as_u64()?)));
-    let Some((start, end)) = span else {
+    let Some(span) = v.get("span") else {
         return error_line(&id, "missing field \"span\": [start, end]");
+    };
+    let pair = span.as_array().filter(|s| s.len() == 2).and_then(|s| Some((s[0].as_u64()?, s[1].as_u64()?)));
+    let Some((start, end)) = pair else {
+        return error_line(
+            &id,
+            format!("field \"span\" must be [start, end], two whole numbers 0 or more, not {span}"),
+        );
     };
     let chars = text.chars().count() as u64;
     if start > end || end > chars {
         return error_line(&id, format!("span [{start}, {end}] is outside the text ({chars} characters)"));
+    }
+    if start == end {
+        return error_line(&id, format!("span [{start}, {end}] is empty: it names no concept"));
     }
     let idx = CharIndex::new(text);
     let assertion = engine.assertion(text, idx.byte_of(start as usize), idx.byte_of(end as usize));
@@ -85,13 +94,39 @@ pub fn assert_line_text(engine: &dyn NlpEngine, line: &str) -> String {
 /// Streams stdin to stdout through `answer`.
 pub fn stream(engine: &dyn NlpEngine, answer: fn(&dyn NlpEngine, &str) -> String) -> std::io::Result<()> {
     let stdin = std::io::stdin().lock();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for line in stdin.lines() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
+    let out = std::io::BufWriter::new(std::io::stdout().lock());
+    stream_lines(engine, answer, stdin, out)
+}
+
+/// Answers every line of `input`; a line that is not UTF-8 gets an error line (with its id when
+/// it can be read) and the stream goes on.
+fn stream_lines(
+    engine: &dyn NlpEngine,
+    answer: fn(&dyn NlpEngine, &str) -> String,
+    mut input: impl BufRead,
+    mut out: impl Write,
+) -> std::io::Result<()> {
+    let mut raw = Vec::new();
+    let mut number = 0usize;
+    loop {
+        raw.clear();
+        if input.read_until(b'\n', &mut raw)? == 0 {
+            break;
         }
-        writeln!(out, "{}", answer(engine, &line))?;
+        number += 1;
+        while raw.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            raw.pop();
+        }
+        let answered = match std::str::from_utf8(&raw) {
+            Ok(line) if line.trim().is_empty() => continue,
+            Ok(line) => answer(engine, line),
+            Err(e) => {
+                let id = salvage_id(&String::from_utf8_lossy(&raw));
+                let message = format!("line {number} is not UTF-8 (invalid byte at offset {})", e.valid_up_to());
+                error_line(&id, message).to_string()
+            }
+        };
+        writeln!(out, "{answered}")?;
     }
     out.flush()
 }
@@ -160,6 +195,40 @@ mod tests {
         let long = "No fever. ".repeat(20_000);
         let out = extract_line(engine(), &json!({"id": "long", "text": long}).to_string());
         assert_eq!(out["entities"].as_array().unwrap().len(), 20_000);
+    }
+
+    #[test]
+    fn spans_that_name_nothing_are_refused_with_what_is_wrong() {
+        for span in ["[-1, 3]", "[0.5, 3]", "[1]", "[1, 2, 3]", "\"1-3\""] {
+            let line = format!(r#"{{"id":"s","text":"no fever","span":{span}}}"#);
+            let out = assert_line(engine(), &line);
+            let error = out["error"].as_str().unwrap_or_else(|| panic!("{span}: {out}"));
+            assert!(error.contains("two whole numbers"), "{span}: {error}");
+        }
+        let out = assert_line(engine(), r#"{"id":"e","text":"no fever","span":[3,3]}"#);
+        assert!(out["error"].as_str().unwrap().contains("empty"), "{out}");
+        assert_eq!(out.get("assertion"), None, "an empty span gets no assertion");
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_gets_an_error_line_and_the_stream_goes_on() {
+        let mut input = Vec::new();
+        input.extend_from_slice(br#"{"id":"a","text":"Denies chest pain."}"#);
+        input.extend_from_slice(b"\r\n");
+        input.extend_from_slice(br#"{"id":"b","text":"caf"#);
+        input.extend_from_slice(b"\xff\xfe\"}\n\n");
+        input.extend_from_slice(br#"{"id":"c","text":"No fever."}"#);
+        let mut out = Vec::new();
+        stream_lines(engine(), extract_line_text, std::io::Cursor::new(input), &mut out).unwrap();
+        let lines: Vec<Value> =
+            String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 3, "one answer per non-blank line: {lines:?}");
+        assert_eq!(lines[0]["id"], "a");
+        assert!(lines[0]["entities"].as_array().is_some_and(|e| !e.is_empty()));
+        assert_eq!(lines[1]["id"], "b");
+        assert_eq!(lines[1]["error"], "line 2 is not UTF-8 (invalid byte at offset 21)");
+        assert_eq!(lines[2]["id"], "c");
+        assert_eq!(lines[2]["entities"][0]["assertion"], "absent");
     }
 
     #[test]
