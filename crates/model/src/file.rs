@@ -69,6 +69,12 @@ pub enum DecodeError {
     TooLarge { bytes: u64, limit: u64 },
     #[error("document has {pages} pages, over the limit of {limit} (limits.max_pages)")]
     TooManyPages { pages: u32, limit: u32 },
+    /// A PDF stream that inflates past `limits.max_content_bytes`.
+    #[error("PDF content decompresses to more than {limit} bytes{where_} (limits.max_content_bytes)")]
+    ContentTooLarge { limit: u64, where_: String },
+    /// Pages counted only up to the limit (a TIFF's page chain is walked no further).
+    #[error("document has more than {limit} pages, over the limit (limits.max_pages; counting stopped there)")]
+    MorePagesThan { limit: u32 },
     #[error(
         "page {page} would be {width}x{height} = {pixels} pixels, over the limit of {limit} \
          (limits.max_pixels_per_page); refusing a possible decompression bomb"
@@ -88,8 +94,8 @@ impl DecodeError {
         match self {
             DecodeError::Empty => "empty_file",
             DecodeError::Unsupported { .. } => "unsupported_type",
-            DecodeError::TooLarge { .. } => "too_large",
-            DecodeError::TooManyPages { .. } => "too_many_pages",
+            DecodeError::TooLarge { .. } | DecodeError::ContentTooLarge { .. } => "too_large",
+            DecodeError::TooManyPages { .. } | DecodeError::MorePagesThan { .. } => "too_many_pages",
             DecodeError::TooManyPixels { .. } => "too_many_pixels",
             DecodeError::Encrypted => "encrypted",
             DecodeError::Corrupt { .. } => "corrupt",

@@ -36,8 +36,13 @@ pub fn detect(bytes: &[u8]) -> Result<Kind, DecodeError> {
     {
         return Ok(Kind::Tiff);
     }
-    // The PDF header may follow some junk; readers accept it within the first kilobyte.
-    if head.windows(5).any(|w| w == b"%PDF-") {
+    // The PDF header may follow some junk; readers accept it within the first kilobyte. Later
+    // than the first byte it counts only in a file with PDF objects: a text that quotes a header
+    // is text.
+    if head.starts_with(b"%PDF-")
+        || (head.windows(5).any(|w| w == b"%PDF-")
+            && [&b"endobj"[..], b"startxref"].iter().any(|m| bytes.windows(m.len()).any(|w| w == *m)))
+    {
         return Ok(Kind::Pdf);
     }
     let detected = if head.starts_with(b"PK\x03\x04") {
@@ -89,6 +94,11 @@ impl Opened {
             }
             Kind::Tiff => (tiff_page_count(&bytes, limits)?, Inner::Tiff(bytes)),
             Kind::Png | Kind::Jpeg => {
+                if kind == Kind::Jpeg && !jpeg_ends(&bytes) {
+                    // A decoder fills the missing rows in grey and says nothing: half a page
+                    // would pass for the whole document.
+                    return Err(DecodeError::corrupt("JPEG", "truncated: no end-of-image marker after its scan data"));
+                }
                 let (w, h) = image_dimensions(&bytes, kind)?;
                 check_pixels(1, w as u64, h as u64, limits)?;
                 (1, Inner::Single(bytes))
@@ -129,6 +139,17 @@ impl DocumentCheck for Checker {
     fn check(&self, bytes: Arc<[u8]>, limits: &Limits) -> Result<Checked, DecodeError> {
         let opened = Opened::open(bytes, limits)?;
         Ok(Checked { kind: opened.kind(), pages: opened.page_count() })
+    }
+}
+
+/// Whether a JPEG's last scan is followed by its end-of-image marker (FF D9). Inside scan data a
+/// 0xFF byte is followed by 0x00 or a restart marker, so the first FF D9 after the last
+/// start-of-scan (FF DA) is the end; a thumbnail's own markers come before the frame's scans.
+fn jpeg_ends(bytes: &[u8]) -> bool {
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    match last_scan {
+        Some(at) => bytes[at + 2..].windows(2).any(|w| w == [0xFF, 0xD9]),
+        None => false,
     }
 }
 
@@ -216,9 +237,9 @@ fn tiff_page_count(bytes: &[u8], limits: &Limits) -> Result<u32, DecodeError> {
     let mut dec = tiff_decoder(bytes, limits)?;
     let mut pages = 1u32;
     while dec.more_images() {
-        // Stop counting past the limit: a crafted IFD chain must not cost more than that.
-        if pages > limits.max_pages {
-            break;
+        // Stop counting at the limit: a crafted IFD chain must not cost more than that.
+        if pages >= limits.max_pages {
+            return Err(DecodeError::MorePagesThan { limit: limits.max_pages });
         }
         dec.next_image().map_err(|e| DecodeError::corrupt("TIFF", e))?;
         pages += 1;
@@ -304,7 +325,10 @@ mod tests {
     #[test]
     fn detects_from_bytes_not_names() {
         assert_eq!(detect(b"%PDF-1.7\n...").unwrap(), Kind::Pdf);
-        assert_eq!(detect(b"\xEF\xBB\xBF junk %PDF-1.4").unwrap(), Kind::Pdf);
+        assert_eq!(detect(b"\xEF\xBB\xBF junk %PDF-1.4\n1 0 obj\n<<>>\nendobj\n").unwrap(), Kind::Pdf);
+        // A text that quotes a PDF header is text.
+        let quoted = detect(b"Note: the scanner wrote %PDF-1.4 files all week.").unwrap_err();
+        assert!(quoted.to_string().contains("plain text"), "{quoted}");
         assert_eq!(detect(&png(2, 2)).unwrap(), Kind::Png);
         assert_eq!(detect(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]).unwrap(), Kind::Jpeg);
         assert_eq!(detect(b"II*\0\x08\0\0\0").unwrap(), Kind::Tiff);
@@ -315,6 +339,34 @@ mod tests {
         assert!(e.to_string().contains("ZIP"), "{e}");
         assert_eq!(e.label(), "unsupported_type");
         assert!(detect(b"hello, this is a note").unwrap_err().to_string().contains("plain text"));
+    }
+
+    #[test]
+    fn a_jpeg_cut_short_is_corrupt_not_half_a_page() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/documents/intake-form.jpg");
+        let whole = std::fs::read(path).unwrap();
+        assert_eq!(Opened::open(whole.clone().into(), &Limits::default()).unwrap().page_count(), 1);
+        for keep in [whole.len() / 2, whole.len() - 2] {
+            let cut: Arc<[u8]> = whole[..keep].to_vec().into();
+            let err = Opened::open(cut, &Limits::default()).err().unwrap();
+            assert_eq!(err.label(), "corrupt", "{keep}: {err}");
+            assert!(err.to_string().contains("truncated"), "{err}");
+        }
+        // Bytes after the end (some cameras append data) are no damage.
+        let mut trailer = whole.clone();
+        trailer.extend_from_slice(b"trailing data");
+        assert!(Opened::open(trailer.into(), &Limits::default()).is_ok());
+    }
+
+    #[test]
+    fn content_over_its_limit_is_too_large_not_corrupt() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/documents/lab-report.pdf");
+        let bytes: Arc<[u8]> = std::fs::read(path).unwrap().into();
+        let limits = Limits { max_content_bytes: 64, ..Limits::default() };
+        let err = Opened::open(bytes.clone(), &limits).and_then(|o| o.page(1).map(|_| ())).unwrap_err();
+        assert_eq!(err.label(), "too_large", "{err}");
+        assert!(err.to_string().contains("limits.max_content_bytes"), "{err}");
+        assert!(Opened::open(bytes, &Limits::default()).unwrap().page(1).is_ok());
     }
 
     #[test]
@@ -395,9 +447,9 @@ mod tests {
                 enc.write_image::<colortype::Gray8>(2, 2, &[0; 4]).unwrap();
             }
         }
-        assert!(matches!(
-            Opened::open(buf.into_inner().into(), &limits),
-            Err(DecodeError::TooManyPages { limit: 2, .. })
-        ));
+        let err = Opened::open(buf.into_inner().into(), &limits).err().unwrap();
+        assert_eq!(err, DecodeError::MorePagesThan { limit: 2 });
+        assert_eq!(err.label(), "too_many_pages");
+        assert!(err.to_string().starts_with("document has more than 2 pages"), "{err}");
     }
 }

@@ -25,6 +25,20 @@ pub(crate) struct PdfFile {
     render: hayro::hayro_syntax::Pdf,
 }
 
+/// What a PDF error means for the document: content over `limits.max_content_bytes` is too
+/// large, not corrupt.
+fn pdf_error(e: lopdf::Error, page: Option<u32>, limits: &Limits) -> DecodeError {
+    let where_ = page.map(|n| format!(" on page {n}")).unwrap_or_default();
+    match e {
+        lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { .. }) => {
+            DecodeError::ContentTooLarge { limit: limits.max_content_bytes, where_ }
+        }
+        other => {
+            DecodeError::corrupt("PDF", format!("{}{other}", page.map(|n| format!("page {n}: ")).unwrap_or_default()))
+        }
+    }
+}
+
 impl PdfFile {
     pub(crate) fn open(bytes: Arc<[u8]>, limits: &Limits) -> Result<PdfFile, DecodeError> {
         let render = match hayro::hayro_syntax::Pdf::new(Arc::new(Shared(bytes.clone()))) {
@@ -41,7 +55,7 @@ impl PdfFile {
         };
         let mut text = LoDocument::load_mem_with_options(&bytes, options).map_err(|e| match e {
             lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword => DecodeError::Encrypted,
-            other => DecodeError::corrupt("PDF", other),
+            other => pdf_error(other, None, limits),
         })?;
         if text.is_encrypted() {
             // Documents protected by an owner password only open with the empty user password.
@@ -68,7 +82,7 @@ impl PdfFile {
             .get(number as usize - 1)
             .ok_or_else(|| DecodeError::corrupt("PDF", format!("no page {number}")))?;
         let lines = text_layer(&self.text, id, limits.max_content_bytes as usize)
-            .map_err(|e| DecodeError::corrupt("PDF", format!("page {number}: {e}")))?;
+            .map_err(|e| pdf_error(e, Some(number), limits))?;
         let letters: usize = lines.iter().map(|l| l.text.chars().filter(|c| c.is_alphanumeric()).count()).sum();
         if letters < limits.min_text_layer_chars as usize {
             return self.render_page(number, limits).map(PageInput::Image);
