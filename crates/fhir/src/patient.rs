@@ -120,12 +120,29 @@ pub fn resource(cfg: &FhirSettings, id: &str, d: &Demographics) -> Value {
 /// person: nothing `existing` holds is erased. Identifiers, names, telecoms and addresses are the
 /// union (the same one written twice, in another case or spacing, counted once; `existing`'s
 /// first); gender and birth date stay `existing`'s unless it has none (or an `unknown` gender);
-/// any other element `existing` lacks is taken from `incoming`. The id is `existing`'s; `meta` is
-/// the server's and left out. Merging the same document in again changes nothing.
+/// any other element `existing` lacks is taken from `incoming`. The id is `existing`'s; of `meta`
+/// the labels are kept (security labels, tags and profiles of both, so a pseudonymized Patient
+/// stays marked), the server's bookkeeping (version, time) is not. Merging the same document in
+/// again changes nothing.
 pub fn merge(existing: &Value, incoming: &Value) -> Value {
     let mut out = existing.as_object().cloned().unwrap_or_default();
     out.remove("meta");
     out.remove("text");
+    let mut meta = serde_json::Map::new();
+    for key in ["profile", "security", "tag"] {
+        let mut labels: Vec<Value> = Vec::new();
+        for label in [existing, incoming].iter().filter_map(|p| p["meta"][key].as_array()).flatten() {
+            if !labels.contains(label) {
+                labels.push(label.clone());
+            }
+        }
+        if !labels.is_empty() {
+            meta.insert(key.into(), Value::Array(labels));
+        }
+    }
+    if !meta.is_empty() {
+        out.insert("meta".into(), Value::Object(meta));
+    }
     let Some(new) = incoming.as_object() else { return Value::Object(out) };
     for (field, value) in new {
         match field.as_str() {
@@ -308,6 +325,19 @@ mod merge_tests {
         assert_eq!(merged["gender"], "female");
         assert_eq!(merged["birthDate"], "1970-02-03");
         assert!(merged.get("meta").is_none(), "the server's meta is not sent back");
+    }
+
+    #[test]
+    fn security_labels_and_tags_of_both_stay_and_the_servers_bookkeeping_goes() {
+        let pseuded = json!({"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "PSEUDED"});
+        let tag = json!({"system": "urn:x", "code": "machine"});
+        let mut ours = intake();
+        ours["meta"] = json!({"security": [pseuded.clone()], "tag": [tag.clone()]});
+        let mut server = intake();
+        server["meta"] = json!({"versionId": "7", "lastUpdated": "2026-01-01T00:00:00Z", "tag": [tag.clone()]});
+        let merged = merge(&server, &ours);
+        assert_eq!(merged["meta"], json!({"security": [pseuded], "tag": [tag]}));
+        assert_eq!(merge(&merged, &ours), merged, "merging again changes nothing");
     }
 
     #[test]
