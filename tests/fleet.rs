@@ -243,7 +243,7 @@ async fn a_fhir_server_that_throttles_and_fails_is_retried() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_write_is_dead_lettered_with_the_operation_outcome() {
-    let oo = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"Observation.valueQuantity: bad unit"}]}"#;
+    let oo = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"Observation.valueQuantity: bad unit","expression":["Observation.valueQuantity"]}]}"#;
     let (base, requests) = scripted(vec![Reply::Status(400, vec![], oo)]);
     let mut fleet = Fleet::start().await;
     fleet.worker("fhir", &base, &[]);
@@ -252,7 +252,8 @@ async fn a_refused_write_is_dead_lettered_with_the_operation_outcome() {
     fleet.drained().await;
     let dead = fleet.dead_letters("PAPERCHART__FLEET__COMPLETION_DLQ_URL").await;
     assert_eq!(dead.len(), 1, "{dead:?}");
-    assert!(dead[0].1.contains("bad unit"), "{dead:?}");
+    assert!(dead[0].1.contains("error invalid at Observation.valueQuantity"), "{dead:?}");
+    assert!(!dead[0].1.contains("bad unit"), "the server's words are not repeated: {dead:?}");
     let posts = requests.lock().unwrap().iter().filter(|r| r.line.starts_with("POST")).count();
     assert_eq!(posts, 1, "a 400 is not retried");
 }

@@ -45,28 +45,65 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(wait.whole_seconds().max(0) as u64))
 }
 
-/// A short account of an OperationOutcome: severity, code and diagnostics of each issue.
+/// A short account of an OperationOutcome that repeats none of the server's free text (its
+/// diagnostics and details may quote the patient): per issue the severity, the issue type, where
+/// (expression or location, quoted literals left out) and the details' codes. Any other answer
+/// is described by its size only.
 pub fn outcome_summary(body: &str) -> String {
-    let Ok(v) = serde_json::from_str::<Value>(body) else {
-        return body.chars().take(300).collect();
-    };
+    let v = serde_json::from_str::<Value>(body).unwrap_or(Value::Null);
     let issues: Vec<String> = v["issue"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|i| {
-            let text = i["diagnostics"].as_str().or(i["details"]["text"].as_str()).unwrap_or("");
-            let at = i["expression"][0].as_str().unwrap_or("");
-            format!("{} {}: {} {}", i["severity"].as_str().unwrap_or("?"), i["code"].as_str().unwrap_or("?"), at, text)
-                .trim()
-                .to_string()
+            let word = |v: &Value| v.as_str().map(fhir_token).unwrap_or_else(|| "?".into());
+            let mut s = format!("{} {}", word(&i["severity"]), word(&i["code"]));
+            let at = i["expression"][0].as_str().or(i["location"][0].as_str()).map(fhir_path);
+            if let Some(at) = at.filter(|a| !a.is_empty()) {
+                s.push_str(&format!(" at {at}"));
+            }
+            let codes: Vec<String> = i["details"]["coding"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["code"].as_str().map(fhir_token))
+                .collect();
+            if !codes.is_empty() {
+                s.push_str(&format!(" [{}]", codes.join(", ")));
+            }
+            s
         })
         .collect();
     if issues.is_empty() {
-        body.chars().take(300).collect()
+        format!("an answer of {} bytes that is no OperationOutcome", body.len())
     } else {
         issues.join("; ")
     }
+}
+
+/// A code as FHIR writes codes (letters, digits, `-._:`), cut at 64 characters.
+fn fhir_token(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_alphanumeric() || "-._:".contains(*c)).take(64).collect()
+}
+
+/// A FHIRPath expression with its string literals left out (`where(family = '…')`).
+fn fhir_path(s: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in s.chars() {
+        match c {
+            '\'' | '"' => {
+                quoted = !quoted;
+                if quoted {
+                    out.push_str("'…'");
+                }
+            }
+            _ if quoted => {}
+            c if c.is_ascii_alphanumeric() || "._[]()=, -".contains(c) => out.push(c),
+            _ => {}
+        }
+    }
+    out.chars().take(160).collect::<String>().trim().to_string()
 }
 
 impl RestSink {
@@ -626,7 +663,26 @@ mod tests {
     #[test]
     fn summarises_operation_outcomes() {
         let oo = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"bad date","expression":["Patient.birthDate"]}]}"#;
-        assert_eq!(outcome_summary(oo), "error invalid: Patient.birthDate bad date");
-        assert_eq!(outcome_summary("plain"), "plain");
+        assert_eq!(outcome_summary(oo), "error invalid at Patient.birthDate");
+        assert_eq!(outcome_summary("plain"), "an answer of 5 bytes that is no OperationOutcome");
+    }
+
+    #[test]
+    fn the_servers_words_about_a_patient_are_never_repeated() {
+        let oo = serde_json::json!({"resourceType": "OperationOutcome", "issue": [
+            {"severity": "error", "code": "invalid",
+             "diagnostics": "Patient.name value 'Vasquez, Daniel R born 1971-09-23' rejected",
+             "details": {"text": "Vasquez, Daniel R", "coding": [{"system": "http://x", "code": "MSG_BAD_NAME"}]},
+             "expression": ["Bundle.entry[2].resource.name.where(family = 'Vasquez')"]},
+            {"severity": "warning", "code": "value", "location": ["Patient.birthDate"]}]});
+        let s = outcome_summary(&oo.to_string());
+        assert_eq!(
+            s,
+            "error invalid at Bundle.entry[2].resource.name.where(family = '…') [MSG_BAD_NAME]; warning value at Patient.birthDate"
+        );
+        for phi in ["Vasquez", "Daniel", "1971"] {
+            assert!(!s.contains(phi), "{s}");
+        }
+        assert!(!outcome_summary("<html>Vasquez, Daniel</html>").contains("Vasquez"));
     }
 }
