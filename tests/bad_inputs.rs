@@ -88,9 +88,56 @@ fn limits_come_from_configuration() {
     assert!(summary["documents"][0]["outcome"]["reason"]
         .as_str()
         .unwrap()
-        .contains("2 pages, over the limit of 1 (limits.max_pages)"));
+        .contains("more than 1 pages, over the limit (limits.max_pages"));
 
     let bad = paperchart().env("PAPERCHART__LIMITS__MAX_PAGEZ", "1").args(["run", "x"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("max_pagez"), "unknown keys are errors");
+}
+
+/// A sub-folder that cannot be listed is one failed entry naming it; the rest of the batch is
+/// read. Run as `nobody` when the tests run as root, since root lists any folder.
+#[test]
+fn a_folder_that_cannot_be_listed_is_reported_and_the_batch_goes_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let inbox = tmp.path().join("in");
+    for d in ["locked", "open"] {
+        std::fs::create_dir_all(inbox.join(d)).unwrap();
+        std::fs::copy(samples().join("documents/lab-report.pdf"), inbox.join(d).join("lab-report.pdf")).unwrap();
+    }
+    std::fs::set_permissions(&inbox, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(inbox.join("open"), std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(inbox.join("locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = tmp.path().join("out");
+    let base = paperchart();
+    // SAFETY: geteuid has no preconditions.
+    let mut cmd = if unsafe { libc::geteuid() } == 0 {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(base.get_program());
+        c
+    } else {
+        std::process::Command::new(base.get_program())
+    };
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let output = cmd.args(["run", "--no-progress", "--out"]).arg(&out).arg(&inbox).output().unwrap();
+    std::fs::set_permissions(inbox.join("locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "the batch ran and one entry failed: {stderr}");
+    let summary = read_json(&out.join("summary.json"));
+    let docs = summary["documents"].as_array().unwrap();
+    assert_eq!(docs.len(), 2, "{summary}");
+    let locked = docs.iter().find(|d| d["name"] == "locked").unwrap_or_else(|| panic!("{summary}"));
+    assert_eq!(locked["outcome"]["status"], "failed");
+    let reason = locked["outcome"]["reason"].as_str().unwrap();
+    assert!(reason.contains("folder cannot be listed") && reason.contains("ermission denied"), "{reason}");
+    assert!(reason.contains("locked"), "the folder is named: {reason}");
+    let good = docs.iter().find(|d| d["name"] == "lab-report.pdf").unwrap();
+    assert_eq!(good["outcome"]["status"], "ok", "{summary}");
 }

@@ -26,6 +26,14 @@ impl ObjectSource for LocalFiles {
     /// enters memory.
     async fn locate(&self, key: &str) -> Result<Located, SourceError> {
         let meta = tokio::fs::metadata(key).await.map_err(|e| io_error(key, e))?;
+        if meta.is_dir() {
+            // A folder the walk could not list (see `walk`): its own error, as the document's.
+            let detail = match std::fs::read_dir(key) {
+                Err(e) => format!("folder cannot be listed: {e}"),
+                Ok(_) => "a folder, not a file".to_string(),
+            };
+            return Err(SourceError::Unavailable { key: key.to_string(), detail });
+        }
         if meta.len() > self.max_bytes {
             return Err(SourceError::TooLarge { key: key.to_string(), bytes: meta.len(), limit: self.max_bytes });
         }
@@ -58,13 +66,14 @@ impl ObjectSource for LocalFiles {
 
 /// Files under the given paths, folders walked recursively, in a stable order. Hidden entries
 /// (names starting with a dot) and saved Textract responses (`<file>.textract.json`, read with
-/// their file) are skipped in folders.
+/// their file) are skipped in folders. A sub-folder that cannot be listed is listed itself, so
+/// the batch goes on and reports it with its error; a path given that does not exist is an error.
 pub fn collect_inputs(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
         if meta.is_dir() {
-            walk(p, &mut out)?;
+            walk(p, &mut out);
         } else {
             out.push(p.clone());
         }
@@ -72,21 +81,24 @@ pub fn collect_inputs(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let listed = std::fs::read_dir(dir).and_then(|d| d.collect::<Result<Vec<_>, _>>());
+    let Ok(mut entries) = listed else {
+        out.push(dir.to_path_buf());
+        return;
+    };
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         if e.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
         let path = e.path();
-        if e.file_type()?.is_dir() {
-            walk(&path, out)?;
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            walk(&path, out);
         } else if !e.file_name().to_string_lossy().ends_with(crate::saved_textract::SUFFIX) {
             out.push(path);
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -120,5 +132,28 @@ mod tests {
         let names: Vec<_> =
             got.iter().map(|p| p.strip_prefix(dir.path()).unwrap().to_string_lossy().into_owned()).collect();
         assert_eq!(names, ["a.png", "b.pdf", "sub/c.tif"]);
+    }
+
+    #[tokio::test]
+    async fn a_folder_that_cannot_be_listed_is_reported_and_the_rest_walked() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["locked", "open"] {
+            std::fs::create_dir(dir.path().join(d)).unwrap();
+            std::fs::write(dir.path().join(d).join("a.pdf"), b"x").unwrap();
+        }
+        let locked = dir.path().join("locked");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        if std::fs::read_dir(&locked).is_ok() {
+            // Root reads any folder: the walk cannot be refused here, and the source's own
+            // answer for a folder is what is left to check.
+            std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let err = LocalFiles { max_bytes: 1000 }.fetch(locked.to_str().unwrap()).await.unwrap_err();
+            assert!(err.to_string().contains("a folder, not a file"), "{err}");
+            return;
+        }
+        let got = collect_inputs(&[dir.path().to_path_buf()]).unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(got, [locked.clone(), dir.path().join("open/a.pdf")]);
     }
 }

@@ -5,7 +5,7 @@
 //! multipart upload's second event, the same bytes uploaded again under the same key or another
 //! one change nothing. Not the eTag: under SSE-KMS (the terraform module's default) S3's eTag is
 //! no digest of the content, so the same bytes get a new eTag on every upload. The size is
-//! checked with a HEAD before a byte is downloaded.
+//! checked from the GET's answer before its body is read.
 
 use async_trait::async_trait;
 
@@ -57,13 +57,7 @@ impl ObjectSource for S3Source {
         let o = parse_s3_uri(key).ok_or_else(|| SourceError::NotFound { key: key.to_string() })?;
         let head =
             self.client.head_object().bucket(&o.bucket).key(&o.key).set_version_id(o.version_id.clone()).send().await;
-        let head = match head {
-            Ok(h) => h,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {
-                return Err(SourceError::NotFound { key: key.to_string() })
-            }
-            Err(e) => return Err(unavailable(key, crate::describe(&e))),
-        };
+        let head = head.map_err(|e| missing_or_unavailable(key, e))?;
         let size = head.content_length.unwrap_or(0).max(0) as u64;
         if size > self.max_bytes {
             return Err(SourceError::TooLarge { key: key.to_string(), bytes: size, limit: self.max_bytes });
@@ -100,16 +94,7 @@ impl ObjectSource for S3Source {
         let o = parse_s3_uri(key).ok_or_else(|| SourceError::NotFound { key: key.to_string() })?;
         let got =
             self.client.get_object().bucket(&o.bucket).key(&o.key).set_version_id(o.version_id.clone()).send().await;
-        let got = match got {
-            Ok(g) => g,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
-                return Err(SourceError::NotFound { key: key.to_string() })
-            }
-            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
-                return Err(SourceError::NotFound { key: key.to_string() })
-            }
-            Err(e) => return Err(unavailable(key, crate::describe(&e))),
-        };
+        let got = got.map_err(|e| missing_or_unavailable(key, e))?;
         let size = got.content_length.unwrap_or(0).max(0) as u64;
         if size > self.max_bytes {
             return Err(SourceError::TooLarge { key: key.to_string(), bytes: size, limit: self.max_bytes });
@@ -171,6 +156,17 @@ pub async fn read_if_exists(client: &aws_sdk_s3::Client, bucket: &str, key: &str
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
         Err(e) => Err(format!("read s3://{bucket}/{key}: {}", crate::describe(&e))),
     }
+}
+
+/// A 404 (no such key, or no such version) is a missing object; anything else may pass.
+fn missing_or_unavailable<E: std::error::Error + 'static>(
+    key: &str,
+    e: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> SourceError {
+    if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) {
+        return SourceError::NotFound { key: key.to_string() };
+    }
+    unavailable(key, crate::describe(&e))
 }
 
 fn unavailable(key: &str, what: impl std::fmt::Display) -> SourceError {
