@@ -101,6 +101,42 @@ async fn a_job_record_is_updated_only_while_it_is_the_one_read() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert!(registry.lease("j-2", hold).await.unwrap(), "run out: taken over");
     assert!(!registry.lease("j-2", hold).await.unwrap());
+
+    // Set-aside records: a redriven notice takes one up; written, it goes.
+    let content = |job: &str, hex: &str| -> paperchart_aws::registry::JobRecord {
+        serde_json::from_value(serde_json::json!({
+            "format": 3, "job_id": job, "bucket": "b", "key": "k.pdf", "version_id": null, "etag": null, "size": 10,
+            "kind": "pdf", "modified": null, "document_id": format!("d-{job}"), "token": "t", "started_at":
+            "2026-01-01T00:00:00Z", "sha256": hex.repeat(64)
+        }))
+        .unwrap()
+    };
+    let aside = content("j-3", "a");
+    registry.set_aside(&aside).await.unwrap();
+    let job = registry.get("j-3").await.unwrap().expect("a set-aside job is found");
+    assert!(job.set_aside);
+    registry.written(&job).await.unwrap();
+    assert!(registry.set_aside_record("j-3").await.unwrap().is_none(), "written: the set-aside record goes");
+    assert!(registry.is_written(&job.object).await.unwrap());
+    // The same job parked again and written meanwhile (a duplicated upload event got the same job
+    // back): both records existed, the parked one went; the old letter redriven later finds its
+    // set-aside record stale and writes nothing.
+    let again = content("j-4", "b");
+    registry.set_aside(&again).await.unwrap();
+    registry.put(&again).await.unwrap();
+    let parked = registry.get("j-4").await.unwrap().unwrap();
+    assert!(!parked.set_aside);
+    registry.written(&parked).await.unwrap();
+    assert!(registry.get("j-4").await.unwrap().is_none(), "stale: no job, no second write");
+    assert!(registry.set_aside_record("j-4").await.unwrap().is_none(), "and the stale record is gone");
+    // A replay parked again after a failed one: written, neither record is left.
+    let replay = content("replay-d-5", "c");
+    registry.set_aside(&replay).await.unwrap();
+    registry.put(&replay).await.unwrap();
+    let parked = registry.get("replay-d-5").await.unwrap().unwrap();
+    registry.written(&parked).await.unwrap();
+    assert!(registry.set_aside_record("replay-d-5").await.unwrap().is_none());
+    assert!(registry.record("replay-d-5").await.unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -25,6 +25,14 @@ use crate::events::ObjectRef;
 use crate::s3::{list_keys, read_if_exists};
 use crate::textract::location_token;
 
+/// Job ids of replayed records start with this; Textract's own ids are hexadecimal.
+pub const REPLAY_PREFIX: &str = "replay-";
+
+/// Whether a job id is a replay's (`paperchart-scheduler replay`), not Textract's.
+pub fn is_replay(job_id: &str) -> bool {
+    job_id.starts_with(REPLAY_PREFIX)
+}
+
 /// How a content identity begins: `sha256:` and the hex digest.
 const CONTENT: &str = "sha256:";
 
@@ -329,11 +337,22 @@ impl JobStore for JobRegistry {
     }
 
     /// A parked job, or one set aside when its document was dead-lettered (its notice redriven).
+    ///
+    /// A set-aside record whose content was written since (the same job parked again by a
+    /// duplicated upload event and written, its old letter redriven later) is stale: it is
+    /// removed and no job is returned, so the letter is acknowledged without a second write. A
+    /// replay's is always taken up (a replay writes written content again, on purpose).
     async fn get(&self, job_id: &str) -> Result<Option<PendingJob>, StoreError> {
         if let Some(r) = self.record(job_id).await? {
             return Ok(Some(r.pending()));
         }
-        Ok(self.set_aside_record(job_id).await?.map(|r| PendingJob { set_aside: true, ..r.pending() }))
+        let Some(r) = self.set_aside_record(job_id).await? else { return Ok(None) };
+        let job = PendingJob { set_aside: true, ..r.pending() };
+        if !is_replay(job_id) && self.is_written(&job.object).await? {
+            self.delete_key(&self.aside_key(job_id)).await?;
+            return Ok(None);
+        }
+        Ok(Some(job))
     }
 
     /// The done marker first (a lifecycle rule may expire markers after Textract's own token
@@ -344,7 +363,8 @@ impl JobStore for JobRegistry {
         let record = JobRecord::of(job)?;
         let marker = self.content_done_key(&job.object.identity).unwrap_or_else(|| self.done_key(&record.token));
         self.mark(&marker, &record.document_id).await?;
-        if job.set_aside {
+        // A replay parked again after a failed one has both records.
+        if job.set_aside || is_replay(&record.job_id) {
             self.delete_key(&self.aside_key(&record.job_id)).await?;
         }
         self.delete(&record.job_id).await

@@ -21,10 +21,8 @@ use paperchart_model::textract::TResponse;
 use serde::{Deserialize, Serialize};
 
 use crate::registry::JobRecord;
+pub use crate::registry::{is_replay, REPLAY_PREFIX};
 use crate::s3::{list_keys, read_if_exists};
-
-/// Job ids of replayed records start with this; Textract's own ids are hexadecimal.
-pub const REPLAY_PREFIX: &str = "replay-";
 
 /// S3's longest key.
 const MAX_KEY: usize = 1024;
@@ -46,10 +44,6 @@ pub fn replay_record(saved: &SavedResponse, now: &str) -> JobRecord {
         started_at: now.to_string(),
         ..saved.job.clone()
     }
-}
-
-pub fn is_replay(job_id: &str) -> bool {
-    job_id.starts_with(REPLAY_PREFIX)
 }
 
 /// Saved responses in the work bucket.

@@ -331,9 +331,17 @@ impl JobStore for MemoryJobs {
     }
 
     async fn get(&self, job_id: &str) -> Result<Option<PendingJob>, StoreError> {
-        let parked = self.parked.lock().unwrap().get(job_id).cloned();
-        let aside = || self.aside.lock().unwrap().get(job_id).cloned().map(|j| PendingJob { set_aside: true, ..j });
-        Ok(parked.or_else(aside))
+        if let Some(job) = self.parked.lock().unwrap().get(job_id).cloned() {
+            return Ok(Some(job));
+        }
+        let mut aside = self.aside.lock().unwrap();
+        let Some(job) = aside.get(job_id).cloned() else { return Ok(None) };
+        // Written since it was set aside (as the S3 registry does): stale, gone.
+        if self.contents.lock().unwrap().contains(&job.object.identity) {
+            aside.remove(job_id);
+            return Ok(None);
+        }
+        Ok(Some(PendingJob { set_aside: true, ..job }))
     }
 
     async fn written(&self, job: &PendingJob) -> Result<(), StoreError> {
