@@ -142,14 +142,50 @@ impl DocumentCheck for Checker {
     }
 }
 
-/// Whether a JPEG's last scan is followed by its end-of-image marker (FF D9). Inside scan data a
-/// 0xFF byte is followed by 0x00 or a restart marker, so the first FF D9 after the last
-/// start-of-scan (FF DA) is the end; a thumbnail's own markers come before the frame's scans.
+/// Whether a JPEG reaches its end-of-image marker (FF D9) with at least one scan before it. The
+/// segments are walked by their lengths from the start (an EXIF thumbnail inside APP1 is skipped
+/// whole), and each scan's entropy-coded data up to the next marker (inside it 0xFF is followed by
+/// 0x00 or a restart marker); bytes after the end (a motion photo's video) are never looked at.
 fn jpeg_ends(bytes: &[u8]) -> bool {
-    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
-    match last_scan {
-        Some(at) => bytes[at + 2..].windows(2).any(|w| w == [0xFF, 0xD9]),
-        None => false,
+    let mut at = 2; // after SOI
+    let mut scans = 0;
+    loop {
+        // A marker: 0xFF, any fill 0xFF bytes, then its code.
+        if bytes.get(at) != Some(&0xFF) {
+            return false;
+        }
+        while bytes.get(at) == Some(&0xFF) {
+            at += 1;
+        }
+        let Some(&code) = bytes.get(at) else { return false };
+        at += 1;
+        match code {
+            0xD9 => return scans > 0,
+            0x01 | 0xD0..=0xD8 => continue,
+            _ => {}
+        }
+        let Some(len) = bytes.get(at..at + 2).map(|l| u16::from_be_bytes([l[0], l[1]]) as usize) else {
+            return false;
+        };
+        if len < 2 {
+            return false;
+        }
+        at += len;
+        if code == 0xDA {
+            scans += 1;
+            // Entropy-coded data: on to the next marker that is neither a stuffed byte nor a restart.
+            loop {
+                let Some(off) = bytes.get(at..).and_then(|rest| rest.iter().position(|b| *b == 0xFF)) else {
+                    return false;
+                };
+                at += off;
+                match bytes.get(at + 1) {
+                    None => return false,
+                    Some(0x00 | 0xD0..=0xD7 | 0xFF) => at += 1,
+                    Some(_) => break,
+                }
+            }
+        }
     }
 }
 
@@ -352,10 +388,17 @@ mod tests {
             assert_eq!(err.label(), "corrupt", "{keep}: {err}");
             assert!(err.to_string().contains("truncated"), "{err}");
         }
-        // Bytes after the end (some cameras append data) are no damage.
-        let mut trailer = whole.clone();
-        trailer.extend_from_slice(b"trailing data");
-        assert!(Opened::open(trailer.into(), &Limits::default()).is_ok());
+        // Bytes after the end (a motion photo appends its video) are no damage, whatever they hold.
+        for tail in [&b"trailing data"[..], &[0xFF, 0xDA, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 0x12, 0xFF, 0xDA]] {
+            let mut trailer = whole.clone();
+            trailer.extend_from_slice(tail);
+            assert!(Opened::open(trailer.into(), &Limits::default()).is_ok(), "{tail:?}");
+        }
+        // Headers only: no scan, no end.
+        let header_end = whole.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+        let mut headers = whole[..header_end].to_vec();
+        headers.extend_from_slice(&[0xFF, 0xD9]);
+        assert_eq!(Opened::open(headers.into(), &Limits::default()).err().unwrap().label(), "corrupt");
     }
 
     #[test]
