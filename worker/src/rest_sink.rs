@@ -86,24 +86,22 @@ fn fhir_token(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_alphanumeric() || "-._:".contains(*c)).take(64).collect()
 }
 
-/// A FHIRPath expression with its string literals left out (`where(family = '…')`).
+/// The element a FHIRPath expression or location points at: names, dots and `[n]` indices up to
+/// the first function call or space (`Bundle.entry[2].resource.name.where(family = …)` →
+/// `Bundle.entry[2].resource.name`), so no literal — quoted, a date, a number — is repeated.
 fn fhir_path(s: &str) -> String {
-    let mut out = String::new();
-    let mut quoted = false;
-    for c in s.chars() {
-        match c {
-            '\'' | '"' => {
-                quoted = !quoted;
-                if quoted {
-                    out.push_str("'…'");
-                }
-            }
-            _ if quoted => {}
-            c if c.is_ascii_alphanumeric() || "._[]()=, -".contains(c) => out.push(c),
-            _ => {}
-        }
+    let (head, called) = match s.find(['(', ' ']) {
+        Some(i) => (&s[..i], s[i..].starts_with('(')),
+        None => (s, false),
+    };
+    // A call's own name is no element.
+    let head = if called { head.rsplit_once('.').map_or("", |(before, _)| before) } else { head };
+    let ok = head.chars().all(|c| c.is_ascii_alphanumeric() || "._[]".contains(c));
+    if ok {
+        head.chars().take(160).collect()
+    } else {
+        String::new()
     }
-    out.chars().take(160).collect::<String>().trim().to_string()
 }
 
 impl RestSink {
@@ -245,7 +243,7 @@ impl RestSink {
             if !(200..300).contains(&code) {
                 return Err(SinkError::Rejected {
                     status: code,
-                    detail: format!("{t}/{id}: {line} {}", outcome_summary(&res["response"]["outcome"].to_string())),
+                    detail: format!("{t}/{id}: {code} {}", outcome_summary(&res["response"]["outcome"].to_string())),
                 });
             }
             out.push(EntryOutcome { resource_type: t.to_string(), id: id.to_string(), status: code });
@@ -678,11 +676,17 @@ mod tests {
         let s = outcome_summary(&oo.to_string());
         assert_eq!(
             s,
-            "error invalid at Bundle.entry[2].resource.name.where(family = '…') [MSG_BAD_NAME]; warning value at Patient.birthDate"
+            "error invalid at Bundle.entry[2].resource.name [MSG_BAD_NAME]; warning value at Patient.birthDate"
         );
         for phi in ["Vasquez", "Daniel", "1971"] {
             assert!(!s.contains(phi), "{s}");
         }
+        // Unquoted literals (dates, numbers) and free text in a location are not repeated either.
+        let oo = serde_json::json!({"resourceType": "OperationOutcome", "issue": [
+            {"severity": "error", "code": "value", "expression": ["Patient.birthDate = @1971-09-23"]},
+            {"severity": "error", "code": "value", "location": ["Vasquez, Daniel: line 3"]}]});
+        let s = outcome_summary(&oo.to_string());
+        assert_eq!(s, "error value at Patient.birthDate; error value");
         assert!(!outcome_summary("<html>Vasquez, Daniel</html>").contains("Vasquez"));
     }
 }
