@@ -135,6 +135,7 @@ fn a_folder_that_cannot_be_listed_is_reported_and_the_batch_goes_on() {
     assert_eq!(docs.len(), 2, "{summary}");
     let locked = docs.iter().find(|d| d["name"] == "locked").unwrap_or_else(|| panic!("{summary}"));
     assert_eq!(locked["outcome"]["status"], "failed");
+    assert_eq!(locked["outcome"]["error"], "not_a_document", "{locked}");
     let reason = locked["outcome"]["reason"].as_str().unwrap();
     assert!(reason.contains("folder cannot be listed") && reason.contains("ermission denied"), "{reason}");
     assert!(reason.contains("locked"), "the folder is named: {reason}");

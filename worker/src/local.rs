@@ -32,7 +32,7 @@ impl ObjectSource for LocalFiles {
                 Err(e) => format!("folder cannot be listed: {e}"),
                 Ok(_) => "a folder, not a file".to_string(),
             };
-            return Err(SourceError::Unavailable { key: key.to_string(), detail });
+            return Err(SourceError::NotADocument { key: key.to_string(), detail });
         }
         if meta.len() > self.max_bytes {
             return Err(SourceError::TooLarge { key: key.to_string(), bytes: meta.len(), limit: self.max_bytes });

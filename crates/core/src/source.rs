@@ -32,6 +32,10 @@ pub enum SourceError {
     /// The source did not answer or the read failed; it may pass.
     #[error("{key}: {detail}")]
     Unavailable { key: String, detail: String },
+    /// Not a document: a folder that could not be listed when it was walked. Its files, once it
+    /// can be listed, are entries of their own.
+    #[error("{key}: {detail}")]
+    NotADocument { key: String, detail: String },
 }
 
 impl Classified for SourceError {
@@ -48,6 +52,7 @@ impl Classified for SourceError {
             SourceError::NotFound { .. } => "not_found",
             SourceError::TooLarge { .. } => "too_large",
             SourceError::Unavailable { .. } => "source_unavailable",
+            SourceError::NotADocument { .. } => "not_a_document",
         }
     }
 }
