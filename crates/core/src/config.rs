@@ -346,7 +346,7 @@ fn whole_numbers(
         let key = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
         match (&value.kind, &t.kind) {
             (K::Table(r), K::Table(t)) => whole_numbers(r, t, &key)?,
-            (K::Float(f), K::I64(_) | K::U64(_) | K::I128(_) | K::U128(_)) => {
+            (K::Float(f), K::I64(_) | K::U64(_) | K::I128(_) | K::U128(_)) if f.fract() != 0.0 => {
                 return Err(ConfigError::NotWhole { key, value: f.to_string() })
             }
             (K::String(s), K::I64(_) | K::U64(_) | K::I128(_) | K::U128(_)) if s.trim().parse::<i128>().is_err() => {
@@ -557,8 +557,8 @@ mod tests {
         assert!(err.contains("limits.max_pages = 3.5: must be a whole number"), "{err}");
         let err = Config::load(None, env(&[("PAPERCHART__SINK__MAX_ENTRIES", "2.5")])).unwrap_err().to_string();
         assert!(err.contains("sink.max_entries") && err.contains("expected an integer"), "{err}");
-        std::fs::write(&file, "[limits]\nmax_pages = 4\n[sink]\ntimeout_secs = 30\n").unwrap();
-        assert_eq!(Config::load(Some(&file), env(&[])).unwrap().limits.max_pages, 4);
+        std::fs::write(&file, "[limits]\nmax_pages = 4.0\n[sink]\ntimeout_secs = 30\n").unwrap();
+        assert_eq!(Config::load(Some(&file), env(&[])).unwrap().limits.max_pages, 4, "a whole float is whole");
     }
 
     #[test]
@@ -582,6 +582,10 @@ mod tests {
         assert!(err.contains("sink.fhir_url"), "{err}");
         let err = Config::load(None, env(&[("PAPERCHART__SINK__KIND", "blob")])).unwrap_err().to_string();
         assert!(err.contains("one of dir, fhir, healthlake, staging") && err.contains("sink.kind"), "{err}");
+        let err = Config::load(None, env(&[("PAPERCHART__FHIR__LOW_CONFIDENCE", "drop")])).unwrap_err().to_string();
+        assert!(err.contains("flag or omit") && err.contains("low_confidence"), "{err}");
+        let cfg = Config::load(None, env(&[("PAPERCHART__FHIR__LOW_CONFIDENCE", "omit")])).unwrap();
+        assert_eq!(cfg.fhir.low_confidence, paperchart_model::settings::LowConfidence::Omit);
         for (key, value, named) in [
             ("PAPERCHART__SINK__TIMEOUT_SECS", "0", "sink.timeout_secs"),
             ("PAPERCHART__WORKER__POLL_INTERVAL_MS", "1", "worker.poll_interval_ms"),

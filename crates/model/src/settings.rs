@@ -67,13 +67,26 @@ pub struct FhirSettings {
 
 /// What becomes of a finding read with low confidence.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum LowConfidence {
     /// Written, marked as not confirmed; the document goes to review.
     #[default]
     Flag,
     /// Held for review only.
     Omit,
+}
+
+impl TryFrom<String> for LowConfidence {
+    type Error = String;
+
+    /// Read from its name, so a wrong one is answered with the names there are.
+    fn try_from(s: String) -> Result<LowConfidence, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "flag" => Ok(LowConfidence::Flag),
+            "omit" => Ok(LowConfidence::Omit),
+            _ => Err(format!("unknown low-confidence handling {s:?}: flag or omit")),
+        }
+    }
 }
 
 impl Default for FhirSettings {
