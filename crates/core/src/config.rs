@@ -215,15 +215,10 @@ pub enum SinkKind {
 impl TryFrom<String> for SinkKind {
     type Error = String;
 
-    /// Read from its name, so a wrong one is answered with the names there are.
     fn try_from(s: String) -> Result<SinkKind, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "dir" => Ok(SinkKind::Dir),
-            "fhir" => Ok(SinkKind::Fhir),
-            "healthlake" => Ok(SinkKind::Healthlake),
-            "staging" => Ok(SinkKind::Staging),
-            _ => Err(format!("unknown sink kind {s:?}: one of dir, fhir, healthlake, staging")),
-        }
+        use SinkKind::*;
+        let names = [("dir", Dir), ("fhir", Fhir), ("healthlake", Healthlake), ("staging", Staging)];
+        paperchart_model::settings::by_name(&s, "sink kind", &names)
     }
 }
 
@@ -583,7 +578,7 @@ mod tests {
         let err = Config::load(None, env(&[("PAPERCHART__SINK__KIND", "blob")])).unwrap_err().to_string();
         assert!(err.contains("one of dir, fhir, healthlake, staging") && err.contains("sink.kind"), "{err}");
         let err = Config::load(None, env(&[("PAPERCHART__FHIR__LOW_CONFIDENCE", "drop")])).unwrap_err().to_string();
-        assert!(err.contains("flag or omit") && err.contains("low_confidence"), "{err}");
+        assert!(err.contains("one of flag, omit") && err.contains("low_confidence"), "{err}");
         let cfg = Config::load(None, env(&[("PAPERCHART__FHIR__LOW_CONFIDENCE", "omit")])).unwrap();
         assert_eq!(cfg.fhir.low_confidence, paperchart_model::settings::LowConfidence::Omit);
         for (key, value, named) in [

@@ -76,16 +76,21 @@ pub enum LowConfidence {
     Omit,
 }
 
+/// A setting's value read from its name (any case), so a wrong one is answered with the names
+/// there are: `unknown <what> "x": one of a, b`.
+pub fn by_name<T: Copy>(s: &str, what: &str, names: &[(&str, T)]) -> Result<T, String> {
+    let wanted = s.trim().to_ascii_lowercase();
+    names.iter().find(|(n, _)| *n == wanted).map(|(_, v)| *v).ok_or_else(|| {
+        let all: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
+        format!("unknown {what} {s:?}: one of {}", all.join(", "))
+    })
+}
+
 impl TryFrom<String> for LowConfidence {
     type Error = String;
 
-    /// Read from its name, so a wrong one is answered with the names there are.
     fn try_from(s: String) -> Result<LowConfidence, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "flag" => Ok(LowConfidence::Flag),
-            "omit" => Ok(LowConfidence::Omit),
-            _ => Err(format!("unknown low-confidence handling {s:?}: flag or omit")),
-        }
+        by_name(&s, "low-confidence handling", &[("flag", LowConfidence::Flag), ("omit", LowConfidence::Omit)])
     }
 }
 
