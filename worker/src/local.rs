@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use paperchart_core::source::{file_uri, Located, ObjectSource, SourceError, SourceObject};
+use paperchart_core::source::{file_uri, ObjectSource, SourceError, SourceObject};
 
 /// Files on the local disk; keys are paths.
 pub struct LocalFiles {
@@ -24,7 +24,7 @@ fn io_error(key: &str, e: std::io::Error) -> SourceError {
 impl ObjectSource for LocalFiles {
     /// The size from the file's metadata, checked before a byte is read: a huge file never
     /// enters memory.
-    async fn locate(&self, key: &str) -> Result<Located, SourceError> {
+    async fn fetch(&self, key: &str) -> Result<SourceObject, SourceError> {
         let meta = tokio::fs::metadata(key).await.map_err(|e| io_error(key, e))?;
         if meta.is_dir() {
             // A folder the walk could not list (see `walk`): its own error, as the document's.
@@ -37,14 +37,9 @@ impl ObjectSource for LocalFiles {
         if meta.len() > self.max_bytes {
             return Err(SourceError::TooLarge { key: key.to_string(), bytes: meta.len(), limit: self.max_bytes });
         }
-        Ok(Located { key: key.to_string(), size: meta.len(), location: None })
-    }
-
-    async fn read(&self, located: &Located) -> Result<SourceObject, SourceError> {
-        let key = located.key.as_str();
         let path = PathBuf::from(key);
         let bytes = tokio::fs::read(&path).await.map_err(|e| io_error(key, e))?;
-        // It may have grown since it was located.
+        // It may have grown since its size was read.
         if bytes.len() as u64 > self.max_bytes {
             return Err(SourceError::TooLarge {
                 key: key.to_string(),

@@ -416,7 +416,7 @@ mod tests {
     use async_trait::async_trait;
     use paperchart_core::error::ErrorClass;
     use paperchart_core::ocr::OcrJob;
-    use paperchart_core::source::{Located, ObjectLocation, SourceError};
+    use paperchart_core::source::{ObjectLocation, SourceError};
     use paperchart_model::document::{Document, Line, Page};
     use paperchart_model::findings::{Assertion, NlpOutput};
     use paperchart_model::findings::{Attrs, Entity, EntityType};
@@ -430,16 +430,11 @@ mod tests {
 
     #[async_trait]
     impl ObjectSource for Objects {
-        async fn locate(&self, key: &str) -> Result<Located, SourceError> {
-            let bytes = self.0.get(key).ok_or_else(|| SourceError::NotFound { key: key.into() })?;
-            let location = ObjectLocation { bucket: "b".into(), key: key.into(), version_id: None, etag: None };
-            Ok(Located { key: key.into(), size: bytes.len() as u64, location: Some(location) })
-        }
-
-        async fn read(&self, located: &Located) -> Result<SourceObject, SourceError> {
-            let bytes = self.0[&located.key].clone();
-            let mut object = SourceObject::from_bytes(located.key.clone(), located.key.clone(), bytes, None);
-            object.location = located.location.clone();
+        async fn fetch(&self, key: &str) -> Result<SourceObject, SourceError> {
+            let bytes = self.0.get(key).ok_or_else(|| SourceError::NotFound { key: key.into() })?.clone();
+            let mut object = SourceObject::from_bytes(key.into(), key.into(), bytes, None);
+            object.location =
+                Some(ObjectLocation { bucket: "b".into(), key: key.into(), version_id: None, etag: None });
             Ok(object)
         }
     }

@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 
-use paperchart_core::source::{Located, ObjectSource, SourceError, SourceObject};
+use paperchart_core::source::{ObjectSource, SourceError, SourceObject};
 
 use crate::events::ObjectRef;
 
@@ -35,7 +35,7 @@ pub fn parse_s3_uri(uri: &str) -> Option<ObjectRef> {
     })
 }
 
-/// The source key of an object: what the pipeline passes to [`ObjectSource::locate`].
+/// The source key of an object: what the pipeline passes to [`ObjectSource::fetch`].
 pub fn source_key(o: &ObjectRef) -> String {
     match &o.version_id {
         Some(v) => format!("s3://{}/{}?versionId={v}", o.bucket, o.key),
@@ -51,45 +51,8 @@ impl S3Source {
 
 #[async_trait]
 impl ObjectSource for S3Source {
-    /// A HEAD: the version, eTag and size of what a GET will read, with the size checked against
-    /// `max_bytes` before a byte is downloaded.
-    async fn locate(&self, key: &str) -> Result<Located, SourceError> {
-        let o = parse_s3_uri(key).ok_or_else(|| SourceError::NotFound { key: key.to_string() })?;
-        let head =
-            self.client.head_object().bucket(&o.bucket).key(&o.key).set_version_id(o.version_id.clone()).send().await;
-        let head = head.map_err(|e| missing_or_unavailable(key, e))?;
-        let size = head.content_length.unwrap_or(0).max(0) as u64;
-        if size > self.max_bytes {
-            return Err(SourceError::TooLarge { key: key.to_string(), bytes: size, limit: self.max_bytes });
-        }
-        let version = head.version_id.or(o.version_id.clone()).filter(|v| v != "null");
-        let located = ObjectRef { version_id: version, etag: head.e_tag, size: Some(size), ..o };
-        Ok(Located { key: key.to_string(), size, location: Some(located.location()) })
-    }
-
-    fn key_for(&self, l: &paperchart_core::source::ObjectLocation) -> Option<String> {
-        Some(source_key(&ObjectRef::from_location(l, None)))
-    }
-
-    /// A GET of that version exactly; the identity is the content's SHA-256.
-    async fn read(&self, located: &Located) -> Result<SourceObject, SourceError> {
-        let key = &located.key;
-        let l = located.location.as_ref().ok_or_else(|| SourceError::NotFound { key: key.clone() })?;
-        let got = self
-            .client
-            .get_object()
-            .bucket(&l.bucket)
-            .key(&l.key)
-            .set_version_id(l.version_id.clone())
-            .send()
-            .await
-            .map_err(|e| unavailable(key, crate::describe(&e)))?;
-        let o = ObjectRef::from_location(l, Some(located.size));
-        self.object(key, o, got).await
-    }
-
     /// One GET, no HEAD: the version, eTag and size come with the answer, and the size is checked
-    /// against `max_bytes` before the body is read.
+    /// against `max_bytes` before the body is read; the identity is the content's SHA-256.
     async fn fetch(&self, key: &str) -> Result<SourceObject, SourceError> {
         let o = parse_s3_uri(key).ok_or_else(|| SourceError::NotFound { key: key.to_string() })?;
         let got =
@@ -101,24 +64,16 @@ impl ObjectSource for S3Source {
         }
         let version = got.version_id.clone().or(o.version_id.clone()).filter(|v| v != "null");
         let o = ObjectRef { version_id: version, etag: got.e_tag.clone(), size: Some(size), ..o };
-        self.object(key, o, got).await
-    }
-}
-
-impl S3Source {
-    /// The object a GET answered, its body read.
-    async fn object(
-        &self,
-        key: &str,
-        o: ObjectRef,
-        got: aws_sdk_s3::operation::get_object::GetObjectOutput,
-    ) -> Result<SourceObject, SourceError> {
         let modified = got.last_modified.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
         let bytes = got.body.collect().await.map_err(|e| unavailable(key, e))?.into_bytes().to_vec();
         let name = o.key.rsplit('/').next().unwrap_or(&o.key).to_string();
         let mut object = SourceObject::from_bytes(o.uri(), name, bytes, modified);
         object.location = Some(o.location());
         Ok(object)
+    }
+
+    fn key_for(&self, l: &paperchart_core::source::ObjectLocation) -> Option<String> {
+        Some(source_key(&ObjectRef::from_location(l, None)))
     }
 }
 

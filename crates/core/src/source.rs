@@ -13,16 +13,6 @@ use async_trait::async_trait;
 use crate::error::{Classified, ErrorClass};
 pub use paperchart_model::object::{ObjectLocation, SourceObject};
 
-/// An object found and sized, not yet read: what a HEAD (or a `stat`) tells.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Located {
-    /// The key it was asked for (a path, an `s3://` URI).
-    pub key: String,
-    pub size: u64,
-    /// Where it lives in an object store, with the version and eTag a read will get.
-    pub location: Option<ObjectLocation>,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("{key}: not found")]
@@ -57,23 +47,16 @@ impl Classified for SourceError {
     }
 }
 
-/// The object-source seam: find an object (its size checked before a byte is read), then read
-/// exactly what was found.
+/// The object-source seam: the object at a key, its size checked against the source's limit
+/// before its bytes are read.
 #[async_trait]
 pub trait ObjectSource: Send + Sync {
-    async fn locate(&self, key: &str) -> Result<Located, SourceError>;
-    async fn read(&self, located: &Located) -> Result<SourceObject, SourceError>;
+    async fn fetch(&self, key: &str) -> Result<SourceObject, SourceError>;
 
-    /// The key [`ObjectSource::locate`] takes for an object stored at `location`, for a document
+    /// The key [`ObjectSource::fetch`] takes for an object stored at `location`, for a document
     /// done again from its source (its OCR job is gone); `None` where the source has no such keys.
     fn key_for(&self, _location: &ObjectLocation) -> Option<String> {
         None
-    }
-
-    /// Both at once.
-    async fn fetch(&self, key: &str) -> Result<SourceObject, SourceError> {
-        let located = self.locate(key).await?;
-        self.read(&located).await
     }
 }
 

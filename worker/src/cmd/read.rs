@@ -18,8 +18,7 @@ pub async fn read(cfg: Config, paths: Vec<PathBuf>) -> anyhow::Result<bool> {
     for path in collect_inputs(&paths)? {
         let key = path.to_string_lossy().into_owned();
         let document = async {
-            let located = pipeline.source.locate(&key).await?;
-            let object = pipeline.source.read(&located).await?;
+            let object = pipeline.source.fetch(&key).await?;
             match pipeline.ocr.start(&object, "read").await? {
                 OcrStart::Done(document) => anyhow::Ok(document),
                 OcrStart::Started(_) => {
