@@ -447,6 +447,7 @@ impl RestSink {
         let mut bundle = bundle.clone();
         let mut patient = None;
         let mut patient_label = "none";
+        let mut adopted = false;
         let mut guard = None;
         if let Some(entry) = bundle.patient().cloned() {
             let mut existing = self.get(&format!("Patient/{}", entry.id)).await?;
@@ -456,14 +457,12 @@ impl RestSink {
                     bundle.repoint_patient(&entry.id, &other);
                     existing = self.get(&format!("Patient/{other}")).await?;
                     id = other;
-                    patient_label = "adopted";
+                    adopted = true;
                 }
             }
             match existing {
                 None => {
-                    if patient_label != "adopted" {
-                        patient_label = "new";
-                    }
+                    patient_label = "new";
                     // Created only if no other writer created it meanwhile.
                     guard = Some(Precondition::IfNoneMatch);
                     patient = Some((id, None));
@@ -485,16 +484,12 @@ impl RestSink {
                     if merged == paperchart_fhir::merge_patient(&there, &Value::Null) {
                         // Nothing new about the patient: the Patient is not written at all.
                         bundle.entries.retain(|e| !(e.resource_type == "Patient" && e.id == id));
-                        if patient_label != "adopted" {
-                            patient_label = "unchanged";
-                        }
+                        patient_label = "unchanged";
                     } else {
                         if let Some(e) = bundle.entries.iter_mut().find(|e| e.resource_type == "Patient") {
                             e.resource = merged;
                         }
-                        if patient_label != "adopted" {
-                            patient_label = "merged";
-                        }
+                        patient_label = "merged";
                         guard = v.clone().map(Precondition::IfMatch);
                     }
                     patient = Some((id, v));
@@ -542,6 +537,8 @@ impl RestSink {
             requests.push(r);
         }
         requests.append(&mut deletes);
+        // A Patient found under the identifier is reported as adopted, whatever was written to it.
+        let patient_label = if adopted { "adopted" } else { patient_label };
         Ok(Plan { parts: transactions(requests, self.max_entries), patient, patient_label, stale })
     }
 
