@@ -4,6 +4,7 @@
 //!   when its lease runs out, is processed again, and the output holds no duplicate.
 //! - SIGTERM releases unfinished work at once (no waiting for the lease), and the worker exits.
 //! - A bad file goes to the dead letters with its reason while the worker keeps going.
+//! - A file copied in slowly is read once, whole, when it has held still for the settle time.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -173,4 +174,30 @@ fn sigterm_releases_unfinished_work_at_once_and_bad_files_are_dead_lettered() {
 
     second.signal(libc::SIGINT);
     assert!(second.wait_exit(Duration::from_secs(30)).success());
+}
+
+#[test]
+fn a_file_copied_in_slowly_is_read_once_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, out) = (tmp.path().join("inbox"), tmp.path().join("out"));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Polled every 100 ms: each pause of the copy below spans several scans that see the file
+    // unchanged. Only the settle time (the default, 3 s) tells a pause from the end.
+    let watcher = Watcher::start(&dir, &out, &[]);
+    let bytes = std::fs::read(samples().join("documents/intake-form.jpg")).unwrap();
+    let target = dir.join("intake.jpg");
+    let chunk = bytes.len().div_ceil(8);
+    for part in bytes.chunks(chunk) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&target).unwrap();
+        f.write_all(part).unwrap();
+        f.sync_all().unwrap();
+        drop(f);
+        std::thread::sleep(Duration::from_millis(1200));
+    }
+    watcher.wait_settled("written", 1, Duration::from_secs(120));
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(watcher.events("job_started").len(), 1, "one reading of the whole file, none of its parts");
+    assert!(watcher.settled("dead_lettered").is_empty(), "{:?}", watcher.settled("dead_lettered"));
+    assert_eq!(bundle_files(&out).len(), 1);
 }

@@ -282,6 +282,10 @@ pub struct WorkerConfig {
     pub shutdown_grace_secs: u64,
     /// How often `watch` looks for new files and the queue for messages.
     pub poll_interval_ms: u64,
+    /// How long `watch` waits for a file's size and modification time to hold still before it
+    /// queues it: a file still being copied (a scanner writing page by page, a slow network
+    /// share) is read once, whole, not once per part.
+    pub settle_ms: u64,
     /// SQLite file of the local queue; empty for `<watched dir>/.paperchart/queue.sqlite`.
     pub queue_path: String,
     /// Delay before a message that failed transiently is offered again; doubles per receive.
@@ -309,6 +313,7 @@ impl Default for WorkerConfig {
             max_receives: 5,
             shutdown_grace_secs: 25,
             poll_interval_ms: 500,
+            settle_ms: 3000,
             queue_path: String::new(),
             retry_base_secs: 5,
             retry_max_secs: 900,
@@ -470,6 +475,9 @@ impl Config {
                 w.poll_interval_ms,
                 "must be 50 to 60000 (shorter burns a core while idle)",
             );
+        }
+        if w.settle_ms > 3_600_000 {
+            return bad("worker.settle_ms", w.settle_ms, "must be at most 3600000 (an hour)");
         }
         Ok(())
     }

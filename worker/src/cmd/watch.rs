@@ -1,14 +1,15 @@
 //! `paperchart watch DIR`: the local long-running worker.
 //!
 //! A scanner queues every new or changed file of the folder in the durable SQLite queue (a file
-//! is queued once its size and modification time held still for one scan, so half-copied files
-//! wait); the [`Worker`] processes the queue with bounded concurrency until SIGINT or SIGTERM.
+//! is queued once its size and modification time held still for `worker.settle_ms`, so a file
+//! still being copied waits and is read once, whole); the [`Worker`] processes the queue with
+//! bounded concurrency until SIGINT or SIGTERM.
 //! Dead letters are mirrored to `<out>/dead-letter.ndjson`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
@@ -35,8 +36,16 @@ fn stamp(meta: &std::fs::Metadata) -> (u64, i128) {
     (meta.len(), mtime)
 }
 
-async fn scan(dir: PathBuf, exclude: Vec<PathBuf>, queue: SqliteQueue, poll: Duration, shutdown: CancellationToken) {
-    let mut previous: HashMap<PathBuf, (u64, i128)> = HashMap::new();
+/// How often and how patiently the folder is looked at.
+struct Scan {
+    poll: Duration,
+    /// How long a file's stamp must hold still before it is queued.
+    settle: Duration,
+}
+
+async fn scan(dir: PathBuf, exclude: Vec<PathBuf>, queue: SqliteQueue, every: Scan, shutdown: CancellationToken) {
+    // Each file's stamp and when this scanner first saw it.
+    let mut previous: HashMap<PathBuf, ((u64, i128), Instant)> = HashMap::new();
     loop {
         let (d, ex) = (dir.clone(), exclude.clone());
         let found = tokio::task::spawn_blocking(move || -> Vec<(PathBuf, (u64, i128))> {
@@ -49,24 +58,32 @@ async fn scan(dir: PathBuf, exclude: Vec<PathBuf>, queue: SqliteQueue, poll: Dur
         })
         .await
         .unwrap_or_default();
-        let mut queued = 0;
+        let (mut queued, mut settling) = (0, 0);
         let mut current = HashMap::new();
         for (path, st) in found {
-            if previous.get(&path) == Some(&st) {
+            // When its stamp last changed, as far as this scanner knows: a file is queued once it
+            // has held still for at least one scan and the settle time.
+            let since = match previous.get(&path) {
+                Some((seen, since)) if *seen == st => Some(*since),
+                _ => None,
+            };
+            if since.is_some_and(|t| t.elapsed() >= every.settle) {
                 let key = format!("{}|{}|{}", path.display(), st.0, st.1);
                 match queue.send_once(&path.to_string_lossy(), &key).await {
                     Ok(true) => queued += 1,
                     Ok(false) => {}
                     Err(e) => tracing::warn!(error = %e, "cannot queue file"),
                 }
+            } else {
+                settling += 1;
             }
-            current.insert(path, st);
+            current.insert(path, (st, since.unwrap_or_else(Instant::now)));
         }
         if queued > 0 {
-            tracing::info!(files = queued, "queued new files");
+            tracing::info!(files = queued, settling, "queued new files");
         }
         previous = current;
-        tokio::select! { _ = tokio::time::sleep(poll) => {}, _ = shutdown.cancelled() => return }
+        tokio::select! { _ = tokio::time::sleep(every.poll) => {}, _ = shutdown.cancelled() => return }
     }
 }
 
@@ -107,7 +124,8 @@ pub async fn watch(cfg: Config, args: WatchArgs) -> anyhow::Result<()> {
     let shutdown = paperchart_core::shutdown::on_signals();
     let poll = Duration::from_millis(cfg.worker.poll_interval_ms);
     let exclude = vec![absolute(&args.out), absolute(args.queue.parent().unwrap_or(Path::new(".")))];
-    let scanner = tokio::spawn(scan(dir.clone(), exclude, queue.clone(), poll, shutdown.clone()));
+    let every = Scan { poll, settle: Duration::from_millis(cfg.worker.settle_ms) };
+    let scanner = tokio::spawn(scan(dir.clone(), exclude, queue.clone(), every, shutdown.clone()));
     let mirror = tokio::spawn(mirror_dead_letters(queue.clone(), args.out.clone(), poll, shutdown.clone()));
     if cfg.metrics.port != 0 {
         paperchart_core::metrics::install(cfg.metrics.port, "watch")?;
