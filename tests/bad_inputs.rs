@@ -142,3 +142,57 @@ fn a_folder_that_cannot_be_listed_is_reported_and_the_batch_goes_on() {
     let good = docs.iter().find(|d| d["name"] == "lab-report.pdf").unwrap();
     assert_eq!(good["outcome"]["status"], "ok", "{summary}");
 }
+
+#[test]
+fn the_output_folder_keeps_every_runs_failures_and_survives_a_damaged_bundle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for d in [&a, &b] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::copy(root().join("tests/fixtures/bad/corrupt.pdf"), a.join("scan.pdf")).unwrap();
+    std::fs::copy(root().join("tests/fixtures/bad/empty.pdf"), b.join("empty.pdf")).unwrap();
+    std::fs::copy(samples().join("documents/lab-report.pdf"), b.join("lab.pdf")).unwrap();
+    let run = |dir: &std::path::Path| {
+        paperchart().args(["run", "--no-progress", "--out"]).arg(&out).arg(dir).output().unwrap()
+    };
+    let dead_inputs = || -> Vec<String> {
+        let text = std::fs::read_to_string(out.join("dead-letter.ndjson")).unwrap();
+        let mut v: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                assert!(v["at"].as_str().is_some_and(|t| t.ends_with('Z')), "{v}");
+                v["input"].as_str().unwrap().rsplit('/').next().unwrap().to_string()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(run(&a).status.code(), Some(1));
+    assert_eq!(run(&b).status.code(), Some(1));
+    assert_eq!(dead_inputs(), ["empty.pdf", "scan.pdf"], "the first batch's failure is not lost to the second");
+    // The failed scan replaced by a good file: its dead letter goes, the other stays.
+    // (Another document than b's: a byte more after the end of the file.)
+    let mut good = std::fs::read(samples().join("documents/lab-report.pdf")).unwrap();
+    good.extend_from_slice(b"\n% rescanned\n");
+    std::fs::write(a.join("scan.pdf"), good).unwrap();
+    // A bundle damaged on disk does not stop the next run, nor lose its summary.
+    let bundle =
+        std::fs::read_dir(out.join("bundles")).unwrap().map(|e| e.unwrap().path()).find(|p| p.is_file()).unwrap();
+    std::fs::write(&bundle, b"{\"resourceType\": \"Bund").unwrap();
+    let third = run(&a);
+    assert_eq!(third.status.code(), Some(0), "{}", String::from_utf8_lossy(&third.stderr));
+    assert_eq!(dead_inputs(), ["empty.pdf"]);
+    assert_eq!(read_json(&out.join("summary.json"))["succeeded"], 1);
+    assert!(out.join("bundles/damaged").join(bundle.file_name().unwrap()).exists());
+    assert!(String::from_utf8_lossy(&third.stderr).contains("damaged bundle file set aside"));
+    let runs = std::fs::read_to_string(out.join("runs.ndjson")).unwrap();
+    assert_eq!(
+        runs.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["failed"].clone())
+            .collect::<Vec<_>>(),
+        [1, 1, 0]
+    );
+}

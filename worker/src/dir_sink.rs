@@ -34,11 +34,35 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SinkError + '_ {
     move |source| SinkError::Io { path: path.display().to_string(), source }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
+/// Writes `bytes` to `path` atomically and durably: a temporary file in the same folder, synced
+/// to disk, renamed over the old one, and the folder synced, so a power loss after a document
+/// was acknowledged leaves the old file or the new one, never an empty or half one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SinkError> {
+    use std::io::Write;
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io(&tmp))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    sync_folder(path)
+}
+
+/// Syncs the folder holding `path`: a rename is durable only once its folder is.
+fn sync_folder(path: &Path) -> Result<(), SinkError> {
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::File::open(folder).and_then(|d| d.sync_all()).map_err(io(folder))
+}
+
+/// A bundle file that is not a bundle (damaged on disk, cut by a crash of an older release, edited
+/// by hand) is moved to `bundles/damaged/` and named in the log: the rest of the folder is
+/// flushed, and the document it held is written again when it is processed again.
+fn set_aside(bundles: &Path, bundle_id: &str, reason: &str) -> Result<(), SinkError> {
+    let damaged = bundles.join("damaged");
+    std::fs::create_dir_all(&damaged).map_err(io(&damaged))?;
+    let (from, to) = (bundles.join(format!("{bundle_id}.json")), damaged.join(format!("{bundle_id}.json")));
+    std::fs::rename(&from, &to).map_err(io(&from))?;
+    tracing::warn!(bundle = bundle_id, reason, folder = %damaged.display(), "damaged bundle file set aside");
+    Ok(())
 }
 
 impl DirSink {
@@ -110,10 +134,24 @@ fn line_hash(line: &str) -> u64 {
     h.finish()
 }
 
-fn bundle_lines(path: &Path) -> Result<Vec<(String, String, String)>, SinkError> {
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
-    let bundle: Value = serde_json::from_str(&text)
-        .map_err(|e| SinkError::Io { path: path.display().to_string(), source: std::io::Error::other(e) })?;
+/// Why a bundle file cannot be read: the file (an I/O error, which stops the flush) or its
+/// content (which sets the file aside).
+enum Unread {
+    Io(SinkError),
+    Damaged(&'static str),
+}
+
+fn bundle_lines(path: &Path) -> Result<Vec<(String, String, String)>, Unread> {
+    let bytes = std::fs::read(path).map_err(|e| Unread::Io(io(path)(e)))?;
+    let bundle: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        Unread::Damaged(match e.classify() {
+            serde_json::error::Category::Eof => "cut short",
+            _ => "not JSON",
+        })
+    })?;
+    if bundle["resourceType"] != "Bundle" {
+        return Err(Unread::Damaged("not a FHIR Bundle"));
+    }
     let mut out = Vec::new();
     for entry in bundle["entry"].as_array().into_iter().flatten() {
         let r = &entry["resource"];
@@ -142,7 +180,14 @@ impl Ndjson {
         ids.sort();
         let mut by_type: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for bundle_id in &ids {
-            let lines = bundle_lines(&bundles.join(format!("{bundle_id}.json")))?;
+            let lines = match bundle_lines(&bundles.join(format!("{bundle_id}.json"))) {
+                Ok(lines) => lines,
+                Err(Unread::Io(e)) => return Err(e),
+                Err(Unread::Damaged(reason)) => {
+                    set_aside(&bundles, bundle_id, reason)?;
+                    continue;
+                }
+            };
             let mut held = Vec::with_capacity(lines.len());
             for (t, id, line) in lines {
                 held.push((t.clone(), id.clone()));
@@ -217,7 +262,12 @@ impl Ndjson {
         let mut replaced: BTreeMap<String, HashMap<u64, String>> = BTreeMap::new();
         for bundle_id in &pending {
             let path = root.join("bundles").join(format!("{bundle_id}.json"));
-            let lines = bundle_lines(&path)?;
+            let lines = match bundle_lines(&path) {
+                Ok(lines) => lines,
+                Err(Unread::Io(e)) => return Err(e),
+                // Set aside by the rebuild.
+                Err(Unread::Damaged(_)) => return Ok(None),
+            };
             let held: Vec<(String, String)> = lines.iter().map(|(t, id, _)| (t.clone(), id.clone())).collect();
             if let Some(before) = self.by_bundle.get(bundle_id) {
                 if before.iter().any(|r| !held.contains(r)) {
@@ -484,7 +534,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_flush_is_made_right_by_the_next() {
+    async fn a_damaged_bundle_is_set_aside_and_the_rest_flushed() {
         let dir = tempfile::tempdir().unwrap();
         let sink = DirSink::new(dir.path()).unwrap();
         sink.write(&bundle("a", "Doe")).await.unwrap();
@@ -493,11 +543,20 @@ mod tests {
         let path = dir.path().join("bundles/b.json");
         let good = std::fs::read(&path).unwrap();
         std::fs::write(&path, b"{ not json").unwrap();
-        assert!(sink.flush().await.is_err());
-        std::fs::write(&path, good).unwrap();
+        // A pending bundle, and one the next process finds damaged: neither stops the flush.
         sink.flush().await.unwrap();
-        let conditions = std::fs::read_to_string(dir.path().join("ndjson/Condition.ndjson")).unwrap();
-        assert_eq!(conditions.lines().count(), 2, "b is not lost: {conditions}");
+        let conditions = || std::fs::read_to_string(dir.path().join("ndjson/Condition.ndjson")).unwrap();
+        assert_eq!(conditions().lines().count(), 1, "{}", conditions());
+        assert!(!path.exists());
+        assert_eq!(std::fs::read(dir.path().join("bundles/damaged/b.json")).unwrap(), b"{ not json", "kept, not lost");
+        std::fs::write(dir.path().join("bundles/c.json"), &good[..good.len() / 2]).unwrap();
+        let next = DirSink::new(dir.path()).unwrap();
+        next.flush().await.unwrap();
+        assert!(dir.path().join("bundles/damaged/c.json").exists());
+        // The document written again is flushed again.
+        next.write(&bundle("b", "Doe")).await.unwrap();
+        next.flush().await.unwrap();
+        assert_eq!(conditions().lines().count(), 2, "b is back: {}", conditions());
     }
 
     #[tokio::test]

@@ -99,6 +99,32 @@ impl SqliteQueue {
         .await
     }
 
+    /// Forgets the finished messages whose `dedup_key` `keep` does not hold (a file version since
+    /// replaced, a file gone from the folder): what was done stays remembered only while it can
+    /// be sent again, so the queue does not grow with every file it ever saw. Returns how many
+    /// were forgotten.
+    pub async fn forget_done(&self, keep: impl Fn(&str) -> bool + Send + 'static) -> Result<usize, QueueError> {
+        self.with(move |c| {
+            let tx = c.transaction().map_err(storage)?;
+            let gone: Vec<i64> = {
+                let mut st = tx
+                    .prepare("SELECT id, dedup_key FROM messages WHERE visible_at = ?1 AND dedup_key IS NOT NULL")
+                    .map_err(storage)?;
+                let rows = st
+                    .query_map(params![DONE], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                    .map_err(storage)?;
+                let rows = rows.collect::<Result<Vec<_>, _>>().map_err(storage)?;
+                rows.into_iter().filter(|(_, key)| !keep(key)).map(|(id, _)| id).collect()
+            };
+            for id in &gone {
+                tx.execute("DELETE FROM messages WHERE id = ?1", params![id]).map_err(storage)?;
+            }
+            tx.commit().map_err(storage)?;
+            Ok(gone.len())
+        })
+        .await
+    }
+
     /// Messages waiting or in flight.
     pub async fn depth(&self) -> Result<usize, QueueError> {
         self.with(|c| {
@@ -310,6 +336,25 @@ mod tests {
         assert_eq!((dl[0].body.as_str(), dl[0].reason.as_str()), ("bad.pdf", "corrupt PDF"));
         assert_eq!(dl[1].body, "flaky.pdf");
         assert!(dl[1].reason.contains("received 2 times"));
+    }
+
+    #[tokio::test]
+    async fn finished_messages_are_forgotten_once_they_cannot_come_again() {
+        let (_d, q) = queue(3).await;
+        for key in ["a|1", "a|2", "b|1"] {
+            assert!(q.send_once(key, key).await.unwrap());
+        }
+        for m in q.receive(3, Duration::from_secs(30)).await.unwrap() {
+            if m.body != "b|1" {
+                q.ack(&m.receipt).await.unwrap();
+            }
+        }
+        // "a|1" was replaced by "a|2"; "b|1" is still in flight and stays whatever `keep` says.
+        assert_eq!(q.forget_done(|k| k == "a|2").await.unwrap(), 1);
+        assert!(!q.send_once("a|2", "a|2").await.unwrap(), "still remembered");
+        assert!(q.send_once("a|1", "a|1").await.unwrap(), "forgotten: may be sent again");
+        assert_eq!(q.forget_done(|_| false).await.unwrap(), 1);
+        assert_eq!(q.depth().await.unwrap(), 2, "the waiting and the in-flight messages stay");
     }
 
     #[tokio::test]

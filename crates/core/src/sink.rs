@@ -50,7 +50,7 @@ pub enum SinkError {
     /// Retrying the same Bundle would fail the same way: 4xx other than 429, an entry refused.
     #[error("FHIR write refused ({status}): {detail}")]
     Rejected { status: u16, detail: String },
-    #[error("writing {path}: {source}")]
+    #[error("output file {path}: {source}")]
     Io {
         path: String,
         #[source]

@@ -63,7 +63,10 @@ pub fn table(reports: &[DocReport]) -> String {
     t.to_string()
 }
 
-/// Writes `summary.json` (and `dead-letter.ndjson` with every failure) into `dir`.
+/// Writes `summary.json` (this run), appends the run's totals to `runs.ndjson` (every run) and
+/// brings `dead-letter.ndjson` up to date: this run's failures replace what earlier runs said of
+/// the same inputs (an input that now succeeded leaves it), and the failures of inputs this run
+/// did not read stay, so no batch's failures are lost to the next.
 pub fn write(dir: &Path, reports: &[DocReport], sink: &str, millis: u64) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let failed: Vec<&DocReport> = reports.iter().filter(|r| !r.succeeded()).collect();
@@ -71,8 +74,19 @@ pub fn write(dir: &Path, reports: &[DocReport], sink: &str, millis: u64) -> std:
     let pages: usize = reports.iter().map(|r| r.pages).sum();
     let resources: usize = reports.iter().map(|r| r.resource_total()).sum();
     let held: usize = reports.iter().map(|r| r.held).sum();
-    let summary = json!({
+    let at = paperchart_core::timestamps::rfc3339(std::time::SystemTime::now()).unwrap_or_default();
+    let failures: Vec<serde_json::Value> = failed
+        .iter()
+        .map(|r| match &r.outcome {
+            Outcome::Failed { class, error, reason } => {
+                json!({"input": r.uri, "class": class, "error": error, "reason": reason, "at": at})
+            }
+            _ => unreachable!("filtered to failures"),
+        })
+        .collect();
+    let totals = json!({
         "paperchart": env!("CARGO_PKG_VERSION"),
+        "at": at,
         "sink": sink,
         "inputs": reports.len(),
         "succeeded": reports.len() - failed.len(),
@@ -82,19 +96,63 @@ pub fn write(dir: &Path, reports: &[DocReport], sink: &str, millis: u64) -> std:
         "resources": resources,
         "held_for_review": held,
         "millis": millis,
-        "documents": reports,
-        "failures": failed.iter().map(|r| match &r.outcome {
-            Outcome::Failed { class, error, reason } => json!({"input": r.uri, "class": class, "error": error, "reason": reason}),
-            _ => unreachable!("filtered to failures"),
-        }).collect::<Vec<_>>(),
     });
+    let mut summary = totals.clone();
+    summary["documents"] = json!(reports);
+    summary["failures"] = json!(failures);
     let mut text = serde_json::to_string_pretty(&summary)?;
     text.push('\n');
-    std::fs::write(dir.join("summary.json"), text)?;
-    let mut dl = String::new();
-    for f in summary["failures"].as_array().into_iter().flatten() {
-        dl.push_str(&f.to_string());
-        dl.push('\n');
+    write_file(&dir.join("summary.json"), text.as_bytes())?;
+    append_line(&dir.join("runs.ndjson"), &totals.to_string())?;
+    let read: std::collections::HashSet<&str> = reports.iter().map(|r| r.uri.as_str()).collect();
+    record_dead_letters(dir, |input| read.contains(input), failures)
+}
+
+/// Rewrites `<dir>/dead-letter.ndjson`: the lines of inputs `replaced` says are answered anew
+/// go, `failures` are added, every other line stays as it was (one that is not JSON too: it is
+/// not this run's to judge).
+pub fn record_dead_letters(
+    dir: &Path,
+    replaced: impl Fn(&str) -> bool,
+    failures: Vec<serde_json::Value>,
+) -> std::io::Result<()> {
+    let path = dir.join("dead-letter.ndjson");
+    let before = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    let mut out = String::new();
+    for line in before.lines().filter(|l| !l.trim().is_empty()) {
+        let input =
+            serde_json::from_str::<serde_json::Value>(line).ok().and_then(|v| v["input"].as_str().map(str::to_string));
+        if !input.is_some_and(|i| replaced(&i)) {
+            out.push_str(line);
+            out.push('\n');
+        }
     }
-    std::fs::write(dir.join("dead-letter.ndjson"), dl)
+    for f in failures {
+        out.push_str(&f.to_string());
+        out.push('\n');
+    }
+    write_file(&path, out.as_bytes())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    crate::dir_sink::write_atomic(path, bytes).map_err(std::io::Error::other)
+}
+
+/// Appends one line, synced: a cut line from an earlier crash is ended first.
+fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
+    use std::io::{Read, Seek, Write};
+    let mut f = std::fs::OpenOptions::new().create(true).read(true).append(true).open(path)?;
+    let len = f.metadata()?.len();
+    let mut last = [0u8; 1];
+    if len > 0 {
+        f.seek(std::io::SeekFrom::Start(len - 1))?;
+        f.read_exact(&mut last)?;
+    }
+    let lead = if len > 0 && last[0] != b'\n' { "\n" } else { "" };
+    f.write_all(format!("{lead}{line}\n").as_bytes())?;
+    f.sync_all()
 }

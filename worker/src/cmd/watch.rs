@@ -6,7 +6,7 @@
 //! bounded concurrency until SIGINT or SIGTERM.
 //! Dead letters are mirrored to `<out>/dead-letter.ndjson`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,6 +36,14 @@ fn stamp(meta: &std::fs::Metadata) -> (u64, i128) {
     (meta.len(), mtime)
 }
 
+/// How often the queue is pruned of finished files that are gone or changed.
+const FORGET_EVERY: Duration = Duration::from_secs(60);
+
+/// The queue's key for one version of a file: its path, size and modification time.
+fn version_key(path: &Path, st: (u64, i128)) -> String {
+    format!("{}|{}|{}", path.display(), st.0, st.1)
+}
+
 /// How often and how patiently the folder is looked at.
 struct Scan {
     poll: Duration,
@@ -46,18 +54,27 @@ struct Scan {
 async fn scan(dir: PathBuf, exclude: Vec<PathBuf>, queue: SqliteQueue, every: Scan, shutdown: CancellationToken) {
     // Each file's stamp and when this scanner first saw it.
     let mut previous: HashMap<PathBuf, ((u64, i128), Instant)> = HashMap::new();
+    let mut last_forget = Instant::now();
     loop {
         let (d, ex) = (dir.clone(), exclude.clone());
-        let found = tokio::task::spawn_blocking(move || -> Vec<(PathBuf, (u64, i128))> {
-            collect_inputs(&[d])
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|p| !ex.iter().any(|e| p.starts_with(e)))
-                .filter_map(|p| std::fs::metadata(&p).ok().map(|m| (p, stamp(&m))))
-                .collect()
+        // `None` when the folder could not be listed: nothing is queued or forgotten on that.
+        let found = tokio::task::spawn_blocking(move || -> Option<Vec<(PathBuf, (u64, i128))>> {
+            let listed = collect_inputs(&[d]).ok()?;
+            Some(
+                listed
+                    .into_iter()
+                    .filter(|p| !ex.iter().any(|e| p.starts_with(e)))
+                    .filter_map(|p| std::fs::metadata(&p).ok().map(|m| (p, stamp(&m))))
+                    .collect(),
+            )
         })
         .await
-        .unwrap_or_default();
+        .ok()
+        .flatten();
+        let Some(found) = found else {
+            tokio::select! { _ = tokio::time::sleep(every.poll) => {}, _ = shutdown.cancelled() => return }
+            continue;
+        };
         let (mut queued, mut settling) = (0, 0);
         let mut current = HashMap::new();
         for (path, st) in found {
@@ -68,7 +85,7 @@ async fn scan(dir: PathBuf, exclude: Vec<PathBuf>, queue: SqliteQueue, every: Sc
                 _ => None,
             };
             if since.is_some_and(|t| t.elapsed() >= every.settle) {
-                let key = format!("{}|{}|{}", path.display(), st.0, st.1);
+                let key = version_key(&path, st);
                 match queue.send_once(&path.to_string_lossy(), &key).await {
                     Ok(true) => queued += 1,
                     Ok(false) => {}
@@ -82,6 +99,16 @@ async fn scan(dir: PathBuf, exclude: Vec<PathBuf>, queue: SqliteQueue, every: Sc
         if queued > 0 {
             tracing::info!(files = queued, settling, "queued new files");
         }
+        // Now and then, the queue forgets the files it finished that are gone or changed since.
+        if last_forget.elapsed() >= FORGET_EVERY {
+            last_forget = Instant::now();
+            let keys: HashSet<String> = current.iter().map(|(p, (st, _))| version_key(p, *st)).collect();
+            match queue.forget_done(move |k| keys.contains(k)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(forgotten = n, "finished files no longer in the folder forgotten"),
+                Err(e) => tracing::warn!(error = %e, "cannot prune the queue"),
+            }
+        }
         previous = current;
         tokio::select! { _ = tokio::time::sleep(every.poll) => {}, _ = shutdown.cancelled() => return }
     }
@@ -92,15 +119,14 @@ async fn mirror_dead_letters(queue: SqliteQueue, out: PathBuf, poll: Duration, s
     loop {
         if let Ok(dl) = queue.dead_letters().await {
             if dl.len() != last {
-                let mut text = String::new();
-                for d in &dl {
-                    text.push_str(
-                        &serde_json::json!({"input": d.body, "reason": d.reason, "receive_count": d.receive_count})
-                            .to_string(),
-                    );
-                    text.push('\n');
-                }
-                if crate::dir_sink::write_atomic(&out.join("dead-letter.ndjson"), text.as_bytes()).is_ok() {
+                // The queue's dead letters replace what the file said of the same inputs; what
+                // `run` recorded of other inputs stays.
+                let inputs: std::collections::HashSet<String> = dl.iter().map(|d| d.body.clone()).collect();
+                let lines = dl
+                    .iter()
+                    .map(|d| serde_json::json!({"input": d.body, "reason": d.reason, "receive_count": d.receive_count}))
+                    .collect();
+                if super::summary::record_dead_letters(&out, |i| inputs.contains(i), lines).is_ok() {
                     last = dl.len();
                 }
             }
