@@ -196,3 +196,34 @@ fn the_output_folder_keeps_every_runs_failures_and_survives_a_damaged_bundle() {
         [1, 1, 0]
     );
 }
+
+#[test]
+fn file_names_that_are_not_utf8_or_hold_escapes_are_read_and_shown_safely() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let (inbox, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    std::fs::create_dir_all(&inbox).unwrap();
+    let lab = std::fs::read(samples().join("documents/lab-report.pdf")).unwrap();
+    let names: [&[u8]; 3] = [b"M\xfcller.pdf", b"\xff\xfe.pdf", b"\x1b[2Jcleared.pdf"];
+    for (i, name) in names.iter().enumerate() {
+        // Three documents: a byte more after each file's end.
+        let mut bytes = lab.clone();
+        bytes.extend(std::iter::repeat_n(b'\n', i + 1));
+        std::fs::write(inbox.join(std::ffi::OsStr::from_bytes(name)), bytes).unwrap();
+    }
+    let output = paperchart().args(["run", "--no-progress", "--out"]).arg(&out).arg(&inbox).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let summary = read_json(&out.join("summary.json"));
+    let docs = summary["documents"].as_array().unwrap();
+    assert_eq!(docs.len(), 3);
+    assert!(docs.iter().all(|d| d["outcome"]["status"] == "ok"), "{summary}");
+    // Shown lossily, stored exactly: the URI keeps every byte of the name.
+    assert!(docs
+        .iter()
+        .any(|d| d["name"] == "M\u{fffd}ller.pdf" && d["uri"].as_str().unwrap().ends_with("/M%FCller.pdf")));
+    assert!(docs.iter().any(|d| d["uri"].as_str().unwrap().ends_with("/%FF%FE.pdf")));
+    // An escape in a name is shown, never sent to the terminal.
+    assert!(!output.stdout.contains(&0x1b), "{stdout}");
+    assert!(stdout.contains("\\u{1b}[2Jcleared.pdf"), "{stdout}");
+}

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use paperchart_core::source::{file_uri, ObjectSource, SourceError, SourceObject};
+use paperchart_core::source::{file_uri, local_path, ObjectSource, SourceError, SourceObject};
 
 /// Files on the local disk; keys are paths.
 pub struct LocalFiles {
@@ -25,10 +25,11 @@ impl ObjectSource for LocalFiles {
     /// The size from the file's metadata, checked before a byte is read: a huge file never
     /// enters memory.
     async fn fetch(&self, key: &str) -> Result<SourceObject, SourceError> {
-        let meta = tokio::fs::metadata(key).await.map_err(|e| io_error(key, e))?;
+        let path = local_path(key);
+        let meta = tokio::fs::metadata(&path).await.map_err(|e| io_error(key, e))?;
         if meta.is_dir() {
             // A folder the walk could not list (see `walk`): its own error, as the document's.
-            let detail = match std::fs::read_dir(key) {
+            let detail = match std::fs::read_dir(&path) {
                 Err(e) => format!("folder cannot be listed: {e}"),
                 Ok(_) => "a folder, not a file".to_string(),
             };
@@ -37,7 +38,6 @@ impl ObjectSource for LocalFiles {
         if meta.len() > self.max_bytes {
             return Err(SourceError::TooLarge { key: key.to_string(), bytes: meta.len(), limit: self.max_bytes });
         }
-        let path = PathBuf::from(key);
         let bytes = tokio::fs::read(&path).await.map_err(|e| io_error(key, e))?;
         // It may have grown since its size was read.
         if bytes.len() as u64 > self.max_bytes {

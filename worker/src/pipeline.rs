@@ -315,7 +315,9 @@ impl Pipeline {
 
     /// Runs the document at `key` until its work for this message ends.
     pub async fn process(&self, key: &str) -> (DocReport, Result<Settlement, StageError>) {
-        let name = std::path::Path::new(key).file_name().map_or(key.to_string(), |n| n.to_string_lossy().into_owned());
+        // A local key may be a file:// URI keeping a name that is not UTF-8: shown lossily.
+        let path = paperchart_core::source::local_path(key);
+        let name = path.file_name().map_or(key.to_string(), |n| n.to_string_lossy().into_owned());
         self.finish(DocReport::new(&name, key), JobState::Received { key: key.to_string() }, Duration::ZERO).await
     }
 
@@ -396,7 +398,14 @@ impl Pipeline {
                 (report, Ok(how))
             }
             Err((stage, e)) => {
-                DocumentFailed { stage, class: e.class(), error: e.label(), took: started.elapsed() }.emit();
+                DocumentFailed {
+                    document_id: report.document_id.as_deref().unwrap_or(""),
+                    stage,
+                    class: e.class(),
+                    error: e.label(),
+                    took: started.elapsed(),
+                }
+                .emit();
                 report.fail(&e);
                 (report, Err(e))
             }

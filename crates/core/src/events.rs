@@ -212,17 +212,20 @@ impl DocumentParked<'_> {
 }
 
 /// A document failed at one stage.
-pub struct DocumentFailed {
+pub struct DocumentFailed<'a> {
+    /// Empty when it failed before its content was read (its identity is the content's).
+    pub document_id: &'a str,
     pub stage: Stage,
     pub class: ErrorClass,
     pub error: &'static str,
     pub took: Duration,
 }
 
-impl DocumentFailed {
+impl DocumentFailed<'_> {
     pub fn emit(&self) {
         tracing::warn!(
             event = "document_failed",
+            document = self.document_id,
             stage = self.stage.as_str(),
             error_class = self.class.as_str(),
             error = self.error,

@@ -62,7 +62,21 @@ pub trait ObjectSource: Send + Sync {
 
 /// A `file://` URI with the characters RFC 3986 reserves percent-encoded.
 pub fn file_uri(path: &Path) -> String {
-    format!("file://{}", encode_path(&path.to_string_lossy()))
+    format!("file://{}", encode_bytes(&os_bytes(path)))
+}
+
+/// The path's bytes as the system stores them: a file's name need not be UTF-8 (Latin-1
+/// "M\xfcller.pdf" from an old share).
+fn os_bytes(path: &Path) -> std::borrow::Cow<'_, [u8]> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        std::borrow::Cow::Borrowed(path.as_os_str().as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        std::borrow::Cow::Owned(path.to_string_lossy().into_owned().into_bytes())
+    }
 }
 
 /// The path of a `file://` URI that [`file_uri`] made; `None` for any other URI.
@@ -81,13 +95,39 @@ pub fn path_of_file_uri(uri: &str) -> Option<std::path::PathBuf> {
             i += 1;
         }
     }
-    Some(std::path::PathBuf::from(String::from_utf8(out).ok()?))
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        Some(std::path::PathBuf::from(std::ffi::OsString::from_vec(out)))
+    }
+    #[cfg(not(unix))]
+    {
+        Some(std::path::PathBuf::from(String::from_utf8(out).ok()?))
+    }
+}
+
+/// The key a local file is queued and fetched by: its path as written when that is UTF-8, else
+/// its `file://` URI, which keeps every byte of the name (see [`local_path`]).
+pub fn local_key(path: &Path) -> String {
+    match path.to_str() {
+        Some(s) if !s.starts_with("file://") => s.to_string(),
+        _ => file_uri(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())),
+    }
+}
+
+/// The path a [`local_key`] names.
+pub fn local_path(key: &str) -> std::path::PathBuf {
+    path_of_file_uri(key).unwrap_or_else(|| std::path::PathBuf::from(key))
 }
 
 /// A path for a URI: every byte but unreserved characters and `/` percent-encoded.
 pub fn encode_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
+    encode_bytes(path.as_bytes())
+}
+
+fn encode_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
             _ => out.push_str(&format!("%{b:02X}")),
@@ -106,6 +146,20 @@ mod tests {
         assert_eq!(path_of_file_uri(&file_uri(path)).as_deref(), Some(path));
         assert_eq!(path_of_file_uri("s3://b/k"), None);
         assert_eq!(path_of_file_uri("file:///a%2"), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn names_that_are_not_utf8_keep_every_byte() {
+        use std::os::unix::ffi::OsStrExt;
+        let path = Path::new(std::ffi::OsStr::from_bytes(b"/scans/M\xfcller \xff\xfe.pdf"));
+        assert_eq!(file_uri(path), "file:///scans/M%FCller%20%FF%FE.pdf");
+        assert_eq!(path_of_file_uri(&file_uri(path)).as_deref(), Some(path));
+        assert_eq!(local_path(&local_key(path)), path);
+        assert_eq!(local_key(Path::new("/scans/Müller.pdf")), "/scans/Müller.pdf");
+        // A UTF-8 name that looks like a URI is keyed as one, so it comes back as itself.
+        let odd = Path::new("file:/x%41");
+        assert_eq!(local_path(&local_key(odd)), std::path::absolute(odd).unwrap());
     }
 
     #[test]

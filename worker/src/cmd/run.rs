@@ -51,12 +51,12 @@ pub async fn run(cfg: Config, args: RunArgs) -> anyhow::Result<bool> {
     for (i, path) in inputs.iter().enumerate() {
         let permit = permits.clone().acquire_owned().await?;
         let pipeline = pipeline.clone();
-        let key = path.to_string_lossy().into_owned();
+        let key = paperchart_core::source::local_key(path);
         let bar = bar.clone();
         tasks.spawn(async move {
             let (report, _) = pipeline.process(&key).await;
             drop(permit);
-            bar.set_message(report.name.clone());
+            bar.set_message(summary::shown(&report.name));
             bar.inc(1);
             (i, report)
         });
@@ -68,9 +68,11 @@ pub async fn run(cfg: Config, args: RunArgs) -> anyhow::Result<bool> {
     reports.sort_by_key(|(i, _)| *i);
     let reports: Vec<DocReport> = reports.into_iter().map(|(_, r)| r).collect();
     bar.finish_and_clear();
-    pipeline.sink.flush().await?;
+    // The summary is written whatever the flush says: what was read is never lost with it.
+    let flushed = pipeline.sink.flush().await;
     let millis = started.elapsed().as_millis() as u64;
     summary::write(&args.out, &reports, &pipeline.sink.describe(), millis)?;
+    flushed?;
     println!("{}", summary::table(&reports));
     let failed = reports.iter().filter(|r| !r.succeeded()).count();
     let pages: usize = reports.iter().map(|r| r.pages).sum();

@@ -19,6 +19,15 @@ fn abbreviate(kind: &str) -> &str {
     }
 }
 
+/// `s` as it may reach a terminal: control characters (an ANSI escape in a file's name, a
+/// carriage return) shown escaped (`\u{1b}`), never acted on.
+pub fn shown(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
 pub fn table(reports: &[DocReport]) -> String {
     let mut t = Table::new();
     // Wrap to the terminal's width when there is a real one; reasons can be long.
@@ -48,7 +57,7 @@ pub fn table(reports: &[DocReport]) -> String {
             Outcome::Failed { reason, .. } => format!("FAILED: {reason}"),
         };
         t.add_row(vec![
-            Cell::new(&r.name),
+            Cell::new(shown(&r.name)),
             Cell::new(r.class.map_or("-", |c| c.as_str())),
             Cell::new(r.pages),
             Cell::new(read_by),
@@ -57,7 +66,7 @@ pub fn table(reports: &[DocReport]) -> String {
             Cell::new(r.resource_total()),
             Cell::new(r.held),
             Cell::new(format!("{:.1}s", r.millis as f64 / 1000.0)),
-            Cell::new(outcome),
+            Cell::new(shown(&outcome)),
         ]);
     }
     t.to_string()
@@ -155,4 +164,13 @@ fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
     let lead = if len > 0 && last[0] != b'\n' { "\n" } else { "" };
     f.write_all(format!("{lead}{line}\n").as_bytes())?;
     f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_shown_not_sent() {
+        assert_eq!(super::shown("scan.pdf"), "scan.pdf");
+        assert_eq!(super::shown("\u{1b}[2Jevil\r.pdf"), "\\u{1b}[2Jevil\\r.pdf");
+    }
 }

@@ -41,7 +41,7 @@ const FORGET_EVERY: Duration = Duration::from_secs(60);
 
 /// The queue's key for one version of a file: its path, size and modification time.
 fn version_key(path: &Path, st: (u64, i128)) -> String {
-    format!("{}|{}|{}", path.display(), st.0, st.1)
+    format!("{}|{}|{}", paperchart_core::source::local_key(path), st.0, st.1)
 }
 
 /// How often and how patiently the folder is looked at.
@@ -86,7 +86,7 @@ async fn scan(dir: PathBuf, exclude: Vec<PathBuf>, queue: SqliteQueue, every: Sc
             };
             if since.is_some_and(|t| t.elapsed() >= every.settle) {
                 let key = version_key(&path, st);
-                match queue.send_once(&path.to_string_lossy(), &key).await {
+                match queue.send_once(&paperchart_core::source::local_key(&path), &key).await {
                     Ok(true) => queued += 1,
                     Ok(false) => {}
                     Err(e) => tracing::warn!(error = %e, "cannot queue file"),
