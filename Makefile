@@ -17,7 +17,7 @@ TEXTRACT_FIXTURES := $(CACHE)/textract2page/LICENSE
 VENV := .venv
 DEMO_OUT := demo-out
 
-.PHONY: all deps demo fleet-demo chaos bench-fleet bench-ndjson test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples formset formset-eval calibrate terminology terminology-check bench eval devset clean help
+.PHONY: all deps demo fleet-demo chaos bench-fleet bench-ndjson bench-nlp test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples formset formset-eval calibrate terminology terminology-check bench eval devset clean help
 
 all: test
 
@@ -29,6 +29,7 @@ help:
 	@echo "make deploy-check       terraform (fmt, validate, checkov, apply on moto), Dockerfile, alerts, dashboard"
 	@echo "make bench              throughput and memory report (see README)"
 	@echo "make bench-ndjson       the output folder's NDJSON flush cost, 10 to 10,000 documents"
+	@echo "make bench-nlp          NLP time and memory against a text's length, 1 to 100 MB"
 	@echo "make eval               NLP scorecard: negation, entity and code F1, speed against medspaCy"
 	@echo "make devset             regenerate data/eval/ (the NLP development set) with Synthea"
 	@echo "make samples            regenerate samples/ and tests/fixtures/bad/ from synthetic text"
@@ -209,6 +210,12 @@ bench: deps embedded
 # The directory sink's flush cost with 10 to 10,000 documents in the output (see README).
 bench-ndjson: deps
 	$(CARGO) run --release -p paperchart --example ndjson_flush
+
+# `paperchart nlp extract` time and memory against one text's length: 1, 10 and 100 MB, as lines
+# and as one line (see README "Benchmark"). About 15 minutes and 6 GB at 100 MB.
+bench-nlp: deps embedded
+	scripts/ci/install-deps.sh time
+	python3 scripts/demo/bench_nlp_scale.py --bin target/release/paperchart --sizes 1,10,100
 
 # The chaos run at full size (README "Chaos"): 200 documents, three workers killed in turn, a
 # 60 s FHIR outage; prints one line of figures (also in target/chaos-report.txt). make test runs

@@ -352,28 +352,42 @@ impl Builtin {
     /// at the line's first word or at most three words before it, that is a whole product name.
     /// Gives the code and the byte span of the name.
     fn full_product_name(&self, text: &str, hit: &Hit, line_end: usize) -> Option<(Code, usize, usize)> {
+        // A product's name is a few words: only the words within REACH bytes of the drug are
+        // read, however long the line (a text layer may be one line of megabytes).
+        const REACH: usize = 512;
         let (line_start, _) = line_bounds(text, hit.start);
-        let line = &text[line_start..line_end.max(hit.end)];
-        let toks = tokenize(line);
-        let words: Vec<String> = toks.iter().map(|t| fold(t.text(line))).collect();
-        let at = toks.iter().position(|t| line_start + t.start >= hit.start)?;
-        let max = self.term.rxnorm.full_max_words();
-        // From the start of the line (a list entry: "NDA020800 0.3 ML Epinephrine 1 MG/ML
-        // Auto-Injector") or up to three words before the drug name.
-        let starts = std::iter::once(0).chain(at.saturating_sub(3).max(1)..=at);
-        for from in starts {
-            for to in (at + 1..=words.len().min(from + max)).rev() {
-                if let Some(code) = self.term.rxnorm.by_full_name(&words[from..to]) {
-                    // A branded name ends at its closing bracket.
-                    let mut end = line_start + toks[to - 1].end;
-                    if text[end..].starts_with(']') {
-                        end += 1;
-                    }
-                    return Some((code.clone(), line_start + toks[from].start, end));
-                }
-            }
+        let line_end = line_end.max(hit.end);
+        let lo = if hit.start - line_start <= REACH { line_start } else { text.floor_char_boundary(hit.start - REACH) };
+        let hi = if line_end - hit.end <= REACH { line_end } else { text.floor_char_boundary(hit.end + REACH) };
+        let line = &text[lo..hi];
+        let mut toks = tokenize(line);
+        // A word cut by the window is not a word of the name.
+        if lo > line_start && text[..lo].ends_with(char::is_alphanumeric) && toks.first().is_some_and(|t| t.start == 0)
+        {
+            toks.remove(0);
         }
-        None
+        if hi < line_end
+            && text[hi..].starts_with(char::is_alphanumeric)
+            && toks.last().is_some_and(|t| t.end == line.len())
+        {
+            toks.pop();
+        }
+        let words: Vec<String> = toks.iter().map(|t| fold(t.text(line))).collect();
+        let at = toks.iter().position(|t| lo + t.start >= hit.start)?;
+        // From the start of the line (a list entry: "NDA020800 0.3 ML Epinephrine 1 MG/ML
+        // Auto-Injector") or up to three words before the drug name; the name holds the drug.
+        let line_first = lo == line_start;
+        let mut starts =
+            line_first.then_some(0).into_iter().chain(at.saturating_sub(3).max(usize::from(line_first))..=at);
+        starts.find_map(|from| {
+            let (code, n) = self.term.rxnorm.longest_full_name(&words[from..], at + 1 - from)?;
+            // A branded name ends at its closing bracket.
+            let mut end = lo + toks[from + n - 1].end;
+            if text[end..].starts_with(']') {
+                end += 1;
+            }
+            Some((code.clone(), lo + toks[from].start, end))
+        })
     }
 
     fn allergy(&self, text: &str, hit: &Hit, group: &[&Hit]) -> Entity {
@@ -417,16 +431,101 @@ impl Builtin {
     }
 }
 
+/// What a passage is read with that belongs to the whole document (see [`super::passages`]),
+/// in the passage's own offsets.
+struct Passage {
+    /// Where the passage starts in the document's text.
+    at: usize,
+    secs: Vec<Section>,
+    /// The passage's PHI findings.
+    phi: Vec<Entity>,
+    newborn: bool,
+}
+
 impl NlpEngine for Builtin {
+    /// The document's sections and kind are read over the whole text; its findings and PHI
+    /// passage by passage ([`super::passages`]), so the time grows with the text's length. The
+    /// patient is the first passage's that names one (a long text is read in order: the one a
+    /// record is about comes first), never parts of several.
     fn analyze(&self, text: &str) -> NlpOutput {
         let secs = sections(text);
+        let newborn = super::family::newborn_note(text);
+        let mut entities: Vec<Entity> = Vec::new();
+        let mut phi_entities: Vec<Entity> = Vec::new();
+        let mut demographics: Option<super::Demographics> = None;
+        let mut document = super::DocumentFacts::default();
+        let names_someone = |d: &super::Demographics| d.family.is_some() || d.mrn.is_some() || d.birth_date.is_some();
+        for range in super::passages::passages(text, super::passages::PASSAGE_BYTES) {
+            let part = &text[range.clone()];
+            let (phi, demo, facts) = phi::extract(part);
+            if demographics.as_ref().is_none_or(|d| !names_someone(d) && names_someone(&demo)) {
+                demographics = Some(demo);
+            }
+            document.date = document.date.or(facts.date);
+            let passage = Passage { at: range.start, secs: super::sections::within(&secs, &range), phi, newborn };
+            let found = self.read_passage(part, &passage, &mut document);
+            let shift = |mut e: Entity| {
+                e.start += range.start;
+                e.end += range.start;
+                e
+            };
+            entities.extend(found.into_iter().map(shift));
+            phi_entities.extend(passage.phi.into_iter().map(shift));
+        }
+        let demographics = demographics.unwrap_or_default();
+        super::social::one_status_per_habit(&mut entities);
+        super::confidence::score(&mut entities);
+        entities.extend(phi_entities);
+        entities.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(a.kind.cmp(&b.kind)));
+        NlpOutput { entities, demographics, document, ..NlpOutput::default() }
+    }
+
+    /// The document's class first ([`classify`]): it decides what is read. Then the text, then
+    /// the engine's form fields (Textract KEY_VALUE_SET, or those [`paperchart_model::layout`]
+    /// found in the word boxes): each `key: value` read as a labelled field fills what the text left
+    /// out of the patient's demographics. Last, the class's own reading ([`forms`]) narrows and adds.
+    fn analyze_document(&self, document: &paperchart_model::document::Document, text: &str) -> NlpOutput {
+        let class = classify::classify(text, Some(document));
+        let mut out = self.analyze(text);
+        for page in &document.pages {
+            fill_from_fields(page, &mut out.demographics);
+        }
+        // Results printed as tables, read by column: they replace what the inline reading made
+        // of the same row.
+        for r in super::columns::read(document, text, &self.term) {
+            out.entities.retain(|e| !(e.kind == EntityType::Test && overlaps(e, r.start, r.end)));
+            out.entities.push(r);
+        }
+        out.entities.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(a.kind.cmp(&b.kind)));
+        forms::read(class, text, document, &self.term, &mut out);
+        out.answers = checkboxes::answers(document, text);
+        checkboxes::apply(&out.answers, &mut out.entities);
+        out.document.class = class;
+        super::confidence::score(&mut out.entities);
+        super::confidence::weigh_by_ocr(&mut out.entities, document);
+        out
+    }
+
+    fn assertion(&self, text: &str, start: usize, end: usize) -> Assertion {
+        if let Some(answer) = gates::question_answer(text, end) {
+            return answer;
+        }
+        let secs = sections(text);
+        let (section, floor) = self.section_of(&secs, start);
+        self.assertor.assert(text, start, end, section, floor)
+    }
+}
+
+impl Builtin {
+    /// The findings of one passage (the whole text, unless it is long), in its own offsets.
+    fn read_passage(&self, text: &str, passage: &Passage, document: &mut super::DocumentFacts) -> Vec<Entity> {
+        let secs = &passage.secs;
+        let phi_entities = &passage.phi;
         let tokens = tokenize(text);
         let mut ids = self.term.lexicon.ids(text, &tokens);
-        self.repair_drug_names(text, &secs, &tokens, &mut ids);
+        self.repair_drug_names(text, secs, &tokens, &mut ids);
         let hits = self.term.lexicon.find(text, &tokens, &ids, |_| true);
-        let (phi_entities, demographics, mut document) = phi::extract(text);
         let vitals = measure::vitals(text, &self.term);
-
         let mut entities: Vec<Entity> = Vec::new();
         let p = patterns();
         for m in p.nkda.find_iter(text) {
@@ -441,7 +540,7 @@ impl NlpEngine for Builtin {
                 m.end(),
                 self.term.snomed_code(code).into_iter().collect(),
             );
-            e.section = self.section_of(&secs, m.start()).0;
+            e.section = self.section_of(secs, m.start()).0;
             entities.push(e);
         }
         entities.extend(vitals);
@@ -458,16 +557,16 @@ impl NlpEngine for Builtin {
             let (start, end) = (hit.start, hit.end);
             // Words of a section heading ("Chief Complaint:", "History of Present Illness:") name
             // the section, not a finding.
-            let in_heading = section_at(&secs, start).is_some_and(|s| start < s.body_start);
+            let in_heading = section_at(secs, start).is_some_and(|s| start < s.body_start);
             let taken = in_heading
                 || entities.iter().any(|e| overlaps(e, start, end))
                 || phi_entities.iter().any(|e| e.subtype == Some(Subtype::Name) && overlaps(e, start, end));
-            let (section, _) = self.section_of(&secs, start);
+            let (section, _) = self.section_of(secs, start);
             let has = |k: ConceptKind| group.iter().find(|h| h.kind == k).copied();
             // A title ("DISCHARGE SUMMARY", "Medication List") near the top says what the document is,
             // even when it doubles as a section heading.
             if let Some(doc) = has(ConceptKind::DocType) {
-                if document.doc_type.is_none() && text[..start].matches('\n').count() < 6 {
+                if passage.at == 0 && document.doc_type.is_none() && text[..start].matches('\n').count() < 6 {
                     document.doc_type = self.term.concepts[doc.concept as usize].codes.first().cloned();
                 }
                 i = j;
@@ -508,7 +607,7 @@ impl NlpEngine for Builtin {
                 // "Drinks alcohol", "smokes tobacco": substance use, not medication.
                 None
             } else if let Some(d) = drug {
-                let idx = hits.iter().position(|h| std::ptr::eq(h, d)).unwrap_or(i);
+                let idx = i + group.iter().position(|h| std::ptr::eq(*h, d)).unwrap_or(0);
                 Some(self.medication(text, d, &hits, idx))
             } else if section == Some(SectionKind::Allergies) {
                 // Conditions under Allergies are reactions, read with their allergen.
@@ -570,7 +669,7 @@ impl NlpEngine for Builtin {
                 None if !gates::code_context_near(text, g_start) => {}
                 None => {
                     let mut e = self.new_entity(EntityType::Condition, None, text, g_start, g_end, vec![code]);
-                    e.section = self.section_of(&secs, g_start).0;
+                    e.section = self.section_of(secs, g_start).0;
                     entities.push(e);
                 }
             }
@@ -584,7 +683,7 @@ impl NlpEngine for Builtin {
             let is_nkda =
                 e.kind == EntityType::Allergy && e.codes.iter().any(|c| c.code == "409137002" || c.code == "716186003");
             if !is_nkda {
-                let (section, floor) = self.section_of(&secs, e.start);
+                let (section, floor) = self.section_of(secs, e.start);
                 e.assertion = self.assertor.assert(&masked, e.start, e.end, section, floor);
             }
         }
@@ -597,7 +696,7 @@ impl NlpEngine for Builtin {
         });
         self.apply_gates(text, &mut entities);
         self.administrations_are_routes(text, &mut entities);
-        if super::family::newborn_note(text) {
+        if passage.newborn {
             for e in entities.iter_mut().filter(|e| e.kind == EntityType::Condition && e.assertion != Assertion::Absent)
             {
                 if super::family::mothers_in_newborn_note(text, e.start, e.end) {
@@ -612,49 +711,9 @@ impl NlpEngine for Builtin {
             e.attrs.relative = super::family::relative_of(text, e.start, e.end);
         }
         super::social::screen(text, &mut entities);
-        super::confidence::score(&mut entities);
-        entities.extend(phi_entities);
-        entities.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(a.kind.cmp(&b.kind)));
-        NlpOutput { entities, demographics, document, ..NlpOutput::default() }
+        entities
     }
 
-    /// The document's class first ([`classify`]): it decides what is read. Then the text, then
-    /// the engine's form fields (Textract KEY_VALUE_SET, or those [`paperchart_model::layout`]
-    /// found in the word boxes): each `key: value` read as a labelled field fills what the text left
-    /// out of the patient's demographics. Last, the class's own reading ([`forms`]) narrows and adds.
-    fn analyze_document(&self, document: &paperchart_model::document::Document, text: &str) -> NlpOutput {
-        let class = classify::classify(text, Some(document));
-        let mut out = self.analyze(text);
-        for page in &document.pages {
-            fill_from_fields(page, &mut out.demographics);
-        }
-        // Results printed as tables, read by column: they replace what the inline reading made
-        // of the same row.
-        for r in super::columns::read(document, text, &self.term) {
-            out.entities.retain(|e| !(e.kind == EntityType::Test && overlaps(e, r.start, r.end)));
-            out.entities.push(r);
-        }
-        out.entities.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(a.kind.cmp(&b.kind)));
-        forms::read(class, text, document, &self.term, &mut out);
-        out.answers = checkboxes::answers(document, text);
-        checkboxes::apply(&out.answers, &mut out.entities);
-        out.document.class = class;
-        super::confidence::score(&mut out.entities);
-        super::confidence::weigh_by_ocr(&mut out.entities, document);
-        out
-    }
-
-    fn assertion(&self, text: &str, start: usize, end: usize) -> Assertion {
-        if let Some(answer) = gates::question_answer(text, end) {
-            return answer;
-        }
-        let secs = sections(text);
-        let (section, floor) = self.section_of(&secs, start);
-        self.assertor.assert(text, start, end, section, floor)
-    }
-}
-
-impl Builtin {
     /// What [`gates`] says of each finding: a field label or an identity caption is no finding;
     /// a finding inside a question takes the answer written after it.
     fn apply_gates(&self, text: &str, entities: &mut Vec<Entity>) {
@@ -1478,6 +1537,36 @@ Diagnosis: Essential hypertension (I10)
             assert_eq!(stands(text), [(field.to_string(), Assertion::Present)], "{text}");
         }
         assert_eq!(stands("Tobacco: quit smoking in 1958."), [], "quit, and the habit again: stays an answer");
+    }
+
+    #[test]
+    fn a_long_text_is_read_in_passages_as_its_parts_are() {
+        use crate::passages::PASSAGE_BYTES;
+        let note = "Past Medical History: asthma and hypertension. Denies chest pain.\nMedications: lisinopril 10 mg po daily\n\n";
+        let read = |out: &NlpOutput, from: usize| -> Vec<(EntityType, usize, Assertion, Option<String>)> {
+            let mut v: Vec<_> = out
+                .entities
+                .iter()
+                .filter(|e| e.start >= from && e.end <= from + note.len())
+                .map(|e| (e.kind, e.start - from, e.assertion, e.attrs.route.clone()))
+                .collect();
+            v.sort_by_key(|x| (x.1, x.0));
+            v
+        };
+        let alone = read(&engine().analyze(note), 0);
+        assert!(alone.len() >= 4, "{alone:?}");
+        let copies = PASSAGE_BYTES / note.len() * 3;
+        let long = engine().analyze(&note.repeat(copies));
+        for k in 0..copies {
+            assert_eq!(read(&long, k * note.len()), alone, "copy {k}");
+        }
+        // A section that runs across a passage's end still holds what follows it: a family
+        // history's conditions stay the family's.
+        let family = format!("Family History:\n{}", "Diabetes mellitus.\nAsthma.\n".repeat(PASSAGE_BYTES / 10));
+        let out = engine().analyze(&family);
+        let conditions: Vec<&Entity> = out.entities.iter().filter(|e| e.kind == EntityType::Condition).collect();
+        assert!(conditions.last().is_some_and(|e| e.start > PASSAGE_BYTES * 2), "{}", conditions.len());
+        assert!(conditions.iter().all(|e| e.assertion == Assertion::Family));
     }
 
     #[test]

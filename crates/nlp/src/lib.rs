@@ -26,6 +26,7 @@ pub mod gates;
 pub mod lexicon;
 pub mod measure;
 pub mod meds;
+pub mod passages;
 pub mod phi;
 pub mod phi_more;
 pub mod repair;

@@ -79,7 +79,24 @@ pub fn sections(text: &str) -> Vec<Section> {
 
 /// The section holding byte `offset`, if any.
 pub fn section_at(sections: &[Section], offset: usize) -> Option<&Section> {
-    sections.iter().rev().find(|s| s.start <= offset && offset < s.end.max(s.start + 1))
+    // Sections follow one another without overlapping: only the last one starting at or before
+    // `offset` can hold it (found by halving, not by walking every heading before it).
+    let after = sections.partition_point(|s| s.start <= offset);
+    sections[..after].last().filter(|s| offset < s.end.max(s.start + 1))
+}
+
+/// `sections` as seen from the passage `range` of their text: those that cover part of it, with
+/// offsets into the passage (one begun before it starts at 0).
+pub fn within(sections: &[Section], range: &std::ops::Range<usize>) -> Vec<Section> {
+    let first = sections.partition_point(|s| s.end <= range.start);
+    let last = sections.partition_point(|s| s.start < range.end);
+    sections[first..last.max(first)]
+        .iter()
+        .map(|s| {
+            let at = |x: usize| x.clamp(range.start, range.end) - range.start;
+            Section { kind: s.kind, start: at(s.start), end: at(s.end), body_start: at(s.body_start) }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -141,7 +141,12 @@ pub fn screen(text: &str, entities: &mut Vec<Entity>) {
         }
         true
     });
-    // One value per habit: statuses that disagree say nothing for sure.
+}
+
+/// One value per habit in a document: statuses that disagree ("never smoker" and "current
+/// smoker") say nothing for sure, and all become possible. Read over the whole document's
+/// findings, after [`screen`] has read each where it is written.
+pub fn one_status_per_habit(entities: &mut [Entity]) {
     for h in [Habit::Tobacco, Habit::Alcohol] {
         let values: std::collections::BTreeSet<&'static str> =
             entities.iter().filter(|e| habit(e).is_some_and(|(x, _)| x == h)).filter_map(value).collect();

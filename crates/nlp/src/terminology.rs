@@ -109,8 +109,9 @@ pub struct RxIndex {
     /// (`24 hr metformin hydrochloride 500 mg extended release oral tablet`, `sulfamethoxazole
     /// trimethoprim`), for names written out in full.
     full: HashMap<String, Code>,
-    /// The most words a full name has.
-    full_max_words: usize,
+    /// The most words of a full name, by its first word: a run of words is looked up only
+    /// from a word some full name starts with.
+    full_words_from: HashMap<String, usize>,
 }
 
 /// What is known of a medication mention when looking up its RxNorm code.
@@ -144,7 +145,10 @@ impl RxIndex {
         }
         if name.chars().any(|c| c.is_ascii_digit()) || name.contains(" / ") {
             let words = term_tokens(name);
-            self.full_max_words = self.full_max_words.max(words.len());
+            if let Some(first) = words.first() {
+                let most = self.full_words_from.entry(first.clone()).or_default();
+                *most = (*most).max(words.len());
+            }
             // Two codes under one name: Synthea's, which its records carry.
             let new = Code::new(SYSTEM_RXNORM, code, name);
             match self.full.entry(words.join(" ")) {
@@ -257,15 +261,25 @@ impl RxIndex {
     }
 
     /// The product whose whole name is `words` (normalised tokens), if RxNorm names one so.
-    pub fn by_full_name(&self, words: &[String]) -> Option<&Code> {
-        if words.len() > self.full_max_words {
+    /// The product whose whole name is the longest run of `words` from the first, that is at
+    /// least `min` words long: the code and the number of words.
+    pub fn longest_full_name(&self, words: &[String], min: usize) -> Option<(&Code, usize)> {
+        let most = words.first().and_then(|w| self.full_words_from.get(w)).copied().unwrap_or(0);
+        let words = &words[..words.len().min(most)];
+        if words.len() < min.max(1) {
             return None;
         }
-        self.full.get(&words.join(" "))
-    }
-
-    pub fn full_max_words(&self) -> usize {
-        self.full_max_words
+        // The run's words joined once; each shorter run is a prefix of it.
+        let mut joined = String::new();
+        let mut ends = Vec::with_capacity(words.len());
+        for w in words {
+            if !joined.is_empty() {
+                joined.push(' ');
+            }
+            joined.push_str(w);
+            ends.push(joined.len());
+        }
+        (min.max(1)..=words.len()).rev().find_map(|n| self.full.get(&joined[..ends[n - 1]]).map(|c| (c, n)))
     }
 
     pub fn len(&self) -> usize {
