@@ -256,3 +256,50 @@ fn a_patient_another_writer_created_meanwhile_is_merged_back_when_the_server_let
     assert_eq!(restored["resource"]["address"][0]["text"], "1 Harbor Rd, Mystic, CT 06355", "their address back");
     assert_eq!(restored["resource"]["birthDate"], "1971-09-23", "our birth date kept");
 }
+
+#[test]
+fn an_answer_that_crawls_past_the_timeout_is_retried_as_timed_out() {
+    // Before: the cut answer was read as an empty body, "refused (200): response is not JSON",
+    // final.
+    let (base, posts) = scripted(vec![Reply::Trickle]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = paperchart()
+        .env("PAPERCHART_FHIR_TOKEN", TOKEN)
+        .env("PAPERCHART__SINK__BACKOFF_BASE_MS", "50")
+        .env("PAPERCHART__SINK__TIMEOUT_SECS", "1")
+        .env("PAPERCHART_LOG", "info")
+        .args(["run", "--no-progress", "--sink", "fhir", "--fhir-url", &base, "--out"])
+        .arg(tmp.path())
+        .arg(samples().join("documents/lab-report.pdf"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(post_times(&posts).len(), 2, "the crawling answer, then the write: {stderr}");
+}
+
+#[test]
+fn a_hung_server_fails_the_document_within_the_write_deadline() {
+    let (base, posts) = scripted((0..20).map(|_| Reply::Hang).collect());
+    let tmp = tempfile::tempdir().unwrap();
+    let out = paperchart()
+        .env("PAPERCHART_FHIR_TOKEN", TOKEN)
+        .env("PAPERCHART__SINK__BACKOFF_BASE_MS", "50")
+        .env("PAPERCHART__SINK__TIMEOUT_SECS", "1")
+        .env("PAPERCHART__SINK__MAX_ATTEMPTS", "10")
+        .env("PAPERCHART__SINK__WRITE_DEADLINE_SECS", "3")
+        .args(["run", "--no-progress", "--sink", "fhir", "--fhir-url", &base, "--out"])
+        .arg(tmp.path())
+        .arg(samples().join("documents/lab-report.pdf"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = read_json(&tmp.path().join("summary.json"));
+    let failure = &summary["failures"][0];
+    assert_eq!(failure["class"], "transient", "{failure}");
+    let reason = failure["reason"].as_str().unwrap();
+    assert!(reason.contains("timed out") && reason.contains("sink.write_deadline_secs"), "{reason}");
+    assert!(!reason.contains("will retry"), "the run has ended: {reason}");
+    // Ten attempts of 1 s each would not fit in 3 s.
+    assert!(post_times(&posts).len() < 10, "{}", post_times(&posts).len());
+}

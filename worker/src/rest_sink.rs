@@ -22,6 +22,10 @@ use paperchart_model::bundle::{delete_request, transactions, Bundle, Entry};
 /// `identifier_search`: the server refused a search by identifier; not asked again.
 const NO_SEARCH: u8 = 2;
 
+/// The largest answer read from the server: a transaction-response of 100 entries returned in
+/// full is a few MB.
+const MAX_RESPONSE_BYTES: usize = 64 << 20;
+
 pub struct RestSink {
     client: reqwest::Client,
     base: String,
@@ -30,6 +34,9 @@ pub struct RestSink {
     max_attempts: u32,
     backoff: Backoff,
     max_entries: usize,
+    /// One request's timeout, and one document's whole write's.
+    timeout: Duration,
+    deadline: Duration,
     /// Whether the server searches Patients by identifier: 0 not known yet, [`NO_SEARCH`].
     identifier_search: std::sync::atomic::AtomicU8,
 }
@@ -127,6 +134,8 @@ impl RestSink {
             token: Some(cfg.bearer_token.clone()).filter(|t| !t.is_empty()),
             signer: None,
             max_attempts: cfg.max_attempts,
+            timeout: Duration::from_secs(cfg.timeout_secs),
+            deadline: Duration::from_secs(cfg.write_deadline_secs),
             backoff: Backoff::new(
                 Duration::from_millis(cfg.backoff_base_ms),
                 Duration::from_millis(cfg.backoff_max_ms),
@@ -200,14 +209,13 @@ impl RestSink {
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<(u16, Option<String>, String), SinkError> {
         let resp = req.send().await.map_err(|e| {
             metrics::sink_request(None);
-            // Without the URL: a search's query holds the patient's identifier.
-            SinkError::Transient { status: None, detail: format!("network: {}", e.without_url()), retry_after: None }
+            self.network(e)
         })?;
         let status = resp.status().as_u16();
         metrics::sink_request(Some(status));
         let wait = retry_after(resp.headers());
         let etag = resp.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let text = resp.text().await.unwrap_or_default();
+        let text = self.body(status, resp).await?;
         if status == 429 || status >= 500 {
             return Err(SinkError::Transient {
                 status: Some(status),
@@ -216,6 +224,38 @@ impl RestSink {
             });
         }
         Ok((status, etag, text))
+    }
+
+    /// A request that got no whole answer: timed out (the body trickling past the timeout too),
+    /// or the network failed. Transient either way: the write may be tried again.
+    fn network(&self, e: reqwest::Error) -> SinkError {
+        // Without the URL: a search's query holds the patient's identifier.
+        let detail = if e.is_timeout() {
+            format!("timed out after {} s (sink.timeout_secs)", self.timeout.as_secs())
+        } else {
+            format!("network: {}", e.without_url())
+        };
+        SinkError::Transient { status: None, detail, retry_after: None }
+    }
+
+    /// The answer's body, read up to [`MAX_RESPONSE_BYTES`]: a server's answer never costs more
+    /// memory than that (one of 300 MB cost 1.5 GB read whole).
+    async fn body(&self, status: u16, mut resp: reqwest::Response) -> Result<String, SinkError> {
+        let too_large = || SinkError::Rejected {
+            status,
+            detail: format!("answer larger than {} MB: not read", MAX_RESPONSE_BYTES >> 20),
+        };
+        if resp.content_length().is_some_and(|n| n > MAX_RESPONSE_BYTES as u64) {
+            return Err(too_large());
+        }
+        let mut buf = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.network(e))? {
+            if buf.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(String::from_utf8_lossy(&buf).into_owned())
     }
 
     async fn post_once(&self, body: &Value) -> Result<Vec<EntryOutcome>, SinkError> {
@@ -596,7 +636,30 @@ impl RestSink {
 
 #[async_trait]
 impl FhirSink for RestSink {
+    /// The document's write, within `sink.write_deadline_secs` whatever the server does. Past
+    /// it the write is transient ("timed out"): what a cut transaction may have stored is put
+    /// again, by the same ids, when the document is processed again.
     async fn write(&self, bundle: &Bundle) -> Result<WriteOutcome, SinkError> {
+        match tokio::time::timeout(self.deadline, self.write_whole(bundle)).await {
+            Ok(result) => result,
+            Err(_) => Err(SinkError::Transient {
+                status: None,
+                detail: format!(
+                    "timed out: the write took over {} s (sink.write_deadline_secs)",
+                    self.deadline.as_secs()
+                ),
+                retry_after: None,
+            }),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("FHIR server {}", self.base)
+    }
+}
+
+impl RestSink {
+    async fn write_whole(&self, bundle: &Bundle) -> Result<WriteOutcome, SinkError> {
         let mut outcome = WriteOutcome::default();
         let mut round = 0;
         'plan: loop {
@@ -635,10 +698,6 @@ impl FhirSink for RestSink {
                 .emit();
             return Ok(outcome);
         }
-    }
-
-    fn describe(&self) -> String {
-        format!("FHIR server {}", self.base)
     }
 }
 

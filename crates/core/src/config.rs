@@ -232,8 +232,12 @@ pub struct SinkConfig {
     pub fhir_url: String,
     /// Bearer token sent to the FHIR server; empty for none.
     pub bearer_token: String,
-    /// Per-request timeout.
+    /// Per-request timeout, the answer's body included.
     pub timeout_secs: u64,
+    /// The longest one document's write may take, every attempt and transaction included: a
+    /// hung or crawling server fails the document (transient, "timed out") instead of holding a
+    /// worker for attempts × timeout.
+    pub write_deadline_secs: u64,
     /// Attempts per Bundle before a transient failure is reported.
     pub max_attempts: u32,
     /// First retry delay; doubles each attempt, with full jitter.
@@ -257,6 +261,7 @@ impl Default for SinkConfig {
             fhir_url: String::new(),
             bearer_token: String::new(),
             timeout_secs: 60,
+            write_deadline_secs: 300,
             max_attempts: 6,
             backoff_base_ms: 200,
             backoff_max_ms: 30_000,
@@ -437,6 +442,13 @@ impl Config {
         }
         if self.sink.timeout_secs == 0 {
             return bad("sink.timeout_secs", 0, "must be at least 1");
+        }
+        if self.sink.write_deadline_secs < self.sink.timeout_secs {
+            return bad(
+                "sink.write_deadline_secs",
+                self.sink.write_deadline_secs,
+                "must be at least sink.timeout_secs (one request's timeout)",
+            );
         }
         if self.sink.max_attempts == 0 {
             return bad("sink.max_attempts", 0, "must be at least 1");

@@ -45,7 +45,7 @@ impl WriteOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     /// Worth retrying later: network trouble, 429, 5xx.
-    #[error("FHIR write failed, will retry: {detail}")]
+    #[error("FHIR write failed (transient): {detail}")]
     Transient { status: Option<u16>, detail: String, retry_after: Option<Duration> },
     /// Retrying the same Bundle would fail the same way: 4xx other than 429, an entry refused.
     #[error("FHIR write refused ({status}): {detail}")]

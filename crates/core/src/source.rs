@@ -158,7 +158,7 @@ mod tests {
         assert_eq!(local_path(&local_key(path)), path);
         assert_eq!(local_key(Path::new("/scans/Müller.pdf")), "/scans/Müller.pdf");
         // A UTF-8 name that looks like a URI is keyed as one, so it comes back as itself.
-        let odd = Path::new("file:/x%41");
+        let odd = Path::new("file://x%41");
         assert_eq!(local_path(&local_key(odd)), std::path::absolute(odd).unwrap());
     }
 

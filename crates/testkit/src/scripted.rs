@@ -37,6 +37,11 @@ pub enum Reply {
     Accept,
     /// A transaction-response with `200 OK` for every entry: each PUT updated what was there.
     Updated,
+    /// [`Reply::Accept`], its head at once and its body a byte every 200 ms (a server crawling
+    /// past the client's timeout).
+    Trickle,
+    /// No answer at all: the connection is held open for a minute.
+    Hang,
 }
 
 /// One request the scripted server saw.
@@ -107,6 +112,34 @@ pub fn scripted_with(script: Vec<Reply>, reads: Vec<(String, Vec<String>)>) -> (
             } else {
                 match script.next().unwrap_or(Reply::Accept) {
                     Reply::Status(s, h, b) => (s, h, b.to_string()),
+                    Reply::Hang => {
+                        std::thread::spawn(move || {
+                            std::thread::sleep(std::time::Duration::from_secs(60));
+                            drop(stream);
+                        });
+                        continue;
+                    }
+                    Reply::Trickle => {
+                        let req: Value = serde_json::from_slice(&body).unwrap();
+                        let n = req["entry"].as_array().map_or(0, Vec::len);
+                        let entries = vec![json!({"response": {"status": "201 Created"}}); n];
+                        let text = json!({"resourceType": "Bundle", "type": "transaction-response", "entry": entries})
+                            .to_string();
+                        std::thread::spawn(move || {
+                            let head = format!(
+                                "HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                                text.len()
+                            );
+                            let _ = stream.write_all(head.as_bytes());
+                            for b in text.bytes() {
+                                std::thread::sleep(std::time::Duration::from_millis(200));
+                                if stream.write_all(&[b]).is_err() {
+                                    return;
+                                }
+                            }
+                        });
+                        continue;
+                    }
                     reply @ (Reply::Accept | Reply::Updated) => {
                         let req: Value = serde_json::from_slice(&body).unwrap();
                         let n = req["entry"].as_array().map_or(0, Vec::len);
