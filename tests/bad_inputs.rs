@@ -34,6 +34,10 @@ fn every_bad_file_gets_its_reason_and_the_good_one_still_goes_through() {
         ("notes.txt", "unsupported_type", "plain text"),
         ("bomb.png", "too_many_pixels", "decompression bomb"),
         ("huge-page.pdf", "too_many_pixels", "limits.max_pixels_per_page"),
+        // Decoded leniently, both were blank pages "needing review" with exit 0.
+        ("noise-scan.jpg", "corrupt", "damaged scan data"),
+        ("damaged-image.pdf", "corrupt", "page 1: 1 image(s) could not be decoded"),
+        ("cut-content.pdf", "corrupt", "page 1: its content is missing"),
     ];
     for (name, error, words) in expected {
         let (status, e, reason) = outcome(name);
@@ -41,10 +45,10 @@ fn every_bad_file_gets_its_reason_and_the_good_one_still_goes_through() {
         assert!(reason.contains(words), "{name}: reason {reason:?} should mention {words:?}");
     }
     assert_eq!(outcome("lab-report.pdf").0, "ok");
-    assert_eq!(summary["failed"], 8);
+    assert_eq!(summary["failed"], 11);
     assert_eq!(summary["succeeded"], 1);
     let dead = std::fs::read_to_string(out.join("dead-letter.ndjson")).unwrap();
-    assert_eq!(dead.lines().count(), 8);
+    assert_eq!(dead.lines().count(), 11);
     assert!(dead.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["class"] == "permanent"));
     assert_eq!(std::fs::read_dir(out.join("bundles")).unwrap().count(), 1);
 }

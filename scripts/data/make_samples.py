@@ -531,6 +531,9 @@ def bad_inputs():
         f.write(b"%PDF-1.4\n" + bytes(random.Random(5).randrange(256) for _ in range(3000)))
     with open(os.path.join(BAD, "truncated.pdf"), "wb") as f:
         f.write(good[: len(good) // 3])
+    # Cut where its page tree can be rebuilt but its content stream is gone: a blank page.
+    with open(os.path.join(BAD, "cut-content.pdf"), "wb") as f:
+        f.write(good[: len(good) * 6 // 10])
     c = canvas.Canvas(os.path.join(BAD, "encrypted.pdf"), pagesize=letter, invariant=1,
                       encrypt=StandardEncryption("user-secret", "owner-secret", strength=128))
     c.drawString(72, 700, "Patient Name: Test, Encrypted   MRN: 99999999")
@@ -546,6 +549,42 @@ def bad_inputs():
     c.rect(10, 10, 100, 100)
     c.showPage()
     c.save()
+    rng = random.Random(7)
+    # A JPEG whose scan data is random bytes (its headers the intake form's): decoded leniently it
+    # is a grey page, strictly it is damaged.
+    with open(os.path.join(SAMPLES, "intake-form.jpg"), "rb") as f:
+        jpeg = f.read()
+    sos = jpeg.find(b"\xff\xda")
+    start = sos + 2 + int.from_bytes(jpeg[sos + 2:sos + 4], "big")
+    noise = bytes(rng.getrandbits(8) for _ in range(len(jpeg) - start - 2)).replace(b"\xff", b"\xfe")
+    with open(os.path.join(BAD, "noise-scan.jpg"), "wb") as f:
+        f.write(jpeg[:start] + noise + b"\xff\xd9")
+    # A scanned page whose only image is a damaged JPEG 2000 stream: rendered, it is blank.
+    with open(os.path.join(BAD, "damaged-image.pdf"), "wb") as f:
+        f.write(pdf_with_image(b"/JPXDecode", bytes(rng.getrandbits(8) for _ in range(3000))))
+
+
+def pdf_with_image(filter_name, data):
+    """A one-page PDF drawing one 1700 x 2200 gray image stream, as written."""
+    content = b"q 500 0 0 700 50 50 cm /Im1 Do Q"
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /XObject << /Im1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /XObject /Subtype /Image /Width 1700 /Height 2200 /ColorSpace /DeviceGray"
+        b" /BitsPerComponent 8 /Filter " + filter_name + b" /Length %d >>\nstream\n" % len(data) + data + b"\nendstream",
+    ]
+    out, offsets = b"%PDF-1.5\n", []
+    for n, obj in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

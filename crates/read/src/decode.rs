@@ -211,7 +211,31 @@ fn image_dimensions(bytes: &[u8], kind: Kind) -> Result<(u32, u32), DecodeError>
     reader.into_dimensions().map_err(|e| DecodeError::corrupt(kind_name(kind), e))
 }
 
+/// Whether a JPEG's scan data decodes as the standard says. `image` decodes leniently: where the
+/// data stops making sense (random bytes, a damaged transfer) it fills the rest of the page in
+/// grey and says nothing, and the blank page would pass for a document with nothing to read.
+/// The same decoder in strict mode says what is wrong. Bytes between headers, which strict mode
+/// also refuses, are harmless and pass.
+fn jpeg_scan_damage(bytes: &[u8]) -> Option<String> {
+    use zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
+    let options = DecoderOptions::default()
+        .set_strict_mode(true)
+        .jpeg_set_out_colorspace(ColorSpace::Luma)
+        .set_max_width(usize::from(u16::MAX))
+        .set_max_height(usize::from(u16::MAX));
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    match decoder.decode() {
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()).filter(|e| !e.contains("Extra bytes between headers")),
+    }
+}
+
 fn single_image(bytes: &[u8], kind: Kind, limits: &Limits) -> Result<Raster, DecodeError> {
+    if kind == Kind::Jpeg {
+        if let Some(damage) = jpeg_scan_damage(bytes) {
+            return Err(DecodeError::corrupt("JPEG", format!("damaged scan data ({damage})")));
+        }
+    }
     let mut reader = image::ImageReader::new(Cursor::new(bytes));
     reader.set_format(image_format(kind));
     let mut lim = image::Limits::default();

@@ -81,6 +81,14 @@ impl PdfFile {
             .page_ids
             .get(number as usize - 1)
             .ok_or_else(|| DecodeError::corrupt("PDF", format!("no page {number}")))?;
+        if content_missing(&self.text, id) {
+            // A file cut short keeps its page tree (rebuilt from what is left) but not the page's
+            // content: read, it would be a blank page passing for the document.
+            return Err(DecodeError::corrupt(
+                "PDF",
+                format!("page {number}: its content is missing (the file is cut short)"),
+            ));
+        }
         let lines = text_layer(&self.text, id, limits.max_content_bytes as usize)
             .map_err(|e| pdf_error(e, Some(number), limits))?;
         let letters: usize = lines.iter().map(|l| l.text.chars().filter(|c| c.is_alphanumeric()).count()).sum();
@@ -110,7 +118,18 @@ impl PdfFile {
             });
         }
         let cache = hayro::RenderCache::new();
-        let settings = hayro::hayro_interpret::InterpreterSettings::default();
+        // An image that cannot be decoded (a damaged JBIG2, JPX or JPEG stream) is left out of
+        // the rendering, silently: counted here, it makes the page damaged, not blank.
+        let failed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = failed.clone();
+        let settings = hayro::hayro_interpret::InterpreterSettings {
+            warning_sink: Arc::new(move |w| {
+                if matches!(w, hayro::hayro_interpret::InterpreterWarning::ImageDecodeFailure) {
+                    seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }),
+            ..Default::default()
+        };
         let pixmap = hayro::render(
             page,
             &cache,
@@ -118,6 +137,13 @@ impl PdfFile {
             &hayro::RenderSettings::default(),
             &hayro::PixmapSettings { x_scale: scale, y_scale: scale, bg_color: WHITE },
         );
+        let failed = failed.load(std::sync::atomic::Ordering::Relaxed);
+        if failed > 0 {
+            return Err(DecodeError::corrupt(
+                "PDF",
+                format!("page {number}: {failed} image(s) could not be decoded (damaged image data)"),
+            ));
+        }
         let pixels = pixmap.data().iter().map(|p| luma(p.r, p.g, p.b)).collect::<Vec<u8>>();
         Ok(Raster {
             width: pixmap.width() as u32,
@@ -233,6 +259,27 @@ fn font_info<'a>(doc: &'a LoDocument, font: &'a Dictionary, limit: usize) -> Fon
 }
 
 /// Reads the positioned text of one page and assembles it into lines.
+/// Whether the page names content streams the file does not hold. A page without `/Contents`
+/// is blank by design and is not missing anything.
+fn content_missing(doc: &LoDocument, page_id: ObjectId) -> bool {
+    let Ok(page) = doc.get_dictionary(page_id) else { return true };
+    let absent = |o: &Object| match o {
+        Object::Reference(id) => !matches!(doc.get_object(*id), Ok(Object::Stream(_)) | Ok(Object::Array(_))),
+        Object::Stream(_) => false,
+        _ => true,
+    };
+    match page.get(b"Contents") {
+        Err(_) => false,
+        Ok(Object::Array(parts)) => parts.iter().any(absent),
+        Ok(Object::Reference(id)) => match doc.get_object(*id) {
+            Ok(Object::Array(parts)) => parts.iter().any(absent),
+            Ok(Object::Stream(_)) => false,
+            _ => true,
+        },
+        Ok(other) => absent(other),
+    }
+}
+
 fn text_layer(doc: &LoDocument, page_id: ObjectId, limit: usize) -> Result<Vec<Line>, lopdf::Error> {
     let fonts = doc.get_page_fonts(page_id)?;
     let infos: BTreeMap<Vec<u8>, FontInfo> =
