@@ -17,7 +17,7 @@ TEXTRACT_FIXTURES := $(CACHE)/textract2page/LICENSE
 VENV := .venv
 DEMO_OUT := demo-out
 
-.PHONY: all deps demo fleet-demo chaos bench-fleet bench-ndjson bench-nlp test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples formset formset-eval calibrate terminology terminology-check bench eval devset clean help
+.PHONY: all deps demo fleet-demo chaos bench-fleet bench-ndjson bench-nlp fuzz test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples formset formset-eval calibrate terminology terminology-check bench eval devset clean help
 
 all: test
 
@@ -30,6 +30,7 @@ help:
 	@echo "make bench              throughput and memory report (see README)"
 	@echo "make bench-ndjson       the output folder's NDJSON flush cost, 10 to 10,000 documents"
 	@echo "make bench-nlp          NLP time and memory against a text's length, 1 to 100 MB"
+	@echo "make fuzz               the decoders against 20,000 damaged files (make test runs 300)"
 	@echo "make eval               NLP scorecard: negation, entity and code F1, speed against medspaCy"
 	@echo "make devset             regenerate data/eval/ (the NLP development set) with Synthea"
 	@echo "make samples            regenerate samples/ and tests/fixtures/bad/ from synthetic text"
@@ -216,6 +217,14 @@ bench-ndjson: deps
 bench-nlp: deps embedded
 	scripts/ci/install-deps.sh time
 	python3 scripts/demo/bench_nlp_scale.py --bin target/release/paperchart --sizes 1,10,100
+
+# The decoders' long search (make test runs 300 mutations of a fixed seed): 20,000 mutations of
+# the samples and bad fixtures; FUZZ_SEED picks another sequence. Prints what it found.
+FUZZ_ITERATIONS ?= 20000
+FUZZ_SEED ?= 20261206
+fuzz: deps
+	PAPERCHART_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) PAPERCHART_FUZZ_SEED=$(FUZZ_SEED) \
+		$(CARGO) test -p paperchart-read --test fuzz_decoders -- --nocapture
 
 # The chaos run at full size (README "Chaos"): 200 documents, three workers killed in turn, a
 # 60 s FHIR outage; prints one line of figures (also in target/chaos-report.txt). make test runs

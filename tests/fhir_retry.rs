@@ -20,11 +20,19 @@ fn post_times(seen: &Requests) -> Vec<Instant> {
 }
 
 fn run_against(base: &str, out: &std::path::Path) -> std::process::Output {
-    paperchart()
-        .env("PAPERCHART_FHIR_TOKEN", TOKEN)
+    run_with(base, out, &[])
+}
+
+/// `run` of the lab report against `base`, with settings of the test's own after the defaults.
+fn run_with(base: &str, out: &std::path::Path, settings: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = paperchart();
+    cmd.env("PAPERCHART_FHIR_TOKEN", TOKEN)
         .env("PAPERCHART__SINK__BACKOFF_BASE_MS", "50")
-        .env("PAPERCHART__SINK__MAX_ATTEMPTS", "4")
-        .args(["run", "--no-progress", "--sink", "fhir", "--fhir-url", base, "--out"])
+        .env("PAPERCHART__SINK__MAX_ATTEMPTS", "4");
+    for (k, v) in settings {
+        cmd.env(k, v);
+    }
+    cmd.args(["run", "--no-progress", "--sink", "fhir", "--fhir-url", base, "--out"])
         .arg(out)
         .arg(samples().join("documents/lab-report.pdf"))
         .output()
@@ -263,16 +271,7 @@ fn an_answer_that_crawls_past_the_timeout_is_retried_as_timed_out() {
     // final.
     let (base, posts) = scripted(vec![Reply::Trickle]);
     let tmp = tempfile::tempdir().unwrap();
-    let out = paperchart()
-        .env("PAPERCHART_FHIR_TOKEN", TOKEN)
-        .env("PAPERCHART__SINK__BACKOFF_BASE_MS", "50")
-        .env("PAPERCHART__SINK__TIMEOUT_SECS", "1")
-        .env("PAPERCHART_LOG", "info")
-        .args(["run", "--no-progress", "--sink", "fhir", "--fhir-url", &base, "--out"])
-        .arg(tmp.path())
-        .arg(samples().join("documents/lab-report.pdf"))
-        .output()
-        .unwrap();
+    let out = run_with(&base, tmp.path(), &[("PAPERCHART__SINK__TIMEOUT_SECS", "1")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert_eq!(post_times(&posts).len(), 2, "the crawling answer, then the write: {stderr}");
@@ -282,17 +281,12 @@ fn an_answer_that_crawls_past_the_timeout_is_retried_as_timed_out() {
 fn a_hung_server_fails_the_document_within_the_write_deadline() {
     let (base, posts) = scripted((0..20).map(|_| Reply::Hang).collect());
     let tmp = tempfile::tempdir().unwrap();
-    let out = paperchart()
-        .env("PAPERCHART_FHIR_TOKEN", TOKEN)
-        .env("PAPERCHART__SINK__BACKOFF_BASE_MS", "50")
-        .env("PAPERCHART__SINK__TIMEOUT_SECS", "1")
-        .env("PAPERCHART__SINK__MAX_ATTEMPTS", "10")
-        .env("PAPERCHART__SINK__WRITE_DEADLINE_SECS", "3")
-        .args(["run", "--no-progress", "--sink", "fhir", "--fhir-url", &base, "--out"])
-        .arg(tmp.path())
-        .arg(samples().join("documents/lab-report.pdf"))
-        .output()
-        .unwrap();
+    let settings = [
+        ("PAPERCHART__SINK__TIMEOUT_SECS", "1"),
+        ("PAPERCHART__SINK__MAX_ATTEMPTS", "10"),
+        ("PAPERCHART__SINK__WRITE_DEADLINE_SECS", "3"),
+    ];
+    let out = run_with(&base, tmp.path(), &settings);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let summary = read_json(&tmp.path().join("summary.json"));
     let failure = &summary["failures"][0];
