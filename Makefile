@@ -118,7 +118,7 @@ test: deps hfs py-tools textract-fixtures fleet-stack
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory terminology-check
 	$(MAKE) --no-print-directory deploy-check
-	$(MAKE) --no-print-directory docker-steps
+	PAPERCHART_BUILD_PROFILE=dev $(MAKE) --no-print-directory docker-steps
 
 # The terraform module applied once to a recording moto; the fleet tests replay it on theirs
 # (kept under .cache/fleet-stack/ by the module's digest; a test records it if this did not).

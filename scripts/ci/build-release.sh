@@ -4,4 +4,7 @@
 # target/release/paperchart-scheduler.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec "${CARGO:-cargo}" build --release --locked -p paperchart -p paperchart-scheduler --features paperchart/fleet
+# PAPERCHART_BUILD_PROFILE=dev builds the same selection in the dev profile (target/debug): what
+# `make test` checks the image's build and runtime steps with, ten minutes sooner.
+exec "${CARGO:-cargo}" build --profile "${PAPERCHART_BUILD_PROFILE:-release}" --locked \
+    -p paperchart -p paperchart-scheduler --features paperchart/fleet

@@ -12,7 +12,9 @@ cannot build images (no docker daemon).
   binary converts a scanned sample and codes every condition samples/expected lists for it, and the HEALTHCHECK's command answers (exit 1 when nothing
   listens, exit 0 against a /readyz that answers 200).
 
-    python3 scripts/ci/docker_steps.py            (make test runs it)
+    python3 scripts/ci/docker_steps.py            (make docker-steps: the release build)
+    PAPERCHART_BUILD_PROFILE=dev python3 scripts/ci/docker_steps.py
+                                                  (make test: the same selection, dev profile)
 """
 import http.server
 import json
@@ -100,7 +102,9 @@ def main():
 
     run(["scripts/ci/install-deps.sh", "--build"])
     run(["scripts/ci/build-release.sh"])
-    binaries = [os.path.join(ROOT, "target", "release", b) for b in ("paperchart", "paperchart-scheduler")]
+    profile = os.environ.get("PAPERCHART_BUILD_PROFILE", "release")
+    folder = "debug" if profile == "dev" else profile
+    binaries = [os.path.join(ROOT, "target", folder, b) for b in ("paperchart", "paperchart-scheduler")]
 
     apt = next((i for i in runtime if "apt-get install" in i), None)
     if apt is None:
@@ -149,8 +153,8 @@ def main():
         expected = json.load(open(os.path.join(ROOT, "samples", "expected", "discharge-summary-scanned.json")))
         missing = {c["code"] for c in expected["conditions"]} - found
         if missing:
-            fail(f"the release binary missed conditions of the scanned discharge summary: {sorted(missing)}")
-        ok(f"the release binary OCRs a scanned PDF with English data only: all {len(expected['conditions'])} "
+            fail(f"the {profile} binary missed conditions of the scanned discharge summary: {sorted(missing)}")
+        ok(f"the {profile} binary OCRs a scanned PDF with English data only: all {len(expected['conditions'])} "
            "expected conditions coded")
 
         url = probe.group(1)
