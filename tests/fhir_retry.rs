@@ -297,3 +297,43 @@ fn a_hung_server_fails_the_document_within_the_write_deadline() {
     // Ten attempts of 1 s each would not fit in 3 s.
     assert!(post_times(&posts).len() < 10, "{}", post_times(&posts).len());
 }
+
+#[test]
+fn a_document_whose_undoing_fails_says_so_and_what_may_remain() {
+    // Split in transactions of 3: the first stored (created), the second refused, the undoing
+    // of the first refused too.
+    let refused = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid"}]}"#;
+    let changed = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"conflict"}]}"#;
+    let (base, seen) =
+        scripted(vec![Reply::Accept, Reply::Status(400, vec![], refused), Reply::Status(412, vec![], changed)]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_with(&base, tmp.path(), &[("PAPERCHART__SINK__MAX_ENTRIES", "3")]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let posts = posted(&seen);
+    assert_eq!(posts.len(), 3, "two parts and the undoing, not retried: {posts:?}");
+    // The undoing deletes what the first part created, newest first.
+    let urls = |v: &serde_json::Value, method: &str| -> Vec<String> {
+        v["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["request"]["method"] == method)
+            .map(|e| e["request"]["url"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut first = urls(&posts[0], "PUT");
+    first.reverse();
+    assert_eq!(first.len(), 3);
+    assert_eq!(urls(&posts[2], "DELETE"), first);
+    let summary = read_json(&tmp.path().join("summary.json"));
+    let outcome = &summary["documents"][0]["outcome"];
+    assert_eq!(outcome["class"], "permanent", "{outcome}");
+    let reason = outcome["reason"].as_str().unwrap();
+    assert!(reason.contains("refused (400)") && reason.contains("error invalid"), "{reason}");
+    assert!(
+        reason.contains("undoing what its earlier transactions stored failed")
+            && reason.contains("(412)")
+            && reason.contains("up to 3 of its entries may remain"),
+        "{reason}"
+    );
+}

@@ -130,3 +130,83 @@ fn documents_processed_again_hold_only_their_new_resources_and_a_patient_gathers
     assert_eq!(p["name"].as_array().unwrap().len(), 1, "{p}");
     assert_eq!(p["name"][0]["given"], serde_json::json!(["Marguerite", "L"]), "{p}");
 }
+
+/// The Patients on the server with this family name, without their versions.
+fn patients_named(server: &FhirServer, family: &str) -> Vec<serde_json::Value> {
+    let (status, body) = http_get(&format!("{}/Patient?_count=50", server.base)).expect("search");
+    assert_eq!(status, 200, "{body}");
+    let bundle: serde_json::Value = serde_json::from_str(&body).unwrap();
+    bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let mut p = e["resource"].clone();
+            p.as_object_mut().unwrap().remove("meta");
+            p
+        })
+        .filter(|p| p["name"][0]["family"] == family)
+        .collect()
+}
+
+#[test]
+fn a_document_whose_later_transaction_is_refused_leaves_nothing_of_it_on_the_server() {
+    let server = FhirServer::start();
+    // The Provenance travels in a document's last transaction: that one is refused.
+    let proxy = FaultProxy::refusing(&server.base, r#""resourceType":"Provenance""#);
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |out: &str, base: &str, env: &[(&str, &str)], file: &str| {
+        let mut c = paperchart();
+        c.env("PAPERCHART__SINK__MAX_ENTRIES", "3");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.args(["run", "--no-progress", "--sink", "fhir", "--fhir-url", base, "--out"])
+            .arg(tmp.path().join(out))
+            .arg(samples().join("documents").join(file))
+            .output()
+            .unwrap()
+    };
+    let counts = || RESOURCE_TYPES.iter().map(|t| server.count(t)).collect::<Vec<u64>>();
+    let refused = |out: &str, output: &std::process::Output| {
+        assert!(!output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let summary = read_json(&tmp.path().join(out).join("summary.json"));
+        assert_eq!(summary["failed"], 1, "{summary}");
+        let dead = std::fs::read_to_string(tmp.path().join(out).join("dead-letter.ndjson")).unwrap();
+        assert!(dead.contains("(400)") && dead.contains("was undone") && dead.contains("none of it is kept"), "{dead}");
+    };
+
+    // A new patient's document: its Patient created, then deleted with the rest.
+    let out = run("new", &proxy.base, &[], "lab-report.pdf");
+    refused("new", &out);
+    assert_eq!(counts(), vec![0; RESOURCE_TYPES.len()], "nothing of it is on the server");
+
+    // The referral letter names Marguerite Okafor; the discharge summary names her too and
+    // says more of her (given names, gender): it would merge into her Patient.
+    let letter = run("letter", &server.base, &[], "referral-letter.tif");
+    assert!(letter.status.success(), "{}", String::from_utf8_lossy(&letter.stderr));
+    let before = counts();
+    let okafor = patients_named(&server, "Okafor");
+    assert_eq!(okafor.len(), 1);
+
+    let out = run("refused", &proxy.base, &[], "discharge-summary-scanned.pdf");
+    refused("refused", &out);
+    assert_eq!(counts(), before, "the resources its earlier transactions created are deleted again");
+    assert_eq!(patients_named(&server, "Okafor"), okafor, "the Patient is put back as the letter left it");
+
+    // Written whole once the server takes it.
+    let whole = run("whole", &server.base, &[], "discharge-summary-scanned.pdf");
+    assert!(whole.status.success(), "{}", String::from_utf8_lossy(&whole.stderr));
+    let after = counts();
+    assert!(after.iter().sum::<u64>() > before.iter().sum::<u64>() + 3, "{before:?} → {after:?}");
+    let merged = patients_named(&server, "Okafor");
+    assert_ne!(merged, okafor, "the summary's Patient merged into the letter's");
+
+    // A newer version holding fewer resources deletes the older one's; refused, what it
+    // deleted is put back.
+    let strict = [("PAPERCHART__FHIR__MIN_CONFIDENCE", "0.97"), ("PAPERCHART__FHIR__LOW_CONFIDENCE", "omit")];
+    let out = run("strict", &proxy.base, &strict, "discharge-summary-scanned.pdf");
+    refused("strict", &out);
+    assert_eq!(counts(), after, "what the newer version deleted is put back");
+    assert_eq!(patients_named(&server, "Okafor"), merged);
+}

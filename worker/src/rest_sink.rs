@@ -1,6 +1,7 @@
 //! The FHIR REST sink: transaction Bundles POSTed to a FHIR R4 server's base URL.
 //!
-//! Large Bundles are split at `max_entries`. 429 and 5xx answers and network errors are retried
+//! Large Bundles are split at `max_entries`, and written whole or not at all: when a later
+//! transaction fails, what the earlier ones stored is undone. 429 and 5xx answers and network errors are retried
 //! with the one backoff (exponential, jittered), honouring `Retry-After`; other 4xx answers are
 //! permanent and carry the server's OperationOutcome. Every entry of the response must report a
 //! 2xx status. Only status codes and error classes are logged, never the Bundle or the
@@ -14,10 +15,10 @@ use serde_json::{json, Value};
 
 use paperchart_core::backoff::Backoff;
 use paperchart_core::config::SinkConfig;
-use paperchart_core::events::{SinkReconciled, SinkRetrying};
+use paperchart_core::events::{SinkReconciled, SinkRetrying, SinkUndone};
 use paperchart_core::metrics;
 use paperchart_core::sink::{EntryOutcome, FhirSink, RequestSigner, SinkError, WriteOutcome};
-use paperchart_model::bundle::{delete_request, transactions, Bundle, Entry};
+use paperchart_model::bundle::{delete_request, put_request, transactions, Bundle, Entry};
 
 /// `identifier_search`: the server refused a search by identifier; not asked again.
 const NO_SEARCH: u8 = 2;
@@ -258,7 +259,7 @@ impl RestSink {
         Ok(String::from_utf8_lossy(&buf).into_owned())
     }
 
-    async fn post_once(&self, body: &Value) -> Result<Vec<EntryOutcome>, SinkError> {
+    async fn post_once(&self, body: &Value) -> Result<Vec<Written>, SinkError> {
         let req = self.request(reqwest::Method::POST, &self.base, Some(body.to_string().into_bytes())).await?;
         let (status, _, text) = self.send(req).await?;
         if !(200..300).contains(&status) {
@@ -280,13 +281,20 @@ impl RestSink {
             let code: u16 = line.split_whitespace().next().and_then(|c| c.parse().ok()).unwrap_or(0);
             let url = req["request"]["url"].as_str().unwrap_or("");
             let (t, id) = url.split_once('/').unwrap_or((url, ""));
+            let deleted = req["request"]["method"] == "DELETE";
             if !(200..300).contains(&code) {
                 return Err(SinkError::Rejected {
                     status: code,
                     detail: format!("{t}/{id}: {code} {}", outcome_summary(&res["response"]["outcome"].to_string())),
                 });
             }
-            out.push(EntryOutcome { resource_type: t.to_string(), id: id.to_string(), status: code });
+            out.push(Written {
+                deleted,
+                resource_type: t.to_string(),
+                id: id.to_string(),
+                status: code,
+                etag: res["response"]["etag"].as_str().map(str::to_string),
+            });
         }
         Ok(out)
     }
@@ -296,12 +304,34 @@ impl RestSink {
 /// Patient between the read and the write.
 const MAX_ROUNDS: u32 = 5;
 
+/// One entry a transaction stored, as the server answered it: what undoing it takes.
+struct Written {
+    /// A `DELETE` (of a resource an earlier version of the document wrote), else a `PUT`.
+    deleted: bool,
+    resource_type: String,
+    id: String,
+    /// 201 created, 200 updated (a `DELETE`'s 200 or 204).
+    status: u16,
+    /// The version the write made (`W/"3"`), when the server said.
+    etag: Option<String>,
+}
+
+impl Written {
+    fn outcome(&self) -> EntryOutcome {
+        EntryOutcome { resource_type: self.resource_type.clone(), id: self.id.clone(), status: self.status }
+    }
+}
+
 /// What writing one document takes, once the server's side was read.
 struct Plan {
     parts: Vec<Value>,
     /// The Patient written and the version it was merged from (`None`: there was none), so a
     /// refusal can be told from a conflict with another writer.
     patient: Option<(String, Option<String>)>,
+    /// The server's Patient as it was before this document merged into it.
+    patient_before: Option<Value>,
+    /// What the resources this version deletes held, by `(type, id)`.
+    removed: std::collections::HashMap<(String, String), Value>,
     patient_label: &'static str,
     stale: usize,
 }
@@ -489,6 +519,7 @@ impl RestSink {
         let mut patient_label = "none";
         let mut adopted = false;
         let mut guard = None;
+        let mut patient_before = None;
         if let Some(entry) = bundle.patient().cloned() {
             let mut existing = self.get(&format!("Patient/{}", entry.id)).await?;
             let mut id = entry.id.clone();
@@ -531,12 +562,14 @@ impl RestSink {
                         }
                         patient_label = "merged";
                         guard = v.clone().map(Precondition::IfMatch);
+                        patient_before = Some(there);
                     }
                     patient = Some((id, v));
                 }
             }
         }
         let mut deletes = Vec::new();
+        let mut removed = std::collections::HashMap::new();
         if let Some(prov) = bundle.provenance() {
             if let Some((before, _)) = self.get(&format!("Provenance/{}", prov.id)).await? {
                 let now: std::collections::HashSet<(&str, &str)> =
@@ -552,8 +585,9 @@ impl RestSink {
                     for id in ids {
                         // Only what is still there (a server may refuse to delete what it lacks),
                         // by a read: reads are consistent where a search index may lag.
-                        if self.get(&format!("{t}/{id}")).await?.is_some() {
+                        if let Some((was, _)) = self.get(&format!("{t}/{id}")).await? {
                             deletes.push(delete_request(&t, &id));
+                            removed.insert((t.clone(), id), was);
                         }
                     }
                 }
@@ -579,7 +613,14 @@ impl RestSink {
         requests.append(&mut deletes);
         // A Patient found under the identifier is reported as adopted, whatever was written to it.
         let patient_label = if adopted { "adopted" } else { patient_label };
-        Ok(Plan { parts: transactions(requests, self.max_entries), patient, patient_label, stale })
+        Ok(Plan {
+            parts: transactions(requests, self.max_entries),
+            patient,
+            patient_before,
+            removed,
+            patient_label,
+            stale,
+        })
     }
 
     /// Merges the version before the current one back into the Patient `id` (ours replaced it),
@@ -636,21 +677,14 @@ impl RestSink {
 
 #[async_trait]
 impl FhirSink for RestSink {
-    /// The document's write, within `sink.write_deadline_secs` whatever the server does. Past
-    /// it the write is transient ("timed out"): what a cut transaction may have stored is put
-    /// again, by the same ids, when the document is processed again.
+    /// The document's write: whole or not at all. When a Bundle split in several transactions
+    /// fails after the first, what the earlier ones stored is undone. The write (reads and
+    /// transactions) takes at most `sink.write_deadline_secs` whatever the server does, and
+    /// the undoing as long again; past it the write is transient ("timed out"). A transaction
+    /// cut by the deadline may still have been stored: the document's next write puts it again,
+    /// by the same ids.
     async fn write(&self, bundle: &Bundle) -> Result<WriteOutcome, SinkError> {
-        match tokio::time::timeout(self.deadline, self.write_whole(bundle)).await {
-            Ok(result) => result,
-            Err(_) => Err(SinkError::Transient {
-                status: None,
-                detail: format!(
-                    "timed out: the write took over {} s (sink.write_deadline_secs)",
-                    self.deadline.as_secs()
-                ),
-                retry_after: None,
-            }),
-        }
+        self.write_whole(bundle).await
     }
 
     fn describe(&self) -> String {
@@ -658,24 +692,61 @@ impl FhirSink for RestSink {
     }
 }
 
+/// A resource as it was read, for writing back: without the version the server gave it.
+fn unversioned(resource: &Value) -> Value {
+    let mut r = resource.clone();
+    if let Some(meta) = r.get_mut("meta").and_then(Value::as_object_mut) {
+        meta.remove("versionId");
+        meta.remove("lastUpdated");
+        if meta.is_empty() {
+            r.as_object_mut().map(|o| o.remove("meta"));
+        }
+    }
+    r
+}
+
 impl RestSink {
+    /// `work`, failed as transient ("timed out") when it is not done by `until`.
+    async fn bounded<T>(
+        &self,
+        until: tokio::time::Instant,
+        work: impl std::future::Future<Output = Result<T, SinkError>>,
+    ) -> Result<T, SinkError> {
+        tokio::time::timeout_at(until, work).await.unwrap_or_else(|_| {
+            Err(SinkError::Transient {
+                status: None,
+                detail: format!(
+                    "timed out: the write took over {} s (sink.write_deadline_secs)",
+                    self.deadline.as_secs()
+                ),
+                retry_after: None,
+            })
+        })
+    }
+
     async fn write_whole(&self, bundle: &Bundle) -> Result<WriteOutcome, SinkError> {
-        let mut outcome = WriteOutcome::default();
+        let until = tokio::time::Instant::now() + self.deadline;
+        let mut attempts = 0;
         let mut round = 0;
         'plan: loop {
             round += 1;
-            let plan = self.plan(bundle).await?;
-            outcome.entries.clear();
+            let plan = self.bounded(until, self.plan(bundle)).await?;
+            let mut written: Vec<Written> = Vec::new();
             for part in &plan.parts {
-                match self.retrying(|| self.post_once(part)).await {
-                    Ok((entries, attempts)) => {
-                        outcome.attempts += attempts;
-                        outcome.entries.extend(entries);
+                match self.bounded(until, self.retrying(|| self.post_once(part))).await {
+                    Ok((entries, n)) => {
+                        attempts += n;
+                        written.extend(entries);
+                    }
+                    Err(e) if !written.is_empty() => {
+                        // A later transaction failed: the earlier ones are undone.
+                        return Err(self.undone(&bundle.id, &plan, &written, e).await);
                     }
                     Err(e @ SinkError::Rejected { .. }) => {
-                        outcome.attempts += 1;
-                        // Another writer's change to the Patient meanwhile: planned again. A
-                        // failed look keeps the refusal as it was.
+                        attempts += 1;
+                        // Nothing stored. Another writer's change to the Patient meanwhile (the
+                        // first transaction holds it): planned again. A failed look keeps the
+                        // refusal as it was.
                         if round < MAX_ROUNDS && self.patient_moved(&plan).await.unwrap_or(false) {
                             continue 'plan;
                         }
@@ -685,19 +756,83 @@ impl RestSink {
                 }
             }
             if let Some((id, None)) = &plan.patient {
-                let updated =
-                    outcome.entries.iter().any(|e| e.resource_type == "Patient" && e.id == *id && e.status != 201);
+                let updated = written.iter().any(|e| e.resource_type == "Patient" && e.id == *id && e.status != 201);
                 if updated {
                     // Meant as a create; the server updated: another writer created it between
                     // our read and our write, and a server that ignores ifNoneMatch let ours
                     // replace theirs. Their version is merged back in.
-                    self.restore_overwritten(id).await?;
+                    self.bounded(until, self.restore_overwritten(id)).await?;
                 }
             }
             SinkReconciled { document_id: &bundle.id, patient: plan.patient_label, stale: plan.stale, rounds: round }
                 .emit();
-            return Ok(outcome);
+            return Ok(WriteOutcome { entries: written.iter().map(Written::outcome).collect(), attempts });
         }
+    }
+
+    /// `failure` after undoing what `written` stored, with what became of it added to its
+    /// detail; its class is kept (a transient failure is written whole when tried again).
+    async fn undone(&self, document_id: &str, plan: &Plan, written: &[Written], failure: SinkError) -> SinkError {
+        let until = tokio::time::Instant::now() + self.deadline;
+        let undo = self.bounded(until, self.undo(plan, written)).await;
+        let (account, reverted) = match &undo {
+            Ok(n) => (format!("what its earlier transactions stored was undone ({n} changes): none of it is kept"), *n),
+            Err(e) => (
+                format!(
+                    "undoing what its earlier transactions stored failed ({e}): up to {} of its entries may \
+                     remain on the FHIR server",
+                    written.len()
+                ),
+                0,
+            ),
+        };
+        SinkUndone { document_id, stored: written.len(), reverted, undone: undo.is_ok() }.emit();
+        match failure {
+            SinkError::Transient { status, detail, retry_after } => {
+                SinkError::Transient { status, detail: format!("{detail}; {account}"), retry_after }
+            }
+            SinkError::Rejected { status, detail } => {
+                SinkError::Rejected { status, detail: format!("{detail}; {account}") }
+            }
+            other => other,
+        }
+    }
+
+    /// Reverts what `written` stored, newest first, in transactions: a resource created is
+    /// deleted and a Patient merged into is put back as it was, each only while it is still the
+    /// version written (one another writer changed since is theirs: the undoing fails and says
+    /// so); a resource deleted is put back as it was read. A resource updated is left: under
+    /// the same id it is the same fact of the same document, on the server before this write.
+    /// Returns how many changes it made.
+    async fn undo(&self, plan: &Plan, written: &[Written]) -> Result<usize, SinkError> {
+        let mut requests = Vec::new();
+        for w in written.iter().rev() {
+            let (t, id) = (w.resource_type.as_str(), w.id.as_str());
+            let mut request = if w.deleted {
+                match plan.removed.get(&(w.resource_type.clone(), w.id.clone())) {
+                    Some(was) => put_request(t, id, &unversioned(was)),
+                    None => continue,
+                }
+            } else if w.status == 201 {
+                delete_request(t, id)
+            } else if t == "Patient" {
+                match &plan.patient_before {
+                    Some(was) => put_request(t, id, &unversioned(was)),
+                    None => continue,
+                }
+            } else {
+                continue;
+            };
+            if let (false, Some(v)) = (w.deleted, &w.etag) {
+                request["request"]["ifMatch"] = Value::String(v.clone());
+            }
+            requests.push(request);
+        }
+        let changes = requests.len();
+        for part in transactions(requests, self.max_entries) {
+            self.retrying(|| self.post_once(&part)).await?;
+        }
+        Ok(changes)
     }
 }
 

@@ -282,6 +282,37 @@ impl SinkReconciled<'_> {
     }
 }
 
+/// A document's write failed after some of its transactions were stored, and what they stored
+/// was undone (`undone`), or could not be (a person looks: the error says so).
+pub struct SinkUndone<'a> {
+    pub document_id: &'a str,
+    /// Entries the earlier transactions stored, and the changes that revert them.
+    pub stored: usize,
+    pub reverted: usize,
+    pub undone: bool,
+}
+
+impl SinkUndone<'_> {
+    pub fn emit(&self) {
+        if self.undone {
+            tracing::warn!(
+                event = "sink_undone",
+                document_id = self.document_id,
+                stored = self.stored,
+                reverted = self.reverted,
+                "a failed document's earlier transactions were undone"
+            );
+        } else {
+            tracing::error!(
+                event = "sink_undo_failed",
+                document_id = self.document_id,
+                stored = self.stored,
+                "a failed document's earlier transactions could not be undone: part of it may remain on the server"
+            );
+        }
+    }
+}
+
 /// A call to a remote OCR engine is retried under throttling.
 pub struct OcrThrottled {
     pub api: &'static str,

@@ -108,12 +108,17 @@ fn repoint(v: &mut Value, old: &str, new: &str) {
 impl Entry {
     /// The entry as a transaction's `PUT Type/id`.
     pub fn request(&self) -> Value {
-        json!({
-            "fullUrl": format!("urn:uuid:{}", self.id),
-            "resource": self.resource,
-            "request": {"method": "PUT", "url": format!("{}/{}", self.resource_type, self.id)}
-        })
+        put_request(self.resource_type, &self.id, &self.resource)
     }
+}
+
+/// A transaction's `PUT Type/id` entry of `resource`.
+pub fn put_request(resource_type: &str, id: &str, resource: &Value) -> Value {
+    json!({
+        "fullUrl": format!("urn:uuid:{id}"),
+        "resource": resource,
+        "request": {"method": "PUT", "url": format!("{resource_type}/{id}")}
+    })
 }
 
 /// A transaction's `DELETE Type/id` entry.

@@ -1,7 +1,9 @@
 //! A FHIR server with bad days: a proxy on 127.0.0.1 in front of a real one that answers a
 //! share of requests 429 (with `Retry-After: 1`) or 503 itself, and during an outage answers
 //! every request 503 — all but `/metadata`, so a worker restarted meanwhile still starts (its
-//! start-up check is not what is being tested). Everything else goes through unchanged.
+//! start-up check is not what is being tested). Or one that refuses (400) every transaction
+//! holding a given text, as a server refuses a resource it finds invalid. Everything else goes
+//! through unchanged.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -45,6 +47,16 @@ impl Rng {
 impl FaultProxy {
     /// Proxies to `upstream` (`http://127.0.0.1:port`), faulting `percent` of the requests.
     pub fn start(upstream: &str, percent: u64, seed: u64) -> FaultProxy {
+        FaultProxy::proxy(upstream, percent, seed, None)
+    }
+
+    /// Proxies to `upstream`, answering 400 (an OperationOutcome) to every POST whose body
+    /// holds `needle`.
+    pub fn refusing(upstream: &str, needle: &str) -> FaultProxy {
+        FaultProxy::proxy(upstream, 0, 1, Some(needle.to_string()))
+    }
+
+    fn proxy(upstream: &str, percent: u64, seed: u64, refuse: Option<String>) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let upstream = upstream.trim_start_matches("http://").trim_end_matches('/').to_string();
@@ -64,7 +76,8 @@ impl FaultProxy {
                 };
                 let upstream = upstream.clone();
                 let count = count.clone();
-                std::thread::spawn(move || serve(stream, &upstream, fault, &count));
+                let refuse = refuse.clone();
+                std::thread::spawn(move || serve(stream, &upstream, fault, refuse.as_deref(), &count));
             }
         });
         FaultProxy { base, outage, faults }
@@ -76,12 +89,19 @@ impl FaultProxy {
     }
 }
 
-fn serve(mut stream: TcpStream, upstream: &str, fault: Option<u16>, faults: &AtomicU64) {
+fn serve(mut stream: TcpStream, upstream: &str, fault: Option<u16>, refuse: Option<&str>, faults: &AtomicU64) {
     let Some((line, headers, body)) = read_request(&stream) else { return };
     let metadata = line.split_whitespace().nth(1).is_some_and(|p| p.ends_with("/metadata"));
+    let refused =
+        refuse.is_some_and(|needle| line.starts_with("POST") && String::from_utf8_lossy(&body).contains(needle));
+    let fault = if refused { Some(400) } else { fault };
     if let (Some(status), false) = (fault, metadata) {
         faults.fetch_add(1, Ordering::SeqCst);
-        let text = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient"}]}"#;
+        let text = if refused {
+            r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid"}]}"#
+        } else {
+            r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient"}]}"#
+        };
         let retry = if status == 429 { "Retry-After: 1\r\n" } else { "" };
         let _ = stream.write_all(
             format!(
