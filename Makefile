@@ -17,7 +17,7 @@ TEXTRACT_FIXTURES := $(CACHE)/textract2page/LICENSE
 VENV := .venv
 DEMO_OUT := demo-out
 
-.PHONY: all deps demo fleet-demo chaos bench-fleet bench-ndjson bench-nlp fuzz test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples formset formset-eval calibrate terminology terminology-check bench eval devset clean help
+.PHONY: all deps demo fleet-demo chaos bench-fleet bench-ndjson bench-nlp bench-pages fuzz test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples formset formset-eval calibrate terminology terminology-check bench eval devset clean help
 
 all: test
 
@@ -30,6 +30,7 @@ help:
 	@echo "make bench              throughput and memory report (see README)"
 	@echo "make bench-ndjson       the output folder's NDJSON flush cost, 10 to 10,000 documents"
 	@echo "make bench-nlp          NLP time and memory against a text's length, 1 to 100 MB"
+	@echo "make bench-pages        peak memory with 1 to 8 large pages read at once"
 	@echo "make fuzz               the decoders against 20,000 damaged files (make test runs 300)"
 	@echo "make eval               NLP scorecard: negation, entity and code F1, speed against medspaCy"
 	@echo "make devset             regenerate data/eval/ (the NLP development set) with Synthea"
@@ -217,6 +218,12 @@ bench-ndjson: deps
 bench-nlp: deps embedded
 	scripts/ci/install-deps.sh time
 	python3 scripts/demo/bench_nlp_scale.py --bin target/release/paperchart --sizes 1,10,100
+
+# Peak memory of `run` with 1 to 8 pages of 60 million pixels read at once, with and without
+# limits.max_pixels_in_flight (see README "Benchmark"). About 3 minutes and 5 GB.
+bench-pages: deps embedded $(VENV)/bin/python
+	scripts/ci/install-deps.sh time
+	$(VENV)/bin/python scripts/demo/bench_pages.py --bin target/release/paperchart --counts 1,2,4,8
 
 # The decoders' long search (make test runs 300 mutations of a fixed seed): 20,000 mutations of
 # the samples and bad fixtures; FUZZ_SEED picks another sequence. Prints what it found.

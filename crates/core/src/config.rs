@@ -420,6 +420,13 @@ impl Config {
         if l.max_pixels_per_page < 10_000 {
             return bad("limits.max_pixels_per_page", l.max_pixels_per_page, "must be at least 10000");
         }
+        if l.max_pixels_in_flight < l.max_pixels_per_page {
+            return bad(
+                "limits.max_pixels_in_flight",
+                l.max_pixels_in_flight,
+                "must be at least limits.max_pixels_per_page (one page at the limit must fit)",
+            );
+        }
         if !(72..=600).contains(&l.render_dpi) {
             return bad("limits.render_dpi", l.render_dpi, "must be between 72 and 600 (300 suits OCR)");
         }
@@ -591,6 +598,10 @@ mod tests {
     fn ranges_name_the_key() {
         let err = Config::load(None, env(&[("PAPERCHART__LIMITS__RENDER_DPI", "5")])).unwrap_err().to_string();
         assert!(err.contains("limits.render_dpi"), "{err}");
+        let err = Config::load(None, env(&[("PAPERCHART__LIMITS__MAX_PIXELS_IN_FLIGHT", "1000000")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("limits.max_pixels_in_flight") && err.contains("max_pixels_per_page"), "{err}");
         let err = Config::load(None, env(&[("PAPERCHART__WORKER__HEARTBEAT_SECS", "100")])).unwrap_err().to_string();
         assert!(err.contains("worker.heartbeat_secs"), "{err}");
         let err = Config::load(None, env(&[("PAPERCHART__SINK__KIND", "fhir")])).unwrap_err().to_string();

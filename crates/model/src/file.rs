@@ -35,6 +35,9 @@ pub struct Limits {
     pub max_pages: u32,
     /// Most pixels in one page raster (width × height) — the decompression-bomb guard.
     pub max_pixels_per_page: u64,
+    /// Most pixels decoded at once across every page being read (of every document): memory
+    /// stays within this whatever the concurrency; a page that does not fit waits.
+    pub max_pixels_in_flight: u64,
     /// Most bytes a page's decompressed PDF content streams may take.
     pub max_content_bytes: u64,
     /// Resolution at which PDF pages without a text layer are rendered.
@@ -50,6 +53,7 @@ impl Default for Limits {
             max_bytes: 200 * 1024 * 1024,
             max_pages: 500,
             max_pixels_per_page: 60_000_000,
+            max_pixels_in_flight: 120_000_000,
             max_content_bytes: 64 * 1024 * 1024,
             render_dpi: 300,
             min_text_layer_chars: 32,

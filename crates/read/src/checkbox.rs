@@ -199,7 +199,7 @@ mod tests {
         };
         let line =
             Line::from_words(vec![word("Asthma", 40.0), word("Yes", 140.0), word("L]", 199.0), word("No", 240.0)]);
-        (Raster { width: w, height: h, pixels: px, dpi: Some(200) }, vec![line])
+        (Raster { width: w, height: h, pixels: px, dpi: Some(200), held: None }, vec![line])
     }
 
     #[test]

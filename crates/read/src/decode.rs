@@ -13,7 +13,8 @@ use std::sync::Arc;
 use paperchart_core::ocr::{Checked, DocumentCheck};
 pub use paperchart_model::file::{DecodeError, Kind, Limits};
 
-use crate::page::{check_pixels, luma};
+use crate::budget::PixelBudget;
+use crate::page::{check_pixels, luma, reserve};
 pub use crate::page::{PageInput, Raster};
 use crate::pdf;
 
@@ -71,12 +72,14 @@ pub struct Opened {
     pages: u32,
     inner: Inner,
     limits: Limits,
+    budget: Option<Arc<PixelBudget>>,
 }
 
 enum Inner {
     Pdf(Box<pdf::PdfFile>),
     Tiff(Arc<[u8]>),
-    Single(Arc<[u8]>),
+    /// A PNG or JPEG and its width and height.
+    Single(Arc<[u8]>, u32, u32),
 }
 
 impl Opened {
@@ -101,7 +104,7 @@ impl Opened {
                 }
                 let (w, h) = image_dimensions(&bytes, kind)?;
                 check_pixels(1, w as u64, h as u64, limits)?;
-                (1, Inner::Single(bytes))
+                (1, Inner::Single(bytes, w, h))
             }
         };
         if pages == 0 {
@@ -110,7 +113,13 @@ impl Opened {
         if pages > limits.max_pages {
             return Err(DecodeError::TooManyPages { pages, limit: limits.max_pages });
         }
-        Ok(Opened { kind, pages, inner, limits: *limits })
+        Ok(Opened { kind, pages, inner, limits: *limits, budget: None })
+    }
+
+    /// Pages decoded within `budget`, shared with every other document being read.
+    pub fn within(mut self, budget: Arc<PixelBudget>) -> Opened {
+        self.budget = Some(budget);
+        self
     }
 
     pub fn kind(&self) -> Kind {
@@ -124,9 +133,14 @@ impl Opened {
     /// Reads page `number` (1-based). Safe to call from several threads at once.
     pub fn page(&self, number: u32) -> Result<PageInput, DecodeError> {
         match &self.inner {
-            Inner::Pdf(file) => file.page(number, &self.limits),
-            Inner::Tiff(bytes) => tiff_page(bytes, number, &self.limits).map(PageInput::Image),
-            Inner::Single(bytes) => single_image(bytes, self.kind, &self.limits).map(PageInput::Image),
+            Inner::Pdf(file) => file.page(number, &self.limits, self.budget.as_ref()),
+            Inner::Tiff(bytes) => tiff_page(bytes, number, &self.limits, self.budget.as_ref()).map(PageInput::Image),
+            Inner::Single(bytes, w, h) => {
+                let held = reserve(self.budget.as_ref(), *w as u64, *h as u64);
+                let mut raster = single_image(bytes, self.kind, &self.limits)?;
+                raster.held = held;
+                Ok(PageInput::Image(raster))
+            }
         }
     }
 }
@@ -248,7 +262,7 @@ fn single_image(bytes: &[u8], kind: Kind, limits: &Limits) -> Result<Raster, Dec
         Kind::Png => png_dpi(bytes),
         _ => jpeg_dpi(bytes),
     };
-    Ok(Raster { width: gray.width(), height: gray.height(), pixels: gray.into_raw(), dpi })
+    Ok(Raster { width: gray.width(), height: gray.height(), pixels: gray.into_raw(), dpi, held: None })
 }
 
 /// Resolution from a PNG `pHYs` chunk (pixels per metre).
@@ -307,7 +321,12 @@ fn tiff_page_count(bytes: &[u8], limits: &Limits) -> Result<u32, DecodeError> {
     Ok(pages)
 }
 
-fn tiff_page(bytes: &[u8], number: u32, limits: &Limits) -> Result<Raster, DecodeError> {
+fn tiff_page(
+    bytes: &[u8],
+    number: u32,
+    limits: &Limits,
+    budget: Option<&Arc<PixelBudget>>,
+) -> Result<Raster, DecodeError> {
     use tiff::decoder::DecodingResult;
     use tiff::ColorType;
 
@@ -316,6 +335,7 @@ fn tiff_page(bytes: &[u8], number: u32, limits: &Limits) -> Result<Raster, Decod
     dec.seek_to_image(number as usize - 1).map_err(corrupt)?;
     let (w, h) = dec.dimensions().map_err(corrupt)?;
     check_pixels(number, w as u64, h as u64, limits)?;
+    let held = reserve(budget, w as u64, h as u64);
     let color = dec.colortype().map_err(corrupt)?;
     let dpi = tiff_dpi(&mut dec);
     let data = dec.read_image().map_err(corrupt)?;
@@ -337,7 +357,7 @@ fn tiff_page(bytes: &[u8], number: u32, limits: &Limits) -> Result<Raster, Decod
     if pixels.len() < w_us * h_us {
         return Err(DecodeError::corrupt("TIFF", format!("page {number}: short image data")));
     }
-    Ok(Raster { width: w, height: h, pixels, dpi })
+    Ok(Raster { width: w, height: h, pixels, dpi, held })
 }
 
 fn tiff_dpi<R: std::io::Read + std::io::Seek>(dec: &mut tiff::decoder::Decoder<R>) -> Option<u32> {

@@ -7,6 +7,7 @@
 //! `paperchart-core` OCR seam. The Tesseract library is this crate's only native dependency; the
 //! scheduler and the AWS adapters never link it.
 
+pub mod budget;
 mod checkbox;
 pub mod decode;
 mod page;

@@ -1,17 +1,23 @@
 //! One page ready for reading, whatever file it came from: text-layer lines or a grayscale
 //! raster, and the checks and conversions every decoder applies to a page.
 
+use std::sync::Arc;
+
 use paperchart_model::document::Line;
 use paperchart_model::file::{DecodeError, Limits};
 
+use crate::budget::{Held, PixelBudget};
+
 /// A grayscale page image, one byte per pixel, rows packed.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Raster {
     pub width: u32,
     pub height: u32,
     pub pixels: Vec<u8>,
     /// Resolution of the scan, when the file says; OCR assumes 300 otherwise.
     pub dpi: Option<u32>,
+    /// Its share of `limits.max_pixels_in_flight`, given back when the raster is dropped.
+    pub held: Option<Held>,
 }
 
 /// One page, ready for reading.
@@ -35,6 +41,11 @@ pub(crate) fn check_pixels(page: u32, width: u64, height: u64, limits: &Limits) 
         return Err(DecodeError::corrupt("image", format!("page {page} has no pixels")));
     }
     Ok(())
+}
+
+/// The page's pixels reserved in the budget before it is decoded (waiting for room).
+pub(crate) fn reserve(budget: Option<&Arc<PixelBudget>>, width: u64, height: u64) -> Option<Held> {
+    budget.map(|b| b.reserve(width.saturating_mul(height)))
 }
 
 /// Grayscale from RGB (ITU-R BT.601 weights).

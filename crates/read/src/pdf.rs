@@ -17,7 +17,8 @@ use paperchart_model::document::{BBox, Line, Word};
 
 use paperchart_model::file::{DecodeError, Limits};
 
-use crate::page::{check_pixels, luma, PageInput, Raster};
+use crate::budget::PixelBudget;
+use crate::page::{check_pixels, luma, reserve, PageInput, Raster};
 
 pub(crate) struct PdfFile {
     text: LoDocument,
@@ -76,7 +77,12 @@ impl PdfFile {
         self.page_ids.len() as u32
     }
 
-    pub(crate) fn page(&self, number: u32, limits: &Limits) -> Result<PageInput, DecodeError> {
+    pub(crate) fn page(
+        &self,
+        number: u32,
+        limits: &Limits,
+        budget: Option<&Arc<PixelBudget>>,
+    ) -> Result<PageInput, DecodeError> {
         let id = *self
             .page_ids
             .get(number as usize - 1)
@@ -93,15 +99,20 @@ impl PdfFile {
             .map_err(|e| pdf_error(e, Some(number), limits))?;
         let letters: usize = lines.iter().map(|l| l.text.chars().filter(|c| c.is_alphanumeric()).count()).sum();
         if letters < limits.min_text_layer_chars as usize {
-            return self.render_page(number, limits).map(PageInput::Image);
+            return self.render_page(number, limits, budget).map(PageInput::Image);
         }
         if crate::quality::assess(&lines).is_text() {
             return Ok(PageInput::Text(lines));
         }
-        self.render_page(number, limits).map(PageInput::ImageOverTextLayer)
+        self.render_page(number, limits, budget).map(PageInput::ImageOverTextLayer)
     }
 
-    fn render_page(&self, number: u32, limits: &Limits) -> Result<Raster, DecodeError> {
+    fn render_page(
+        &self,
+        number: u32,
+        limits: &Limits,
+        budget: Option<&Arc<PixelBudget>>,
+    ) -> Result<Raster, DecodeError> {
         use hayro::vello_cpu::color::palette::css::WHITE;
         let page = &self.render.pages()[number as usize - 1];
         let scale = limits.render_dpi as f32 / 72.0;
@@ -117,6 +128,7 @@ impl PdfFile {
                 limit: limits.max_pixels_per_page,
             });
         }
+        let held = reserve(budget, pw, ph);
         let cache = hayro::RenderCache::new();
         // An image that cannot be decoded (a damaged JBIG2, JPX or JPEG stream) is left out of
         // the rendering, silently: counted here, it makes the page damaged, not blank.
@@ -150,6 +162,7 @@ impl PdfFile {
             height: pixmap.height() as u32,
             pixels,
             dpi: Some(limits.render_dpi),
+            held,
         })
     }
 }

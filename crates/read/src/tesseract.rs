@@ -4,7 +4,9 @@
 //! its own Tesseract engine for its whole life (initialising one costs far more than a page).
 //! Tesseract must not start its own OpenMP threads on top (`OMP_THREAD_LIMIT=1`, set by the
 //! binary before any thread starts): with one engine per core its threading halves throughput.
-//! At most one raster per pool thread exists at a time, so memory does not grow with page count.
+//! At most one raster per pool thread exists at a time, so memory does not grow with page count,
+//! and the rasters held at once fit in `limits.max_pixels_in_flight`, so it does not grow with
+//! the threads or the documents read together either.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use paperchart_model::document::{BBox, Document, Line, Page, ReadBy, Word};
 use paperchart_model::layout;
 use paperchart_model::settings::OcrSettings;
 
+use crate::budget::PixelBudget;
 use crate::decode::{Limits, Opened, PageInput, Raster};
 
 #[derive(Clone)]
@@ -30,6 +33,8 @@ struct Inner {
     pool: rayon::ThreadPool,
     settings: Arc<EngineSettings>,
     limits: Limits,
+    /// `limits.max_pixels_in_flight`, shared by every document this engine reads.
+    budget: Arc<PixelBudget>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,13 +85,14 @@ impl TesseractEngine {
             .thread_name(|i| format!("paperchart-ocr-{i}"))
             .build()
             .map_err(|e| engine_failed(format!("cannot start OCR threads: {e}")))?;
-        Ok(TesseractEngine { inner: Arc::new(Inner { pool, settings, limits }) })
+        let budget = PixelBudget::new(limits.max_pixels_in_flight);
+        Ok(TesseractEngine { inner: Arc::new(Inner { pool, settings, limits, budget }) })
     }
 
     /// Reads every page of a document (blocking; call from a blocking context).
     pub fn read(&self, bytes: Arc<[u8]>) -> Result<Document, OcrError> {
         let inner = &self.inner;
-        let opened = Opened::open(bytes, &inner.limits)?;
+        let opened = Opened::open(bytes, &inner.limits)?.within(inner.budget.clone());
         let n = opened.page_count();
         let settings = &inner.settings;
         let pages: Result<Vec<Page>, OcrError> =
@@ -132,6 +138,10 @@ fn recognise(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<Vec<Line
             .recognize()
             .map_err(|e| fail("recognise", &e))?;
         let tsv = engine.get_tsv_text(0).map_err(|e| fail("read result", &e))?;
+        // The engine keeps the page's image, its thresholded copies and its results until the
+        // next image: with a thread per core that is a page's worth of memory per thread, idle.
+        // A one-pixel image in their place lets them go.
+        let engine = engine.set_frame(&[255], 1, 1, 1, 1).map_err(|e| fail("release image", &e))?;
         *slot = Some((settings.clone(), engine));
         Ok(tsv)
     })?;
@@ -215,9 +225,32 @@ mod tests {
         // A real Tesseract run on pixels drawn here: black bars spelling nothing must not crash,
         // and a blank page gives no lines.
         let engine = TesseractEngine::new(&OcrSettings::default(), 1, Limits::default()).unwrap();
-        let blank = Raster { width: 400, height: 200, pixels: vec![255; 80_000], dpi: Some(300) };
+        let blank = Raster { width: 400, height: 200, pixels: vec![255; 80_000], dpi: Some(300), held: None };
         let settings = engine.inner.settings.clone();
         let lines = engine.inner.pool.install(|| recognise(&blank, &settings)).unwrap();
         assert!(lines.is_empty());
+    }
+
+    #[test]
+    fn pages_read_together_stay_within_the_pixel_budget() {
+        // Two threads, four one-page documents of 0.8 million pixels read at once, a budget of
+        // one such page: they are decoded and read one after another.
+        let limits = Limits { max_pixels_per_page: 1_000_000, max_pixels_in_flight: 1_000_000, ..Limits::default() };
+        let engine = TesseractEngine::new(&OcrSettings::default(), 2, limits).unwrap();
+        let mut png = Vec::new();
+        image::GrayImage::from_pixel(800, 1000, image::Luma([255]))
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let png: Arc<[u8]> = Arc::from(png);
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let (engine, png) = (engine.clone(), png.clone());
+                std::thread::spawn(move || engine.read(png).map(|d| d.pages.len()))
+            })
+            .collect();
+        for r in readers {
+            assert_eq!(r.join().unwrap().unwrap(), 1);
+        }
+        assert_eq!(engine.inner.budget.peak(), 800_000, "each page held its pixels, never two at once");
     }
 }
