@@ -6,7 +6,8 @@
 //!   cargo run --release -p paperchart --example ndjson_flush
 //!
 //! Prints one line per size: documents in the folder, the flush's milliseconds (median of five),
-//! and microseconds per new resource line.
+//! and microseconds per new resource line; then, per size, the first flush of a new process over
+//! the folder (the rebuild from every bundle): its milliseconds and the process's peak memory.
 
 use std::time::Instant;
 
@@ -47,13 +48,40 @@ fn document(n: usize) -> Bundle {
     Bundle { id, entries }
 }
 
+/// The peak resident memory of this process, in KB (Linux).
+fn peak_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// `--rebuild <folder>`: one first flush over the folder, as a new process makes it.
+async fn rebuild(folder: &str) {
+    let sink = DirSink::new(std::path::Path::new(folder)).expect("sink");
+    let t = Instant::now();
+    sink.flush().await.expect("flush");
+    println!("{:.0}\t{}", t.elapsed().as_secs_f64() * 1000.0, peak_kb() / 1024);
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--rebuild") {
+        return rebuild(&args[2]).await;
+    }
     println!("documents_in_folder\tflush_ms_median\tus_per_new_line");
     let dir = tempfile::tempdir().expect("temporary folder");
     let sink = DirSink::new(dir.path()).expect("sink");
     let mut written = 0usize;
-    for size in [10usize, 100, 1_000, 10_000] {
+    let mut rebuilds = Vec::new();
+    let sizes: Vec<usize> = std::env::var("NDJSON_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_else(|| vec![10, 100, 1_000, 10_000]);
+    for size in sizes {
         while written < size {
             sink.write(&document(written)).await.expect("write");
             written += 1;
@@ -70,5 +98,20 @@ async fn main() {
         times.sort();
         let median = times[2];
         println!("{size}\t{:.2}\t{:.1}", median.as_secs_f64() * 1000.0, median.as_secs_f64() * 1e6 / 42.0);
+        let bytes: u64 = std::fs::read_dir(dir.path().join("ndjson"))
+            .expect("ndjson")
+            .flatten()
+            .map(|e| e.metadata().map_or(0, |m| m.len()))
+            .sum();
+        let child = std::process::Command::new(std::env::current_exe().expect("this program"))
+            .arg("--rebuild")
+            .arg(dir.path())
+            .output()
+            .expect("a new process");
+        rebuilds.push(format!("{size}\t{}\t{}", bytes / 1024 / 1024, String::from_utf8_lossy(&child.stdout).trim()));
+    }
+    println!("\ndocuments_in_folder\tndjson_mb\tfirst_flush_ms\tpeak_mb");
+    for line in rebuilds {
+        println!("{line}");
     }
 }

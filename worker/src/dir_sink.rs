@@ -47,6 +47,35 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SinkError> {
     sync_folder(path)
 }
 
+/// A file written line by line to a temporary name, then synced and renamed over `path` as
+/// [`write_atomic`] does: for files too large to build in memory first.
+struct Rewrite {
+    path: PathBuf,
+    tmp: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl Rewrite {
+    fn create(path: &Path) -> Result<Rewrite, SinkError> {
+        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        let f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        Ok(Rewrite { path: path.to_path_buf(), tmp, out: std::io::BufWriter::with_capacity(1 << 16, f) })
+    }
+
+    fn line(&mut self, line: &str) -> Result<(), SinkError> {
+        use std::io::Write;
+        self.out.write_all(line.as_bytes()).and_then(|()| self.out.write_all(b"\n")).map_err(io(&self.tmp))
+    }
+
+    fn finish(self) -> Result<(), SinkError> {
+        let f = self.out.into_inner().map_err(|e| io(&self.tmp)(e.into_error()))?;
+        f.sync_all().map_err(io(&self.tmp))?;
+        drop(f);
+        std::fs::rename(&self.tmp, &self.path).map_err(io(&self.path))?;
+        sync_folder(&self.path)
+    }
+}
+
 /// Syncs the folder holding `path`: a rename is durable only once its folder is.
 fn sync_folder(path: &Path) -> Result<(), SinkError> {
     let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -165,7 +194,10 @@ fn bundle_lines(path: &Path) -> Result<Vec<(String, String, String)>, Unread> {
 impl Ndjson {
     /// The whole folder, once per process (and after anything unusual): every bundle in the order
     /// of its id, the later one winning a resource they share; the files rewritten from them.
-    /// What a crash, a failed flush or an older release left is made right here.
+    /// What a crash, a failed flush or an older release left is made right here. Memory holds
+    /// the index (ids and hashes) and the Patients, never the lines: a first pass reads who holds
+    /// what, a second reads the bundles again and writes each type's file through, each resource
+    /// from the last bundle that holds it, in bundle order.
     fn rebuild(&mut self, root: &Path) -> Result<usize, SinkError> {
         self.loaded = false;
         self.index.clear();
@@ -178,13 +210,13 @@ impl Ndjson {
             .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json").map(str::to_string))
             .collect();
         ids.sort();
-        let mut by_type: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        for bundle_id in &ids {
+        let mut kept = Vec::with_capacity(ids.len());
+        for bundle_id in ids {
             let lines = match bundle_lines(&bundles.join(format!("{bundle_id}.json"))) {
                 Ok(lines) => lines,
                 Err(Unread::Io(e)) => return Err(e),
                 Err(Unread::Damaged(reason)) => {
-                    set_aside(&bundles, bundle_id, reason)?;
+                    set_aside(&bundles, &bundle_id, reason)?;
                     continue;
                 }
             };
@@ -196,36 +228,75 @@ impl Ndjson {
                     self.patients.entry(id).or_default().insert(bundle_id.clone(), resource);
                     continue;
                 }
-                self.index.entry(t.clone()).or_default().insert(id.clone(), (line_hash(&line), bundle_id.clone()));
-                by_type.entry(t).or_default().insert(id, line);
+                self.index.entry(t).or_default().insert(id, (line_hash(&line), bundle_id.clone()));
             }
             self.by_bundle.insert(bundle_id.clone(), held);
-        }
-        for (id, versions) in &self.patients {
-            let line = merged_patient(versions);
-            let last = versions.keys().next_back().cloned().unwrap_or_default();
-            self.index.entry("Patient".into()).or_default().insert(id.clone(), (line_hash(&line), last));
-            by_type.entry("Patient".into()).or_default().insert(id.clone(), line);
+            kept.push(bundle_id);
         }
         let ndjson = root.join("ndjson");
+        let has_patients = !self.patients.is_empty();
         // Types no longer present lose their file.
         for e in std::fs::read_dir(&ndjson).map_err(io(&ndjson))?.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if let Some(t) = name.strip_suffix(".ndjson") {
-                if !by_type.contains_key(t) {
+                let present = if t == "Patient" { has_patients } else { self.index.contains_key(t) };
+                if !present {
                     std::fs::remove_file(e.path()).map_err(io(&e.path()))?;
                 }
             }
         }
+        let mut files: BTreeMap<String, Rewrite> = BTreeMap::new();
         let mut n = 0;
-        for (t, resources) in by_type {
-            let mut out = String::new();
-            for line in resources.values() {
-                out.push_str(line);
-                out.push('\n');
+        for bundle_id in &kept {
+            let path = bundles.join(format!("{bundle_id}.json"));
+            let lines = match bundle_lines(&path) {
+                Ok(lines) => lines,
+                Err(Unread::Io(e)) => return Err(e),
+                Err(Unread::Damaged(reason)) => {
+                    return Err(io(&path)(std::io::Error::other(format!("changed while read: {reason}"))))
+                }
+            };
+            let mut seen = std::collections::HashSet::new();
+            for (t, id, line) in lines {
+                if t == "Patient" || !seen.insert((t.clone(), id.clone())) {
+                    continue;
+                }
+                let Some(entry) = self.index.get_mut(&t).and_then(|ids| ids.get_mut(&id)) else { continue };
+                // A later document holds it.
+                if entry.1 != *bundle_id {
+                    continue;
+                }
+                // As written now (the index follows the file, whatever changed between passes).
+                entry.0 = line_hash(&line);
+                let file = match files.entry(t) {
+                    std::collections::btree_map::Entry::Occupied(f) => f.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        let path = ndjson.join(format!("{}.ndjson", v.key()));
+                        v.insert(Rewrite::create(&path)?)
+                    }
+                };
+                file.line(&line)?;
                 n += 1;
             }
-            write_atomic(&ndjson.join(format!("{t}.ndjson")), out.as_bytes())?;
+        }
+        if has_patients {
+            let mut ids: Vec<&String> = self.patients.keys().collect();
+            ids.sort();
+            let mut file = Rewrite::create(&ndjson.join("Patient.ndjson"))?;
+            let mut index = HashMap::with_capacity(ids.len());
+            for id in ids {
+                let versions = &self.patients[id];
+                let line = merged_patient(versions);
+                let last = versions.keys().next_back().cloned().unwrap_or_default();
+                file.line(&line)?;
+                index.insert(id.clone(), (line_hash(&line), last));
+                n += 1;
+            }
+            file.finish()?;
+            self.index.insert("Patient".into(), index);
+        }
+        for file in files.into_values() {
+            file.finish()?;
         }
         self.loaded = true;
         Ok(n)
@@ -321,19 +392,20 @@ impl Ndjson {
         let ndjson = root.join("ndjson");
         let mut n = 0;
         for (t, changes) in &replaced {
+            // Read and written through, line by line: never the whole file in memory.
+            use std::io::BufRead;
             let path = ndjson.join(format!("{t}.ndjson"));
-            let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-            let mut out = String::with_capacity(text.len());
+            let text = std::io::BufReader::new(std::fs::File::open(&path).map_err(io(&path))?);
+            let mut out = Rewrite::create(&path)?;
             for line in text.lines() {
-                out.push_str(changes.get(&line_hash(line)).map_or(line, String::as_str));
-                out.push('\n');
+                let line = line.map_err(io(&path))?;
+                out.line(changes.get(&line_hash(&line)).map_or(&line, String::as_str))?;
             }
             for line in appends.remove(t).unwrap_or_default() {
-                out.push_str(&line);
-                out.push('\n');
+                out.line(&line)?;
                 n += 1;
             }
-            write_atomic(&path, out.as_bytes())?;
+            out.finish()?;
             n += changes.len();
         }
         for (t, lines) in appends {
