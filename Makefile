@@ -17,7 +17,7 @@ TEXTRACT_FIXTURES := $(CACHE)/textract2page/LICENSE
 VENV := .venv
 DEMO_OUT := demo-out
 
-.PHONY: all deps demo fleet-demo chaos bench-fleet bench-ndjson bench-nlp bench-pages fuzz test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples formset formset-eval calibrate terminology terminology-check bench eval devset clean help
+.PHONY: all deps demo fleet-demo chaos bench-fleet bench-ndjson bench-nlp bench-pages noise-suite fuzz test check build embedded release lint deploy-check docker-steps hfs py-tools ops-tools textract-fixtures fleet-stack samples formset formset-eval calibrate terminology terminology-check bench eval devset clean help
 
 all: test
 
@@ -31,6 +31,7 @@ help:
 	@echo "make bench-ndjson       the output folder's NDJSON flush cost, 10 to 10,000 documents"
 	@echo "make bench-nlp          NLP time and memory against a text's length, 1 to 100 MB"
 	@echo "make bench-pages        peak memory with 1 to 8 large pages read at once"
+	@echo "make noise-suite        word accuracy on noisy, rotated and faxed pages: tesseract vs paperchart"
 	@echo "make fuzz               the decoders against 20,000 damaged files (make test runs 300)"
 	@echo "make eval               NLP scorecard: negation, entity and code F1, speed against medspaCy"
 	@echo "make devset             regenerate data/eval/ (the NLP development set) with Synthea"
@@ -224,6 +225,12 @@ bench-nlp: deps embedded
 bench-pages: deps embedded $(VENV)/bin/python
 	scripts/ci/install-deps.sh time
 	$(VENV)/bin/python scripts/demo/bench_pages.py --bin target/release/paperchart --counts 1,2,4,8
+
+# Bad scans (issue 17): raw Tesseract and paperchart side by side on generated noisy pages, per
+# treatment (see README "Bad scans"). About 4 minutes with 4 pages per treatment.
+NOISE_PAGES ?= 4
+noise-suite: deps embedded $(VENV)/bin/python
+	$(VENV)/bin/python scripts/demo/noise_suite.py --bin target/release/paperchart --pages $(NOISE_PAGES)
 
 # The decoders' long search (make test runs 300 mutations of a fixed seed): 20,000 mutations of
 # the samples and bad fixtures; FUZZ_SEED picks another sequence. Prints what it found.

@@ -474,6 +474,7 @@ mod tests {
                 key_values: vec![],
                 tables: vec![],
                 text_layer_rejected: false,
+                prepared: Vec::new(),
             }],
             ..Document::default()
         }

@@ -361,6 +361,7 @@ mod tests {
                 key_values: vec![],
                 tables: vec![],
                 text_layer_rejected: false,
+                prepared: Vec::new(),
             }],
             ..Default::default()
         }

@@ -168,6 +168,10 @@ pub struct Page {
     /// read by OCR instead.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub text_layer_rejected: bool,
+    /// What was done to the page's image before it was read ("despeckled", "rotated 90": turned
+    /// a quarter clockwise), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prepared: Vec<String>,
 }
 
 impl Page {
@@ -324,6 +328,7 @@ mod tests {
             key_values: vec![],
             tables: vec![],
             text_layer_rejected: false,
+            prepared: Vec::new(),
         }
     }
 

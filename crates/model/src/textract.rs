@@ -291,7 +291,15 @@ pub fn to_document(blocks: &[TBlock]) -> Document {
                 _ => {}
             }
         }
-        pages.push(Page { number, read_by: ReadBy::Textract, lines, key_values, tables, text_layer_rejected: false });
+        pages.push(Page {
+            number,
+            read_by: ReadBy::Textract,
+            lines,
+            key_values,
+            tables,
+            text_layer_rejected: false,
+            prepared: Vec::new(),
+        });
     }
     pages.sort_by_key(|p| p.number);
     mark_continued_tables(&mut pages);

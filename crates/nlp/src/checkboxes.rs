@@ -363,6 +363,7 @@ mod tests {
             ],
             tables: vec![],
             text_layer_rejected: false,
+            prepared: Vec::new(),
         };
         let doc = Document { pages: vec![page], ..Default::default() };
         let text = doc.text();

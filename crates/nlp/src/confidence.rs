@@ -157,6 +157,7 @@ mod tests {
             key_values: Vec::new(),
             tables: Vec::new(),
             text_layer_rejected: false,
+            prepared: Vec::new(),
         };
         let doc = Document { pages: vec![page], ..Default::default() };
         let text = doc.text();

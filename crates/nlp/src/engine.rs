@@ -1261,6 +1261,7 @@ Diagnosis: Essential hypertension (I10)
                 key_values,
                 tables: vec![],
                 text_layer_rejected: false,
+                prepared: Vec::new(),
             }],
             ..Default::default()
         }
@@ -1457,6 +1458,7 @@ Diagnosis: Essential hypertension (I10)
                 key_values: vec![],
                 tables: vec![],
                 text_layer_rejected: false,
+                prepared: Vec::new(),
             }],
             ..Default::default()
         };

@@ -795,6 +795,7 @@ mod tests {
                 key_values: vec![],
                 tables: vec![],
                 text_layer_rejected: false,
+                prepared: Vec::new(),
             }],
             ..Default::default()
         }
@@ -904,6 +905,7 @@ mod tests {
                 key_values,
                 tables: vec![],
                 text_layer_rejected: false,
+                prepared: Vec::new(),
             }],
             ..Default::default()
         };

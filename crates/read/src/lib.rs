@@ -9,6 +9,7 @@
 
 pub mod budget;
 mod checkbox;
+pub mod cleanup;
 pub mod decode;
 mod page;
 mod pdf;

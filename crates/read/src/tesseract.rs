@@ -102,24 +102,61 @@ impl TesseractEngine {
 }
 
 fn read_page(opened: &Opened, number: u32, settings: &Arc<EngineSettings>) -> Result<Page, OcrError> {
-    let (read_by, lines, text_layer_rejected) = match opened.page(number)? {
-        PageInput::Text(lines) => (ReadBy::TextLayer, lines, false),
+    let (read_by, (lines, prepared), text_layer_rejected) = match opened.page(number)? {
+        PageInput::Text(lines) => (ReadBy::TextLayer, (lines, Vec::new()), false),
         PageInput::Image(raster) => (ReadBy::Tesseract, read_pixels(&raster, settings)?, false),
         PageInput::ImageOverTextLayer(raster) => (ReadBy::Tesseract, read_pixels(&raster, settings)?, true),
     };
     let key_values = layout::key_values(&lines);
     // Tables of aligned columns from word boxes (OCR'd pages; a text layer's lines have none).
     let tables = layout::tables(&lines);
-    Ok(Page { number, read_by, lines, key_values, tables, text_layer_rejected })
+    Ok(Page { number, read_by, lines, key_values, tables, text_layer_rejected, prepared })
 }
 
 /// The lines of a raster: Tesseract's words, with the check boxes found in the image put in as
-/// `[X]` / `[ ]` words at their places.
-fn read_pixels(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<Vec<Line>, OcrError> {
-    let mut lines = recognise(raster, settings)?;
-    let marks = crate::checkbox::find(raster, &lines);
+/// `[X]` / `[ ]` words at their places; and what was done to the image first
+/// ([`crate::cleanup`]): despeckled when speckled, turned a quarter when its lines run down the
+/// page, and read again half a turn round when the first reading is poor (the better kept).
+fn read_pixels(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<(Vec<Line>, Vec<String>), OcrError> {
+    use crate::cleanup;
+    let mut prepared = Vec::new();
+    let cleaned = cleanup::despeckled(raster);
+    if cleaned.is_some() {
+        prepared.push("despeckled".to_string());
+    }
+    let page = cleaned.as_ref().unwrap_or(raster);
+    let read = |turn: u16| -> Result<(Vec<Line>, Option<Raster>), OcrError> {
+        let turned = (turn != 0).then(|| cleanup::turned(page, turn));
+        Ok((recognise(turned.as_ref().unwrap_or(page), settings)?, turned))
+    };
+    let mut turn = if cleanup::sideways(page) { 90 } else { 0 };
+    let (mut lines, mut turned) = read(turn)?;
+    if poorly_read(&lines) {
+        let other = (turn + 180) % 360;
+        let (again, again_turned) = read(other)?;
+        if sure_words(&again) > sure_words(&lines) {
+            (lines, turned, turn) = (again, again_turned, other);
+        }
+    }
+    if turn != 0 {
+        prepared.push(format!("rotated {turn}"));
+    }
+    let marks = crate::checkbox::find(turned.as_ref().unwrap_or(page), &lines);
     crate::checkbox::merge(&mut lines, &marks);
-    Ok(lines)
+    Ok((lines, prepared))
+}
+
+/// Words of two letters or more that Tesseract is sure of (confidence 80 or more).
+fn sure_words(lines: &[Line]) -> usize {
+    let words = lines.iter().flat_map(|l| l.words.iter());
+    words.filter(|w| w.confidence >= 80.0 && w.text.chars().filter(|c| c.is_alphabetic()).count() >= 2).count()
+}
+
+/// A reading in which fewer than half the words are sure ones: a page upside down, turned the
+/// wrong quarter, or too damaged to read.
+fn poorly_read(lines: &[Line]) -> bool {
+    let all = lines.iter().map(|l| l.words.len()).sum::<usize>();
+    all > 0 && sure_words(lines) * 2 < all
 }
 
 /// Runs this thread's Tesseract engine over one raster and returns its lines in reading order.

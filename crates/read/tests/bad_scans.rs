@@ -1,0 +1,65 @@
+//! Bad scans through the embedded engine (real Tesseract): the medication list sample turned a
+//! quarter, upside down, and covered in salt-and-pepper noise reads as the clean page does, and
+//! each page says what was done to it. `make noise-suite` measures the same over many pages.
+
+use std::sync::Arc;
+
+use paperchart_model::file::Limits;
+use paperchart_model::settings::OcrSettings;
+use paperchart_read::TesseractEngine;
+use paperchart_testkit::{samples, Rng};
+
+/// The words every reading of the page must find.
+const WORDS: &[&str] = &["Amlodipine", "Simvastatin", "Clopidogrel", "Omeprazole", "Lindqvist", "30077215"];
+
+fn page() -> image::GrayImage {
+    image::open(samples().join("documents/medication-list-photo.png")).expect("the sample").into_luma8()
+}
+
+fn png(img: &image::GrayImage) -> Arc<[u8]> {
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+    Arc::from(out)
+}
+
+/// The page's text and what was done to it first.
+fn read(img: &image::GrayImage) -> (String, Vec<String>) {
+    let engine = TesseractEngine::new(&OcrSettings::default(), 1, Limits::default()).expect("Tesseract");
+    let doc = engine.read(png(img)).expect("read");
+    let page = &doc.pages[0];
+    (page.lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n"), page.prepared.clone())
+}
+
+fn assert_reads(img: &image::GrayImage, done: &str) {
+    let (text, prepared) = read(img);
+    for w in WORDS {
+        assert!(text.contains(w), "{w} missing after {prepared:?}: {text}");
+    }
+    assert!(prepared.iter().any(|p| p.starts_with(done)), "{prepared:?} lacks {done}");
+}
+
+#[test]
+fn a_clean_page_is_read_as_it_is() {
+    let (text, prepared) = read(&page());
+    assert!(WORDS.iter().all(|w| text.contains(w)));
+    assert!(prepared.is_empty(), "{prepared:?}");
+}
+
+#[test]
+fn a_page_turned_a_quarter_or_upside_down_is_turned_back() {
+    assert_reads(&image::imageops::rotate90(&page()), "rotated");
+    assert_reads(&image::imageops::rotate180(&page()), "rotated 180");
+}
+
+#[test]
+fn a_salted_page_is_despeckled() {
+    let mut img = page();
+    let mut rng = Rng::new(20261207);
+    let n = img.as_raw().len();
+    for _ in 0..n / 20 {
+        let i = rng.below(n);
+        let (x, y) = ((i % img.width() as usize) as u32, (i / img.width() as usize) as u32);
+        img.put_pixel(x, y, image::Luma([if rng.chance(50) { 0 } else { 255 }]));
+    }
+    assert_reads(&img, "despeckled");
+}
