@@ -136,6 +136,102 @@ pub fn despeckled(r: &Raster) -> Option<Raster> {
     Some(unspeckled(&once))
 }
 
+/// Side of the tiles whose brightest pixels give the paper's brightness there.
+const LIGHT_TILE: usize = 64;
+
+/// The paper's brightness per tile (the 98th percentile of its pixels: a tile of dense print
+/// still shows its paper between the strokes), in a grid of
+/// `LIGHT_TILE` tiles.
+fn paper(r: &Raster) -> (Vec<f32>, usize, usize) {
+    let (w, h) = (r.width as usize, r.height as usize);
+    let (gw, gh) = (w.div_ceil(LIGHT_TILE), h.div_ceil(LIGHT_TILE));
+    let mut grid = Vec::with_capacity(gw * gh);
+    for ty in 0..gh {
+        for tx in 0..gw {
+            let mut hist = [0u32; 256];
+            let mut n = 0u32;
+            for y in ty * LIGHT_TILE..((ty + 1) * LIGHT_TILE).min(h) {
+                for &p in &r.pixels[y * w + tx * LIGHT_TILE..y * w + ((tx + 1) * LIGHT_TILE).min(w)] {
+                    hist[p as usize] += 1;
+                    n += 1;
+                }
+            }
+            let mut seen = 0;
+            let level = (0..256).find(|&v| {
+                seen += hist[v];
+                seen * 50 >= n * 49
+            });
+            grid.push(level.unwrap_or(255).max(1) as f32);
+        }
+    }
+    (grid, gw, gh)
+}
+
+/// The darkest thousandth of a page's pixels are at most this light on a page with real ink.
+const FAINT_INK: u8 = 90;
+/// The paper's brightness varies by more than this across a page under uneven light.
+const UNEVEN_LIGHT: f32 = 60.0;
+
+/// The value below which `share` of the pixels lie.
+fn percentile(pixels: &[u8], share: f64) -> u8 {
+    let mut hist = [0u64; 256];
+    for &p in pixels {
+        hist[p as usize] += 1;
+    }
+    let want = (pixels.len() as f64 * share) as u64;
+    let mut seen = 0;
+    (0..=255u8)
+        .find(|&v| {
+            seen += hist[v as usize];
+            seen > want
+        })
+        .unwrap_or(255)
+}
+
+/// The raster evened out when its light is uneven or its ink faint, or `None`: each pixel divided
+/// by the paper's brightness around it (interpolated between tiles), then the ink stretched back
+/// to black. Tesseract thresholds a page once, over the whole page; a shadow across it or ink
+/// at half strength defeats that.
+pub fn evened(r: &Raster) -> Option<Raster> {
+    let (w, h) = (r.width as usize, r.height as usize);
+    if w < LIGHT_TILE || h < LIGHT_TILE {
+        return None;
+    }
+    let (grid, gw, gh) = paper(r);
+    let (lo, hi) = grid.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    // Faint: the darkest pixels (a thousandth of the page, less than a short note's ink) are
+    // grey, on a page that has some ink at all (a blank page is left as it is).
+    let inked = r.pixels.iter().filter(|&&p| p < 200).count() * 1000 >= r.pixels.len();
+    let faint = inked && percentile(&r.pixels, 0.001) > FAINT_INK;
+    if hi - lo <= UNEVEN_LIGHT && !faint {
+        return None;
+    }
+    let at =
+        |gx: isize, gy: isize| grid[gy.clamp(0, gh as isize - 1) as usize * gw + gx.clamp(0, gw as isize - 1) as usize];
+    let half = LIGHT_TILE as f32 / 2.0;
+    let mut out = vec![0u8; w * h];
+    for y in 0..h {
+        let fy = (y as f32 - half) / LIGHT_TILE as f32;
+        let (gy, ty) = (fy.floor() as isize, fy - fy.floor());
+        for x in 0..w {
+            let fx = (x as f32 - half) / LIGHT_TILE as f32;
+            let (gx, tx) = (fx.floor() as isize, fx - fx.floor());
+            let top = at(gx, gy) * (1.0 - tx) + at(gx + 1, gy) * tx;
+            let bottom = at(gx, gy + 1) * (1.0 - tx) + at(gx + 1, gy + 1) * tx;
+            let light = top * (1.0 - ty) + bottom * ty;
+            out[y * w + x] = (r.pixels[y * w + x] as f32 * 255.0 / light).min(255.0) as u8;
+        }
+    }
+    // The ink back to black: the darkest 1% to 0, the paper stays white.
+    let ink = percentile(&out, 0.01) as f32;
+    if ink > 0.0 && ink < 250.0 {
+        for p in out.iter_mut() {
+            *p = ((*p as f32 - ink).max(0.0) * 255.0 / (255.0 - ink)) as u8;
+        }
+    }
+    Some(Raster { width: r.width, height: r.height, pixels: out, dpi: r.dpi, held: None })
+}
+
 /// The share of bands of 4 pixels (rows, or columns) nearly without ink (under a tenth of the
 /// mean band): the gaps between lines of text, across the lines' direction.
 fn gaps(counts: &[u32]) -> f64 {
@@ -244,6 +340,29 @@ mod tests {
         // The strokes survive: most of the clean page's ink is still there.
         let ink = |r: &Raster| r.pixels.iter().filter(|&&p| p < DARK).count() as f64;
         assert!(ink(&cleaned) > 0.9 * ink(&clean), "{} of {}", ink(&cleaned), ink(&clean));
+    }
+
+    #[test]
+    fn a_page_is_evened_only_under_a_shadow_or_with_faint_ink() {
+        let clean = page(1200, 1600);
+        assert!(evened(&clean).is_none(), "a clean page is read as it is");
+        let blank = Raster { width: 300, height: 300, pixels: vec![255; 90_000], dpi: None, held: None };
+        assert!(evened(&blank).is_none());
+        // Faint ink: strokes at 140 instead of 0.
+        let mut faint = page(1200, 1600);
+        faint.pixels.iter_mut().for_each(|p| *p = (*p).max(140));
+        let fixed = evened(&faint).expect("faint");
+        let ink = |r: &Raster| r.pixels.iter().filter(|&&p| p < 64).count();
+        assert!(ink(&fixed) >= ink(&clean) * 9 / 10, "the ink is black again");
+        // A shadow across the page: the paper from 255 down to 135.
+        let mut shaded = page(1200, 1600);
+        for (i, p) in shaded.pixels.iter_mut().enumerate() {
+            let x = (i % 1200) as f32;
+            *p = (*p as f32 * (1.0 - 0.47 * x / 1200.0)) as u8;
+        }
+        let fixed = evened(&shaded).expect("shaded");
+        let paper = |r: &Raster| r.pixels.iter().filter(|&&p| p > 200).count();
+        assert!(paper(&fixed) >= paper(&clean) * 95 / 100, "the paper is white again");
     }
 
     #[test]

@@ -125,6 +125,11 @@ fn read_pixels(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<(Vec<L
         prepared.push("despeckled".to_string());
     }
     let page = cleaned.as_ref().unwrap_or(raster);
+    let evened = cleanup::evened(page);
+    if evened.is_some() {
+        prepared.push("evened".to_string());
+    }
+    let page = evened.as_ref().unwrap_or(page);
     let read = |turn: u16| -> Result<(Vec<Line>, Option<Raster>), OcrError> {
         let turned = (turn != 0).then(|| cleanup::turned(page, turn));
         Ok((recognise(turned.as_ref().unwrap_or(page), settings)?, turned))

@@ -1,6 +1,6 @@
 //! Bad scans through the embedded engine (real Tesseract): the medication list sample turned a
-//! quarter, upside down, and covered in salt-and-pepper noise reads as the clean page does, and
-//! each page says what was done to it. `make noise-suite` measures the same over many pages.
+//! quarter, upside down, covered in salt-and-pepper noise, and printed faint under a shadow reads
+//! as the clean page does, and each page says what was done to it. `make noise-suite` measures the same over many pages.
 
 use std::sync::Arc;
 
@@ -62,4 +62,16 @@ fn a_salted_page_is_despeckled() {
         img.put_pixel(x, y, image::Luma([if rng.chance(50) { 0 } else { 255 }]));
     }
     assert_reads(&img, "despeckled");
+}
+
+#[test]
+fn faint_ink_under_a_shadow_is_evened() {
+    // Ink at 45% of its strength, and light falling off to 40% darker across the page.
+    let mut img = page();
+    let w = img.width() as f32;
+    for (x, _, p) in img.enumerate_pixels_mut() {
+        let faint = 255.0 - (255.0 - p.0[0] as f32) * 0.45;
+        p.0[0] = (faint - 102.0 * x as f32 / w).max(0.0) as u8;
+    }
+    assert_reads(&img, "evened");
 }
