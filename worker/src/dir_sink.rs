@@ -52,26 +52,44 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SinkError> {
 struct Rewrite {
     path: PathBuf,
     tmp: PathBuf,
-    out: std::io::BufWriter<std::fs::File>,
+    /// `None` once finished.
+    out: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl Drop for Rewrite {
+    /// A rewrite given up half-way (an error) leaves no temporary file behind.
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 impl Rewrite {
     fn create(path: &Path) -> Result<Rewrite, SinkError> {
         let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
         let f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        Ok(Rewrite { path: path.to_path_buf(), tmp, out: std::io::BufWriter::with_capacity(1 << 16, f) })
+        Ok(Rewrite { path: path.to_path_buf(), tmp, out: Some(std::io::BufWriter::with_capacity(1 << 16, f)) })
     }
 
     fn line(&mut self, line: &str) -> Result<(), SinkError> {
         use std::io::Write;
-        self.out.write_all(line.as_bytes()).and_then(|()| self.out.write_all(b"\n")).map_err(io(&self.tmp))
+        let out = self.out.as_mut().expect("a rewrite is written until finished");
+        out.write_all(line.as_bytes()).and_then(|()| out.write_all(b"\n")).map_err(io(&self.tmp))
     }
 
-    fn finish(self) -> Result<(), SinkError> {
-        let f = self.out.into_inner().map_err(|e| io(&self.tmp)(e.into_error()))?;
-        f.sync_all().map_err(io(&self.tmp))?;
-        drop(f);
-        std::fs::rename(&self.tmp, &self.path).map_err(io(&self.path))?;
+    fn finish(mut self) -> Result<(), SinkError> {
+        let out = self.out.take().expect("finished once");
+        let done = out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all())
+            .map_err(io(&self.tmp))
+            .and_then(|()| std::fs::rename(&self.tmp, &self.path).map_err(io(&self.path)));
+        if done.is_err() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+        done?;
         sync_folder(&self.path)
     }
 }

@@ -747,7 +747,8 @@ impl RestSink {
                         // Nothing stored. Another writer's change to the Patient meanwhile (the
                         // first transaction holds it): planned again. A failed look keeps the
                         // refusal as it was.
-                        if round < MAX_ROUNDS && self.patient_moved(&plan).await.unwrap_or(false) {
+                        let moved = self.bounded(until, self.patient_moved(&plan)).await.unwrap_or(false);
+                        if round < MAX_ROUNDS && moved {
                             continue 'plan;
                         }
                         return Err(e);
@@ -770,13 +771,26 @@ impl RestSink {
         }
     }
 
+    /// The version of `t/id` before the one `etag` names (`W/"3"` → `_history/2`).
+    async fn version_before(&self, t: &str, id: &str, etag: &str) -> Result<Value, SinkError> {
+        let n = etag.trim_start_matches("W/").trim_matches('"').parse::<u64>().ok().filter(|n| *n >= 2);
+        let before = match n {
+            Some(n) => self.get(&format!("{t}/{id}/_history/{}", n - 1)).await?,
+            None => None,
+        };
+        before.map(|(v, _)| v).ok_or_else(|| SinkError::Rejected {
+            status: 404,
+            detail: format!("{t}/{id}: no earlier version to put back"),
+        })
+    }
+
     /// `failure` after undoing what `written` stored, with what became of it added to its
     /// detail; its class is kept (a transient failure is written whole when tried again).
     async fn undone(&self, document_id: &str, plan: &Plan, written: &[Written], failure: SinkError) -> SinkError {
         let until = tokio::time::Instant::now() + self.deadline;
         let undo = self.bounded(until, self.undo(plan, written)).await;
         let (account, reverted) = match &undo {
-            Ok(n) => (format!("what its earlier transactions stored was undone ({n} changes): none of it is kept"), *n),
+            Ok(n) => (format!("what its earlier transactions stored was undone ({n} changes)"), *n),
             Err(e) => (
                 format!(
                     "undoing what its earlier transactions stored failed ({e}): up to {} of its entries may \
@@ -798,33 +812,52 @@ impl RestSink {
         }
     }
 
-    /// Reverts what `written` stored, newest first, in transactions: a resource created is
-    /// deleted and a Patient merged into is put back as it was, each only while it is still the
-    /// version written (one another writer changed since is theirs: the undoing fails and says
-    /// so); a resource deleted is put back as it was read. A resource updated is left: under
-    /// the same id it is the same fact of the same document, on the server before this write.
-    /// Returns how many changes it made.
+    /// Reverts what `written` stored, newest first, in transactions, each change only while the
+    /// resource is still the version this write made (`ifMatch`: one another writer changed
+    /// since is theirs, and the undoing fails and says so): a resource created is deleted — but
+    /// never a Patient, which the patient's other documents may already point at (it stays,
+    /// holding who the patient is) —; a resource updated is put back as the version before (a
+    /// Patient merged into as the plan read it, anything else from its history); a resource
+    /// deleted is put back as it was read. Returns how many changes it made.
     async fn undo(&self, plan: &Plan, written: &[Written]) -> Result<usize, SinkError> {
         let mut requests = Vec::new();
         for w in written.iter().rev() {
             let (t, id) = (w.resource_type.as_str(), w.id.as_str());
-            let mut request = if w.deleted {
-                match plan.removed.get(&(w.resource_type.clone(), w.id.clone())) {
-                    Some(was) => put_request(t, id, &unversioned(was)),
-                    None => continue,
+            if w.deleted {
+                if let Some(was) = plan.removed.get(&(w.resource_type.clone(), w.id.clone())) {
+                    requests.push(put_request(t, id, &unversioned(was)));
                 }
-            } else if w.status == 201 {
-                delete_request(t, id)
-            } else if t == "Patient" {
-                match &plan.patient_before {
-                    Some(was) => put_request(t, id, &unversioned(was)),
-                    None => continue,
-                }
-            } else {
                 continue;
+            }
+            if w.status == 201 && t == "Patient" {
+                continue;
+            }
+            let mut request = if w.status == 201 {
+                delete_request(t, id)
+            } else {
+                let before = match (&plan.patient_before, &w.etag) {
+                    (Some(was), _) if t == "Patient" => was.clone(),
+                    (_, Some(v)) => self.version_before(t, id, v).await?,
+                    (_, None) => {
+                        return Err(SinkError::Rejected {
+                            status: 409,
+                            detail: format!("{t}/{id}: the server named no version to put the one before back from"),
+                        })
+                    }
+                };
+                put_request(t, id, &unversioned(&before))
             };
-            if let (false, Some(v)) = (w.deleted, &w.etag) {
-                request["request"]["ifMatch"] = Value::String(v.clone());
+            match &w.etag {
+                Some(v) => request["request"]["ifMatch"] = Value::String(v.clone()),
+                // What this document created under its own id is deleted even unguarded; a
+                // Patient's earlier version is never put back over a version not known.
+                None if t == "Patient" => {
+                    return Err(SinkError::Rejected {
+                        status: 409,
+                        detail: format!("{t}/{id}: the server named no version to guard putting it back"),
+                    })
+                }
+                None => {}
             }
             requests.push(request);
         }

@@ -115,8 +115,9 @@ fn read_page(opened: &Opened, number: u32, settings: &Arc<EngineSettings>) -> Re
 
 /// The lines of a raster: Tesseract's words, with the check boxes found in the image put in as
 /// `[X]` / `[ ]` words at their places; and what was done to the image first
-/// ([`crate::cleanup`]): despeckled when speckled, turned a quarter when its lines run down the
-/// page, and read again half a turn round when the first reading is poor (the better kept).
+/// ([`crate::cleanup`]): despeckled when speckled, evened under a shadow or faint ink, turned a
+/// quarter when its lines run down the page, and read again turned otherwise while the reading
+/// is poor (the best kept).
 fn read_pixels(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<(Vec<Line>, Vec<String>), OcrError> {
     use crate::cleanup;
     let mut prepared = Vec::new();
@@ -134,10 +135,15 @@ fn read_pixels(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<(Vec<L
         let turned = (turn != 0).then(|| cleanup::turned(page, turn));
         Ok((recognise(turned.as_ref().unwrap_or(page), settings)?, turned))
     };
-    let mut turn = if cleanup::sideways(page) { 90 } else { 0 };
+    // The turns to try, most likely first: the next only while the best reading is poor (a
+    // sideways page may be either quarter, or not sideways after all).
+    let turns: &[u16] = if cleanup::sideways(page) { &[90, 270, 0] } else { &[0, 180] };
+    let mut turn = turns[0];
     let (mut lines, mut turned) = read(turn)?;
-    if poorly_read(&lines) {
-        let other = (turn + 180) % 360;
+    for &other in &turns[1..] {
+        if !poorly_read(&lines) {
+            break;
+        }
         let (again, again_turned) = read(other)?;
         if sure_words(&again) > sure_words(&lines) {
             (lines, turned, turn) = (again, again_turned, other);
