@@ -629,12 +629,7 @@ impl RestSink {
         for _ in 0..MAX_ROUNDS {
             let Some((now, etag)) = self.get(&format!("Patient/{id}")).await? else { return Ok(()) };
             let Some(v) = now["meta"]["versionId"].as_str().and_then(|v| v.parse::<u64>().ok()) else { return Ok(()) };
-            if v < 2 {
-                return Ok(());
-            }
-            let Some((before, _)) = self.get(&format!("Patient/{id}/_history/{}", v - 1)).await? else {
-                return Ok(());
-            };
+            let Some(before) = self.version_before("Patient", id, v).await? else { return Ok(()) };
             if let Some(what) = paperchart_fhir::patient_conflict(&now, &before) {
                 return Err(SinkError::Rejected {
                     status: 409,
@@ -771,17 +766,12 @@ impl RestSink {
         }
     }
 
-    /// The version of `t/id` before the one `etag` names (`W/"3"` → `_history/2`).
-    async fn version_before(&self, t: &str, id: &str, etag: &str) -> Result<Value, SinkError> {
-        let n = etag.trim_start_matches("W/").trim_matches('"').parse::<u64>().ok().filter(|n| *n >= 2);
-        let before = match n {
-            Some(n) => self.get(&format!("{t}/{id}/_history/{}", n - 1)).await?,
-            None => None,
-        };
-        before.map(|(v, _)| v).ok_or_else(|| SinkError::Rejected {
-            status: 404,
-            detail: format!("{t}/{id}: no earlier version to put back"),
-        })
+    /// The version of `t/id` before version `n` (`_history/n-1`), `None` when there is none.
+    async fn version_before(&self, t: &str, id: &str, n: u64) -> Result<Option<Value>, SinkError> {
+        if n < 2 {
+            return Ok(None);
+        }
+        Ok(self.get(&format!("{t}/{id}/_history/{}", n - 1)).await?.map(|(v, _)| v))
     }
 
     /// `failure` after undoing what `written` stored, with what became of it added to its
@@ -837,7 +827,14 @@ impl RestSink {
             } else {
                 let before = match (&plan.patient_before, &w.etag) {
                     (Some(was), _) if t == "Patient" => was.clone(),
-                    (_, Some(v)) => self.version_before(t, id, v).await?,
+                    (_, Some(v)) => {
+                        // The version the ETag names: `W/"3"` → 3.
+                        let n = v.trim_start_matches("W/").trim_matches('"').parse::<u64>().unwrap_or(0);
+                        self.version_before(t, id, n).await?.ok_or_else(|| SinkError::Rejected {
+                            status: 404,
+                            detail: format!("{t}/{id}: no earlier version to put back"),
+                        })?
+                    }
                     (_, None) => {
                         return Err(SinkError::Rejected {
                             status: 409,

@@ -27,6 +27,14 @@ const DARK: u8 = 128;
 /// well under 0.05% (a stray dot), 5% salt-and-pepper noise about 2%.
 const SPECKLED: f64 = 0.003;
 
+/// How many of the eight neighbours of the inner pixel at `at` (row width `w`) are dark.
+fn dark_neighbours(px: &[u8], w: usize, at: usize) -> usize {
+    [at - w - 1, at - w, at - w + 1, at - 1, at + 1, at + w - 1, at + w, at + w + 1]
+        .iter()
+        .filter(|&&i| px[i] < DARK)
+        .count()
+}
+
 /// Share of isolated dark pixels among all pixels.
 pub fn isolated_dark_share(r: &Raster) -> f64 {
     let (w, h) = (r.width as usize, r.height as usize);
@@ -36,15 +44,8 @@ pub fn isolated_dark_share(r: &Raster) -> f64 {
     let px = &r.pixels;
     let mut isolated = 0usize;
     for y in 1..h - 1 {
-        let (up, row, down) = (&px[(y - 1) * w..y * w], &px[y * w..(y + 1) * w], &px[(y + 1) * w..(y + 2) * w]);
-        for x in 1..w - 1 {
-            if row[x] >= DARK {
-                continue;
-            }
-            let alone = [up[x - 1], up[x], up[x + 1], row[x - 1], row[x + 1], down[x - 1], down[x], down[x + 1]]
-                .iter()
-                .all(|&p| p >= DARK);
-            if alone {
+        for at in y * w + 1..(y + 1) * w - 1 {
+            if px[at] < DARK && dark_neighbours(px, w, at) == 0 {
                 isolated += 1;
             }
         }
@@ -61,21 +62,8 @@ fn unspeckled(r: &Raster) -> Raster {
     let px = &r.pixels;
     let mut out = px.clone();
     for y in 1..h - 1 {
-        for x in 1..w - 1 {
-            let dark = [
-                px[(y - 1) * w + x - 1],
-                px[(y - 1) * w + x],
-                px[(y - 1) * w + x + 1],
-                px[y * w + x - 1],
-                px[y * w + x + 1],
-                px[(y + 1) * w + x - 1],
-                px[(y + 1) * w + x],
-                px[(y + 1) * w + x + 1],
-            ]
-            .iter()
-            .filter(|&&p| p < DARK)
-            .count();
-            let at = y * w + x;
+        for at in y * w + 1..(y + 1) * w - 1 {
+            let dark = dark_neighbours(px, w, at);
             if px[at] < DARK && dark <= 1 {
                 out[at] = 255;
             } else if px[at] >= DARK && dark >= 7 {
