@@ -29,6 +29,189 @@ const CURATED_RULES: &str =
 const MAX_PRE_TOKENS: usize = 15;
 const MAX_POST_TOKENS: usize = 6;
 
+/// What is being asserted, for the reach of a negation written before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A condition, test or procedure: ConText's scope, the clause up to a terminator.
+    Finding,
+    /// A drug: negated only as the object of the negation ("no aspirin", "not taking his
+    /// warfarin", "never received any heparin"), never as the instrument of another negated
+    /// thing ("no improvement with ibuprofen", "resolution of glaucoma with methylprednisolone",
+    /// "no bleeding on warfarin"). Other findings in the clause must stand in the text as words
+    /// (not blanked) for this to see them.
+    Drug,
+}
+
+/// Words that may stand between a negation and the drug it negates: determiners, auxiliaries,
+/// adverbs of time, the verbs and nouns of taking or giving a drug, routes, and the words of a
+/// list of drugs. Any other word (an outcome, another finding) means the negation is about that,
+/// not the drug. Written for paperchart.
+const DRUG_OBJECT_WORDS: &[&str] = &[
+    "a",
+    "an",
+    "the",
+    "any",
+    "his",
+    "her",
+    "their",
+    "its",
+    "this",
+    "these",
+    "that",
+    "those",
+    "such",
+    "some",
+    "all",
+    "either",
+    "both",
+    "as",
+    "like",
+    "including",
+    "and",
+    "or",
+    "nor",
+    "plus",
+    "be",
+    "been",
+    "being",
+    "is",
+    "was",
+    "were",
+    "are",
+    "am",
+    "has",
+    "have",
+    "had",
+    "do",
+    "does",
+    "did",
+    "will",
+    "would",
+    "should",
+    "could",
+    "can",
+    "may",
+    "currently",
+    "presently",
+    "previously",
+    "ever",
+    "yet",
+    "again",
+    "further",
+    "still",
+    "regularly",
+    "routinely",
+    "recently",
+    "also",
+    "now",
+    "longer",
+    "more",
+    "prior",
+    "previous",
+    "current",
+    "regular",
+    "daily",
+    "concomitant",
+    "concurrent",
+    "additional",
+    "other",
+    "known",
+    "new",
+    "home",
+    "usual",
+    "routine",
+    "chronic",
+    "long",
+    "term",
+    "high",
+    "low",
+    "full",
+    "standard",
+    "take",
+    "takes",
+    "taking",
+    "took",
+    "taken",
+    "on",
+    "receive",
+    "receives",
+    "receiving",
+    "received",
+    "given",
+    "give",
+    "gives",
+    "giving",
+    "gave",
+    "prescribed",
+    "started",
+    "start",
+    "starting",
+    "initiated",
+    "use",
+    "uses",
+    "using",
+    "used",
+    "usage",
+    "treated",
+    "treatment",
+    "treatments",
+    "therapy",
+    "therapies",
+    "with",
+    "of",
+    "exposure",
+    "exposed",
+    "to",
+    "need",
+    "needs",
+    "needed",
+    "needing",
+    "require",
+    "requires",
+    "required",
+    "requiring",
+    "administered",
+    "administration",
+    "tried",
+    "trial",
+    "course",
+    "courses",
+    "dose",
+    "doses",
+    "dosing",
+    "prophylaxis",
+    "prophylactic",
+    "premedication",
+    "premedicated",
+    "pretreated",
+    "pretreatment",
+    "intake",
+    "medication",
+    "medications",
+    "meds",
+    "drug",
+    "drugs",
+    "supplement",
+    "supplements",
+    "tablets",
+    "pills",
+    "injections",
+    "oral",
+    "orally",
+    "iv",
+    "intravenous",
+    "intravenously",
+    "po",
+    "topical",
+    "inhaled",
+    "systemic",
+    "subcutaneous",
+    "im",
+    "intramuscular",
+    "sc",
+    "sq",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Category {
     Negated,
@@ -158,6 +341,7 @@ impl Assertor {
         end: usize,
         section: Option<SectionKind>,
         floor: usize,
+        target: Target,
     ) -> Assertion {
         let (c0, c1) = clause(text, start, end);
         let c0 = self.heading_floor(text, c0.max(floor.min(start)), start);
@@ -176,12 +360,13 @@ impl Assertor {
         // "Allergies: none" — a rule written with a colon needs one between the finding and it.
         let colon_next = text[end..c1].trim_start().starts_with([':', '-']);
         let applies = |c: Category| {
-            self.governs(&pre, before, before.len(), c, true)
-                || self.governs(&post, after, usize::from(colon_next), c, false)
+            self.governs(&pre, before, before.len(), c, true, target)
+                || self.governs(&post, after, usize::from(colon_next), c, false, target)
         };
 
         if applies(Category::Negated)
-            || self.negation_past_pseudo(&before_text, &text[end..c1], before_tokens, before, &pre)
+            || target == Target::Finding
+                && self.negation_past_pseudo(&before_text, &text[end..c1], before_tokens, before, &pre)
         {
             return Assertion::Absent;
         }
@@ -271,8 +456,9 @@ impl Assertor {
     /// Does a trigger of category `c` govern the finding? Before it (`pre`), a forward trigger
     /// with no terminator of its category between it and the finding at `finding`; after it, a
     /// backward trigger with none between the finding and it (an adjacent-only rule must start at
-    /// word `finding`: 0 when a colon follows the finding, 1 when none does).
-    fn governs(&self, hits: &[Hit], words: &[String], finding: usize, c: Category, pre: bool) -> bool {
+    /// word `finding`: 0 when a colon follows the finding, 1 when none does). A negation before a
+    /// drug governs it only across the words of taking it ([`Target::Drug`]).
+    fn governs(&self, hits: &[Hit], words: &[String], finding: usize, c: Category, pre: bool, target: Target) -> bool {
         let terminates = |h: &Hit| {
             let r = &self.rules[h.rule];
             r.direction == Direction::Terminate && (r.category == c || r.category == Category::Any)
@@ -286,6 +472,9 @@ impl Assertor {
                 matches!(r.direction, Direction::Forward | Direction::Both)
                     && h.at + h.len <= finding
                     && !hits[i + 1..].iter().any(terminates)
+                    && (target == Target::Finding
+                        || c != Category::Negated
+                        || words[h.at + h.len..finding].iter().all(|w| DRUG_OBJECT_WORDS.contains(&w.as_str())))
             } else {
                 matches!(r.direction, Direction::Backward | Direction::Both)
                     && (!r.adjacent || (h.at < finding && answer_tail(&words[h.at + h.len..])))
@@ -475,7 +664,7 @@ mod tests {
 
     fn check(sentence: &str, concept: &str, section: Option<SectionKind>) -> Assertion {
         let start = sentence.find(concept).unwrap_or_else(|| panic!("{concept} not in {sentence}"));
-        Assertor::new().assert(sentence, start, start + concept.len(), section, 0)
+        Assertor::new().assert(sentence, start, start + concept.len(), section, 0, Target::Finding)
     }
 
     #[test]
@@ -550,7 +739,7 @@ mod tests {
         let pmh = "Past Medical History: HTN, asthma";
         let s = pmh.find("asthma").unwrap();
         assert_eq!(
-            Assertor::new().assert(pmh, s, s + 6, Some(SectionKind::PastMedicalHistory), 21),
+            Assertor::new().assert(pmh, s, s + 6, Some(SectionKind::PastMedicalHistory), 21, Target::Finding),
             Assertion::Present
         );
     }

@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::context::Assertor;
+use super::context::{Assertor, Target};
 use super::lexicon::{ConceptKind, Hit};
 use super::sections::{section_at, sections, Section, SectionKind};
 use super::terminology::{RxQuery, Terminology};
@@ -512,7 +512,7 @@ impl NlpEngine for Builtin {
         }
         let secs = sections(text);
         let (section, floor) = self.section_of(&secs, start);
-        self.assertor.assert(text, start, end, section, floor)
+        self.assertor.assert(text, start, end, section, floor, Target::Finding)
     }
 }
 
@@ -678,13 +678,26 @@ impl Builtin {
         // Findings are not triggers: "no" in "concussion with no loss of consciousness" says
         // nothing of the next problem in the list. Context is read with every finding blanked
         // out (byte for byte, so offsets hold).
-        let masked = mask(text, entities.iter().map(|e| (e.start, e.end)));
+        let masked = mask(text, entities.iter().map(|e| (e.start, e.end)), b' ');
+        // For a drug, the other findings stay words ("x…"), so that a negation of them ("no
+        // bleeding on warfarin") is seen not to reach it; other drugs and procedures stay blank
+        // ("no aspirin or clopidogrel").
+        let is_finding = |k: EntityType| !matches!(k, EntityType::Medication | EntityType::Procedure);
+        let for_drugs = mask(
+            &mask(text, entities.iter().filter(|e| is_finding(e.kind)).map(|e| (e.start, e.end)), b'x'),
+            entities.iter().filter(|e| !is_finding(e.kind)).map(|e| (e.start, e.end)),
+            b' ',
+        );
         for e in entities.iter_mut() {
             let is_nkda =
                 e.kind == EntityType::Allergy && e.codes.iter().any(|c| c.code == "409137002" || c.code == "716186003");
             if !is_nkda {
                 let (section, floor) = self.section_of(secs, e.start);
-                e.assertion = self.assertor.assert(&masked, e.start, e.end, section, floor);
+                e.assertion = if e.kind == EntityType::Medication {
+                    self.assertor.assert(&for_drugs, e.start, e.end, section, floor, Target::Drug)
+                } else {
+                    self.assertor.assert(&masked, e.start, e.end, section, floor, Target::Finding)
+                };
             }
         }
         // A drug named in a condition is a fact only where the condition is the patient's: "no
@@ -1042,10 +1055,11 @@ fn route_of<'h>(
 }
 
 /// `text` with the byte ranges `spans` replaced by spaces.
-fn mask(text: &str, spans: impl Iterator<Item = (usize, usize)>) -> String {
+/// `text` with the byte spans `spans` filled with the ASCII byte `with`.
+fn mask(text: &str, spans: impl Iterator<Item = (usize, usize)>, with: u8) -> String {
     let mut bytes = text.as_bytes().to_vec();
     for (s, e) in spans {
-        bytes[s..e].fill(b' ');
+        bytes[s..e].fill(with);
     }
     // Whole UTF-8 sequences are replaced (entity spans lie on character boundaries), so the
     // result is valid UTF-8.
@@ -1114,6 +1128,26 @@ Family History: Mother had breast cancer.
 Hospital Course: Patient denies chest pain. Rule out pneumonia. Status post appendectomy.
 Diagnosis: Essential hypertension (I10)
 ";
+
+    #[test]
+    fn a_negation_reaches_a_drug_only_as_its_object() {
+        use Assertion::{Absent, Present};
+        for (sentence, drug, want) in [
+            ("No improvement of the pain with ibuprofen.", "ibuprofen", Present),
+            ("Rapid resolution of the glaucoma with methylprednisolone and mannitol.", "methylprednisolone", Present),
+            ("No bleeding on warfarin.", "warfarin", Present),
+            ("Chest pain not relieved by morphine or nitroglycerin.", "nitroglycerin", Present),
+            ("An obese patient, not diabetic, treated with metformin.", "metformin", Present),
+            ("No aspirin or clopidogrel.", "clopidogrel", Absent),
+            ("He was not treated with heparin.", "heparin", Absent),
+            ("She has never received any intravenous heparin.", "heparin", Absent),
+            ("Not taking his lisinopril.", "lisinopril", Absent),
+            ("Denies NSAID use.", "NSAID", Absent),
+        ] {
+            let out = engine().analyze(sentence);
+            assert_eq!(find(&out, EntityType::Medication, drug).assertion, want, "{sentence}");
+        }
+    }
 
     #[test]
     fn vital_signs_and_labs_as_printed_with_their_decimals() {
