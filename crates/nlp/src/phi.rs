@@ -37,7 +37,8 @@ fn patterns() -> &'static Patterns {
             phone: re(r"(?:\(\d{3}\)\s?|\b\d{3}[\s.-])\d{3}[\s.-]\d{4}\b"),
             email: re(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),
             ssn: re(r"\b\d{3}-\d{2}-\d{4}\b"),
-            titled_name: re(r"\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+((?:[A-Z][a-z'-]+|[A-Z]\.)(?:\s+[A-Z][a-z'-]+){0,2})"),
+            // "Dr. Chen-Watanabe", "Mr. O'Neil", "Dr McDonald".
+            titled_name: re(r"\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+((?:[A-Z][a-z]*(?:['-]?[A-Z][a-z]+)+|[A-Z][a-z'-]+|[A-Z]\.)(?:\s+(?:[A-Z][a-z]*(?:['-]?[A-Z][a-z]+)+|[A-Z][a-z'-]+)){0,2})"),
             age_sex: re(r"(?i)\b(\d{1,3})[- ]?(?:year|yr)s?[- ]old\s+(male|female|man|woman|gentleman|lady|boy|girl)\b"),
             age: re(r"(?i)\b(\d{1,3})[- ]?(?:year|yr)s?[- ]old\b|\b(\d{1,3})\s*(?:yo|y/o|y\.o\.)\b"),
         }
@@ -1032,6 +1033,14 @@ mod tests {
         assert!(kinds.contains(&(Subtype::Phone, "555-867-5309")), "{kinds:?}");
         assert!(kinds.contains(&(Subtype::Email, "jsmith@example.org")), "{kinds:?}");
         assert!(d.family.is_none(), "an unlabelled name is not the patient's");
+        for (text, name) in [
+            ("Follow up with Dr. Chen-Watanabe in 2 weeks.", "Chen-Watanabe"),
+            ("Seen by Dr. McDonald today.", "McDonald"),
+            ("Mr. O'Neil Brady called.", "O'Neil Brady"),
+        ] {
+            let (ents, _, _) = extract(text);
+            assert!(ents.iter().any(|e| e.subtype == Some(Subtype::Name) && e.text == name), "{text}: {ents:?}");
+        }
     }
 
     #[test]

@@ -104,6 +104,9 @@ fn names() -> &'static Names {
 struct Patterns {
     last_first: Regex,
     credentialed: Regex,
+    role: Regex,
+    initials: Regex,
+    long_number: Regex,
     signed: Regex,
     relative: Regex,
     month_year: Regex,
@@ -135,6 +138,16 @@ fn patterns() -> &'static Patterns {
             credentialed: re(&format!(
                 r"\b({NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{1,2}}),?[ \t]+{CREDENTIAL}(?:\b|\s|,|$)"
             )),
+            // A care team member named after their role: "Nurse Practitioner Judy Pham", "RN Ana
+            // Ruiz", "seen by physical therapist Omar Haddad".
+            role: re(&format!(
+                r"\b(?i:nurse[ \t]+practitioner|physician[ \t]+assistant|physician|nurse|np|pa|rn|lpn|attending|resident|fellow|intern|pharmacist|(?:physical|occupational|speech|respiratory)[ \t]+therapist|therapist|social[ \t]+worker|case[ \t]+manager|midwife|dietitian|nutritionist|chaplain|counselor|psychologist|surgeon|coordinator)[ \t]+({NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{0,2}})"
+            )),
+            // A dictation's initials on a line of their own: "SO/jk", "RTW:mb".
+            initials: re(r"(?m)^[ \t]*([A-Z]{2,3}[/:][a-z]{2,3})\b[ \t]*(?:$|DD\b|DT\b|D:|T:)"),
+            // A number of seven digits or more standing alone is an identifier (a record, visit or
+            // accession number): no measurement is written so.
+            long_number: re(r"(?:^|[^\d.,/:-])(\d{7,12})(?:$|[^\d.,/%-])"),
             // "Signed electronically by: X", "DICTATED BY: X", "Signed: X", "cc: Dr. X". Not "cc:"
             // alone, which in a note is the chief complaint as often as a copy's recipient.
             signed: re(
@@ -155,25 +168,25 @@ fn patterns() -> &'static Patterns {
             short_year: re(r"(?i)\b(?:in|since|from|until|till|of|circa|around)[ \t]+('\d{2})\b"),
             short_phone: re(r"(?i)\b(?:phone|tel|telephone|call|pager|beeper|page|ext|extension|cell|fax)\b[^\n\d]{0,12}((?:\d{3}-\d{4}|x\d{3,5}|x\d-\d{4}))\b"),
             // A pager or an extension is a number of four or five digits after its word.
-            pager: re(r"(?i)\b(?:pager|beeper|pgr|page|ext|extension)\b\.?[ \t]*(?:#|no\.?|number)?[ \t:]*(\d{4,5})\b"),
+            pager: re(r"(?i)\b(?:pager|beeper|pgr|page|ext|extension)\b\.?[ \t]*(?:#|no\.?|number)?[ \t:]*#?(\d{4,5}|\d-\d{4})\b"),
             // A record, unit, job or account number after the word that names it, with no colon
             // ("MRN 7720019", "Unit No: 442-88-19", "JOB #: 4412").
             record_number: re(
                 r"(?i)\b(?:mrn|mr\s*#|medical\s+record(?:\s+(?:number|no\.?|#))?|unit\s+(?:no\.?|number|#)|job\s*(?:no\.?|number|#)|batch(?:\s*(?:no\.?|number|#))?|accession(?:\s*(?:no\.?|number|#))?|encounter\s*(?:no\.?|number|#|id)|fin|csn|acct\.?\s*#?|account\s*(?:no\.?|number|#)?|chart\s*(?:no\.?|number|#)|case\s*(?:no\.?|number|#)|specimen\s*(?:no\.?|number|#))[ \t]*[:#]?[ \t]*#?[ \t]*([A-Z]{0,3}\d[\d-]{2,}[A-Z0-9]*)\b",
             ),
             facility: re(
-                r"\b((?:[A-Z][a-z'-]+[ \t]+){1,4}(?:Medical[ \t]+Center|Hospital|Clinic|Health[ \t]+Center|Health[ \t]+System|Medical[ \t]+Group|Infirmary|Nursing[ \t]+Home|Rehabilitation[ \t]+Center|Cancer[ \t]+Center))\b",
+                r"\b((?:[A-Z][a-z'-]+[ \t]+){1,4}(?:Medical[ \t]+Center|Hospital|Clinic|Health[ \t]+Center|Health[ \t]+System|Medical[ \t]+Group|Infirmary|Nursing[ \t]+Home|Rehabilitation[ \t]+Center|Cancer[ \t]+Center|Family[ \t]+(?:Medicine|Practice)|Internal[ \t]+Medicine|Pediatrics|Medical[ \t]+Associates|Associates|Urgent[ \t]+Care|Healthcare|Health[ \t]+Care|Physicians|Pharmacy|Surgery[ \t]+Center|Dialysis[ \t]+Center|Women's[ \t]+Health))\b",
             ),
             facility_caps: re(
-                r"\b((?:[A-Z][A-Z'.-]+[ \t]+){1,4}(?:MEDICAL[ \t]+CENTER|HOSPITAL|CLINIC|HEALTH[ \t]+CENTER|HEALTH[ \t]+SYSTEM|MEDICAL[ \t]+GROUP|INFIRMARY|NURSING[ \t]+HOME|REHABILITATION[ \t]+CENTER|CANCER[ \t]+CENTER))\b",
+                r"\b((?:[A-Z][A-Z'.-]+[ \t]+){1,4}(?:MEDICAL[ \t]+CENTER|HOSPITAL|CLINIC|HEALTH[ \t]+CENTER|HEALTH[ \t]+SYSTEM|MEDICAL[ \t]+GROUP|INFIRMARY|NURSING[ \t]+HOME|REHABILITATION[ \t]+CENTER|CANCER[ \t]+CENTER|FAMILY[ \t]+(?:MEDICINE|PRACTICE)|INTERNAL[ \t]+MEDICINE|PEDIATRICS|MEDICAL[ \t]+ASSOCIATES|ASSOCIATES|URGENT[ \t]+CARE|HEALTHCARE|PHYSICIANS|PHARMACY))\b",
             ),
             // "works as a carpenter", "employed as an accountant".
             profession: re(
-                r"(?i)\b(?:works?|worked|working|employed|employment)[ \t]+as[ \t]+(?:an?[ \t]+)?((?:retired[ \t]+)?[a-z]+(?:[ \t]+[a-z]+)?)",
+                r"(?i)\b(?:(?:works?|worked|working|employed|employment)[ \t]+as[ \t]+(?:an?[ \t]+)?((?:retired[ \t]+)?[a-z]+(?:[ \t]+[a-z]+)?)|(?:is|was)[ \t]+an?[ \t]+(retired[ \t]+[a-z]+(?:[ \t]+[a-z]+)?))",
             ),
             // "lives in Boston", "moved from Fairview".
             city: re(
-                r"(?i:\b(?:lives|living|resides|residing|moved|relocated|born|raised|native)[ \t]+(?:in|to|from|of)[ \t]+)([A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2})",
+                r"(?i:\b(?:lives|living|resides|residing|moved|relocated|born|raised|native)(?:[ \t]+(?:with|alone|together|independently|her|his|their|a|an|the|husband|wife|partner|family|son|daughter|parents?|mother|father|children|kids|[A-Z][a-z]+)){0,5}?[ \t]+(?:in|to|from|of)[ \t]+)([A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2})",
             ),
             street: re(
                 r"\b(\d{1,5}[ \t]+(?:[A-Z][a-z]+[ \t]+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Court|Ct|Way|Place|Pl|Terrace|Circle|Parkway|Pkwy)\b\.?(?:,?[ \t]+(?:Apt|Suite|Unit)\.?\s*#?\s*\w+)?(?:,\s*[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+)?,?[ \t]+[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?)?)",
@@ -224,6 +237,11 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
             out.push(super::phi::entity(subtype, start, end, text, None));
         }
     };
+    // Addresses first: "12 Oak Street, Boston" holds no "LAST, FIRST".
+    for c in p.street.captures_iter(text) {
+        let m = c.get(1).expect("group");
+        add(out, Subtype::Address, m.start(), m.end());
+    }
     for c in p.last_first.captures_iter(text) {
         let (last, first) = (c.get(1).expect("group"), c.get(2).expect("group"));
         // Both in capitals or both capitalised ("GERD, Major depressive disorder" is a list), no
@@ -281,6 +299,27 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
             }
             add(out, Subtype::Name, m.start(), m.end());
         }
+    }
+    for c in p.role.captures_iter(text) {
+        // The census knows a word of it, and none is a clinical word ("RN Assessment", "PA Chest").
+        let m = c.get(1).expect("group");
+        let words: Vec<&str> = m.as_str().split_whitespace().filter(|w| !w.ends_with('.')).collect();
+        let known = |w: &&str| is_given(w) || is_family(w) || w.split('-').any(is_family);
+        if words.iter().any(|w| not_a_name(w) || FUNCTION_WORDS.contains(&w.to_lowercase().as_str()))
+            || words.iter().any(|w| clinical_word(w) && !known(w))
+            || !words.iter().any(known)
+        {
+            continue;
+        }
+        add(out, Subtype::Name, m.start(), m.end());
+    }
+    for c in p.initials.captures_iter(text) {
+        let m = c.get(1).expect("group");
+        add(out, Subtype::Name, m.start(), m.end());
+    }
+    for c in p.long_number.captures_iter(text) {
+        let m = c.get(1).expect("group");
+        add(out, Subtype::Id, m.start(), m.end());
     }
     for c in p.relative.captures_iter(text) {
         // A relative's given name: the census knows its first word, and it is no clinical word.
@@ -345,7 +384,7 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
     }
     for c in p.profession.captures_iter(text) {
         // Up to the first word that is no part of a job's name.
-        let m = c.get(1).expect("group");
+        let Some(m) = c.get(1).or_else(|| c.get(2)) else { continue };
         let stop = ["and", "in", "at", "for", "with", "who", "but", "since", "until", "on", "of", "the"];
         let mut at = 0;
         for w in m.as_str().split_whitespace() {
@@ -364,10 +403,6 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
         if !m.as_str().split_whitespace().any(|w| clinical_word(w) || not_a_name(w)) {
             add(out, Subtype::Location, m.start(), m.end());
         }
-    }
-    for c in p.street.captures_iter(text) {
-        let m = c.get(1).expect("group");
-        add(out, Subtype::Address, m.start(), m.end());
     }
 }
 
@@ -425,6 +460,33 @@ mod tests {
             (Subtype::Id, "442-88-19"),
         ] {
             assert!(got.contains(&want), "{want:?} not in {got:?}");
+        }
+    }
+
+    #[test]
+    fn care_team_by_role_initials_visit_numbers_organizations_and_homes() {
+        let text = "EDVISIT^48283746^HOLT, KIMBERLY^11/05/91\nSeen by Nurse Practitioner Judy Pham and physical \
+                    therapist Omar Haddad. PCP at Briarwood Family Medicine. She is a retired schoolteacher who \
+                    lives with her husband Tom in Quincy. Call pager #4-7781.\nSO/jk  DD: 11/06/91\n";
+        let got = found(text);
+        for want in [
+            (Subtype::Id, "48283746"),
+            (Subtype::Name, "Judy Pham"),
+            (Subtype::Name, "Omar Haddad"),
+            (Subtype::Location, "Briarwood Family Medicine"),
+            (Subtype::Profession, "retired schoolteacher"),
+            (Subtype::Location, "Quincy"),
+            (Subtype::Phone, "4-7781"),
+            (Subtype::Name, "SO/jk"),
+        ] {
+            assert!(got.contains(&want), "{want:?} not in {got:?}");
+        }
+        for text in [
+            "RN Assessment: stable. PA Chest X-ray clear. Resident Physician on call.",
+            "Platelets 250000, WBC 7.5, NDC 0093-7180-01, weight 3.25 kg, 1,250,000 units.",
+            "Lives alone in an apartment. N/V resolved.",
+        ] {
+            assert!(found(text).is_empty(), "{text}: {:?}", found(text));
         }
     }
 
