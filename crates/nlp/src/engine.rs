@@ -1004,10 +1004,16 @@ fn route_of<'h>(
     // "with" only after a word of giving ("topical dosing with X", "therapy with X"): "poor oral
     // intake with insulin held" gives insulin no route.
     let giving = ["dosing", "treatment", "therapy", "infusion", "injection", "injections", "loading", "administration"];
+    // An amount is no gap word either: "ingestion of 1050 mg of X", "oral administration of 2 g of X".
+    let amount = |w: &str| {
+        w.chars().all(|c| c.is_ascii_digit() || c == '.')
+            || matches!(w, "mg" | "g" | "mcg" | "ug" | "µg" | "ml" | "units" | "iu" | "tablets" | "capsules" | "mg/kg")
+    };
     let leads_to = |h: &Hit, to: usize| {
         words_between(after(h), to).is_some_and(|w| {
-            w.len() <= 3
-                && w.iter().all(|w| ROUTE_GAP_WORDS.contains(&w.as_str()))
+            let words: Vec<&String> = w.iter().filter(|w| !amount(w)).collect();
+            words.len() <= 3
+                && words.iter().all(|w| ROUTE_GAP_WORDS.contains(&w.as_str()))
                 && w.iter().enumerate().all(|(i, x)| x != "with" || (i > 0 && giving.contains(&w[i - 1].as_str())))
         })
     };
@@ -1020,6 +1026,26 @@ fn route_of<'h>(
     let before: Vec<&Hit> = routes().filter(|h| h.end <= name_start && leads_to(h, name_start)).collect();
     if let Some(h) = before.iter().rev().find(|h| !generic(h)).or(before.last()) {
         return Some(h);
+    }
+    // Named for what it is: "Ticlopidine is an oral antiplatelet agent", "warfarin, an oral
+    // anticoagulant," — the route of the drug or class it is said to be.
+    let appositive = routes().find(|h| {
+        // Looked for right after the name only: a long text's other routes are not read.
+        let Some(gap) = text.get(name_end..h.start).filter(|g| g.len() <= 12) else { return false };
+        let words: Vec<String> = gap
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        let said = match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["is" | "was", "a" | "an"] => true,
+            ["a" | "an"] => gap.trim_start().starts_with(','),
+            _ => false,
+        };
+        said && hits.iter().any(|d| d.kind == ConceptKind::Drug && (h.end..=h.end + 2).contains(&d.start))
+    });
+    if appositive.is_some() {
+        return appositive;
     }
     let next_drug = hits.iter().filter(|h| h.kind == ConceptKind::Drug && h.start >= name_end).map(|h| h.start).min();
     // After a coordination ("X in association with oral Y", "X, then IV Y") a route is another
@@ -1054,7 +1080,6 @@ fn route_of<'h>(
     })
 }
 
-/// `text` with the byte ranges `spans` replaced by spaces.
 /// `text` with the byte spans `spans` filled with the ASCII byte `with`.
 fn mask(text: &str, spans: impl Iterator<Item = (usize, usize)>, with: u8) -> String {
     let mut bytes = text.as_bytes().to_vec();
@@ -1397,6 +1422,10 @@ Diagnosis: Essential hypertension (I10)
         assert_eq!(route("Seizures after amphotericin B infusion.", "amphotericin B").as_deref(), Some("intravenous"));
         assert_eq!(route("a bolus injection of morphine intrathecally", "morphine").as_deref(), Some("intrathecal"));
         assert_eq!(route("oral administration of methylprednisolone", "methylprednisolone").as_deref(), Some("oral"));
+        // An amount between them is no gap; a drug said to be an oral class takes its route.
+        assert_eq!(route("She ingested 900 mg of glyburide.", "glyburide").as_deref(), Some("oral"));
+        assert_eq!(route("Ticlopidine is an oral antiplatelet agent.", "ticlopidine").as_deref(), Some("oral"));
+        assert_eq!(route("Ticlopidine and an oral antiplatelet agent.", "ticlopidine"), None);
         let both = "She received oral prednisone and intravenous morphine.";
         assert_eq!(
             (route(both, "prednisone").as_deref(), route(both, "morphine").as_deref()),
