@@ -179,6 +179,13 @@ pub struct DocReport {
     pub read_by: BTreeMap<&'static str, usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mean_ocr_confidence: Option<f32>,
+    /// Pages per treatment of their image before OCR (`despeckled`, `evened`, `rotated 90` …).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub prepared: BTreeMap<String, usize>,
+    /// Pages read too poorly to trust (fewer than half their words sure: handwriting, damage),
+    /// 1-based: their findings are not written as fact, and the document goes to review.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub poorly_read: Vec<u32>,
     pub entities: BTreeMap<&'static str, usize>,
     pub resources: BTreeMap<&'static str, usize>,
     /// Findings held for review instead of written, and where the review went (a document without
@@ -204,6 +211,8 @@ impl DocReport {
             pages: 0,
             read_by: BTreeMap::new(),
             mean_ocr_confidence: None,
+            prepared: BTreeMap::new(),
+            poorly_read: Vec::new(),
             entities: BTreeMap::new(),
             resources: BTreeMap::new(),
             held: 0,

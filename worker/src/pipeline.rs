@@ -172,6 +172,12 @@ impl Pipeline {
                 }
                 report.mean_ocr_confidence = document.mean_ocr_confidence();
                 for page in &document.pages {
+                    for step in &page.prepared {
+                        *report.prepared.entry(step.clone()).or_default() += 1;
+                    }
+                }
+                report.poorly_read = document.pages.iter().filter(|p| p.poorly_read()).map(|p| p.number).collect();
+                for page in &document.pages {
                     metrics::page(page.read_by.as_str(), page.mean_confidence());
                 }
                 let t = Instant::now();
@@ -208,6 +214,19 @@ impl Pipeline {
                 if missing > 0 {
                     mapped.needs_review =
                         Some(format!("{} reported {missing} page(s) missing (PARTIAL_SUCCESS)", self.ocr.name()));
+                }
+                // Pages read too poorly to trust (handwriting, damage): their findings were kept
+                // below the confidence of fact by the NLP; a person, or Textract, reads them.
+                if !report.poorly_read.is_empty() {
+                    let pages = report.poorly_read.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+                    let note = format!(
+                        "page(s) {pages} poorly read by {} (handwriting or damage): needs Textract or a person",
+                        self.ocr.name()
+                    );
+                    mapped.needs_review = Some(match mapped.needs_review.take() {
+                        Some(reason) => format!("{reason}; {note}"),
+                        None => format!("needs review: {note}"),
+                    });
                 }
                 report.document_id = Some(mapped.bundle.id.clone());
                 Ok(JobState::Mapped { mapped, pending })
@@ -457,6 +476,8 @@ mod tests {
         Jobs,
         /// Starts jobs that fail.
         FailingJobs,
+        /// Reads at once, a page it cleaned up first and could hardly read (handwriting).
+        Scrawled,
     }
 
     struct FakeOcr {
@@ -465,7 +486,11 @@ mod tests {
     }
 
     fn page() -> Document {
-        let lines = vec![Line::from_text("Discharge summary", 95.0)];
+        read_as(95.0, Vec::new())
+    }
+
+    fn read_as(confidence: f32, prepared: Vec<String>) -> Document {
+        let lines = vec![Line::from_text("Discharge summary", confidence)];
         Document {
             pages: vec![Page {
                 number: 1,
@@ -474,7 +499,7 @@ mod tests {
                 key_values: vec![],
                 tables: vec![],
                 text_layer_rejected: false,
-                prepared: Vec::new(),
+                prepared,
             }],
             ..Document::default()
         }
@@ -491,6 +516,7 @@ mod tests {
             *n += 1;
             Ok(match self.engine {
                 Engine::AtOnce => OcrStart::Done(page()),
+                Engine::Scrawled => OcrStart::Done(read_as(31.0, vec!["despeckled".into(), "rotated 180".into()])),
                 Engine::Jobs | Engine::FailingJobs => OcrStart::Started(OcrJob { id: format!("job-{n}") }),
             })
         }
@@ -580,6 +606,30 @@ mod tests {
         let bundles = s.sink.bundles();
         assert_eq!(bundles.keys().collect::<Vec<_>>(), [report.document_id.as_ref().unwrap()]);
         assert!(s.jobs.parked().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_page_read_too_poorly_to_trust_is_said_and_sent_to_review() {
+        let s = setup(Engine::Scrawled);
+        let (report, result) = s.pipeline.process("scan.pdf").await;
+        assert_eq!(result.unwrap(), Settlement::Written, "the document itself is kept");
+        assert_eq!(report.poorly_read, [1]);
+        assert_eq!(report.prepared, BTreeMap::from([("despeckled".into(), 1), ("rotated 180".into(), 1)]));
+        match &report.outcome {
+            Outcome::NeedsReview { reason } => {
+                assert!(
+                    reason.contains("page(s) 1 poorly read by fake") && reason.contains("Textract or a person"),
+                    "{reason}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["poorly_read"], serde_json::json!([1]), "in summary.json");
+        // A page read well says neither.
+        let (report, _) = setup(Engine::AtOnce).pipeline.process("scan.pdf").await;
+        assert!(report.poorly_read.is_empty() && report.prepared.is_empty());
+        assert!(!serde_json::to_value(&report).unwrap().as_object().unwrap().contains_key("poorly_read"));
     }
 
     #[tokio::test]

@@ -188,6 +188,30 @@ impl Page {
     pub fn word_count(&self) -> usize {
         self.lines.iter().map(|l| l.words.len()).sum()
     }
+
+    /// Fewer than half its words are sure ones ([`poorly_read`]): handwriting, or a page too
+    /// damaged for the engine that read it.
+    pub fn poorly_read(&self) -> bool {
+        poorly_read(&self.lines)
+    }
+}
+
+/// Words of two letters or more: what a reading is judged on (a table's rules read as "|", a
+/// stray mark as "a", say nothing of how well the words were read).
+fn words_of_letters(lines: &[Line]) -> impl Iterator<Item = &Word> {
+    lines.iter().flat_map(|l| l.words.iter()).filter(|w| w.text.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+}
+
+/// Words of two letters or more read with confidence 80 or more.
+pub fn sure_words(lines: &[Line]) -> usize {
+    words_of_letters(lines).filter(|w| w.confidence >= 80.0).count()
+}
+
+/// A reading in which fewer than half the words of two letters or more are sure ones: a page
+/// upside down, turned the wrong quarter, handwritten, or too damaged to read.
+pub fn poorly_read(lines: &[Line]) -> bool {
+    let all = words_of_letters(lines).count();
+    all > 0 && sure_words(lines) * 2 < all
 }
 
 /// What any OCR engine returns for one source document.
@@ -275,6 +299,20 @@ impl Document {
         let words: Vec<f32> =
             self.word_spans().into_iter().filter(|&(ws, we, _, _)| ws < end && start < we).map(|w| w.3).collect();
         (!words.is_empty()).then(|| words.iter().sum::<f32>() / words.len() as f32)
+    }
+
+    /// The byte ranges of [`Document::text`] that poorly read pages ([`Page::poorly_read`]) hold,
+    /// with their page numbers.
+    pub fn poorly_read_spans(&self) -> Vec<(u32, usize, usize)> {
+        self.pages
+            .iter()
+            .zip(self.line_offsets())
+            .filter(|(page, _)| page.poorly_read())
+            .filter_map(|(page, offsets)| {
+                let (first, last) = (offsets.first()?, offsets.last()?);
+                Some((page.number, *first, last + page.lines.last()?.text.len()))
+            })
+            .collect()
     }
 
     /// Where each page's lines start in [`Document::text`] (byte offsets, per page), so what is

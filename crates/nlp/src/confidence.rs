@@ -92,11 +92,19 @@ pub fn score(entities: &mut [Entity]) {
     }
 }
 
+/// The most a finding read from a poorly read page ([`Page::poorly_read`]: fewer than half its
+/// words sure — handwriting, or damage) may be trusted: under any sensible `fhir.min_confidence`,
+/// so it is never written as fact; a person, or Textract, reads the page.
+///
+/// [`Page::poorly_read`]: paperchart_model::document::Page::poorly_read
+pub const POORLY_READ_PAGE: f64 = 0.2;
+
 /// Multiplies each finding's confidence by how likely its words on the page were read right
-/// (their mean).
+/// (their mean); a finding on a poorly read page keeps at most [`POORLY_READ_PAGE`].
 pub fn weigh_by_ocr(entities: &mut [Entity], document: &Document) {
     // The words once, in text order: each finding looks only at those from its start on.
     let words = document.word_spans();
+    let poor = document.poorly_read_spans();
     for e in entities.iter_mut() {
         let Some(c) = e.confidence else { continue };
         let first = words.partition_point(|w| w.1 <= e.start);
@@ -104,9 +112,11 @@ pub fn weigh_by_ocr(entities: &mut [Entity], document: &Document) {
             .iter()
             .take_while(|w| w.0 < e.end)
             .fold((0.0f64, 0usize), |(s, n), &(_, _, by, conf)| (s + word_right(by, conf), n + 1));
-        if n > 0 {
-            e.confidence = Some(round(c * sum / n as f64));
+        let mut c = if n > 0 { c * sum / n as f64 } else { c };
+        if poor.iter().any(|&(_, s, t)| s < e.end && e.start < t) {
+            c = c.min(POORLY_READ_PAGE);
         }
+        e.confidence = Some(round(c));
     }
 }
 
@@ -176,5 +186,38 @@ mod tests {
         assert!(bands.iter().all(|b| (0.3..=1.0).contains(b)), "{bands:?}");
         assert!(bands.windows(2).all(|w| w[0] <= w[1]), "{bands:?}");
         assert_eq!(word_right(ReadBy::TextLayer, 0.0), 1.0);
+    }
+
+    #[test]
+    fn a_finding_on_a_poorly_read_page_is_never_sure_enough_to_be_fact() {
+        let word = |text: &str, confidence| Word { text: text.into(), bbox: None, confidence };
+        let page = |words: Vec<Word>, number| Page {
+            number,
+            read_by: ReadBy::Tesseract,
+            lines: vec![Line::from_words(words)],
+            key_values: Vec::new(),
+            tables: Vec::new(),
+            text_layer_rejected: false,
+            prepared: Vec::new(),
+        };
+        // Page 2 is a scrawl in which one word happened to read well.
+        let doc = Document {
+            pages: vec![
+                page(vec![word("Dx:", 95.0), word("asthma", 96.0)], 1),
+                page(vec![word("xqzr", 20.0), word("asthma", 96.0), word("Wvl", 31.0), word("ommn", 12.0)], 2),
+            ],
+            ..Default::default()
+        };
+        assert!(!doc.pages[0].poorly_read() && doc.pages[1].poorly_read());
+        let text = doc.text();
+        let mut es: Vec<Entity> = text
+            .match_indices("asthma")
+            .map(|(at, _)| Entity { start: at, end: at + 6, ..entity(EntityType::Condition, "asthma", true) })
+            .collect();
+        score(&mut es);
+        weigh_by_ocr(&mut es, &doc);
+        assert!(es[0].confidence > Some(0.5), "{:?}", es[0].confidence);
+        assert_eq!(es[1].confidence, Some(POORLY_READ_PAGE), "the same word on the scrawled page");
+        assert_eq!(doc.poorly_read_spans().iter().map(|s| s.0).collect::<Vec<_>>(), [2]);
     }
 }

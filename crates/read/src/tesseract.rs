@@ -120,6 +120,7 @@ fn read_page(opened: &Opened, number: u32, settings: &Arc<EngineSettings>) -> Re
 /// is poor (the best kept).
 fn read_pixels(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<(Vec<Line>, Vec<String>), OcrError> {
     use crate::cleanup;
+    use paperchart_model::document::{poorly_read, sure_words};
     let mut prepared = Vec::new();
     let cleaned = cleanup::despeckled(raster);
     if cleaned.is_some() {
@@ -155,19 +156,6 @@ fn read_pixels(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<(Vec<L
     let marks = crate::checkbox::find(turned.as_ref().unwrap_or(page), &lines);
     crate::checkbox::merge(&mut lines, &marks);
     Ok((lines, prepared))
-}
-
-/// Words of two letters or more that Tesseract is sure of (confidence 80 or more).
-fn sure_words(lines: &[Line]) -> usize {
-    let words = lines.iter().flat_map(|l| l.words.iter());
-    words.filter(|w| w.confidence >= 80.0 && w.text.chars().filter(|c| c.is_alphabetic()).count() >= 2).count()
-}
-
-/// A reading in which fewer than half the words are sure ones: a page upside down, turned the
-/// wrong quarter, or too damaged to read.
-fn poorly_read(lines: &[Line]) -> bool {
-    let all = lines.iter().map(|l| l.words.len()).sum::<usize>();
-    all > 0 && sure_words(lines) * 2 < all
 }
 
 /// Runs this thread's Tesseract engine over one raster and returns its lines in reading order.

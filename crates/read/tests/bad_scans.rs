@@ -75,3 +75,28 @@ fn faint_ink_under_a_shadow_is_evened() {
     }
     assert_reads(&img, "evened");
 }
+
+#[test]
+fn a_page_too_damaged_to_read_says_so_and_a_clean_one_does_not() {
+    let engine = TesseractEngine::new(&OcrSettings::default(), 1, Limits::default()).expect("Tesseract");
+    let clean = engine.read(png(&page())).expect("read");
+    assert!(!clean.pages[0].poorly_read());
+    // Every row pushed a few pixels back and forth, as a scrawl or a smeared page: the strokes
+    // are still ink, the words are no longer letters Tesseract knows.
+    let src = page();
+    let mut img = image::GrayImage::from_pixel(src.width(), src.height(), image::Luma([255]));
+    for y in 0..src.height() {
+        let dx = (3.0 * (f64::from(y) / 2.0).sin()).round() as i64;
+        for x in 0..src.width() {
+            let sx = i64::from(x) + dx;
+            if (0..i64::from(src.width())).contains(&sx) {
+                img.put_pixel(x, y, *src.get_pixel(sx as u32, y));
+            }
+        }
+    }
+    let doc = engine.read(png(&img)).expect("read");
+    let page = &doc.pages[0];
+    assert!(page.word_count() > 20, "ink is read as words: {}", page.word_count());
+    assert!(page.poorly_read(), "{} words", page.word_count());
+    assert_eq!(doc.poorly_read_spans().len(), 1);
+}
