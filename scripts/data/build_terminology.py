@@ -303,7 +303,13 @@ NOT_PERSON_NAMES = {"son", "long", "can", "will", "may", "her", "his", "the", "a
                     "thi", "sun", "sin", "man", "men", "bad", "dam", "ban", "bay", "den", "din", "don", "fan", "gay",
                     "hai", "lap", "mac", "mat", "pin", "rut", "tan", "tam", "tuan", "lien", "hoa", "lai", "ling",
                     "nail", "page", "paris", "patient", "doctor", "mother", "father", "baby", "king", "rich", "love",
-                    "hope", "faith", "joy", "dawn", "else", "hunter", "mason", "walker", "fisher", "baker"}
+                    "hope", "faith", "joy", "dawn", "else", "hunter", "mason", "walker", "fisher", "baker",
+                    "she", "were", "cases", "among", "each", "said", "put", "add", "doc", "valid", "unique",
+                    "pleasant", "seven", "tea", "link", "fleet", "fed", "gray", "carry", "comment", "glasses",
+                    "french", "hence", "versa", "odd", "lucky", "price", "tore", "forget", "skip", "press", "edit",
+                    "till", "ever", "owe", "ace", "alfa", "nash", "ewing", "wilms", "hus", "ica", "cea", "serine",
+                    "tine", "nadir", "oddi", "ige", "dwi", "foley", "graves", "addison", "barrett", "wilson",
+                    "parkinson", "crohn", "hodgkin", "cushing", "down", "bell", "still", "kaposi", "raynaud"}
 
 
 def faker_names(cache):

@@ -115,8 +115,16 @@ impl Mapper {
         let nlp = input.nlp;
         let date = nlp.document.date.as_deref();
         let mut entries: Vec<Entry> = Vec::new();
+        // Pages read too poorly to trust (handwriting, damage): a document read only from such
+        // pages names no patient (a misread name or birth date would file it under someone
+        // else), and what it holds that carries no confidence of its own is not fact.
+        let pages = &input.document.pages;
+        let poorly_read = pages.iter().any(|p| p.poorly_read());
+        let all_poorly_read = !pages.is_empty() && pages.iter().all(|p| p.poorly_read() || p.word_count() == 0);
         // A non-clinical document is about no patient, whatever names it holds.
-        let patient_key = patient::key(&self.cfg, &nlp.demographics).filter(|_| nlp.document.class.is_clinical());
+        let patient_key = patient::key(&self.cfg, &nlp.demographics)
+            .filter(|_| nlp.document.class.is_clinical())
+            .filter(|_| !all_poorly_read);
         let pid = patient_key.as_ref().map(ids::PatientKey::id);
         if let Some(pid) = &pid {
             entries.push(Entry {
@@ -151,10 +159,16 @@ impl Mapper {
         if class == DocumentClass::IntakeForm {
             others.extend(questionnaire::entry(&nlp.answers, &cx));
         }
-        for entry in &mut others {
-            extraction::stamp(entry, None, &self.cfg);
+        // Immunizations, family histories and a form's answers have no status that says "not
+        // sure": from a document with a poorly read page they are only held for review.
+        let unscored = poorly_read.then_some(paperchart_model::document::POORLY_READ_CONFIDENCE);
+        for mut entry in others {
+            if extraction::stamp(&mut entry, unscored, &self.cfg) {
+                unsure.push(entry);
+            } else {
+                clinical.push(entry);
+            }
         }
-        clinical.extend(others);
         // One resource per id (a finding mentioned twice is one fact), in a stable order.
         let mut seen = HashSet::new();
         clinical.retain(|e| seen.insert((e.resource_type, e.id.clone())));
@@ -166,7 +180,7 @@ impl Mapper {
         let (needs_review, review) = if !class.is_clinical() {
             // A bank statement or an invoice: the document is kept, nothing is filed under anyone.
             (None, None)
-        } else if pid.is_some() && clinical.is_empty() && expects_clinical {
+        } else if pid.is_some() && clinical.is_empty() && unsure.is_empty() && expects_clinical {
             // Filed under its patient, yet nothing clinical was read: a kind of document paperchart
             // cannot read yet (a vaccination card), or a reading failure. A person looks.
             let candidate = entries[0].resource.clone();
@@ -177,7 +191,9 @@ impl Mapper {
             // Filed, but findings inside questions whose boxes could not be read were withheld:
             // they wait for a person with the rest of what was read.
             let candidate = entries[0].resource.clone();
-            let held_resources = clinical.clone();
+            // What was written and what was only held (low confidence, `omit`): all of it waits.
+            let mut held_resources = clinical.clone();
+            held_resources.extend(unsure.iter().filter(|u| !clinical.iter().any(|c| c.id == u.id)).cloned());
             entries.extend(clinical);
             entries.extend(coverage);
             let review = held(input, &doc_id, ReviewReason::Unanswered, document, candidate, held_resources);
@@ -199,6 +215,10 @@ impl Mapper {
             entries.extend(coverage);
             (None, None)
         } else {
+            // Everything read waits for the reviewer, what was only held (`omit`) too.
+            let only_held: Vec<Entry> =
+                unsure.iter().filter(|u| !clinical.iter().any(|c| c.id == u.id)).cloned().collect();
+            clinical.extend(only_held);
             clinical.extend(coverage);
             // The patient as far as the document names one, as the Patient resource it would be
             // (its id from the document: a reviewer matches it to the real patient).
@@ -391,6 +411,49 @@ mod tests {
             text: "Mother: asthma",
             nlp: n,
         })
+    }
+
+    #[test]
+    fn a_poorly_read_document_names_no_patient_and_its_unscored_facts_are_only_held() {
+        use paperchart_model::document::Word;
+        let scrawl = |number| Page {
+            number,
+            read_by: ReadBy::Tesseract,
+            lines: vec![Line::from_words(vec![
+                Word { text: "Jnae".into(), bbox: None, confidence: 21.0 },
+                Word { text: "Deo".into(), bbox: None, confidence: 30.0 },
+            ])],
+            key_values: vec![],
+            tables: vec![],
+            text_layer_rejected: false,
+            prepared: Vec::new(),
+        };
+        let family = Entity {
+            attrs: Attrs { relative: Some(Code::new(codes::ROLE_CODE, "MTH", "mother")), ..Attrs::default() },
+            ..entity(EntityType::Condition, "asthma", vec![], Assertion::Family)
+        };
+        let n = nlp(vec![family], Some("123"));
+        let o = object();
+        let mapper = Mapper::new(FhirSettings::default(), "paperchart test".into());
+        let mapped = |d: &Document| {
+            mapper.map(&MapInput { object: &o, kind: Kind::Pdf, document: d, text: "Mother: asthma", nlp: &n })
+        };
+        // Every page a scrawl: no Patient from a misread name; the finding waits for a person.
+        let only = Document { pages: vec![scrawl(1)], ..Default::default() };
+        let m = mapped(&only);
+        assert_eq!((m.bundle.count("Patient"), m.bundle.count("FamilyMemberHistory")), (0, 0));
+        assert!(m.needs_review.as_deref().unwrap().contains("no patient identity"));
+        assert_eq!(m.review.expect("held").resources.len(), 1, "held, not dropped");
+        // One good page and one scrawl: filed under the patient, the family history only held.
+        let mut both = input_doc();
+        both.pages.push(scrawl(2));
+        let m = mapped(&both);
+        assert_eq!((m.bundle.count("Patient"), m.bundle.count("FamilyMemberHistory")), (1, 0));
+        let review = m.review.expect("held");
+        assert_eq!(review.resources.len(), 1);
+        assert!(m.needs_review.unwrap().contains("low confidence"));
+        // A document read well writes it.
+        assert_eq!(mapped(&input_doc()).bundle.count("FamilyMemberHistory"), 1);
     }
 
     #[test]

@@ -196,6 +196,11 @@ impl Page {
     }
 }
 
+/// The most a finding read from a poorly read page ([`Page::poorly_read`]: handwriting, or
+/// damage) may be trusted: under any sensible `fhir.min_confidence`, so it is never written as
+/// fact; a person, or Textract, reads the page.
+pub const POORLY_READ_CONFIDENCE: f64 = 0.2;
+
 /// Words of two letters or more: what a reading is judged on (a table's rules read as "|", a
 /// stray mark as "a", say nothing of how well the words were read).
 fn words_of_letters(lines: &[Line]) -> impl Iterator<Item = &Word> {

@@ -92,12 +92,7 @@ pub fn score(entities: &mut [Entity]) {
     }
 }
 
-/// The most a finding read from a poorly read page ([`Page::poorly_read`]: fewer than half its
-/// words sure — handwriting, or damage) may be trusted: under any sensible `fhir.min_confidence`,
-/// so it is never written as fact; a person, or Textract, reads the page.
-///
-/// [`Page::poorly_read`]: paperchart_model::document::Page::poorly_read
-pub const POORLY_READ_PAGE: f64 = 0.2;
+pub use paperchart_model::document::POORLY_READ_CONFIDENCE as POORLY_READ_PAGE;
 
 /// Multiplies each finding's confidence by how likely its words on the page were read right
 /// (their mean); a finding on a poorly read page keeps at most [`POORLY_READ_PAGE`].

@@ -34,183 +34,99 @@ const MAX_POST_TOKENS: usize = 6;
 pub enum Target {
     /// A condition, test or procedure: ConText's scope, the clause up to a terminator.
     Finding,
-    /// A drug: negated only as the object of the negation ("no aspirin", "not taking his
-    /// warfarin", "never received any heparin"), never as the instrument of another negated
-    /// thing ("no improvement with ibuprofen", "resolution of glaucoma with methylprednisolone",
-    /// "no bleeding on warfarin"). Other findings in the clause must stand in the text as words
-    /// (not blanked) for this to see them.
+    /// A drug: negated as ConText says, unless the drug is the instrument of another negated
+    /// thing — an outcome or another finding followed by "with", "on", "by" … and then the drug
+    /// ("no improvement of the pain with ibuprofen", "resolution of glaucoma with
+    /// methylprednisolone", "no bleeding on warfarin", "not relieved by taking etizolam"). Other
+    /// findings in the clause must stand in the text as words of `x` (not blanked) for this to
+    /// see them.
     Drug,
 }
 
-/// Words that may stand between a negation and the drug it negates: determiners, auxiliaries,
-/// adverbs of time, the verbs and nouns of taking or giving a drug, routes, and the words of a
-/// list of drugs. Any other word (an outcome, another finding) means the negation is about that,
-/// not the drug. Written for paperchart.
-const DRUG_OBJECT_WORDS: &[&str] = &[
+/// Words of an outcome a negation may be about, with a drug as its instrument after a
+/// preposition ("no response to steroids", "no benefit from gabapentin"). Written for paperchart.
+const OUTCOME_WORDS: &[&str] = &[
+    "improvement",
+    "improved",
+    "improve",
+    "improving",
+    "resolution",
+    "resolved",
+    "resolve",
+    "relief",
+    "relieved",
+    "response",
+    "responded",
+    "responding",
+    "responsive",
+    "benefit",
+    "change",
+    "changes",
+    "effect",
+    "effects",
+    "reaction",
+    "reactions",
+    "complication",
+    "complications",
+    "toxicity",
+    "problem",
+    "problems",
+    "issue",
+    "issues",
+    "success",
+    "difference",
+    "recurrence",
+    "recurred",
+    "recur",
+    "recurring",
+    "worsening",
+    "events",
+    "event",
+];
+
+/// Prepositions that make a drug the instrument of what stands before them.
+const INSTRUMENT_WORDS: &[&str] = &["with", "on", "by", "from", "after", "despite", "following", "to", "under"];
+
+/// Words that may follow that preposition before the drug: determiners, taking it, routes.
+const DRUG_LEAD_WORDS: &[&str] = &[
     "a",
     "an",
     "the",
-    "any",
     "his",
     "her",
     "their",
     "its",
     "this",
-    "these",
-    "that",
-    "those",
-    "such",
-    "some",
-    "all",
-    "either",
-    "both",
-    "as",
-    "like",
-    "including",
-    "and",
-    "or",
-    "nor",
-    "plus",
-    "be",
-    "been",
-    "being",
-    "is",
-    "was",
-    "were",
-    "are",
-    "am",
-    "has",
-    "have",
-    "had",
-    "do",
-    "does",
-    "did",
-    "will",
-    "would",
-    "should",
-    "could",
-    "can",
-    "may",
-    "currently",
-    "presently",
-    "previously",
-    "ever",
-    "yet",
-    "again",
-    "further",
-    "still",
-    "regularly",
-    "routinely",
-    "recently",
-    "also",
-    "now",
-    "longer",
-    "more",
-    "prior",
-    "previous",
-    "current",
-    "regular",
-    "daily",
-    "concomitant",
-    "concurrent",
-    "additional",
-    "other",
-    "known",
-    "new",
-    "home",
-    "usual",
-    "routine",
-    "chronic",
-    "long",
-    "term",
-    "high",
-    "low",
-    "full",
-    "standard",
-    "take",
-    "takes",
     "taking",
-    "took",
-    "taken",
-    "on",
-    "receive",
-    "receives",
-    "receiving",
-    "received",
-    "given",
-    "give",
-    "gives",
-    "giving",
-    "gave",
-    "prescribed",
-    "started",
-    "start",
-    "starting",
-    "initiated",
-    "use",
-    "uses",
     "using",
-    "used",
-    "usage",
-    "treated",
+    "receiving",
     "treatment",
-    "treatments",
     "therapy",
-    "therapies",
-    "with",
-    "of",
-    "exposure",
-    "exposed",
-    "to",
-    "need",
-    "needs",
-    "needed",
-    "needing",
-    "require",
-    "requires",
-    "required",
-    "requiring",
-    "administered",
-    "administration",
-    "tried",
-    "trial",
-    "course",
-    "courses",
-    "dose",
-    "doses",
-    "dosing",
-    "prophylaxis",
-    "prophylactic",
-    "premedication",
-    "premedicated",
-    "pretreated",
-    "pretreatment",
-    "intake",
-    "medication",
-    "medications",
-    "meds",
-    "drug",
-    "drugs",
-    "supplement",
-    "supplements",
-    "tablets",
-    "pills",
-    "injections",
     "oral",
-    "orally",
     "iv",
     "intravenous",
-    "intravenously",
-    "po",
     "topical",
     "inhaled",
-    "systemic",
-    "subcutaneous",
-    "im",
-    "intramuscular",
-    "sc",
-    "sq",
+    "high",
+    "low",
+    "dose",
+    "of",
+    "and",
+    "or",
 ];
+
+/// Is the drug after `between` (the words from a negation to it) the instrument of another
+/// negated thing? Yes when the last instrument preposition stands right after another finding (a
+/// word of `x`) or within four words of an outcome word ("improvement of the pain with"), and
+/// only lead words follow it.
+fn drug_is_instrument(between: &[String]) -> bool {
+    let masked = |w: &str| w.len() >= 2 && w.bytes().all(|b| b == b'x');
+    let Some(i) = between.iter().rposition(|w| INSTRUMENT_WORDS.contains(&w.as_str())) else { return false };
+    i > 0
+        && (masked(&between[i - 1])
+            || between[i.saturating_sub(4)..i].iter().any(|w| OUTCOME_WORDS.contains(&w.as_str())))
+        && between[i + 1..].iter().all(|w| DRUG_LEAD_WORDS.contains(&w.as_str()))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Category {
@@ -457,7 +373,7 @@ impl Assertor {
     /// with no terminator of its category between it and the finding at `finding`; after it, a
     /// backward trigger with none between the finding and it (an adjacent-only rule must start at
     /// word `finding`: 0 when a colon follows the finding, 1 when none does). A negation before a
-    /// drug governs it only across the words of taking it ([`Target::Drug`]).
+    /// drug does not govern it where the drug is the instrument of another thing ([`Target::Drug`]).
     fn governs(&self, hits: &[Hit], words: &[String], finding: usize, c: Category, pre: bool, target: Target) -> bool {
         let terminates = |h: &Hit| {
             let r = &self.rules[h.rule];
@@ -474,7 +390,7 @@ impl Assertor {
                     && !hits[i + 1..].iter().any(terminates)
                     && (target == Target::Finding
                         || c != Category::Negated
-                        || words[h.at + h.len..finding].iter().all(|w| DRUG_OBJECT_WORDS.contains(&w.as_str())))
+                        || !drug_is_instrument(&words[h.at + h.len..finding]))
             } else {
                 matches!(r.direction, Direction::Backward | Direction::Both)
                     && (!r.adjacent || (h.at < finding && answer_tail(&words[h.at + h.len..])))

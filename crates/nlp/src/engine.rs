@@ -1044,9 +1044,6 @@ fn route_of<'h>(
         };
         said && hits.iter().any(|d| d.kind == ConceptKind::Drug && (h.end..=h.end + 2).contains(&d.start))
     });
-    if appositive.is_some() {
-        return appositive;
-    }
     let next_drug = hits.iter().filter(|h| h.kind == ConceptKind::Drug && h.start >= name_end).map(|h| h.start).min();
     // After a coordination ("X in association with oral Y", "X, then IV Y") a route is another
     // drug's, known to the lexicon or not.
@@ -1072,11 +1069,19 @@ fn route_of<'h>(
                 )
             })
     };
-    routes().find(|h| {
+    let after = routes().find(|h| {
         h.start >= name_end
             && h.end <= end_of_order
             && !coordinated(h)
             && !next_drug.is_some_and(|d| h.end <= d && leads_to(h, d))
+    });
+    // What it is said to be gives the route last, and only where the sentence names no other
+    // ("Methotrexate, an oral antimetabolite, was given intrathecally" is intrathecal).
+    after.or_else(|| {
+        let a = appositive?;
+        let sentence_end = text[a.end..].find(['.', '\n', ';']).map_or(text.len(), |i| a.end + i);
+        let other = routes().any(|h| h.start >= name_end && h.start < sentence_end && h.start != a.start);
+        (!other).then_some(a)
     })
 }
 
@@ -1162,12 +1167,21 @@ Diagnosis: Essential hypertension (I10)
             ("Rapid resolution of the glaucoma with methylprednisolone and mannitol.", "methylprednisolone", Present),
             ("No bleeding on warfarin.", "warfarin", Present),
             ("Chest pain not relieved by morphine or nitroglycerin.", "nitroglycerin", Present),
-            ("An obese patient, not diabetic, treated with metformin.", "metformin", Present),
+            ("No response to furosemide.", "furosemide", Present),
             ("No aspirin or clopidogrel.", "clopidogrel", Absent),
             ("He was not treated with heparin.", "heparin", Absent),
             ("She has never received any intravenous heparin.", "heparin", Absent),
             ("Not taking his lisinopril.", "lisinopril", Absent),
             ("Denies NSAID use.", "NSAID", Absent),
+            // Whatever else stands between, the negation holds unless the drug is an instrument.
+            ("No anticoagulation such as warfarin.", "warfarin", Absent),
+            ("Not on anticoagulation with warfarin.", "warfarin", Absent),
+            ("He is not a candidate for aspirin.", "aspirin", Absent),
+            ("Denies recent use of amoxicillin.", "amoxicillin", Absent),
+            ("No diabetes medications like metformin.", "metformin", Absent),
+            ("Denies fever, chills, or NSAID use.", "NSAID", Absent),
+            ("No DVT prophylaxis with enoxaparin.", "enoxaparin", Absent),
+            ("No thrombolysis with alteplase.", "alteplase", Absent),
         ] {
             let out = engine().analyze(sentence);
             assert_eq!(find(&out, EntityType::Medication, drug).assertion, want, "{sentence}");
@@ -1426,6 +1440,9 @@ Diagnosis: Essential hypertension (I10)
         assert_eq!(route("She ingested 900 mg of glyburide.", "glyburide").as_deref(), Some("oral"));
         assert_eq!(route("Ticlopidine is an oral antiplatelet agent.", "ticlopidine").as_deref(), Some("oral"));
         assert_eq!(route("Ticlopidine and an oral antiplatelet agent.", "ticlopidine"), None);
+        // What it is said to be never overrides the route the sentence gives.
+        let given = "Methotrexate, an oral antimetabolite, was given intrathecally at 12 mg.";
+        assert_ne!(route(given, "methotrexate").as_deref(), Some("oral"));
         let both = "She received oral prednisone and intravenous morphine.";
         assert_eq!(
             (route(both, "prednisone").as_deref(), route(both, "morphine").as_deref()),

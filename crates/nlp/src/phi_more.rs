@@ -68,6 +68,12 @@ const NOT_NAMES: &[&str] = &[
     "orders",
 ];
 
+/// Units and measures a long number may be written with: never an identifier then.
+const UNIT_WORDS: &[&str] = &[
+    "units", "unit", "iu", "u", "copies", "cfu", "mg", "mcg", "ug", "g", "ml", "miu", "cells", "k", "cells/", "per",
+    "count", "lot", "dose", "doses",
+];
+
 /// What follows a patient's name in a record's header: the record number or birth date.
 const IDENTITY_CUES: &[&str] =
     &["mrn", "mr#", "mr #", "unit no", "unit number", "dob", "d.o.b", "acct", "account", "record"];
@@ -143,8 +149,9 @@ fn patterns() -> &'static Patterns {
             role: re(&format!(
                 r"\b(?i:nurse[ \t]+practitioner|physician[ \t]+assistant|physician|nurse|np|pa|rn|lpn|attending|resident|fellow|intern|pharmacist|(?:physical|occupational|speech|respiratory)[ \t]+therapist|therapist|social[ \t]+worker|case[ \t]+manager|midwife|dietitian|nutritionist|chaplain|counselor|psychologist|surgeon|coordinator)[ \t]+({NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{0,2}})"
             )),
-            // A dictation's initials on a line of their own: "SO/jk", "RTW:mb".
-            initials: re(r"(?m)^[ \t]*([A-Z]{2,3}[/:][a-z]{2,3})\b[ \t]*(?:$|DD\b|DT\b|D:|T:)"),
+            // A dictation's initials, "SO/jk": with the dictation's dates on their line, or on
+            // a line of their own under the signature (checked where they are found).
+            initials: re(r"(?m)^[ \t]*([A-Z]{2,3}/[a-z]{2,3})\b[ \t]*(DD\b|DT\b|D:|T:)?"),
             // A number of seven digits or more standing alone is an identifier (a record, visit or
             // accession number): no measurement is written so.
             long_number: re(r"(?:^|[^\d.,/:-])(\d{7,12})(?:$|[^\d.,/%-])"),
@@ -305,9 +312,19 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
         let m = c.get(1).expect("group");
         let words: Vec<&str> = m.as_str().split_whitespace().filter(|w| !w.ends_with('.')).collect();
         let known = |w: &&str| is_given(w) || is_family(w) || w.split('-').any(is_family);
+        // A clinical word only where the census knows it as a name, and never an eponym's
+        // ("Nurse Graves disease education", "RN Foley catheter placed"): no clinical word
+        // right after the name.
+        let next_word = text[m.end()..]
+            .strip_prefix([' ', '\t'])
+            .and_then(|rest| rest.split(|c: char| !c.is_alphanumeric()).next())
+            .unwrap_or("");
         if words.iter().any(|w| not_a_name(w) || FUNCTION_WORDS.contains(&w.to_lowercase().as_str()))
             || words.iter().any(|w| clinical_word(w) && !known(w))
             || !words.iter().any(known)
+            || (next_word.len() > 3
+                && !FUNCTION_WORDS.contains(&next_word.to_lowercase().as_str())
+                && clinical_word(next_word))
         {
             continue;
         }
@@ -315,11 +332,33 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
     }
     for c in p.initials.captures_iter(text) {
         let m = c.get(1).expect("group");
-        add(out, Subtype::Name, m.start(), m.end());
+        let rest_of_line = text[m.end()..].split('\n').next().unwrap_or("");
+        // The line before: a signature's credential or rule ("Samuel T. Oduya, M.D.", "____").
+        let before = text[..m.start()].trim_end_matches([' ', '\t', '\n']);
+        let previous = before.rsplit('\n').next().unwrap_or("");
+        let signed = previous.trim().starts_with("___") || p.credentialed.is_match(previous);
+        let dated = c.get(2).is_some();
+        let (upper, lower) = m.as_str().split_once('/').unwrap_or_default();
+        let answer = matches!(lower, "yes" | "no" | "pos" | "neg" | "nl" | "wnl" | "nml" | "abn");
+        if (dated || (signed && rest_of_line.trim().is_empty())) && !answer && !clinical_word(upper) {
+            add(out, Subtype::Name, m.start(), m.end());
+        }
     }
     for c in p.long_number.captures_iter(text) {
         let m = c.get(1).expect("group");
-        add(out, Subtype::Id, m.start(), m.end());
+        // A measure or a dose: a unit after it ("2400000 units", "1500000 copies/mL"), or a
+        // clinical word just before it ("Platelets 1200000", "HCV RNA 2340000").
+        let next = text[m.end()..].trim_start().split(|c: char| c.is_whitespace()).next().unwrap_or("");
+        let unit = next.starts_with(['/', '%', 'x', '×'])
+            || UNIT_WORDS.iter().any(|u| next.to_lowercase().trim_end_matches(['.', ',', ';']).starts_with(u));
+        let line_start = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
+        let before: Vec<&str> =
+            text[line_start..m.start()].split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+        let measured =
+            before.iter().rev().take(2).any(|w| clinical_word(w) || UNIT_WORDS.contains(&w.to_lowercase().as_str()));
+        if !unit && !measured {
+            add(out, Subtype::Id, m.start(), m.end());
+        }
     }
     for c in p.relative.captures_iter(text) {
         // A relative's given name: the census knows its first word, and it is no clinical word.
@@ -394,7 +433,11 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
             at = m.as_str()[at..].find(w).map_or(at, |i| at + i) + w.len();
         }
         let end = m.start() + at;
-        if end > m.start() {
+        // "a retired smoker" is a habit, not a job.
+        let habit = m.as_str()[..at].split_whitespace().any(|w| {
+            matches!(w.to_lowercase().as_str(), "smoker" | "drinker" | "alcoholic" | "user" | "abuser" | "heavy")
+        });
+        if end > m.start() && !habit {
             add(out, Subtype::Profession, m.start(), end);
         }
     }
@@ -485,6 +528,9 @@ mod tests {
             "RN Assessment: stable. PA Chest X-ray clear. Resident Physician on call.",
             "Platelets 250000, WBC 7.5, NDC 0093-7180-01, weight 3.25 kg, 1,250,000 units.",
             "Lives alone in an apartment. N/V resolved.",
+            "Past history:\nHTN:yes\nCAD:yes\nCP/no\nDM/yes",
+            "HCV RNA 2340000 IU/mL. Benzathine penicillin 2400000 units IM. Platelets 1200000.",
+            "Nurse Graves disease education provided. RN Foley catheter placed. He is a retired smoker.",
         ] {
             assert!(found(text).is_empty(), "{text}: {:?}", found(text));
         }
