@@ -119,8 +119,10 @@ impl Mapper {
         // pages names no patient (a misread name or birth date would file it under someone
         // else), and what it holds that carries no confidence of its own is not fact.
         let pages = &input.document.pages;
-        let poorly_read = pages.iter().any(|p| p.poorly_read());
-        let all_poorly_read = !pages.is_empty() && pages.iter().all(|p| p.poorly_read() || p.word_count() == 0);
+        let poor: Vec<bool> = pages.iter().map(|p| p.poorly_read()).collect();
+        let poorly_read = poor.contains(&true);
+        let all_poorly_read =
+            !pages.is_empty() && pages.iter().zip(&poor).all(|(p, &poor)| poor || p.word_count() == 0);
         // A non-clinical document is about no patient, whatever names it holds.
         let patient_key = patient::key(&self.cfg, &nlp.demographics)
             .filter(|_| nlp.document.class.is_clinical())
@@ -193,7 +195,7 @@ impl Mapper {
             let candidate = entries[0].resource.clone();
             // What was written and what was only held (low confidence, `omit`): all of it waits.
             let mut held_resources = clinical.clone();
-            held_resources.extend(unsure.iter().filter(|u| !clinical.iter().any(|c| c.id == u.id)).cloned());
+            held_resources.extend(only_held(&unsure, &clinical));
             entries.extend(clinical);
             entries.extend(coverage);
             let review = held(input, &doc_id, ReviewReason::Unanswered, document, candidate, held_resources);
@@ -216,9 +218,8 @@ impl Mapper {
             (None, None)
         } else {
             // Everything read waits for the reviewer, what was only held (`omit`) too.
-            let only_held: Vec<Entry> =
-                unsure.iter().filter(|u| !clinical.iter().any(|c| c.id == u.id)).cloned().collect();
-            clinical.extend(only_held);
+            let held_back = only_held(&unsure, &clinical);
+            clinical.extend(held_back);
             clinical.extend(coverage);
             // The patient as far as the document names one, as the Patient resource it would be
             // (its id from the document: a reviewer matches it to the real patient).
@@ -257,6 +258,11 @@ impl Mapper {
         }
         Mapped { bundle: Bundle { id: doc_id, entries }, needs_review, review }
     }
+}
+
+/// The low-confidence resources `omit` kept out of `written`: a review holds them too.
+fn only_held(unsure: &[Entry], written: &[Entry]) -> Vec<Entry> {
+    unsure.iter().filter(|u| !written.iter().any(|c| c.id == u.id)).cloned().collect()
 }
 
 /// Questions of a form with a finding in them whose boxes could not be read: their findings were

@@ -92,10 +92,10 @@ pub fn score(entities: &mut [Entity]) {
     }
 }
 
-pub use paperchart_model::document::POORLY_READ_CONFIDENCE as POORLY_READ_PAGE;
+use paperchart_model::document::POORLY_READ_CONFIDENCE;
 
 /// Multiplies each finding's confidence by how likely its words on the page were read right
-/// (their mean); a finding on a poorly read page keeps at most [`POORLY_READ_PAGE`].
+/// (their mean); a finding on a poorly read page keeps at most [`POORLY_READ_CONFIDENCE`].
 pub fn weigh_by_ocr(entities: &mut [Entity], document: &Document) {
     // The words once, in text order: each finding looks only at those from its start on.
     let words = document.word_spans();
@@ -109,7 +109,7 @@ pub fn weigh_by_ocr(entities: &mut [Entity], document: &Document) {
             .fold((0.0f64, 0usize), |(s, n), &(_, _, by, conf)| (s + word_right(by, conf), n + 1));
         let mut c = if n > 0 { c * sum / n as f64 } else { c };
         if poor.iter().any(|&(_, s, t)| s < e.end && e.start < t) {
-            c = c.min(POORLY_READ_PAGE);
+            c = c.min(POORLY_READ_CONFIDENCE);
         }
         e.confidence = Some(round(c));
     }
@@ -212,7 +212,7 @@ mod tests {
         score(&mut es);
         weigh_by_ocr(&mut es, &doc);
         assert!(es[0].confidence > Some(0.5), "{:?}", es[0].confidence);
-        assert_eq!(es[1].confidence, Some(POORLY_READ_PAGE), "the same word on the scrawled page");
+        assert_eq!(es[1].confidence, Some(POORLY_READ_CONFIDENCE), "the same word on the scrawled page");
         assert_eq!(doc.poorly_read_spans().iter().map(|s| s.0).collect::<Vec<_>>(), [2]);
     }
 }
