@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Generates samples/, tests/fixtures/bad/ and tests/fixtures/review/ from synthetic clinical text.
+"""Generates samples/, tests/fixtures/bad/ and tests/fixtures/review/ (a note without a patient, a
+faxed referral) from synthetic clinical text.
 
 Every person, record number and address below is invented; nothing comes from a real patient.
 Each sample is written the way such documents reach a hospital's intake: a scanned discharge
@@ -608,6 +609,41 @@ def review_inputs():
     c.save()
 
 
+FAX_HEADER = "MAR-11-2024 09:14  FROM: LAKESIDE HEART FAILURE CLINIC  541 555 0199  TO: 541 555 0110  P.{page:03d}/003"
+FAXED = [
+    [
+        "#Referral for Pulmonology",
+        "Date: 03/11/2024",
+        "RE: Tomas Whitcombe     DOB: 06/21/1957     MRN: 50033918",
+        "",
+        "Mr. Whitcombe has chronic obstructive pulmonary disease and",
+        "essential hypertension. He denies chest pain.",
+    ],
+    [
+        "Current medications: lisinopril 10 mg daily.",
+        "",
+        "Sincerely,",
+        "Dr. Priya Natarajan, MD",
+    ],
+]
+
+
+def faxed_referral():
+    """A referral as a fax server stores it: Group 3 (one-dimensional) TIFF at standard fax
+    resolution, 204 x 98 dpi, each page under the sending machine's transmission line. The line
+    announces three pages; two arrived. Its sender's name holds a condition the patient is not
+    said to have."""
+    pages = []
+    for i, lines in enumerate(FAXED):
+        img = render_page(lines, 40 + i)
+        d = ImageDraw.Draw(img)
+        d.text((120, 70), FAX_HEADER.format(page=i + 1), font=font(30), fill=0)
+        img = img.resize((int(8.5 * 204), int(11 * 98)), Image.LANCZOS).point(lambda v: 255 if v > 150 else 0)
+        pages.append(img.convert("1"))
+    path = os.path.join(REVIEW, "faxed-referral.tif")
+    pages[0].save(path, save_all=True, append_images=pages[1:], compression="group3", dpi=(204, 98))
+
+
 def main():
     os.makedirs(SAMPLES, exist_ok=True)
     os.makedirs(EXPECTED, exist_ok=True)
@@ -619,6 +655,7 @@ def main():
     mixed_pdf()
     bad_inputs()
     review_inputs()
+    faxed_referral()
     for name in sorted(os.listdir(SAMPLES)):
         print(f"{name}: {os.path.getsize(os.path.join(SAMPLES, name))} bytes")
 

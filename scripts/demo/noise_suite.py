@@ -3,11 +3,14 @@
 Run with `make noise-suite` (release build). Clinical notes with known text (the development
 notes, data/eval/dev.jsonl) are rendered as letter pages at 300 dpi, then damaged by treatments
 modelled on the Noisy OCR Dataset's recipes (Hegghammer 2022): salt-and-pepper, blur, weak ink
-under uneven light, a watermark, and their combinations, plus rotation, skew and fax resolution.
+under uneven light, a watermark, scribbles, ink stains, and their combinations, plus rotation,
+skew and fax resolution (a fax viewer's 300 dpi image, and the Group 3 TIFF a fax server stores).
 Each treatment's pages are read by `tesseract <page> -` (one process per page, as a user would)
 and by `paperchart read <folder>`; the report gives per treatment the mean word accuracy
-(ISRI-style: gold words matched in order, over gold words) of each and paperchart's pages per
-minute. No document text is printed.
+(ISRI-style: gold words matched in order, over gold words) of each, the share of the codes
+`paperchart nlp extract` finds in the page's own text that it finds in each reading, and pages
+per minute of each (paperchart reads a folder with its own workers; tesseract runs one process a
+page, one after another). No document text is printed.
 
     python scripts/demo/noise_suite.py --bin target/release/paperchart [--pages 4] [--keep DIR]
 """
@@ -88,10 +91,50 @@ def watermark(img: Image.Image) -> Image.Image:
     return darken(img, mark)
 
 
-def fax(img: Image.Image) -> Image.Image:
-    # 204 x 98 dpi, one bit per pixel, then stretched back as a fax viewer shows it.
+def scribbles(img: Image.Image, rng: random.Random, strokes: int = 6) -> Image.Image:
+    # Pen strokes over the text: loops and lines a reader draws on a printout (the dataset's
+    # "scribbles" recipe), each a chain of short segments that wander across a few lines.
+    out = img.copy()
+    d = ImageDraw.Draw(out)
+    w, h = img.size
+    for _ in range(strokes):
+        x, y = rng.uniform(0.15, 0.85) * w, rng.uniform(0.1, 0.85) * h
+        heading = rng.uniform(0, 2 * math.pi)
+        points = [(x, y)]
+        for _ in range(rng.randint(12, 30)):
+            heading += rng.uniform(-0.9, 0.9)
+            x = min(w - 1, max(0, x + 40 * math.cos(heading)))
+            y = min(h - 1, max(0, y + 40 * math.sin(heading)))
+            points.append((x, y))
+        d.line(points, fill=rng.randint(20, 70), width=rng.randint(4, 8), joint="curve")
+    return out
+
+
+def ink_stains(img: Image.Image, rng: random.Random, stains: int = 4) -> Image.Image:
+    # Blots of ink or coffee: soft-edged grey ellipses that darken what lies under them.
+    w, h = img.size
+    shade = Image.new("L", img.size, 0)
+    d = ImageDraw.Draw(shade)
+    for _ in range(stains):
+        rx, ry = rng.uniform(60, 220), rng.uniform(50, 180)
+        cx, cy = rng.uniform(0.1, 0.9) * w, rng.uniform(0.1, 0.9) * h
+        d.ellipse((cx - rx, cy - ry, cx + rx, cy + ry), fill=rng.randint(70, 140))
+    return darken(img, shade.filter(ImageFilter.GaussianBlur(18)))
+
+
+def fax_as_sent(img: Image.Image) -> Image.Image:
+    # 204 x 98 dpi, one bit per pixel: what a fax machine transmits.
     small = img.resize((int(PAGE[0] * 204 / DPI), int(PAGE[1] * 98 / DPI)), Image.BILINEAR)
-    return small.point(lambda v: 255 if v > 150 else 0).convert("1").convert("L")
+    return small.point(lambda v: 255 if v > 150 else 0).convert("1")
+
+
+def fax(img: Image.Image) -> Image.Image:
+    # Stretched back to 300 dpi as a fax viewer shows it.
+    return fax_as_sent(img).convert("L").resize(img.size, Image.NEAREST)
+
+
+# Treatments saved as a fax server stores a fax: Group 3 TIFF at 204 x 98 dpi, rows unstretched.
+FAX_STORED = {"fax G3 TIFF 204x98"}
 
 
 def treatments(img: Image.Image, rng: random.Random) -> dict[str, Image.Image]:
@@ -110,7 +153,11 @@ def treatments(img: Image.Image, rng: random.Random) -> dict[str, Image.Image]:
         "rotated 90": img.rotate(90, expand=True, fillcolor=255),
         "rotated 180": img.rotate(180, fillcolor=255),
         "skewed 3 degrees": img.rotate(3, expand=True, fillcolor=255, resample=Image.BICUBIC),
+        "scribbles": scribbles(img, rng),
+        "ink stains": ink_stains(img, rng),
+        "scribbles + ink stains": ink_stains(scribbles(img, rng), rng),
         "fax 204x98": fax(img),
+        "fax G3 TIFF 204x98": fax_as_sent(img),
     }
 
 
@@ -144,8 +191,26 @@ def paperchart(binary: str, folder: Path) -> tuple[dict[str, str], float]:
         v = json.loads(line)
         doc = v.get("document") or {}
         text = "\n".join(l["text"] for p in doc.get("pages", []) for l in p.get("lines", []))
-        texts[Path(v["input"]).name] = text
+        texts[Path(v["input"]).stem] = text
     return texts, secs
+
+
+def codes(binary: str, texts: dict[str, str]) -> dict[str, set[tuple[str, str]]]:
+    """The coded entities `paperchart nlp extract` finds in each text (system, code), PHI aside."""
+    lines = "".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in texts.items())
+    out = subprocess.run([binary, "nlp", "extract"], input=lines.encode(), capture_output=True, check=True)
+    found: dict[str, set[tuple[str, str]]] = {}
+    for line in out.stdout.decode().splitlines():
+        v = json.loads(line)
+        found[v["id"]] = {
+            (c["system"], c["code"]) for e in v["entities"] if e["type"] != "PHI" for c in e.get("codes", [])
+        }
+    return found
+
+
+def recall(gold: dict[str, set], read: dict[str, set]) -> float:
+    total = sum(len(g) for g in gold.values())
+    return sum(len(g & read.get(k, set())) for k, g in gold.items()) / total if total else 1.0
 
 
 def main() -> int:
@@ -166,23 +231,44 @@ def main() -> int:
     folders: dict[str, Path] = {}
     for i, note in enumerate(notes):
         page, text = render(note)
-        gold[f"page-{i}.png"] = text
+        gold[f"page-{i}"] = text
         for name, img in treatments(page, rng).items():
             folder = folders.setdefault(name, work / re.sub(r"[^a-z0-9]+", "-", name.lower()))
             folder.mkdir(parents=True, exist_ok=True)
-            img.save(folder / f"page-{i}.png", dpi=(DPI, DPI))
-    print(f"{args.pages} pages per treatment, word accuracy (%), paperchart pages/min")
-    print(f"{'treatment':<26} {'tesseract':>9} {'paperchart':>10} {'pages/min':>9}")
+            if name in FAX_STORED:
+                img.save(folder / f"page-{i}.tif", compression="group3", dpi=(204, 98))
+            else:
+                img.save(folder / f"page-{i}.png", dpi=(DPI, DPI))
+    gold_codes = codes(args.bin, gold)
+    print(f"{args.pages} pages per treatment, {sum(len(c) for c in gold_codes.values())} codes in their text;")
+    print("word accuracy (%), recall of the text's codes (%), pages/min (tesseract: one process a page)")
+    head = ("words", "", "codes", "", "pages/min", "")
+    print(f"{'':<26} " + " ".join(f"{h:>10}" for h in head))
+    print(f"{'treatment':<26} " + " ".join(f"{h:>10}" for h in ("tesseract", "paperchart") * 3))
     rows = []
     for name, folder in folders.items():
         texts, secs = paperchart(args.bin, folder)
-        raw = [accuracy(gold[p], tesseract(folder / p)) for p in sorted(gold)]
+        files = {f.stem: f for f in folder.iterdir()}
+        started = time.monotonic()
+        raw_texts = {p: tesseract(files[p]) for p in sorted(gold)}
+        raw_secs = time.monotonic() - started
+        raw = [accuracy(gold[p], raw_texts[p]) for p in sorted(gold)]
         ours = [accuracy(gold[p], texts.get(p, "")) for p in sorted(gold)]
-        row = (name, 100 * sum(raw) / len(raw), 100 * sum(ours) / len(ours), 60 * len(gold) / secs)
+        raw_codes = recall(gold_codes, codes(args.bin, raw_texts))
+        our_codes = recall(gold_codes, codes(args.bin, {p: texts.get(p, "") for p in gold}))
+        row = (
+            name,
+            100 * sum(raw) / len(raw),
+            100 * sum(ours) / len(ours),
+            100 * raw_codes,
+            100 * our_codes,
+            60 * len(gold) / raw_secs,
+            60 * len(gold) / secs,
+        )
         rows.append(row)
-        print(f"{row[0]:<26} {row[1]:>9.1f} {row[2]:>10.1f} {row[3]:>9.1f}", flush=True)
+        print(f"{row[0]:<26} " + " ".join(f"{v:>10.1f}" for v in row[1:]), flush=True)
     mean = lambda i: sum(r[i] for r in rows) / len(rows)  # noqa: E731
-    print(f"{'mean over treatments':<26} {mean(1):>9.1f} {mean(2):>10.1f}")
+    print(f"{'mean over treatments':<26} " + " ".join(f"{mean(i):>10.1f}" for i in range(1, 5)))
     if not args.keep:
         shutil.rmtree(work)
     return 0

@@ -186,6 +186,10 @@ pub struct DocReport {
     /// 1-based: their findings are not written as fact, and the document goes to review.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub poorly_read: Vec<u32>,
+    /// Fax transmission lines found on the pages ("… FROM: … P.002/005"): kept from the clinical
+    /// reading (their words name the sender, never a finding).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fax_lines: Option<usize>,
     pub entities: BTreeMap<&'static str, usize>,
     pub resources: BTreeMap<&'static str, usize>,
     /// Findings held for review instead of written, and where the review went (a document without
@@ -213,6 +217,7 @@ impl DocReport {
             mean_ocr_confidence: None,
             prepared: BTreeMap::new(),
             poorly_read: Vec::new(),
+            fax_lines: None,
             entities: BTreeMap::new(),
             resources: BTreeMap::new(),
             held: 0,

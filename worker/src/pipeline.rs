@@ -196,6 +196,7 @@ impl Pipeline {
                 .map_err(|e| StageError::Internal(format!("NLP task: {e}")))?;
                 report.entities = nlp_out.counts();
                 report.class = Some(nlp_out.document.class);
+                report.fax_lines = nlp_out.document.fax.as_ref().map(|f| f.lines);
                 metrics::document_class(nlp_out.document.class);
                 metrics::stage(Stage::Nlp, t.elapsed());
                 for (kind, n) in &report.entities {
@@ -223,10 +224,11 @@ impl Pipeline {
                         "page(s) {pages} poorly read by {} (handwriting or damage): needs Textract or a person",
                         self.ocr.name()
                     );
-                    mapped.needs_review = Some(match mapped.needs_review.take() {
-                        Some(reason) => format!("{reason}; {note}"),
-                        None => format!("needs review: {note}"),
-                    });
+                    add_review_note(&mut mapped.needs_review, &note);
+                }
+                // A fax that announced more pages than arrived is an incomplete record.
+                if let Some(note) = nlp_out.document.fax.as_ref().and_then(|f| f.short(document.pages.len())) {
+                    add_review_note(&mut mapped.needs_review, &note);
                 }
                 report.document_id = Some(mapped.bundle.id.clone());
                 Ok(JobState::Mapped { mapped, pending })
@@ -430,6 +432,14 @@ impl Pipeline {
             }
         }
     }
+}
+
+/// Adds `note` to the reasons a document needs review.
+fn add_review_note(needs_review: &mut Option<String>, note: &str) {
+    *needs_review = Some(match needs_review.take() {
+        Some(reason) => format!("{reason}; {note}"),
+        None => format!("needs review: {note}"),
+    });
 }
 
 #[cfg(test)]

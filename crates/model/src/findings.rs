@@ -425,6 +425,38 @@ pub struct DocumentFacts {
     /// What kind of document it is: decides what was read from it.
     #[serde(default)]
     pub class: DocumentClass,
+    /// What a fax machine printed on the pages, when it was faxed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fax: Option<FaxFacts>,
+}
+
+/// A fax transmission's own lines ("12/03/2026 10:42 FROM: … P.002/005"): never read as clinical
+/// text; their page numbers say whether the transmission arrived whole.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FaxFacts {
+    /// How many transmission lines were found (one a page, as a rule).
+    pub lines: usize,
+    /// The page numbers they give, in text order ("P.002/005" → 2).
+    pub pages: Vec<u32>,
+    /// How many pages the transmission said it sent ("P.002/005", "Page 2 of 5" → 5), the
+    /// largest any line gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announced: Option<u32>,
+}
+
+impl FaxFacts {
+    /// When the transmission announced more pages than the file holds: a note saying how many
+    /// and which numbers no fax line gave ("fax announced 5 page(s), the file holds 4; no fax
+    /// line for page 3").
+    pub fn short(&self, received: usize) -> Option<String> {
+        let total = self.announced.filter(|&t| t as usize > received)?;
+        let unseen: Vec<String> = (1..=total).filter(|n| !self.pages.contains(n)).map(|n| n.to_string()).collect();
+        let mut note = format!("fax announced {total} page(s), the file holds {received}");
+        if !unseen.is_empty() {
+            note.push_str(&format!("; no fax line for page {}", unseen.join(", ")));
+        }
+        Some(note)
+    }
 }
 
 /// One dose of a vaccine as an immunization record lists it.

@@ -447,7 +447,13 @@ impl NlpEngine for Builtin {
     /// passage by passage ([`super::passages`]), so the time grows with the text's length. The
     /// patient is the first passage's that names one (a long text is read in order: the one a
     /// record is about comes first), never parts of several.
-    fn analyze(&self, text: &str) -> NlpOutput {
+    ///
+    /// A fax machine's transmission lines ([`super::fax`]) are read for PHI only: the rest of the
+    /// reading sees them blanked.
+    fn analyze(&self, original: &str) -> NlpOutput {
+        let fax_lines = super::fax::transmission_lines(original);
+        let blanked = super::fax::blank(original, &fax_lines);
+        let text = blanked.as_str();
         let secs = sections(text);
         let newborn = super::family::newborn_note(text);
         let mut entities: Vec<Entity> = Vec::new();
@@ -473,6 +479,8 @@ impl NlpEngine for Builtin {
             phi_entities.extend(passage.phi.into_iter().map(shift));
         }
         let demographics = demographics.unwrap_or_default();
+        phi_entities.extend(super::fax::phi(original, &fax_lines));
+        document.fax = super::fax::facts(&fax_lines);
         super::social::one_status_per_habit(&mut entities);
         super::confidence::score(&mut entities);
         entities.extend(phi_entities);
@@ -727,10 +735,15 @@ impl Builtin {
         entities
     }
 
-    /// What [`gates`] says of each finding: a field label or an identity caption is no finding;
+    /// What [`gates`] says of each finding: a field label, an identity caption or the words of an
+    /// institution's name ("Heart Failure Clinic") is no finding;
     /// a finding inside a question takes the answer written after it.
     fn apply_gates(&self, text: &str, entities: &mut Vec<Entity>) {
         let gated = |k: EntityType| matches!(k, EntityType::Condition | EntityType::Procedure | EntityType::Allergy);
+        entities.retain(|e| {
+            let clinical = gated(e.kind) || e.kind == EntityType::Medication;
+            !(clinical && gates::in_institution_name(text, e.start, e.end))
+        });
         entities.retain(|e| {
             !(gated(e.kind)
                 && (gates::is_field_label(text, e.end)
@@ -1086,7 +1099,7 @@ fn route_of<'h>(
 }
 
 /// `text` with the byte spans `spans` filled with the ASCII byte `with`.
-fn mask(text: &str, spans: impl Iterator<Item = (usize, usize)>, with: u8) -> String {
+pub(crate) fn mask(text: &str, spans: impl Iterator<Item = (usize, usize)>, with: u8) -> String {
     let mut bytes = text.as_bytes().to_vec();
     for (s, e) in spans {
         bytes[s..e].fill(with);
@@ -1110,6 +1123,37 @@ mod tests {
         out.entities.iter().find(|e| e.kind == kind && e.text == text).unwrap_or_else(|| {
             panic!("no {kind:?} {text:?} in {:#?}", out.entities.iter().map(|e| (e.kind, &e.text)).collect::<Vec<_>>())
         })
+    }
+
+    #[test]
+    fn a_fax_line_names_its_sender_not_a_finding() {
+        let text = "MAR-08-2024 14:05  FROM: STROKE & EPILEPSY ASSOC  5415550199  TO: 5415550110  P.001/003\n\
+                    Referral Letter\nAssessment: Essential hypertension.\n\n\
+                    MAR-08-2024 14:06  FROM: STROKE & EPILEPSY ASSOC  5415550199  TO: 5415550110  P.002/003\n\
+                    Plan: lisinopril 10 mg daily.";
+        let out = engine().analyze(text);
+        let clinical: Vec<&str> =
+            out.entities.iter().filter(|e| e.kind != EntityType::Phi).map(|e| e.text.as_str()).collect();
+        assert_eq!(clinical, ["Essential hypertension", "lisinopril"]);
+        let fax = out.document.fax.as_ref().expect("fax lines");
+        assert_eq!((fax.lines, fax.pages.clone(), fax.announced), (2, vec![1, 2], Some(3)));
+        assert_eq!(fax.short(2).as_deref(), Some("fax announced 3 page(s), the file holds 2; no fax line for page 3"));
+        // The sender's number is PHI still (de-identification replaces it), at its place.
+        let phones: Vec<&Entity> = out.entities.iter().filter(|e| e.text == "5415550199").collect();
+        assert_eq!(phones.len(), 2, "{:?}", out.entities);
+        assert!(phones.iter().all(|e| e.kind == EntityType::Phi && &text[e.start..e.end] == "5415550199"));
+        assert_eq!(out.document.date, None, "a transmission's time is not the document's date");
+    }
+
+    #[test]
+    fn a_finding_named_in_a_letterhead_is_no_finding() {
+        let text = "Lakeside Heart Failure Clinic\nAsthma and Allergy Associates of Ohio\n\
+                    Assessment: heart failure with reduced ejection fraction. Asthma, mild intermittent.";
+        let out = engine().analyze(text);
+        let conditions: Vec<&str> =
+            out.entities.iter().filter(|e| e.kind == EntityType::Condition).map(|e| e.text.as_str()).collect();
+        assert_eq!(conditions.len(), 2, "{conditions:?}");
+        assert!(conditions.iter().all(|c| text.rfind(c).unwrap() > text.find("Assessment").unwrap()));
     }
 
     #[test]

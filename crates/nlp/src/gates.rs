@@ -205,6 +205,78 @@ pub fn in_identity_header(text: &str, start: usize, end: usize) -> bool {
     patterns().identity_label.find_iter(&text[line_start..line_end]).count() >= 2
 }
 
+/// What an institution is called: the last word of "Heart Failure Clinic", "Asthma and Allergy
+/// Associates", "Cancer Institute".
+const INSTITUTION_WORDS: &[&str] = &[
+    "clinic",
+    "clinics",
+    "center",
+    "centers",
+    "centre",
+    "centres",
+    "institute",
+    "associates",
+    "program",
+    "programme",
+    "foundation",
+    "society",
+    "association",
+    "specialists",
+    "consultants",
+    "practice",
+    "hospital",
+    "service",
+    "services",
+    "network",
+    "alliance",
+    "partners",
+];
+
+/// Is the finding at `start..end` part of an institution's name: a clinic, centre, society or
+/// practice named for what it treats ("Heart Failure Clinic", "DIABETES & ENDOCRINE CENTER",
+/// "Center for Asthma", "American Diabetes Association")? A letterhead, a fax line or a referral
+/// names where the patient is seen, not what the patient has. After the finding only capitalised
+/// words (and "&", "and", "/") may stand before the institution's word, at most three; before
+/// it, "Center for" or "Institute of" and capitalised words.
+pub fn in_institution_name(text: &str, start: usize, end: usize) -> bool {
+    let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+    let after = &text[end..line_end.min(text.floor_char_boundary(end + 80))];
+    let mut ended = false;
+    for (i, raw) in after.split_whitespace().take(4).enumerate() {
+        // A name runs on without punctuation: "(group 1)", "hepatitis, clinic" end it.
+        if ended || raw.starts_with(['(', '[']) {
+            return false;
+        }
+        ended = raw.ends_with([',', ';', ':', '.', ')']);
+        let word = raw.trim_matches(|c: char| matches!(c, ',' | '.' | ':' | ';' | '(' | ')'));
+        if INSTITUTION_WORDS.contains(&word.to_lowercase().as_str()) {
+            // A word right after the finding ("pain clinic"); further on, a proper name's words.
+            return true;
+        }
+        let joins = matches!(word, "&" | "and" | "/" | "-");
+        let proper = word.chars().next().is_some_and(char::is_uppercase);
+        if i == 0 && raw.len() != raw.trim_start_matches(['-', '/']).len() {
+            // "Heart Failure-Clinic" is rare; a hyphen after a finding ("pain-free") is a word.
+            return false;
+        }
+        if !(joins || proper) {
+            return false;
+        }
+    }
+    static BEFORE: OnceLock<Regex> = OnceLock::new();
+    let before_re = BEFORE.get_or_init(|| {
+        Regex::new(concat!(
+            r"(?:Clinic|CLINIC|Center|CENTER|Centre|CENTRE|Institute|INSTITUTE|Foundation|FOUNDATION|",
+            r"Society|SOCIETY|Association|ASSOCIATION|Program|PROGRAM|Department|DEPARTMENT)",
+            r"\s+(?:for|of|FOR|OF)\s+(?:(?:the|THE)\s+)?(?:[A-Z][\w'-]*\s+(?:(?:&|and|AND)\s+)?){0,2}$",
+        ))
+        .expect("institution before")
+    });
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let before = &text[text.floor_char_boundary(start.saturating_sub(60)).max(line_start)..start];
+    text[start..end].chars().next().is_some_and(char::is_uppercase) && before_re.is_match(before)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,5 +378,29 @@ mod tests {
         assert!(in_identity_header(t, t.find("MI").unwrap(), t.find("MI").unwrap() + 2));
         let second = t.rfind("MI").unwrap();
         assert!(!in_identity_header(t, second, second + 2), "a sentence is not a header");
+    }
+
+    #[test]
+    fn a_finding_in_an_institution_name_is_no_finding() {
+        let at = |t: &str, w: &str| {
+            let s = t.find(w).unwrap();
+            in_institution_name(t, s, s + w.len())
+        };
+        assert!(at("FROM: Heart Failure Clinic  (555) 123-4567", "Heart Failure"));
+        assert!(at("DIABETES & ENDOCRINE CENTER  555 123 4567", "DIABETES"));
+        assert!(at("Sent By: Asthma and Allergy Associates; 555 222 3333", "Asthma"));
+        assert!(at("Cancer Institute of Ohio", "Cancer"));
+        assert!(at("referred to the pain clinic", "pain"));
+        assert!(at("Riverside Center for Diabetes Care", "Diabetes"));
+        assert!(at("American Heart Association guidelines", "Heart"));
+        assert!(!at("Diabetes, seen in clinic today", "Diabetes"));
+        assert!(!at("Hypertension well controlled; follow up in clinic", "Hypertension"));
+        assert!(!at("Asthma exacerbation, admitted to the unit", "Asthma"));
+        assert!(!at("pain-free at the center", "pain"));
+        assert!(!at("Heart failure. Clinic in 2 weeks", "Heart failure"));
+        assert!(!at("center for treatment of diabetes", "diabetes"));
+        assert!(!at("minocycline-induced autoimmune hepatitis (group 1)", "autoimmune hepatitis"));
+        assert!(!at("bleeding with Antithrombin III group vs placebo", "Antithrombin"), "a study arm");
+        assert!(!at("Asthma, Clinic visit", "Asthma"));
     }
 }

@@ -21,6 +21,7 @@ pub mod context;
 pub mod deid;
 mod engine;
 pub mod family;
+pub mod fax;
 pub mod forms;
 pub mod gates;
 pub mod lexicon;

@@ -334,10 +334,18 @@ fn tiff_page(
     let mut dec = tiff_decoder(bytes, limits)?;
     dec.seek_to_image(number as usize - 1).map_err(corrupt)?;
     let (w, h) = dec.dimensions().map_err(corrupt)?;
-    check_pixels(number, w as u64, h as u64, limits)?;
-    let held = reserve(budget, w as u64, h as u64);
+    let (dpi, stretch) = tiff_resolution(&mut dec);
+    // A fax at standard resolution (204 × 98 dpi) has half as many rows as columns per inch: its
+    // rows are doubled so that letters have their shape and the page its size.
+    let rows = h.saturating_mul(stretch);
+    check_pixels(number, w as u64, rows as u64, limits)?;
+    let held = reserve(budget, w as u64, rows as u64);
+    if dec.find_tag_unsigned::<u16>(tiff::tags::Tag::Compression).ok().flatten() == Some(3) {
+        let pixels = fax3_page(&mut dec, bytes, w, h, number)?;
+        let pixels = stretch_rows(pixels, w as usize, stretch as usize);
+        return Ok(Raster { width: w, height: rows, pixels, dpi, held });
+    }
     let color = dec.colortype().map_err(corrupt)?;
-    let dpi = tiff_dpi(&mut dec);
     let data = dec.read_image().map_err(corrupt)?;
     let (w_us, h_us) = (w as usize, h as usize);
     let unsupported = || DecodeError::corrupt("TIFF", format!("page {number}: unsupported colour type {color:?}"));
@@ -357,19 +365,102 @@ fn tiff_page(
     if pixels.len() < w_us * h_us {
         return Err(DecodeError::corrupt("TIFF", format!("page {number}: short image data")));
     }
-    Ok(Raster { width: w, height: h, pixels, dpi, held })
+    let pixels = stretch_rows(pixels, w_us, stretch as usize);
+    Ok(Raster { width: w, height: rows, pixels, dpi, held })
 }
 
-fn tiff_dpi<R: std::io::Read + std::io::Seek>(dec: &mut tiff::decoder::Decoder<R>) -> Option<u32> {
+/// The page's horizontal resolution in dpi, and how many times each row is repeated to give the
+/// vertical one the same (2 for a fax at 204 × 98 dpi, 1 as a rule).
+fn tiff_resolution<R: std::io::Read + std::io::Seek>(dec: &mut tiff::decoder::Decoder<R>) -> (Option<u32>, u32) {
     use tiff::tags::Tag;
-    let x = dec.find_tag(Tag::XResolution).ok()??;
-    let res = match x {
-        tiff::decoder::ifd::Value::Rational(n, d) if d > 0 => n as f64 / d as f64,
-        other => other.into_f64().ok()?,
-    };
     let unit = dec.find_tag(Tag::ResolutionUnit).ok().flatten().and_then(|v| v.into_u16().ok()).unwrap_or(2);
-    let dpi = if unit == 3 { res * 2.54 } else { res };
-    (dpi >= 1.0).then(|| dpi.round() as u32)
+    let mut dpi = |tag: Tag| {
+        let res = match dec.find_tag(tag).ok()?? {
+            tiff::decoder::ifd::Value::Rational(n, d) if d > 0 => n as f64 / d as f64,
+            other => other.into_f64().ok()?,
+        };
+        let dpi = if unit == 3 { res * 2.54 } else { res };
+        (dpi >= 1.0).then_some(dpi)
+    };
+    let (x, y) = (dpi(Tag::XResolution), dpi(Tag::YResolution));
+    let stretch = match (x, y) {
+        (Some(x), Some(y)) if y < x => (x / y).round().clamp(1.0, 4.0) as u32,
+        _ => 1,
+    };
+    (x.map(|x| x.round() as u32), stretch)
+}
+
+/// Each row of a `width`-pixel image `times` times.
+fn stretch_rows(pixels: Vec<u8>, width: usize, times: usize) -> Vec<u8> {
+    if times <= 1 || width == 0 {
+        return pixels;
+    }
+    let mut out = Vec::with_capacity(pixels.len() * times);
+    for row in pixels.chunks_exact(width) {
+        for _ in 0..times {
+            out.extend_from_slice(row);
+        }
+    }
+    out
+}
+
+/// A page coded as a fax transmits it: CCITT Group 3, one-dimensional (Modified Huffman with an
+/// end-of-line code before each row, TIFF compression 3), which the `tiff` crate does not decode.
+/// Its strips are read raw and decoded by the `fax` crate. Two-dimensional Group 3 (T4Options
+/// bit 0) is refused with how to convert it.
+fn fax3_page<R: std::io::Read + std::io::Seek>(
+    dec: &mut tiff::decoder::Decoder<R>,
+    bytes: &[u8],
+    w: u32,
+    h: u32,
+    number: u32,
+) -> Result<Vec<u8>, DecodeError> {
+    use tiff::tags::Tag;
+    let corrupt = |what: String| DecodeError::corrupt("TIFF", format!("page {number}: {what}"));
+    let t4: u32 = dec.find_tag_unsigned(Tag::Unknown(292)).ok().flatten().unwrap_or(0);
+    if t4 & 1 != 0 {
+        return Err(corrupt(
+            "Group 3 two-dimensional fax coding is not supported; convert it to Group 4 (tiffcp -c g4)".into(),
+        ));
+    }
+    let offsets = dec.get_tag_u64_vec(Tag::StripOffsets).map_err(|e| corrupt(e.to_string()))?;
+    let counts = dec.get_tag_u64_vec(Tag::StripByteCounts).map_err(|e| corrupt(e.to_string()))?;
+    let lsb_first = dec.find_tag_unsigned::<u16>(Tag::FillOrder).ok().flatten() == Some(2);
+    // WhiteIsZero (0) is a fax's own; otherwise a coded white run is stored as zero bits, black.
+    let white_is_zero = dec.find_tag_unsigned::<u16>(Tag::PhotometricInterpretation).ok().flatten() != Some(1);
+    let (white, black) = if white_is_zero { (255u8, 0u8) } else { (0, 255) };
+    let width = u16::try_from(w).map_err(|_| corrupt(format!("a fax row of {w} pixels")))?;
+    let (w, h) = (w as usize, h as usize);
+    let rows_per_strip = dec.find_tag_unsigned::<usize>(Tag::RowsPerStrip).ok().flatten().unwrap_or(h).max(1);
+    let mut pixels = Vec::with_capacity(w * h);
+    for (k, (&off, &count)) in offsets.iter().zip(&counts).enumerate() {
+        let strip = usize::try_from(off)
+            .ok()
+            .zip(usize::try_from(count).ok())
+            .and_then(|(o, c)| bytes.get(o..o.checked_add(c)?))
+            .ok_or_else(|| corrupt("a strip lies outside the file".into()))?;
+        let input = strip.iter().map(|&b| if lsb_first { b.reverse_bits() } else { b });
+        let rows = rows_per_strip.min(h.saturating_sub(k * rows_per_strip));
+        let at = pixels.len();
+        // Lines decoded before a damaged or unterminated end are kept.
+        let _ = fax::decoder::decode_g3(input, |transitions| {
+            if pixels.len() < at + w * rows {
+                pixels.extend(fax::decoder::pels(transitions, width).map(|c| match c {
+                    fax::Color::White => white,
+                    fax::Color::Black => black,
+                }));
+            }
+        });
+        // A strip that gives far fewer rows than it holds is damaged: a blank band must not
+        // pass for what it lost. A last line or two lost is padded white.
+        let got = (pixels.len() - at) / w.max(1);
+        if got * 10 < rows * 9 {
+            return Err(corrupt(format!("strip {}: {got} of {rows} fax-coded rows could be decoded", k + 1)));
+        }
+        pixels.resize(at + w * rows, white);
+    }
+    pixels.resize(w * h, white);
+    Ok(pixels)
 }
 
 /// Expands 1-, 2- or 4-bit gray rows (each row padded to a byte) to 8 bits, 0 = black.
@@ -443,6 +534,30 @@ mod tests {
         let mut headers = whole[..header_end].to_vec();
         headers.extend_from_slice(&[0xFF, 0xD9]);
         assert_eq!(Opened::open(headers.into(), &Limits::default()).err().unwrap().label(), "corrupt");
+    }
+
+    #[test]
+    fn a_group_3_fax_at_standard_resolution_is_decoded_and_given_its_height() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/review/faxed-referral.tif");
+        let bytes: Arc<[u8]> = std::fs::read(path).unwrap().into();
+        let opened = Opened::open(bytes.clone(), &Limits::default()).unwrap();
+        assert_eq!(opened.page_count(), 2);
+        let PageInput::Image(r) = opened.page(1).unwrap() else { panic!("an image") };
+        // 8.5 × 11 inches at 204 × 98 dpi: 1734 × 1078 coded, rows doubled to 2156.
+        assert_eq!((r.width, r.height, r.dpi), (1734, 2156, Some(204)));
+        let dark = |rows: std::ops::Range<usize>| {
+            let band = &r.pixels[rows.start * 1734..rows.end * 1734];
+            band.iter().filter(|&&p| p < 128).count() as f64 / band.len() as f64
+        };
+        // White paper (the photometric tag says which coded colour is ink), ink in the transmission line.
+        assert!(dark(0..2156) < 0.1, "{}", dark(0..2156));
+        assert!(dark(40..70) > 0.02, "the transmission line: {}", dark(40..70));
+        assert_eq!(r.pixels[1734 * 50..1734 * 51], r.pixels[1734 * 51..1734 * 52], "each coded row twice");
+        // A strip that is no fax coding is corrupt, not a blank page.
+        let mut damaged = bytes.to_vec();
+        damaged[8..5119].fill(0xAA);
+        let err = Opened::open(damaged.into(), &Limits::default()).unwrap().page(1).err().unwrap();
+        assert_eq!(err.label(), "corrupt", "{err}");
     }
 
     #[test]

@@ -1,0 +1,206 @@
+//! Fax transmission lines: what a fax machine prints at the top or foot of each page it sends
+//! ("DEC-03-2026 10:42  FROM: HEART FAILURE CLINIC  5551234567  P.002/005", "Sent By: HP
+//! LaserJet; 555 222 3333; Dec-3-26 10:42AM; Page 2/5"). They say who sent the pages and when,
+//! never what the patient has: the clinical reading sees them blanked (byte for byte, so every
+//! offset holds), PHI is still found in them (a sender is someone), and the page numbers they give
+//! tell whether the transmission arrived whole.
+//!
+//! A line is a transmission line when it stands at the edge of a page or block (within two lines
+//! of the text's start or end or of a blank line — pages are joined by one), is not prose (at most
+//! two lower-case words besides the fax words), and carries a clock time with a page marker or
+//! with a fax word and a number, or a fax word and a number with a page marker.
+
+use std::sync::OnceLock;
+
+use paperchart_model::findings::{Entity, FaxFacts, Subtype};
+use regex::Regex;
+
+/// One transmission line: its byte span in the text and the page numbers it gives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaxLine {
+    pub start: usize,
+    pub end: usize,
+    /// "P.002/005" → 2.
+    pub page: Option<u32>,
+    /// "P.002/005" → 5.
+    pub of: Option<u32>,
+}
+
+struct Patterns {
+    time: Regex,
+    page: Regex,
+    fax_word: Regex,
+    number: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| Patterns {
+        time: Regex::new(r"\b(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?\s*(?:[AaPp]\.?[Mm]\.?)?").expect("time"),
+        // "Page 2 of 5", "PAGE 02/05", "Pg. 3", "P.002/005", "P.2", "P2/5", "P002".
+        page: Regex::new(concat!(
+            r"(?:\b(?i:page|pg\.?|p\.)\s*0*(\d{1,3})(?:\s*(?i:/|of)\s*0*(\d{1,3}))?\b)",
+            r"|(?:\bP0*(\d{1,3})\s*/\s*0*(\d{1,3})\b)|(?:\bP(\d{1,3})\b)",
+        ))
+        .expect("page marker"),
+        fax_word: Regex::new(
+            r"(?i)\b(?:fax|facsimile|from|to|sent\s+by|sender|received|rcvd|recv'?d|transmitted|transmission|tx|rx)\b|->|>>",
+        )
+        .expect("fax word"),
+        // A phone or fax number, or a machine's long digit run.
+        number: Regex::new(r"\(?\d{3}\)?[\s.-]*\d{3}[\s.-]*\d{4}\b|\b\d{7,}\b").expect("number"),
+    })
+}
+
+/// The words a fax line may hold besides names: they do not make it prose.
+const LINE_WORDS: &[&str] = &["from", "to", "sent", "by", "fax", "received", "page", "and", "for", "the", "of"];
+
+/// Is `line` a transmission line's text (position aside)? Gives its page numbers when it is.
+fn transmission(line: &str) -> Option<(Option<u32>, Option<u32>)> {
+    if line.len() > 200 || line.trim().is_empty() {
+        return None;
+    }
+    let prose = line
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.len() >= 3 && w.chars().all(char::is_lowercase) && !LINE_WORDS.contains(w))
+        .count();
+    if prose >= 3 {
+        return None;
+    }
+    let p = patterns();
+    let time = p.time.is_match(line);
+    let page = p.page.captures(line);
+    let faxed = p.fax_word.is_match(line) && p.number.is_match(line);
+    if !((time && (page.is_some() || faxed)) || (faxed && page.is_some())) {
+        return None;
+    }
+    let num = |i: usize| page.as_ref().and_then(|c| c.get(i)).and_then(|m| m.as_str().parse::<u32>().ok());
+    let n = num(1).or(num(3)).or(num(5));
+    let of = num(2).or(num(4)).filter(|&m| n.is_none_or(|n| n <= m));
+    Some((n, of))
+}
+
+/// The transmission lines of `text`, in order.
+pub fn transmission_lines(text: &str) -> Vec<FaxLine> {
+    // Lines with their spans; a blank line is a page's (or block's) edge.
+    let mut lines: Vec<(usize, usize)> = Vec::new();
+    let mut at = 0;
+    for l in text.split('\n') {
+        lines.push((at, at + l.len()));
+        at += l.len() + 1;
+    }
+    let blank: Vec<bool> = lines.iter().map(|&(s, e)| text[s..e].trim().is_empty()).collect();
+    // For each line, how many non-blank lines stand between it and the block's edge above and
+    // below (two passes, so the cost is the text's length).
+    let mut above = vec![0usize; lines.len()];
+    for i in 1..lines.len() {
+        above[i] = if blank[i - 1] { 0 } else { above[i - 1] + 1 };
+    }
+    let mut below = vec![0usize; lines.len()];
+    for i in (0..lines.len().saturating_sub(1)).rev() {
+        below[i] = if blank[i + 1] { 0 } else { below[i + 1] + 1 };
+    }
+    let mut out = Vec::new();
+    for (i, &(s, e)) in lines.iter().enumerate() {
+        if blank[i] || (above[i] > 1 && below[i] > 1) {
+            continue;
+        }
+        if let Some((page, of)) = transmission(&text[s..e]) {
+            out.push(FaxLine { start: s, end: e, page, of });
+        }
+    }
+    out
+}
+
+/// What the lines say of the transmission: `None` without any.
+pub fn facts(lines: &[FaxLine]) -> Option<FaxFacts> {
+    (!lines.is_empty()).then(|| FaxFacts {
+        lines: lines.len(),
+        pages: lines.iter().filter_map(|l| l.page).collect(),
+        announced: lines.iter().filter_map(|l| l.of).max(),
+    })
+}
+
+/// The PHI of the transmission lines, in `text`'s offsets: what [`crate::phi::extract`] finds in
+/// each, and every number on them as a phone (on a fax line a number is the sender's or the
+/// receiver's, whatever words stand before it).
+pub fn phi(text: &str, lines: &[FaxLine]) -> Vec<Entity> {
+    let mut out = Vec::new();
+    for l in lines {
+        let line = &text[l.start..l.end];
+        let (mut found, _, _) = crate::phi::extract(line);
+        for m in patterns().number.find_iter(line) {
+            if !found.iter().any(|e| e.start < m.end() && m.start() < e.end) {
+                found.push(crate::phi::entity(Subtype::Phone, m.start(), m.end(), line, None));
+            }
+        }
+        out.extend(found.into_iter().map(|mut e| {
+            e.start += l.start;
+            e.end += l.start;
+            e
+        }));
+    }
+    out
+}
+
+/// `text` with each line blanked (spaces, byte for byte).
+pub fn blank(text: &str, lines: &[FaxLine]) -> String {
+    crate::engine::mask(text, lines.iter().map(|l| (l.start, l.end)), b' ')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pages(line: &str) -> Option<(Option<u32>, Option<u32>)> {
+        transmission(line)
+    }
+
+    #[test]
+    fn what_fax_machines_print_is_a_transmission_line() {
+        assert_eq!(
+            pages("12/03/2026 10:42 AM  FROM: Heart Failure Clinic  (555) 123-4567  TO: 5559876543  P.002/005"),
+            Some((Some(2), Some(5)))
+        );
+        assert_eq!(
+            pages("Dec-03-2026 10:42  DIABETES CENTER  555 123 4567  #4410 P.003/004"),
+            Some((Some(3), Some(4)))
+        );
+        assert_eq!(
+            pages("Sent By: HP LaserJet 3050; 555 222 3333; Dec-3-26 10:42AM; Page 2/5"),
+            Some((Some(2), Some(5)))
+        );
+        assert_eq!(
+            pages("FROM: STROKE CENTER FAX NO. : 555-123-4567   Dec. 03 2026 10:42AM P2"),
+            Some((Some(2), None))
+        );
+        assert_eq!(
+            pages("Received: 12/3/2026 10:42AM; 555-123-4567 -> Cancer Institute; Page 3"),
+            Some((Some(3), None))
+        );
+        assert_eq!(pages("FROM: Riverbend Cardiology  FAX: (541) 555-0199   PAGE 1 OF 3"), Some((Some(1), Some(3))));
+        assert_eq!(pages("03/08/2024 14:05  5415550199  LAKESIDE FM  PAGE 02/03"), Some((Some(2), Some(3))));
+    }
+
+    #[test]
+    fn clinical_lines_with_times_and_numbers_are_not() {
+        assert_eq!(pages("Called pharmacy at 10:42 from 555-123-4567 to confirm the dose"), None, "prose");
+        assert_eq!(pages("BP 138/84 at 10:42, HR 78"), None);
+        assert_eq!(pages("G3P2 at 38 weeks, seen 10:42"), None, "an obstetric history is no page");
+        assert_eq!(pages("Medications reviewed 10:42 AM"), None);
+        assert_eq!(pages("Call (541) 555-0110 with questions"), None, "no time, no page");
+    }
+
+    #[test]
+    fn only_lines_at_a_page_edge_count_and_blanking_keeps_offsets() {
+        let text = "03/08/2024 14:05  FROM: ASTHMA CLINIC 5415550199  P.001/003\nReferral Letter\nSeen at 10:42 from 555-123-4567 p.2\nAsthma.\nEnd\nOf\nletter\n\n03/08/2024 14:05  FROM: ASTHMA CLINIC 5415550199  P.002/003\nPlan";
+        let lines = transmission_lines(text);
+        assert_eq!(lines.iter().map(|l| l.page).collect::<Vec<_>>(), [Some(1), Some(2)], "{lines:?}");
+        let f = facts(&lines).unwrap();
+        assert_eq!((f.lines, f.pages.clone(), f.announced), (2, vec![1, 2], Some(3)));
+        let blanked = blank(text, &lines);
+        assert_eq!(blanked.len(), text.len());
+        assert!(blanked.starts_with("     ") && blanked.contains("\nReferral Letter\n") && !blanked.contains("CLINIC"));
+        assert!(facts(&[]).is_none());
+    }
+}
