@@ -162,6 +162,14 @@ pub enum Outcome {
     },
 }
 
+/// Lines read too poorly to trust on a page read well otherwise (a handwritten note on a typed
+/// page): the page and its first and last line, 1-based.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PoorRegion {
+    pub page: u32,
+    pub lines: [usize; 2],
+}
+
 /// What happened to one document: counts and timings only, no document content.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DocReport {
@@ -186,6 +194,10 @@ pub struct DocReport {
     /// 1-based: their findings are not written as fact, and the document goes to review.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub poorly_read: Vec<u32>,
+    /// Runs of lines read too poorly to trust on pages read well otherwise: their findings are
+    /// not written as fact either, and the document goes to review.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub poorly_read_regions: Vec<PoorRegion>,
     /// Fax transmission lines found on the pages ("… FROM: … P.002/005"): kept from the clinical
     /// reading (their words name the sender, never a finding).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -217,6 +229,7 @@ impl DocReport {
             mean_ocr_confidence: None,
             prepared: BTreeMap::new(),
             poorly_read: Vec::new(),
+            poorly_read_regions: Vec::new(),
             fax_lines: None,
             entities: BTreeMap::new(),
             resources: BTreeMap::new(),

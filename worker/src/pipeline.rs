@@ -25,7 +25,7 @@ use paperchart_model::document::ReadBy;
 use paperchart_model::findings::NlpEngine;
 use paperchart_read::decode;
 
-use crate::job::{DocReport, JobState, Outcome, StageError};
+use crate::job::{DocReport, JobState, Outcome, PoorRegion, StageError};
 
 #[derive(Clone)]
 pub struct Pipeline {
@@ -177,6 +177,15 @@ impl Pipeline {
                     }
                 }
                 report.poorly_read = document.pages.iter().filter(|p| p.poorly_read()).map(|p| p.number).collect();
+                report.poorly_read_regions = document
+                    .pages
+                    .iter()
+                    .flat_map(|p| {
+                        p.poorly_read_regions()
+                            .into_iter()
+                            .map(|(a, b)| PoorRegion { page: p.number, lines: [a + 1, b + 1] })
+                    })
+                    .collect();
                 for page in &document.pages {
                     metrics::page(page.read_by.as_str(), page.mean_confidence());
                 }
@@ -216,12 +225,24 @@ impl Pipeline {
                     mapped.needs_review =
                         Some(format!("{} reported {missing} page(s) missing (PARTIAL_SUCCESS)", self.ocr.name()));
                 }
-                // Pages read too poorly to trust (handwriting, damage): their findings were kept
-                // below the confidence of fact by the NLP; a person, or Textract, reads them.
+                // Pages, or runs of lines, read too poorly to trust (handwriting, damage): their
+                // findings were kept below the confidence of fact by the NLP; a person, or
+                // Textract, reads them.
+                let mut poor: Vec<String> = Vec::new();
                 if !report.poorly_read.is_empty() {
                     let pages = report.poorly_read.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+                    poor.push(format!("page(s) {pages}"));
+                }
+                poor.extend(
+                    report
+                        .poorly_read_regions
+                        .iter()
+                        .map(|r| format!("page {} lines {}-{}", r.page, r.lines[0], r.lines[1])),
+                );
+                if !poor.is_empty() {
                     let note = format!(
-                        "page(s) {pages} poorly read by {} (handwriting or damage): needs Textract or a person",
+                        "{} poorly read by {} (handwriting or damage): needs Textract or a person",
+                        poor.join(", "),
                         self.ocr.name()
                     );
                     add_review_note(&mut mapped.needs_review, &note);
@@ -488,6 +509,8 @@ mod tests {
         FailingJobs,
         /// Reads at once, a page it cleaned up first and could hardly read (handwriting).
         Scrawled,
+        /// Reads at once a typed page with a note scrawled under it.
+        Annotated,
     }
 
     struct FakeOcr {
@@ -527,6 +550,17 @@ mod tests {
             Ok(match self.engine {
                 Engine::AtOnce => OcrStart::Done(page()),
                 Engine::Scrawled => OcrStart::Done(read_as(31.0, vec!["despeckled".into(), "rotated 180".into()])),
+                Engine::Annotated => {
+                    let mut doc = page();
+                    let typed = ["Discharge summary", "Plan reviewed with the patient", "Follow up in the clinic"];
+                    let scrawl = ["sore throat since Monday", "call back if worse", "see nurse note today"];
+                    doc.pages[0].lines = typed
+                        .iter()
+                        .map(|t| Line::from_text(t, 95.0))
+                        .chain(scrawl.iter().map(|t| Line::from_text(t, 40.0)))
+                        .collect();
+                    OcrStart::Done(doc)
+                }
                 Engine::Jobs | Engine::FailingJobs => OcrStart::Started(OcrJob { id: format!("job-{n}") }),
             })
         }
@@ -640,6 +674,19 @@ mod tests {
         let (report, _) = setup(Engine::AtOnce).pipeline.process("scan.pdf").await;
         assert!(report.poorly_read.is_empty() && report.prepared.is_empty());
         assert!(!serde_json::to_value(&report).unwrap().as_object().unwrap().contains_key("poorly_read"));
+    }
+
+    #[tokio::test]
+    async fn lines_read_too_poorly_on_a_readable_page_are_said_and_sent_to_review() {
+        let s = setup(Engine::Annotated);
+        let (report, result) = s.pipeline.process("scan.pdf").await;
+        assert_eq!(result.unwrap(), Settlement::Written);
+        assert!(report.poorly_read.is_empty(), "the page as a whole reads");
+        assert_eq!(report.poorly_read_regions, [PoorRegion { page: 1, lines: [4, 6] }]);
+        let Outcome::NeedsReview { reason } = &report.outcome else { panic!("{:?}", report.outcome) };
+        assert!(reason.contains("page 1 lines 4-6 poorly read by fake (handwriting or damage)"), "{reason}");
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["poorly_read_regions"], serde_json::json!([{"page": 1, "lines": [4, 6]}]));
     }
 
     #[tokio::test]

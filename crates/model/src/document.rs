@@ -194,7 +194,36 @@ impl Page {
     pub fn poorly_read(&self) -> bool {
         poorly_read(&self.lines)
     }
+
+    /// On a page read well as a whole, the runs of lines each read poorly ([`poorly_read`]):
+    /// a handwritten note on a typed page, a stamp, a smear. A run counts from
+    /// [`REGION_LINES`] lines and [`REGION_WORDS`] words of letters, so a logo or a rule read as
+    /// letters is none. Line indices, first and last, 0-based.
+    pub fn poorly_read_regions(&self) -> Vec<(usize, usize)> {
+        if self.poorly_read() {
+            return Vec::new();
+        }
+        let poor = |l: &Line| poorly_read(std::slice::from_ref(l));
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.lines.len() {
+            let run = self.lines[i..].iter().take_while(|l| poor(l)).count();
+            if run >= REGION_LINES && words_of_letters(&self.lines[i..i + run]).count() >= REGION_WORDS {
+                out.push((i, i + run - 1));
+            }
+            i += run.max(1);
+        }
+        out
+    }
 }
+
+/// The fewest lines in a row, each poorly read, that make a poorly read region of a page
+/// ([`Page::poorly_read_regions`]). Typed real documents have runs of two (a letterhead's
+/// stylised name, a card's fine print), never three.
+pub const REGION_LINES: usize = 3;
+
+/// The fewest words of two letters or more in a poorly read region.
+pub const REGION_WORDS: usize = 6;
 
 /// The most a finding read from a poorly read page ([`Page::poorly_read`]: handwriting, or
 /// damage) may be trusted: under any sensible `fhir.min_confidence`, so it is never written as
@@ -306,18 +335,19 @@ impl Document {
         (!words.is_empty()).then(|| words.iter().sum::<f32>() / words.len() as f32)
     }
 
-    /// The byte ranges of [`Document::text`] that poorly read pages ([`Page::poorly_read`]) hold,
-    /// with their page numbers.
+    /// The byte ranges of [`Document::text`] that poorly read pages ([`Page::poorly_read`]) and
+    /// poorly read regions of other pages ([`Page::poorly_read_regions`]) hold, with their page
+    /// numbers.
     pub fn poorly_read_spans(&self) -> Vec<(u32, usize, usize)> {
-        self.pages
-            .iter()
-            .zip(self.line_offsets())
-            .filter(|(page, _)| page.poorly_read())
-            .filter_map(|(page, offsets)| {
-                let (first, last) = (offsets.first()?, offsets.last()?);
-                Some((page.number, *first, last + page.lines.last()?.text.len()))
-            })
-            .collect()
+        let mut out = Vec::new();
+        for (page, offsets) in self.pages.iter().zip(self.line_offsets()) {
+            let span = |a: usize, b: usize| (page.number, offsets[a], offsets[b] + page.lines[b].text.len());
+            if page.poorly_read() && !page.lines.is_empty() {
+                out.push(span(0, page.lines.len() - 1));
+            }
+            out.extend(page.poorly_read_regions().into_iter().map(|(a, b)| span(a, b)));
+        }
+        out
     }
 
     /// Where each page's lines start in [`Document::text`] (byte offsets, per page), so what is

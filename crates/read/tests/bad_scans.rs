@@ -100,3 +100,48 @@ fn a_page_too_damaged_to_read_says_so_and_a_clean_one_does_not() {
     assert!(page.poorly_read(), "{} words", page.word_count());
     assert_eq!(doc.poorly_read_spans().len(), 1);
 }
+
+/// Rows from `from` (a share of the height) down pushed a few pixels back and forth, as a
+/// scrawl below the typed text.
+fn smeared_below(from: f64) -> image::GrayImage {
+    let src = page();
+    let start = (f64::from(src.height()) * from) as u32;
+    let mut img = src.clone();
+    for y in start..src.height() {
+        let dx = (3.0 * (f64::from(y) / 2.0).sin()).round() as i64;
+        for x in 0..src.width() {
+            let sx = i64::from(x) + dx;
+            let p = if (0..i64::from(src.width())).contains(&sx) {
+                *src.get_pixel(sx as u32, y)
+            } else {
+                image::Luma([255])
+            };
+            img.put_pixel(x, y, p);
+        }
+    }
+    img
+}
+
+#[test]
+fn lines_too_damaged_to_read_on_a_readable_page_are_a_region_of_their_own() {
+    let engine = TesseractEngine::new(&OcrSettings::default(), 1, Limits::default()).expect("Tesseract");
+    let clean = engine.read(png(&page())).expect("read");
+    assert!(clean.pages[0].poorly_read_regions().is_empty(), "a clean page has none");
+    let doc = engine.read(png(&smeared_below(0.27))).expect("read");
+    let page = &doc.pages[0];
+    let lines: Vec<String> = page
+        .lines
+        .iter()
+        .map(|l| format!("{} {:?}", l.text, l.words.iter().map(|w| w.confidence as u32).collect::<Vec<_>>()))
+        .collect();
+    assert!(!page.poorly_read(), "the page as a whole reads: {lines:#?}");
+    let regions = page.poorly_read_regions();
+    assert_eq!(regions.len(), 1, "{regions:?} {lines:#?}");
+    let (first, last) = regions[0];
+    assert!(last + 1 >= page.lines.len() - 1 && last - first + 1 >= 3, "{regions:?} {lines:#?}");
+    // The typed lines above it are outside it, and the finding spans cover just the region.
+    let spans = doc.poorly_read_spans();
+    assert_eq!(spans.len(), 1);
+    let text = doc.text();
+    assert!(text[..spans[0].1].contains("Amlodipine"), "{lines:#?}");
+}
