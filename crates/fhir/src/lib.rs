@@ -120,7 +120,9 @@ impl Mapper {
         // else), and what it holds that carries no confidence of its own is not fact.
         let pages = &input.document.pages;
         let poor: Vec<bool> = pages.iter().map(|p| p.poorly_read()).collect();
-        let poorly_read = poor.contains(&true);
+        // A poorly read region of a page read well otherwise (a handwritten note under typed
+        // text) counts too: an immunization or a family history read from it is not fact either.
+        let poorly_read = poor.contains(&true) || pages.iter().any(|p| !p.poorly_read_regions().is_empty());
         let all_poorly_read =
             !pages.is_empty() && pages.iter().zip(&poor).all(|(p, &poor)| poor || p.word_count() == 0);
         // A non-clinical document is about no patient, whatever names it holds.

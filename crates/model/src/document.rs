@@ -204,11 +204,23 @@ impl Page {
             return Vec::new();
         }
         let poor = |l: &Line| poorly_read(std::slice::from_ref(l));
+        // A line without a word of letters (a scrawl read as "1 / 7") says nothing either way:
+        // it continues a run, but neither starts nor ends one.
+        let neutral = |l: &Line| words_of_letters(std::slice::from_ref(l)).next().is_none();
         let mut out = Vec::new();
         let mut i = 0;
         while i < self.lines.len() {
-            let run = self.lines[i..].iter().take_while(|l| poor(l)).count();
-            if run >= REGION_LINES && words_of_letters(&self.lines[i..i + run]).count() >= REGION_WORDS {
+            let mut run = 0;
+            if poor(&self.lines[i]) {
+                run = self.lines[i..].iter().take_while(|l| poor(l) || neutral(l)).count();
+                while run > 0 && neutral(&self.lines[i + run - 1]) {
+                    run -= 1;
+                }
+            }
+            let lines = &self.lines[i..i + run];
+            if lines.iter().filter(|l| poor(l)).count() >= REGION_LINES
+                && words_of_letters(lines).count() >= REGION_WORDS
+            {
                 out.push((i, i + run - 1));
             }
             i += run.max(1);
@@ -403,6 +415,26 @@ mod tests {
             text_layer_rejected: false,
             prepared: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_run_of_poorly_read_lines_is_a_region_and_a_line_without_letters_does_not_break_it() {
+        let typed = ["Discharge summary", "Plan reviewed with the patient", "Follow up in the clinic today"];
+        let mut p = page(1, ReadBy::Tesseract, &typed, 95.0);
+        let scrawl = |t: &str| Line::from_text(t, 30.0);
+        p.lines.extend([scrawl("sore throat since Monday"), scrawl("1 / 7"), scrawl("call back if worse")]);
+        assert!(p.poorly_read_regions().is_empty(), "two poorly read lines are no region");
+        p.lines.push(scrawl("see nurse note"));
+        assert!(!p.poorly_read());
+        assert_eq!(p.poorly_read_regions(), [(3, 6)]);
+        let doc = Document { pages: vec![p], ..Default::default() };
+        let text = doc.text();
+        let spans = doc.poorly_read_spans();
+        assert_eq!(spans.len(), 1);
+        assert_eq!(
+            &text[spans[0].1..spans[0].2],
+            "sore throat since Monday\n1 / 7\ncall back if worse\nsee nurse note"
+        );
     }
 
     #[test]

@@ -121,6 +121,8 @@ struct Patterns {
     mixed_number: Regex,
     /// What a drug named in a condition is followed by: "-induced", "-associated".
     caused_by: Regex,
+    /// An amount in brackets: "(48 mg/kg)", "(2 g)".
+    bracketed_amount: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -132,6 +134,8 @@ fn patterns() -> &'static Patterns {
         allergic_to: Regex::new(r"(?i)\b(?:allergic|allergy|allergies|sensitivity|intolerant|intolerance)\s+(?:to|:)\s*$").expect("allergy pattern"),
         mixed_number: Regex::new(r"(?i)\b(?:\d+\s+and\s+\d/\d|(?:one|two|three)\s+and\s+a\s+half)\b").expect("mixed number"),
         caused_by: Regex::new(r"(?i)^[- ](?:induced|associated|provoked)\b").expect("caused by"),
+        bracketed_amount: Regex::new(r"(?i)\(\s*[\d.]+\s*(?:mg|g|mcg|ug|µg|ml|mg/kg|mg/m2|units?|iu|tablets?|capsules?)?\s*\)")
+            .expect("bracketed amount"),
     })
 }
 
@@ -740,10 +744,9 @@ impl Builtin {
     /// a finding inside a question takes the answer written after it.
     fn apply_gates(&self, text: &str, entities: &mut Vec<Entity>) {
         let gated = |k: EntityType| matches!(k, EntityType::Condition | EntityType::Procedure | EntityType::Allergy);
-        entities.retain(|e| {
-            let clinical = gated(e.kind) || e.kind == EntityType::Medication;
-            !(clinical && gates::in_institution_name(text, e.start, e.end))
-        });
+        // A drug named in a clinic's name ("Coumadin Clinic") is still one the patient is
+        // likely on: medications are not gated by it.
+        entities.retain(|e| !(gated(e.kind) && gates::in_institution_name(text, e.start, e.end)));
         entities.retain(|e| {
             !(gated(e.kind)
                 && (gates::is_field_label(text, e.end)
@@ -900,6 +903,68 @@ fn table_fields(table: &paperchart_model::document::Table) -> Vec<(&str, &str, O
     }
 }
 
+/// What a drug may be described as just before its name ("the anti-fungal drug ketoconazole",
+/// "the urinary anti-spasmodic agent emepronium", "the antibiotic vancomycin").
+const CLASS_WORDS: &[&str] = &[
+    "drug",
+    "agent",
+    "medication",
+    "medicine",
+    "compound",
+    "antibiotic",
+    "antifungal",
+    "anti-fungal",
+    "antiviral",
+    "antidepressant",
+    "anticonvulsant",
+    "antiepileptic",
+    "antipsychotic",
+    "anticoagulant",
+    "antihypertensive",
+    "analgesic",
+    "antiemetic",
+    "antiarrhythmic",
+    "antimalarial",
+    "antineoplastic",
+    "chemotherapeutic",
+    "immunosuppressant",
+    "inhibitor",
+    "blocker",
+    "antagonist",
+    "agonist",
+    "derivative",
+    "steroid",
+    "corticosteroid",
+    "bisphosphonate",
+    "opioid",
+    "benzodiazepine",
+    "antihistamine",
+    "diuretic",
+];
+
+/// How many words at the end of `words` describe the drug that follows them: a determiner, at
+/// most three describing words with no coordination among them, then a class word
+/// ([`CLASS_WORDS`]) — the words after the determiner; 0 when they do not end so.
+fn description_len(words: &[String]) -> usize {
+    let Some(last) = words.last() else { return 0 };
+    if !CLASS_WORDS.contains(&last.as_str()) {
+        return 0;
+    }
+    let head = words.len() - 1;
+    let Some(det) = (head.saturating_sub(4)..head).rev().find(|&k| matches!(words[k].as_str(), "the" | "a" | "an"))
+    else {
+        return 0;
+    };
+    let coordinated = words[det + 1..head]
+        .iter()
+        .any(|w| matches!(w.as_str(), "and" | "or" | "then" | "plus" | "versus" | "vs" | "with" | "but" | "not"));
+    if coordinated {
+        0
+    } else {
+        words.len() - det - 1
+    }
+}
+
 /// Words that may stand between a route and its drug: "oral administration of methylprednisolone",
 /// "intravenous infusion of amphotericin B", "a course of oral sulphasalazine".
 const ROUTE_GAP_WORDS: &[&str] = &[
@@ -999,6 +1064,8 @@ fn route_of<'h>(
     let routes = || hits.iter().filter(|h| h.kind == ConceptKind::Route);
     let words_between = |from: usize, to: usize| -> Option<Vec<String>> {
         let gap = text.get(from..to)?;
+        // An amount in brackets is an amount: "ingestion of 1050 (48 mg/kg) of X".
+        let gap = patterns().bracketed_amount.replace_all(gap, " ");
         // A comma ends the previous drug's order: "furosemide 40 mg IV, metoprolol" gives
         // metoprolol nothing.
         if gap.contains(['.', ';', '\n', ':', '(', ')', ',']) {
@@ -1024,6 +1091,9 @@ fn route_of<'h>(
     };
     let leads_to = |h: &Hit, to: usize| {
         words_between(after(h), to).is_some_and(|w| {
+            // "ingestion of the anti-fungal drug X": a description ending in a class word names
+            // the drug after it; its words are no gap.
+            let w = &w[..w.len() - description_len(&w)];
             let words: Vec<&String> = w.iter().filter(|w| !amount(w)).collect();
             words.len() <= 3
                 && words.iter().all(|w| ROUTE_GAP_WORDS.contains(&w.as_str()))
@@ -1484,6 +1554,16 @@ Diagnosis: Essential hypertension (I10)
         assert_eq!(route("She ingested 900 mg of glyburide.", "glyburide").as_deref(), Some("oral"));
         assert_eq!(route("Ticlopidine is an oral antiplatelet agent.", "ticlopidine").as_deref(), Some("oral"));
         assert_eq!(route("Ticlopidine and an oral antiplatelet agent.", "ticlopidine"), None);
+        // A description ending in a class word names the drug after it; an amount in brackets is
+        // an amount.
+        let described = "Seizures after ingestion of the urinary anti-spasmodic agent emepronium bromide.";
+        assert_eq!(route(described, "emepronium bromide").as_deref(), Some("oral"));
+        let amount = "Seizures after ingestion of 1050 (48 mg/kg) of extended-release bupropion.";
+        assert_eq!(route(amount, "bupropion").as_deref(), Some("oral"));
+        let two = "Intravenous morphine and the antibiotic vancomycin were given.";
+        assert_eq!(route(two, "vancomycin"), None, "a coordination before the description");
+        let new_drug = "Oral intake and the new drug ketoconazole.";
+        assert_eq!(route(new_drug, "ketoconazole"), None, "intake is no gap word");
         // What it is said to be never overrides the route the sentence gives.
         let given = "Methotrexate, an oral antimetabolite, was given intrathecally at 12 mg.";
         assert_ne!(route(given, "methotrexate").as_deref(), Some("oral"));

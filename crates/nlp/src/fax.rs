@@ -5,10 +5,11 @@
 //! offset holds), PHI is still found in them (a sender is someone), and the page numbers they give
 //! tell whether the transmission arrived whole.
 //!
-//! A line is a transmission line when it stands at the edge of a page or block (within two lines
-//! of the text's start or end or of a blank line — pages are joined by one), is not prose (at most
-//! two lower-case words besides the fax words), and carries a clock time with a page marker or
-//! with a fax word and a number, or a fax word and a number with a page marker.
+//! A line is a transmission line when it is the first or last line of a page or block (pages are
+//! joined by a blank line), is not prose (at most two lower-case words besides the fax words), and
+//! carries a clock time with "page n of m", or a labelled fax number ("FROM:", "TO:", "FAX",
+//! "Sent By", "Received" and a phone number) with a clock time or a page marker. Words that also
+//! open clinical lines ("from home", "to Dr", "Rx#", "P112", a titer's "1:160") are not enough.
 
 use std::sync::OnceLock;
 
@@ -36,15 +37,18 @@ struct Patterns {
 fn patterns() -> &'static Patterns {
     static P: OnceLock<Patterns> = OnceLock::new();
     P.get_or_init(|| Patterns {
-        time: Regex::new(r"\b(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?\s*(?:[AaPp]\.?[Mm]\.?)?").expect("time"),
-        // "Page 2 of 5", "PAGE 02/05", "Pg. 3", "P.002/005", "P.2", "P2/5", "P002".
+        // A clock time, whole: "10:42", "09:14:05", "10:42AM" (not the "1:16" of a titer 1:160).
+        time: Regex::new(r"\b(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\s*[AaPp]\.?[Mm]\b|\b)").expect("time"),
+        // "Page 2 of 5", "PAGE 02/05", "Pg. 3", "P.002/005", "P.2", "P2/5" — never a bare "P2"
+        // (a pulse, a parity).
         page: Regex::new(concat!(
             r"(?:\b(?i:page|pg\.?|p\.)\s*0*(\d{1,3})(?:\s*(?i:/|of)\s*0*(\d{1,3}))?\b)",
-            r"|(?:\bP0*(\d{1,3})\s*/\s*0*(\d{1,3})\b)|(?:\bP(\d{1,3})\b)",
+            r"|(?:\bP0*(\d{1,3})\s*/\s*0*(\d{1,3})\b)",
         ))
         .expect("page marker"),
+        // What a fax machine labels: "FROM:", "TO:", "FAX", "Sent By", "Received".
         fax_word: Regex::new(
-            r"(?i)\b(?:fax|facsimile|from|to|sent\s+by|sender|received|rcvd|recv'?d|transmitted|transmission|tx|rx)\b|->|>>",
+            r"(?i)\b(?:fax|facsimile|sent\s+by|sender|received|rcvd|recv'?d|transmitted|transmission)\b|\b(?:from|to)\s*:",
         )
         .expect("fax word"),
         // A phone or fax number, or a machine's long digit run.
@@ -70,13 +74,14 @@ fn transmission(line: &str) -> Option<(Option<u32>, Option<u32>)> {
     let p = patterns();
     let time = p.time.is_match(line);
     let page = p.page.captures(line);
+    let num = |i: usize| page.as_ref().and_then(|c| c.get(i)).and_then(|m| m.as_str().parse::<u32>().ok());
+    let n = num(1).or(num(3));
+    let of = num(2).or(num(4)).filter(|&m| n.is_none_or(|n| n <= m));
     let faxed = p.fax_word.is_match(line) && p.number.is_match(line);
-    if !((time && (page.is_some() || faxed)) || (faxed && page.is_some())) {
+    // A time with "page n of m", or a labelled fax number with a time or a page.
+    if !((time && of.is_some()) || (faxed && (time || page.is_some()))) {
         return None;
     }
-    let num = |i: usize| page.as_ref().and_then(|c| c.get(i)).and_then(|m| m.as_str().parse::<u32>().ok());
-    let n = num(1).or(num(3)).or(num(5));
-    let of = num(2).or(num(4)).filter(|&m| n.is_none_or(|n| n <= m));
     Some((n, of))
 }
 
@@ -102,7 +107,8 @@ pub fn transmission_lines(text: &str) -> Vec<FaxLine> {
     }
     let mut out = Vec::new();
     for (i, &(s, e)) in lines.iter().enumerate() {
-        if blank[i] || (above[i] > 1 && below[i] > 1) {
+        // The first or last line of a page (or of a block, in plain text).
+        if blank[i] || (above[i] > 0 && below[i] > 0) {
             continue;
         }
         if let Some((page, of)) = transmission(&text[s..e]) {
@@ -170,10 +176,7 @@ mod tests {
             pages("Sent By: HP LaserJet 3050; 555 222 3333; Dec-3-26 10:42AM; Page 2/5"),
             Some((Some(2), Some(5)))
         );
-        assert_eq!(
-            pages("FROM: STROKE CENTER FAX NO. : 555-123-4567   Dec. 03 2026 10:42AM P2"),
-            Some((Some(2), None))
-        );
+        assert_eq!(pages("FROM: STROKE CENTER FAX NO. : 555-123-4567   Dec. 03 2026 10:42AM P2"), Some((None, None)));
         assert_eq!(
             pages("Received: 12/3/2026 10:42AM; 555-123-4567 -> Cancer Institute; Page 3"),
             Some((Some(3), None))
@@ -189,6 +192,13 @@ mod tests {
         assert_eq!(pages("G3P2 at 38 weeks, seen 10:42"), None, "an obstetric history is no page");
         assert_eq!(pages("Medications reviewed 10:42 AM"), None);
         assert_eq!(pages("Call (541) 555-0110 with questions"), None, "no time, no page");
+        assert_eq!(pages("ARRIVED 10:42 FROM HOME. CHEST PAIN, SOB. PCP DR LEE 555-123-4567"), None);
+        assert_eq!(pages("RX# 4410237 METFORMIN 500MG TAB FILLED 03/08/24 10:42"), None);
+        assert_eq!(pages("14:05 Metoprolol 5 mg IV given -> HR 88. Pharmacy 555-123-4567"), None);
+        assert_eq!(pages("T 101.2 P112 R24 BP 88/50 at 03:10 - SEPSIS suspected"), None, "a pulse is no page");
+        assert_eq!(pages("G2 P1 SVD 03:15 POSTPARTUM HEMORRHAGE, EBL 1200"), None);
+        assert_eq!(pages("ANA 1:160 SPECKLED - CALL RESULTS TO DR LEE 555-123-4567"), None, "a titer is no time");
+        assert_eq!(pages("Page 2 of 3"), None, "a page footer alone");
     }
 
     #[test]

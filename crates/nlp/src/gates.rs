@@ -216,31 +216,42 @@ const INSTITUTION_WORDS: &[&str] = &[
     "centres",
     "institute",
     "associates",
-    "program",
-    "programme",
     "foundation",
     "society",
     "association",
     "specialists",
     "consultants",
-    "practice",
-    "hospital",
-    "service",
-    "services",
     "network",
     "alliance",
     "partners",
 ];
 
+/// Words that never stand inside an institution's name between the finding and its institution
+/// word: what a note says of a visit ("HTN FOLLOW UP IN CLINIC", "PANCREATITIS ADMIT TO GI").
+const NOT_IN_A_NAME: &[&str] = &[
+    "follow", "up", "in", "to", "at", "admit", "admitted", "return", "returns", "seen", "see", "for", "of", "on", "by",
+    "from", "per", "visit", "referred", "refer", "the", "a", "an", "with", "needs", "goes", "go", "sent", "call", "is",
+    "was", "will",
+];
+
 /// Is the finding at `start..end` part of an institution's name: a clinic, centre, society or
-/// practice named for what it treats ("Heart Failure Clinic", "DIABETES & ENDOCRINE CENTER",
-/// "Center for Asthma", "American Diabetes Association")? A letterhead, a fax line or a referral
-/// names where the patient is seen, not what the patient has. After the finding only capitalised
-/// words (and "&", "and", "/") may stand before the institution's word, at most three; before
-/// it, "Center for" or "Institute of" and capitalised words.
+/// association named for what it treats ("Heart Failure Clinic", "DIABETES & ENDOCRINE CENTER",
+/// "Riverside Center for Asthma", "American Diabetes Association")? A letterhead, a fax line or a
+/// referral names where the patient is seen, not what the patient has. A name is capitalised: the
+/// finding starts with a capital; after it only capitalised words that are no words of a visit
+/// ([`NOT_IN_A_NAME`]), and "&", "and", "/", at most three, run to the institution's word without
+/// punctuation or a column's gap; before it, a capitalised word, then "Center", "Institute",
+/// "Foundation", "Society" or "Association", then "for" or "of".
 pub fn in_institution_name(text: &str, start: usize, end: usize) -> bool {
+    if !text[start..end].chars().next().is_some_and(char::is_uppercase) {
+        return false;
+    }
     let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
-    let after = &text[end..line_end.min(text.floor_char_boundary(end + 80))];
+    let mut after = &text[end..line_end.min(text.floor_char_boundary(end + 80))];
+    // A run of spaces or a tab is a column's edge: the next column is another field.
+    if let Some(gap) = after.find("  ").into_iter().chain(after.find('\t')).min() {
+        after = &after[..gap];
+    }
     let mut ended = false;
     for (i, raw) in after.split_whitespace().take(4).enumerate() {
         // A name runs on without punctuation: "(group 1)", "hepatitis, clinic" end it.
@@ -249,14 +260,14 @@ pub fn in_institution_name(text: &str, start: usize, end: usize) -> bool {
         }
         ended = raw.ends_with([',', ';', ':', '.', ')']);
         let word = raw.trim_matches(|c: char| matches!(c, ',' | '.' | ':' | ';' | '(' | ')'));
-        if INSTITUTION_WORDS.contains(&word.to_lowercase().as_str()) {
-            // A word right after the finding ("pain clinic"); further on, a proper name's words.
+        let lower = word.to_lowercase();
+        if INSTITUTION_WORDS.contains(&lower.as_str()) {
             return true;
         }
-        let joins = matches!(word, "&" | "and" | "/" | "-");
-        let proper = word.chars().next().is_some_and(char::is_uppercase);
-        if i == 0 && raw.len() != raw.trim_start_matches(['-', '/']).len() {
-            // "Heart Failure-Clinic" is rare; a hyphen after a finding ("pain-free") is a word.
+        let joins = matches!(lower.as_str(), "&" | "and" | "/");
+        let proper = word.chars().next().is_some_and(char::is_uppercase) && !NOT_IN_A_NAME.contains(&lower.as_str());
+        if i == 0 && raw.starts_with(['-', '/']) {
+            // A hyphen after a finding ("Pain-free") makes another word.
             return false;
         }
         if !(joins || proper) {
@@ -266,15 +277,15 @@ pub fn in_institution_name(text: &str, start: usize, end: usize) -> bool {
     static BEFORE: OnceLock<Regex> = OnceLock::new();
     let before_re = BEFORE.get_or_init(|| {
         Regex::new(concat!(
-            r"(?:Clinic|CLINIC|Center|CENTER|Centre|CENTRE|Institute|INSTITUTE|Foundation|FOUNDATION|",
-            r"Society|SOCIETY|Association|ASSOCIATION|Program|PROGRAM|Department|DEPARTMENT)",
+            r"\b[A-Z][\w'-]*\s+(?:Center|CENTER|Centre|CENTRE|Institute|INSTITUTE|Foundation|FOUNDATION|",
+            r"Society|SOCIETY|Association|ASSOCIATION)",
             r"\s+(?:for|of|FOR|OF)\s+(?:(?:the|THE)\s+)?(?:[A-Z][\w'-]*\s+(?:(?:&|and|AND)\s+)?){0,2}$",
         ))
         .expect("institution before")
     });
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let before = &text[text.floor_char_boundary(start.saturating_sub(60)).max(line_start)..start];
-    text[start..end].chars().next().is_some_and(char::is_uppercase) && before_re.is_match(before)
+    before_re.is_match(before)
 }
 
 #[cfg(test)]
@@ -390,16 +401,21 @@ mod tests {
         assert!(at("DIABETES & ENDOCRINE CENTER  555 123 4567", "DIABETES"));
         assert!(at("Sent By: Asthma and Allergy Associates; 555 222 3333", "Asthma"));
         assert!(at("Cancer Institute of Ohio", "Cancer"));
-        assert!(at("referred to the pain clinic", "pain"));
         assert!(at("Riverside Center for Diabetes Care", "Diabetes"));
         assert!(at("American Heart Association guidelines", "Heart"));
+        // What a note says of a visit is no name.
+        assert!(!at("referred to the pain clinic", "pain"), "prose names no institution");
         assert!(!at("Diabetes, seen in clinic today", "Diabetes"));
+        assert!(!at("HTN FOLLOW UP IN CLINIC", "HTN"));
+        assert!(!at("ACUTE PANCREATITIS ADMIT TO GI SERVICE", "ACUTE PANCREATITIS"));
+        assert!(!at("Principal diagnosis: DKA  Hospital course: stable", "DKA"));
+        assert!(!at("ESRD, goes to dialysis center MWF", "ESRD"));
+        assert!(!at("Presents to Clinic for Hypertension and Diabetes follow-up", "Hypertension"));
         assert!(!at("Hypertension well controlled; follow up in clinic", "Hypertension"));
         assert!(!at("Asthma exacerbation, admitted to the unit", "Asthma"));
-        assert!(!at("pain-free at the center", "pain"));
+        assert!(!at("Pain-free at the Center", "Pain"));
         assert!(!at("Heart failure. Clinic in 2 weeks", "Heart failure"));
-        assert!(!at("center for treatment of diabetes", "diabetes"));
-        assert!(!at("minocycline-induced autoimmune hepatitis (group 1)", "autoimmune hepatitis"));
+        assert!(!at("Minocycline-induced Autoimmune hepatitis (group 1)", "Autoimmune hepatitis"));
         assert!(!at("bleeding with Antithrombin III group vs placebo", "Antithrombin"), "a study arm");
         assert!(!at("Asthma, Clinic visit", "Asthma"));
     }

@@ -382,26 +382,32 @@ fn tiff_resolution<R: std::io::Read + std::io::Seek>(dec: &mut tiff::decoder::De
         let dpi = if unit == 3 { res * 2.54 } else { res };
         (dpi >= 1.0).then_some(dpi)
     };
-    let (x, y) = (dpi(Tag::XResolution), dpi(Tag::YResolution));
+    let sane = |d: Option<f64>| d.filter(|d| d.is_finite() && *d <= 10_000.0);
+    let (x, y) = (sane(dpi(Tag::XResolution)), sane(dpi(Tag::YResolution)));
+    // Only a whole ratio (fax: 204 × 98 is 2.08) is a row count to repeat; 300 × 200 is left as it is.
     let stretch = match (x, y) {
-        (Some(x), Some(y)) if y < x => (x / y).round().clamp(1.0, 4.0) as u32,
+        (Some(x), Some(y)) if y < x && (x / y - (x / y).round()).abs() <= 0.15 => {
+            (x / y).round().clamp(1.0, 4.0) as u32
+        }
         _ => 1,
     };
     (x.map(|x| x.round() as u32), stretch)
 }
 
-/// Each row of a `width`-pixel image `times` times.
-fn stretch_rows(pixels: Vec<u8>, width: usize, times: usize) -> Vec<u8> {
+/// Each row of a `width`-pixel image `times` times, in place (the page is never held twice).
+fn stretch_rows(mut pixels: Vec<u8>, width: usize, times: usize) -> Vec<u8> {
     if times <= 1 || width == 0 {
         return pixels;
     }
-    let mut out = Vec::with_capacity(pixels.len() * times);
-    for row in pixels.chunks_exact(width) {
-        for _ in 0..times {
-            out.extend_from_slice(row);
+    let rows = pixels.len() / width;
+    pixels.resize(rows * width * times, 0);
+    // From the last row back, so no row is overwritten before it is copied.
+    for r in (0..rows).rev() {
+        for k in (0..times).rev() {
+            pixels.copy_within(r * width..(r + 1) * width, (r * times + k) * width);
         }
     }
-    out
+    pixels
 }
 
 /// A page coded as a fax transmits it: CCITT Group 3, one-dimensional (Modified Huffman with an
@@ -426,40 +432,58 @@ fn fax3_page<R: std::io::Read + std::io::Seek>(
     let offsets = dec.get_tag_u64_vec(Tag::StripOffsets).map_err(|e| corrupt(e.to_string()))?;
     let counts = dec.get_tag_u64_vec(Tag::StripByteCounts).map_err(|e| corrupt(e.to_string()))?;
     let lsb_first = dec.find_tag_unsigned::<u16>(Tag::FillOrder).ok().flatten() == Some(2);
-    // WhiteIsZero (0) is a fax's own; otherwise a coded white run is stored as zero bits, black.
-    let white_is_zero = dec.find_tag_unsigned::<u16>(Tag::PhotometricInterpretation).ok().flatten() != Some(1);
-    let (white, black) = if white_is_zero { (255u8, 0u8) } else { (0, 255) };
+    // WhiteIsZero (0) is a fax's own; with BlackIsZero (1) a coded white run is stored as zero
+    // bits, black. Anything else is no fax.
+    let (white, black) = match dec.find_tag_unsigned::<u16>(Tag::PhotometricInterpretation).ok().flatten() {
+        None | Some(0) => (255u8, 0u8),
+        Some(1) => (0, 255),
+        Some(other) => return Err(corrupt(format!("a fax page with photometric interpretation {other}"))),
+    };
     let width = u16::try_from(w).map_err(|_| corrupt(format!("a fax row of {w} pixels")))?;
     let (w, h) = (w as usize, h as usize);
-    let rows_per_strip = dec.find_tag_unsigned::<usize>(Tag::RowsPerStrip).ok().flatten().unwrap_or(h).max(1);
+    let rows_per_strip =
+        dec.find_tag_unsigned::<usize>(Tag::RowsPerStrip).ok().flatten().unwrap_or(h).clamp(1, h.max(1));
+    let strips = h.div_ceil(rows_per_strip);
+    if offsets.len() != counts.len() || offsets.len() < strips {
+        return Err(corrupt(format!("{} strip offsets and {} sizes for {strips} strips", offsets.len(), counts.len())));
+    }
     let mut pixels = Vec::with_capacity(w * h);
-    for (k, (&off, &count)) in offsets.iter().zip(&counts).enumerate() {
+    for (k, (&off, &count)) in offsets.iter().zip(&counts).take(strips).enumerate() {
         let strip = usize::try_from(off)
             .ok()
             .zip(usize::try_from(count).ok())
             .and_then(|(o, c)| bytes.get(o..o.checked_add(c)?))
             .ok_or_else(|| corrupt("a strip lies outside the file".into()))?;
-        let input = strip.iter().map(|&b| if lsb_first { b.reverse_bits() } else { b });
-        let rows = rows_per_strip.min(h.saturating_sub(k * rows_per_strip));
-        let at = pixels.len();
-        // Lines decoded before a damaged or unterminated end are kept.
-        let _ = fax::decoder::decode_g3(input, |transitions| {
-            if pixels.len() < at + w * rows {
-                pixels.extend(fax::decoder::pels(transitions, width).map(|c| match c {
+        let rows = rows_per_strip.min(h - k * rows_per_strip);
+        let input =
+            strip.iter().map(|&b| Ok::<u8, std::convert::Infallible>(if lsb_first { b.reverse_bits() } else { b }));
+        // Rows are decoded up to the strip's own count, never further (a crafted strip cannot
+        // make the decoder run on); a row whose runs do not add up to the width is damaged.
+        let (mut got, mut damaged) = (0usize, 0usize);
+        if let Ok(mut decoder) = fax::decoder::Group3Decoder::new(input) {
+            while got < rows {
+                let Ok(status) = decoder.advance() else { break };
+                let row = decoder.transitions();
+                if row.last().copied() != Some(width) {
+                    damaged += 1;
+                }
+                pixels.extend(fax::decoder::pels(row, width).map(|c| match c {
                     fax::Color::White => white,
                     fax::Color::Black => black,
                 }));
+                got += 1;
+                if status == fax::decoder::DecodeStatus::End {
+                    break;
+                }
             }
-        });
-        // A strip that gives far fewer rows than it holds is damaged: a blank band must not
-        // pass for what it lost. A last line or two lost is padded white.
-        let got = (pixels.len() - at) / w.max(1);
-        if got * 10 < rows * 9 {
-            return Err(corrupt(format!("strip {}: {got} of {rows} fax-coded rows could be decoded", k + 1)));
         }
-        pixels.resize(at + w * rows, white);
+        // A strip short of more than two rows, or with damaged rows, lost what it held: a blank
+        // or sheared band must not pass for the page.
+        if got + 2 < rows || damaged > 2 {
+            return Err(corrupt(format!("strip {}: {got} of {rows} fax-coded rows decoded, {damaged} damaged", k + 1)));
+        }
+        pixels.resize(pixels.len() + (rows - got) * w, white);
     }
-    pixels.resize(w * h, white);
     Ok(pixels)
 }
 
