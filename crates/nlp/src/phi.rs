@@ -40,7 +40,7 @@ fn patterns() -> &'static Patterns {
             // "Dr. Chen-Watanabe", "Mr. O'Neil", "Dr McDonald".
             titled_name: re(r"\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+((?:[A-Z][a-z]*(?:['-]?[A-Z][a-z]+)+|[A-Z][a-z'-]+|[A-Z]\.)(?:\s+(?:[A-Z][a-z]*(?:['-]?[A-Z][a-z]+)+|[A-Z][a-z'-]+)){0,2})"),
             age_sex: re(r"(?i)\b(\d{1,3})[- ]?(?:year|yr)s?[- ]old\s+(male|female|man|woman|gentleman|lady|boy|girl)\b"),
-            age: re(r"(?i)\b(\d{1,3})[- ]?(?:year|yr)s?[- ]old\b|\b(\d{1,3})\s*(?:yo|y/o|y\.o\.)\b"),
+            age: re(r"(?i)\b(\d{1,3})[- ]?(?:year|yr)s?[- ]old\b|\b(\d{1,3})\s*(?:yo|y/o|y\.o\.)\b|\baged[ \t]+(\d{1,3})\b"),
         }
     })
 }
@@ -918,7 +918,7 @@ pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
         }
     }
     for c in p.age.captures_iter(text) {
-        let m = c.get(1).or_else(|| c.get(2)).expect("group");
+        let m = c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)).expect("group");
         if !covered(&out, m.start(), m.end()) {
             out.push(entity(Subtype::Age, m.start(), m.end(), text, None));
         }

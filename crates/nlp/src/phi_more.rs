@@ -118,6 +118,9 @@ struct Patterns {
     month_year: Regex,
     month_name_year: Regex,
     month_day: Regex,
+    day_month: Regex,
+    introduced: Regex,
+    patient_named: Regex,
     short_year: Regex,
     short_phone: Regex,
     pager: Regex,
@@ -166,11 +169,25 @@ fn patterns() -> &'static Patterns {
             )),
             // "3/80", "03/2019", "on 3/14" after a word dates follow.
             month_year: re(
-                r"(?i)\b(?:in|on|since|from|until|till|through|dated|dob|d\.o\.b\.?|date|dd|td|seen|called|visited|returned|started|stopped|presented|scheduled|around|circa|admitted|discharged|born)\b[\s:]*((?:0?[1-9]|1[0-2])/(?:\d{1,2}|\d{4}))\b",
+                r"(?i)\b(?:in|on|since|from|until|till|through|dated|dob|d\.o\.b\.?|date|dd|td|seen|called|visited|returned|started|stopped|presented|scheduled|around|circa|admitted|discharged|born|began|begun|beginning|onset|diagnosed|noted|resolved|ended|last|prior\s+to|before|after|by)\b[\s:]*((?:0?[1-9]|1[0-2])/(?:\d{1,2}|\d{4}))\b",
             ),
             month_name_year: re(&format!(r"\b({MONTH}\.?,?[ \t]+(?:of[ \t]+)?(?:19|20)\d{{2}})\b")),
             // "March 3rd", "Jan 5": a month written with its day and no year.
             month_day: re(&format!(r"\b({MONTH}\.?[ \t]+(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?)\b")),
+            // "the 3rd of May", "14 March 2019", "2nd Feb".
+            day_month: re(&format!(
+                r"\b((?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{MONTH}\b\.?(?:,?[ \t]+(?:19|20)\d{{2}}\b)?)"
+            )),
+            // "Patient Xiomara Delacruz-Ortiz", "Pt: Nguyen T.": the patient named without a
+            // name field's label.
+            patient_named: re(&format!(
+                r"\b(?:[Pp]atient|PATIENT|[Pp]t|PT)\.?[ \t]*:?[ \t]+({NAME_WORD}(?:[ \t]+(?:[A-Z]\.|{NAME_WORD})){{1,2}})"
+            )),
+            // A note that opens with its patient: "Oluwaseun Adeyemi is a 92-year-old man",
+            // "ADEYEMI, OLUWASEUN is a 92 yo".
+            introduced: re(&format!(
+                r"(?m)(?:^|[.!?][ \t]+)[ \t]*({NAME_WORD},?(?:[ \t]+{NAME_WORD}){{1,2}})[ \t]+(?:is|was)[ \t]+an?[ \t]+\d{{1,3}}[- ]?(?:years?|yrs?|y/?o\b|yo\b)"
+            )),
             // "since '87".
             short_year: re(r"(?i)\b(?:in|since|from|until|till|of|circa|around)[ \t]+('\d{2})\b"),
             short_phone: re(r"(?i)\b(?:phone|tel|telephone|call|pager|beeper|page|ext|extension|cell|fax)\b[^\n\d]{0,12}((?:\d{3}-\d{4}|x\d{3,5}|x\d-\d{4}))\b"),
@@ -218,6 +235,15 @@ fn not_a_name(w: &str) -> bool {
 /// "on 1/2 tablet", "strength from 3/5 to 4/5")? Only a one-digit second part can be.
 fn fraction_or_grade(written: &str, before: &str, after: &str) -> bool {
     let Some((_, d)) = written.split_once('/') else { return false };
+    // A score out of ten: "pain began after 3/10", "rated 7/10".
+    static SCORE: OnceLock<Regex> = OnceLock::new();
+    let score = SCORE.get_or_init(|| {
+        Regex::new(r"(?i)(?:pain|score|scale|rated|rates|level|severity)\W{0,3}(?:\w+\W{1,3}){0,4}$|^\s*(?:pain|on\b|score|scale)")
+            .expect("score")
+    });
+    if d == "10" {
+        return score.is_match(before) || score.is_match(after);
+    }
     if d.len() != 1 {
         return false;
     }
@@ -378,6 +404,18 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
             add(out, Subtype::Name, m.start(), end);
         }
     }
+    for c in p.day_month.captures_iter(text) {
+        let m = c.get(1).expect("group");
+        // "2 May" is a day of May only with its ordinal, "of" or a year: "May" is a verb too.
+        let words: Vec<&str> = m.as_str().split_whitespace().collect();
+        let may = words.last().is_some_and(|w| w.trim_end_matches('.') == "May");
+        let marked = words.len() > 2 || words[0].ends_with(|c: char| c.is_ascii_alphabetic());
+        if !may || marked {
+            // A sentence's full stop is no part of it ("on the 3rd of May.").
+            let end = if m.as_str().ends_with('.') { m.end() - 1 } else { m.end() };
+            add(out, Subtype::Date, m.start(), end);
+        }
+    }
     for re in [&p.month_year, &p.month_name_year] {
         for c in re.captures_iter(text) {
             let m = c.get(1).expect("group");
@@ -385,6 +423,36 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
             if !fraction_or_grade(m.as_str(), before, &text[m.end()..]) {
                 add(out, Subtype::Date, m.start(), m.end());
             }
+        }
+    }
+    for c in p.introduced.captures_iter(text) {
+        let m = c.get(1).expect("group");
+        let words: Vec<&str> =
+            m.as_str().split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()).collect();
+        // Words of a name: none a clinical, heading or function word ("Patient", "The", "Pt").
+        let named = words.iter().all(|w| {
+            let lower = w.to_lowercase();
+            w.len() >= 2
+                && !clinical_word(w)
+                && !not_a_name(w)
+                && !FUNCTION_WORDS.contains(&lower.as_str())
+                && !matches!(lower.as_str(), "patient" | "pt" | "client" | "resident" | "baby" | "infant" | "child")
+        });
+        if named {
+            add(out, Subtype::Name, m.start(), m.end());
+        }
+    }
+    for c in p.patient_named.captures_iter(text) {
+        let m = c.get(1).expect("group");
+        let words: Vec<&str> = m.as_str().split_whitespace().collect();
+        let plain = |w: &&str| {
+            let lower = w.to_lowercase();
+            w.ends_with('.') || (!clinical_word(w) && !not_a_name(w) && !FUNCTION_WORDS.contains(&lower.as_str()))
+        };
+        // The census knows one of its words as a name ("Nguyen", "Xiomara").
+        let known = words.iter().any(|w| is_given(w) || is_family(w) || w.split('-').any(is_family));
+        if known && words.iter().all(plain) {
+            add(out, Subtype::Name, m.start(), m.end());
         }
     }
     for c in p.month_day.captures_iter(text) {
@@ -458,6 +526,33 @@ mod tests {
         extract(text, &mut out);
         out.sort_by_key(|e| e.start);
         out.iter().map(|e| (e.subtype.expect("subtype"), &text[e.start..e.end])).collect()
+    }
+
+    #[test]
+    fn a_patient_introduced_or_named_and_dates_written_as_people_say_them() {
+        let has = |text: &str, want: (Subtype, &str)| {
+            let got = found(text);
+            assert!(got.contains(&want), "{want:?} not in {got:?} of {text:?}");
+        };
+        has("ADEYEMI, OLUWASEUN is a 92-year-old man.", (Subtype::Name, "ADEYEMI, OLUWASEUN"));
+        has("History. Oluwaseun Adeyemi is a 92 yo man.", (Subtype::Name, "Oluwaseun Adeyemi"));
+        has("Pt: Nguyen T. seen in clinic.", (Subtype::Name, "Nguyen T."));
+        has("Patient Xiomara Delacruz-Ortiz, DOB 2/14/1931.", (Subtype::Name, "Xiomara Delacruz-Ortiz"));
+        has("Symptoms began 3/80 and worsened.", (Subtype::Date, "3/80"));
+        has("Follow up on the 3rd of May.", (Subtype::Date, "3rd of May"));
+        has("Seen 14 March 2019 in clinic.", (Subtype::Date, "14 March 2019"));
+        // What is no name or date.
+        for text in [
+            "Patient is a 45-year-old man.",
+            "The Patient Denies Chest Pain.",
+            "Chest Pain is a 3 day history.",
+            "Pain began after 3/10 exertion; rated 7/10 by 2/10 later.",
+            "He said 2 May be fine.",
+            "Diabetes Mellitus is a 10 year history.",
+        ] {
+            let got = found(text);
+            assert!(got.iter().all(|(k, _)| !matches!(k, Subtype::Name | Subtype::Date)), "{got:?} in {text:?}");
+        }
     }
 
     #[test]
