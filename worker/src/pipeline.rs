@@ -247,8 +247,9 @@ impl Pipeline {
                     );
                     add_review_note(&mut mapped.needs_review, &note);
                 }
-                // A fax that announced more pages than arrived is an incomplete record.
-                if let Some(note) = nlp_out.document.fax.as_ref().and_then(|f| f.short(document.pages.len())) {
+                // A fax that announced more pages than arrived, or gave a page twice, may be an
+                // incomplete record.
+                if let Some(note) = nlp_out.document.fax.as_ref().and_then(|f| f.incomplete(document.pages.len())) {
                     add_review_note(&mut mapped.needs_review, &note);
                 }
                 report.document_id = Some(mapped.bundle.id.clone());

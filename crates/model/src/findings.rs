@@ -445,17 +445,55 @@ pub struct FaxFacts {
 }
 
 impl FaxFacts {
-    /// When the transmission announced more pages than the file holds: a note saying how many
+    /// When the transmission did not arrive whole: more pages announced than the file holds, or
+    /// a page number given twice (a page sent again, maybe in place of another). Says how many
     /// and which numbers no fax line gave ("fax announced 5 page(s), the file holds 4; no fax
-    /// line for page 3").
-    pub fn short(&self, received: usize) -> Option<String> {
-        let total = self.announced.filter(|&t| t as usize > received)?;
+    /// line for page 3", "fax page 2 came twice; no fax line for page 3").
+    pub fn incomplete(&self, received: usize) -> Option<String> {
+        let mut counts = std::collections::BTreeMap::new();
+        for n in &self.pages {
+            *counts.entry(*n).or_insert(0usize) += 1;
+        }
+        let twice: Vec<String> = counts.iter().filter(|(_, &c)| c > 1).map(|(n, _)| n.to_string()).collect();
+        let total = self.announced.unwrap_or(0);
+        let fewer = total as usize > received;
+        if !fewer && twice.is_empty() {
+            return None;
+        }
         let unseen: Vec<String> = (1..=total).filter(|n| !self.pages.contains(n)).map(|n| n.to_string()).collect();
-        let mut note = format!("fax announced {total} page(s), the file holds {received}");
+        let mut note = if fewer {
+            format!("fax announced {total} page(s), the file holds {received}")
+        } else {
+            format!("fax page {} came twice", twice.join(", "))
+        };
+        if fewer && !twice.is_empty() {
+            note.push_str(&format!("; fax page {} came twice", twice.join(", ")));
+        }
         if !unseen.is_empty() {
             note.push_str(&format!("; no fax line for page {}", unseen.join(", ")));
         }
         Some(note)
+    }
+}
+
+#[cfg(test)]
+mod fax_tests {
+    use super::FaxFacts;
+
+    #[test]
+    fn a_fax_short_of_pages_or_with_a_page_twice_says_so() {
+        let fax =
+            |pages: &[u32], announced: Option<u32>| FaxFacts { lines: pages.len(), pages: pages.to_vec(), announced };
+        assert_eq!(fax(&[1, 2, 3], Some(3)).incomplete(3), None);
+        assert_eq!(fax(&[1, 2], None).incomplete(2), None, "nothing announced, nothing twice");
+        assert_eq!(
+            fax(&[1, 2], Some(3)).incomplete(2).as_deref(),
+            Some("fax announced 3 page(s), the file holds 2; no fax line for page 3")
+        );
+        assert_eq!(
+            fax(&[1, 2, 2, 4], Some(4)).incomplete(4).as_deref(),
+            Some("fax page 2 came twice; no fax line for page 3")
+        );
     }
 }
 

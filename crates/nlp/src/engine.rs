@@ -1207,7 +1207,10 @@ mod tests {
         assert_eq!(clinical, ["Essential hypertension", "lisinopril"]);
         let fax = out.document.fax.as_ref().expect("fax lines");
         assert_eq!((fax.lines, fax.pages.clone(), fax.announced), (2, vec![1, 2], Some(3)));
-        assert_eq!(fax.short(2).as_deref(), Some("fax announced 3 page(s), the file holds 2; no fax line for page 3"));
+        assert_eq!(
+            fax.incomplete(2).as_deref(),
+            Some("fax announced 3 page(s), the file holds 2; no fax line for page 3")
+        );
         // The sender's number is PHI still (de-identification replaces it), at its place.
         let phones: Vec<&Entity> = out.entities.iter().filter(|e| e.text == "5415550199").collect();
         assert_eq!(phones.len(), 2, "{:?}", out.entities);
