@@ -4,7 +4,8 @@ Run with `make noise-suite` (release build). Clinical notes with known text (the
 notes, data/eval/dev.jsonl) are rendered as letter pages at 300 dpi, then damaged by treatments
 modelled on the Noisy OCR Dataset's recipes (Hegghammer 2022): salt-and-pepper, blur, weak ink
 under uneven light, a watermark, scribbles, ink stains, and their combinations, plus rotation,
-skew and fax resolution (a fax viewer's 300 dpi image, and the Group 3 TIFF a fax server stores).
+skew, a phone photo at an angle on a dark desk, and fax resolution (a fax viewer's 300 dpi image,
+and the Group 3 TIFF a fax server stores).
 Each treatment's pages are read by `tesseract <page> -` (one process per page, as a user would)
 and by `paperchart read <folder>`; the report gives per treatment the mean word accuracy
 (ISRI-style: gold words matched in order, over gold words) of each, the share of the codes
@@ -122,6 +123,37 @@ def ink_stains(img: Image.Image, rng: random.Random, stains: int = 4) -> Image.I
     return darken(img, shade.filter(ImageFilter.GaussianBlur(18)))
 
 
+def solve(a: list[list[float]], b: list[float]) -> list[float]:
+    # Gaussian elimination with partial pivoting, for the 8 perspective coefficients.
+    n = len(b)
+    m = [row[:] + [v] for row, v in zip(a, b)]
+    for c in range(n):
+        p = max(range(c, n), key=lambda r: abs(m[r][c]))
+        m[c], m[p] = m[p], m[c]
+        for r in range(n):
+            if r != c:
+                f = m[r][c] / m[c][c]
+                m[r] = [x - f * y for x, y in zip(m[r], m[c])]
+    return [m[i][n] / m[i][i] for i in range(n)]
+
+
+def phone_photo(img: Image.Image) -> Image.Image:
+    # The page photographed from an angle on a dark desk: its corners pulled to a trapezoid in a
+    # larger frame (PIL's perspective transform maps each output pixel to its source).
+    w, h = img.size
+    cw, ch = int(w * 1.3), int(h * 1.25)
+    quad = [(0.12 * cw, 0.07 * ch), (0.86 * cw, 0.13 * ch), (0.93 * cw, 0.94 * ch), (0.05 * cw, 0.9 * ch)]
+    page = [(0, 0), (w, 0), (w, h), (0, h)]
+    a, b = [], []
+    for (x, y), (u, v) in zip(quad, page):
+        a.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        b.append(u)
+        a.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        b.append(v)
+    coeffs = solve(a, b)
+    return img.transform((cw, ch), Image.PERSPECTIVE, coeffs, Image.BICUBIC, fillcolor=60)
+
+
 def fax_as_sent(img: Image.Image) -> Image.Image:
     # 204 x 98 dpi, one bit per pixel: what a fax machine transmits.
     small = img.resize((int(PAGE[0] * 204 / DPI), int(PAGE[1] * 98 / DPI)), Image.BILINEAR)
@@ -156,6 +188,7 @@ def treatments(img: Image.Image, rng: random.Random) -> dict[str, Image.Image]:
         "scribbles": scribbles(img, rng),
         "ink stains": ink_stains(img, rng),
         "scribbles + ink stains": ink_stains(scribbles(img, rng), rng),
+        "phone photo at an angle": phone_photo(img),
         "fax 204x98": fax(img),
         "fax G3 TIFF 204x98": fax_as_sent(img),
     }

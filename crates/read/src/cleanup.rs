@@ -14,6 +14,10 @@
 //! - **Upside down, or the wrong quarter**: only reading tells. A page read poorly (few words
 //!   Tesseract is sure of) is read again turned half a turn, and the better reading is kept.
 //!
+//! - **Phone photos**: a page photographed on a darker ground, not square to the frame (seen
+//!   from an angle, turned), is flattened first: its corners found and the page warped to an
+//!   upright rectangle ([`flattened`]).
+//!
 //! What was done is recorded on the page (`Page::prepared`: "despeckled", "rotated 90").
 
 use image::GrayImage;
@@ -275,6 +279,111 @@ pub fn sideways(r: &Raster) -> bool {
     turned >= 3 && turned > 2 * upright
 }
 
+/// A photographed page's corners, when the photo shows the page as a brighter quadrilateral on a
+/// darker ground and not square to the frame: top-left, top-right, bottom-right, bottom-left,
+/// in the raster's pixels. Measured on a copy at most 512 pixels on its longer side: Otsu's
+/// threshold (imageproc) splits paper from ground, the largest bright region (imageproc's
+/// connected components) is the page, its extreme points along the diagonals its corners.
+pub fn page_corners(r: &Raster) -> Option<[(f32, f32); 4]> {
+    use imageproc::region_labelling::{connected_components, Connectivity};
+    let (w, h) = (r.width as usize, r.height as usize);
+    let step = w.max(h).div_ceil(512).max(1);
+    let (sw, sh) = (w / step, h / step);
+    if sw < 32 || sh < 32 {
+        return None;
+    }
+    // Block means: text strokes vanish into the paper's grey, the ground stays dark.
+    let mut small = GrayImage::new(sw as u32, sh as u32);
+    for y in 0..sh {
+        for x in 0..sw {
+            let mut sum = 0u32;
+            for dy in 0..step {
+                let row = (y * step + dy) * w + x * step;
+                sum += r.pixels[row..row + step].iter().map(|&p| u32::from(p)).sum::<u32>();
+            }
+            small.put_pixel(x as u32, y as u32, image::Luma([(sum / (step * step) as u32) as u8]));
+        }
+    }
+    let level = imageproc::contrast::otsu_level(&small);
+    let bright = imageproc::map::map_colors(&small, |p| image::Luma([if p[0] > level { 255u8 } else { 0 }]));
+    let labels = connected_components(&bright, Connectivity::Four, image::Luma([0u8]));
+    let mut counts = std::collections::HashMap::<u32, usize>::new();
+    for p in labels.pixels() {
+        if p[0] != 0 {
+            *counts.entry(p[0]).or_default() += 1;
+        }
+    }
+    let (&page, &area) = counts.iter().max_by_key(|(_, &n)| n)?;
+    // The paper is most of the photo but not all of it (a scan is all paper), and much brighter
+    // than the ground (a light grey desk under white paper is no ground).
+    let share = area as f64 / (sw * sh) as f64;
+    let (mut paper, mut ground, mut grounds) = (0u64, 0u64, 0u64);
+    for (l, p) in labels.pixels().zip(small.pixels()) {
+        if l[0] == page {
+            paper += u64::from(p[0]);
+        } else {
+            ground += u64::from(p[0]);
+            grounds += 1;
+        }
+    }
+    if !(0.2..=0.9).contains(&share) || grounds == 0 {
+        return None;
+    }
+    if (paper / area as u64) < (ground / grounds) + 60 {
+        return None;
+    }
+    let (mut tl, mut tr, mut br, mut bl) = ((0i64, 0i64), (0, 0), (0, 0), (0, 0));
+    let (mut min_sum, mut max_sum, mut min_diff, mut max_diff) = (i64::MAX, i64::MIN, i64::MAX, i64::MIN);
+    for (x, y, l) in labels.enumerate_pixels() {
+        if l[0] != page {
+            continue;
+        }
+        let (x, y) = (i64::from(x), i64::from(y));
+        if x + y < min_sum {
+            (min_sum, tl) = (x + y, (x, y));
+        }
+        if x + y > max_sum {
+            (max_sum, br) = (x + y, (x, y));
+        }
+        if x - y > max_diff {
+            (max_diff, tr) = (x - y, (x, y));
+        }
+        if x - y < min_diff {
+            (min_diff, bl) = (x - y, (x, y));
+        }
+    }
+    // Square to the frame already (a scan with dark borders): nothing to flatten.
+    let skew = (tl.1 - tr.1).abs().max((bl.1 - br.1).abs()).max((tl.0 - bl.0).abs()).max((tr.0 - br.0).abs());
+    if (skew as usize) * 40 < sw.max(sh) {
+        return None;
+    }
+    let full = |(x, y): (i64, i64)| ((x as f32 + 0.5) * step as f32, (y as f32 + 0.5) * step as f32);
+    Some([full(tl), full(tr), full(br), full(bl)])
+}
+
+/// A phone photo of a page flattened: the page's quadrilateral ([`page_corners`]) mapped to an
+/// upright rectangle of its own size (imageproc's projective warp), the ground cut away. `None`
+/// when the photo shows no page to flatten.
+pub fn flattened(r: &Raster) -> Option<Raster> {
+    use imageproc::geometric_transformations::{warp_into, Interpolation, Projection};
+    let [tl, tr, br, bl] = page_corners(r)?;
+    let dist = |a: (f32, f32), b: (f32, f32)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
+    let width = dist(tl, tr).max(dist(bl, br)).round();
+    let height = dist(tl, bl).max(dist(tr, br)).round();
+    // A page, not a sliver; never more pixels than the photo had.
+    let aspect = width / height.max(1.0);
+    if !(0.4..=2.5).contains(&aspect) || (width * height) as u64 > u64::from(r.width) * u64::from(r.height) {
+        return None;
+    }
+    let (ow, oh) = (width as u32, height as u32);
+    let to = [(0.0, 0.0), (width - 1.0, 0.0), (width - 1.0, height - 1.0), (0.0, height - 1.0)];
+    let projection = Projection::from_control_points([tl, tr, br, bl], to)?;
+    let img = GrayImage::from_raw(r.width, r.height, r.pixels.clone()).expect("a raster's size");
+    let mut out = GrayImage::new(ow, oh);
+    warp_into(&img, &projection, Interpolation::Bilinear, image::Luma([255]), &mut out);
+    Some(Raster { width: ow, height: oh, pixels: out.into_raw(), dpi: r.dpi, held: None })
+}
+
 /// The raster turned clockwise by 90, 180 or 270 degrees.
 pub fn turned(r: &Raster, degrees: u16) -> Raster {
     let img = GrayImage::from_raw(r.width, r.height, r.pixels.clone()).expect("a raster's size");
@@ -319,6 +428,39 @@ mod tests {
             let i = (seed >> 33) as usize % r.pixels.len();
             r.pixels[i] = if seed & 1 == 0 { 0 } else { 255 };
         }
+    }
+
+    #[test]
+    fn only_a_page_at_an_angle_on_a_darker_ground_is_flattened() {
+        let scan = page(800, 1000);
+        assert!(page_corners(&scan).is_none(), "a scan is all paper");
+        // The same page inside a dark border, square to the frame (a scanner's lid): no corners.
+        let (w, h) = (1000usize, 1200usize);
+        let mut framed = vec![40u8; w * h];
+        for y in 0..1000 {
+            framed[(y + 100) * w + 100..(y + 100) * w + 900].copy_from_slice(&scan.pixels[y * 800..(y + 1) * 800]);
+        }
+        let framed = Raster { width: w as u32, height: h as u32, pixels: framed, dpi: None, held: None };
+        assert!(page_corners(&framed).is_none(), "square to the frame");
+        // Turned 8 degrees on the dark ground: corners found, and the flattened page is upright
+        // and about the page's size.
+        let img = GrayImage::from_raw(w as u32, h as u32, framed.pixels.clone()).unwrap();
+        let turned = imageproc::geometric_transformations::rotate_about_center(
+            &img,
+            8f32.to_radians(),
+            imageproc::geometric_transformations::Interpolation::Bilinear,
+            image::Luma([40]),
+        );
+        let turned = Raster { width: w as u32, height: h as u32, pixels: turned.into_raw(), dpi: None, held: None };
+        assert!(page_corners(&turned).is_some());
+        let flat = flattened(&turned).expect("flattened");
+        assert!(
+            (780..=830).contains(&flat.width) && (980..=1030).contains(&flat.height),
+            "{}x{}",
+            flat.width,
+            flat.height
+        );
+        assert!(!sideways(&flat));
     }
 
     #[test]

@@ -115,13 +115,19 @@ fn read_page(opened: &Opened, number: u32, settings: &Arc<EngineSettings>) -> Re
 
 /// The lines of a raster: Tesseract's words, with the check boxes found in the image put in as
 /// `[X]` / `[ ]` words at their places; and what was done to the image first
-/// ([`crate::cleanup`]): despeckled when speckled, evened under a shadow or faint ink, turned a
+/// ([`crate::cleanup`]): flattened when a photo shows a page at an angle, despeckled when speckled, evened under a shadow or faint ink, turned a
 /// quarter when its lines run down the page, and read again turned otherwise while the reading
 /// is poor (the best kept).
 fn read_pixels(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<(Vec<Line>, Vec<String>), OcrError> {
     use crate::cleanup;
     use paperchart_model::document::{poorly_read, sure_words};
     let mut prepared = Vec::new();
+    // A phone photo of a page first becomes a page.
+    let flat = cleanup::flattened(raster);
+    if flat.is_some() {
+        prepared.push("flattened".to_string());
+    }
+    let raster = flat.as_ref().unwrap_or(raster);
     let cleaned = cleanup::despeckled(raster);
     if cleaned.is_some() {
         prepared.push("despeckled".to_string());
