@@ -116,6 +116,7 @@ struct Patterns {
     signed: Regex,
     relative: Regex,
     month_year: Regex,
+    month_year_weak: Regex,
     month_name_year: Regex,
     month_day: Regex,
     day_month: Regex,
@@ -165,11 +166,17 @@ fn patterns() -> &'static Patterns {
             ),
             // "his wife Mai", "daughter (Ingrid)", "son, Kevin".
             relative: re(&format!(
-                r"(?i:\b(?:wife|husband|spouse|partner|son|daughter|sister|brother|mother|father|niece|nephew|grandson|granddaughter|friend|fianc[ée]e?|boyfriend|girlfriend)\b)[ \t]*[,(]?[ \t]*({NAME_WORD}(?:[ \t]+{NAME_WORD})?)"
+                r"(?i:\b(?:wife|husband|spouse|partner|son|daughter|sister|brother|mother|father|niece|nephew|grandson|granddaughter|friend|fianc[ée]e?|boyfriend|girlfriend)\b)[ \t]*[,(]?[ \t]*({NAME_WORD}(?:[ \t]+{NAME_WORD})?)\b"
             )),
             // "3/80", "03/2019", "on 3/14" after a word dates follow.
             month_year: re(
-                r"(?i)\b(?:in|on|since|from|until|till|through|dated|dob|d\.o\.b\.?|date|dd|td|seen|called|visited|returned|started|stopped|presented|scheduled|around|circa|admitted|discharged|born|began|begun|beginning|onset|diagnosed|noted|resolved|ended|last|prior\s+to|before|after|by)\b[\s:]*((?:0?[1-9]|1[0-2])/(?:\d{1,2}|\d{4}))\b",
+                r"(?i)\b(?:in|on|since|from|until|till|through|dated|dob|d\.o\.b\.?|date|dd|td|seen|called|visited|returned|started|stopped|presented|scheduled|around|circa|admitted|discharged|born)\b[\s:]*((?:0?[1-9]|1[0-2])/(?:\d{1,2}|\d{4}))\b",
+            ),
+            // After words that also take fractions, doses and durations ("by 1/2", "last 5/25
+            // mg", "after 4/12 weeks"): only a month and a year of two or four digits, and never
+            // /10, /12 or /52 (a score, months, weeks in UK notes) — see [`weak_date`].
+            month_year_weak: re(
+                r"(?i)\b(?:began|begun|beginning|onset|diagnosed|noted|resolved|ended|last|prior\s+to|before|after|by)\b[\s:]*((?:0?[1-9]|1[0-2])/(?:\d{2}|\d{4}))\b",
             ),
             month_name_year: re(&format!(r"\b({MONTH}\.?,?[ \t]+(?:of[ \t]+)?(?:19|20)\d{{2}})\b")),
             // "March 3rd", "Jan 5": a month written with its day and no year.
@@ -181,12 +188,12 @@ fn patterns() -> &'static Patterns {
             // "Patient Xiomara Delacruz-Ortiz", "Pt: Nguyen T.": the patient named without a
             // name field's label.
             patient_named: re(&format!(
-                r"\b(?:[Pp]atient|PATIENT|[Pp]t|PT)\.?[ \t]*:?[ \t]+({NAME_WORD}(?:[ \t]+(?:[A-Z]\.|{NAME_WORD})){{1,2}})"
+                r"\b(?:[Pp]atient|PATIENT|[Pp]t|PT)\.?[ \t]*:?[ \t]+({NAME_WORD}\b(?:[ \t]+(?:[A-Z]\.|{NAME_WORD}\b)){{1,2}})"
             )),
             // A note that opens with its patient: "Oluwaseun Adeyemi is a 92-year-old man",
             // "ADEYEMI, OLUWASEUN is a 92 yo".
             introduced: re(&format!(
-                r"(?m)(?:^|[.!?][ \t]+)[ \t]*({NAME_WORD},?(?:[ \t]+{NAME_WORD}){{1,2}})[ \t]+(?:is|was)[ \t]+an?[ \t]+\d{{1,3}}[- ]?(?:years?|yrs?|y/?o\b|yo\b)"
+                r"(?m)(?:^|[.!?][ \t]+)[ \t]*({NAME_WORD}\b,?(?:[ \t]+{NAME_WORD}\b){{1,2}})[ \t]+(?:is|was)[ \t]+an?[ \t]+\d{{1,3}}[- ]?(?:years?|yrs?|y/?o\b|yo\b)"
             )),
             // "since '87".
             short_year: re(r"(?i)\b(?:in|since|from|until|till|of|circa|around)[ \t]+('\d{2})\b"),
@@ -231,19 +238,55 @@ fn not_a_name(w: &str) -> bool {
     NOT_NAMES.contains(&w.to_lowercase().as_str())
 }
 
+/// Words said of a patient, or of a form's field, after "Patient" or "Pt:" that are no name
+/// ("Pt: Pleasant Cooperative", "Patient Sticker Here").
+const NOT_A_PATIENTS_NAME: &[&str] = &[
+    "pleasant",
+    "cooperative",
+    "alert",
+    "oriented",
+    "awake",
+    "calm",
+    "comfortable",
+    "stable",
+    "agreeable",
+    "sticker",
+    "label",
+    "here",
+    "name",
+    "information",
+    "education",
+    "instructions",
+    "identifier",
+    "signature",
+    "states",
+    "reports",
+    "denies",
+    "ambulatory",
+    "verbal",
+    "nonverbal",
+];
+
+/// Is "M/YY" after a word that also takes fractions and doses a date: not a score, months or
+/// weeks ("/10", "/12", "/52"), and no unit, time word or count after it ("last 5/25 mg", "after
+/// 4/12 weeks", "noted 2/6 murmur")?
+fn weak_date(written: &str, after: &str) -> bool {
+    let Some((_, year)) = written.split_once('/') else { return false };
+    if matches!(year, "10" | "12" | "52") {
+        return false;
+    }
+    static UNIT: OnceLock<Regex> = OnceLock::new();
+    let unit = UNIT.get_or_init(|| {
+        Regex::new(r"(?i)^\s*(?:mg|mcg|g|ml|units?|tabs?|tablets?|caps?|puffs?|drops?|bottles?|hours?|hrs?|days?|weeks?|wks?|months?|years?|yrs?|ago|of\b|murmur|x\b|times|doses?)")
+            .expect("unit")
+    });
+    !unit.is_match(after)
+}
+
 /// Is "N/D" here a dose's fraction or an exam's grade rather than a date ("started 1/2 tab",
 /// "on 1/2 tablet", "strength from 3/5 to 4/5")? Only a one-digit second part can be.
 fn fraction_or_grade(written: &str, before: &str, after: &str) -> bool {
     let Some((_, d)) = written.split_once('/') else { return false };
-    // A score out of ten: "pain began after 3/10", "rated 7/10".
-    static SCORE: OnceLock<Regex> = OnceLock::new();
-    let score = SCORE.get_or_init(|| {
-        Regex::new(r"(?i)(?:pain|score|scale|rated|rates|level|severity)\W{0,3}(?:\w+\W{1,3}){0,4}$|^\s*(?:pain|on\b|score|scale)")
-            .expect("score")
-    });
-    if d == "10" {
-        return score.is_match(before) || score.is_match(after);
-    }
     if d.len() != 1 {
         return false;
     }
@@ -416,6 +459,12 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
             add(out, Subtype::Date, m.start(), end);
         }
     }
+    for c in p.month_year_weak.captures_iter(text) {
+        let m = c.get(1).expect("group");
+        if weak_date(m.as_str(), &text[m.end()..]) {
+            add(out, Subtype::Date, m.start(), m.end());
+        }
+    }
     for re in [&p.month_year, &p.month_name_year] {
         for c in re.captures_iter(text) {
             let m = c.get(1).expect("group");
@@ -429,8 +478,10 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
         let m = c.get(1).expect("group");
         let words: Vec<&str> =
             m.as_str().split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()).collect();
-        // Words of a name: none a clinical, heading or function word ("Patient", "The", "Pt").
-        let named = words.iter().all(|w| {
+        // Words of a name: none a clinical, heading or function word ("Patient", "The", "Pt"),
+        // and either the census knows one, or every word is five letters or more (no
+        // abbreviation: "GERD, IBS was a 10 year history", "Afib, CHF was …" are conditions).
+        let plain = words.iter().all(|w| {
             let lower = w.to_lowercase();
             w.len() >= 2
                 && !clinical_word(w)
@@ -438,21 +489,37 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
                 && !FUNCTION_WORDS.contains(&lower.as_str())
                 && !matches!(lower.as_str(), "patient" | "pt" | "client" | "resident" | "baby" | "infant" | "child")
         });
-        if named {
+        let known = words.iter().any(|w| is_given(w) || is_family(w));
+        if plain && (known || words.iter().all(|w| w.chars().count() >= 5)) {
             add(out, Subtype::Name, m.start(), m.end());
         }
     }
     for c in p.patient_named.captures_iter(text) {
         let m = c.get(1).expect("group");
-        let words: Vec<&str> = m.as_str().split_whitespace().collect();
-        let plain = |w: &&str| {
+        let plain = |w: &str| {
             let lower = w.to_lowercase();
-            w.ends_with('.') || (!clinical_word(w) && !not_a_name(w) && !FUNCTION_WORDS.contains(&lower.as_str()))
+            w.ends_with('.')
+                || (!clinical_word(w)
+                    && !not_a_name(w)
+                    && !FUNCTION_WORDS.contains(&lower.as_str())
+                    && !NOT_A_PATIENTS_NAME.contains(&lower.as_str()))
         };
+        // The name's words up to the first that is none ("Patient Maria Lopez Denies …"), at
+        // least two.
+        let (mut words, mut at) = (Vec::new(), m.start());
+        for w in m.as_str().split([' ', '\t']) {
+            if !w.is_empty() {
+                if !plain(w) {
+                    break;
+                }
+                words.push((at, w));
+            }
+            at += w.len() + 1;
+        }
         // The census knows one of its words as a name ("Nguyen", "Xiomara").
-        let known = words.iter().any(|w| is_given(w) || is_family(w) || w.split('-').any(is_family));
-        if known && words.iter().all(plain) {
-            add(out, Subtype::Name, m.start(), m.end());
+        let known = words.iter().any(|(_, w)| is_given(w) || is_family(w) || w.split('-').any(is_family));
+        if let (true, true, Some(&(last, w))) = (words.len() >= 2, known, words.last()) {
+            add(out, Subtype::Name, m.start(), last + w.len());
         }
     }
     for c in p.month_day.captures_iter(text) {
@@ -541,12 +608,23 @@ mod tests {
         has("Symptoms began 3/80 and worsened.", (Subtype::Date, "3/80"));
         has("Follow up on the 3rd of May.", (Subtype::Date, "3rd of May"));
         has("Seen 14 March 2019 in clinic.", (Subtype::Date, "14 March 2019"));
+        has("Patient Maria Lopez Denies chest pain.", (Subtype::Name, "Maria Lopez"));
+        has("Chest pain began on 3/10.", (Subtype::Date, "3/10"));
+        has("Admitted 2/10 on heparin.", (Subtype::Date, "2/10"));
+        has("Symptoms noted 11/95 first.", (Subtype::Date, "11/95"));
         // What is no name or date.
         for text in [
             "Patient is a 45-year-old man.",
             "The Patient Denies Chest Pain.",
             "Chest Pain is a 3 day history.",
             "Pain began after 3/10 exertion; rated 7/10 by 2/10 later.",
+            "PATIENT SAID CHEST PAIN STARTED",
+            "PT HEARD WHEEZING.",
+            "GERD, IBS was a 10 year history.",
+            "Afib, CHF was a 5 year problem.",
+            "Pt: Pleasant Cooperative.",
+            "Reduce dose by 1/2 if CrCl<30; decreased by 1/3.",
+            "last 5/25 mg; after 4/12 weeks; review after 6/52; noted 2/6 systolic murmur; onset 10/10 headache",
             "He said 2 May be fine.",
             "Diabetes Mellitus is a 10 year history.",
         ] {

@@ -313,7 +313,23 @@ pub fn page_corners(r: &Raster) -> Option<[(f32, f32); 4]> {
             *counts.entry(p[0]).or_default() += 1;
         }
     }
-    let (&page, &area) = counts.iter().max_by_key(|(_, &n)| n)?;
+    // The largest region (ties to the lower label, so a run is repeatable); none when a second
+    // is near its size (two sheets, a form's white boxes): which is the page is not clear.
+    let mut regions: Vec<(usize, u32)> = counts.iter().map(|(&l, &n)| (n, l)).collect();
+    regions.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let (area, page) = *regions.first()?;
+    if regions.get(1).is_some_and(|&(n, _)| n * 3 > area) {
+        return None;
+    }
+    // The ground runs round the frame: most of its border is not the page.
+    let border: Vec<bool> = labels
+        .enumerate_pixels()
+        .filter(|(x, y, _)| *x == 0 || *y == 0 || *x as usize == sw - 1 || *y as usize == sh - 1)
+        .map(|(_, _, l)| l[0] == page)
+        .collect();
+    if border.iter().filter(|&&b| b).count() * 2 > border.len() {
+        return None;
+    }
     // The paper is most of the photo but not all of it (a scan is all paper), and much brighter
     // than the ground (a light grey desk under white paper is no ground).
     let share = area as f64 / (sw * sh) as f64;

@@ -115,19 +115,36 @@ fn read_page(opened: &Opened, number: u32, settings: &Arc<EngineSettings>) -> Re
 
 /// The lines of a raster: Tesseract's words, with the check boxes found in the image put in as
 /// `[X]` / `[ ]` words at their places; and what was done to the image first
-/// ([`crate::cleanup`]): flattened when a photo shows a page at an angle, despeckled when speckled, evened under a shadow or faint ink, turned a
-/// quarter when its lines run down the page, and read again turned otherwise while the reading
-/// is poor (the best kept).
+/// ([`crate::cleanup`]): flattened when a photo shows a page at an angle, despeckled when
+/// speckled, evened under a shadow or faint ink, turned a quarter when its lines run down the
+/// page, and read again turned otherwise while the reading is poor (the best kept).
 fn read_pixels(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<(Vec<Line>, Vec<String>), OcrError> {
     use crate::cleanup;
     use paperchart_model::document::{poorly_read, sure_words};
-    let mut prepared = Vec::new();
-    // A phone photo of a page first becomes a page.
-    let flat = cleanup::flattened(raster);
-    if flat.is_some() {
-        prepared.push("flattened".to_string());
+    // A phone photo of a page first becomes a page; if the flattened page reads poorly (its
+    // corners were wrong: a thumb, a dog-ear), the photo as it came is read too and the better
+    // reading kept.
+    if let Some(flat) = cleanup::flattened(raster) {
+        let (lines, mut prepared) = read_prepared(&flat, settings)?;
+        if !poorly_read(&lines) {
+            prepared.insert(0, "flattened".to_string());
+            return Ok((lines, prepared));
+        }
+        let (as_taken, as_prepared) = read_prepared(raster, settings)?;
+        if sure_words(&as_taken) >= sure_words(&lines) {
+            return Ok((as_taken, as_prepared));
+        }
+        prepared.insert(0, "flattened".to_string());
+        return Ok((lines, prepared));
     }
-    let raster = flat.as_ref().unwrap_or(raster);
+    read_prepared(raster, settings)
+}
+
+/// [`read_pixels`] after the page is a page: despeckled, evened, turned.
+fn read_prepared(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<(Vec<Line>, Vec<String>), OcrError> {
+    use crate::cleanup;
+    use paperchart_model::document::{poorly_read, sure_words};
+    let mut prepared = Vec::new();
     let cleaned = cleanup::despeckled(raster);
     if cleaned.is_some() {
         prepared.push("despeckled".to_string());
