@@ -87,28 +87,15 @@ fn transmission(line: &str) -> Option<(Option<u32>, Option<u32>)> {
 
 /// The transmission lines of `text`, in order.
 pub fn transmission_lines(text: &str) -> Vec<FaxLine> {
-    // Lines with their spans; a blank line is a page's (or block's) edge.
-    let mut lines: Vec<(usize, usize)> = Vec::new();
-    let mut at = 0;
-    for l in text.split('\n') {
-        lines.push((at, at + l.len()));
-        at += l.len() + 1;
-    }
+    // A blank line is a page's (or block's) edge.
+    let lines: Vec<(usize, usize)> = crate::text::lines(text).collect();
     let blank: Vec<bool> = lines.iter().map(|&(s, e)| text[s..e].trim().is_empty()).collect();
-    // For each line, how many non-blank lines stand between it and the block's edge above and
-    // below (two passes, so the cost is the text's length).
-    let mut above = vec![0usize; lines.len()];
-    for i in 1..lines.len() {
-        above[i] = if blank[i - 1] { 0 } else { above[i - 1] + 1 };
-    }
-    let mut below = vec![0usize; lines.len()];
-    for i in (0..lines.len().saturating_sub(1)).rev() {
-        below[i] = if blank[i + 1] { 0 } else { below[i + 1] + 1 };
-    }
     let mut out = Vec::new();
     for (i, &(s, e)) in lines.iter().enumerate() {
         // The first or last line of a page (or of a block, in plain text).
-        if blank[i] || (above[i] > 0 && below[i] > 0) {
+        let first = i == 0 || blank[i - 1];
+        let last = i + 1 == lines.len() || blank[i + 1];
+        if blank[i] || !(first || last) {
             continue;
         }
         if let Some((page, of)) = transmission(&text[s..e]) {
