@@ -4,8 +4,9 @@
 use paperchart_testkit::*;
 
 /// A one-page PDF: a JPEG scan filling the page, and an invisible text layer (render mode 3, as
-/// scanners write theirs) holding `layer`, one string per line.
-fn scan_with_layer(jpeg: &[u8], width: u32, height: u32, layer: &[&str]) -> Vec<u8> {
+/// scanners write theirs) holding `layer`, one string per line; with `pad_mb` MB of a second,
+/// uncompressed image the page does not show.
+fn scan_with_layer(jpeg: &[u8], width: u32, height: u32, layer: &[&str], pad_mb: usize) -> Vec<u8> {
     let mut text = String::from("BT 3 Tr /F1 10 Tf 72 740 Td 12 TL");
     for l in layer {
         let escaped = l.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)");
@@ -38,12 +39,25 @@ fn scan_with_layer(jpeg: &[u8], width: u32, height: u32, layer: &[&str]) -> Vec<
     image.extend(b"\nendstream");
     obj(&mut body, 5, &image);
     obj(&mut body, 6, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
+    if pad_mb > 0 {
+        let mut pad = format!(
+            "<< /Type /XObject /Subtype /Image /Width 1024 /Height {} /ColorSpace /DeviceGray /BitsPerComponent 8 /Length {} >>\nstream\n",
+            pad_mb * 1024,
+            pad_mb << 20
+        )
+        .into_bytes();
+        pad.extend((0..pad_mb << 20).map(|i| (i % 251) as u8));
+        pad.extend(b"\nendstream");
+        obj(&mut body, 7, &pad);
+    }
     let xref = body.len();
-    body.extend(b"xref\n0 7\n0000000000 65535 f \n");
+    body.extend(format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes());
     for o in &offsets {
         body.extend(format!("{o:010} 00000 n \n").as_bytes());
     }
-    body.extend(format!("trailer\n<< /Size 7 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+    body.extend(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", offsets.len() + 1).as_bytes(),
+    );
     body
 }
 
@@ -68,8 +82,10 @@ fn a_garbage_text_layer_is_replaced_by_ocr_and_a_real_one_is_kept() {
         "Reason for Visit: Migraine headaches with nausea and sensitivity to light",
         "Medical History: Migraine, Anxiety, Asthma",
     ];
-    std::fs::write(inbox.join("garbage-layer.pdf"), scan_with_layer(&jpeg, 2550, 3300, &garbage)).unwrap();
-    std::fs::write(inbox.join("real-layer.pdf"), scan_with_layer(&jpeg, 2550, 3300, &real)).unwrap();
+    std::fs::write(inbox.join("garbage-layer.pdf"), scan_with_layer(&jpeg, 2550, 3300, &garbage, 0)).unwrap();
+    std::fs::write(inbox.join("real-layer.pdf"), scan_with_layer(&jpeg, 2550, 3300, &real, 0)).unwrap();
+    // Over 16 MB: read in place (mapped), its text layer through a copy without the images.
+    std::fs::write(inbox.join("real-layer-big.pdf"), scan_with_layer(&jpeg, 2550, 3300, &real, 18)).unwrap();
     let out = tmp.path().join("out");
     run_ok(paperchart().args(["run", "--no-progress", "--out"]).arg(&out).arg(&inbox));
     let summary = read_json(&out.join("summary.json"));
@@ -86,4 +102,15 @@ fn a_garbage_text_layer_is_replaced_by_ocr_and_a_real_one_is_kept() {
     let r = doc("real-layer.pdf");
     assert_eq!(r["read_by"]["text_layer"], 1, "a real layer is read as it is: {r}");
     assert!(r["read_by"].get("text_layer_rejected").is_none(), "{r}");
+
+    let big = doc("real-layer-big.pdf");
+    assert_eq!(big["read_by"]["text_layer"], 1, "the big file's layer is read the same: {big}");
+    let by_doc = bundles_by_document(&out);
+    let conditions = |name: &str| {
+        let mut c: Vec<String> = resources(&by_doc[name], "Condition").iter().map(|c| c["code"].to_string()).collect();
+        c.sort();
+        c
+    };
+    assert!(!conditions("real-layer.pdf").is_empty());
+    assert_eq!(conditions("real-layer-big.pdf"), conditions("real-layer.pdf"), "the same findings from the big file");
 }

@@ -3,10 +3,13 @@
 //! The identity of a local file is the SHA-256 of its content, so moving or copying a file
 //! changes nothing downstream.
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use paperchart_core::source::{file_uri, local_path, ObjectSource, SourceError, SourceObject};
+use paperchart_core::source::{file_uri, local_path, Content, ObjectSource, SourceError, SourceObject, Store};
+use paperchart_model::object::Digests;
 
 /// Files on the local disk; keys are paths.
 pub struct LocalFiles {
@@ -38,24 +41,106 @@ impl ObjectSource for LocalFiles {
         if meta.len() > self.max_bytes {
             return Err(SourceError::TooLarge { key: key.to_string(), bytes: meta.len(), limit: self.max_bytes });
         }
-        let bytes = tokio::fs::read(&path).await.map_err(|e| io_error(key, e))?;
-        // It may have grown since its size was read.
-        if bytes.len() as u64 > self.max_bytes {
-            return Err(SourceError::TooLarge {
-                key: key.to_string(),
-                bytes: bytes.len() as u64,
-                limit: self.max_bytes,
-            });
-        }
-        let modified = tokio::fs::metadata(&path).await.ok().and_then(|m| m.modified().ok());
         let abs = std::path::absolute(&path).unwrap_or(path.clone());
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| key.to_string());
-        Ok(SourceObject::from_bytes(
-            file_uri(&abs),
-            name,
-            bytes,
-            modified.and_then(paperchart_core::timestamps::rfc3339),
-        ))
+        let uri = file_uri(&abs);
+        if meta.len() < MAP_FROM_BYTES {
+            let bytes = tokio::fs::read(&path).await.map_err(|e| io_error(key, e))?;
+            // It may have grown since its size was read.
+            if bytes.len() as u64 > self.max_bytes {
+                return Err(SourceError::TooLarge {
+                    key: key.to_string(),
+                    bytes: bytes.len() as u64,
+                    limit: self.max_bytes,
+                });
+            }
+            return Ok(SourceObject::from_bytes(uri, name, bytes, modified_since(&path).await));
+        }
+        let max = self.max_bytes;
+        let from = path.clone();
+        let (bytes, digests) = tokio::task::spawn_blocking(move || mapped_copy(&from, max))
+            .await
+            .map_err(|e| SourceError::Unavailable { key: key.to_string(), detail: e.to_string() })?
+            .map_err(|e| io_error(key, e))?;
+        if digests.size() > self.max_bytes {
+            return Err(SourceError::TooLarge { key: key.to_string(), bytes: digests.size(), limit: self.max_bytes });
+        }
+        Ok(digests.object(uri, name, bytes, modified_since(&path).await))
+    }
+}
+
+/// The file's last modification, read after its content.
+async fn modified_since(path: &Path) -> Option<String> {
+    let modified = tokio::fs::metadata(path).await.ok().and_then(|m| m.modified().ok());
+    modified.and_then(paperchart_core::timestamps::rfc3339)
+}
+
+/// Files this large are read in place rather than into memory (see [`mapped_copy`]).
+const MAP_FROM_BYTES: u64 = 16 << 20;
+
+/// A large file copied once, in chunks and hashed on the way, to a temporary file of the
+/// process's own (no name, gone when closed) that is mapped: the readers touch only the parts
+/// they need and let them go after each page ([`Store::release`]), so a 140 MB scan does not sit
+/// in memory while its pages are read. The copy is the project's own, so no other program finds
+/// it by name to change or truncate it under the mapping (a truncated mapping would kill the
+/// process) or make it differ from what was hashed. `TMPDIR` must be on a disk, not a tmpfs (a
+/// tmpfs would keep the copy in memory). Reads at most `max + 1` bytes; the digests' size says
+/// whether there were more.
+fn mapped_copy(path: &Path, max: u64) -> std::io::Result<(Content, Digests)> {
+    let mut from = std::fs::File::open(path)?.take(max.saturating_add(1));
+    let in_tmp = |e: std::io::Error| {
+        std::io::Error::new(e.kind(), format!("temporary copy in {}: {e}", std::env::temp_dir().display()))
+    };
+    let mut copy = tempfile::tempfile().map_err(in_tmp)?;
+    let mut digests = Digests::default();
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let n = match from.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        digests.update(&chunk[..n]);
+        copy.write_all(&chunk[..n]).map_err(in_tmp)?;
+    }
+    if digests.size() == 0 || digests.size() > max {
+        return Ok((Content::default(), digests));
+    }
+    // SAFETY: the file is an unnamed temporary file this process made, written in full above
+    // and never written again; no other program can reach it by a name (only through this
+    // process's /proc entry, as the same user): the mapped bytes do not change or shrink.
+    let map = unsafe { memmap2::Mmap::map(&copy).map_err(in_tmp)? };
+    Ok((Content::stored(Arc::new(MappedCopy { map, file: copy })), digests))
+}
+
+/// The mapping of [`mapped_copy`]'s file.
+struct MappedCopy {
+    map: memmap2::Mmap,
+    file: std::fs::File,
+}
+
+impl AsRef<[u8]> for MappedCopy {
+    fn as_ref(&self) -> &[u8] {
+        &self.map
+    }
+}
+
+impl Store for MappedCopy {
+    fn release(&self) {
+        // SAFETY: a read-only shared mapping of a file no one writes: dropping its page table
+        // entries only makes the next read of them (another thread's, even at the same moment)
+        // fault the same bytes in again from the file. Nothing borrowed from the mapping is
+        // invalidated. A failure leaves the pages resident.
+        let _ = unsafe { self.map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        // And out of the page cache, which a container's memory limit counts too.
+        use std::os::fd::AsRawFd;
+        // SAFETY: a plain advice on a file descriptor this struct owns.
+        unsafe { libc::posix_fadvise(self.file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    }
+
+    fn is_mapped(&self) -> bool {
+        true
     }
 }
 
@@ -114,6 +199,28 @@ mod tests {
         let ok = LocalFiles { max_bytes: 1000 }.fetch(p.to_str().unwrap()).await.unwrap();
         assert_eq!(ok.bytes.len(), 100);
         assert!(ok.uri.starts_with("file:///") && ok.modified.is_some());
+    }
+
+    #[tokio::test]
+    async fn large_files_are_read_in_place_with_the_same_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("scan.pdf");
+        let bytes: Vec<u8> = (0..MAP_FROM_BYTES as usize + 12_345).map(|i| (i * 31 % 251) as u8).collect();
+        std::fs::write(&p, &bytes).unwrap();
+        let mapped = LocalFiles { max_bytes: 1 << 30 }.fetch(p.to_str().unwrap()).await.unwrap();
+        let read = SourceObject::from_bytes(mapped.uri.clone(), "scan.pdf".into(), bytes.clone(), None);
+        assert_eq!(mapped.identity, read.identity);
+        assert_eq!((mapped.sha1, mapped.size), (read.sha1, bytes.len() as u64));
+        assert!(mapped.bytes[..] == bytes[..]);
+        // Letting go of the resident pages leaves the bytes readable, and the original can change
+        // without changing what was read.
+        mapped.bytes.release();
+        std::fs::write(&p, b"overwritten").unwrap();
+        assert!(mapped.bytes[..] == bytes[..]);
+        // A file that grew past the limit after its size was read: the copy stops one byte past.
+        let (content, digests) = mapped_copy(&p, 5).unwrap();
+        assert_eq!((content.len(), digests.size()), (0, 6), "stops one byte past the limit");
+        assert_eq!(mapped_copy(&p, u64::MAX).unwrap().1.size(), 11, "no limit overflows");
     }
 
     #[test]

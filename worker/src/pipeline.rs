@@ -81,7 +81,7 @@ impl Drop for LeaseGuard {
 
 /// The object as a parked job keeps it: everything but the bytes (the engine read them).
 fn described(object: &SourceObject) -> SourceObject {
-    SourceObject { bytes: Arc::from(Vec::new()), ..object.clone() }
+    SourceObject { bytes: Default::default(), ..object.clone() }
 }
 
 impl Pipeline {

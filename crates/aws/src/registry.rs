@@ -139,7 +139,7 @@ impl JobRecord {
                 uri: o.uri(),
                 name: self.key.rsplit('/').next().unwrap_or(&self.key).to_string(),
                 size: self.size,
-                bytes: std::sync::Arc::from(Vec::new()),
+                bytes: Default::default(),
                 sha1,
                 modified: self.modified.clone(),
                 location: Some(o.location()),

@@ -65,7 +65,17 @@ impl ObjectSource for S3Source {
         let version = got.version_id.clone().or(o.version_id.clone()).filter(|v| v != "null");
         let o = ObjectRef { version_id: version, etag: got.e_tag.clone(), size: Some(size), ..o };
         let modified = got.last_modified.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
-        let bytes = got.body.collect().await.map_err(|e| unavailable(key, e))?.into_bytes().to_vec();
+        // Read part by part into one buffer of the announced size: the object is in memory once,
+        // not also as the SDK's aggregated parts and their copy, and never past the limit.
+        let mut body = got.body;
+        let mut bytes = Vec::with_capacity(size as usize);
+        while let Some(part) = body.try_next().await.map_err(|e| unavailable(key, e))? {
+            let read = (bytes.len() + part.len()) as u64;
+            if read > self.max_bytes {
+                return Err(SourceError::TooLarge { key: key.to_string(), bytes: read, limit: self.max_bytes });
+            }
+            bytes.extend_from_slice(&part);
+        }
         let name = o.key.rsplit('/').next().unwrap_or(&o.key).to_string();
         let mut object = SourceObject::from_bytes(o.uri(), name, bytes, modified);
         object.location = Some(o.location());

@@ -6,12 +6,12 @@
 //! with the finished document. An engine that reads documents elsewhere checks them first with
 //! a [`DocumentCheck`], so nothing it would refuse is paid for.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use paperchart_model::document::Document;
 use paperchart_model::file::{DecodeError, Kind, Limits};
+use paperchart_model::object::Content;
 
 use crate::error::{Classified, ErrorClass};
 use crate::source::SourceObject;
@@ -118,7 +118,7 @@ pub trait OcrEngine: Send + Sync {
 /// no pages, too many pages, pixel bombs — without reading its pages. Blocking: call it where
 /// blocking is allowed.
 pub trait DocumentCheck: Send + Sync {
-    fn check(&self, bytes: Arc<[u8]>, limits: &Limits) -> Result<Checked, DecodeError>;
+    fn check(&self, bytes: Content, limits: &Limits) -> Result<Checked, DecodeError>;
 }
 
 /// What a document check found.

@@ -11,7 +11,7 @@ use std::path::Path;
 use async_trait::async_trait;
 
 use crate::error::{Classified, ErrorClass};
-pub use paperchart_model::object::{ObjectLocation, SourceObject};
+pub use paperchart_model::object::{Content, ObjectLocation, SourceObject, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {

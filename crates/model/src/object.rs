@@ -30,7 +30,7 @@ pub struct SourceObject {
     pub size: u64,
     /// The content; empty when the object is only referred to (a Textract job's record: Textract
     /// read it from S3 itself).
-    pub bytes: Arc<[u8]>,
+    pub bytes: Content,
     /// SHA-1 of the content (FHIR `Attachment.hash`), when it was read.
     pub sha1: Option<[u8; 20]>,
     /// Last modification, RFC 3339; stable for the same stored object.
@@ -56,19 +56,111 @@ impl std::fmt::Debug for SourceObject {
 impl SourceObject {
     /// Wraps bytes read from somewhere, computing hashes and identity.
     pub fn from_bytes(uri: String, name: String, bytes: Vec<u8>, modified: Option<String>) -> SourceObject {
-        let sha1: [u8; 20] = sha1::Sha1::digest(&bytes).into();
-        let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+        let mut digests = Digests::default();
+        digests.update(&bytes);
+        digests.object(uri, name, Content::from(bytes), modified)
+    }
+}
+
+/// The hashes of a content read in parts (a large file copied in chunks): SHA-256 for the
+/// identity, SHA-1 for FHIR's `Attachment.hash`.
+#[derive(Default)]
+pub struct Digests {
+    sha1: sha1::Sha1,
+    sha256: sha2::Sha256,
+    size: u64,
+}
+
+impl Digests {
+    pub fn update(&mut self, part: &[u8]) {
+        self.sha1.update(part);
+        self.sha256.update(part);
+        self.size += part.len() as u64;
+    }
+
+    /// Bytes read so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The object whose content was hashed; `bytes` must be that content.
+    pub fn object(self, uri: String, name: String, bytes: Content, modified: Option<String>) -> SourceObject {
+        debug_assert_eq!(bytes.len() as u64, self.size);
         SourceObject {
-            identity: format!("sha256:{sha256}"),
+            identity: format!("sha256:{}", hex::encode(self.sha256.finalize())),
             uri,
             name,
-            size: bytes.len() as u64,
-            bytes: bytes.into(),
-            sha1: Some(sha1),
+            size: self.size,
+            bytes,
+            sha1: Some(self.sha1.finalize().into()),
             modified,
             location: None,
             restart_of: None,
         }
+    }
+}
+
+/// Where a document's bytes are kept: in memory, or a file mapped by the source (see
+/// [`Content::stored`]). Reading a mapped file in place keeps memory flat in the file's size: the
+/// readers touch only the parts they need and let them go again with [`Content::release`].
+pub trait Store: AsRef<[u8]> + Send + Sync {
+    /// Lets go of the resident copies of the bytes read so far (a mapped file's pages); the
+    /// bytes stay readable. Memory has nothing to let go of.
+    fn release(&self) {}
+
+    /// Whether the bytes are read in place (mapped) rather than held in memory: readers that
+    /// would otherwise touch all of them (lopdf) take care to touch less.
+    fn is_mapped(&self) -> bool {
+        false
+    }
+}
+
+impl Store for Vec<u8> {}
+
+/// A document's bytes, cheap to clone and shared between stages and threads.
+#[derive(Clone)]
+pub struct Content(Arc<dyn Store>);
+
+impl Content {
+    /// Bytes kept by a store of the source's own (a mapped file).
+    pub fn stored(store: Arc<dyn Store>) -> Content {
+        Content(store)
+    }
+
+    /// See [`Store::release`]; readers call it after each page they have read.
+    pub fn release(&self) {
+        self.0.release();
+    }
+
+    /// See [`Store::is_mapped`].
+    pub fn is_mapped(&self) -> bool {
+        self.0.is_mapped()
+    }
+}
+
+impl Default for Content {
+    fn default() -> Content {
+        Content::from(Vec::new())
+    }
+}
+
+impl From<Vec<u8>> for Content {
+    /// Takes the vector as it is: no copy.
+    fn from(bytes: Vec<u8>) -> Content {
+        Content(Arc::new(bytes))
+    }
+}
+
+impl std::ops::Deref for Content {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        (*self.0).as_ref()
+    }
+}
+
+impl AsRef<[u8]> for Content {
+    fn as_ref(&self) -> &[u8] {
+        self
     }
 }
 

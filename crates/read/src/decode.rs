@@ -11,6 +11,7 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use paperchart_core::ocr::{Checked, DocumentCheck};
+use paperchart_core::source::Content;
 pub use paperchart_model::file::{DecodeError, Kind, Limits};
 
 use crate::budget::PixelBudget;
@@ -77,14 +78,14 @@ pub struct Opened {
 
 enum Inner {
     Pdf(Box<pdf::PdfFile>),
-    Tiff(Arc<[u8]>),
+    Tiff(Content),
     /// A PNG or JPEG and its width and height.
-    Single(Arc<[u8]>, u32, u32),
+    Single(Content, u32, u32),
 }
 
 impl Opened {
     /// Checks size, type and page count, and prepares the pages for reading.
-    pub fn open(bytes: Arc<[u8]>, limits: &Limits) -> Result<Opened, DecodeError> {
+    pub fn open(bytes: Content, limits: &Limits) -> Result<Opened, DecodeError> {
         let size = bytes.len() as u64;
         if size > limits.max_bytes {
             return Err(DecodeError::TooLarge { bytes: size, limit: limits.max_bytes });
@@ -134,10 +135,16 @@ impl Opened {
     pub fn page(&self, number: u32) -> Result<PageInput, DecodeError> {
         match &self.inner {
             Inner::Pdf(file) => file.page(number, &self.limits, self.budget.as_ref()),
-            Inner::Tiff(bytes) => tiff_page(bytes, number, &self.limits, self.budget.as_ref()).map(PageInput::Image),
+            Inner::Tiff(bytes) => {
+                let page = tiff_page(bytes, number, &self.limits, self.budget.as_ref()).map(PageInput::Image);
+                bytes.release();
+                page
+            }
             Inner::Single(bytes, w, h) => {
                 let held = reserve(self.budget.as_ref(), *w as u64, *h as u64);
-                let mut raster = single_image(bytes, self.kind, &self.limits)?;
+                let raster = single_image(bytes, self.kind, &self.limits);
+                bytes.release();
+                let mut raster = raster?;
                 raster.held = held;
                 Ok(PageInput::Image(raster))
             }
@@ -150,7 +157,7 @@ impl Opened {
 pub struct Checker;
 
 impl DocumentCheck for Checker {
-    fn check(&self, bytes: Arc<[u8]>, limits: &Limits) -> Result<Checked, DecodeError> {
+    fn check(&self, bytes: Content, limits: &Limits) -> Result<Checked, DecodeError> {
         let opened = Opened::open(bytes, limits)?;
         Ok(Checked { kind: opened.kind(), pages: opened.page_count() })
     }
@@ -542,7 +549,7 @@ mod tests {
         let whole = std::fs::read(path).unwrap();
         assert_eq!(Opened::open(whole.clone().into(), &Limits::default()).unwrap().page_count(), 1);
         for keep in [whole.len() / 2, whole.len() - 2] {
-            let cut: Arc<[u8]> = whole[..keep].to_vec().into();
+            let cut = Content::from(whole[..keep].to_vec());
             let err = Opened::open(cut, &Limits::default()).err().unwrap();
             assert_eq!(err.label(), "corrupt", "{keep}: {err}");
             assert!(err.to_string().contains("truncated"), "{err}");
@@ -563,7 +570,7 @@ mod tests {
     #[test]
     fn a_group_3_fax_at_standard_resolution_is_decoded_and_given_its_height() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/review/faxed-referral.tif");
-        let bytes: Arc<[u8]> = std::fs::read(path).unwrap().into();
+        let bytes = Content::from(std::fs::read(path).unwrap());
         let opened = Opened::open(bytes.clone(), &Limits::default()).unwrap();
         assert_eq!(opened.page_count(), 2);
         let PageInput::Image(r) = opened.page(1).unwrap() else { panic!("an image") };
@@ -587,7 +594,7 @@ mod tests {
     #[test]
     fn content_over_its_limit_is_too_large_not_corrupt() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/documents/lab-report.pdf");
-        let bytes: Arc<[u8]> = std::fs::read(path).unwrap().into();
+        let bytes = Content::from(std::fs::read(path).unwrap());
         let limits = Limits { max_content_bytes: 64, ..Limits::default() };
         let err = Opened::open(bytes.clone(), &limits).and_then(|o| o.page(1).map(|_| ())).unwrap_err();
         assert_eq!(err.label(), "too_large", "{err}");
@@ -598,14 +605,14 @@ mod tests {
     #[test]
     fn refuses_oversized_files_before_reading_them() {
         let limits = Limits { max_bytes: 10, ..Limits::default() };
-        let bytes: Arc<[u8]> = png(4, 4).into();
+        let bytes = Content::from(png(4, 4));
         assert!(matches!(Opened::open(bytes, &limits), Err(DecodeError::TooLarge { limit: 10, .. })));
     }
 
     #[test]
     fn refuses_too_many_pixels_from_the_header() {
         let limits = Limits { max_pixels_per_page: 100, ..Limits::default() };
-        let bytes: Arc<[u8]> = png(20, 20).into();
+        let bytes = Content::from(png(20, 20));
         let err = Opened::open(bytes, &limits).err().unwrap();
         assert!(matches!(err, DecodeError::TooManyPixels { pixels: 400, .. }), "{err}");
         assert!(err.to_string().contains("decompression bomb"));
@@ -613,7 +620,7 @@ mod tests {
 
     #[test]
     fn reads_png_as_one_gray_page() {
-        let bytes: Arc<[u8]> = png(30, 20).into();
+        let bytes = Content::from(png(30, 20));
         let doc = Opened::open(bytes, &Limits::default()).unwrap();
         assert_eq!(doc.page_count(), 1);
         match doc.page(1).unwrap() {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use lopdf::content::Content;
 use lopdf::{Dictionary, Document as LoDocument, Encoding, Object, ObjectId};
 
+use paperchart_core::source::Content as Bytes;
 use paperchart_model::document::{BBox, Line, Word};
 
 use paperchart_model::file::{DecodeError, Limits};
@@ -24,6 +25,7 @@ pub(crate) struct PdfFile {
     text: LoDocument,
     page_ids: Vec<ObjectId>,
     render: hayro::hayro_syntax::Pdf,
+    bytes: Bytes,
 }
 
 /// What a PDF error means for the document: content over `limits.max_content_bytes` is too
@@ -41,20 +43,22 @@ fn pdf_error(e: lopdf::Error, page: Option<u32>, limits: &Limits) -> DecodeError
 }
 
 impl PdfFile {
-    pub(crate) fn open(bytes: Arc<[u8]>, limits: &Limits) -> Result<PdfFile, DecodeError> {
-        let render = match hayro::hayro_syntax::Pdf::new(Arc::new(Shared(bytes.clone()))) {
+    pub(crate) fn open(bytes: Bytes, limits: &Limits) -> Result<PdfFile, DecodeError> {
+        let render = match hayro::hayro_syntax::Pdf::new(Arc::new(bytes.clone())) {
             Ok(pdf) => pdf,
             Err(hayro::hayro_syntax::LoadPdfError::Decryption(_)) => return Err(DecodeError::Encrypted),
             Err(hayro::hayro_syntax::LoadPdfError::Invalid) => {
                 return Err(DecodeError::corrupt("PDF", "no readable cross-reference table or page tree"))
             }
         };
-        let options = lopdf::LoadOptions {
+        let options = || lopdf::LoadOptions {
             filter: Some(drop_image_data),
             max_decompressed_size: Some(limits.max_content_bytes as usize),
             ..Default::default()
         };
-        let mut text = LoDocument::load_mem_with_options(&bytes, options).map_err(|e| match e {
+        let text = text_document(&bytes, &options);
+        bytes.release();
+        let mut text = text.map_err(|e| match e {
             lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword => DecodeError::Encrypted,
             other => pdf_error(other, None, limits),
         })?;
@@ -70,7 +74,7 @@ impl PdfFile {
                 format!("page tree disagrees with itself ({} vs {rendered_pages} pages)", page_ids.len()),
             ));
         }
-        Ok(PdfFile { text, page_ids, render })
+        Ok(PdfFile { text, page_ids, render, bytes })
     }
 
     pub(crate) fn page_count(&self) -> u32 {
@@ -149,6 +153,8 @@ impl PdfFile {
             &hayro::RenderSettings::default(),
             &hayro::PixmapSettings { x_scale: scale, y_scale: scale, bg_color: WHITE },
         );
+        // The page's images are decoded: what the file kept resident of them can go.
+        self.bytes.release();
         let failed = failed.load(std::sync::atomic::Ordering::Relaxed);
         if failed > 0 {
             return Err(DecodeError::corrupt(
@@ -181,13 +187,78 @@ fn drop_image_data(id: (u32, u16), object: &mut Object) -> Option<((u32, u16), O
     Some((id, object.clone()))
 }
 
-/// The file's bytes, shared with the renderer without a copy.
-struct Shared(Arc<[u8]>);
-
-impl AsRef<[u8]> for Shared {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
+/// The file as lopdf reads it, for its text layer. A file read in place (mapped) is read through
+/// a copy without its images' data ([`without_images`]) when it has enough of them, and as it
+/// is should lopdf refuse the copy.
+fn text_document(bytes: &Bytes, options: &dyn Fn() -> lopdf::LoadOptions) -> lopdf::Result<LoDocument> {
+    if bytes.is_mapped() {
+        // A parser of its own: scanning every object may repair or cache what the renderer
+        // would not have needed.
+        let copy = hayro::hayro_syntax::Pdf::new(Arc::new(bytes.clone())).ok().and_then(|scan| without_images(&scan));
+        if let Some(copy) = copy {
+            if let Ok(document) = LoDocument::load_mem_with_options(&copy, options()) {
+                return Ok(document);
+            }
+        }
     }
+    LoDocument::load_mem_with_options(bytes, options())
+}
+
+/// Image streams larger than this in all are left out of the copy lopdf reads.
+const IMAGES_WORTH_LEAVING_OUT: usize = 1 << 20;
+
+/// A copy of the file for lopdf with the data of its image streams left as zeros, or `None`
+/// when the images are too small to matter. lopdf parses every object of a file at once, image
+/// data included, so a scan read in place (a mapped file, see [`Bytes`]) would otherwise be
+/// read whole into memory; the copy's zeros are pages of an anonymous mapping never written, so
+/// they take no memory. The streams are found with hayro (which parses only what it is asked
+/// for), and a stream is left out only where hayro found its data by its own `/Length` and the
+/// file has `endstream` right after it (a stream hayro recovered by searching for `endstream`
+/// could span the next object): lopdf then sees the same objects with blank image data, which it
+/// drops anyway ([`drop_image_data`]).
+fn without_images(render: &hayro::hayro_syntax::Pdf) -> Option<memmap2::MmapMut> {
+    use hayro::hayro_syntax::object::{Name, Object as HObject};
+    let bytes: &[u8] = render.data().as_ref();
+    let base = bytes.as_ptr() as usize;
+    let mut images: Vec<(usize, usize)> = render
+        .objects()
+        .into_iter()
+        .filter_map(|object| match object {
+            HObject::Stream(stream) => Some(stream),
+            _ => None,
+        })
+        .filter(|stream| stream.dict().get::<Name<'_>>(b"Subtype").is_some_and(|n| n.as_ref() == b"Image"))
+        .filter_map(|stream| match stream.raw_data() {
+            // Decrypted data is a copy: its place in the file is not known.
+            std::borrow::Cow::Borrowed(data) if stream.dict().get::<usize>(b"Length") == Some(data.len()) => {
+                let start = (data.as_ptr() as usize).checked_sub(base)?;
+                let end = start.checked_add(data.len())?;
+                ends_stream(bytes, end).then_some((start, end))
+            }
+            _ => None,
+        })
+        .collect();
+    if images.iter().map(|(a, b)| b - a).sum::<usize>() < IMAGES_WORTH_LEAVING_OUT {
+        return None;
+    }
+    images.sort_unstable();
+    let mut copy = memmap2::MmapMut::map_anon(bytes.len()).ok()?;
+    let mut at = 0;
+    for (start, end) in images {
+        if start > at {
+            copy[at..start].copy_from_slice(&bytes[at..start]);
+        }
+        at = at.max(end);
+    }
+    copy[at..].copy_from_slice(&bytes[at..]);
+    Some(copy)
+}
+
+/// Whether a stream's data ending at `end` is followed by its `endstream` keyword (after one
+/// optional end of line), as in a well-formed file.
+fn ends_stream(bytes: &[u8], end: usize) -> bool {
+    let Some(rest) = bytes.get(end..) else { return false };
+    [&b"endstream"[..], b"\r\nendstream", b"\nendstream", b"\rendstream"].iter().any(|k| rest.starts_with(k))
 }
 
 /// 2-D affine matrix `[a b c d e f]` as PDF writes it.
@@ -541,5 +612,77 @@ mod tests {
     fn matrices_compose_in_pdf_order() {
         let m = Matrix::translate(10.0, 20.0).then(Matrix([2.0, 0.0, 0.0, 2.0, 0.0, 0.0]));
         assert_eq!(m.apply(1.0, 1.0), (22.0, 42.0));
+    }
+
+    /// A one-page PDF with a text layer and an image of `rows` KB of bytes `0x80`.
+    fn page_with_an_image(rows: i64) -> Vec<u8> {
+        use lopdf::{dictionary, Stream};
+        let mut doc = LoDocument::with_version("1.5");
+        let pages_id = doc.new_object_id();
+        let font = doc.add_object(dictionary! {"Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica"});
+        let image = doc.add_object(Stream::new(
+            dictionary! {"Type" => "XObject", "Subtype" => "Image", "Width" => 1024, "Height" => rows,
+            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8},
+            vec![0x80; 1024 * rows as usize],
+        ));
+        let text = b"BT /F1 12 Tf 72 700 Td (Patient has hypertension and type 2 diabetes mellitus.) Tj ET \
+                     q 100 0 0 200 72 400 cm /Im1 Do Q";
+        let content = doc.add_object(Stream::new(dictionary! {}, text.to_vec()));
+        let page = doc.add_object(dictionary! {"Type" => "Page", "Parent" => pages_id, "Contents" => content,
+        "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+        "Resources" => dictionary! {"Font" => dictionary! {"F1" => font}, "XObject" => dictionary! {"Im1" => image}}});
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! {"Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1}),
+        );
+        let catalog = doc.add_object(dictionary! {"Type" => "Catalog", "Pages" => pages_id});
+        doc.trailer.set("Root", catalog);
+        let mut out = Vec::new();
+        doc.save_to(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn lopdf_reads_a_copy_without_the_image_data() {
+        let bytes = page_with_an_image(2048);
+        let start = bytes.windows(64).position(|w| w.iter().all(|b| *b == 0x80)).unwrap();
+        let end = start + 1024 * 2048;
+        let render = hayro::hayro_syntax::Pdf::new(Arc::new(bytes.clone())).ok().unwrap();
+        let copy = without_images(&render).expect("a 2 MB image is left out");
+        assert_eq!(copy.len(), bytes.len());
+        assert!(copy[start..end].iter().all(|b| *b == 0), "the image data is zeros");
+        assert_eq!(copy[..start], bytes[..start]);
+        assert_eq!(copy[end..], bytes[end..]);
+        // Read through the copy, the page's text is the same; the file is still whole for hayro.
+        struct Mapped(Vec<u8>);
+        impl AsRef<[u8]> for Mapped {
+            fn as_ref(&self) -> &[u8] {
+                &self.0
+            }
+        }
+        impl paperchart_core::source::Store for Mapped {
+            fn is_mapped(&self) -> bool {
+                true
+            }
+        }
+        let file = PdfFile::open(Bytes::stored(Arc::new(Mapped(bytes))), &Limits::default()).unwrap();
+        assert_eq!(file.page_count(), 1);
+        match file.page(1, &Limits::default(), None).unwrap() {
+            crate::page::PageInput::Text(lines) => {
+                assert_eq!(lines[0].text, "Patient has hypertension and type 2 diabetes mellitus.")
+            }
+            _ => panic!("the text layer is read"),
+        }
+    }
+
+    #[test]
+    fn small_images_stay_and_streams_are_blanked_only_before_endstream() {
+        let bytes = page_with_an_image(64);
+        let render = hayro::hayro_syntax::Pdf::new(Arc::new(bytes.clone())).ok().unwrap();
+        assert!(without_images(&render).is_none(), "64 KB of image: lopdf reads the file itself");
+        assert!(ends_stream(b"data\r\nendstream", 4) && ends_stream(b"dataendstream", 4));
+        assert!(!ends_stream(b"data\r\n\r\nendstream", 4) && !ends_stream(b"data x endstream", 4));
+        assert!(!ends_stream(b"data\n\rendstream", 4));
+        assert!(!ends_stream(b"data", 9));
     }
 }

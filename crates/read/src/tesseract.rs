@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use paperchart_core::jobs::PendingJob;
 use paperchart_core::ocr::{OcrEngine, OcrError, OcrPoll, OcrStart};
-use paperchart_core::source::SourceObject;
+use paperchart_core::source::{Content, SourceObject};
 use paperchart_model::document::{BBox, Document, Line, Page, ReadBy, Word};
 use paperchart_model::layout;
 use paperchart_model::settings::OcrSettings;
@@ -90,7 +90,7 @@ impl TesseractEngine {
     }
 
     /// Reads every page of a document (blocking; call from a blocking context).
-    pub fn read(&self, bytes: Arc<[u8]>) -> Result<Document, OcrError> {
+    pub fn read(&self, bytes: Content) -> Result<Document, OcrError> {
         let inner = &self.inner;
         let opened = Opened::open(bytes, &inner.limits)?.within(inner.budget.clone());
         let n = opened.page_count();
@@ -300,7 +300,7 @@ mod tests {
         image::GrayImage::from_pixel(800, 1000, image::Luma([255]))
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
             .unwrap();
-        let png: Arc<[u8]> = Arc::from(png);
+        let png = Content::from(png);
         let readers: Vec<_> = (0..4)
             .map(|_| {
                 let (engine, png) = (engine.clone(), png.clone());

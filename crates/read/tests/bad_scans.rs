@@ -2,8 +2,6 @@
 //! quarter, upside down, covered in salt-and-pepper noise, printed faint under a shadow, and
 //! photographed at an angle on a dark desk reads as the clean page does, and each page says what was done to it. `make noise-suite` measures the same over many pages.
 
-use std::sync::Arc;
-
 use paperchart_model::file::Limits;
 use paperchart_model::settings::OcrSettings;
 use paperchart_read::TesseractEngine;
@@ -16,10 +14,10 @@ fn page() -> image::GrayImage {
     image::open(samples().join("documents/medication-list-photo.png")).expect("the sample").into_luma8()
 }
 
-fn png(img: &image::GrayImage) -> Arc<[u8]> {
+fn png(img: &image::GrayImage) -> paperchart_core::source::Content {
     let mut out = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
-    Arc::from(out)
+    out.into()
 }
 
 /// The page's text and what was done to it first.

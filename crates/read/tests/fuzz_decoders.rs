@@ -6,8 +6,6 @@
 //! `make test` runs a fixed seed and 300 mutations; `make fuzz` runs the long search
 //! (`PAPERCHART_FUZZ_ITERATIONS`, `PAPERCHART_FUZZ_SEED`) and prints what it found.
 
-use std::sync::Arc;
-
 use paperchart_model::file::Limits;
 use paperchart_read::decode::Opened;
 use paperchart_read::decode::PageInput;
@@ -77,7 +75,7 @@ fn mutate(rng: &mut Rng, bytes: &[u8]) -> (Vec<u8>, String) {
 /// Opens and reads every page (at most three, rendered at 72 dpi to keep the run short).
 fn read_all(bytes: Vec<u8>) -> Result<(), String> {
     let limits = Limits { render_dpi: 72, max_pixels_per_page: 20_000_000, ..Limits::default() };
-    let opened = match Opened::open(Arc::from(bytes), &limits) {
+    let opened = match Opened::open(bytes.into(), &limits) {
         Ok(o) => o,
         Err(_) => return Ok(()),
     };
