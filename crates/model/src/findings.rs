@@ -442,6 +442,9 @@ pub struct FaxFacts {
     /// largest any line gives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub announced: Option<u32>,
+    /// How many pages the fax's cover sheet said were sent, the cover included ("Pages: 4").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cover_pages: Option<u32>,
 }
 
 impl FaxFacts {
@@ -462,12 +465,20 @@ impl FaxFacts {
             Vec::new()
         };
         let total = self.announced.unwrap_or(0);
-        let fewer = total as usize > received;
+        let cover = self.cover_pages.unwrap_or(0);
+        let fewer = total.max(cover) as usize > received;
         if !fewer && twice.is_empty() {
             return None;
         }
-        let unseen: Vec<String> = (1..=total).filter(|n| !self.pages.contains(n)).map(|n| n.to_string()).collect();
-        let mut note = if fewer {
+        // The page numbers no line gave, where lines give numbers at all.
+        let unseen: Vec<String> = if self.pages.is_empty() {
+            Vec::new()
+        } else {
+            (1..=total).filter(|n| !self.pages.contains(n)).map(|n| n.to_string()).collect()
+        };
+        let mut note = if fewer && cover > total {
+            format!("fax cover sheet announced {cover} page(s), the file holds {received}")
+        } else if fewer {
             format!("fax announced {total} page(s), the file holds {received}")
         } else {
             format!("fax page {} came twice", twice.join(", "))
@@ -488,8 +499,12 @@ mod fax_tests {
 
     #[test]
     fn a_fax_short_of_pages_or_with_a_page_twice_says_so() {
-        let fax =
-            |pages: &[u32], announced: Option<u32>| FaxFacts { lines: pages.len(), pages: pages.to_vec(), announced };
+        let fax = |pages: &[u32], announced: Option<u32>| FaxFacts {
+            lines: pages.len(),
+            pages: pages.to_vec(),
+            announced,
+            cover_pages: None,
+        };
         assert_eq!(fax(&[1, 2, 3], Some(3)).incomplete(3), None);
         assert_eq!(fax(&[1, 2], None).incomplete(2), None, "nothing announced, nothing twice");
         assert_eq!(
@@ -501,6 +516,14 @@ mod fax_tests {
             Some("fax page 2 came twice; no fax line for page 3")
         );
         assert_eq!(fax(&[1, 1, 2, 2], Some(2)).incomplete(2), None, "a header and a footer on each page");
+        let covered = |cover: u32| FaxFacts { cover_pages: Some(cover), ..Default::default() };
+        assert_eq!(covered(3).incomplete(3), None);
+        assert_eq!(covered(4).incomplete(3).as_deref(), Some("fax cover sheet announced 4 page(s), the file holds 3"));
+        let both = FaxFacts { cover_pages: Some(4), ..fax(&[1, 2], Some(3)) };
+        assert_eq!(
+            both.incomplete(2).as_deref(),
+            Some("fax cover sheet announced 4 page(s), the file holds 2; no fax line for page 3")
+        );
     }
 }
 

@@ -484,7 +484,7 @@ impl NlpEngine for Builtin {
         }
         let demographics = demographics.unwrap_or_default();
         phi_entities.extend(super::fax::phi(original, &fax_lines));
-        document.fax = super::fax::facts(&fax_lines);
+        document.fax = super::fax::facts(&fax_lines, super::fax::cover_sheet_pages(original));
         super::social::one_status_per_habit(&mut entities);
         super::confidence::score(&mut entities);
         entities.extend(phi_entities);
@@ -1193,6 +1193,22 @@ mod tests {
         out.entities.iter().find(|e| e.kind == kind && e.text == text).unwrap_or_else(|| {
             panic!("no {kind:?} {text:?} in {:#?}", out.entities.iter().map(|e| (e.kind, &e.text)).collect::<Vec<_>>())
         })
+    }
+
+    #[test]
+    fn a_fax_cover_sheet_counts_the_pages_sent_and_is_no_finding() {
+        let text = "FAX COVER SHEET\nTo: Dr. Lee, Riverside Cardiology\nFrom: Lakeside Family Medicine\n\
+                    Pages (including cover): 3\nRe: referral, history of heart failure\n\n\
+                    Referral Letter\nAssessment: Essential hypertension.";
+        let out = engine().analyze(text);
+        let fax = out.document.fax.as_ref().expect("a cover sheet");
+        assert_eq!((fax.lines, fax.cover_pages), (0, Some(3)));
+        assert_eq!(fax.incomplete(2).as_deref(), Some("fax cover sheet announced 3 page(s), the file holds 2"));
+        assert_eq!(fax.incomplete(3), None);
+        let clinical: Vec<&str> =
+            out.entities.iter().filter(|e| e.kind != EntityType::Phi).map(|e| e.text.as_str()).collect();
+        assert!(clinical.contains(&"Essential hypertension"), "{clinical:?}");
+        assert!(!clinical.iter().any(|c| c.contains("3")), "the count is no value: {clinical:?}");
     }
 
     #[test]

@@ -10,6 +10,10 @@
 //! carries a clock time with "page n of m", or a labelled fax number ("FROM:", "TO:", "FAX",
 //! "Sent By", "Received" and a phone number) with a clock time or a page marker. Words that also
 //! open clinical lines ("from home", "to Dr", "Rx#", "P112", a titer's "1:160") are not enough.
+//!
+//! A fax's cover sheet says how many pages were sent ("Pages (including cover): 4"): read from
+//! the document's first lines when they name themselves a cover or transmittal sheet, it counts as
+//! announced too ([`cover_sheet_pages`]).
 
 use std::sync::OnceLock;
 
@@ -28,6 +32,8 @@ pub struct FaxLine {
 }
 
 struct Patterns {
+    cover: Regex,
+    count: Regex,
     time: Regex,
     page: Regex,
     fax_word: Regex,
@@ -37,6 +43,27 @@ struct Patterns {
 fn patterns() -> &'static Patterns {
     static P: OnceLock<Patterns> = OnceLock::new();
     P.get_or_init(|| Patterns {
+        // A cover sheet names itself: "FAX COVER SHEET", "Facsimile Transmittal", "Cover Page",
+        // or a title line that is only "FAX" / "FACSIMILE" / "FAX TRANSMISSION". A letterhead's
+        // "Fax: 555-…" is none of these.
+        cover: Regex::new(concat!(
+            r"(?i)\b(?:fax|facsimile|telefax)\s+(?:cover|transmittal|transmission\s+cover)\b",
+            r"|\bcover\s+(?:sheet|page)\b|\btransmittal\s+(?:sheet|form)\b",
+            r"|(?m:^[^\w:]*(?:fax|facsimile)(?:\s+(?:transmission|message))?[^\w:]*$)",
+        ))
+        .expect("cover"),
+        // The count of pages sent, labelled: "Pages: 4", "No. of pages (including cover): 4",
+        // "Number of Pages incl. cover sheet: 3", "Total pages: 5", "# of pages 3 (not including
+        // cover)". Never "Page: 1 of 4" (a page's own number).
+        count: Regex::new(&format!(
+            concat!(
+                r"(?i)(?:(?:\b(?:total|no\.?|number|num\.?)|\#)\s*(?:of\s+)?pages(?:\s+sent)?(?P<i1>{incl})?\s*[:\#]?\s*",
+                r"|\bpages(?:\s+sent)?(?P<i2>{incl})?\s*:\s*)",
+                r"(?P<n>\d{{1,3}})\b(?P<of>\s*(?:/|of)\s*\d)?(?P<i3>{incl})?",
+            ),
+            incl = r"\s*\(?(?:including|incl\.?|with|not\s+including|excluding|excl\.?|plus)\s+(?:the\s+)?cover(?:\s+(?:sheet|page))?\)?"
+        ))
+        .expect("page count"),
         // A clock time, whole: "10:42", "09:14:05", "10:42AM" (not the "1:16" of a titer 1:160).
         time: Regex::new(r"\b(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\s*[AaPp]\.?[Mm]\b|\b)").expect("time"),
         // "Page 2 of 5", "PAGE 02/05", "Pg. 3", "P.002/005", "P.2", "P2/5" — never a bare "P2"
@@ -105,12 +132,46 @@ pub fn transmission_lines(text: &str) -> Vec<FaxLine> {
     out
 }
 
-/// What the lines say of the transmission: `None` without any.
-pub fn facts(lines: &[FaxLine]) -> Option<FaxFacts> {
-    (!lines.is_empty()).then(|| FaxFacts {
+/// How many lines from the top a cover sheet's title and page count are looked for.
+const COVER_LINES: usize = 40;
+
+/// The number of pages a fax cover sheet at the start of `text` says were sent, the cover
+/// included ("Pages: 4 (including cover)" → 4; "3 pages not including cover" → 4): `None` unless
+/// the first lines name a cover or transmittal sheet and give one count.
+pub fn cover_sheet_pages(text: &str) -> Option<u32> {
+    let end = crate::text::lines(text).nth(COVER_LINES).map_or(text.len(), |(s, _)| s);
+    let top = &text[..end];
+    let p = patterns();
+    if !p.cover.is_match(top) {
+        return None;
+    }
+    let counts: Vec<u32> = p
+        .count
+        .captures_iter(top)
+        // "Pages: 2 of 5" numbers a page; it does not count them.
+        .filter(|c| c.name("of").is_none())
+        .filter_map(|c| {
+            let n: u32 = c["n"].parse().ok().filter(|n| (1..=500).contains(n))?;
+            let incl = ["i1", "i2", "i3"].iter().find_map(|g| c.name(g)).map(|m| m.as_str().to_lowercase());
+            let incl = incl.unwrap_or_default();
+            let without_cover = ["not", "exclud", "excl", "plus"].iter().any(|w| incl.contains(w));
+            Some(if without_cover { n + 1 } else { n })
+        })
+        .collect();
+    // Two different counts (a form's blank label and a number elsewhere): no count.
+    match counts.as_slice() {
+        [n, rest @ ..] if rest.iter().all(|m| m == n) => Some(*n),
+        _ => None,
+    }
+}
+
+/// What the lines and the cover sheet say of the transmission: `None` without either.
+pub fn facts(lines: &[FaxLine], cover_pages: Option<u32>) -> Option<FaxFacts> {
+    (!lines.is_empty() || cover_pages.is_some()).then(|| FaxFacts {
         lines: lines.len(),
         pages: lines.iter().filter_map(|l| l.page).collect(),
         announced: lines.iter().filter_map(|l| l.of).max(),
+        cover_pages,
     })
 }
 
@@ -193,11 +254,38 @@ mod tests {
         let text = "03/08/2024 14:05  FROM: ASTHMA CLINIC 5415550199  P.001/003\nReferral Letter\nSeen at 10:42 from 555-123-4567 p.2\nAsthma.\nEnd\nOf\nletter\n\n03/08/2024 14:05  FROM: ASTHMA CLINIC 5415550199  P.002/003\nPlan";
         let lines = transmission_lines(text);
         assert_eq!(lines.iter().map(|l| l.page).collect::<Vec<_>>(), [Some(1), Some(2)], "{lines:?}");
-        let f = facts(&lines).unwrap();
+        let f = facts(&lines, None).unwrap();
         assert_eq!((f.lines, f.pages.clone(), f.announced), (2, vec![1, 2], Some(3)));
         let blanked = blank(text, &lines);
         assert_eq!(blanked.len(), text.len());
         assert!(blanked.starts_with("     ") && blanked.contains("\nReferral Letter\n") && !blanked.contains("CLINIC"));
-        assert!(facts(&[]).is_none());
+        assert!(facts(&[], None).is_none());
+    }
+
+    #[test]
+    fn a_cover_sheet_says_how_many_pages_were_sent() {
+        let cover = |count: &str| {
+            format!("FAX COVER SHEET\nTo: Dr. Lee\nFrom: Lakeside Family Medicine\nFax: (541) 555-0199\n{count}\nRe: referral\n\nReferral letter\nAssessment: asthma.")
+        };
+        assert_eq!(cover_sheet_pages(&cover("Pages: 4")), Some(4));
+        assert_eq!(cover_sheet_pages(&cover("Number of pages (including cover): 3")), Some(3));
+        assert_eq!(cover_sheet_pages(&cover("No. of Pages incl. cover sheet: 5")), Some(5));
+        assert_eq!(cover_sheet_pages(&cover("# of pages: 2 (not including cover)")), Some(3));
+        assert_eq!(cover_sheet_pages(&cover("Total pages 6")), Some(6));
+        assert_eq!(cover_sheet_pages(&cover("Date: 12/03/2026     Pages: 4     Urgent [X]")), Some(4));
+        let titled = "FACSIMILE\nTO: Riverside Cardiology\nPAGES: 3\nPatient: see attached";
+        assert_eq!(cover_sheet_pages(titled), Some(3));
+        // A form's empty "Fax:" label alone on its line is no title.
+        assert_eq!(cover_sheet_pages("Phone:\nFax:\nPages: 3\nHistory"), None);
+        // No cover sheet: a letterhead's fax number and a page count are not one.
+        let letter = "Lakeside Family Medicine\nPhone (541) 555-0110  Fax (541) 555-0199\nPages: 3\nDear Dr. Lee,";
+        assert_eq!(cover_sheet_pages(letter), None);
+        // A page's own number, an empty label, two counts: no count.
+        assert_eq!(cover_sheet_pages(&cover("Page: 1 of 4")), None);
+        assert_eq!(cover_sheet_pages(&cover("Pages: ____")), None);
+        assert_eq!(cover_sheet_pages(&cover("Pages: 4\nTotal pages: 5")), None);
+        // Far down a long document, a "cover page" is not this document's cover sheet.
+        let long = format!("{}Cover sheet\nPages: 3", "Progress note line.\n".repeat(50));
+        assert_eq!(cover_sheet_pages(&long), None);
     }
 }
