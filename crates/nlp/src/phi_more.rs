@@ -125,6 +125,7 @@ struct Patterns {
     short_year: Regex,
     short_phone: Regex,
     pager: Regex,
+    phone_or: Regex,
     record_number: Regex,
     facility: Regex,
     facility_caps: Regex,
@@ -198,6 +199,8 @@ fn patterns() -> &'static Patterns {
             // "since '87".
             short_year: re(r"(?i)\b(?:in|since|from|until|till|of|circa|around)[ \t]+('\d{2})\b"),
             short_phone: re(r"(?i)\b(?:phone|tel|telephone|call|pager|beeper|page|ext|extension|cell|fax)\b[^\n\d]{0,12}((?:\d{3}-\d{4}|x\d{3,5}|x\d-\d{4}))\b"),
+            // A second number after a phone: "x4567 or 555-1234", "(617) 555-0100, 555-0101".
+            phone_or: re(r"(?i)(\d{4}|x\d{3,5})[ \t]*(?:,|/|or|and)[ \t]*((?:\(\d{3}\)[ \t]?)?\d{3}[ \t.-]\d{4}|x\d{3,5})\b"),
             // A pager or an extension is a number of four or five digits after its word.
             pager: re(r"(?i)\b(?:pager|beeper|pgr|page|ext|extension)\b\.?[ \t]*(?:#|no\.?|number)?[ \t:]*#?(\d{4,5}|\d-\d{4})\b"),
             // A record, unit, job or account number after the word that names it, with no colon
@@ -544,6 +547,16 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
             add(out, subtype, m.start(), m.end());
         }
     }
+    // The second of two numbers only when the first is a phone already found (not the first of
+    // two ranges: "500-1000 or 250-5000 units").
+    for c in p.phone_or.captures_iter(text) {
+        let (first, second) = (c.get(1).expect("group"), c.get(2).expect("group"));
+        let after_phone =
+            out.iter().any(|e| e.subtype == Some(Subtype::Phone) && e.end == first.end() && e.start < first.end());
+        if after_phone {
+            add(out, Subtype::Phone, second.start(), second.end());
+        }
+    }
     for re in [&p.facility, &p.facility_caps] {
         for c in re.captures_iter(text) {
             let m = c.get(1).expect("group");
@@ -650,6 +663,18 @@ mod tests {
         ] {
             assert!(got.contains(&want), "{want:?} not in {got:?}");
         }
+    }
+
+    #[test]
+    fn a_second_number_after_a_phone_is_a_phone_and_a_second_range_is_not() {
+        let phones = |text: &str| -> Vec<String> {
+            let (ents, _, _) = crate::phi::extract(text);
+            ents.iter().filter(|e| e.subtype == Some(Subtype::Phone)).map(|e| e.text.clone()).collect()
+        };
+        assert_eq!(phones("Call x4567 or 555-1234 with questions."), ["x4567", "555-1234"]);
+        assert_eq!(phones("Home (617) 555-0100, 555-0101"), ["(617) 555-0100", "555-0101"]);
+        assert!(phones("Give 500-1000 or 250-5000 units").is_empty());
+        assert!(phones("Platelets 150-4500 / 200-4500").is_empty());
     }
 
     #[test]
