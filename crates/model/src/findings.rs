@@ -465,7 +465,8 @@ impl FaxFacts {
             Vec::new()
         };
         let total = self.announced.unwrap_or(0);
-        let cover = self.cover_pages.unwrap_or(0);
+        // The fax machine's own count when its lines give one; the sender's cover sheet otherwise.
+        let cover = if self.announced.is_some() { 0 } else { self.cover_pages.unwrap_or(0) };
         let fewer = total.max(cover) as usize > received;
         if !fewer && twice.is_empty() {
             return None;
@@ -519,10 +520,13 @@ mod fax_tests {
         let covered = |cover: u32| FaxFacts { cover_pages: Some(cover), ..Default::default() };
         assert_eq!(covered(3).incomplete(3), None);
         assert_eq!(covered(4).incomplete(3).as_deref(), Some("fax cover sheet announced 4 page(s), the file holds 3"));
-        let both = FaxFacts { cover_pages: Some(4), ..fax(&[1, 2], Some(3)) };
+        // The lines' own count wins over the cover sheet's.
+        let both = FaxFacts { cover_pages: Some(4), ..fax(&[1, 2, 3], Some(3)) };
+        assert_eq!(both.incomplete(3), None);
+        let lines_without_total = FaxFacts { cover_pages: Some(4), ..fax(&[1, 2], None) };
         assert_eq!(
-            both.incomplete(2).as_deref(),
-            Some("fax cover sheet announced 4 page(s), the file holds 2; no fax line for page 3")
+            lines_without_total.incomplete(2).as_deref(),
+            Some("fax cover sheet announced 4 page(s), the file holds 2")
         );
     }
 }

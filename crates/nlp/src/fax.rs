@@ -33,6 +33,8 @@ pub struct FaxLine {
 
 struct Patterns {
     cover: Regex,
+    to: Regex,
+    from: Regex,
     count: Regex,
     time: Regex,
     page: Regex,
@@ -44,24 +46,29 @@ fn patterns() -> &'static Patterns {
     static P: OnceLock<Patterns> = OnceLock::new();
     P.get_or_init(|| Patterns {
         // A cover sheet names itself: "FAX COVER SHEET", "Facsimile Transmittal", "Cover Page",
-        // or a title line that is only "FAX" / "FACSIMILE" / "FAX TRANSMISSION". A letterhead's
-        // "Fax: 555-…" is none of these.
+        // or a title line that is only "FAX" / "FACSIMILE" / "FAX TRANSMISSION" (no punctuation:
+        // a letterhead's "Fax: 555-…" or a form's "Fax #" is none of these).
         cover: Regex::new(concat!(
             r"(?i)\b(?:fax|facsimile|telefax)\s+(?:cover|transmittal|transmission\s+cover)\b",
             r"|\bcover\s+(?:sheet|page)\b|\btransmittal\s+(?:sheet|form)\b",
-            r"|(?m:^[^\w:]*(?:fax|facsimile)(?:\s+(?:transmission|message))?[^\w:]*$)",
+            r"|(?m:^[ \t]*(?:fax|facsimile)(?:[ \t]+(?:transmission|message))?[ \t]*$)",
         ))
         .expect("cover"),
+        // A cover sheet's addressing: "To:" and "From:" (or "Attn:", "Sender:").
+        to: Regex::new(r"(?im)(?:^|[ \t])(?:to|attn|attention|recipient)[ \t]*:").expect("to"),
+        from: Regex::new(r"(?im)(?:^|[ \t])(?:from|sender)[ \t]*:").expect("from"),
         // The count of pages sent, labelled: "Pages: 4", "No. of pages (including cover): 4",
         // "Number of Pages incl. cover sheet: 3", "Total pages: 5", "# of pages 3 (not including
-        // cover)". Never "Page: 1 of 4" (a page's own number).
+        // cover)", "Pgs: 2 + cover". Never "Page: 1 of 4" (a page's own number), "Pages: 12-15" (a
+        // range of pages) or "Pages: 3 4" (what is meant is not known).
         count: Regex::new(&format!(
             concat!(
-                r"(?i)(?:(?:\b(?:total|no\.?|number|num\.?)|\#)\s*(?:of\s+)?pages(?:\s+sent)?(?P<i1>{incl})?\s*[:\#]?\s*",
-                r"|\bpages(?:\s+sent)?(?P<i2>{incl})?\s*:\s*)",
-                r"(?P<n>\d{{1,3}})\b(?P<of>\s*(?:/|of)\s*\d)?(?P<i3>{incl})?",
+                r"(?i)(?:(?:\b(?:total|no\.?|number|num\.?)|\#)\s*(?:of\s+)?{label}(?:\s+sent)?(?P<i1>{incl})?\s*[:\#]?\s*",
+                r"|\b{label}(?:\s+sent)?(?P<i2>{incl})?\s*:\s*)",
+                r"(?P<n>\d{{1,3}})\b(?P<more>\s*(?:/|of|[-–])\s*\d|[ \t]+\d)?(?P<i3>{incl})?",
             ),
-            incl = r"\s*\(?(?:including|incl\.?|with|not\s+including|excluding|excl\.?|plus)\s+(?:the\s+)?cover(?:\s+(?:sheet|page))?\)?"
+            label = r"(?:pages|pgs\.?|page\(s\))",
+            incl = r"\s*\(?(?:including|incl\.?|with|w/|not\s+including|excluding|excl\.?|plus|\+)\s*(?:the\s+|this\s+)?(?:cover|page)(?:\s+(?:sheet|page))?\)?"
         ))
         .expect("page count"),
         // A clock time, whole: "10:42", "09:14:05", "10:42AM" (not the "1:16" of a titer 1:160).
@@ -132,29 +139,31 @@ pub fn transmission_lines(text: &str) -> Vec<FaxLine> {
     out
 }
 
-/// How many lines from the top a cover sheet's title and page count are looked for.
-const COVER_LINES: usize = 40;
+/// How many lines from the top a cover sheet's title, addressing and page count are looked for:
+/// a cover sheet's own, not the next page's.
+const COVER_LINES: usize = 25;
 
 /// The number of pages a fax cover sheet at the start of `text` says were sent, the cover
-/// included ("Pages: 4 (including cover)" → 4; "3 pages not including cover" → 4): `None` unless
-/// the first lines name a cover or transmittal sheet and give one count.
+/// included ("Pages: 4 (including cover)" → 4; "Pages: 3 (not including cover)" → 4): `None`
+/// unless the first lines name a cover or transmittal sheet, address it ("To:" and "From:") and
+/// give one count.
 pub fn cover_sheet_pages(text: &str) -> Option<u32> {
     let end = crate::text::lines(text).nth(COVER_LINES).map_or(text.len(), |(s, _)| s);
     let top = &text[..end];
     let p = patterns();
-    if !p.cover.is_match(top) {
+    if !(p.cover.is_match(top) && p.to.is_match(top) && p.from.is_match(top)) {
         return None;
     }
     let counts: Vec<u32> = p
         .count
         .captures_iter(top)
-        // "Pages: 2 of 5" numbers a page; it does not count them.
-        .filter(|c| c.name("of").is_none())
+        // "Pages: 2 of 5" numbers a page, "Pages: 12-15" gives a range: neither counts them.
+        .filter(|c| c.name("more").is_none())
         .filter_map(|c| {
             let n: u32 = c["n"].parse().ok().filter(|n| (1..=500).contains(n))?;
             let incl = ["i1", "i2", "i3"].iter().find_map(|g| c.name(g)).map(|m| m.as_str().to_lowercase());
             let incl = incl.unwrap_or_default();
-            let without_cover = ["not", "exclud", "excl", "plus"].iter().any(|w| incl.contains(w));
+            let without_cover = ["not", "exclud", "excl", "plus", "+"].iter().any(|w| incl.contains(w));
             Some(if without_cover { n + 1 } else { n })
         })
         .collect();
@@ -274,9 +283,20 @@ mod tests {
         assert_eq!(cover_sheet_pages(&cover("Total pages 6")), Some(6));
         assert_eq!(cover_sheet_pages(&cover("Date: 12/03/2026     Pages: 4     Urgent [X]")), Some(4));
         let titled = "FACSIMILE\nTO: Riverside Cardiology\nPAGES: 3\nPatient: see attached";
+        assert_eq!(cover_sheet_pages(titled), None, "no sender: not addressed as a cover sheet");
+        let titled = "FACSIMILE\nTO: Riverside Cardiology\nFROM: Lakeside FM\nPAGES: 3\nPatient: see attached";
         assert_eq!(cover_sheet_pages(titled), Some(3));
-        // A form's empty "Fax:" label alone on its line is no title.
-        assert_eq!(cover_sheet_pages("Phone:\nFax:\nPages: 3\nHistory"), None);
+        assert_eq!(cover_sheet_pages(&cover("Pages: 3 (excluding this page)")), Some(4));
+        assert_eq!(cover_sheet_pages(&cover("Pgs: 2 + cover")), Some(3));
+        assert_eq!(cover_sheet_pages(&cover("Page(s): 3")), Some(3));
+        assert_eq!(cover_sheet_pages(&cover("Pages (w/ cover): 3")), Some(3));
+        assert_eq!(cover_sheet_pages(&cover("Pages: 12-15")), None, "a range of pages");
+        assert_eq!(cover_sheet_pages(&cover("Pages: 3 4")), None, "OCR noise: not known");
+        // A form's empty "Fax:" label alone on its line, a letterhead's label column, and a cover
+        // sheet named in passing are no cover sheet.
+        assert_eq!(cover_sheet_pages("Phone:\nFax:\nTo: A\nFrom: B\nPages: 3\nHistory"), None);
+        assert_eq!(cover_sheet_pages("Phone\nFax #\n(541) 555-0199\nPages: 3"), None);
+        assert_eq!(cover_sheet_pages("Insurance cover sheet on file.\nTotal pages: 4\nAssessment: asthma"), None);
         // No cover sheet: a letterhead's fax number and a page count are not one.
         let letter = "Lakeside Family Medicine\nPhone (541) 555-0110  Fax (541) 555-0199\nPages: 3\nDear Dr. Lee,";
         assert_eq!(cover_sheet_pages(letter), None);
@@ -285,7 +305,7 @@ mod tests {
         assert_eq!(cover_sheet_pages(&cover("Pages: ____")), None);
         assert_eq!(cover_sheet_pages(&cover("Pages: 4\nTotal pages: 5")), None);
         // Far down a long document, a "cover page" is not this document's cover sheet.
-        let long = format!("{}Cover sheet\nPages: 3", "Progress note line.\n".repeat(50));
+        let long = format!("{}Fax cover sheet\nTo: A\nFrom: B\nPages: 3", "Progress note line.\n".repeat(30));
         assert_eq!(cover_sheet_pages(&long), None);
     }
 }

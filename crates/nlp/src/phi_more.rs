@@ -200,7 +200,7 @@ fn patterns() -> &'static Patterns {
             short_year: re(r"(?i)\b(?:in|since|from|until|till|of|circa|around)[ \t]+('\d{2})\b"),
             short_phone: re(r"(?i)\b(?:phone|tel|telephone|call|pager|beeper|page|ext|extension|cell|fax)\b[^\n\d]{0,12}((?:\d{3}-\d{4}|x\d{3,5}|x\d-\d{4}))\b"),
             // A second number after a phone: "x4567 or 555-1234", "(617) 555-0100, 555-0101".
-            phone_or: re(r"(?i)(\d{4}|x\d{3,5})[ \t]*(?:,|/|or|and)[ \t]*((?:\(\d{3}\)[ \t]?)?\d{3}[ \t.-]\d{4}|x\d{3,5})\b"),
+            phone_or: re(r"(?i)(\d{4}|x\d{3,5})[ \t]*(?:,|;|or|and)[ \t]*(?:at[ \t]+)?((?:\(\d{3}\)[ \t]?|\d{3}[.-])?[2-9]\d{2}[.-]\d{4}|x\d{3,5})\b"),
             // A pager or an extension is a number of four or five digits after its word.
             pager: re(r"(?i)\b(?:pager|beeper|pgr|page|ext|extension)\b\.?[ \t]*(?:#|no\.?|number)?[ \t:]*#?(\d{4,5}|\d-\d{4})\b"),
             // A record, unit, job or account number after the word that names it, with no colon
@@ -548,12 +548,21 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
         }
     }
     // The second of two numbers only when the first is a phone already found (not the first of
-    // two ranges: "500-1000 or 250-5000 units").
-    for c in p.phone_or.captures_iter(text) {
+    // two ranges: "500-1000 or 250-5000 units"), shaped as a phone (its exchange starts 2-9) and
+    // followed by no unit; again from each one found ("555-0100, 555-0101, 555-0102").
+    let mut from = 0;
+    while let Some(c) = p.phone_or.captures_at(text, from) {
         let (first, second) = (c.get(1).expect("group"), c.get(2).expect("group"));
+        from = first.end();
         let after_phone =
             out.iter().any(|e| e.subtype == Some(Subtype::Phone) && e.end == first.end() && e.start < first.end());
-        if after_phone {
+        let rest = text[second.end()..].trim_start_matches([' ', '\t']);
+        let word: String = rest.chars().take_while(|c| c.is_alphabetic()).collect::<String>().to_lowercase();
+        let counted = ["day", "days", "hour", "hours", "hr", "hrs", "week", "weeks", "min", "times", "cells"];
+        let unit = rest.starts_with(['%', '/', '-'])
+            || crate::units::dose(&word).is_some()
+            || counted.contains(&word.as_str());
+        if after_phone && !unit {
             add(out, Subtype::Phone, second.start(), second.end());
         }
     }
@@ -675,6 +684,11 @@ mod tests {
         assert_eq!(phones("Home (617) 555-0100, 555-0101"), ["(617) 555-0100", "555-0101"]);
         assert!(phones("Give 500-1000 or 250-5000 units").is_empty());
         assert!(phones("Platelets 150-4500 / 200-4500").is_empty());
+        assert_eq!(phones("Call pharmacy x4567 or 100-1000 units/hr"), ["x4567"], "no exchange starts 1");
+        assert_eq!(phones("Call pharmacy x4567 or 300-1000 units/hr"), ["x4567"], "a unit follows");
+        assert_eq!(phones("Tel (617) 555-0100 / 250-4500"), ["(617) 555-0100"]);
+        assert_eq!(phones("Home 555-867-5309, 555-0101, 555-0102"), ["555-867-5309", "555-0101", "555-0102"]);
+        assert_eq!(phones("Call x4567 or at 555-0101."), ["x4567", "555-0101"]);
     }
 
     #[test]
