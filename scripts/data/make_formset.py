@@ -463,10 +463,27 @@ def referral(rng, path):
             "Sincerely,", f"Dr. {person(rng)['given']} {person(rng)['family']}"]
     for i, line in enumerate(body):
         pg.text(60, 400 + i * 55, line)
+    # Half carry a fax service's confidentiality footer, which names conditions nobody has (drawn
+    # from the file's name, so the other documents' draws stay as they were).
+    own = random.Random(os.path.basename(path))
+    if own.random() < 0.5:
+        notice = own.choice([
+            ["CONFIDENTIALITY NOTICE: This facsimile may contain information relating to HIV, substance",
+             "abuse or mental health treatment that is privileged and confidential. If you have received",
+             "this fax in error, please notify the sender and destroy all copies."],
+            ["The information in this transmission is intended only for the recipient named above and may",
+             "include records of alcohol or drug abuse treatment protected by 42 CFR Part 2. Unauthorized",
+             "disclosure is prohibited."],
+        ])
+        for i, line in enumerate(notice):
+            pg.text(60, 2900 + i * 34, line, pg.small)
     pg.scan(path)
     conds = [{"text": w, "assertion": "present", "codes": [c], "synonyms": [w.split(",")[0].lower()]} for w, c in dx]
     conds += [{"text": "fever", "assertion": "absent"}, {"text": "shortness of breath", "assertion": "absent", "synonyms": ["dyspnea"]}]
-    return gold("faxed referral letter", patient=pid(p, gender=False), conditions=conds, must_not=[PHONE_TRAPS])
+    notice_trap = {"why": "a confidentiality notice names conditions nobody has",
+                   "text": ["hiv", "substance abuse", "mental health", "alcohol", "drug abuse"]}
+    return gold("faxed referral letter", patient=pid(p, gender=False), conditions=conds,
+                must_not=[PHONE_TRAPS, notice_trap])
 
 
 def nonclinical(rng, path):

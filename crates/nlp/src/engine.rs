@@ -452,11 +452,12 @@ impl NlpEngine for Builtin {
     /// patient is the first passage's that names one (a long text is read in order: the one a
     /// record is about comes first), never parts of several.
     ///
-    /// A fax machine's transmission lines ([`super::fax`]) are read for PHI only: the rest of the
-    /// reading sees them blanked.
+    /// A fax machine's transmission lines ([`super::fax`]) and legal notices ([`super::notice`])
+    /// are read for PHI only: the rest of the reading sees them blanked.
     fn analyze(&self, original: &str) -> NlpOutput {
         let fax_lines = super::fax::transmission_lines(original);
-        let blanked = super::fax::blank(original, &fax_lines);
+        let notices = super::notice::spans(original);
+        let blanked = super::notice::blank(&super::fax::blank(original, &fax_lines), &notices);
         let text = blanked.as_str();
         let secs = sections(text);
         let newborn = super::family::newborn_note(text);
@@ -484,6 +485,7 @@ impl NlpEngine for Builtin {
         }
         let demographics = demographics.unwrap_or_default();
         phi_entities.extend(super::fax::phi(original, &fax_lines));
+        phi_entities.extend(super::notice::phi(original, &notices));
         document.fax = super::fax::facts(&fax_lines, super::fax::cover_sheet_pages(original));
         super::social::one_status_per_habit(&mut entities);
         super::confidence::score(&mut entities);

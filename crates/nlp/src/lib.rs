@@ -27,6 +27,7 @@ pub mod gates;
 pub mod lexicon;
 pub mod measure;
 pub mod meds;
+pub mod notice;
 pub mod passages;
 pub mod phi;
 pub mod phi_more;
