@@ -185,6 +185,8 @@ def treatments(img: Image.Image, rng: random.Random) -> dict[str, Image.Image]:
         "rotated 90": img.rotate(90, expand=True, fillcolor=255),
         "rotated 180": img.rotate(180, fillcolor=255),
         "skewed 3 degrees": img.rotate(3, expand=True, fillcolor=255, resample=Image.BICUBIC),
+        "skewed 6 degrees": img.rotate(-6, expand=True, fillcolor=255, resample=Image.BICUBIC),
+        "skewed 10 degrees": img.rotate(10, expand=True, fillcolor=255, resample=Image.BICUBIC),
         "scribbles": scribbles(img, rng),
         "ink stains": ink_stains(img, rng),
         "scribbles + ink stains": ink_stains(scribbles(img, rng), rng),

@@ -155,6 +155,9 @@ fn read_prepared(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<(Vec
         prepared.push("evened".to_string());
     }
     let page = evened.as_ref().unwrap_or(page);
+    let deskewed = cleanup::deskewed(page);
+    let before = page;
+    let page = deskewed.as_ref().map(|(r, _)| r).unwrap_or(page);
     let read = |turn: u16| -> Result<(Vec<Line>, Option<Raster>), OcrError> {
         let turned = (turn != 0).then(|| cleanup::turned(page, turn));
         Ok((recognise(turned.as_ref().unwrap_or(page), settings)?, turned))
@@ -172,6 +175,18 @@ fn read_prepared(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<(Vec
         if sure_words(&again) > sure_words(&lines) {
             (lines, turned, turn) = (again, again_turned, other);
         }
+    }
+    if let Some((_, degrees)) = &deskewed {
+        // Straightened by the ink's lines, which may be a crooked card's on a straight page: the
+        // page as it came is read too, and the better reading kept.
+        let as_it_came = recognise(before, settings)?;
+        if sure_words(&as_it_came) >= sure_words(&lines) {
+            let marks = crate::checkbox::find(before, &as_it_came);
+            let mut lines = as_it_came;
+            crate::checkbox::merge(&mut lines, &marks);
+            return Ok((lines, prepared));
+        }
+        prepared.push(format!("deskewed {degrees:.1}"));
     }
     if turn != 0 {
         prepared.push(format!("rotated {turn}"));

@@ -1,5 +1,5 @@
 //! Bad scans through the embedded engine (real Tesseract): the medication list sample turned a
-//! quarter, upside down, covered in salt-and-pepper noise, printed faint under a shadow, and
+//! quarter, upside down, fed crooked, covered in salt-and-pepper noise, printed faint under a shadow, and
 //! photographed at an angle on a dark desk reads as the clean page does, and each page says what was done to it. `make noise-suite` measures the same over many pages.
 
 use paperchart_model::file::Limits;
@@ -47,6 +47,18 @@ fn a_clean_page_is_read_as_it_is() {
 fn a_page_turned_a_quarter_or_upside_down_is_turned_back() {
     assert_reads(&image::imageops::rotate90(&page()), "rotated");
     assert_reads(&image::imageops::rotate180(&page()), "rotated 180");
+}
+
+#[test]
+fn a_page_fed_crooked_is_straightened() {
+    use imageproc::geometric_transformations::{rotate_about_center, Interpolation};
+    // Ten degrees counter-clockwise (rotate_about_center turns clockwise), on a canvas that keeps
+    // the corners; the sample, a photo, lies at 2.2 degrees already (below what is straightened).
+    let clean = page();
+    let mut canvas = image::GrayImage::from_pixel(clean.width() + 800, clean.height() + 800, image::Luma([255]));
+    image::imageops::overlay(&mut canvas, &clean, 400, 400);
+    let crooked = rotate_about_center(&canvas, -10f32.to_radians(), Interpolation::Bilinear, image::Luma([255]));
+    assert_reads(&crooked, "deskewed 12");
 }
 
 #[test]
