@@ -38,21 +38,18 @@ impl ObjectSource for LocalFiles {
             };
             return Err(SourceError::NotADocument { key: key.to_string(), detail });
         }
+        // Checked from the size first, then again from what was read (it may have grown since).
+        let too_large = |bytes: u64| SourceError::TooLarge { key: key.to_string(), bytes, limit: self.max_bytes };
         if meta.len() > self.max_bytes {
-            return Err(SourceError::TooLarge { key: key.to_string(), bytes: meta.len(), limit: self.max_bytes });
+            return Err(too_large(meta.len()));
         }
         let abs = std::path::absolute(&path).unwrap_or(path.clone());
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| key.to_string());
         let uri = file_uri(&abs);
         if meta.len() < MAP_FROM_BYTES {
             let bytes = tokio::fs::read(&path).await.map_err(|e| io_error(key, e))?;
-            // It may have grown since its size was read.
             if bytes.len() as u64 > self.max_bytes {
-                return Err(SourceError::TooLarge {
-                    key: key.to_string(),
-                    bytes: bytes.len() as u64,
-                    limit: self.max_bytes,
-                });
+                return Err(too_large(bytes.len() as u64));
             }
             return Ok(SourceObject::from_bytes(uri, name, bytes, modified_since(&path).await));
         }
@@ -63,7 +60,7 @@ impl ObjectSource for LocalFiles {
             .map_err(|e| SourceError::Unavailable { key: key.to_string(), detail: e.to_string() })?
             .map_err(|e| io_error(key, e))?;
         if digests.size() > self.max_bytes {
-            return Err(SourceError::TooLarge { key: key.to_string(), bytes: digests.size(), limit: self.max_bytes });
+            return Err(too_large(digests.size()));
         }
         Ok(digests.object(uri, name, bytes, modified_since(&path).await))
     }

@@ -485,7 +485,7 @@ impl NlpEngine for Builtin {
         }
         let demographics = demographics.unwrap_or_default();
         phi_entities.extend(super::fax::phi(original, &fax_lines));
-        phi_entities.extend(super::notice::phi(original, &notices));
+        phi_entities.extend(notices.iter().flat_map(|&span| phi::extract_at(original, span)));
         document.fax = super::fax::facts(&fax_lines, super::fax::cover_sheet_pages(original));
         super::social::one_status_per_habit(&mut entities);
         super::confidence::score(&mut entities);

@@ -190,18 +190,14 @@ pub fn facts(lines: &[FaxLine], cover_pages: Option<u32>) -> Option<FaxFacts> {
 pub fn phi(text: &str, lines: &[FaxLine]) -> Vec<Entity> {
     let mut out = Vec::new();
     for l in lines {
-        let line = &text[l.start..l.end];
-        let (mut found, _, _) = crate::phi::extract(line);
-        for m in patterns().number.find_iter(line) {
-            if !found.iter().any(|e| e.start < m.end() && m.start() < e.end) {
-                found.push(crate::phi::entity(Subtype::Phone, m.start(), m.end(), line, None));
+        let mut found = crate::phi::extract_at(text, (l.start, l.end));
+        for m in patterns().number.find_iter(&text[l.start..l.end]) {
+            let (start, end) = (l.start + m.start(), l.start + m.end());
+            if !found.iter().any(|e| e.start < end && start < e.end) {
+                found.push(crate::phi::entity(Subtype::Phone, start, end, text, None));
             }
         }
-        out.extend(found.into_iter().map(|mut e| {
-            e.start += l.start;
-            e.end += l.start;
-            e
-        }));
+        out.extend(found);
     }
     out
 }

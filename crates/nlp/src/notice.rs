@@ -11,7 +11,6 @@
 
 use std::sync::OnceLock;
 
-use paperchart_model::findings::Entity;
 use regex::Regex;
 
 struct Patterns {
@@ -68,33 +67,17 @@ pub fn spans(text: &str) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// The PHI of the notice sentences, in `text`'s offsets (what [`crate::phi::extract`] finds in
-/// each: a notice may give a sender's name or number).
-pub fn phi(text: &str, spans: &[(usize, usize)]) -> Vec<Entity> {
-    let mut out = Vec::new();
-    for &(s, e) in spans {
-        let (found, _, _) = crate::phi::extract(&text[s..e]);
-        out.extend(found.into_iter().map(|mut x| {
-            x.start += s;
-            x.end += s;
-            x
-        }));
-    }
-    out
-}
-
-/// `text` with `spans` blanked: spaces for every byte but line breaks.
+/// `text` with `spans` blanked ([`crate::engine::mask`]) line by line, so their line breaks stay.
 pub fn blank(text: &str, spans: &[(usize, usize)]) -> String {
-    let mut bytes = text.as_bytes().to_vec();
-    for &(s, e) in spans {
-        for b in &mut bytes[s..e] {
-            if *b != b'\n' {
-                *b = b' ';
-            }
-        }
-    }
-    // Whole sentences are blanked byte by byte: no UTF-8 sequence is left cut.
-    String::from_utf8(bytes).unwrap_or_else(|_| text.to_string())
+    let pieces = spans.iter().flat_map(|&(start, end)| {
+        let mut at = start;
+        text[start..end].split('\n').map(move |line| {
+            let piece = (at, at + line.len());
+            at += line.len() + 1;
+            piece
+        })
+    });
+    crate::engine::mask(text, pieces, b' ')
 }
 
 #[cfg(test)]

@@ -705,6 +705,20 @@ fn is_patient_account(text: &str, at: usize) -> bool {
     matches!(last, "patient" | "patient's" | "patients" | "pt")
 }
 
+/// The PHI [`extract`] finds in `text[start..end]` read alone (a fax line, a legal notice), in
+/// `text`'s offsets.
+pub fn extract_at(text: &str, (start, end): (usize, usize)) -> Vec<Entity> {
+    let (found, _, _) = extract(&text[start..end]);
+    found
+        .into_iter()
+        .map(|mut e| {
+            e.start += start;
+            e.end += start;
+            e
+        })
+        .collect()
+}
+
 pub fn extract(text: &str) -> (Vec<Entity>, Demographics, DocumentFacts) {
     let p = patterns();
     let mut out: Vec<Entity> = Vec::new();

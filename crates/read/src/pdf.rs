@@ -51,12 +51,12 @@ impl PdfFile {
                 return Err(DecodeError::corrupt("PDF", "no readable cross-reference table or page tree"))
             }
         };
-        let options = || lopdf::LoadOptions {
+        let options = lopdf::LoadOptions {
             filter: Some(drop_image_data),
             max_decompressed_size: Some(limits.max_content_bytes as usize),
             ..Default::default()
         };
-        let text = text_document(&bytes, &options);
+        let text = text_document(&bytes, options);
         bytes.release();
         let mut text = text.map_err(|e| match e {
             lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword => DecodeError::Encrypted,
@@ -190,18 +190,18 @@ fn drop_image_data(id: (u32, u16), object: &mut Object) -> Option<((u32, u16), O
 /// The file as lopdf reads it, for its text layer. A file read in place (mapped) is read through
 /// a copy without its images' data ([`without_images`]) when it has enough of them, and as it
 /// is should lopdf refuse the copy.
-fn text_document(bytes: &Bytes, options: &dyn Fn() -> lopdf::LoadOptions) -> lopdf::Result<LoDocument> {
+fn text_document(bytes: &Bytes, options: lopdf::LoadOptions) -> lopdf::Result<LoDocument> {
     if bytes.is_mapped() {
         // A parser of its own: scanning every object may repair or cache what the renderer
         // would not have needed.
         let copy = hayro::hayro_syntax::Pdf::new(Arc::new(bytes.clone())).ok().and_then(|scan| without_images(&scan));
         if let Some(copy) = copy {
-            if let Ok(document) = LoDocument::load_mem_with_options(&copy, options()) {
+            if let Ok(document) = LoDocument::load_mem_with_options(&copy, options.clone()) {
                 return Ok(document);
             }
         }
     }
-    LoDocument::load_mem_with_options(bytes, options())
+    LoDocument::load_mem_with_options(bytes, options)
 }
 
 /// Image streams larger than this in all are left out of the copy lopdf reads.

@@ -176,22 +176,21 @@ fn read_prepared(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<(Vec
             (lines, turned, turn) = (again, again_turned, other);
         }
     }
+    let mut read_from = turned.as_ref().unwrap_or(page);
     if let Some((_, degrees)) = &deskewed {
         // Straightened by the ink's lines, which may be a crooked card's on a straight page: the
         // page as it came is read too, and the better reading kept.
         let as_it_came = recognise(before, settings)?;
         if sure_words(&as_it_came) >= sure_words(&lines) {
-            let marks = crate::checkbox::find(before, &as_it_came);
-            let mut lines = as_it_came;
-            crate::checkbox::merge(&mut lines, &marks);
-            return Ok((lines, prepared));
+            (lines, read_from, turn) = (as_it_came, before, 0);
+        } else {
+            prepared.push(format!("deskewed {degrees:.1}"));
         }
-        prepared.push(format!("deskewed {degrees:.1}"));
     }
     if turn != 0 {
         prepared.push(format!("rotated {turn}"));
     }
-    let marks = crate::checkbox::find(turned.as_ref().unwrap_or(page), &lines);
+    let marks = crate::checkbox::find(read_from, &lines);
     crate::checkbox::merge(&mut lines, &marks);
     Ok((lines, prepared))
 }
