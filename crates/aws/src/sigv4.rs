@@ -11,9 +11,17 @@ pub fn healthlake_region(url: &str) -> Option<String> {
     (parts.next()? == "healthlake").then(|| parts.next().map(str::to_string)).flatten()
 }
 
+/// Credentials are fetched again this long before they expire.
+const REFRESH_BEFORE: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// AWS SigV4 signing of each request (HealthLake's data plane).
+///
+/// The SDK's clients cache credentials in their identity cache; a provider called directly does
+/// not (on ECS every call is an HTTP request to the task's credentials endpoint), so the signer
+/// keeps the credentials it was given until five minutes before they expire.
 pub struct SigV4 {
-    pub credentials: aws_credential_types::provider::SharedCredentialsProvider,
+    credentials: aws_credential_types::provider::SharedCredentialsProvider,
+    cached: tokio::sync::Mutex<Option<aws_credential_types::Credentials>>,
     pub region: String,
     pub service: String,
 }
@@ -27,7 +35,35 @@ impl SigV4 {
         let region = healthlake_region(url)
             .or_else(|| sdk.region().map(|r| r.to_string()))
             .ok_or("no AWS region for SigV4 (set aws.region)")?;
-        Ok(SigV4 { credentials, region, service: service.to_string() })
+        Ok(SigV4::new(credentials, region, service))
+    }
+
+    pub fn new(
+        credentials: aws_credential_types::provider::SharedCredentialsProvider,
+        region: impl Into<String>,
+        service: impl Into<String>,
+    ) -> SigV4 {
+        SigV4 { credentials, cached: Default::default(), region: region.into(), service: service.into() }
+    }
+
+    /// The cached credentials, fetched again when missing or about to expire. One fetch at a
+    /// time: requests signed meanwhile wait for it rather than each starting their own.
+    async fn credentials(&self) -> Result<aws_credential_types::Credentials, SinkError> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let mut cached = self.cached.lock().await;
+        let fresh = |c: &aws_credential_types::Credentials| {
+            c.expiry().is_none_or(|at| at > std::time::SystemTime::now() + REFRESH_BEFORE)
+        };
+        if let Some(c) = cached.as_ref().filter(|c| fresh(c)) {
+            return Ok(c.clone());
+        }
+        let c = self.credentials.provide_credentials().await.map_err(|e| SinkError::Transient {
+            status: None,
+            detail: format!("AWS credentials: {e}"),
+            retry_after: None,
+        })?;
+        *cached = Some(c.clone());
+        Ok(c)
     }
 }
 
@@ -41,18 +77,12 @@ impl RequestSigner for SigV4 {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Vec<(String, String)>, SinkError> {
-        use aws_credential_types::provider::ProvideCredentials;
         use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
         let fail = |what: &str, e: &dyn std::fmt::Display| SinkError::Rejected {
             status: 0,
             detail: format!("SigV4 {what}: {e}"),
         };
-        let creds = self.credentials.provide_credentials().await.map_err(|e| SinkError::Transient {
-            status: None,
-            detail: format!("AWS credentials: {e}"),
-            retry_after: None,
-        })?;
-        let identity = creds.into();
+        let identity = self.credentials().await?.into();
         let params = aws_sigv4::sign::v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
@@ -77,17 +107,17 @@ mod tests {
 
     #[tokio::test]
     async fn sigv4_headers_name_the_service_and_region() {
-        let signer = SigV4 {
-            credentials: SharedCredentialsProvider::new(Credentials::new(
+        let signer = SigV4::new(
+            SharedCredentialsProvider::new(Credentials::new(
                 "AKIDEXAMPLE",
                 "secret",
                 Some("session".into()),
                 None,
                 "test",
             )),
-            region: "us-east-1".into(),
-            service: "healthlake".into(),
-        };
+            "us-east-1",
+            "healthlake",
+        );
         let headers = signer
             .sign(
                 "POST",
@@ -115,5 +145,56 @@ mod tests {
             Some("eu-west-2")
         );
         assert_eq!(healthlake_region("http://127.0.0.1:8080/fhir"), None);
+    }
+
+    /// A provider that counts its calls and hands out credentials expiring `lifetime` from now.
+    #[derive(Debug)]
+    struct Counting {
+        calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        lifetime: std::time::Duration,
+    }
+
+    impl aws_credential_types::provider::ProvideCredentials for Counting {
+        fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let expiry = std::time::SystemTime::now() + self.lifetime;
+            aws_credential_types::provider::future::ProvideCredentials::ready(Ok(Credentials::new(
+                format!("AKID{n}"),
+                "secret",
+                None,
+                Some(expiry),
+                "counting",
+            )))
+        }
+    }
+
+    async fn fetches_for_three_requests(lifetime: std::time::Duration) -> (usize, String) {
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let signer = SigV4::new(
+            SharedCredentialsProvider::new(Counting { calls: calls.clone(), lifetime }),
+            "us-east-1",
+            "healthlake",
+        );
+        let mut auth = String::new();
+        for _ in 0..3 {
+            let headers = signer.sign("GET", "https://healthlake.us-east-1.amazonaws.com/x", &[], b"").await.unwrap();
+            auth = headers.into_iter().find(|(k, _)| k == "authorization").unwrap().1;
+        }
+        (calls.load(std::sync::atomic::Ordering::SeqCst), auth)
+    }
+
+    #[tokio::test]
+    async fn credentials_are_fetched_once_while_they_last_and_again_before_they_expire() {
+        // An hour's credentials (an ECS task role's): one fetch for three requests.
+        let (fetches, auth) = fetches_for_three_requests(std::time::Duration::from_secs(3600)).await;
+        assert_eq!(fetches, 1);
+        assert!(auth.contains("Credential=AKID0/"), "{auth}");
+        // Credentials within five minutes of expiring are fetched again for each request.
+        let (fetches, auth) = fetches_for_three_requests(std::time::Duration::from_secs(60)).await;
+        assert_eq!(fetches, 3);
+        assert!(auth.contains("Credential=AKID2/"), "{auth}");
     }
 }
