@@ -631,7 +631,8 @@ impl Builtin {
                 // An external cause ("accident", "shot") says how an injury happened, not what the
                 // patient has: never a condition from a word.
                 let icd = concept.codes.iter().filter(|c| c.system == super::SYSTEM_ICD10CM).map(|c| c.code.as_str());
-                (!gates::external_cause_only(icd))
+                // "Influenza vaccine", "tetanus shot": what the patient was protected against.
+                (!gates::external_cause_only(icd) && !gates::vaccine_follows(text, end))
                     .then(|| self.new_entity(EntityType::Condition, None, text, start, end, concept.codes.clone()))
             } else if let Some(c) = has(ConceptKind::Procedure) {
                 let concept = &self.term.concepts[c.concept as usize];

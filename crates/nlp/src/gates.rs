@@ -91,6 +91,18 @@ pub fn describing_compound_follows(text: &str, end: usize) -> bool {
     .is_match(&text[end..])
 }
 
+/// Is a disease's name the first half of a vaccine's ("Influenza vaccine given", "hepatitis B
+/// vaccination", "pneumococcal immunization", "tetanus shot", "COVID-19 booster")? It names what
+/// the patient was protected against, not what the patient has.
+pub fn vaccine_follows(text: &str, end: usize) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)^(?:[ \-]+(?:[ab]|type\s+b|conjugate|polysaccharide|toxoid|\(?hib\)?|[0-9]{1,2}-?valent)){0,3}[ \-]+(?:vaccin\w*|immuni[sz]ation\w*|immuni[sz]ed|inoculat\w*|shots?|boosters?|jabs?|toxoid)\b")
+            .expect("vaccine")
+    })
+    .is_match(&text[end..])
+}
+
 /// Is this value shaped as a phone number ("555-0124", "(858) 555-0100", "858.555.0100")?
 pub fn phone_shaped(value: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -291,6 +303,20 @@ pub fn in_institution_name(text: &str, start: usize, end: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_disease_named_for_its_vaccine_is_no_condition() {
+        let follows = |text: &str, finding: &str| vaccine_follows(text, text.find(finding).unwrap() + finding.len());
+        assert!(follows("Influenza vaccine given today.", "Influenza"));
+        assert!(follows("Received hepatitis B vaccination.", "hepatitis"));
+        assert!(follows("pneumococcal immunization up to date", "pneumococcal"));
+        assert!(follows("tetanus shot in 2019", "tetanus"));
+        assert!(follows("COVID-19 booster x2", "COVID-19"));
+        assert!(follows("Haemophilus influenzae type b conjugate vaccine", "Haemophilus influenzae"));
+        assert!(!follows("Influenza A positive; vaccine declined.", "Influenza A"));
+        assert!(!follows("Influenza with high fever.", "Influenza"));
+        assert!(!follows("hepatitis B shortly after", "hepatitis B"));
+    }
 
     #[test]
     fn a_drug_screens_results_are_no_medications() {

@@ -111,19 +111,77 @@ impl CharIndex {
 /// short line (a heading, a list entry, a form field), after a sentence's end, before a blank
 /// line, a bullet, a number or a `Key:` field. Otherwise the text merely wraps — as OCR lines of
 /// a paragraph do — and a phrase may run across it.
+///
+/// A line left in the middle of a phrase wraps whatever its length (narrow columns and faxes wrap
+/// short): one that ends on a comma or on a word that cannot end a phrase ("fever, chills or",
+/// "history of"), prose that goes on in small letters on the next line ("revealed no organized" /
+/// "hematoma"), or a next line that starts with a joining word ("or vomiting").
 pub fn line_break_separates(text: &str, i: usize) -> bool {
     let line_start = text[..i].rfind('\n').map_or(0, |p| p + 1);
     let prev = text[line_start..i].trim_end();
     let next_line = text[i + 1..].split('\n').next().unwrap_or("").trim_start();
-    prev.len() <= 45
-        || prev.ends_with(['.', ':', ';', '!', '?', ','])
-        || next_line.is_empty()
+    let structured = next_line.is_empty()
         || next_line.starts_with(['-', '*', '•', '·'])
         || next_line.chars().next().is_some_and(|c| c.is_ascii_digit())
         || next_line
             .split_once(':')
-            .is_some_and(|(k, _)| k.len() < 30 && k.chars().next().is_some_and(char::is_uppercase))
+            .is_some_and(|(k, _)| k.len() < 30 && k.chars().next().is_some_and(char::is_uppercase));
+    if structured {
+        return true;
+    }
+    let next_starts = |lower: bool| {
+        next_line.chars().next().is_some_and(|c| if lower { c.is_lowercase() } else { c.is_alphabetic() })
+    };
+    let last_word = prev.rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+    let first_word = next_line.split(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+    let dangling = !last_word.is_empty() && DANGLING.iter().any(|w| last_word.eq_ignore_ascii_case(w));
+    let joined = JOINING.contains(&first_word);
+    // Prose: four words or more, no figures (a list's doses), ending in a small letter.
+    let prose = prev.split_whitespace().count() >= 4
+        && !prev.contains(|c: char| c.is_ascii_digit())
+        && prev.ends_with(char::is_lowercase);
+    if ((dangling || prev.ends_with(',')) && next_starts(false))
+        || (prose && next_starts(true))
+        || (joined && !prev.ends_with(['.', ':', ';', '!', '?']))
+    {
+        return false;
+    }
+    prev.len() <= 45 || prev.ends_with(['.', ':', ';', '!', '?', ','])
 }
+
+/// Words a phrase does not end on: a line ending with one is wrapped.
+const DANGLING: &[&str] = &[
+    "or",
+    "and",
+    "nor",
+    "but",
+    "of",
+    "with",
+    "without",
+    "to",
+    "for",
+    "from",
+    "in",
+    "on",
+    "at",
+    "by",
+    "the",
+    "a",
+    "an",
+    "no",
+    "not",
+    "denies",
+    "denied",
+    "including",
+    "than",
+    "any",
+    "his",
+    "her",
+    "their",
+];
+
+/// Words (in small letters) a line does not start with unless it goes on from the line above.
+const JOINING: &[&str] = &["or", "and", "nor", "but", "with", "without", "including"];
 
 /// Byte ranges of the lines of `s` (without their line break).
 pub fn lines(s: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
@@ -218,6 +276,26 @@ mod tests {
         assert_eq!(parse_date("02/30/2020"), None);
         assert_eq!(parse_date("13/01/2020"), None);
         assert_eq!(parse_date("hello"), None);
+    }
+
+    #[test]
+    fn a_line_left_in_the_middle_of_a_phrase_wraps_however_short() {
+        let separates = |text: &str| line_break_separates(text, text.find('\n').unwrap());
+        assert!(!separates("Denies fever,\ncough or shortness of breath."));
+        assert!(!separates("No chest pain, nausea or\nvomiting."));
+        assert!(!separates("History of\nHypertension."));
+        assert!(!separates("Patient denies chest pain\nor shortness of breath."));
+        assert!(!separates("The extremities have no cyanosis,\nClubbing, or edema."));
+        assert!(!separates("scan revealed no pseudoaneurysms or organized\nhematoma."));
+        // Lists, fields and sentences' ends still separate.
+        assert!(separates("Denies smoking\nHypertension"));
+        assert!(separates("metformin 500 mg\nlisinopril 10 mg"));
+        assert!(separates("Allergies: none,\nMedications: aspirin"));
+        assert!(separates("stopped metformin 500 mg daily\nlisinopril 10 mg daily"));
+        assert!(separates("Fever: no\nCough: yes"));
+        assert!(separates("Denies fever.\nor so it seems"));
+        assert!(separates("Smoking: denies\n- alcohol"));
+        assert!(separates("Reviewed with the patient and\n\nPlan"));
     }
 
     #[test]
