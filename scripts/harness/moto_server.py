@@ -19,6 +19,10 @@ enough; what paperchart needs from it beyond that is patched here before the ser
   returns DocumentMetadata.Pages as the integer the SDK expects.
 - `--census FILE`: every request counted by service and action (S3 by method and key kind), written
   to FILE as JSON on SIGUSR1 and at exit; `make bench-fleet` divides it by documents.
+- `--keep-alive`: the same emulator served by waitress, which keeps HTTP/1.1 connections open as
+  AWS's endpoints do (werkzeug's server closes every connection, so a client would connect once
+  per request); `make bench-fleet` uses it, so a worker's CPU is not spent on the emulator's
+  connections.
 - Faults on request, for tests: a key containing `__throttleN__` makes the first N starts for it
   fail with ThrottlingException, `__limitN__` with LimitExceededException; `__badjob__` makes
   the job itself FAILED (BAD_DOCUMENT), as Textract does for documents it cannot read.
@@ -325,18 +329,36 @@ def write_census(path):
     os.replace(path + ".tmp", path)
 
 
+class KeptAliveServer:
+    """moto's WSGI application behind waitress, which keeps connections open between requests."""
+
+    def __init__(self, host, port):
+        import waitress
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        app = DomainDispatcherApplication(create_backend_app)
+        self.server = waitress.create_server(app, host=host, port=port, threads=8, channel_timeout=60)
+
+    def start(self):
+        threading.Thread(target=self.server.run, daemon=True).start()
+
+    def stop(self):
+        self.server.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=5000)
     ap.add_argument("--census", metavar="FILE", help="count requests by kind into FILE (JSON)")
+    ap.add_argument("--keep-alive", action="store_true", help="serve with waitress: connections kept open, as AWS does")
     a = ap.parse_args()
     if a.census:
         count_requests(a.census)
     patch_s3()
     patch_sqs()
     patch_textract()
-    server = ThreadedMotoServer(ip_address=a.host, port=a.port, verbose=False)
+    server = KeptAliveServer(a.host, a.port) if a.keep_alive else ThreadedMotoServer(ip_address=a.host, port=a.port, verbose=False)
     server.start()
     print(f"moto listening on http://{a.host}:{a.port}", flush=True)
     stop = threading.Event()

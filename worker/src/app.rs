@@ -72,10 +72,18 @@ async fn signer(_: &Config) -> anyhow::Result<Arc<dyn paperchart_core::sink::Req
     Err(needs_fleet("AWS SigV4 signing (sink.kind = \"healthlake\" or sink.sigv4)"))
 }
 
-/// The built-in NLP, its terminology loaded off the async threads.
+/// The built-in NLP, its terminology loaded and its patterns warmed off the async threads.
 pub async fn nlp(cfg: &Config) -> anyhow::Result<Arc<Builtin>> {
     let settings = cfg.nlp.clone();
-    Ok(Arc::new(tokio::task::spawn_blocking(move || Builtin::new(&settings)).await??))
+    let nlp = tokio::task::spawn_blocking(move || -> anyhow::Result<Builtin> {
+        let nlp = Builtin::new(&settings)?;
+        let started = std::time::Instant::now();
+        let findings = nlp.warm();
+        tracing::debug!(millis = started.elapsed().as_millis() as u64, findings, "nlp warmed");
+        Ok(nlp)
+    })
+    .await??;
+    Ok(Arc::new(nlp))
 }
 
 /// The run's surrogates when `fhir.deidentify` is on.
