@@ -211,6 +211,18 @@ impl Builtin {
         if text[hit.end..line_end].trim().is_empty() && line_end < text.len() {
             line_end = line_bounds(text, line_end + 1).1;
         }
+        // So does one wrapped inside ("warfarin 2.5" / "mg daily", "linezolid 600 mg" /
+        // "intravenously every 12 hours"): up to two more lines that go on in small letters or
+        // that the text reads as wrapped. The next drug still ends the order.
+        for _ in 0..2 {
+            let next = text.get(line_end + 1..).unwrap_or("").trim_start_matches(' ');
+            if line_end >= text.len()
+                || !(next.starts_with(char::is_lowercase) || !super::text::line_break_separates(text, line_end))
+            {
+                break;
+            }
+            line_end = line_bounds(text, line_end + 1).1;
+        }
         // A product named in full ("Acetaminophen 325 MG / Oxycodone Hydrochloride 10 MG Oral
         // Tablet") is one mention, whatever drug names it holds; its order follows the name.
         let full = self.full_product_name(text, hit, line_end);
@@ -1105,11 +1117,15 @@ fn route_of<'h>(
     let routes = || hits.iter().filter(|h| h.kind == ConceptKind::Route);
     let words_between = |from: usize, to: usize| -> Option<Vec<String>> {
         let gap = text.get(from..to)?;
+        // A line break between is no gap only where the text merely wraps ("oral" / "everolimus").
+        if gap.match_indices('\n').any(|(i, _)| super::text::line_break_separates(text, from + i)) {
+            return None;
+        }
         // An amount in brackets is an amount: "ingestion of 1050 (48 mg/kg) of X".
         let gap = patterns().bracketed_amount.replace_all(gap, " ");
         // A comma ends the previous drug's order: "furosemide 40 mg IV, metoprolol" gives
         // metoprolol nothing.
-        if gap.contains(['.', ';', '\n', ':', '(', ')', ',']) {
+        if gap.contains(['.', ';', ':', '(', ')', ',']) {
             return None;
         }
         Some(
@@ -1242,6 +1258,25 @@ mod tests {
         assert!(out.entities.iter().any(|e| e.assertion == Assertion::Absent), "no negated finding");
         assert_eq!(out.demographics.family.as_deref(), Some("Doe"));
         assert!(engine().warm() >= 10);
+    }
+
+    #[test]
+    fn an_order_wrapped_across_lines_stays_whole() {
+        let text = "anticoagulation had been stable for 18 months with warfarin 2.5\nmg daily until admission.";
+        let out = engine().analyze(text);
+        let warfarin = find(&out, EntityType::Medication, "warfarin");
+        assert_eq!((warfarin.attrs.dose.as_deref(), warfarin.attrs.frequency.is_some()), (Some("2.5 mg"), true));
+        let text =
+            "He was switched from cyclosporine plus mycophenolate mofetil to oral\neverolimus 0.75 mg every 12 hours.";
+        let out = engine().analyze(text);
+        assert_eq!(find(&out, EntityType::Medication, "everolimus").attrs.route.as_deref(), Some("oral"));
+        let text = "The patient was prescribed linezolid 600 mg\nintravenously every 12 hours for the infection.";
+        let out = engine().analyze(text);
+        let linezolid = find(&out, EntityType::Medication, "linezolid");
+        assert!(linezolid.attrs.route.is_some() && linezolid.attrs.frequency.is_some(), "{:?}", linezolid.attrs);
+        // A list's next line is the next entry's.
+        let out = engine().analyze("Medications:\nmetformin 500 mg\nlisinopril 10 mg daily");
+        assert_eq!(find(&out, EntityType::Medication, "metformin").attrs.frequency, None);
     }
 
     fn find<'a>(out: &'a NlpOutput, kind: EntityType, text: &str) -> &'a Entity {

@@ -229,7 +229,7 @@ impl Lexicon {
                 if j > i {
                     let gap = tokens[j - 1].end..tokens[j].start;
                     if let Some(nl) = text[gap.clone()].find('\n') {
-                        if super::text::line_break_separates(text, gap.start + nl) {
+                        if !super::text::term_may_cross(text, gap.start + nl) {
                             break;
                         }
                     }

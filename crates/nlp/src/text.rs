@@ -149,6 +149,24 @@ pub fn line_break_separates(text: &str, i: usize) -> bool {
     prev.len() <= 45 || prev.ends_with(['.', ':', ';', '!', '?', ','])
 }
 
+/// May a known term run across the line break at byte `i` ("multiple" / "myeloma", "Heparin-induced"
+/// / "thrombocytopenia")? Where the text wraps, and also where a line that ends no sentence is
+/// followed by one going on in small letters: a term of the lexicon is specific enough that its
+/// words on two such lines are one term wrapped, however short the first line (of two words or
+/// more).
+pub fn term_may_cross(text: &str, i: usize) -> bool {
+    if !line_break_separates(text, i) {
+        return true;
+    }
+    let line_start = text[..i].rfind('\n').map_or(0, |p| p + 1);
+    let prev = text[line_start..i].trim_end();
+    let next = text[i + 1..].trim_start_matches(' ');
+    // (A line of one word is a list's entry: "chest" / "pain" stay two.)
+    prev.split_whitespace().count() >= 2
+        && !prev.ends_with(['.', ':', ';', '!', '?'])
+        && next.starts_with(char::is_lowercase)
+}
+
 /// Words a phrase does not end on: a line ending with one is wrapped.
 const DANGLING: &[&str] = &[
     "or",
@@ -296,6 +314,16 @@ mod tests {
         assert!(separates("Denies fever.\nor so it seems"));
         assert!(separates("Smoking: denies\n- alcohol"));
         assert!(separates("Reviewed with the patient and\n\nPlan"));
+    }
+
+    #[test]
+    fn a_term_runs_across_a_short_line_going_on_in_small_letters() {
+        let crosses = |text: &str| term_may_cross(text, text.find('\n').unwrap());
+        assert!(crosses("Adenosine-induced ventricular\nfibrillation."));
+        assert!(crosses("A 37-year-old male with multiple\nmyeloma"));
+        assert!(!crosses("HEART\nFailure to thrive"));
+        assert!(!crosses("Chief complaint: chest.\npain"));
+        assert!(!crosses("Heart\n\nfailure"));
     }
 
     #[test]
