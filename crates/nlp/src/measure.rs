@@ -225,6 +225,16 @@ pub fn lab_result(text: &str, end: usize, term: &Terminology) -> Option<(usize, 
     if let Some((len, ucum)) = term.units.at(trimmed, &["F", "C", "in"]) {
         attrs.unit = Some(ucum.to_string());
         pos += skip + len;
+    } else if let Some(c) = flag_re.captures(here) {
+        // A flag between the value and its unit ("Potassium 5.8 (H) mmol/L", "K 2.9 L mmol/L").
+        // (The pattern's match may stop before its closing bracket.)
+        let after = here[c.get(0)?.end()..].strip_prefix(')').unwrap_or(&here[c.get(0)?.end()..]);
+        let unit_at = after.trim_start_matches([' ', '\t']);
+        if let Some((len, ucum)) = term.units.at(unit_at, &["F", "C", "in"]) {
+            attrs.flag = Some(c[1].to_uppercase().chars().next()?.to_string());
+            attrs.unit = Some(ucum.to_string());
+            pos += here.len() - unit_at.len() + len;
+        }
     }
     let value_end = pos;
     for _ in 0..2 {
@@ -303,6 +313,18 @@ mod tests {
         let text = "TSH <0.01 mIU/L";
         let (_, a) = lab_result(text, 3, t).unwrap();
         assert_eq!((a.comparator.as_deref(), a.value), (Some("<"), Some(0.01)));
+        // A flag between the value and its unit.
+        let text = "Potassium 5.8 (H) mmol/L";
+        let (end, a) = lab_result(text, "Potassium".len(), t).unwrap();
+        assert_eq!(
+            (a.value, a.unit.as_deref(), a.flag.as_deref(), end),
+            (Some(5.8), Some("mmol/L"), Some("H"), text.len())
+        );
+        let (_, a) = lab_result("K 2.9 L mmol/L", 1, t).unwrap();
+        assert_eq!((a.unit.as_deref(), a.flag.as_deref()), (Some("mmol/L"), Some("L")));
+        // A flag with no unit after it is still the flag.
+        let (_, a) = lab_result("Glucose 250 H", "Glucose".len(), t).unwrap();
+        assert_eq!((a.unit, a.flag.as_deref()), (None, Some("H")));
         assert!(lab_result("Hgb 12/03/2024", 3, t).is_none());
         assert!(lab_result("A1c pending", 3, t).is_none());
     }
