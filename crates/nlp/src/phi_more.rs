@@ -132,6 +132,9 @@ struct Patterns {
     street: Regex,
     profession: Regex,
     city: Regex,
+    title_caps: Regex,
+    employer: Regex,
+    plan_number: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -141,13 +144,16 @@ fn patterns() -> &'static Patterns {
         const CREDENTIAL: &str = r"(?:MD|M\.D\.|DO|D\.O\.|NP|PA-C|PA|RN|APRN|PhD|MBBS|DNP|FNP|CNM|MPH)";
         // A name word, capitalised or in capitals: "Kim", "O'Neil", "McDonald", "Smith-Jones",
         // "HARRIS", "ABERNATHY-CHO".
-        const NAME_WORD: &str = r"(?:[A-Z][a-z]*(?:['-]?[A-Z][a-z]+)*[a-z]*|[A-Z]{2,}(?:['-][A-Z]{2,})*)";
+        // (Capitals first: "O'NEIL" is not "O" followed by something else.)
+        const NAME_WORD: &str = r"(?:[A-Z](?:[A-Z]+|'[A-Z]{2,})(?:['-][A-Z]{2,})*\b|[A-Z][a-z]*(?:['-]?[A-Z][a-z]+)*[a-z]*)";
+        // A name written with initials first: "K. Patel", "J. R. Ortiz".
+        const INITIALED: &str = r"(?:[A-Z]\.[ \t]*){1,2}[A-Z][a-z]+(?:['-][A-Z][a-z]+)?";
         const MONTH: &str = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)";
         Patterns {
             // "SMITH, JOHN", "Doe, Jane Q."
             last_first: re(r"\b([A-Z][A-Za-z'-]+),[ \t]+([A-Z][A-Za-z'-]+)(?:[ \t]+[A-Z]\.?)?\b"),
             credentialed: re(&format!(
-                r"\b({NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{1,2}}),?[ \t]+{CREDENTIAL}(?:\b|\s|,|$)"
+                r"\b({INITIALED}|{NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{1,2}}),?[ \t]+{CREDENTIAL}(?:\b|\s|,|$)"
             )),
             // A care team member named after their role: "Nurse Practitioner Judy Pham", "RN Ana
             // Ruiz", "seen by physical therapist Omar Haddad".
@@ -163,7 +169,7 @@ fn patterns() -> &'static Patterns {
             // "Signed electronically by: X", "DICTATED BY: X", "Signed: X", "cc: Dr. X". Not "cc:"
             // alone, which in a note is the chief complaint as often as a copy's recipient.
             signed: re(
-                &format!(r"(?i:\b(?:(?:signed|dictated|transcribed|reviewed|cosigned|attested)(?:[ \t]+electronically)?[ \t]+by\s*:?|signed\s*:))\s*(?:Dr\.?[ \t]+)?({NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{1,2}})|(?i:\bcc\s*:\s*dr\.?)[ \t]+({NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{0,2}})"),
+                &format!(r"(?i:\b(?:(?:signed|dictated|transcribed|reviewed|cosigned|attested)(?:[ \t]+electronically)?[ \t]+by\s*:?|signed\s*:))\s*(?:Dr\.?[ \t]+)?({INITIALED}|{NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{1,2}})|(?i:\bcc\s*:\s*dr\.?)[ \t]+({NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{0,2}})"),
             ),
             // "his wife Mai", "daughter (Ingrid)", "son, Kevin".
             relative: re(&format!(
@@ -213,6 +219,16 @@ fn patterns() -> &'static Patterns {
             ),
             facility_caps: re(
                 r"\b((?:[A-Z][A-Z'.-]+[ \t]+){1,4}(?:MEDICAL[ \t]+CENTER|HOSPITAL|CLINIC|HEALTH[ \t]+CENTER|HEALTH[ \t]+SYSTEM|MEDICAL[ \t]+GROUP|INFIRMARY|NURSING[ \t]+HOME|REHABILITATION[ \t]+CENTER|CANCER[ \t]+CENTER|FAMILY[ \t]+(?:MEDICINE|PRACTICE)|INTERNAL[ \t]+MEDICINE|PEDIATRICS|MEDICAL[ \t]+ASSOCIATES|ASSOCIATES|URGENT[ \t]+CARE|HEALTHCARE|PHYSICIANS|PHARMACY))\b",
+            ),
+            // "DR. JAMES O'NEIL": a doctor named in capitals (phi.rs reads "Dr. Chen").
+            title_caps: re(&format!(r"\bDR\.?[ \t]+((?:[A-Z]\.[ \t]*)?{NAME_WORD}(?:[ \t]+{NAME_WORD}){{0,2}})\b")),
+            // "works at Boeing", "employed by Acme Tool & Die": an employer names the patient's place.
+            employer: re(
+                r"(?i:\b(?:works?|worked|working|employed|employee)[ \t]+(?:at|for|by|with)[ \t]+(?:the[ \t]+)?)([A-Z][A-Za-z&'.-]*(?:[ \t]+(?:[A-Z][A-Za-z&'.-]*|&|of)){0,3})",
+            ),
+            // An insurance number after its word: "Medicare # 1EG4-TE5-MK73", "Policy No. XJH8812345".
+            plan_number: re(
+                r"(?i:\b(?:medicare|medicaid|insurance|policy|member|subscriber|group|plan|beneficiary|mbi|hicn)(?:[ \t]+(?:id|no\.?|number|#))?[ \t]*[:#]?[ \t]*#?[ \t]*)([A-Z0-9]{2,}(?:-[A-Z0-9]{2,})+|[A-Z]{0,4}\d[A-Z0-9]{5,})\b",
             ),
             // "works as a carpenter", "employed as an accountant".
             profession: re(
@@ -416,6 +432,14 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
             add(out, Subtype::Name, m.start(), m.end());
         }
     }
+    // Before long numbers: the whole insurance number, not its digits alone.
+    for c in p.plan_number.captures_iter(text) {
+        let m = c.get(1).expect("group");
+        // A number, not a word in capitals: it holds a digit.
+        if m.as_str().chars().any(|c| c.is_ascii_digit()) {
+            add(out, Subtype::Id, m.start(), m.end());
+        }
+    }
     for c in p.long_number.captures_iter(text) {
         let m = c.get(1).expect("group");
         // A measure or a dose: a unit after it ("2400000 units", "1500000 copies/mL"), or a
@@ -598,6 +622,24 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
             add(out, Subtype::Profession, m.start(), end);
         }
     }
+    for c in p.title_caps.captures_iter(text) {
+        // A doctor's name in capitals: the census knows a word of it and none is a clinical word
+        // ("DR. ORDERED CT" names no one).
+        let m = c.get(1).expect("group");
+        let words: Vec<&str> = m.as_str().split_whitespace().filter(|w| !w.ends_with('.')).collect();
+        let known = |w: &&str| is_given(w) || is_family(w) || w.split(['-', '\'']).any(is_family);
+        if words.iter().any(known) && !words.iter().any(|w| not_a_name(w) || (clinical_word(w) && !known(w))) {
+            add(out, Subtype::Name, m.start(), m.end());
+        }
+    }
+    for c in p.employer.captures_iter(text) {
+        // Up to a word in small letters; no clinical word ("works with Physical Therapy").
+        let m = c.get(1).expect("group");
+        let name = m.as_str().trim_end_matches(['.', ',']);
+        if !name.split_whitespace().any(|w| clinical_word(w) || not_a_name(w)) {
+            add(out, Subtype::Location, m.start(), m.start() + name.len());
+        }
+    }
     for c in p.city.captures_iter(text) {
         let m = c.get(1).expect("group");
         if !m.as_str().split_whitespace().any(|w| clinical_word(w) || not_a_name(w)) {
@@ -615,6 +657,24 @@ mod tests {
         extract(text, &mut out);
         out.sort_by_key(|e| e.start);
         out.iter().map(|e| (e.subtype.expect("subtype"), &text[e.start..e.end])).collect()
+    }
+
+    #[test]
+    fn initialed_and_capital_doctors_employers_and_plan_numbers() {
+        assert!(found("Electronically signed: K. Patel, MD 03/02/2021").contains(&(Subtype::Name, "K. Patel")));
+        assert!(found("Reviewed with J. R. Ortiz, NP.").contains(&(Subtype::Name, "J. R. Ortiz")));
+        let f = found("Referred by DR. JAMES O'NEIL, cardiology.");
+        assert!(f.contains(&(Subtype::Name, "JAMES O'NEIL")), "{f:?}");
+        assert!(!found("DR. ORDERED CT CHEST").iter().any(|(k, _)| *k == Subtype::Name));
+        assert!(found("Works at Boeing as a machinist.").contains(&(Subtype::Location, "Boeing")));
+        let f = found("He is employed by Acme Roofing & Siding.");
+        assert!(f.contains(&(Subtype::Location, "Acme Roofing & Siding")), "{f:?}");
+        assert!(found("Medicare # 1EG4-TE5-MK73").contains(&(Subtype::Id, "1EG4-TE5-MK73")));
+        assert!(found("Policy No. XJH8812345 active").contains(&(Subtype::Id, "XJH8812345")));
+        assert!(!found("Member of the choir. Group therapy weekly.").iter().any(|(k, _)| *k == Subtype::Id));
+        // No finding's words taken for a name or a place.
+        assert!(found("E. coli, PA lab").is_empty(), "{:?}", found("E. coli, PA lab"));
+        assert!(!found("works with Physical Therapy twice a week").iter().any(|(k, _)| *k == Subtype::Location));
     }
 
     #[test]
