@@ -644,6 +644,19 @@ def faxed_referral():
     pages[0].save(path, save_all=True, append_images=pages[1:], compression="group3", dpi=(204, 98))
 
 
+def faxed_referral_2d():
+    """The same fax pages coded two-dimensionally (Group 3 with T4Options bit 0: each row coded
+    against the row above), as many fax servers store them: decoded, every pixel must equal the
+    one-dimensional file's."""
+    src = Image.open(os.path.join(REVIEW, "faxed-referral.tif"))
+    pages = []
+    for i in range(src.n_frames):
+        src.seek(i)
+        pages.append(src.copy())
+    path = os.path.join(REVIEW, "faxed-referral-2d.tif")
+    pages[0].save(path, save_all=True, append_images=pages[1:], compression="group3", tiffinfo={292: 1}, dpi=(204, 98))
+
+
 def main():
     os.makedirs(SAMPLES, exist_ok=True)
     os.makedirs(EXPECTED, exist_ok=True)
@@ -656,6 +669,7 @@ def main():
     bad_inputs()
     review_inputs()
     faxed_referral()
+    faxed_referral_2d()
     for name in sorted(os.listdir(SAMPLES)):
         print(f"{name}: {os.path.getsize(os.path.join(SAMPLES, name))} bytes")
 

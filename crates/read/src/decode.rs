@@ -417,10 +417,57 @@ fn stretch_rows(mut pixels: Vec<u8>, width: usize, times: usize) -> Vec<u8> {
     pixels
 }
 
-/// A page coded as a fax transmits it: CCITT Group 3, one-dimensional (Modified Huffman with an
-/// end-of-line code before each row, TIFF compression 3), which the `tiff` crate does not decode.
-/// Its strips are read raw and decoded by the `fax` crate. Two-dimensional Group 3 (T4Options
-/// bit 0) is refused with how to convert it.
+/// A page of two-dimensional Group 3, decoded by the libtiff that leptonica (linked for
+/// Tesseract) reads TIFF with, as 8-bit grey rows of the size the page's tags gave (checked
+/// against the pixel limits before this is called).
+fn fax3_2d_page(bytes: &[u8], w: u32, h: u32, number: u32) -> Result<Vec<u8>, DecodeError> {
+    use leptonica_sys as lept;
+    let corrupt = |what: String| DecodeError::corrupt("TIFF", format!("page {number}: {what}"));
+    /// Destroys a leptonica image however the reading ends.
+    struct Pix(*mut lept::PIX);
+    impl Drop for Pix {
+        fn drop(&mut self) {
+            if !self.0.is_null() {
+                // SAFETY: a PIX leptonica allocated, destroyed once (pixDestroy nulls the pointer).
+                unsafe { lept::pixDestroy(&mut self.0) }
+            }
+        }
+    }
+    let index = i32::try_from(number.saturating_sub(1)).map_err(|_| corrupt("page number out of range".into()))?;
+    // SAFETY: leptonica reads `bytes` (a live slice, its true length) and returns an image it owns
+    // or null; no pointer into `bytes` outlives the call.
+    let read = Pix(unsafe { lept::pixReadMemTiff(bytes.as_ptr(), bytes.len(), index) });
+    if read.0.is_null() {
+        return Err(corrupt("two-dimensional Group 3 data libtiff could not decode".into()));
+    }
+    // SAFETY: a valid PIX; pixConvertTo8 returns a new 8-bit image (or null) and leaves its input.
+    let grey = Pix(unsafe { lept::pixConvertTo8(read.0, 0) });
+    if grey.0.is_null() {
+        return Err(corrupt("two-dimensional Group 3 page leptonica could not turn grey".into()));
+    }
+    // SAFETY: getters on a valid PIX.
+    let (pw, ph, depth, wpl) = unsafe {
+        (lept::pixGetWidth(grey.0), lept::pixGetHeight(grey.0), lept::pixGetDepth(grey.0), lept::pixGetWpl(grey.0))
+    };
+    if (pw, ph, depth) != (w as i32, h as i32, 8) || wpl < (pw + 3) / 4 {
+        return Err(corrupt(format!("libtiff decoded {pw}×{ph} at {depth} bits for a {w}×{h} page")));
+    }
+    // SAFETY: an 8-bit PIX of `ph` rows of `wpl` 32-bit words each, alive while `grey` is.
+    let words = unsafe { std::slice::from_raw_parts(lept::pixGetData(grey.0), (wpl as usize) * (ph as usize)) };
+    let (w, wpl) = (w as usize, wpl as usize);
+    let mut pixels = Vec::with_capacity(w * h as usize);
+    for row in words.chunks_exact(wpl) {
+        // Leptonica packs a row's pixels into native 32-bit words, the first pixel in the top byte.
+        pixels.extend(row.iter().flat_map(|word| word.to_be_bytes()).take(w));
+    }
+    Ok(pixels)
+}
+
+/// A page coded as a fax transmits it: CCITT Group 3 (TIFF compression 3), which the `tiff` crate
+/// does not decode. One-dimensional (Modified Huffman with an end-of-line code before each row):
+/// its strips are read raw and decoded by the `fax` crate. Two-dimensional (T4Options bit 0,
+/// rows coded against the row above), which the `fax` crate does not decode: by leptonica's
+/// libtiff ([`fax3_2d_page`]).
 fn fax3_page<R: std::io::Read + std::io::Seek>(
     dec: &mut tiff::decoder::Decoder<R>,
     bytes: &[u8],
@@ -432,9 +479,7 @@ fn fax3_page<R: std::io::Read + std::io::Seek>(
     let corrupt = |what: String| DecodeError::corrupt("TIFF", format!("page {number}: {what}"));
     let t4: u32 = dec.find_tag_unsigned(Tag::Unknown(292)).ok().flatten().unwrap_or(0);
     if t4 & 1 != 0 {
-        return Err(corrupt(
-            "Group 3 two-dimensional fax coding is not supported; convert it to Group 4 (tiffcp -c g4)".into(),
-        ));
+        return fax3_2d_page(bytes, w, h, number);
     }
     let offsets = dec.get_tag_u64_vec(Tag::StripOffsets).map_err(|e| corrupt(e.to_string()))?;
     let counts = dec.get_tag_u64_vec(Tag::StripByteCounts).map_err(|e| corrupt(e.to_string()))?;
@@ -469,7 +514,13 @@ fn fax3_page<R: std::io::Read + std::io::Seek>(
         let (mut got, mut damaged) = (0usize, 0usize);
         if let Ok(mut decoder) = fax::decoder::Group3Decoder::new(input) {
             while got < rows {
-                let Ok(status) = decoder.advance() else { break };
+                // A strip's last row may end without its end-of-line code: the decoder refuses
+                // it, but a row whose runs add up to the width is whole, and is kept.
+                let status = match decoder.advance() {
+                    Ok(status) => status,
+                    Err(_) if decoder.transitions().last().copied() == Some(width) => fax::decoder::DecodeStatus::End,
+                    Err(_) => break,
+                };
                 let row = decoder.transitions();
                 if row.last().copied() != Some(width) {
                     damaged += 1;
@@ -489,7 +540,8 @@ fn fax3_page<R: std::io::Read + std::io::Seek>(
         if got + 2 < rows || damaged > 2 {
             return Err(corrupt(format!("strip {}: {got} of {rows} fax-coded rows decoded, {damaged} damaged", k + 1)));
         }
-        pixels.resize(pixels.len() + (rows - got) * w, white);
+        // One or two rows lost at a strip's end are paper (white, whatever the coding's colours).
+        pixels.resize(pixels.len() + (rows - got) * w, 255);
     }
     Ok(pixels)
 }
@@ -588,6 +640,39 @@ mod tests {
         let mut damaged = bytes.to_vec();
         damaged[8..5119].fill(0xAA);
         let err = Opened::open(damaged.into(), &Limits::default()).unwrap().page(1).err().unwrap();
+        assert_eq!(err.label(), "corrupt", "{err}");
+    }
+
+    #[test]
+    fn a_two_dimensional_group_3_fax_decodes_to_the_same_pixels() {
+        let fixture = |name: &str| {
+            let path = format!("{}/../../tests/fixtures/review/{name}", env!("CARGO_MANIFEST_DIR"));
+            Opened::open(Content::from(std::fs::read(path).unwrap()), &Limits::default()).unwrap()
+        };
+        // The same pages coded row by row (one-dimensional) and against the row above (T4Options 1).
+        let (one_d, two_d) = (fixture("faxed-referral.tif"), fixture("faxed-referral-2d.tif"));
+        assert_eq!(two_d.page_count(), 2);
+        for page in 1..=2 {
+            let (PageInput::Image(a), PageInput::Image(b)) = (one_d.page(page).unwrap(), two_d.page(page).unwrap())
+            else {
+                panic!("images")
+            };
+            assert_eq!((b.width, b.height, b.dpi), (a.width, a.height, a.dpi), "page {page}: size and rows doubled");
+            // (Before, the last row of each strip was lost and padded black: a black line every
+            // strip that libtiff does not draw.)
+            let rows = (0..a.height as usize).filter(|r| {
+                let w = a.width as usize;
+                a.pixels[r * w..(r + 1) * w] != b.pixels[r * w..(r + 1) * w]
+            });
+            assert_eq!(rows.count(), 0, "page {page}: every row the same as libtiff decodes it");
+        }
+        // Damaged two-dimensional data is corrupt, not a blank page.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/review/faxed-referral-2d.tif");
+        let mut damaged = std::fs::read(path).unwrap();
+        let len = damaged.len();
+        damaged[8..len - 400].fill(0xFF);
+        let opened = Opened::open(Content::from(damaged), &Limits::default());
+        let err = opened.and_then(|o| o.page(1).map(|_| ())).unwrap_err();
         assert_eq!(err.label(), "corrupt", "{err}");
     }
 
