@@ -198,6 +198,10 @@ pub struct DocReport {
     /// not written as fact either, and the document goes to review.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub poorly_read_regions: Vec<PoorRegion>,
+    /// Lines the engine read as handwriting (Textract's HANDWRITING words), per page, 1-based:
+    /// written with their confidence, and the document goes to review for a person to check them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub handwritten_lines: BTreeMap<u32, usize>,
     /// Fax transmission lines found on the pages ("… FROM: … P.002/005"): kept from the clinical
     /// reading (their words name the sender, never a finding).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -230,6 +234,7 @@ impl DocReport {
             prepared: BTreeMap::new(),
             poorly_read: Vec::new(),
             poorly_read_regions: Vec::new(),
+            handwritten_lines: BTreeMap::new(),
             fax_lines: None,
             entities: BTreeMap::new(),
             resources: BTreeMap::new(),

@@ -186,6 +186,12 @@ impl Pipeline {
                             .map(|(a, b)| PoorRegion { page: p.number, lines: [a + 1, b + 1] })
                     })
                     .collect();
+                report.handwritten_lines = document
+                    .pages
+                    .iter()
+                    .map(|p| (p.number, p.handwritten_lines().len()))
+                    .filter(|(_, n)| *n > 0)
+                    .collect();
                 for page in &document.pages {
                     metrics::page(page.read_by.as_str(), page.mean_confidence());
                 }
@@ -245,6 +251,18 @@ impl Pipeline {
                         poor.join(", "),
                         self.ocr.name()
                     );
+                    add_review_note(&mut mapped.needs_review, &note);
+                }
+                // Handwriting the engine read (Textract): written as read, with its confidence,
+                // and checked by a person.
+                if !report.handwritten_lines.is_empty() {
+                    let lines = report
+                        .handwritten_lines
+                        .iter()
+                        .map(|(page, n)| format!("page {page}: {n} line(s)"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let note = format!("handwriting read by {} ({lines}): check it", self.ocr.name());
                     add_review_note(&mut mapped.needs_review, &note);
                 }
                 // A fax that announced more pages than arrived, or gave a page twice, may be an
@@ -512,6 +530,8 @@ mod tests {
         Scrawled,
         /// Reads at once a typed page with a note scrawled under it.
         Annotated,
+        /// Reads at once a typed page whose fill-ins it marks handwritten, surely (as Textract does).
+        Handwritten,
     }
 
     struct FakeOcr {
@@ -560,6 +580,19 @@ mod tests {
                         .map(|t| Line::from_text(t, 95.0))
                         .chain(scrawl.iter().map(|t| Line::from_text(t, 40.0)))
                         .collect();
+                    OcrStart::Done(doc)
+                }
+                Engine::Handwritten => {
+                    let mut doc = page();
+                    let typed = ["Intake form", "Reason for visit:"];
+                    let filled = ["sore throat since Monday", "allergic to penicillin"];
+                    let handwritten = |t: &&str| {
+                        let mut line = Line::from_text(t, 93.0);
+                        line.words.iter_mut().for_each(|w| w.handwritten = true);
+                        line
+                    };
+                    doc.pages[0].lines =
+                        typed.iter().map(|t| Line::from_text(t, 99.0)).chain(filled.iter().map(handwritten)).collect();
                     OcrStart::Done(doc)
                 }
                 Engine::Jobs | Engine::FailingJobs => OcrStart::Started(OcrJob { id: format!("job-{n}") }),
@@ -688,6 +721,22 @@ mod tests {
         assert!(reason.contains("page 1 lines 4-6 poorly read by fake (handwriting or damage)"), "{reason}");
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["poorly_read_regions"], serde_json::json!([{"page": 1, "lines": [4, 6]}]));
+    }
+
+    #[tokio::test]
+    async fn handwriting_the_engine_read_is_written_and_sent_to_a_person_to_check() {
+        let s = setup(Engine::Handwritten);
+        let (report, result) = s.pipeline.process("scan.pdf").await;
+        assert_eq!(result.unwrap(), Settlement::Written);
+        assert!(report.poorly_read.is_empty() && report.poorly_read_regions.is_empty(), "read surely");
+        assert_eq!(report.handwritten_lines, BTreeMap::from([(1, 2)]));
+        let Outcome::NeedsReview { reason } = &report.outcome else { panic!("{:?}", report.outcome) };
+        assert!(reason.contains("handwriting read by fake (page 1: 2 line(s)): check it"), "{reason}");
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["handwritten_lines"], serde_json::json!({"1": 2}));
+        // A page without handwriting says nothing of it.
+        let (report, _) = setup(Engine::AtOnce).pipeline.process("scan.pdf").await;
+        assert!(serde_json::to_value(&report).unwrap().get("handwritten_lines").is_none());
     }
 
     #[tokio::test]

@@ -35,5 +35,6 @@ pub fn from_sdk(b: &aws_sdk_textract::types::Block) -> TBlock {
         row_span: b.row_span.map(|v| v.max(0) as u32),
         column_span: b.column_span.map(|v| v.max(0) as u32),
         selection_status: b.selection_status.as_ref().map(|s| s.as_str().to_string()),
+        text_type: b.text_type.as_ref().map(|t| t.as_str().to_string()),
     }
 }

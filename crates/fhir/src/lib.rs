@@ -428,8 +428,8 @@ mod tests {
             number,
             read_by: ReadBy::Tesseract,
             lines: vec![Line::from_words(vec![
-                Word { text: "Jnae".into(), bbox: None, confidence: 21.0 },
-                Word { text: "Deo".into(), bbox: None, confidence: 30.0 },
+                Word { text: "Jnae".into(), bbox: None, confidence: 21.0, handwritten: false },
+                Word { text: "Deo".into(), bbox: None, confidence: 30.0, handwritten: false },
             ])],
             key_values: vec![],
             tables: vec![],

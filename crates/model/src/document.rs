@@ -64,6 +64,9 @@ pub struct Word {
     pub bbox: Option<BBox>,
     /// 0..100.
     pub confidence: f32,
+    /// The engine says the word is handwritten (Textract's `TextType` HANDWRITING).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub handwritten: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,7 +93,10 @@ impl Line {
     /// A line whose words are its whitespace-separated parts, all at one confidence and without
     /// boxes: what a text layer gives.
     pub fn from_text(text: &str, confidence: f32) -> Line {
-        let words = text.split_whitespace().map(|w| Word { text: w.to_string(), bbox: None, confidence }).collect();
+        let words = text
+            .split_whitespace()
+            .map(|w| Word { text: w.to_string(), bbox: None, confidence, handwritten: false })
+            .collect();
         Line { text: text.to_string(), bbox: None, confidence, words }
     }
 }
@@ -187,6 +193,20 @@ impl Page {
 
     pub fn word_count(&self) -> usize {
         self.lines.iter().map(|l| l.words.len()).sum()
+    }
+
+    /// Lines the engine read as handwriting (most of their words marked handwritten: Textract's
+    /// HANDWRITING), 0-based. A machine reads handwriting less surely than print, however sure
+    /// it says it is: such lines are for a person to check.
+    pub fn handwritten_lines(&self) -> Vec<usize> {
+        self.lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| {
+                !l.words.is_empty() && l.words.iter().filter(|w| w.handwritten).count() * 2 > l.words.len()
+            })
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// Fewer than half its words are sure ones ([`poorly_read`]): handwriting, or a page too

@@ -361,6 +361,7 @@ mod tests {
                     text: t.into(),
                     bbox: Some(BBox { left, top, width, height: 0.03 }),
                     confidence: 90.0,
+                    handwritten: false,
                 })
                 .collect(),
         )

@@ -66,6 +66,9 @@ pub struct TBlock {
     pub column_span: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection_status: Option<String>,
+    /// A WORD's `TextType`: `PRINTED` or `HANDWRITING`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_type: Option<String>,
 }
 
 impl TBlock {
@@ -268,6 +271,7 @@ pub fn to_document(blocks: &[TBlock]) -> Document {
                             text: w.text.clone().unwrap_or_default(),
                             bbox: w.bbox(),
                             confidence: w.confidence(),
+                            handwritten: w.text_type.as_deref() == Some("HANDWRITING"),
                         })
                         .collect();
                     lines.push(Line {
@@ -411,6 +415,31 @@ mod tests {
         let doc = to_document(&blocks);
         assert!(!doc.pages[1].tables[0].continues);
         assert_eq!(doc.tables().len(), 2);
+    }
+
+    #[test]
+    fn words_textract_reads_as_handwriting_are_marked_and_kept_so() {
+        let json = r#"{"Blocks": [
+            {"BlockType": "PAGE", "Id": "p", "Page": 1, "Relationships": [{"Type": "CHILD", "Ids": ["l1", "l2"]}]},
+            {"BlockType": "LINE", "Id": "l1", "Text": "Reason for visit:", "Confidence": 99.0, "Page": 1, "Relationships": [{"Type": "CHILD", "Ids": ["a", "b", "c"]}]},
+            {"BlockType": "LINE", "Id": "l2", "Text": "sore throat", "Confidence": 91.0, "Page": 1, "Relationships": [{"Type": "CHILD", "Ids": ["d", "e"]}]},
+            {"BlockType": "WORD", "Id": "a", "Text": "Reason", "TextType": "PRINTED", "Confidence": 99.0, "Page": 1},
+            {"BlockType": "WORD", "Id": "b", "Text": "for", "TextType": "PRINTED", "Confidence": 99.0, "Page": 1},
+            {"BlockType": "WORD", "Id": "c", "Text": "visit:", "TextType": "PRINTED", "Confidence": 99.0, "Page": 1},
+            {"BlockType": "WORD", "Id": "d", "Text": "sore", "TextType": "HANDWRITING", "Confidence": 92.0, "Page": 1},
+            {"BlockType": "WORD", "Id": "e", "Text": "throat", "TextType": "HANDWRITING", "Confidence": 90.0, "Page": 1}
+        ]}"#;
+        let response: TResponse = serde_json::from_str(json).unwrap();
+        let doc = response.document();
+        let marks: Vec<bool> = doc.pages[0].lines.iter().flat_map(|l| l.words.iter().map(|w| w.handwritten)).collect();
+        assert_eq!(marks, [false, false, false, true, true]);
+        assert_eq!(doc.pages[0].handwritten_lines(), [1]);
+        // A kept answer keeps Textract's own field, and the document model its mark.
+        let again: TResponse = serde_json::from_str(&serde_json::to_string(&response).unwrap()).unwrap();
+        assert_eq!(again.blocks[6].text_type.as_deref(), Some("HANDWRITING"));
+        let word = serde_json::to_value(&doc.pages[0].lines[1].words[0]).unwrap();
+        assert_eq!(word["handwritten"], true);
+        assert!(serde_json::to_value(&doc.pages[0].lines[0].words[0]).unwrap().get("handwritten").is_none());
     }
 
     #[test]

@@ -354,6 +354,7 @@ mod tests {
                             text: t.into(),
                             bbox: Some(BBox { left, top: 0.1 + r as f32 * 0.04, width: 0.06, height: 0.02 }),
                             confidence: 90.0,
+                            handwritten: false,
                         })
                         .collect(),
                 )

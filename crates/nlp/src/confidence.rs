@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn a_finding_read_from_unsure_words_is_less_sure() {
-        let word = |text: &str, confidence| Word { text: text.into(), bbox: None, confidence };
+        let word = |text: &str, confidence| Word { text: text.into(), bbox: None, confidence, handwritten: false };
         let line = Line::from_words(vec![word("Dx:", 95.0), word("asthma", 40.0)]);
         let page = Page {
             number: 1,
@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn a_finding_on_a_poorly_read_page_is_never_sure_enough_to_be_fact() {
-        let word = |text: &str, confidence| Word { text: text.into(), bbox: None, confidence };
+        let word = |text: &str, confidence| Word { text: text.into(), bbox: None, confidence, handwritten: false };
         let page = |words: Vec<Word>, number| Page {
             number,
             read_by: ReadBy::Tesseract,

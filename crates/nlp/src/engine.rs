@@ -216,9 +216,8 @@ impl Builtin {
         // that the text reads as wrapped. The next drug still ends the order.
         for _ in 0..2 {
             let next = text.get(line_end + 1..).unwrap_or("").trim_start_matches(' ');
-            if line_end >= text.len()
-                || !(next.starts_with(char::is_lowercase) || !super::text::line_break_separates(text, line_end))
-            {
+            let goes_on = next.starts_with(char::is_lowercase) || !super::text::line_break_separates(text, line_end);
+            if line_end >= text.len() || !goes_on {
                 break;
             }
             line_end = line_bounds(text, line_end + 1).1;

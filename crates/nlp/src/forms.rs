@@ -686,6 +686,7 @@ mod tests {
                     text: t.into(),
                     bbox: Some(BBox { left, top, width: 0.01 * t.len() as f32, height: 0.008 }),
                     confidence: 90.0,
+                    handwritten: false,
                 })
                 .collect(),
         )

@@ -162,7 +162,7 @@ pub fn merge(lines: &mut [Line], marks: &[Mark]) {
         let at =
             line.words.iter().position(|w| w.bbox.is_some_and(|b| b.left > m.bbox.left)).unwrap_or(line.words.len());
         let text = if m.ticked { "[X]" } else { "[ ]" };
-        line.words.insert(at, Word { text: text.into(), bbox: Some(m.bbox), confidence: 90.0 });
+        line.words.insert(at, Word { text: text.into(), bbox: Some(m.bbox), confidence: 90.0, handwritten: false });
         *line = Line::from_words(std::mem::take(&mut line.words));
     }
 }
@@ -196,6 +196,7 @@ mod tests {
             text: t.into(),
             bbox: Some(BBox::from_pixels(x, 50.0, 40.0, 20.0, w as f32, h as f32)),
             confidence: 90.0,
+            handwritten: false,
         };
         let line =
             Line::from_words(vec![word("Asthma", 40.0), word("Yes", 140.0), word("L]", 199.0), word("No", 240.0)]);

@@ -557,7 +557,12 @@ fn assemble_lines(mut runs: Vec<Run>, page_w: f32, page_h: f32) -> Vec<Line> {
                             continue;
                         }
                     }
-                    words.push(Word { text: piece.to_string(), bbox: Some(bbox), confidence: 100.0 });
+                    words.push(Word {
+                        text: piece.to_string(),
+                        bbox: Some(bbox),
+                        confidence: 100.0,
+                        handwritten: false,
+                    });
                 }
                 idx += len + 1;
             }

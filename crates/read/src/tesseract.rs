@@ -241,6 +241,7 @@ pub fn parse_tsv(tsv: &str, page_w: f32, page_h: f32) -> Vec<Line> {
             text: text.to_string(),
             bbox: Some(BBox::from_pixels(n(6), n(7), n(8), n(9), page_w, page_h)),
             confidence: n(10).clamp(0.0, 100.0),
+            handwritten: false,
         };
         if current != Some(key) {
             lines.push(Line { text: String::new(), bbox: None, confidence: 0.0, words: Vec::new() });
