@@ -228,7 +228,7 @@ bench-pages: deps embedded $(VENV)/bin/python
 
 # Bad scans (issue 17): raw Tesseract and paperchart side by side on generated noisy pages, per
 # treatment (see README "Bad scans"). About 4 minutes with 4 pages per treatment.
-NOISE_PAGES ?= 4
+NOISE_PAGES ?= 8
 noise-suite: deps embedded $(VENV)/bin/python
 	$(VENV)/bin/python scripts/demo/noise_suite.py --bin target/release/paperchart --pages $(NOISE_PAGES)
 

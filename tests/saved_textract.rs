@@ -295,3 +295,41 @@ fn a_real_intake_forms_textract_response_gives_its_patient_and_answers() {
     assert_eq!(answers, [true, false, false, false, true, false], "each question's ticked box, as it stands");
     validate_fhir(&[&out.join("ndjson")]);
 }
+
+/// `paperchart read` of a folder: its files are read side by side (as many as OCR threads) and
+/// printed one JSON line each in the order they are listed, a file that cannot be read among them
+/// with its error, and the exit status says one failed.
+#[test]
+fn read_prints_a_folders_files_in_order_each_with_its_document_or_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inbox = tmp.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let names: Vec<String> = (0..7).map(|i| format!("scan-{i}.jpg")).collect();
+    for (i, name) in names.iter().enumerate() {
+        std::fs::copy(samples().join("documents/intake-form.jpg"), inbox.join(name)).unwrap();
+        if i == 4 {
+            // No saved response and no image: Tesseract is asked and the file is refused.
+            std::fs::write(inbox.join(name), b"not an image").unwrap();
+            continue;
+        }
+        let body = response(&[], &[&format!("Page number {i}")]);
+        std::fs::write(inbox.join(format!("{name}.textract.json")), serde_json::to_vec(&body).unwrap()).unwrap();
+    }
+    let out = paperchart().env("PAPERCHART__OCR__THREADS", "2").arg("read").arg(&inbox).output().unwrap();
+    assert!(!out.status.success(), "one file failed");
+    let lines: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let inputs: Vec<String> = lines
+        .iter()
+        .map(|l| std::path::Path::new(l["input"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(inputs, names, "in the order listed");
+    for (i, line) in lines.iter().enumerate() {
+        if i == 4 {
+            assert!(line["error"].as_str().is_some_and(|e| !e.is_empty()), "{line}");
+            continue;
+        }
+        let text = line["document"]["pages"][0]["lines"][0]["text"].as_str().unwrap_or_default();
+        assert_eq!(text, format!("Page number {i}"), "{line}");
+    }
+}

@@ -99,12 +99,20 @@ pub fn tesseract(cfg: &Config) -> anyhow::Result<Arc<TesseractEngine>> {
     Ok(Arc::new(TesseractEngine::new(&cfg.ocr, cfg.ocr_threads(), cfg.limits)?))
 }
 
+/// The embedded reading stage alone: local files, and Tesseract (a saved Textract response beside
+/// a file is read instead of OCR'ing the file).
+pub fn reader(
+    cfg: &Config,
+) -> anyhow::Result<(Arc<dyn paperchart_core::source::ObjectSource>, Arc<dyn paperchart_core::ocr::OcrEngine>)> {
+    Ok((Arc::new(LocalFiles { max_bytes: cfg.limits.max_bytes }), Arc::new(SavedTextract { inner: tesseract(cfg)? })))
+}
+
 /// The embedded pipeline: local files, Tesseract, the built-in NLP, and the configured sink.
 pub async fn pipeline(cfg: &Config) -> anyhow::Result<Pipeline> {
+    let (source, ocr) = reader(cfg)?;
     Ok(Pipeline {
-        source: Arc::new(LocalFiles { max_bytes: cfg.limits.max_bytes }),
-        // A saved Textract response beside a file is read instead of OCR'ing the file.
-        ocr: Arc::new(SavedTextract { inner: tesseract(cfg)? }),
+        source,
+        ocr,
         nlp: nlp(cfg).await?,
         mapper: mapper(cfg),
         sink: sink(cfg).await?,

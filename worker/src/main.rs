@@ -116,6 +116,7 @@ enum Command {
     /// Print what the reading stage makes of files: the document model (lines, words with boxes,
     /// key/value fields, tables, check boxes) and the document class, one JSON line per file.
     /// A `<file>.textract.json` beside a file is read as the fleet reads Textract's answer.
+    /// Files are read side by side (as many as `ocr.threads`) and printed in the order named.
     Read {
         /// Files or folders.
         #[arg(required = true)]

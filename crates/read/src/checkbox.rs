@@ -48,11 +48,10 @@ fn text_height(lines: &[Line], raster_h: f32) -> Option<f32> {
 pub fn find(raster: &Raster, lines: &[Line]) -> Vec<Mark> {
     let (w, h) = (raster.width, raster.height);
     let Some(text_h) = text_height(lines, h as f32) else { return Vec::new() };
-    let Some(gray) = image::GrayImage::from_raw(w, h, raster.pixels.clone()) else { return Vec::new() };
-    let level = otsu_level(&gray);
-    // Ink as foreground: what find_contours traces.
-    let ink =
-        image::GrayImage::from_fn(w, h, |x, y| image::Luma([if gray.get_pixel(x, y)[0] <= level { 255 } else { 0 }]));
+    let Some(mut ink) = image::GrayImage::from_raw(w, h, raster.pixels.clone()) else { return Vec::new() };
+    let level = otsu_level(&ink);
+    // Ink as foreground: what find_contours traces (the page's copy turned so, in place).
+    ink.iter_mut().for_each(|p| *p = if *p <= level { 255 } else { 0 });
     let contours = find_contours::<i32>(&ink);
     let bounds = |i: usize| {
         let pts = &contours[i].points;

@@ -138,10 +138,12 @@ const LIGHT_TILE: usize = 64;
 /// The paper's brightness per tile (the 98th percentile of its pixels: a tile of dense print
 /// still shows its paper between the strokes), in a grid of
 /// `LIGHT_TILE` tiles.
-fn paper(r: &Raster) -> (Vec<f32>, usize, usize) {
+/// Also the whole page's histogram, summed from the tiles' (one pass over the pixels for both).
+fn paper(r: &Raster) -> (Vec<f32>, usize, usize, [u64; 256]) {
     let (w, h) = (r.width as usize, r.height as usize);
     let (gw, gh) = (w.div_ceil(LIGHT_TILE), h.div_ceil(LIGHT_TILE));
     let mut grid = Vec::with_capacity(gw * gh);
+    let mut page = [0u64; 256];
     for ty in 0..gh {
         for tx in 0..gw {
             let mut hist = [0u32; 256];
@@ -152,6 +154,9 @@ fn paper(r: &Raster) -> (Vec<f32>, usize, usize) {
                     n += 1;
                 }
             }
+            for (all, &v) in page.iter_mut().zip(&hist) {
+                *all += u64::from(v);
+            }
             let mut seen = 0;
             let level = (0..256).find(|&v| {
                 seen += hist[v];
@@ -160,7 +165,7 @@ fn paper(r: &Raster) -> (Vec<f32>, usize, usize) {
             grid.push(level.unwrap_or(255).max(1) as f32);
         }
     }
-    (grid, gw, gh)
+    (grid, gw, gh, page)
 }
 
 /// The darkest thousandth of a page's pixels are at most this light on a page with real ink.
@@ -174,7 +179,13 @@ fn percentile(pixels: &[u8], share: f64) -> u8 {
     for &p in pixels {
         hist[p as usize] += 1;
     }
-    let want = (pixels.len() as f64 * share) as u64;
+    percentile_of(&hist, share)
+}
+
+/// [`percentile`] from a histogram of the pixels.
+fn percentile_of(hist: &[u64; 256], share: f64) -> u8 {
+    let total: u64 = hist.iter().sum();
+    let want = (total as f64 * share) as u64;
     let mut seen = 0;
     (0..=255u8)
         .find(|&v| {
@@ -193,7 +204,7 @@ pub fn evened(r: &Raster) -> Option<Raster> {
     if w < LIGHT_TILE || h < LIGHT_TILE {
         return None;
     }
-    let (grid, gw, gh) = paper(r);
+    let (grid, gw, gh, hist) = paper(r);
     // The spread of the paper's brightness between the 5th and 95th percentile tiles: one dark
     // tile (a logo, a redaction bar, a scanner's border, a sliver at the edge) is no shadow.
     let mut levels = grid.clone();
@@ -201,8 +212,8 @@ pub fn evened(r: &Raster) -> Option<Raster> {
     let (lo, hi) = (levels[levels.len() / 20], levels[(levels.len() * 19 / 20).min(levels.len() - 1)]);
     // Faint: the darkest pixels (a thousandth of the page, less than a short note's ink) are
     // grey, on a page that has some ink at all (a blank page is left as it is).
-    let inked = r.pixels.iter().filter(|&&p| p < 200).count() * 1000 >= r.pixels.len();
-    let faint = inked && percentile(&r.pixels, 0.001) > FAINT_INK;
+    let inked = hist[..200].iter().sum::<u64>() * 1000 >= r.pixels.len() as u64;
+    let faint = inked && percentile_of(&hist, 0.001) > FAINT_INK;
     if hi - lo <= UNEVEN_LIGHT && !faint {
         return None;
     }

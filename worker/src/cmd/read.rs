@@ -13,20 +13,38 @@ use crate::app;
 use crate::local::collect_inputs;
 
 pub async fn read(cfg: Config, paths: Vec<PathBuf>) -> anyhow::Result<bool> {
-    let pipeline = app::pipeline(&cfg).await?;
+    // The reading stage only: no NLP to load, no sink to open.
+    let (source, ocr) = app::reader(&cfg)?;
+    // Files are read side by side, as many as there are OCR threads (a folder of one-page scans
+    // keeps every core busy), and printed in the order they were named: at most twice that many
+    // are read ahead of the one being waited for.
+    let window = cfg.ocr_threads().max(1);
     let mut all_ok = true;
-    for path in collect_inputs(&paths)? {
-        let key = path.to_string_lossy().into_owned();
-        let document = async {
-            let object = pipeline.source.fetch(&key).await?;
-            match pipeline.ocr.start(&object, "read").await? {
-                OcrStart::Done(document) => anyhow::Ok(document),
-                OcrStart::Started(_) => {
-                    anyhow::bail!("the OCR engine answers later; `paperchart read` needs one that answers at once")
+    let mut reading = std::collections::VecDeque::new();
+    let mut inputs = collect_inputs(&paths)?.into_iter();
+    loop {
+        while reading.len() < 2 * window {
+            let Some(path) = inputs.next() else { break };
+            let key = path.to_string_lossy().into_owned();
+            let (source, ocr) = (source.clone(), ocr.clone());
+            reading.push_back(tokio::spawn(async move {
+                let document = async {
+                    let object = source.fetch(&key).await?;
+                    match ocr.start(&object, "read").await? {
+                        OcrStart::Done(document) => anyhow::Ok(document),
+                        OcrStart::Started(_) => {
+                            anyhow::bail!(
+                                "the OCR engine answers later; `paperchart read` needs one that answers at once"
+                            )
+                        }
+                    }
                 }
-            }
+                .await;
+                (key, document)
+            }));
         }
-        .await;
+        let Some(next) = reading.pop_front() else { break };
+        let (key, document) = next.await?;
         let line = match document {
             Ok(document) => {
                 let class = paperchart_nlp::classify::classify(&document.text(), Some(&document));
