@@ -211,13 +211,11 @@ impl Builtin {
         if text[hit.end..line_end].trim().is_empty() && line_end < text.len() {
             line_end = line_bounds(text, line_end + 1).1;
         }
-        // So does one wrapped inside ("warfarin 2.5" / "mg daily", "linezolid 600 mg" /
-        // "intravenously every 12 hours"): up to two more lines that go on in small letters or
-        // that the text reads as wrapped. The next drug still ends the order.
+        // So does one wrapped inside ("... with warfarin 2.5" / "mg daily"): up to two more
+        // lines, where the text reads as wrapped (a short list line, "furosemide 40 mg" /
+        // "weigh yourself daily", is not). The next drug still ends the order.
         for _ in 0..2 {
-            let next = text.get(line_end + 1..).unwrap_or("").trim_start_matches(' ');
-            let goes_on = next.starts_with(char::is_lowercase) || !super::text::line_break_separates(text, line_end);
-            if line_end >= text.len() || !goes_on {
+            if line_end >= text.len() || super::text::line_break_separates(text, line_end) {
                 break;
             }
             line_end = line_bounds(text, line_end + 1).1;
@@ -681,7 +679,7 @@ impl Builtin {
                 // patient has: never a condition from a word.
                 let icd = concept.codes.iter().filter(|c| c.system == super::SYSTEM_ICD10CM).map(|c| c.code.as_str());
                 // "Influenza vaccine", "tetanus shot": what the patient was protected against.
-                (!gates::external_cause_only(icd) && !gates::vaccine_follows(text, end))
+                (!gates::external_cause_only(icd) && !gates::vaccine_follows(text, start, end))
                     .then(|| self.new_entity(EntityType::Condition, None, text, start, end, concept.codes.clone()))
             } else if let Some(c) = has(ConceptKind::Procedure) {
                 let concept = &self.term.concepts[c.concept as usize];
@@ -1116,8 +1114,14 @@ fn route_of<'h>(
     let routes = || hits.iter().filter(|h| h.kind == ConceptKind::Route);
     let words_between = |from: usize, to: usize| -> Option<Vec<String>> {
         let gap = text.get(from..to)?;
-        // A line break between is no gap only where the text merely wraps ("oral" / "everolimus").
-        if gap.match_indices('\n').any(|(i, _)| super::text::line_break_separates(text, from + i)) {
+        // A line break between is no gap only where the text merely wraps ("to oral" /
+        // "everolimus"), from a line of prose: a line with figures is an order of its own
+        // ("Ceftriaxone 1 g daily intravenously" / "warfarin 5 mg").
+        let order_line = |i: usize| {
+            let start = text[..from + i].rfind('\n').map_or(0, |p| p + 1);
+            text[start..from + i].contains(|c: char| c.is_ascii_digit())
+        };
+        if gap.match_indices('\n').any(|(i, _)| super::text::line_break_separates(text, from + i) || order_line(i)) {
             return None;
         }
         // An amount in brackets is an amount: "ingestion of 1050 (48 mg/kg) of X".
@@ -1269,10 +1273,16 @@ mod tests {
             "He was switched from cyclosporine plus mycophenolate mofetil to oral\neverolimus 0.75 mg every 12 hours.";
         let out = engine().analyze(text);
         assert_eq!(find(&out, EntityType::Medication, "everolimus").attrs.route.as_deref(), Some("oral"));
-        let text = "The patient was prescribed linezolid 600 mg\nintravenously every 12 hours for the infection.";
+        // A short order line is a list's entry: the next line's instructions are not its sig.
+        let out = engine().analyze("furosemide 40 mg\nweigh yourself daily");
+        assert_eq!(find(&out, EntityType::Medication, "furosemide").attrs.frequency, None);
+        // A route at the end of an order line is that order's, not the next line's drug's.
+        let text = "Ceftriaxone 1 g every 24 hours for 7 days intravenously\nwarfarin 5 mg daily";
         let out = engine().analyze(text);
-        let linezolid = find(&out, EntityType::Medication, "linezolid");
-        assert!(linezolid.attrs.route.is_some() && linezolid.attrs.frequency.is_some(), "{:?}", linezolid.attrs);
+        assert_eq!(find(&out, EntityType::Medication, "warfarin").attrs.route, None);
+        // A drug on the text's last line, with nothing after it.
+        let out = engine().analyze("Plan: start metformin");
+        assert!(out.entities.iter().any(|e| e.text == "metformin"));
         // A list's next line is the next entry's.
         let out = engine().analyze("Medications:\nmetformin 500 mg\nlisinopril 10 mg daily");
         assert_eq!(find(&out, EntityType::Medication, "metformin").attrs.frequency, None);

@@ -93,14 +93,21 @@ pub fn describing_compound_follows(text: &str, end: usize) -> bool {
 
 /// Is a disease's name the first half of a vaccine's ("Influenza vaccine given", "hepatitis B
 /// vaccination", "pneumococcal immunization", "tetanus shot", "COVID-19 booster")? It names what
-/// the patient was protected against, not what the patient has.
-pub fn vaccine_follows(text: &str, end: usize) -> bool {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?i)^(?:[ \-]+(?:[ab]|type\s+b|conjugate|polysaccharide|toxoid|\(?hib\)?|[0-9]{1,2}-?valent)){0,3}[ \-]+(?:vaccin\w*|immuni[sz]ation\w*|immuni[sz]ed|inoculat\w*|shots?|boosters?|jabs?|toxoid)\b")
-            .expect("vaccine")
-    })
-    .is_match(&text[end..])
+/// the patient was protected against, not what the patient has. "Shot", "booster" and "jab" only
+/// after a disease a vaccine prevents: "migraine shots", "osteoporosis shot" are treatments.
+pub fn vaccine_follows(text: &str, start: usize, end: usize) -> bool {
+    static RE: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+    let (vaccine, shot, preventable) = RE.get_or_init(|| {
+        let between = r"(?i)^(?:[ \-]+(?:[ab]|type\s+b|conjugate|polysaccharide|toxoid|\(?hib\)?|[0-9]{1,2}-?valent)){0,3}[ \-]+";
+        (
+            Regex::new(&format!(r"{between}(?:vaccin\w*|immuni[sz]ation\w*|immuni[sz]ed|inoculat\w*|toxoid)\b")).expect("vaccine"),
+            Regex::new(&format!(r"{between}(?:shots?|boosters?|jabs?)\b")).expect("shot"),
+            Regex::new(r"(?i)\b(?:influenza|flu|tetanus|covid|sars-cov-2|coronavirus|pneumococcal|pneumonia|hepatitis|zoster|shingles|hpv|papilloma|measles|mumps|rubella|varicella|chickenpox|polio|pertussis|whooping|diphtheria|rabies|typhoid|yellow\s+fever|meningococcal|meningitis|rsv|haemophilus|hib|cholera|encephalitis)")
+                .expect("preventable"),
+        )
+    });
+    let after = &text[end..];
+    vaccine.is_match(after) || (shot.is_match(after) && preventable.is_match(&text[start..end]))
 }
 
 /// Is this value shaped as a phone number ("555-0124", "(858) 555-0100", "858.555.0100")?
@@ -306,7 +313,10 @@ mod tests {
 
     #[test]
     fn a_disease_named_for_its_vaccine_is_no_condition() {
-        let follows = |text: &str, finding: &str| vaccine_follows(text, text.find(finding).unwrap() + finding.len());
+        let follows = |text: &str, finding: &str| {
+            let start = text.find(finding).unwrap();
+            vaccine_follows(text, start, start + finding.len())
+        };
         assert!(follows("Influenza vaccine given today.", "Influenza"));
         assert!(follows("Received hepatitis B vaccination.", "hepatitis"));
         assert!(follows("pneumococcal immunization up to date", "pneumococcal"));
@@ -316,6 +326,9 @@ mod tests {
         assert!(!follows("Influenza A positive; vaccine declined.", "Influenza A"));
         assert!(!follows("Influenza with high fever.", "Influenza"));
         assert!(!follows("hepatitis B shortly after", "hepatitis B"));
+        // Shots that treat.
+        assert!(!follows("Migraine shots monthly", "Migraine"));
+        assert!(!follows("osteoporosis shot (Prolia) every 6 months", "osteoporosis"));
     }
 
     #[test]

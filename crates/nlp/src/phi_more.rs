@@ -224,11 +224,11 @@ fn patterns() -> &'static Patterns {
             title_caps: re(&format!(r"\bDR\.?[ \t]+((?:[A-Z]\.[ \t]*)?{NAME_WORD}(?:[ \t]+{NAME_WORD}){{0,2}})\b")),
             // "works at Boeing", "employed by Acme Tool & Die": an employer names the patient's place.
             employer: re(
-                r"(?i:\b(?:works?|worked|working|employed|employee)[ \t]+(?:at|for|by|with)[ \t]+(?:the[ \t]+)?)([A-Z][A-Za-z&'.-]*(?:[ \t]+(?:[A-Z][A-Za-z&'.-]*|&|of)){0,3})",
+                r"(?i:\b(?:works?|worked|working|employed|employee)[ \t]+(?:at|by)[ \t]+(?:the[ \t]+)?)([A-Z][A-Za-z&'.-]*(?:[ \t]+(?:[A-Z][A-Za-z&'.-]*|&|of)){0,3})",
             ),
             // An insurance number after its word: "Medicare # 1EG4-TE5-MK73", "Policy No. XJH8812345".
             plan_number: re(
-                r"(?i:\b(?:medicare|medicaid|insurance|policy|member|subscriber|group|plan|beneficiary|mbi|hicn)(?:[ \t]+(?:id|no\.?|number|#))?[ \t]*[:#]?[ \t]*#?[ \t]*)([A-Z0-9]{2,}(?:-[A-Z0-9]{2,})+|[A-Z]{0,4}\d[A-Z0-9]{5,})\b",
+                r"(?i:\b(?:(?:medicare|medicaid|insurance|policy|subscriber|beneficiary|mbi|hicn)(?:[ \t]+(?:id|no\.?|number|#))?|(?:member|group|plan)[ \t]+(?:id|no\.?|number|#))[ \t]*[:#]?[ \t]*#?[ \t]*)([A-Z0-9]{2,}(?:-[A-Z0-9]{2,})+|[A-Z]{0,4}\d[A-Z0-9]{5,})\b",
             ),
             // "works as a carpenter", "employed as an accountant".
             profession: re(
@@ -623,13 +623,30 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
         }
     }
     for c in p.title_caps.captures_iter(text) {
-        // A doctor's name in capitals: the census knows a word of it and none is a clinical word
-        // ("DR. ORDERED CT" names no one).
+        // A doctor's name in capitals: the words the census knows as names, from the first, up to
+        // the first it does not ("DR. SMITH NOTIFIED INR 4.2" names SMITH; "DR. ORDERED CT" no one),
+        // none a clinical or heading word.
         let m = c.get(1).expect("group");
-        let words: Vec<&str> = m.as_str().split_whitespace().filter(|w| !w.ends_with('.')).collect();
-        let known = |w: &&str| is_given(w) || is_family(w) || w.split(['-', '\'']).any(is_family);
-        if words.iter().any(known) && !words.iter().any(|w| not_a_name(w) || (clinical_word(w) && !known(w))) {
-            add(out, Subtype::Name, m.start(), m.end());
+        let known = |w: &str| {
+            (is_given(w) || is_family(w) || w.split(['-', '\'']).any(|p| is_family(p) || is_given(p)))
+                && !not_a_name(w)
+                && !clinical_word(w)
+        };
+        let mut end = None;
+        let mut at = 0;
+        for w in m.as_str().split_whitespace() {
+            let from = m.as_str()[at..].find(w).map_or(at, |i| at + i);
+            at = from + w.len();
+            if w.ends_with('.') && w.len() == 2 {
+                continue;
+            }
+            if !known(w) {
+                break;
+            }
+            end = Some(m.start() + at);
+        }
+        if let Some(end) = end {
+            add(out, Subtype::Name, m.start(), end);
         }
     }
     for c in p.employer.captures_iter(text) {
@@ -666,6 +683,13 @@ mod tests {
         let f = found("Referred by DR. JAMES O'NEIL, cardiology.");
         assert!(f.contains(&(Subtype::Name, "JAMES O'NEIL")), "{f:?}");
         assert!(!found("DR. ORDERED CT CHEST").iter().any(|(k, _)| *k == Subtype::Name));
+        let f = found("DR. NGUYEN NOTIFIED INR 4.2");
+        assert_eq!(f, [(Subtype::Name, "NGUYEN")], "the name ends where the census stops knowing it");
+        assert!(!found("Omeprazole works for GERD symptoms").iter().any(|(k, _)| *k == Subtype::Location));
+        for text in ["Plan: CA-125, CEA", "Household member COVID-19 positive", "Plan: 1000ML NS"] {
+            assert!(!found(text).iter().any(|(k, _)| *k == Subtype::Id), "{text}: {:?}", found(text));
+        }
+        assert!(found("Member ID: XJH8812345").contains(&(Subtype::Id, "XJH8812345")));
         assert!(found("Works at Boeing as a machinist.").contains(&(Subtype::Location, "Boeing")));
         let f = found("He is employed by Acme Roofing & Siding.");
         assert!(f.contains(&(Subtype::Location, "Acme Roofing & Siding")), "{f:?}");

@@ -117,6 +117,9 @@ impl CharIndex {
 /// "history of"), prose that goes on in small letters on the next line ("revealed no organized" /
 /// "hematoma"), or a next line that starts with a joining word ("or vomiting").
 pub fn line_break_separates(text: &str, i: usize) -> bool {
+    if i >= text.len() {
+        return true;
+    }
     let line_start = text[..i].rfind('\n').map_or(0, |p| p + 1);
     let prev = text[line_start..i].trim_end();
     let next_line = text[i + 1..].split('\n').next().unwrap_or("").trim_start();
@@ -134,13 +137,15 @@ pub fn line_break_separates(text: &str, i: usize) -> bool {
     };
     let last_word = prev.rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
     let first_word = next_line.split(|c: char| !c.is_alphabetic()).next().unwrap_or("");
-    let dangling = !last_word.is_empty() && DANGLING.iter().any(|w| last_word.eq_ignore_ascii_case(w));
+    // In small letters as written: "Hepatitis A", "Vitamin A", "Smoking: No" end there.
+    let dangling = DANGLING.contains(&last_word);
     let joined = JOINING.contains(&first_word);
     // Prose: four words or more, no figures (a list's doses), ending in a small letter.
     let prose = prev.split_whitespace().count() >= 4
         && !prev.contains(|c: char| c.is_ascii_digit())
         && prev.ends_with(char::is_lowercase);
-    if ((dangling || prev.ends_with(',')) && next_starts(false))
+    if (CONNECTIVE.contains(&last_word) && next_starts(false))
+        || ((dangling || prev.ends_with(',')) && next_starts(true))
         || (prose && next_starts(true))
         || (joined && !prev.ends_with(['.', ':', ';', '!', '?']))
     {
@@ -167,7 +172,9 @@ pub fn term_may_cross(text: &str, i: usize) -> bool {
         && next.starts_with(char::is_lowercase)
 }
 
-/// Words a phrase does not end on: a line ending with one is wrapped.
+/// Words (in small letters) a phrase does not end on: a line ending with one is wrapped when the
+/// next goes on in small letters. Never a negation ("no", "denies"): a form's "Smoking: no" ends
+/// its field, and carrying it onto the next line would negate what that line says.
 const DANGLING: &[&str] = &[
     "or",
     "and",
@@ -184,19 +191,16 @@ const DANGLING: &[&str] = &[
     "at",
     "by",
     "the",
-    "a",
     "an",
-    "no",
-    "not",
-    "denies",
-    "denied",
     "including",
     "than",
-    "any",
     "his",
     "her",
     "their",
 ];
+
+/// Joining words after which a line goes on even into capitals ("Hypertension and" / "Diabetes").
+const CONNECTIVE: &[&str] = &["or", "and", "nor"];
 
 /// Words (in small letters) a line does not start with unless it goes on from the line above.
 const JOINING: &[&str] = &["or", "and", "nor", "but", "with", "without", "including"];
@@ -301,9 +305,10 @@ mod tests {
         let separates = |text: &str| line_break_separates(text, text.find('\n').unwrap());
         assert!(!separates("Denies fever,\ncough or shortness of breath."));
         assert!(!separates("No chest pain, nausea or\nvomiting."));
-        assert!(!separates("History of\nHypertension."));
+        assert!(!separates("History of\nhypertension."));
+        assert!(separates("History of\nHypertension"), "a heading's words, or a list's: not carried on");
         assert!(!separates("Patient denies chest pain\nor shortness of breath."));
-        assert!(!separates("The extremities have no cyanosis,\nClubbing, or edema."));
+        assert!(!separates("The extremities have no cyanosis,\nclubbing, or edema."));
         assert!(!separates("scan revealed no pseudoaneurysms or organized\nhematoma."));
         // Lists, fields and sentences' ends still separate.
         assert!(separates("Denies smoking\nHypertension"));
@@ -314,6 +319,15 @@ mod tests {
         assert!(separates("Denies fever.\nor so it seems"));
         assert!(separates("Smoking: denies\n- alcohol"));
         assert!(separates("Reviewed with the patient and\n\nPlan"));
+        // A field's answer, a relative's line, a name's letter, a list's comma end there.
+        assert!(separates("Tobacco use: no\nHypertension"));
+        assert!(separates("Chest pain No\nShortness of breath Yes"));
+        assert!(separates("No known drug allergies\nCongestive heart failure"));
+        assert!(separates("Mother died of breast cancer\nAsthma"));
+        assert!(separates("History of Hepatitis A\nAsthma"));
+        assert!(separates("Denies fever,\nHypertension"));
+        assert!(separates("furosemide 40 mg\nweigh yourself daily"));
+        assert!(line_break_separates("the end", 7), "past the text's end");
     }
 
     #[test]
