@@ -254,8 +254,9 @@ impl Pipeline {
                     add_review_note(&mut mapped.needs_review, &note);
                 }
                 // Handwriting the engine read (Textract): written as read, with its confidence,
-                // and checked by a person.
-                if !report.handwritten_lines.is_empty() {
+                // and checked by a person — from two lines on: one line alone is most often a
+                // signature under a typed letter, which every signed document has.
+                if report.handwritten_lines.values().sum::<usize>() >= 2 {
                     let lines = report
                         .handwritten_lines
                         .iter()
@@ -532,6 +533,8 @@ mod tests {
         Annotated,
         /// Reads at once a typed page whose fill-ins it marks handwritten, surely (as Textract does).
         Handwritten,
+        /// Reads at once a typed letter with one handwritten line under it: its signature.
+        Signed,
     }
 
     struct FakeOcr {
@@ -593,6 +596,13 @@ mod tests {
                     };
                     doc.pages[0].lines =
                         typed.iter().map(|t| Line::from_text(t, 99.0)).chain(filled.iter().map(handwritten)).collect();
+                    OcrStart::Done(doc)
+                }
+                Engine::Signed => {
+                    let mut doc = page();
+                    let mut signature = Line::from_text("Jane Whitcombe", 88.0);
+                    signature.words.iter_mut().for_each(|w| w.handwritten = true);
+                    doc.pages[0].lines.push(signature);
                     OcrStart::Done(doc)
                 }
                 Engine::Jobs | Engine::FailingJobs => OcrStart::Started(OcrJob { id: format!("job-{n}") }),
@@ -737,6 +747,12 @@ mod tests {
         // A page without handwriting says nothing of it.
         let (report, _) = setup(Engine::AtOnce).pipeline.process("scan.pdf").await;
         assert!(serde_json::to_value(&report).unwrap().get("handwritten_lines").is_none());
+        // One handwritten line under a typed letter, its signature: counted, not sent to review.
+        let (report, _) = setup(Engine::Signed).pipeline.process("scan.pdf").await;
+        assert_eq!(report.handwritten_lines, BTreeMap::from([(1, 1)]));
+        if let Outcome::NeedsReview { reason } = &report.outcome {
+            assert!(!reason.contains("handwriting"), "{reason}");
+        }
     }
 
     #[tokio::test]
