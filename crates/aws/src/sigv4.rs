@@ -57,13 +57,22 @@ impl SigV4 {
         if let Some(c) = cached.as_ref().filter(|c| fresh(c)) {
             return Ok(c.clone());
         }
-        let c = self.credentials.provide_credentials().await.map_err(|e| SinkError::Transient {
-            status: None,
-            detail: format!("AWS credentials: {e}"),
-            retry_after: None,
-        })?;
-        *cached = Some(c.clone());
-        Ok(c)
+        match self.credentials.provide_credentials().await {
+            Ok(c) => {
+                *cached = Some(c.clone());
+                Ok(c)
+            }
+            // A refresh that fails while the credentials held have not yet expired: they still
+            // sign (the next request tries the refresh again).
+            Err(_)
+                if cached.as_ref().is_some_and(|c| c.expiry().is_some_and(|at| at > std::time::SystemTime::now())) =>
+            {
+                Ok(cached.clone().expect("checked"))
+            }
+            Err(e) => {
+                Err(SinkError::Transient { status: None, detail: format!("AWS credentials: {e}"), retry_after: None })
+            }
+        }
     }
 }
 
@@ -147,11 +156,13 @@ mod tests {
         assert_eq!(healthlake_region("http://127.0.0.1:8080/fhir"), None);
     }
 
-    /// A provider that counts its calls and hands out credentials expiring `lifetime` from now.
+    /// A provider that counts its calls and hands out credentials expiring `lifetime` from now;
+    /// from call `fail_from` on it fails.
     #[derive(Debug)]
     struct Counting {
         calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
         lifetime: std::time::Duration,
+        fail_from: usize,
     }
 
     impl aws_credential_types::provider::ProvideCredentials for Counting {
@@ -160,6 +171,11 @@ mod tests {
             Self: 'a,
         {
             let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n >= self.fail_from {
+                return aws_credential_types::provider::future::ProvideCredentials::ready(Err(
+                    aws_credential_types::provider::error::CredentialsError::not_loaded("the endpoint is down"),
+                ));
+            }
             let expiry = std::time::SystemTime::now() + self.lifetime;
             aws_credential_types::provider::future::ProvideCredentials::ready(Ok(Credentials::new(
                 format!("AKID{n}"),
@@ -174,7 +190,7 @@ mod tests {
     async fn fetches_for_three_requests(lifetime: std::time::Duration) -> (usize, String) {
         let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let signer = SigV4::new(
-            SharedCredentialsProvider::new(Counting { calls: calls.clone(), lifetime }),
+            SharedCredentialsProvider::new(Counting { calls: calls.clone(), lifetime, fail_from: usize::MAX }),
             "us-east-1",
             "healthlake",
         );
@@ -196,5 +212,23 @@ mod tests {
         let (fetches, auth) = fetches_for_three_requests(std::time::Duration::from_secs(60)).await;
         assert_eq!(fetches, 3);
         assert!(auth.contains("Credential=AKID2/"), "{auth}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_signs_with_the_credentials_held_until_they_expire() {
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let provider = Counting { calls: calls.clone(), lifetime: std::time::Duration::from_secs(60), fail_from: 1 };
+        let signer = SigV4::new(SharedCredentialsProvider::new(provider), "us-east-1", "healthlake");
+        for _ in 0..2 {
+            let headers = signer.sign("GET", "https://healthlake.us-east-1.amazonaws.com/x", &[], b"").await.unwrap();
+            let auth = headers.into_iter().find(|(k, _)| k == "authorization").unwrap().1;
+            assert!(auth.contains("Credential=AKID0/"), "{auth}");
+        }
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2, "the refresh was tried again");
+        // Nothing held and the endpoint down: a transient error, the request tried later.
+        let provider = Counting { calls: calls.clone(), lifetime: std::time::Duration::from_secs(60), fail_from: 0 };
+        let signer = SigV4::new(SharedCredentialsProvider::new(provider), "us-east-1", "healthlake");
+        let err = signer.sign("GET", "https://healthlake.us-east-1.amazonaws.com/x", &[], b"").await.unwrap_err();
+        assert!(matches!(err, SinkError::Transient { .. }), "{err}");
     }
 }
