@@ -1118,8 +1118,8 @@ fn route_of<'h>(
         // "everolimus"), from a line of prose: a line with figures is an order of its own
         // ("Ceftriaxone 1 g daily intravenously" / "warfarin 5 mg").
         let order_line = |i: usize| {
-            let start = text[..from + i].rfind('\n').map_or(0, |p| p + 1);
-            text[start..from + i].contains(|c: char| c.is_ascii_digit())
+            let (start, end) = line_bounds(text, from + i);
+            text[start..end].contains(|c: char| c.is_ascii_digit())
         };
         if gap.match_indices('\n').any(|(i, _)| super::text::line_break_separates(text, from + i) || order_line(i)) {
             return None;
