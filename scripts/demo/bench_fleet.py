@@ -104,7 +104,7 @@ def main():
                 uploads.append((key, data))
                 pages += n
         if a.profile:
-            perf = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", a.profile, "-p", str(worker.pid)],
+            perf = subprocess.Popen(["perf", "record", "-F", "999", "--call-graph", "dwarf,16384", "-o", a.profile, "-p", str(worker.pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append(perf)
             time.sleep(1)

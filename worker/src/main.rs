@@ -206,8 +206,23 @@ fn limit_openmp() {
     }
 }
 
+/// Tesseract and Leptonica allocate through the C library's malloc, which hands every block of
+/// 128 KiB or more straight back to the kernel when freed: a page's images and the recogniser's
+/// buffers were mapped afresh, and zeroed by the kernel, for every page (5% of a clean page's
+/// time in `perf`). Blocks up to 64 MiB now stay in the process for the next page; the memory a
+/// reading peaks at is the same.
+fn keep_c_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets the allocator's thresholds; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+    }
+}
+
 fn main() -> ExitCode {
     limit_openmp();
+    keep_c_heap();
     let cli = Cli::parse();
     if let Command::Probe { url } = &cli.command {
         return match paperchart::health::probe(url, std::time::Duration::from_secs(3)) {
