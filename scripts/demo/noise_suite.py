@@ -189,6 +189,9 @@ def treatments(img: Image.Image, rng: random.Random) -> dict[str, Image.Image]:
         "skewed 3 degrees": img.rotate(3, expand=True, fillcolor=255, resample=Image.BICUBIC),
         "skewed 6 degrees": img.rotate(-6, expand=True, fillcolor=255, resample=Image.BICUBIC),
         "skewed 10 degrees": img.rotate(10, expand=True, fillcolor=255, resample=Image.BICUBIC),
+        "sideways and skewed 6": img.rotate(-6, expand=True, fillcolor=255, resample=Image.BICUBIC).rotate(
+            90, expand=True, fillcolor=255
+        ),
         "scribbles": scribbles(img, rng),
         "ink stains": ink_stains(img, rng),
         "scribbles + ink stains": ink_stains(scribbles(img, rng), rng),

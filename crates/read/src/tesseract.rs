@@ -178,22 +178,33 @@ fn read_prepared(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<(Vec
     let deskewed = cleanup::deskewed(page);
     let before = page;
     let page = deskewed.as_ref().map(|(r, _)| r).unwrap_or(page);
-    let read = |turn: u16| -> Result<(Vec<Line>, Option<Raster>), OcrError> {
-        let turned = (turn != 0).then(|| cleanup::turned(page, turn));
-        Ok((recognise(turned.as_ref().unwrap_or(page), settings)?, turned))
+    // A reading, the turned raster it was read from, and the degrees that raster was straightened.
+    type Reading = (Vec<Line>, Option<Raster>, Option<f32>);
+    let read = |turn: u16| -> Result<Reading, OcrError> {
+        let Some(turned) = (turn != 0).then(|| cleanup::turned(page, turn)) else {
+            return Ok((recognise(page, settings)?, None, None));
+        };
+        // A sideways page's lines ran down the page, where its skew is not measured: one fed
+        // crooked as well is straightened once turned.
+        if turn % 180 == 90 && deskewed.is_none() {
+            if let Some((straight, degrees)) = cleanup::deskewed(&turned) {
+                return Ok((recognise(&straight, settings)?, Some(straight), Some(degrees)));
+            }
+        }
+        Ok((recognise(&turned, settings)?, Some(turned), None))
     };
     // The turns to try, most likely first: the next only while the best reading is poor (a
     // sideways page may be either quarter, or not sideways after all).
     let turns: &[u16] = if cleanup::sideways(page) { &[90, 270, 0] } else { &[0, 180] };
     let mut turn = turns[0];
-    let (mut lines, mut turned) = read(turn)?;
+    let (mut lines, mut turned, mut straightened) = read(turn)?;
     for &other in &turns[1..] {
         if !poorly_read(&lines) {
             break;
         }
-        let (again, again_turned) = read(other)?;
+        let (again, again_turned, again_straightened) = read(other)?;
         if sure_words(&again) > sure_words(&lines) {
-            (lines, turned, turn) = (again, again_turned, other);
+            (lines, turned, straightened, turn) = (again, again_turned, again_straightened, other);
         }
     }
     let mut read_from = turned.as_ref().unwrap_or(page);
@@ -209,6 +220,9 @@ fn read_prepared(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<(Vec
     }
     if turn != 0 {
         prepared.push(format!("rotated {turn}"));
+    }
+    if let Some(degrees) = straightened {
+        prepared.push(format!("deskewed {degrees:.1}"));
     }
     let marks = crate::checkbox::find(read_from, &lines);
     crate::checkbox::merge(&mut lines, &marks);

@@ -62,6 +62,22 @@ fn a_page_fed_crooked_is_straightened() {
 }
 
 #[test]
+fn a_page_fed_sideways_and_crooked_is_turned_and_straightened() {
+    use imageproc::geometric_transformations::{rotate_about_center, Interpolation};
+    let clean = page();
+    let mut canvas = image::GrayImage::from_pixel(clean.width() + 800, clean.height() + 800, image::Luma([255]));
+    image::imageops::overlay(&mut canvas, &clean, 400, 400);
+    let crooked = rotate_about_center(&canvas, -8f32.to_radians(), Interpolation::Bilinear, image::Luma([255]));
+    let sideways = image::imageops::rotate90(&crooked);
+    let (text, prepared) = read(&sideways);
+    for w in WORDS {
+        assert!(text.contains(w), "{w} missing after {prepared:?}: {text}");
+    }
+    assert!(prepared.iter().any(|p| p.starts_with("rotated")), "{prepared:?}");
+    assert!(prepared.iter().any(|p| p.starts_with("deskewed")), "{prepared:?}");
+}
+
+#[test]
 fn a_salted_page_is_despeckled() {
     let mut img = page();
     let mut rng = Rng::new(20261207);
