@@ -46,6 +46,17 @@ impl PixelBudget {
         Held { budget: self.clone(), pixels }
     }
 
+    /// Counts `pixels` at once, over the budget if need be: a copy made of a page already in
+    /// flight (the clean-up's flattened, despeckled, evened, straightened or turned page). Pages
+    /// reserved while it lives wait until it is dropped; the copy itself never waits, since a
+    /// thread holding a page that waited for room could wait on itself.
+    pub fn charge(self: &Arc<Self>, pixels: u64) -> Held {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.used += pixels;
+        s.peak = s.peak.max(s.used);
+        Held { budget: self.clone(), pixels }
+    }
+
     /// The most pixels ever held at once.
     pub fn peak(&self) -> u64 {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).peak
@@ -53,6 +64,13 @@ impl PixelBudget {
 
     pub fn total(&self) -> u64 {
         self.total
+    }
+}
+
+impl Held {
+    /// Another `pixels` counted in the same budget, at once ([`PixelBudget::charge`]).
+    pub fn charge(&self, pixels: u64) -> Held {
+        self.budget.charge(pixels)
     }
 }
 

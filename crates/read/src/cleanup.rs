@@ -78,14 +78,14 @@ fn unspeckled(r: &Raster) -> Raster {
             }
         }
     }
-    Raster { width: r.width, height: r.height, pixels: out, dpi: r.dpi, held: None }
+    r.derived(r.width, r.height, out)
 }
 
 /// The raster through a 3 × 3 median filter (imageproc's).
 fn median(r: &Raster) -> Raster {
     let img = GrayImage::from_raw(r.width, r.height, r.pixels.clone()).expect("a raster's size");
     let out = imageproc::filter::median_filter(&img, 1, 1);
-    Raster { width: r.width, height: r.height, pixels: out.into_raw(), dpi: r.dpi, held: None }
+    r.derived(r.width, r.height, out.into_raw())
 }
 
 /// The typical width of the page's strokes: the median length of its horizontal runs of dark
@@ -241,7 +241,7 @@ pub fn evened(r: &Raster) -> Option<Raster> {
             *p = ((*p as f32 - ink).max(0.0) * 255.0 / (255.0 - ink)) as u8;
         }
     }
-    Some(Raster { width: r.width, height: r.height, pixels: out, dpi: r.dpi, held: None })
+    Some(r.derived(r.width, r.height, out))
 }
 
 /// The share of bands of 4 pixels (rows, or columns) nearly without ink (under a tenth of the
@@ -362,7 +362,7 @@ pub fn deskewed(r: &Raster) -> Option<(Raster, f32)> {
     let img = GrayImage::from_raw(r.width, r.height, r.pixels.clone()).expect("a raster's size");
     // Clockwise by the skew (imageproc turns clockwise), about the page's centre.
     let out = rotate_about_center(&img, degrees.to_radians(), Interpolation::Bilinear, image::Luma([255]));
-    Some((Raster { width: r.width, height: r.height, pixels: out.into_raw(), dpi: r.dpi, held: None }, degrees))
+    Some((r.derived(r.width, r.height, out.into_raw()), degrees))
 }
 
 /// A photographed page's corners, when the photo shows the page as a brighter quadrilateral on a
@@ -483,7 +483,7 @@ pub fn flattened(r: &Raster) -> Option<Raster> {
     let img = GrayImage::from_raw(r.width, r.height, r.pixels.clone()).expect("a raster's size");
     let mut out = GrayImage::new(ow, oh);
     warp_into(&img, &projection, Interpolation::Bilinear, image::Luma([255]), &mut out);
-    Some(Raster { width: ow, height: oh, pixels: out.into_raw(), dpi: r.dpi, held: None })
+    Some(r.derived(ow, oh, out.into_raw()))
 }
 
 /// The raster turned clockwise by 90, 180 or 270 degrees.
@@ -495,7 +495,7 @@ pub fn turned(r: &Raster, degrees: u16) -> Raster {
         270 => image::imageops::rotate270(&img),
         _ => img,
     };
-    Raster { width: out.width(), height: out.height(), pixels: out.into_raw(), dpi: r.dpi, held: None }
+    r.derived(out.width(), out.height(), out.into_raw())
 }
 
 #[cfg(test)]
@@ -521,6 +521,29 @@ mod tests {
             }
         }
         Raster { width: w, height: h, pixels, dpi: Some(300), held: None }
+    }
+
+    #[test]
+    fn a_clean_up_copy_counts_in_the_pixel_budget_while_it_lives() {
+        use crate::budget::PixelBudget;
+        let budget = PixelBudget::new(1_500_000);
+        let mut r = page(1000, 1000);
+        r.held = Some(budget.reserve(1_000_000));
+        let turned = turned(&r, 90);
+        assert_eq!(budget.peak(), 2_000_000, "the copy is counted at once, over the budget, never waiting");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let b = budget.clone();
+        let next = std::thread::spawn(move || {
+            let held = b.reserve(400_000);
+            tx.send(()).unwrap();
+            held
+        });
+        assert!(rx.recv_timeout(std::time::Duration::from_millis(200)).is_err(), "another page waits for the copy");
+        drop(turned);
+        rx.recv_timeout(std::time::Duration::from_secs(5)).expect("room once the copy is gone");
+        drop(next.join().unwrap());
+        drop(r);
+        assert_eq!(budget.peak(), 2_000_000);
     }
 
     fn speckle(r: &mut Raster, every: usize) {

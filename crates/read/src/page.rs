@@ -20,6 +20,15 @@ pub struct Raster {
     pub held: Option<Held>,
 }
 
+impl Raster {
+    /// A raster made from this one (a clean-up step's copy): its pixels count in the budget this
+    /// one's count in, for as long as it lives.
+    pub(crate) fn derived(&self, width: u32, height: u32, pixels: Vec<u8>) -> Raster {
+        let held = self.held.as_ref().map(|h| h.charge(u64::from(width) * u64::from(height)));
+        Raster { width, height, pixels, dpi: self.dpi, held }
+    }
+}
+
 /// One page, ready for reading.
 #[derive(Debug)]
 pub enum PageInput {
