@@ -62,23 +62,28 @@ fn engine_failed(detail: String) -> OcrError {
 /// A line Tesseract reads with a mean confidence below this is read again from its inverted
 /// image (white print on a dark band). Tesseract's default, 0.7, re-read a clean page's short
 /// and numeric lines too, 5–6% of the page's time; a line in reversed print reads far below
-/// 0.5 (the README's OCR figures, `make noise-suite`).
+/// 0.5 (the README's OCR figures, `make noise-suite`). Tesseract before 5.2 has no such setting
+/// (its threshold was 0.5, fixed): there the engine starts without it.
 const INVERT_THRESHOLD: &str = "0.5";
 
 fn init(settings: &EngineSettings) -> Result<tesseract::Tesseract, OcrError> {
-    let engine = tesseract::Tesseract::new(settings.datapath.as_deref(), Some(&settings.language)).map_err(|e| {
-        OcrError::EngineFailed {
-            engine: "tesseract",
-            detail: format!(
-                "cannot start Tesseract with language '{}' ({e}); install it with \
-             `apt-get install tesseract-ocr tesseract-ocr-eng` or set ocr.datapath",
-                settings.language
-            ),
-        }
-    })?;
-    engine
-        .set_variable("invert_threshold", INVERT_THRESHOLD)
-        .map_err(|e| engine_failed(format!("set invert_threshold: {e}")))
+    let start = || {
+        tesseract::Tesseract::new(settings.datapath.as_deref(), Some(&settings.language)).map_err(|e| {
+            OcrError::EngineFailed {
+                engine: "tesseract",
+                detail: format!(
+                    "cannot start Tesseract with language '{}' ({e}); install it with \
+                 `apt-get install tesseract-ocr tesseract-ocr-eng` or set ocr.datapath",
+                    settings.language
+                ),
+            }
+        })
+    };
+    // set_variable consumes the engine, and gives it back only when the setting exists.
+    match start()?.set_variable("invert_threshold", INVERT_THRESHOLD) {
+        Ok(engine) => Ok(engine),
+        Err(_) => start(),
+    }
 }
 
 impl TesseractEngine {
@@ -185,10 +190,19 @@ fn read_prepared(raster: &Raster, settings: &Arc<EngineSettings>) -> Result<(Vec
             return Ok((recognise(page, settings)?, None, None));
         };
         // A sideways page's lines ran down the page, where its skew is not measured: one fed
-        // crooked as well is straightened once turned.
+        // crooked as well is straightened once turned. As before the turn, the straightened
+        // page's ink lines may be a crooked card's: the page only turned is read too, and the
+        // better reading kept (a tie to the page only turned).
         if turn % 180 == 90 && deskewed.is_none() {
             if let Some((straight, degrees)) = cleanup::deskewed(&turned) {
-                return Ok((recognise(&straight, settings)?, Some(straight), Some(degrees)));
+                let plain = recognise(&turned, settings)?;
+                drop(turned);
+                let lines = recognise(&straight, settings)?;
+                if sure_words(&lines) > sure_words(&plain) {
+                    return Ok((lines, Some(straight), Some(degrees)));
+                }
+                drop(straight);
+                return Ok((plain, Some(cleanup::turned(page, turn)), None));
             }
         }
         Ok((recognise(&turned, settings)?, Some(turned), None))
