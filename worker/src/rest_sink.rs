@@ -157,13 +157,18 @@ impl RestSink {
         let mut r = self.client.request(method.clone(), url).header(reqwest::header::ACCEPT, FHIR_JSON);
         let body = body.unwrap_or_default();
         let is_post = method == reqwest::Method::POST;
+        // A transaction's answer need not repeat each resource written: its status, version
+        // and outcome are all the sink reads (a server that ignores the preference answers in
+        // full, as before).
+        const MINIMAL: &str = "return=minimal";
         if is_post {
-            r = r.header(reqwest::header::CONTENT_TYPE, FHIR_JSON);
+            r = r.header(reqwest::header::CONTENT_TYPE, FHIR_JSON).header("prefer", MINIMAL);
         }
         if let Some(s) = &self.signer {
             let mut headers = vec![("accept", FHIR_JSON)];
             if is_post {
                 headers.push(("content-type", FHIR_JSON));
+                headers.push(("prefer", MINIMAL));
             }
             for (k, v) in s.sign(method.as_str(), url, &headers, &body).await? {
                 r = r.header(k, v);
@@ -267,8 +272,9 @@ impl RestSink {
         }
         let v: Value = serde_json::from_str(&text)
             .map_err(|e| SinkError::Rejected { status, detail: format!("response is not JSON: {e}") })?;
-        let requests = body["entry"].as_array().cloned().unwrap_or_default();
-        let responses = v["entry"].as_array().cloned().unwrap_or_default();
+        let none = Vec::new();
+        let requests = body["entry"].as_array().unwrap_or(&none);
+        let responses = v["entry"].as_array().unwrap_or(&none);
         if responses.len() != requests.len() {
             return Err(SinkError::Rejected {
                 status,
@@ -276,7 +282,7 @@ impl RestSink {
             });
         }
         let mut out = Vec::with_capacity(requests.len());
-        for (req, res) in requests.iter().zip(&responses) {
+        for (req, res) in requests.iter().zip(responses) {
             let line = res["response"]["status"].as_str().unwrap_or("");
             let code: u16 = line.split_whitespace().next().and_then(|c| c.parse().ok()).unwrap_or(0);
             let url = req["request"]["url"].as_str().unwrap_or("");
