@@ -49,27 +49,25 @@ fn a_page_turned_a_quarter_or_upside_down_is_turned_back() {
     assert_reads(&image::imageops::rotate180(&page()), "rotated 180");
 }
 
-#[test]
-fn a_page_fed_crooked_is_straightened() {
+/// The page turned `degrees` counter-clockwise (rotate_about_center turns clockwise), on a canvas
+/// that keeps the corners.
+fn crooked(degrees: f32) -> image::GrayImage {
     use imageproc::geometric_transformations::{rotate_about_center, Interpolation};
-    // Ten degrees counter-clockwise (rotate_about_center turns clockwise), on a canvas that keeps
-    // the corners; the sample, a photo, lies at 2.2 degrees already (below what is straightened).
     let clean = page();
     let mut canvas = image::GrayImage::from_pixel(clean.width() + 800, clean.height() + 800, image::Luma([255]));
     image::imageops::overlay(&mut canvas, &clean, 400, 400);
-    let crooked = rotate_about_center(&canvas, -10f32.to_radians(), Interpolation::Bilinear, image::Luma([255]));
-    assert_reads(&crooked, "deskewed 12");
+    rotate_about_center(&canvas, -degrees.to_radians(), Interpolation::Bilinear, image::Luma([255]))
+}
+
+#[test]
+fn a_page_fed_crooked_is_straightened() {
+    // The sample, a photo, lies at 2.2 degrees already (below what is straightened).
+    assert_reads(&crooked(10.0), "deskewed 12");
 }
 
 #[test]
 fn a_page_fed_sideways_and_crooked_is_turned_and_straightened() {
-    use imageproc::geometric_transformations::{rotate_about_center, Interpolation};
-    let clean = page();
-    let mut canvas = image::GrayImage::from_pixel(clean.width() + 800, clean.height() + 800, image::Luma([255]));
-    image::imageops::overlay(&mut canvas, &clean, 400, 400);
-    let crooked = rotate_about_center(&canvas, -8f32.to_radians(), Interpolation::Bilinear, image::Luma([255]));
-    let sideways = image::imageops::rotate90(&crooked);
-    let (text, prepared) = read(&sideways);
+    let (text, prepared) = read(&image::imageops::rotate90(&crooked(8.0)));
     for w in WORDS {
         assert!(text.contains(w), "{w} missing after {prepared:?}: {text}");
     }
