@@ -43,6 +43,32 @@ pub enum Target {
     Drug,
 }
 
+/// Words that date a finding as past, for [`Assertor::looks_ahead`]. Written for paperchart.
+const TIME_WORDS: &[&str] = &["previously", "formerly", "past", "prior", "earlier", "once"];
+
+/// Words after a time word that begin an object of its own: a drug taken, a thing had or done.
+/// Written for paperchart.
+const LEADS_ON: &[&str] = &[
+    "on",
+    "taking",
+    "took",
+    "taken",
+    "had",
+    "has",
+    "received",
+    "receiving",
+    "given",
+    "started",
+    "tried",
+    "used",
+    "using",
+    "treated",
+    "with",
+    "prescribed",
+    "underwent",
+    "diagnosed",
+];
+
 /// Words of an outcome a negation may be about, with a drug as its instrument after a
 /// preposition ("no response to steroids", "no benefit from gabapentin"). Written for paperchart.
 const OUTCOME_WORDS: &[&str] = &[
@@ -265,10 +291,15 @@ impl Assertor {
         let before_tokens = tokenize(&before_text);
         let before_tokens = &before_tokens[before_tokens.len().saturating_sub(MAX_PRE_TOKENS)..];
         let before: Vec<String> = before_tokens.iter().map(|t| super::text::fold(t.text(&before_text))).collect();
-        let after = first_words(&text[end..c1], MAX_POST_TOKENS);
-        let (before, after) = (&before[..], &after[..]);
+        let after = first_words(&text[end..c1], MAX_POST_TOKENS + 1);
+        let next_to = |h: &Hit| after.get(h.at + h.len).map(String::as_str);
+        let post: Vec<Hit> = self
+            .hits(&after[..after.len().min(MAX_POST_TOKENS)])
+            .into_iter()
+            .filter(|h| !self.looks_ahead(h, next_to(h)))
+            .collect();
+        let (before, after) = (&before[..], &after[..after.len().min(MAX_POST_TOKENS)]);
         let pre = self.hits(before);
-        let post = self.hits(after);
 
         let question = text[..start].trim_end().ends_with('?')
             || text[end..c1].trim_start().starts_with('?')
@@ -367,6 +398,22 @@ impl Assertor {
                         || k.category == Category::Pseudo
                 })
         })
+    }
+
+    /// A time word after a finding that goes on to an object of its own ("Metformin 500 mg
+    /// daily, previously on glipizide", "aspirin, formerly taking warfarin"): it dates what
+    /// follows it, not the finding before it. Only words that are triggers both ways.
+    fn looks_ahead(&self, h: &Hit, next: Option<&str>) -> bool {
+        let r = &self.rules[h.rule];
+        r.category == Category::Historical
+            && r.words.len() <= 3
+            && TIME_WORDS.iter().any(|w| r.words.iter().any(|x| x == w))
+            && next.is_some_and(|w| LEADS_ON.contains(&w))
+            && self.rules.iter().any(|f| {
+                f.category == r.category
+                    && matches!(f.direction, Direction::Forward | Direction::Both)
+                    && f.words == r.words
+            })
     }
 
     /// Does a trigger of category `c` govern the finding? Before it (`pre`), a forward trigger
@@ -616,6 +663,23 @@ mod tests {
         assert_eq!(check("Diabetes.", "Diabetes", Some(SectionKind::FamilyHistory)), Assertion::Family);
         assert_eq!(check("Return to the ED if chest pain recurs.", "chest pain", None), Assertion::Hypothetical);
         assert_eq!(check("Started on DVT prophylaxis.", "DVT", None), Assertion::Hypothetical);
+    }
+
+    #[test]
+    fn a_time_word_going_on_to_its_own_object_dates_that_object_only() {
+        let drug = |sentence: &str, concept: &str| {
+            let start = sentence.find(concept).unwrap();
+            Assertor::new().assert(sentence, start, start + concept.len(), None, 0, Target::Drug)
+        };
+        let s = "Metformin 500 mg every other day, previously on glipizide.";
+        assert_eq!(drug(s, "Metformin"), Assertion::Present);
+        assert_eq!(drug(s, "glipizide"), Assertion::Historical);
+        assert_eq!(drug("Aspirin daily, formerly taking warfarin.", "Aspirin"), Assertion::Present);
+        assert_eq!(check("Asthma, previously treated with montelukast.", "Asthma", None), Assertion::Present);
+        // A time word that ends the clause, or goes on to no object, still dates the finding.
+        assert_eq!(check("Hypertension, diagnosed previously.", "Hypertension", None), Assertion::Historical);
+        assert_eq!(check("Gout previously.", "Gout", None), Assertion::Historical);
+        assert_eq!(check("Pneumonia, resolved with antibiotics.", "Pneumonia", None), Assertion::Historical);
     }
 
     #[test]
