@@ -489,7 +489,7 @@ pub fn order_status(before: &str, after: &str, next_drug_follows: bool) -> Optio
     });
     let after_re = AFTER.get_or_init(|| {
         Regex::new(
-            r"(?i)^[^.;:]{0,40}?(?:\b(?:was|were|has\s+been|have\s+been|had\s+been|is|are|being|now)\s+|\(|-\s*|,\s*)(discontinued|stopped|d/c'?d|ceased|withdrawn|held|on\s+hold|suspended|paused)\b",
+            r"(?i)^(?:\s*|[^.;:]{0,40}?(?:\b(?:was|were|has\s+been|have\s+been|had\s+been|is|are|being|now)\s+|\(|-\s*|,\s*))(discontinued|stopped|d/c'?d|ceased|withdrawn|held|on\s+hold|suspended|paused)\b",
         )
         .expect("status after")
     });
@@ -549,6 +549,12 @@ mod tests {
         assert_eq!(order_status("", " 81 mg daily (held).", false), Some("on-hold"));
         assert_eq!(order_status("", " was held for bradycardia.", false), Some("on-hold"));
         assert_eq!(order_status("", " 40 mg daily - stopped on admission.", false), Some("stopped"));
+        // A note's shorthand: the state right after the order, no verb.
+        assert_eq!(order_status("", " held for procedure.", false), Some("on-hold"));
+        assert_eq!(order_status("", " discontinued 3/2.", false), Some("stopped"));
+        assert_eq!(order_status("", " held if INR > 3.", false), None, "an instruction");
+        assert_eq!(order_status("", " stopped", true), None, "the next drug's entry");
+        assert_eq!(order_status("", " daily for pain stopped", false), None, "not right after the order");
         assert_eq!(order_status("Continue ", " 10 mg daily.", false), None);
         assert_eq!(order_status("Stop smoking. Start ", " 10 mg daily.", false), None);
         assert_eq!(order_status("", " 10 mg daily; the rash stopped.", false), None, "another clause");
