@@ -291,14 +291,12 @@ impl Assertor {
         let before_tokens = tokenize(&before_text);
         let before_tokens = &before_tokens[before_tokens.len().saturating_sub(MAX_PRE_TOKENS)..];
         let before: Vec<String> = before_tokens.iter().map(|t| super::text::fold(t.text(&before_text))).collect();
-        let after = first_words(&text[end..c1], MAX_POST_TOKENS + 1);
-        let next_to = |h: &Hit| after.get(h.at + h.len).map(String::as_str);
-        let post: Vec<Hit> = self
-            .hits(&after[..after.len().min(MAX_POST_TOKENS)])
-            .into_iter()
-            .filter(|h| !self.looks_ahead(h, next_to(h)))
-            .collect();
-        let (before, after) = (&before[..], &after[..after.len().min(MAX_POST_TOKENS)]);
+        // One word past the reach, to see where a time word at its end goes on to.
+        let after_one_more = first_words(&text[end..c1], MAX_POST_TOKENS + 1);
+        let after = &after_one_more[..after_one_more.len().min(MAX_POST_TOKENS)];
+        let next_to = |h: &Hit| after_one_more.get(h.at + h.len).map(String::as_str);
+        let post: Vec<Hit> = self.hits(after).into_iter().filter(|h| !self.looks_ahead(h, next_to(h))).collect();
+        let before = &before[..];
         let pre = self.hits(before);
 
         let question = text[..start].trim_end().ends_with('?')

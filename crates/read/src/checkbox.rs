@@ -145,10 +145,7 @@ impl Gray<'_> {
 /// Otsu's threshold of grey pixels: the level that splits them into two classes of the largest
 /// variance between them (imageproc's `otsu_level`, on a slice rather than an image it owns).
 fn otsu_level(px: &[u8]) -> u8 {
-    let mut hist = [0u64; 256];
-    for &p in px {
-        hist[p as usize] += 1;
-    }
+    let hist = crate::cleanup::histogram(px);
     let total = px.len() as u64;
     let sum: f64 = hist.iter().enumerate().map(|(t, &n)| t as f64 * n as f64).sum();
     let (mut below, mut below_sum, mut best, mut level) = (0u64, 0f64, 0f64, 0u8);
@@ -205,7 +202,7 @@ fn boxes_in(ink: &image::GrayImage, origin: (u32, u32), page: (u32, u32), text_h
     let contours = find_contours::<i32>(ink);
     let bounds = |i: usize| extent(&contours[i].points);
     let (rw, rh) = (ink.width() as i32, ink.height() as i32);
-    let (ox, oy) = (origin.0 as f32, origin.1 as f32);
+    let (left, top) = (origin.0 as i32, origin.1 as i32);
     let mut out = Vec::new();
     for (i, c) in contours.iter().enumerate() {
         if c.border_type != BorderType::Outer {
@@ -213,7 +210,6 @@ fn boxes_in(ink: &image::GrayImage, origin: (u32, u32), page: (u32, u32), text_h
         }
         let (x0, y0, x1, y1) = bounds(i);
         // An outline cut by the region's edge (not the page's) is another region's.
-        let (left, top) = (origin.0 as i32, origin.1 as i32);
         if (x0 == 0 && left > 0)
             || (y0 == 0 && top > 0)
             || (x1 == rw - 1 && left + rw < page.0 as i32)
@@ -236,7 +232,7 @@ fn boxes_in(ink: &image::GrayImage, origin: (u32, u32), page: (u32, u32), text_h
         {
             continue;
         }
-        let bbox = BBox::from_pixels(ox + x0 as f32, oy + y0 as f32, bw, bh, page.0 as f32, page.1 as f32);
+        let bbox = BBox::from_pixels((left + x0) as f32, (top + y0) as f32, bw, bh, page.0 as f32, page.1 as f32);
         let (cx, cy) = (bbox.left + bbox.width / 2.0, bbox.top + bbox.height / 2.0);
         if words.iter().any(|b| cx > b.left && cx < b.left + b.width && cy > b.top && cy < b.top + b.height) {
             continue;

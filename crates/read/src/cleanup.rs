@@ -173,13 +173,18 @@ const FAINT_INK: u8 = 90;
 /// The paper's brightness varies by more than this across a page under uneven light.
 const UNEVEN_LIGHT: f32 = 60.0;
 
-/// The value below which `share` of the pixels lie.
-fn percentile(pixels: &[u8], share: f64) -> u8 {
+/// How many pixels have each grey value.
+pub(crate) fn histogram(pixels: &[u8]) -> [u64; 256] {
     let mut hist = [0u64; 256];
     for &p in pixels {
         hist[p as usize] += 1;
     }
-    percentile_of(&hist, share)
+    hist
+}
+
+/// The value below which `share` of the pixels lie.
+fn percentile(pixels: &[u8], share: f64) -> u8 {
+    percentile_of(&histogram(pixels), share)
 }
 
 /// [`percentile`] from a histogram of the pixels.
