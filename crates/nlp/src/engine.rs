@@ -317,6 +317,35 @@ impl Builtin {
     /// mention of its own, inside the condition's words, with status `unknown` (taken; whether still
     /// taken is not said): gives their spans, which [`NlpEngine::analyze`] keeps only where context
     /// makes the condition the patient's.
+    /// A condition with a word before it that makes it a disease of its own ("gestational
+    /// diabetes", "intracranial hypertension", "pre-diabetes"): the finding takes the word, and
+    /// the code of the words together where the terminology knows them ("prediabetes",
+    /// "subacute thyroiditis"), else none — the plain finding's code ("diabetes" → type 2, E11.9;
+    /// "hypertension" → essential, I10) would be a wrong fact. A word the terminology pairs with
+    /// the finding ("optic neuropathy", "lymphocytic leukemia") changes nothing where the
+    /// finding's ICD-10-CM code is its unspecified one ("Leukemia, unspecified"). "anti-anxiety"
+    /// is no finding at all. Returns where the finding starts and its codes.
+    fn kind_written_before(&self, text: &str, start: usize, end: usize, codes: &[Code]) -> Option<(usize, Vec<Code>)> {
+        let head = super::text::term_tokens(&text[start..end]).into_iter().next().unwrap_or_default();
+        match gates::kind_before(text, start, &head, |w, h| self.term.names_a_kind(w, h)) {
+            None => Some((start, codes.to_vec())),
+            Some(gates::KindBefore::Prefix { prefix, .. }) if prefix == "anti" => None,
+            Some(gates::KindBefore::Prefix { from, .. }) => {
+                let closed = format!("{}{}", text[from..start].trim_end_matches('-'), &text[start..end]);
+                Some((from, self.term.condition_named(&closed).map(|c| c.codes.clone()).unwrap_or_default()))
+            }
+            Some(gates::KindBefore::Always { from }) => Some((from, Vec::new())),
+            Some(gates::KindBefore::Paired { from }) => {
+                let icd = codes.iter().find(|c| c.system == super::SYSTEM_ICD10CM);
+                if icd.is_some_and(|c| super::terminology::names_more_than(&c.display, &text[start..end])) {
+                    Some((from, Vec::new()))
+                } else {
+                    Some((start, codes.to_vec()))
+                }
+            }
+        }
+    }
+
     fn drugs_that_caused(
         &self,
         text: &str,
@@ -679,8 +708,15 @@ impl Builtin {
                 // patient has: never a condition from a word.
                 let icd = concept.codes.iter().filter(|c| c.system == super::SYSTEM_ICD10CM).map(|c| c.code.as_str());
                 // "Influenza vaccine", "tetanus shot": what the patient was protected against.
-                (!gates::external_cause_only(icd) && !gates::vaccine_follows(text, start, end))
-                    .then(|| self.new_entity(EntityType::Condition, None, text, start, end, concept.codes.clone()))
+                if gates::external_cause_only(icd) || gates::vaccine_follows(text, start, end) {
+                    None
+                } else {
+                    self.kind_written_before(text, start, end, &concept.codes).map(|(from, codes)| {
+                        // "Juvenile" read as a finding of its own is the first word of this one.
+                        entities.retain(|e| !(e.kind == EntityType::Condition && e.start >= from && e.end <= start));
+                        self.new_entity(EntityType::Condition, None, text, from, end, codes)
+                    })
+                }
             } else if let Some(c) = has(ConceptKind::Procedure) {
                 let concept = &self.term.concepts[c.concept as usize];
                 Some(self.new_entity(EntityType::Procedure, None, text, start, end, concept.codes.clone()))
@@ -1608,6 +1644,52 @@ Diagnosis: Essential hypertension (I10)
             &[("Emergency Contact", 0.26)],
         );
         assert!(engine().analyze_document(&doc, &doc.text()).demographics.given.is_empty());
+    }
+
+    #[test]
+    fn a_word_that_makes_another_disease_never_leaves_the_plain_diseases_code() {
+        let conditions = |text: &str| -> Vec<(String, Vec<String>)> {
+            engine()
+                .analyze(text)
+                .entities
+                .into_iter()
+                .filter(|e| e.kind == EntityType::Condition)
+                .map(|e| (e.text, e.codes.into_iter().map(|c| c.code).collect()))
+                .collect()
+        };
+        let one = |text: &str| {
+            let c = conditions(text);
+            assert_eq!(c.len(), 1, "{text}: {c:?}");
+            c.into_iter().next().unwrap()
+        };
+        // The words together where the terminology knows them, closed up or "mellitus" left out.
+        assert_eq!(
+            one("Assessment: gestational diabetes."),
+            ("gestational diabetes".into(), vec!["O24.4".into(), "11687002".into()])
+        );
+        assert_eq!(one("Assessment: pre-diabetes.").1, ["R73.03"]);
+        assert_eq!(one("Assessment: preeclampsia.").1, ["O14", "398254007"]);
+        assert_eq!(one("Assessment: sub-acute thyroiditis.").1, ["E06.1"]);
+        // Else the words whole, with no code: never I10 (essential) for another hypertension,
+        // E11.9 (type 2) for another diabetes, osteoarthritis for psoriatic arthritis.
+        for (text, finding) in [
+            ("Assessment: intracranial hypertension.", "intracranial hypertension"),
+            ("Assessment: juvenile diabetes.", "juvenile diabetes"),
+            ("Assessment: borderline diabetes.", "borderline diabetes"),
+            ("Assessment: pre-hypertension.", "pre-hypertension"),
+            ("Assessment: non-epileptic seizures.", "non-epileptic seizures"),
+            ("Assessment: psoriatic arthritis.", "psoriatic arthritis"),
+            ("Assessment: optic neuropathy.", "optic neuropathy"),
+        ] {
+            assert_eq!(one(text), (finding.to_string(), Vec::<String>::new()), "{text}");
+        }
+        // A narrower name whose plain code is the unspecified one keeps it; words that say how bad
+        // or what caused it change nothing.
+        assert_eq!(one("Acute myelogenous leukemia.").1.first().map(String::as_str), Some("C95.90"));
+        assert_eq!(one("Assessment: poorly controlled diabetes.").1.first().map(String::as_str), Some("E11.9"));
+        assert_eq!(one("NSAID-induced hypertension.").1.first().map(String::as_str), Some("I10"));
+        // "anti-anxiety" is a drug's property, no finding.
+        assert!(conditions("A drug with anti-anxiety properties.").is_empty());
     }
 
     #[test]

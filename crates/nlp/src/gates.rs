@@ -110,6 +110,66 @@ pub fn vaccine_follows(text: &str, start: usize, end: usize) -> bool {
     vaccine.is_match(after) || (shot.is_match(after) && preventable.is_match(&text[start..end]))
 }
 
+const MODIFIERS: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/terminology/curated/modifiers.tsv"));
+
+/// What `curated/modifiers.tsv` says of a word written before a finding: "another" (it makes the
+/// finding a disease of its own: "gestational diabetes", "juvenile diabetes", "fetal
+/// tachycardia"), "keeps" (it says how bad, how long, where or what caused it: "severe",
+/// "induced"), or nothing.
+fn modifier(word: &str) -> Option<&'static str> {
+    static M: OnceLock<std::collections::HashMap<&'static str, &'static str>> = OnceLock::new();
+    M.get_or_init(|| crate::tables::rows(MODIFIERS).filter_map(|r| Some((r[0], *r.get(1)?))).collect())
+        .get(word)
+        .copied()
+}
+
+/// A word written right before a finding that may make it a disease of its own.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KindBefore {
+    /// A prefix joined by a hyphen ("pre-diabetes", "non-epileptic seizures"): the words together
+    /// are another concept, which may be a term of its own closed up ("prediabetes").
+    Prefix { from: usize, prefix: String },
+    /// A word that always makes another disease ("gestational diabetes", "juvenile diabetes").
+    Always { from: usize },
+    /// A word a condition's name pairs with the finding ("intracranial hypertension", "optic
+    /// neuropathy"): a narrower disease, which the finding's code covers only when that code is
+    /// the finding's unspecified one.
+    Paired { from: usize },
+}
+
+/// The word written right before a finding (after a space, or a hyphen) that makes it a disease
+/// of its own: "gestational diabetes", "intracranial hypertension", "pre-diabetes". `pairs(word,
+/// head)` says whether a condition's name holds the word before the finding's first word.
+pub fn kind_before(text: &str, start: usize, head: &str, pairs: impl Fn(&str, &str) -> bool) -> Option<KindBefore> {
+    let before = &text[..start];
+    let hyphen = before.ends_with('-');
+    let gap = before.trim_end_matches([' ', '\t', '-']);
+    let sep = &before[gap.len()..];
+    if sep.is_empty() || sep.matches('-').count() > 1 || (hyphen && sep.len() > 1) {
+        return None;
+    }
+    let from = alphabetic_tail(gap);
+    let word = gap[from..].to_lowercase();
+    // A word of letters alone, not the end of a compound ("COVID19-", "drug-induced").
+    if word.is_empty() || gap[..from].ends_with(|c: char| c.is_alphanumeric() || c == '-') {
+        return None;
+    }
+    if hyphen && crate::text::JOINING_PREFIXES.contains(&word.as_str()) {
+        return Some(KindBefore::Prefix { from, prefix: word });
+    }
+    match modifier(&word) {
+        Some("another") => Some(KindBefore::Always { from }),
+        None if word.chars().count() >= 4 && pairs(&word, head) => Some(KindBefore::Paired { from }),
+        _ => None,
+    }
+}
+
+/// Where the letters at the end of `s` begin (`s.len()` when it ends otherwise).
+fn alphabetic_tail(s: &str) -> usize {
+    s.char_indices().rev().take_while(|(_, c)| c.is_alphabetic()).last().map_or(s.len(), |(i, _)| i)
+}
+
 /// Is this value shaped as a phone number ("555-0124", "(858) 555-0100", "858.555.0100")?
 pub fn phone_shaped(value: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -310,6 +370,38 @@ pub fn in_institution_name(text: &str, start: usize, end: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_word_before_a_finding_may_make_it_another_disease() {
+        let pairs = |w: &str, h: &str| (w, h) == ("intracranial", "hypertension");
+        let before = |text: &str, finding: &str| {
+            let start = text.rfind(finding).unwrap();
+            kind_before(text, start, &finding.to_lowercase(), pairs)
+        };
+        let at = |text: &str, word: &str| text.find(word).unwrap();
+        let t = "Dx: pre-diabetes";
+        assert_eq!(before(t, "diabetes"), Some(KindBefore::Prefix { from: at(t, "pre"), prefix: "pre".into() }));
+        let t = "Non-epileptic seizures";
+        assert_eq!(before(t, "epileptic"), Some(KindBefore::Prefix { from: 0, prefix: "non".into() }));
+        let t = "gestational diabetes";
+        assert_eq!(before(t, "diabetes"), Some(KindBefore::Always { from: 0 }));
+        let t = "Idiopathic intracranial hypertension";
+        assert_eq!(before(t, "hypertension"), Some(KindBefore::Paired { from: at(t, "intracranial") }));
+        // What says how bad, how long or where, a compound's end, a word of no letters: nothing.
+        for (t, f) in [
+            ("severe intracranial hypertension", "intracranial"),
+            ("poorly controlled diabetes", "diabetes"),
+            ("Hx: hypertension", "hypertension"),
+            ("lead-induced hypertension", "hypertension"),
+            ("adult-gestational diabetes", "diabetes"),
+            ("COVID19-pneumonia", "pneumonia"),
+            ("with diabetes", "diabetes"),
+            ("gestational\ndiabetes", "diabetes"),
+            ("gestational, diabetes", "diabetes"),
+        ] {
+            assert_eq!(before(t, f), None, "{t}");
+        }
+    }
 
     #[test]
     fn a_disease_named_for_its_vaccine_is_no_condition() {

@@ -399,6 +399,65 @@ pub struct Terminology {
     /// Written measurement unit → UCUM code.
     pub units: crate::units::MeasureUnits,
     pub ucum: HashSet<String>,
+    /// Every pair of neighbouring words in a condition's name ("gestational diabetes" of
+    /// "Gestational diabetes mellitus"), hashed: a word before a finding that the terminology pairs
+    /// with it names a kind of its own ([`Terminology::names_a_kind`]).
+    word_pairs: HashSet<u64, std::hash::BuildHasherDefault<super::lexicon::FxHasher>>,
+}
+
+/// Does a code's name say more than the words it was found by? "Essential (primary) hypertension"
+/// (I10) says more than "hypertension", "Type 2 diabetes mellitus without complications" more than
+/// "diabetes", "Polyneuropathy, unspecified" more than "neuropathy"; "Leukemia, unspecified not
+/// having achieved remission" says no more than "leukemia", nor "Heart failure, unspecified" than
+/// "cardiac failure", nor "Malignant neoplasm of unspecified part of unspecified bronchus or lung"
+/// than "lung cancer" (one of the alternatives said is enough).
+pub fn names_more_than(display: &str, words: &str) -> bool {
+    const SAYS_NOTHING: &str = concat!(
+        "unspecified nos not elsewhere classified site part organism having achieved remission ",
+        "without complications complication of the and in with"
+    );
+    // Words a note writes for the words a code's name uses.
+    const SAME: &[(&str, &[&str])] = &[
+        ("cardiac", &["heart"]),
+        ("renal", &["kidney"]),
+        ("hepatic", &["liver"]),
+        ("pulmonary", &["lung"]),
+        ("cerebral", &["brain"]),
+        ("cancer", &["malignant", "neoplasm"]),
+        ("carcinoma", &["malignant", "neoplasm"]),
+        ("malignancy", &["malignant", "neoplasm"]),
+        ("tumor", &["neoplasm"]),
+        ("ii", &["2"]),
+        ("i", &["1"]),
+    ];
+    let stem = |w: &str| w.trim_end_matches('s').to_string();
+    let mut said: Vec<String> = Vec::new();
+    for w in term_tokens(words) {
+        let w = stem(&w);
+        if let Some((_, same)) = SAME.iter().find(|(k, _)| *k == w) {
+            said.extend(same.iter().map(|s| s.to_string()));
+        }
+        said.push(w);
+    }
+    let name: Vec<String> = term_tokens(display)
+        .iter()
+        .filter(|w| !SAYS_NOTHING.split(' ').any(|n| n == w.as_str()))
+        .map(|w| stem(w))
+        .collect();
+    // "bronchus or lung": saying one alternative says them all.
+    let mut covered: Vec<bool> = name.iter().map(|w| w == "or" || said.contains(w)).collect();
+    for (i, w) in name.iter().enumerate() {
+        if w == "or" && i > 0 && i + 1 < name.len() && (covered[i - 1] || covered[i + 1]) {
+            covered[i - 1] = true;
+            covered[i + 1] = true;
+        }
+    }
+    covered.iter().any(|c| !c)
+}
+
+fn pair_key(first: &str, second: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<super::lexicon::FxHasher>::default().hash_one((first, second))
 }
 
 fn col<'a>(row: &[&'a str], i: usize) -> &'a str {
@@ -439,12 +498,21 @@ fn name_variants(name: &str) -> Vec<String> {
         }
     }
     stripped = stripped.strip_prefix("unspecified ").unwrap_or(stripped);
+    let mut out = vec![base];
     if stripped != lower && !stripped.is_empty() {
-        let extra = stripped.to_string();
-        vec![base, extra]
-    } else {
-        vec![base]
+        out.push(stripped.to_string());
     }
+    // Notes drop "mellitus": "gestational diabetes", "diabetes due to underlying condition".
+    let short: Vec<String> = out
+        .iter()
+        .map(|v| v.to_lowercase())
+        .filter(|v| v.contains("diabetes mellitus") && v != "diabetes mellitus")
+        .map(|v| v.replace("diabetes mellitus", "diabetes"))
+        .collect();
+    out.extend(short);
+    let closed: Vec<String> = out.iter().filter_map(|v| super::text::closed_up(v)).collect();
+    out.extend(closed);
+    out
 }
 
 /// "carcinoma of breast" → "breast carcinoma": a head of one or two words "of" a site of one or
@@ -503,6 +571,7 @@ impl Terminology {
             drug_words: Default::default(),
             units: crate::units::MeasureUnits::new(Vec::new()),
             ucum: HashSet::new(),
+            word_pairs: HashSet::default(),
         };
         for r in rows(ICD10CM) {
             t.icd10.insert(col(&r, 0).to_string(), (col(&r, 1).to_string(), col(&r, 2) == "1"));
@@ -555,6 +624,20 @@ impl Terminology {
     fn add_concept(&mut self, c: Concept) -> u32 {
         self.concepts.push(c);
         self.concepts.len() as u32 - 1
+    }
+
+    /// Does some condition's name hold `modifier` right before `head` ("gestational" before
+    /// "diabetes", "intracranial" before "hypertension")? Words as `term_tokens` writes them.
+    pub fn names_a_kind(&self, modifier: &str, head: &str) -> bool {
+        self.word_pairs.contains(&pair_key(modifier, head))
+    }
+
+    /// The condition the lexicon knows by exactly these words ("subacute thyroiditis").
+    pub fn condition_named(&self, words: &str) -> Option<&Concept> {
+        let tokens = super::text::tokenize(words);
+        let ids = self.lexicon.ids(words, &tokens);
+        let hits = self.lexicon.find(words, &tokens, &ids, |k| k == ConceptKind::Condition);
+        hits.first().filter(|h| h.start == 0 && h.end == words.len()).map(|h| &self.concepts[h.concept as usize])
     }
 
     pub fn icd_code(&self, code: &str) -> Option<Code> {
@@ -776,6 +859,11 @@ impl Terminology {
             (ConceptKind::Substance, substances),
         ] {
             for (tokens, tc) in map {
+                if kind == ConceptKind::Condition {
+                    for w in tokens.windows(2).filter(|w| w[0].chars().all(|c| c.is_ascii_alphabetic())) {
+                        self.word_pairs.insert(pair_key(&w[0], &w[1]));
+                    }
+                }
                 if owned.contains(&tokens) {
                     continue;
                 }
@@ -962,6 +1050,23 @@ mod tests {
             .filter(|h| h.start == 0 && h.end == term.len())
             .map(|h| &t.concepts[h.concept as usize])
             .collect()
+    }
+
+    #[test]
+    fn a_codes_name_may_say_more_than_the_words_it_was_found_by() {
+        assert!(names_more_than("Essential (primary) hypertension", "hypertension"));
+        assert!(names_more_than("Type 2 diabetes mellitus without complications", "diabetes"));
+        assert!(names_more_than("Polyneuropathy, unspecified", "neuropathy"));
+        assert!(!names_more_than("Leukemia, unspecified not having achieved remission", "leukemia"));
+        assert!(!names_more_than("Heart failure, unspecified", "cardiac failure"));
+        assert!(!names_more_than(
+            "Malignant neoplasm of unspecified part of unspecified bronchus or lung",
+            "lung cancer"
+        ));
+        assert!(!names_more_than("Type 2 diabetes mellitus without complications", "type II diabetes mellitus"));
+        let t = builtin();
+        assert!(t.names_a_kind("gestational", "diabetes") && t.names_a_kind("intracranial", "hypertension"));
+        assert!(!t.names_a_kind("poorly", "diabetes"));
     }
 
     #[test]

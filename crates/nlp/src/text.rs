@@ -69,6 +69,32 @@ pub fn fold_into<'a>(s: &'a str, buf: &'a mut String) -> &'a str {
 }
 
 /// The normalised token strings of a term, as the lexicon stores them.
+/// Prefixes that make the word they are joined to (by a hyphen, or closed up) another concept:
+/// "pre-diabetes" is no diabetes, "non-epileptic seizures" no epilepsy, "sub-acute thyroiditis" no
+/// acute thyroiditis, "post-stroke" no stroke today. Terms are written both ways ("pre-eclampsia",
+/// "preeclampsia").
+pub const JOINING_PREFIXES: &[&str] =
+    &["pre", "non", "pseudo", "anti", "sub", "post", "para", "peri", "semi", "quasi", "ex", "neo", "intra", "extra"];
+
+/// `name` with each prefix closed up ("pre-eclampsia" → "preeclampsia"), if it has one.
+pub fn closed_up(name: &str) -> Option<String> {
+    let mut changed = false;
+    let words: Vec<String> = name
+        .split(' ')
+        .map(|w| match w.split_once('-') {
+            Some((pre, rest))
+                if JOINING_PREFIXES.contains(&pre.to_lowercase().as_str())
+                    && rest.starts_with(|c: char| c.is_alphabetic()) =>
+            {
+                changed = true;
+                format!("{pre}{rest}")
+            }
+            _ => w.to_string(),
+        })
+        .collect();
+    changed.then(|| words.join(" "))
+}
+
 pub fn term_tokens(term: &str) -> Vec<String> {
     if term.is_ascii() {
         // Fast path for the (ASCII) terminology: split and lower-case in one pass.
