@@ -693,6 +693,11 @@ impl Builtin {
                 // "Opiates  Negative": a drug screen's result; "opioid-naive", "vitamin
                 // D-deficient": words that describe the patient. Neither is a medication.
                 None
+            } else if drug.is_some_and(|d| self.term.dosed_only.contains(&d.concept)) && !gates::dose_follows(text, end)
+            {
+                // "ASA class II": an abbreviation with another reading is its drug only where a
+                // dose follows ("ASA 81 mg").
+                None
             } else if drug.is_some() && section == Some(SectionKind::SocialHistory) {
                 // "Drinks alcohol", "smokes tobacco": substance use, not medication.
                 None
@@ -1725,6 +1730,10 @@ Diagnosis: Essential hypertension (I10)
         assert!(meds("Vitamin D-dependent rickets.").is_empty(), "a dependency is no exposure");
         assert!(meds("Opioid-naive patient, vitamin D-deficient.").is_empty(), "words that describe");
         assert!(meds("Opiates   Negative\nBenzodiazepines  Positive").is_empty(), "a drug screen");
+        // An abbreviation with another reading is its drug only where a dose follows.
+        let m = meds("Medications: ASA 81 mg daily, INH 300mg daily.");
+        assert_eq!(m.iter().map(|m| (m.0.as_str(), m.2)).collect::<Vec<_>>(), [("ASA", true), ("INH", true)]);
+        assert!(meds("ASA class II. LTG: return to work.").is_empty(), "a risk class, a long-term goal");
     }
 
     #[test]

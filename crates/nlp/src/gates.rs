@@ -91,6 +91,18 @@ pub fn describing_compound_follows(text: &str, end: usize) -> bool {
     .is_match(&text[end..])
 }
 
+/// Does a dose follow a drug's name at once ("ASA 81 mg", "INH 300mg", "PHT 1,000 mg IV")?
+pub fn dose_follows(text: &str, end: usize) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)^[ \t]*:?[ \t]*\d[\d,]*(?:\.\d+)?[ \t]*(?:mg|mcg|µg|ug|g|gm|grams?|milligrams?|units?|iu|meq|ml)\b",
+        )
+        .expect("dose follows")
+    })
+    .is_match(&text[end..])
+}
+
 /// Is a disease's name the first half of a vaccine's ("Influenza vaccine given", "hepatitis B
 /// vaccination", "pneumococcal immunization", "tetanus shot", "COVID-19 booster")? It names what
 /// the patient was protected against, not what the patient has. "Shot", "booster" and "jab" only

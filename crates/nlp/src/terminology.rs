@@ -403,6 +403,9 @@ pub struct Terminology {
     /// "Gestational diabetes mellitus"), hashed: a word before a finding that the terminology pairs
     /// with it names a kind of its own ([`Terminology::names_a_kind`]).
     word_pairs: HashSet<u64, std::hash::BuildHasherDefault<super::lexicon::FxHasher>>,
+    /// Drug concepts of abbreviations with another reading ("ASA"): a drug only where a dose
+    /// follows ("ASA 81 mg").
+    pub dosed_only: HashSet<u32>,
 }
 
 /// Does a code's name say more than the words it was found by? "Essential (primary) hypertension"
@@ -572,6 +575,7 @@ impl Terminology {
             units: crate::units::MeasureUnits::new(Vec::new()),
             ucum: HashSet::new(),
             word_pairs: HashSet::default(),
+            dosed_only: HashSet::new(),
         };
         for r in rows(ICD10CM) {
             t.icd10.insert(col(&r, 0).to_string(), (col(&r, 1).to_string(), col(&r, 2) == "1"));
@@ -911,6 +915,19 @@ impl Terminology {
             }
             let map = if class { &mut by_class } else { &mut by_generic };
             let id = match map.get(&key) {
+                // An abbreviation with another reading ("ASA": an anaesthetic risk class) is its
+                // drug only where a dose follows: a concept of its own, marked so.
+                _ if kind == "dosed" => {
+                    let id = self.add_concept(Concept {
+                        kind: ConceptKind::Drug,
+                        label: canonical.to_string(),
+                        codes: Vec::new(),
+                        unit: None,
+                        generic: Some(key.clone()),
+                    });
+                    self.dosed_only.insert(id);
+                    id
+                }
                 Some(&id) => id,
                 None => {
                     self.concepts.push(Concept {
