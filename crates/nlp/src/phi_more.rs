@@ -117,6 +117,7 @@ struct Patterns {
     relative: Regex,
     month_year: Regex,
     month_year_weak: Regex,
+    year: Regex,
     month_name_year: Regex,
     month_day: Regex,
     day_month: Regex,
@@ -185,6 +186,10 @@ fn patterns() -> &'static Patterns {
             month_year_weak: re(
                 r"(?i)\b(?:began|begun|beginning|onset|diagnosed|noted|resolved|ended|last|prior\s+to|before|after|by)\b[\s:]*((?:0?[1-9]|1[0-2])/(?:\d{2}|\d{4}))\b",
             ),
+            // "until 2085", "since 1998": a year alone after a word of time.
+            year: re(
+                r"(?i)\b(?:in|since|until|till|through|from|circa|around|during|before|after)[ \t]+((?:19|20)\d{2})\b(?:[ \t]*(?:[-/%,.]\d|mg|mcg|units?|ml|patients|cases|subjects|people|persons)\b)?",
+            ),
             month_name_year: re(&format!(r"\b({MONTH}\.?,?[ \t]+(?:of[ \t]+)?(?:19|20)\d{{2}})\b")),
             // "March 3rd", "Jan 5": a month written with its day and no year.
             month_day: re(&format!(r"\b({MONTH}\.?[ \t]+(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?)\b")),
@@ -224,7 +229,7 @@ fn patterns() -> &'static Patterns {
             title_caps: re(&format!(r"\bDR\.?[ \t]+((?:[A-Z]\.[ \t]*)?{NAME_WORD}(?:[ \t]+{NAME_WORD}){{0,2}})\b")),
             // "works at Boeing", "employed by Acme Tool & Die": an employer names the patient's place.
             employer: re(
-                r"(?i:\b(?:works?|worked|working|employed|employee)[ \t]+(?:at|by)[ \t]+(?:the[ \t]+)?)([A-Z][A-Za-z&'.-]*(?:[ \t]+(?:[A-Z][A-Za-z&'.-]*|&|of)){0,3})",
+                r"(?i:\b(?:works?|worked|working|employed|employee)(?:[ \t]+as[ \t]+(?:an?[ \t]+)?[a-z]+(?:[ \t]+[a-z]+)?)?[ \t]+(?:at|by)[ \t]+(?:the[ \t]+)?)([A-Z][A-Za-z&'.-]*(?:[ \t]+(?:[A-Z][A-Za-z&'.-]*|&|of)){0,3})",
             ),
             // An insurance number after its word: "Medicare # 1EG4-TE5-MK73", "Policy No. XJH8812345".
             plan_number: re(
@@ -255,6 +260,34 @@ fn is_family(w: &str) -> bool {
 
 fn not_a_name(w: &str) -> bool {
     NOT_NAMES.contains(&w.to_lowercase().as_str())
+}
+
+/// Do the capitalised words after "lives in", "moved from" or "works at" name a place? Not where
+/// one word alone is a clinical word ("moved to Rehab") or a word is a heading's or a care
+/// setting's ("works with Physical Therapy", "lives in Assisted Living"); a name of several words
+/// may hold words of clinical names ("Fall River", "Harbor Mills", "Grand Rapids").
+fn names_a_place(name: &str) -> bool {
+    const SETTINGS: &[&str] = &[
+        "rehab",
+        "rehabilitation",
+        "icu",
+        "floor",
+        "unit",
+        "care",
+        "nursing",
+        "living",
+        "facility",
+        "hospice",
+        "shelter",
+        "ward",
+        "room",
+        "home",
+        "bed",
+        "therapy",
+    ];
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let setting = |w: &str| SETTINGS.contains(&w.to_lowercase().as_str());
+    !words.iter().any(|w| not_a_name(w) || setting(w)) && !matches!(words.as_slice(), [one] if clinical_word(one))
 }
 
 /// Words said of a patient, or of a form's field, after "Patient" or "Pt:" that are no name
@@ -492,6 +525,13 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
             add(out, Subtype::Date, m.start(), m.end());
         }
     }
+    for c in p.year.captures_iter(text) {
+        let (m, whole) = (c.get(1).expect("group"), c.get(0).expect("match"));
+        // Not a count or an amount ("in 2000 patients", "after 1200 mg").
+        if whole.end() == m.end() {
+            add(out, Subtype::Date, m.start(), m.end());
+        }
+    }
     for re in [&p.month_year, &p.month_name_year] {
         for c in re.captures_iter(text) {
             let m = c.get(1).expect("group");
@@ -650,16 +690,16 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
         }
     }
     for c in p.employer.captures_iter(text) {
-        // Up to a word in small letters; no clinical word ("works with Physical Therapy").
+        // Up to a word in small letters.
         let m = c.get(1).expect("group");
         let name = m.as_str().trim_end_matches(['.', ',']);
-        if !name.split_whitespace().any(|w| clinical_word(w) || not_a_name(w)) {
+        if names_a_place(name) {
             add(out, Subtype::Location, m.start(), m.start() + name.len());
         }
     }
     for c in p.city.captures_iter(text) {
         let m = c.get(1).expect("group");
-        if !m.as_str().split_whitespace().any(|w| clinical_word(w) || not_a_name(w)) {
+        if names_a_place(m.as_str()) {
             add(out, Subtype::Location, m.start(), m.end());
         }
     }
@@ -699,6 +739,14 @@ mod tests {
         // No finding's words taken for a name or a place.
         assert!(found("E. coli, PA lab").is_empty(), "{:?}", found("E. coli, PA lab"));
         assert!(!found("works with Physical Therapy twice a week").iter().any(|(k, _)| *k == Subtype::Location));
+        // A place of several words may hold words of clinical names; a setting is no place.
+        let f = found("She lives in Fall River. She worked as a seamstress at Harbor Mills until 2085.");
+        for want in [(Subtype::Location, "Fall River"), (Subtype::Location, "Harbor Mills"), (Subtype::Date, "2085")] {
+            assert!(f.contains(&want), "{want:?} in {f:?}");
+        }
+        assert!(found("Lives in Assisted Living. Moved to Rehab.").iter().all(|(k, _)| *k != Subtype::Location));
+        // A year alone after a word of time; never a count or an amount.
+        assert_eq!(found("In 2000 patients given 1998 mg since 1998."), [(Subtype::Date, "1998")]);
     }
 
     #[test]
