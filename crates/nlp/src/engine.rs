@@ -736,6 +736,7 @@ impl Builtin {
         }
 
         let caused = self.drugs_that_caused(text, &tokens, &ids, &mut entities);
+        same_drug_in_brackets(text, &mut entities);
 
         // ICD-10-CM codes written in the text: they refine the condition on their line, or stand
         // for a condition of their own.
@@ -1270,6 +1271,46 @@ fn route_of<'h>(
 }
 
 /// `text` with the byte spans `spans` filled with the ASCII byte `with`.
+/// "carboplatin (CBDCA)", "extended-release niacin (Niaspan)": a drug's other name in brackets
+/// right after it is the same mention, not a second drug — with the order written after the
+/// brackets ("lisinopril (Zestril) 10 mg daily"). And the text has defined the name, so it means
+/// that drug wherever it comes again ("carbimazole (CBZ)": CBZ is then carbimazole, not
+/// carbamazepine).
+fn same_drug_in_brackets(text: &str, entities: &mut Vec<Entity>) {
+    let mut drugs: Vec<usize> = (0..entities.len()).filter(|&i| entities[i].kind == EntityType::Medication).collect();
+    drugs.sort_by_key(|&i| entities[i].start);
+    let pairs: Vec<(usize, usize)> = drugs
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+        .filter(|&(a, b)| {
+            let (first, alias) = (&entities[a], &entities[b]);
+            text[first.end..alias.start].trim_matches([' ', '\t']) == "("
+                && text[alias.end..].trim_start().starts_with(')')
+        })
+        .collect();
+    if pairs.is_empty() {
+        return;
+    }
+    let ordered = |a: &Attrs| a.dose.is_some() || a.strength.is_some() || a.frequency.is_some() || a.route.is_some();
+    for &(a, b) in &pairs {
+        if !ordered(&entities[a].attrs) && ordered(&entities[b].attrs) {
+            entities[a].attrs = entities[b].attrs.clone();
+            if !entities[b].codes.is_empty() {
+                entities[a].codes = entities[b].codes.clone();
+            }
+        }
+        let (name, codes) = (entities[b].text.clone(), entities[a].codes.clone());
+        for e in entities.iter_mut().filter(|e| e.kind == EntityType::Medication && e.text == name) {
+            e.codes.clone_from(&codes);
+        }
+    }
+    let mut i = 0;
+    entities.retain(|_| {
+        i += 1;
+        !pairs.iter().any(|&(_, b)| b == i - 1)
+    });
+}
+
 pub(crate) fn mask(text: &str, spans: impl Iterator<Item = (usize, usize)>, with: u8) -> String {
     let mut bytes = text.as_bytes().to_vec();
     for (s, e) in spans {
@@ -1734,6 +1775,14 @@ Diagnosis: Essential hypertension (I10)
         let m = meds("Medications: ASA 81 mg daily, INH 300mg daily.");
         assert_eq!(m.iter().map(|m| (m.0.as_str(), m.2)).collect::<Vec<_>>(), [("ASA", true), ("INH", true)]);
         assert!(meds("ASA class II. LTG: return to work.").is_empty(), "a risk class, a long-term goal");
+        // A drug's other name in brackets is the same mention, with the order after the brackets;
+        // an abbreviation the text defines means that drug wherever it comes again.
+        let out = engine().analyze("Lisinopril (Zestril) 10 mg daily. Changed to carbimazole (CBZ). CBZ 10 mg daily.");
+        let m: Vec<_> = out.entities.iter().filter(|e| e.kind == EntityType::Medication).collect();
+        assert_eq!(m.iter().map(|e| e.text.as_str()).collect::<Vec<_>>(), ["Lisinopril", "carbimazole", "CBZ"]);
+        assert_eq!(m[0].attrs.dose.as_deref(), Some("10 mg"));
+        let ingredient = |e: &Entity| e.codes.first().map(|c| c.display.to_lowercase()).unwrap_or_default();
+        assert!(ingredient(m[2]).contains("carbimazole"), "not carbamazepine: {:?}", m[2].codes);
     }
 
     #[test]
