@@ -157,9 +157,9 @@ fn patterns() -> &'static Patterns {
                 r"\b({INITIALED}|{NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{1,2}}),?[ \t]+{CREDENTIAL}(?:\b|\s|,|$)"
             )),
             // A care team member named after their role: "Nurse Practitioner Judy Pham", "RN Ana
-            // Ruiz", "seen by physical therapist Omar Haddad".
+            // Ruiz", "seen by physical therapist Omar Haddad", "His PCP is Lorraine Whitcomb".
             role: re(&format!(
-                r"\b(?i:nurse[ \t]+practitioner|physician[ \t]+assistant|physician|nurse|np|pa|rn|lpn|attending|resident|fellow|intern|pharmacist|(?:physical|occupational|speech|respiratory)[ \t]+therapist|therapist|social[ \t]+worker|case[ \t]+manager|midwife|dietitian|nutritionist|chaplain|counselor|psychologist|surgeon|coordinator)[ \t]+({NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{0,2}})"
+                r"\b(?i:nurse[ \t]+practitioner|physician[ \t]+assistant|physician|nurse|np|pa|rn|lpn|attending|resident|fellow|intern|pharmacist|(?:physical|occupational|speech|respiratory)[ \t]+therapist|therapist|social[ \t]+worker|case[ \t]+manager|midwife|dietitian|nutritionist|chaplain|counselor|psychologist|surgeon|coordinator|pcp|primary[ \t]+care[ \t]+(?:physician|provider|doctor))(?:[ \t]+(?i:is|was))?[ \t]+({NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{0,2}})"
             )),
             // A dictation's initials, "SO/jk": with the dictation's dates on their line, or on
             // a line of their own under the signature (checked where they are found).
@@ -172,9 +172,10 @@ fn patterns() -> &'static Patterns {
             signed: re(
                 &format!(r"(?i:\b(?:(?:signed|dictated|transcribed|reviewed|cosigned|attested)(?:[ \t]+electronically)?[ \t]+by\s*:?|signed\s*:))\s*(?:Dr\.?[ \t]+)?({INITIALED}|{NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{1,2}})|(?i:\bcc\s*:\s*dr\.?)[ \t]+({NAME_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{NAME_WORD}){{0,2}})"),
             ),
-            // "his wife Mai", "daughter (Ingrid)", "son, Kevin".
+            // "his wife Mai", "daughter (Ingrid)", "son, Kevin", "his niece" / "Genevieve" on the
+            // next line.
             relative: re(&format!(
-                r"(?i:\b(?:wife|husband|spouse|partner|son|daughter|sister|brother|mother|father|niece|nephew|grandson|granddaughter|friend|fianc[ée]e?|boyfriend|girlfriend)\b)[ \t]*[,(]?[ \t]*({NAME_WORD}(?:[ \t]+{NAME_WORD})?)\b"
+                r"(?i:\b(?:wife|husband|spouse|partner|son|daughter|sister|brother|mother|father|niece|nephew|grandson|granddaughter|friend|fianc[ée]e?|boyfriend|girlfriend)\b)[ \t]*[,(]?[ \t]*\n?[ \t]*({NAME_WORD}(?:[ \t]+{NAME_WORD})?)\b"
             )),
             // "3/80", "03/2019", "on 3/14" after a word dates follow.
             month_year: re(
@@ -220,7 +221,7 @@ fn patterns() -> &'static Patterns {
                 r"(?i)\b(?:mrn|mr\s*#|medical\s+record(?:\s+(?:number|no\.?|#))?|unit\s+(?:no\.?|number|#)|job\s*(?:no\.?|number|#)|batch(?:\s*(?:no\.?|number|#))?|accession(?:\s*(?:no\.?|number|#))?|encounter\s*(?:no\.?|number|#|id)|fin|csn|acct\.?\s*#?|account\s*(?:no\.?|number|#)?|chart\s*(?:no\.?|number|#)|case\s*(?:no\.?|number|#)|specimen\s*(?:no\.?|number|#))[ \t]*[:#]?[ \t]*#?[ \t]*([A-Z]{0,3}\d[\d-]{2,}[A-Z0-9]*)\b",
             ),
             facility: re(
-                r"\b((?:[A-Z][a-z'-]+[ \t]+){1,4}(?:Medical[ \t]+Center|Hospital|Clinic|Health[ \t]+Center|Health[ \t]+System|Medical[ \t]+Group|Infirmary|Nursing[ \t]+Home|Rehabilitation[ \t]+Center|Cancer[ \t]+Center|Family[ \t]+(?:Medicine|Practice)|Internal[ \t]+Medicine|Pediatrics|Medical[ \t]+Associates|Associates|Urgent[ \t]+Care|Healthcare|Health[ \t]+Care|Physicians|Pharmacy|Surgery[ \t]+Center|Dialysis[ \t]+Center|Women's[ \t]+Health))\b",
+                r"\b((?:[A-Z][a-z'-]+(?:[ \t]+|[ \t]*\n[ \t]*)){1,4}(?:Medical[ \t]+Center|Hospital|Clinic|Health[ \t]+Center|Health[ \t]+System|Medical[ \t]+Group|Infirmary|Nursing[ \t]+Home|Rehabilitation[ \t]+Center|Cancer[ \t]+Center|Family[ \t]+(?:Medicine|Practice)|Internal[ \t]+Medicine|Pediatrics|Medical[ \t]+Associates|Associates|Urgent[ \t]+Care|Healthcare|Health[ \t]+Care|Physicians|Pharmacy|Surgery[ \t]+Center|Dialysis[ \t]+Center|Women's[ \t]+Health))\b",
             ),
             facility_caps: re(
                 r"\b((?:[A-Z][A-Z'.-]+[ \t]+){1,4}(?:MEDICAL[ \t]+CENTER|HOSPITAL|CLINIC|HEALTH[ \t]+CENTER|HEALTH[ \t]+SYSTEM|MEDICAL[ \t]+GROUP|INFIRMARY|NURSING[ \t]+HOME|REHABILITATION[ \t]+CENTER|CANCER[ \t]+CENTER|FAMILY[ \t]+(?:MEDICINE|PRACTICE)|INTERNAL[ \t]+MEDICINE|PEDIATRICS|MEDICAL[ \t]+ASSOCIATES|ASSOCIATES|URGENT[ \t]+CARE|HEALTHCARE|PHYSICIANS|PHARMACY))\b",
@@ -636,7 +637,11 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
             // "Brief Hospital Course", "DISCHARGE CLINIC FOLLOW-UP" are headings.
             let next = text[m.end()..text.floor_char_boundary(m.end() + 16)].trim_start().to_lowercase();
             let first = m.as_str().split_whitespace().next().unwrap_or("");
-            if next.starts_with("course") || not_a_name(first) || first.eq_ignore_ascii_case("brief") {
+            // Across a line's end ("Mashpee" / "Family Practice") only where no word is a
+            // heading's ("Past Medical History" / "Internal Medicine").
+            let heading =
+                m.as_str().split_once('\n').is_some_and(|(above, _)| above.split_whitespace().any(not_a_name));
+            if next.starts_with("course") || not_a_name(first) || first.eq_ignore_ascii_case("brief") || heading {
                 continue;
             }
             add(out, Subtype::Location, m.start(), m.end());
@@ -745,6 +750,18 @@ mod tests {
             assert!(f.contains(&want), "{want:?} in {f:?}");
         }
         assert!(found("Lives in Assisted Living. Moved to Rehab.").iter().all(|(k, _)| *k != Subtype::Location));
+        // Names a line's end splits from their word; the PCP named after "is".
+        let f = found("brought in by his niece\nGenevieve. His PCP is Lorraine Whitcomb at Mashpee\nFamily Practice.");
+        for want in [
+            (Subtype::Name, "Genevieve"),
+            (Subtype::Name, "Lorraine Whitcomb"),
+            (Subtype::Location, "Mashpee\nFamily Practice"),
+        ] {
+            assert!(f.contains(&want), "{want:?} in {f:?}");
+        }
+        assert!(found("Past Medical History\nInternal Medicine follow-up")
+            .iter()
+            .all(|(k, _)| *k != Subtype::Location));
         // A year alone after a word of time; never a count or an amount.
         assert_eq!(found("In 2000 patients given 1998 mg since 1998."), [(Subtype::Date, "1998")]);
     }
