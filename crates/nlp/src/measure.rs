@@ -27,6 +27,8 @@ enum VitalKind {
     SpO2,
     Weight,
     Height,
+    /// Feet and inches ("5' 10\"", "5 ft 4 in"): group 1 feet, group 2 inches.
+    HeightFeet,
     Bmi,
     Pain,
 }
@@ -44,6 +46,7 @@ fn vitals_table() -> &'static [Vital] {
             v(&format!(r"(?i)\b(?:Sp[O0]2|Sa[O0]2|[O0]2\s*sat(?:uration)?|oxygen\s+saturation(?:\s+in\s+arterial\s+blood(?:\s+by\s+pulse\s+oximetry)?)?|pulse\s+ox(?:imetry)?|sats?){sep}(\d{{2,3}}(?:\.\d{{1,2}})?)\s*%"), VitalKind::SpO2),
             v(&format!(r"(?i)\b(?:weight|wt){sep}(\d{{1,3}}(?:\.\d+)?)\s*(kg|lbs?|pounds)\b"), VitalKind::Weight),
             v(&format!(r"(?i)\b(?:height|ht){sep}(\d{{1,3}}(?:\.\d+)?)\s*(cm|in|inches)\b"), VitalKind::Height),
+            v(&format!(r#"(?i)\b(?:height|ht){sep}([3-7])\s*(?:'|′|ft\.?|feet|foot)\s*(?:(\d{{1,2}}(?:\.\d)?)\s*(?:"|″|''|in\.?|inches)?)?"#), VitalKind::HeightFeet),
             v(&format!(r"(?i)\b(?:BMI|body\s+mass\s+index){sep}(\d{{2}}(?:\.\d+)?)(?:\s*kg/m2|\s*kg/m²)?"), VitalKind::Bmi),
             v(&format!(r"(?i)\bpain(?:\s+(?:score|scale|level|severity))?{sep}(\d{{1,2}}(?:\.\d)?)\s*/\s*10\b"), VitalKind::Pain),
         ]
@@ -97,7 +100,7 @@ pub fn vitals(text: &str, term: &Terminology) -> Vec<Entity> {
             }
             let g = |i: usize| caps.get(i).map(|m| m.as_str());
             let v1 = g(1).and_then(num);
-            let Some(value) = v1 else { continue };
+            let Some(mut value) = v1 else { continue };
             let mut attrs = Attrs::default();
             let (codes, unit, ok) = match vital.kind {
                 VitalKind::BloodPressure => {
@@ -138,6 +141,11 @@ pub fn vitals(text: &str, term: &Terminology) -> Vec<Entity> {
                 VitalKind::Height => {
                     let unit = if g(2).is_some_and(|u| u.eq_ignore_ascii_case("cm")) { "cm" } else { "[in_i]" };
                     (vec![loinc(term, "8302-2")], unit, value > 10.0)
+                }
+                VitalKind::HeightFeet => {
+                    let inches = g(2).and_then(num).unwrap_or(0.0);
+                    value = value * 12.0 + inches;
+                    (vec![loinc(term, "8302-2")], "[in_i]", inches < 12.0)
                 }
                 VitalKind::Bmi => (vec![loinc(term, "39156-5")], "kg/m2", (10.0..=90.0).contains(&value)),
                 VitalKind::Pain => (vec![loinc(term, "72514-3")], "{score}", (0.0..=10.0).contains(&value)),
@@ -188,7 +196,7 @@ pub fn lab_result(text: &str, end: usize, term: &Terminology) -> Option<(usize, 
     static RANGE: OnceLock<Regex> = OnceLock::new();
     static FLAG: OnceLock<Regex> = OnceLock::new();
     let value_re = VALUE.get_or_init(|| {
-        Regex::new(r"^[ \t]*(?:\([^)\n]{1,12}\)[ \t]*)?(?:(?:level|value|result|was|is|of|=|:|-)[ \t]*){0,3}(<=|>=|<|>|≤|≥)?[ \t]*(\d{1,5}(?:\.\d{1,4})?)\b")
+        Regex::new(r"^[ \t]*(?:\([^)\n]{1,12}\)[ \t]*)?(?:(?:level|value|result|was|is|of|=|:|-)[ \t]*){0,3}(<=|>=|<|>|≤|≥)?[ \t]*(\d{1,3}(?:,\d{3})+(?:\.\d{1,4})?|\d{1,5}(?:\.\d{1,4})?)\b")
             .expect("value pattern")
     });
     let range_re = RANGE.get_or_init(|| {
@@ -203,14 +211,16 @@ pub fn lab_result(text: &str, end: usize, term: &Terminology) -> Option<(usize, 
     let rest = &text[end..];
     let caps = value_re.captures(rest)?;
     let vm = caps.get(2)?;
-    // A date or a ratio is not a result: "Hgb 12/03/2024".
+    // A date or a ratio is not a result: "Hgb 12/03/2024"; nor is a number cut at a comma that
+    // is no thousands' ("Creatinine 1,25 mg/dl": a decimal comma, or two values).
     let after_value = &rest[vm.end()..];
     if after_value.starts_with('/')
+        || after_value.starts_with(',') && after_value[1..].starts_with(|c: char| c.is_ascii_digit())
         || after_value.starts_with("-") && after_value[1..].starts_with(|c: char| c.is_ascii_digit())
     {
         return None;
     }
-    let mut attrs = Attrs { value: num(vm.as_str()), ..Default::default() };
+    let mut attrs = Attrs { value: num(&vm.as_str().replace(',', "")), ..Default::default() };
     attrs.comparator = caps.get(1).map(|m| match m.as_str() {
         "≤" => "<=".to_string(),
         "≥" => ">=".to_string(),
@@ -293,6 +303,28 @@ mod tests {
         assert!(vitals("Plan: see P 45 of the guide", term()).is_empty());
         assert_eq!(vitals("T 37.2 P 88 BP 110/70", term()).len(), 3);
         assert!(vitals("BP 80/120", term()).is_empty(), "diastolic above systolic is not a reading");
+    }
+
+    #[test]
+    fn height_in_feet_and_inches_is_inches() {
+        for (text, inches) in [("Height: 5' 10\"", 70.0), ("Ht 5 ft 4 in", 64.0), ("Height 6'", 72.0)] {
+            let v = vitals(text, term());
+            assert_eq!(v.len(), 1, "{text}");
+            assert_eq!((v[0].attrs.value, v[0].attrs.unit.as_deref()), (Some(inches), Some("[in_i]")), "{text}");
+        }
+        assert!(vitals("Height 5' 14\"", term()).is_empty(), "14 inches is no part of a foot");
+    }
+
+    #[test]
+    fn thousands_are_read_whole_and_a_decimal_comma_is_no_value() {
+        let t = term();
+        let (_, a) = lab_result("BNP 1,250 pg/mL", 3, t).unwrap();
+        assert_eq!((a.value, a.unit.as_deref()), (Some(1250.0), Some("pg/mL")));
+        let (_, a) = lab_result("Platelets 250,000 /uL", "Platelets".len(), t).unwrap();
+        assert_eq!(a.value, Some(250000.0));
+        assert!(lab_result("Creatinine 1,25 mg/dl", "Creatinine".len(), t).is_none(), "never 1");
+        let (_, a) = lab_result("Na 134, K 4.1", 2, t).unwrap();
+        assert_eq!(a.value, Some(134.0), "a list's comma and space");
     }
 
     #[test]
