@@ -579,13 +579,16 @@ def check_curated(icd, sct, rx, lnc, units, drug_rows):
         need(row.get("list") in ("concept", "drug"), f"curated/stopwords.tsv {row['term']!r}: list must be concept or drug")
     canonicals = {r[1] for r in drug_rows if r[4] == "drug"}
     for row in read_curated("drugs.tsv"):
-        need(row.get("kind") in ("drug", "class"), f"curated/drugs.tsv {row['terms']!r}: kind must be drug or class")
-        need(row.get("kind") != "drug" or row.get("canonical") in canonicals,
+        need(row.get("kind") in ("drug", "class", "dosed"),
+             f"curated/drugs.tsv {row['terms']!r}: kind must be drug, class or dosed")
+        need(row.get("kind") == "class" or row.get("canonical") in canonicals,
              f"curated/drugs.tsv {row['terms']!r}: {row.get('canonical')!r} is no DrugBank name in drugs.tsv")
+    for row in read_curated("modifiers.tsv"):
+        need(row.get("kind") in ("another", "keeps"), f"curated/modifiers.tsv {row['word']!r}: kind must be another or keeps")
     for row in read_curated("relatives.tsv"):
         need(row.get("code") in ROLE_CODES, f"curated/relatives.tsv {row['word']!r}: {row.get('code')} not a v3 RoleCode")
     # A word listed twice in one table is a mistake (the second row would silently win or be lost).
-    for name, key in [("headings.tsv", "heading"), ("stopwords.tsv", "term"), ("relatives.tsv", "word"),
+    for name, key in [("headings.tsv", "heading"), ("stopwords.tsv", "term"), ("relatives.tsv", "word"), ("modifiers.tsv", "word"),
                       ("dose_units.tsv", "written"), ("units.tsv", "written")]:
         seen = set()
         for row in read_curated(name):

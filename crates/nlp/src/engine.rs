@@ -1535,6 +1535,15 @@ Diagnosis: Essential hypertension (I10)
             .codes
             .iter()
             .all(|c| c.system != super::super::SYSTEM_LOINC));
+        // Tests a basic panel writes short, and common ones the LOINC sources name otherwise.
+        let out = engine().analyze("Labs: Glu 212, Plt 98, Lactate 4.2 mmol/L, CRP 48 mg/L, Lipase 1,240 U/L.");
+        let loinc: Vec<&str> = out
+            .entities
+            .iter()
+            .filter(|e| e.kind == EntityType::Test)
+            .filter_map(|e| e.codes.first().map(|c| c.code.as_str()))
+            .collect();
+        assert_eq!(loinc, ["2345-7", "777-3", "2524-7", "1988-5", "3040-3"]);
         // A number cut short is never a reading: no heart rate of 123 from "1234".
         assert!(engine().analyze("HR 1234 /min").entities.iter().all(|e| e.kind != EntityType::Test));
     }

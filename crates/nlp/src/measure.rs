@@ -323,6 +323,11 @@ mod tests {
         let (_, a) = lab_result("Platelets 250,000 /uL", "Platelets".len(), t).unwrap();
         assert_eq!(a.value, Some(250000.0));
         assert!(lab_result("Creatinine 1,25 mg/dl", "Creatinine".len(), t).is_none(), "never 1");
+        // Common tests as notes write them, with their units.
+        let (_, a) = lab_result("ESR 55 mm/hr", 3, t).unwrap();
+        assert_eq!((a.value, a.unit.as_deref()), (Some(55.0), Some("mm/h")));
+        let (_, a) = lab_result("PTT 38.2 sec", 3, t).unwrap();
+        assert_eq!((a.value, a.unit.as_deref()), (Some(38.2), Some("s")));
         let (_, a) = lab_result("Na 134, K 4.1", 2, t).unwrap();
         assert_eq!(a.value, Some(134.0), "a list's comma and space");
     }
