@@ -329,10 +329,14 @@ impl Builtin {
         let head = super::text::term_tokens(&text[start..end]).into_iter().next().unwrap_or_default();
         match gates::kind_before(text, start, &head, |w, h| self.term.names_a_kind(w, h)) {
             None => Some((start, codes.to_vec())),
-            Some(gates::KindBefore::Prefix { prefix, .. }) if prefix == "anti" => None,
-            Some(gates::KindBefore::Prefix { from, .. }) => {
+            Some(gates::KindBefore::Prefix { from, prefix }) => {
                 let closed = format!("{}{}", text[from..start].trim_end_matches('-'), &text[start..end]);
-                Some((from, self.term.condition_named(&closed).map(|c| c.codes.clone()).unwrap_or_default()))
+                match self.term.condition_named(&closed) {
+                    Some(c) => Some((from, c.codes.clone())),
+                    // "anti-anxiety properties": no finding at all.
+                    None if prefix == "anti" => None,
+                    None => Some((from, Vec::new())),
+                }
             }
             Some(gates::KindBefore::Always { from }) => Some((from, Vec::new())),
             Some(gates::KindBefore::Paired { from }) => {
@@ -685,6 +689,11 @@ impl Builtin {
                 let mut e = self.new_entity(EntityType::Test, Some(subtype), text, start, value_end, c.codes.clone());
                 e.attrs = attrs;
                 Some(e)
+            } else if drug.is_some_and(|d| self.term.dosed_only.contains(&d.concept)) && !gates::dose_follows(text, end)
+            {
+                // "ASA class II", "ASA: II" (on an allergy list too): an abbreviation with another
+                // reading is its drug only where a dose follows ("ASA 81 mg").
+                None
             } else if (drug.is_some() || substance.is_some()) && self.allergy_context(text, hit, section) {
                 Some(self.allergy(text, hit, &group))
             } else if drug.is_some()
@@ -692,11 +701,6 @@ impl Builtin {
             {
                 // "Opiates  Negative": a drug screen's result; "opioid-naive", "vitamin
                 // D-deficient": words that describe the patient. Neither is a medication.
-                None
-            } else if drug.is_some_and(|d| self.term.dosed_only.contains(&d.concept)) && !gates::dose_follows(text, end)
-            {
-                // "ASA class II": an abbreviation with another reading is its drug only where a
-                // dose follows ("ASA 81 mg").
                 None
             } else if drug.is_some() && section == Some(SectionKind::SocialHistory) {
                 // "Drinks alcohol", "smokes tobacco": substance use, not medication.
@@ -1270,12 +1274,12 @@ fn route_of<'h>(
     })
 }
 
-/// `text` with the byte spans `spans` filled with the ASCII byte `with`.
 /// "carboplatin (CBDCA)", "extended-release niacin (Niaspan)": a drug's other name in brackets
-/// right after it is the same mention, not a second drug — with the order written after the
-/// brackets ("lisinopril (Zestril) 10 mg daily"). And the text has defined the name, so it means
-/// that drug wherever it comes again ("carbimazole (CBZ)": CBZ is then carbimazole, not
-/// carbamazepine).
+/// right after it is the same mention, not a second drug — with the order and status written after
+/// the brackets ("lisinopril (Zestril) 10 mg daily", "Warfarin (Coumadin) held"). Where only the
+/// bracketed name has a code ("a statin (atorvastatin)"), it is the mention kept. An abbreviation
+/// the text defines so means that drug wherever it comes again: "carbimazole (CBZ)" makes a later
+/// "CBZ" carbimazole (its ingredient's code), not carbamazepine.
 fn same_drug_in_brackets(text: &str, entities: &mut Vec<Entity>) {
     let mut drugs: Vec<usize> = (0..entities.len()).filter(|&i| entities[i].kind == EntityType::Medication).collect();
     drugs.sort_by_key(|&i| entities[i].start);
@@ -1284,7 +1288,8 @@ fn same_drug_in_brackets(text: &str, entities: &mut Vec<Entity>) {
         .map(|w| (w[0], w[1]))
         .filter(|&(a, b)| {
             let (first, alias) = (&entities[a], &entities[b]);
-            text[first.end..alias.start].trim_matches([' ', '\t']) == "("
+            first.end <= alias.start
+                && text[first.end..alias.start].trim_matches([' ', '\t']) == "("
                 && text[alias.end..].trim_start().starts_with(')')
         })
         .collect();
@@ -1292,25 +1297,55 @@ fn same_drug_in_brackets(text: &str, entities: &mut Vec<Entity>) {
         return;
     }
     let ordered = |a: &Attrs| a.dose.is_some() || a.strength.is_some() || a.frequency.is_some() || a.route.is_some();
-    for &(a, b) in &pairs {
-        if !ordered(&entities[a].attrs) && ordered(&entities[b].attrs) {
-            entities[a].attrs = entities[b].attrs.clone();
-            if !entities[b].codes.is_empty() {
-                entities[a].codes = entities[b].codes.clone();
+    // An ingredient's code: no strength in its name.
+    let ingredient = |codes: &[Code]| -> Vec<Code> {
+        codes.iter().filter(|c| !c.display.contains(|ch: char| ch.is_ascii_digit())).take(1).cloned().collect()
+    };
+    let mut dropped = Vec::new();
+    for &(first, alias) in &pairs {
+        let (keep, drop) = if entities[first].codes.is_empty() && !entities[alias].codes.is_empty() {
+            (alias, first)
+        } else {
+            (first, alias)
+        };
+        let gone = entities[drop].attrs.clone();
+        let kept = &mut entities[keep];
+        if !ordered(&kept.attrs) && ordered(&gone) {
+            let status = kept.attrs.status.take();
+            kept.attrs = gone.clone();
+            kept.attrs.status = kept.attrs.status.take().or(status);
+            if keep == first && !entities[drop].codes.is_empty() {
+                entities[keep].codes = entities[drop].codes.clone();
             }
+        } else if kept.attrs.status.is_none() {
+            kept.attrs.status = gone.status;
         }
-        let (name, codes) = (entities[b].text.clone(), entities[a].codes.clone());
-        for e in entities.iter_mut().filter(|e| e.kind == EntityType::Medication && e.text == name) {
-            e.codes.clone_from(&codes);
+        dropped.push(drop);
+        // A defined abbreviation: later mentions are the first drug, where they read as another.
+        let name = entities[alias].text.clone();
+        let defined = keep == first
+            && name.len() <= 6
+            && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+        let codes = ingredient(&entities[first].codes);
+        let same = |e: &Entity| {
+            codes
+                .first()
+                .is_some_and(|c| e.codes.iter().any(|o| o.display.to_lowercase().contains(&c.display.to_lowercase())))
+        };
+        if defined {
+            for e in entities.iter_mut().filter(|e| e.kind == EntityType::Medication && e.text == name && !same(e)) {
+                e.codes.clone_from(&codes);
+            }
         }
     }
     let mut i = 0;
     entities.retain(|_| {
         i += 1;
-        !pairs.iter().any(|&(_, b)| b == i - 1)
+        !dropped.contains(&(i - 1))
     });
 }
 
+/// `text` with the byte spans `spans` filled with the ASCII byte `with`.
 pub(crate) fn mask(text: &str, spans: impl Iterator<Item = (usize, usize)>, with: u8) -> String {
     let mut bytes = text.as_bytes().to_vec();
     for (s, e) in spans {
@@ -1739,10 +1774,14 @@ Diagnosis: Essential hypertension (I10)
             assert_eq!(one(text), (finding.to_string(), Vec::<String>::new()), "{text}");
         }
         // A narrower name whose plain code is the unspecified one keeps it; words that say how bad
-        // or what caused it change nothing.
+        // change nothing.
         assert_eq!(one("Acute myelogenous leukemia.").1.first().map(String::as_str), Some("C95.90"));
         assert_eq!(one("Assessment: poorly controlled diabetes.").1.first().map(String::as_str), Some("E11.9"));
-        assert_eq!(one("NSAID-induced hypertension.").1.first().map(String::as_str), Some("I10"));
+        assert_eq!(one("Quinine-induced thrombocytopenia.").1.first().map(String::as_str), Some("D69.6"));
+        // A cause makes a narrower disease, which a specific default code does not cover.
+        assert_eq!(one("NSAID-induced hypertension."), ("hypertension".into(), vec![]));
+        assert_eq!(one("Steroid diabetes.").1, Vec::<String>::new());
+        assert_eq!(one("Anti-phospholipid syndrome.").1.first().map(String::as_str), Some("D68.61"));
         // "anti-anxiety" is a drug's property, no finding.
         assert!(conditions("A drug with anti-anxiety properties.").is_empty());
     }
@@ -1784,6 +1823,8 @@ Diagnosis: Essential hypertension (I10)
         let m = meds("Medications: ASA 81 mg daily, INH 300mg daily.");
         assert_eq!(m.iter().map(|m| (m.0.as_str(), m.2)).collect::<Vec<_>>(), [("ASA", true), ("INH", true)]);
         assert!(meds("ASA class II. LTG: return to work.").is_empty(), "a risk class, a long-term goal");
+        let out = engine().analyze("ALLERGIES: NKDA\nASA: II\nINH inhaler technique reviewed.");
+        assert!(out.entities.iter().all(|e| e.kind != EntityType::Allergy || e.text == "NKDA"), "{:?}", out.entities);
         // A drug's other name in brackets is the same mention, with the order after the brackets;
         // an abbreviation the text defines means that drug wherever it comes again.
         let out = engine().analyze("Lisinopril (Zestril) 10 mg daily. Changed to carbimazole (CBZ). CBZ 10 mg daily.");
@@ -1792,6 +1833,18 @@ Diagnosis: Essential hypertension (I10)
         assert_eq!(m[0].attrs.dose.as_deref(), Some("10 mg"));
         let ingredient = |e: &Entity| e.codes.first().map(|c| c.display.to_lowercase()).unwrap_or_default();
         assert!(ingredient(m[2]).contains("carbimazole"), "not carbamazepine: {:?}", m[2].codes);
+        // The status after the brackets; a later mention keeps its own strength's code; a class
+        // with its drug in brackets is the drug.
+        let out = engine().analyze(
+            "Warfarin (Coumadin) held for procedure. Metoprolol (Lopressor) 25 mg BID. Increased to Lopressor 50 mg \
+             BID. Started a statin (atorvastatin).",
+        );
+        let m: Vec<_> = out.entities.iter().filter(|e| e.kind == EntityType::Medication).collect();
+        assert_eq!(
+            m.iter().map(|e| (e.text.as_str(), e.attrs.status.as_deref())).collect::<Vec<_>>(),
+            [("Warfarin", Some("on-hold")), ("Metoprolol", None), ("Lopressor", None), ("atorvastatin", None)]
+        );
+        assert!(ingredient(m[2]).contains("50 mg"), "{:?}", m[2].codes);
     }
 
     #[test]

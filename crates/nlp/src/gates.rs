@@ -127,8 +127,8 @@ const MODIFIERS: &str =
 
 /// What `curated/modifiers.tsv` says of a word written before a finding: "another" (it makes the
 /// finding a disease of its own: "gestational diabetes", "juvenile diabetes", "fetal
-/// tachycardia"), "keeps" (it says how bad, how long, where or what caused it: "severe",
-/// "induced"), or nothing.
+/// tachycardia"), "keeps" (it says how bad, how long or how sure: "severe"), "narrows" (it says
+/// what caused it: "steroid", "induced"), or nothing.
 fn modifier(word: &str) -> Option<&'static str> {
     static M: OnceLock<std::collections::HashMap<&'static str, &'static str>> = OnceLock::new();
     M.get_or_init(|| crate::tables::rows(MODIFIERS).filter_map(|r| Some((r[0], *r.get(1)?))).collect())
@@ -163,15 +163,20 @@ pub fn kind_before(text: &str, start: usize, head: &str, pairs: impl Fn(&str, &s
     }
     let from = alphabetic_tail(gap);
     let word = gap[from..].to_lowercase();
-    // A word of letters alone, not the end of a compound ("COVID19-", "drug-induced").
-    if word.is_empty() || gap[..from].ends_with(|c: char| c.is_alphanumeric() || c == '-') {
+    if word.is_empty() || gap[..from].ends_with(|c: char| c.is_alphanumeric()) {
         return None;
+    }
+    // The end of a compound ("lead-induced", "NSAID-related"): only a word of cause counts, and
+    // the finding keeps its words (the compound names a drug, a finding of its own).
+    if gap[..from].ends_with('-') {
+        return (modifier(&word) == Some("narrows")).then_some(KindBefore::Paired { from: start });
     }
     if hyphen && crate::text::JOINING_PREFIXES.contains(&word.as_str()) {
         return Some(KindBefore::Prefix { from, prefix: word });
     }
     match modifier(&word) {
         Some("another") => Some(KindBefore::Always { from }),
+        Some("narrows") => Some(KindBefore::Paired { from }),
         None if word.chars().count() >= 4 && pairs(&word, head) => Some(KindBefore::Paired { from }),
         _ => None,
     }
@@ -399,12 +404,15 @@ mod tests {
         assert_eq!(before(t, "diabetes"), Some(KindBefore::Always { from: 0 }));
         let t = "Idiopathic intracranial hypertension";
         assert_eq!(before(t, "hypertension"), Some(KindBefore::Paired { from: at(t, "intracranial") }));
+        // A cause, in a compound too: a narrower disease.
+        let t = "lead-induced hypertension";
+        assert_eq!(before(t, "hypertension"), Some(KindBefore::Paired { from: at(t, "hypertension") }));
+        assert_eq!(before("steroid diabetes", "diabetes"), Some(KindBefore::Paired { from: 0 }));
         // What says how bad, how long or where, a compound's end, a word of no letters: nothing.
         for (t, f) in [
             ("severe intracranial hypertension", "intracranial"),
             ("poorly controlled diabetes", "diabetes"),
             ("Hx: hypertension", "hypertension"),
-            ("lead-induced hypertension", "hypertension"),
             ("adult-gestational diabetes", "diabetes"),
             ("COVID19-pneumonia", "pneumonia"),
             ("with diabetes", "diabetes"),

@@ -489,7 +489,7 @@ pub fn order_status(before: &str, after: &str, next_drug_follows: bool) -> Optio
     });
     let after_re = AFTER.get_or_init(|| {
         Regex::new(
-            r"(?i)^(?:\s*|[^.;:]{0,40}?(?:\b(?:was|were|has\s+been|have\s+been|had\s+been|is|are|being|now)\s+|\(|-\s*|,\s*))(discontinued|stopped|d/c'?d|ceased|withdrawn|held|on\s+hold|suspended|paused)\b",
+            r"(?i)^(?:\)?\s*|[^.;:]{0,40}?(?:\b(?:was|were|has\s+been|have\s+been|had\s+been|is|are|being|now)\s+|\(|-\s*|,\s*))(discontinued|stopped|d/c'?d|ceased|withdrawn|held|on\s+hold|suspended|paused)\b",
         )
         .expect("status after")
     });

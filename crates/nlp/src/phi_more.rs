@@ -187,9 +187,10 @@ fn patterns() -> &'static Patterns {
             month_year_weak: re(
                 r"(?i)\b(?:began|begun|beginning|onset|diagnosed|noted|resolved|ended|last|prior\s+to|before|after|by)\b[\s:]*((?:0?[1-9]|1[0-2])/(?:\d{2}|\d{4}))\b",
             ),
-            // "until 2085", "since 1998": a year alone after a word of time.
+            // "until 2085", "since 1998": a year alone after a word of time; never an amount or a
+            // clock time with words of its own after it ("in 2000 out 1500", "since 1930 hrs").
             year: re(
-                r"(?i)\b(?:in|since|until|till|through|from|circa|around|during|before|after)[ \t]+((?:19|20)\d{2})\b(?:[ \t]*(?:[-/%,.]\d|mg|mcg|units?|ml|patients|cases|subjects|people|persons)\b)?",
+                r"(?i)\b(?:in|since|until|till|through|circa|during)[ \t]+((?:19|20)\d{2})\b(?:[ \t]*(?:[-/%,.:]?\d+|to|out|and|mg|mcg|units?|ml|cc|patients|cases|subjects|people|persons|hrs?|hours?|h|am|pm)\b)?",
             ),
             month_name_year: re(&format!(r"\b({MONTH}\.?,?[ \t]+(?:of[ \t]+)?(?:19|20)\d{{2}})\b")),
             // "March 3rd", "Jan 5": a month written with its day and no year.
@@ -639,8 +640,12 @@ pub fn extract(text: &str, out: &mut Vec<Entity>) {
             let first = m.as_str().split_whitespace().next().unwrap_or("");
             // Across a line's end ("Mashpee" / "Family Practice") only where no word is a
             // heading's ("Past Medical History" / "Internal Medicine").
-            let heading =
-                m.as_str().split_once('\n').is_some_and(|(above, _)| above.split_whitespace().any(not_a_name));
+            // One line's end at most, under words that are no heading's or clinical words
+            // ("Problem List" / "Hypertension" / "Diabetes" / "Physicians notified").
+            let heading = m.as_str().matches('\n').count() > 1
+                || m.as_str()
+                    .split_once('\n')
+                    .is_some_and(|(above, _)| above.split_whitespace().any(|w| not_a_name(w) || clinical_word(w)));
             if next.starts_with("course") || not_a_name(first) || first.eq_ignore_ascii_case("brief") || heading {
                 continue;
             }
@@ -764,6 +769,9 @@ mod tests {
             .all(|(k, _)| *k != Subtype::Location));
         // A year alone after a word of time; never a count or an amount.
         assert_eq!(found("In 2000 patients given 1998 mg since 1998."), [(Subtype::Date, "1998")]);
+        assert!(found("I/O: in 2000 out 1500. Increased from 1900 to 2000 units/hr. In 2000,000 units.").is_empty());
+        assert!(found("Medications:\nMetformin\nLisinopril\nPharmacy: Walgreens").is_empty());
+        assert!(found("Problem List\nHypertension\nDiabetes\nPhysicians notified.").is_empty());
     }
 
     #[test]

@@ -430,6 +430,7 @@ pub fn names_more_than(display: &str, words: &str) -> bool {
         ("carcinoma", &["malignant", "neoplasm"]),
         ("malignancy", &["malignant", "neoplasm"]),
         ("tumor", &["neoplasm"]),
+        ("reaction", &["adverse", "effect"]),
         ("ii", &["2"]),
         ("i", &["1"]),
     ];
@@ -513,7 +514,8 @@ fn name_variants(name: &str) -> Vec<String> {
         .map(|v| v.replace("diabetes mellitus", "diabetes"))
         .collect();
     out.extend(short);
-    let closed: Vec<String> = out.iter().filter_map(|v| super::text::closed_up(v)).collect();
+    let closed: Vec<String> =
+        out.iter().flat_map(|v| [super::text::closed_up(v), super::text::split_up(v)]).flatten().collect();
     out.extend(closed);
     out
 }

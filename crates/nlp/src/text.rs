@@ -76,6 +76,29 @@ pub fn fold_into<'a>(s: &'a str, buf: &'a mut String) -> &'a str {
 pub const JOINING_PREFIXES: &[&str] =
     &["pre", "non", "pseudo", "anti", "sub", "post", "para", "peri", "semi", "quasi", "ex", "neo", "intra", "extra"];
 
+/// `name` with each prefix written apart ("antiphospholipid syndrome" → "anti phospholipid
+/// syndrome", as "anti-phospholipid" tokenizes), if a word begins with one before four letters
+/// more.
+pub fn split_up(name: &str) -> Option<String> {
+    let mut changed = false;
+    let words: Vec<String> = name
+        .split(' ')
+        .map(|w| {
+            let lower = w.to_lowercase();
+            match JOINING_PREFIXES.iter().find(|p| {
+                lower.starts_with(*p) && lower[p.len()..].chars().take_while(char::is_ascii_alphabetic).count() >= 4
+            }) {
+                Some(p) if w.is_char_boundary(p.len()) => {
+                    changed = true;
+                    format!("{} {}", &w[..p.len()], &w[p.len()..])
+                }
+                _ => w.to_string(),
+            }
+        })
+        .collect();
+    changed.then(|| words.join(" "))
+}
+
 /// `name` with each prefix closed up ("pre-eclampsia" → "preeclampsia"), if it has one.
 pub fn closed_up(name: &str) -> Option<String> {
     let mut changed = false;
