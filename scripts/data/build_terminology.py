@@ -584,7 +584,8 @@ def check_curated(icd, sct, rx, lnc, units, drug_rows):
         need(row.get("kind") == "class" or row.get("canonical") in canonicals,
              f"curated/drugs.tsv {row['terms']!r}: {row.get('canonical')!r} is no DrugBank name in drugs.tsv")
     for row in read_curated("modifiers.tsv"):
-        need(row.get("kind") in ("another", "keeps"), f"curated/modifiers.tsv {row['word']!r}: kind must be another or keeps")
+        need(row.get("kind") in ("another", "keeps", "narrows"),
+             f"curated/modifiers.tsv {row['word']!r}: kind must be another, keeps or narrows")
     for row in read_curated("relatives.tsv"):
         need(row.get("code") in ROLE_CODES, f"curated/relatives.tsv {row['word']!r}: {row.get('code')} not a v3 RoleCode")
     # A word listed twice in one table is a mistake (the second row would silently win or be lost).
