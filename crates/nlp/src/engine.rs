@@ -269,11 +269,18 @@ impl Builtin {
         let generic = concept.generic.clone().unwrap_or_else(|| concept.label.to_lowercase());
         let mention = text[hit.start..hit.end].to_lowercase();
         let route_name = route.and_then(|r| r.unit.clone());
+        // "Metoprolol succinate": a salt named after the generic is the product's; "Toprol XL",
+        // "Metoprolol succinate ER": a release named in the name is the product's.
+        let salt = mention
+            .strip_prefix(generic.as_str())
+            .and_then(|rest| rest.split_whitespace().next())
+            .filter(|w| w.len() >= 5 && w.chars().all(|c| c.is_ascii_alphabetic()) && !meds::says_extended(w));
         let mut query = RxQuery {
             generic: &generic,
-            brand: (mention != generic).then_some(mention.as_str()),
+            brand: (mention != generic && salt.is_none()).then_some(mention.as_str()),
             strength: order.strength.clone(),
-            extended: order.extended,
+            extended: order.extended || meds::says_extended(&mention),
+            salt,
             delayed: order.delayed,
             route: route_name.as_deref(),
         };
@@ -1845,6 +1852,12 @@ Diagnosis: Essential hypertension (I10)
             [("Warfarin", Some("on-hold")), ("Metoprolol", None), ("Lopressor", None), ("atorvastatin", None)]
         );
         assert!(ingredient(m[2]).contains("50 mg"), "{:?}", m[2].codes);
+        // A salt or a release in the drug's name is the product's: never metoprolol tartrate.
+        for text in ["Metoprolol succinate 50 mg daily.", "Toprol XL 50 mg daily."] {
+            let out = engine().analyze(text);
+            let code = out.entities.iter().find(|e| e.kind == EntityType::Medication).and_then(|e| e.codes.first());
+            assert_eq!(code.map(|c| c.code.as_str()), Some("866436"), "{text}: {code:?}");
+        }
     }
 
     #[test]

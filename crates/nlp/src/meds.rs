@@ -246,6 +246,11 @@ fn per_unit(written: &str) -> String {
 }
 
 /// Reads the order written in `rest` (the text after the drug name).
+/// Do these words say extended release ("Toprol XL", "metformin ER", "24 hr")?
+pub fn says_extended(words: &str) -> bool {
+    patterns().extended.is_match(words)
+}
+
 pub fn parse_order(rest: &str) -> Order {
     let p = patterns();
     let mut o = Order::default();

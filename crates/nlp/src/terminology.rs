@@ -124,6 +124,9 @@ pub struct RxQuery<'a> {
     /// Strength value and lower-case unit, e.g. `(10.0, "mg")`.
     pub strength: Option<(f64, String)>,
     pub extended: bool,
+    /// A salt the mention names after the generic ("metoprolol succinate"): the product's
+    /// ingredient must be it.
+    pub salt: Option<&'a str>,
     /// Delayed release (EC, DR).
     pub delayed: bool,
     /// Route hint, e.g. `oral`.
@@ -220,7 +223,8 @@ impl RxIndex {
                 .flatten()
                 .filter(|p| p.ingredient == generic || p.ingredient.starts_with(&format!("{generic} ")))
                 .filter(|p| (p.strength - value).abs() < 1e-9 && &p.unit == unit)
-                .filter(|p| p.extended == q.extended && (p.delayed || !q.delayed))
+                .filter(|p| (p.extended || !q.extended) && (p.delayed || !q.delayed))
+                .filter(|p| q.salt.is_none_or(|salt| p.ingredient.split_whitespace().any(|w| w == salt)))
                 .filter(|p| match q.route {
                     Some("oral") | None => {
                         p.form.starts_with("oral") || p.form.contains("tablet") || p.form.contains("capsule")
@@ -233,6 +237,11 @@ impl RxIndex {
                     _ => false,
                 })
                 .collect();
+            // Unless the text says extended release, the immediate-release product where there
+            // is one; a product made only extended-release at that strength ("metoprolol
+            // succinate 50 mg", "nifedipine 60 mg") is that.
+            let instant: Vec<&RxProduct> = candidates.iter().copied().filter(|p| !p.extended).collect();
+            let candidates = if q.extended || instant.is_empty() { candidates } else { instant };
             // Unless the text says delayed release, the immediate-release product where there is
             // one (aspirin 81 mg); a drug made only delayed-release (omeprazole) is that.
             let immediate: Vec<&RxProduct> = candidates.iter().copied().filter(|p| !p.delayed).collect();
@@ -1149,11 +1158,25 @@ mod tests {
                     brand: None,
                     strength: strength.map(|(v, u)| (v, u.to_string())),
                     extended,
+                    salt: None,
                     delayed: false,
                     route: Some("oral"),
                 })
                 .map(|c| c.code)
         };
+        let salted = |salt: &'static str, mg: f64| {
+            let q = RxQuery {
+                generic: "metoprolol",
+                salt: Some(salt),
+                strength: Some((mg, "mg".to_string())),
+                route: Some("oral"),
+                ..Default::default()
+            };
+            t.rxnorm.lookup(&q).map(|c| c.code)
+        };
+        // The salt written is the product's; a strength made only extended-release is that.
+        assert_eq!(salted("succinate", 50.0).as_deref(), Some("866436"));
+        assert_eq!(salted("tartrate", 25.0).as_deref(), Some("866924"));
         assert_eq!(q("lisinopril", Some((10.0, "mg")), false).as_deref(), Some("314076"));
         assert_eq!(q("atorvastatin", Some((40.0, "mg")), false).as_deref(), Some("617311"));
         assert_eq!(q("metoprolol", Some((25.0, "mg")), false).as_deref(), Some("866924"));
