@@ -213,6 +213,16 @@ struct Rule {
     adjacent: bool,
 }
 
+/// "prn", "as needed": a hypothetical trigger of a sig, about what a drug is for.
+fn is_dosing_word(words: &[String]) -> bool {
+    matches!(words, [w] if w == "prn") || matches!(words, [a, b] if a == "as" && b == "needed")
+}
+
+/// "refuses", "refused", "refusing": a negation of what is refused.
+fn is_refusal(words: &[String]) -> bool {
+    matches!(words, [w] if w.starts_with("refus"))
+}
+
 /// A rule found in a window: its first word and length.
 #[derive(Debug, Clone, Copy)]
 struct Hit {
@@ -436,6 +446,13 @@ impl Assertor {
                     && (target == Target::Finding
                         || c != Category::Negated
                         || !drug_is_instrument(&words[h.at + h.len..finding]))
+                    // "PRN medications: ondansetron", "Lorazepam prn, Haldol 5 mg": a dosing word
+                    // makes what a drug is given for conditional, not the drug.
+                    && !(target == Target::Drug && c == Category::Hypothetical && is_dosing_word(&r.words))
+                    // "refused colonoscopy": a refusal reaches a finding only as its object, never
+                    // along a list of what the patient did ("refused to leave his room, stopped
+                    // eating, and began falling"); a drug, as any negation does.
+                    && (target == Target::Drug || !is_refusal(&r.words) || finding - (h.at + h.len) <= 3)
             } else {
                 matches!(r.direction, Direction::Backward | Direction::Both)
                     && (!r.adjacent || (h.at < finding && answer_tail(&words[h.at + h.len..])))
@@ -661,6 +678,23 @@ mod tests {
         assert_eq!(check("Diabetes.", "Diabetes", Some(SectionKind::FamilyHistory)), Assertion::Family);
         assert_eq!(check("Return to the ED if chest pain recurs.", "chest pain", None), Assertion::Hypothetical);
         assert_eq!(check("Started on DVT prophylaxis.", "DVT", None), Assertion::Hypothetical);
+    }
+
+    #[test]
+    fn refusals_reach_their_object_and_a_new_statement_ends_a_negation() {
+        let drug = |sentence: &str, concept: &str| {
+            let start = sentence.find(concept).unwrap();
+            Assertor::new().assert(sentence, start, start + concept.len(), None, 0, Target::Drug)
+        };
+        assert_eq!(drug("Patient refuses statin therapy.", "statin"), Assertion::Absent);
+        assert_eq!(check("He refused colonoscopy.", "colonoscopy", None), Assertion::Absent);
+        let s = "He refused to leave his room, stopped eating, and began falling to the floor.";
+        assert_eq!(check(s, "falling", None), Assertion::Present);
+        assert_eq!(check("Denies fever, has cough.", "cough", None), Assertion::Present);
+        assert_eq!(check("No chest pain, reports dyspnea on exertion.", "dyspnea", None), Assertion::Present);
+        // "prn": what a drug is given for is conditional; the drug is not.
+        assert_eq!(check("Albuterol 2 puffs q4h prn wheeze.", "wheeze", None), Assertion::Hypothetical);
+        assert_eq!(drug("PRN medications: ondansetron 4 mg IV.", "ondansetron"), Assertion::Present);
     }
 
     #[test]
