@@ -640,6 +640,11 @@ fn is_boundary(text: &str, b: &[u8], i: usize) -> bool {
 mod tests {
     use super::*;
 
+    fn drug(sentence: &str, concept: &str) -> Assertion {
+        let start = sentence.find(concept).unwrap_or_else(|| panic!("{concept} not in {sentence}"));
+        Assertor::new().assert(sentence, start, start + concept.len(), None, 0, Target::Drug)
+    }
+
     fn check(sentence: &str, concept: &str, section: Option<SectionKind>) -> Assertion {
         let start = sentence.find(concept).unwrap_or_else(|| panic!("{concept} not in {sentence}"));
         Assertor::new().assert(sentence, start, start + concept.len(), section, 0, Target::Finding)
@@ -682,10 +687,6 @@ mod tests {
 
     #[test]
     fn refusals_reach_their_object_and_a_new_statement_ends_a_negation() {
-        let drug = |sentence: &str, concept: &str| {
-            let start = sentence.find(concept).unwrap();
-            Assertor::new().assert(sentence, start, start + concept.len(), None, 0, Target::Drug)
-        };
         assert_eq!(drug("Patient refuses statin therapy.", "statin"), Assertion::Absent);
         assert_eq!(check("He refused colonoscopy.", "colonoscopy", None), Assertion::Absent);
         let s = "He refused to leave his room, stopped eating, and began falling to the floor.";
@@ -699,10 +700,6 @@ mod tests {
 
     #[test]
     fn a_time_word_going_on_to_its_own_object_dates_that_object_only() {
-        let drug = |sentence: &str, concept: &str| {
-            let start = sentence.find(concept).unwrap();
-            Assertor::new().assert(sentence, start, start + concept.len(), None, 0, Target::Drug)
-        };
         let s = "Metformin 500 mg every other day, previously on glipizide.";
         assert_eq!(drug(s, "Metformin"), Assertion::Present);
         assert_eq!(drug(s, "glipizide"), Assertion::Historical);
