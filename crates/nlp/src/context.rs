@@ -314,9 +314,11 @@ impl Assertor {
             || text[end..c1].trim_start().starts_with("(?");
         // "Allergies: none" — a rule written with a colon needs one between the finding and it.
         let colon_next = text[end..c1].trim_start().starts_with([':', '-']);
+        // A comma after each word before the finding: a refusal reaches only its object.
+        let commas: Vec<bool> = before_tokens.iter().map(|t| before_text[t.end..].contains(',')).collect();
         let applies = |c: Category| {
-            self.governs(&pre, before, before.len(), c, true, target)
-                || self.governs(&post, after, usize::from(colon_next), c, false, target)
+            self.governs(&pre, before, &commas, before.len(), c, true, target)
+                || self.governs(&post, after, &[], usize::from(colon_next), c, false, target)
         };
 
         if applies(Category::Negated)
@@ -429,7 +431,17 @@ impl Assertor {
     /// backward trigger with none between the finding and it (an adjacent-only rule must start at
     /// word `finding`: 0 when a colon follows the finding, 1 when none does). A negation before a
     /// drug does not govern it where the drug is the instrument of another thing ([`Target::Drug`]).
-    fn governs(&self, hits: &[Hit], words: &[String], finding: usize, c: Category, pre: bool, target: Target) -> bool {
+    #[allow(clippy::too_many_arguments)]
+    fn governs(
+        &self,
+        hits: &[Hit],
+        words: &[String],
+        commas: &[bool],
+        finding: usize,
+        c: Category,
+        pre: bool,
+        target: Target,
+    ) -> bool {
         let terminates = |h: &Hit| {
             let r = &self.rules[h.rule];
             r.direction == Direction::Terminate && (r.category == c || r.category == Category::Any)
@@ -449,10 +461,12 @@ impl Assertor {
                     // "PRN medications: ondansetron", "Lorazepam prn, Haldol 5 mg": a dosing word
                     // makes what a drug is given for conditional, not the drug.
                     && !(target == Target::Drug && c == Category::Hypothetical && is_dosing_word(&r.words))
-                    // "refused colonoscopy": a refusal reaches a finding only as its object, never
-                    // along a list of what the patient did ("refused to leave his room, stopped
-                    // eating, and began falling"); a drug, as any negation does.
-                    && (target == Target::Drug || !is_refusal(&r.words) || finding - (h.at + h.len) <= 3)
+                    // "refused colonoscopy", "prn wheeze": a refusal or a dosing word reaches only
+                    // its object — three words at most, no comma between — never along a list of
+                    // what the patient did ("refused to leave his room, stopped eating, and began
+                    // falling", "refused warfarin, started apixaban").
+                    && (!(is_refusal(&r.words) || is_dosing_word(&r.words))
+                        || finding - (h.at + h.len) <= 3 && !commas.get(h.at + h.len - 1).copied().unwrap_or(false))
             } else {
                 matches!(r.direction, Direction::Backward | Direction::Both)
                     && (!r.adjacent || (h.at < finding && answer_tail(&words[h.at + h.len..])))
@@ -600,6 +614,10 @@ const OPEN_WORDS: &[&str] = &[
 
 /// Is byte `i` a sentence or list boundary? Newlines count only when they separate (see
 /// [`super::text::line_break_separates`]), so a sentence wrapped across OCR lines stays whole.
+/// Words that, after a comma, begin a new statement about the patient ("Denies fever, has
+/// cough", "No edema, is ambulating").
+const NEW_STATEMENT: &[&str] = &["has", "have", "had", "is", "was", "are", "were", "endorses", "reports"];
+
 fn is_boundary(text: &str, b: &[u8], i: usize) -> bool {
     match b[i] {
         b';' | b'!' => true,
@@ -623,6 +641,14 @@ fn is_boundary(text: &str, b: &[u8], i: usize) -> bool {
                     && (word >= 4 || after.is_some_and(|c| c.is_ascii_uppercase() || c == b' ' || c == b'\n')))
         }
         b'\n' => super::text::line_break_separates(text, i),
+        // "Denies fever, has cough": a comma before a verb of a new statement about the patient.
+        // (A finding blanked out while context is read is many spaces: not skipped over.)
+        b',' => {
+            let rest = &text[i + 1..];
+            let rest = rest.strip_prefix(' ').unwrap_or(rest);
+            let word: String = rest.chars().take_while(char::is_ascii_alphabetic).collect::<String>().to_lowercase();
+            NEW_STATEMENT.contains(&word.as_str())
+        }
         // A list number, "2) Hiatal hernia", starts an entry of its own.
         b')' => {
             let digits = b[..i].iter().rev().take_while(|c| c.is_ascii_digit()).count();
@@ -693,6 +719,11 @@ mod tests {
         assert_eq!(check(s, "falling", None), Assertion::Present);
         assert_eq!(check("Denies fever, has cough.", "cough", None), Assertion::Present);
         assert_eq!(check("No chest pain, reports dyspnea on exertion.", "dyspnea", None), Assertion::Present);
+        assert_eq!(check("Denies that he has chest pain.", "chest pain", None), Assertion::Absent);
+        assert_eq!(check("No evidence that the patient has pneumonia.", "pneumonia", None), Assertion::Absent);
+        assert_eq!(drug("Patient refused warfarin, started apixaban 5 mg BID.", "apixaban"), Assertion::Present);
+        assert_eq!(check("Patient refused food, vomiting overnight.", "vomiting", None), Assertion::Present);
+        assert_eq!(check("Tylenol prn headaches, has chronic back pain.", "back pain", None), Assertion::Present);
         // "prn": what a drug is given for is conditional; the drug is not.
         assert_eq!(check("Albuterol 2 puffs q4h prn wheeze.", "wheeze", None), Assertion::Hypothetical);
         assert_eq!(drug("PRN medications: ondansetron 4 mg IV.", "ondansetron"), Assertion::Present);

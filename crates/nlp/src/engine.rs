@@ -696,10 +696,14 @@ impl Builtin {
                 let mut e = self.new_entity(EntityType::Test, Some(subtype), text, start, value_end, c.codes.clone());
                 e.attrs = attrs;
                 Some(e)
-            } else if drug.is_some_and(|d| self.term.dosed_only.contains(&d.concept)) && !gates::dose_follows(text, end)
+            } else if drug.is_some_and(|d| self.term.dosed_only.contains(&d.concept))
+                && !gates::dose_follows(text, end)
+                && !(self.allergy_context(text, hit, section) && gates::listed_alone(text, end))
             {
-                // "ASA class II", "ASA: II" (on an allergy list too): an abbreviation with another
-                // reading is its drug only where a dose follows ("ASA 81 mg").
+                // "ASA class II", "ASA: II" (on an allergy list too), "INH inhaler": an
+                // abbreviation with another reading is its drug only where a dose follows ("ASA 81
+                // mg") or, among allergies, where it stands alone in the list ("Allergies: ASA,
+                // PCN").
                 None
             } else if (drug.is_some() || substance.is_some()) && self.allergy_context(text, hit, section) {
                 Some(self.allergy(text, hit, &group))
@@ -1308,6 +1312,16 @@ fn same_drug_in_brackets(text: &str, entities: &mut Vec<Entity>) {
     let ingredient = |codes: &[Code]| -> Vec<Code> {
         codes.iter().filter(|c| !c.display.contains(|ch: char| ch.is_ascii_digit())).take(1).cloned().collect()
     };
+    // The drug a code names: its first word of four letters or more ("24 HR metoprolol
+    // succinate …" → metoprolol).
+    let drug_of = |codes: &[Code]| -> Option<String> {
+        codes.first().and_then(|c| {
+            c.display
+                .split_whitespace()
+                .find(|w| w.len() >= 4 && w.chars().all(char::is_alphabetic))
+                .map(str::to_lowercase)
+        })
+    };
     let mut dropped = Vec::new();
     for &(first, alias) in &pairs {
         let (keep, drop) = if entities[first].codes.is_empty() && !entities[alias].codes.is_empty() {
@@ -1315,33 +1329,34 @@ fn same_drug_in_brackets(text: &str, entities: &mut Vec<Entity>) {
         } else {
             (first, alias)
         };
+        // An abbreviation the text defines ("carbimazole (CBZ)"): its own code may be another
+        // drug's (carbamazepine), never to be taken.
+        let name = entities[alias].text.clone();
+        let defined = keep == first
+            && name.len() <= 6
+            && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
         let gone = entities[drop].attrs.clone();
         let kept = &mut entities[keep];
         if !ordered(&kept.attrs) && ordered(&gone) {
             let status = kept.attrs.status.take();
             kept.attrs = gone.clone();
             kept.attrs.status = kept.attrs.status.take().or(status);
-            if keep == first && !entities[drop].codes.is_empty() {
+            if keep == first && !defined && !entities[drop].codes.is_empty() {
                 entities[keep].codes = entities[drop].codes.clone();
             }
         } else if kept.attrs.status.is_none() {
             kept.attrs.status = gone.status;
         }
         dropped.push(drop);
-        // A defined abbreviation: later mentions are the first drug, where they read as another.
-        let name = entities[alias].text.clone();
-        let defined = keep == first
-            && name.len() <= 6
-            && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+        // Later mentions of a defined abbreviation are the first drug where they read as another:
+        // its ingredient's code, or none (never a strength of another mention's).
+        let first_drug = drug_of(&entities[first].codes);
         let codes = ingredient(&entities[first].codes);
-        let same = |e: &Entity| {
-            codes
-                .first()
-                .is_some_and(|c| e.codes.iter().any(|o| o.display.to_lowercase().contains(&c.display.to_lowercase())))
-        };
         if defined {
-            for e in entities.iter_mut().filter(|e| e.kind == EntityType::Medication && e.text == name && !same(e)) {
-                e.codes.clone_from(&codes);
+            for e in entities.iter_mut().filter(|e| e.kind == EntityType::Medication && e.text == name) {
+                if drug_of(&e.codes) != first_drug {
+                    e.codes.clone_from(&codes);
+                }
             }
         }
     }
@@ -1832,6 +1847,14 @@ Diagnosis: Essential hypertension (I10)
         assert!(meds("ASA class II. LTG: return to work.").is_empty(), "a risk class, a long-term goal");
         let out = engine().analyze("ALLERGIES: NKDA\nASA: II\nINH inhaler technique reviewed.");
         assert!(out.entities.iter().all(|e| e.kind != EntityType::Allergy || e.text == "NKDA"), "{:?}", out.entities);
+        let out = engine().analyze("Allergies: ASA, PCN.");
+        assert!(out.entities.iter().any(|e| e.kind == EntityType::Allergy && e.text == "ASA"), "{:?}", out.entities);
+        // A defined abbreviation's own reading never codes the drug it stands for.
+        let out =
+            engine().analyze("Carbimazole (CBZ) 10 mg daily. Hydrochlorothiazide (HCTZ) 25 mg. Later HCTZ 12.5 mg.");
+        let m: Vec<_> = out.entities.iter().filter(|e| e.kind == EntityType::Medication).collect();
+        assert!(m[0].codes.iter().all(|c| !c.display.to_lowercase().contains("carbamazepine")), "{:?}", m[0].codes);
+        assert!(m.last().is_some_and(|e| !e.codes.is_empty()), "the later HCTZ keeps its code: {m:?}");
         // A drug's other name in brackets is the same mention, with the order after the brackets;
         // an abbreviation the text defines means that drug wherever it comes again.
         let out = engine().analyze("Lisinopril (Zestril) 10 mg daily. Changed to carbimazole (CBZ). CBZ 10 mg daily.");
@@ -1853,11 +1876,14 @@ Diagnosis: Essential hypertension (I10)
         );
         assert!(ingredient(m[2]).contains("50 mg"), "{:?}", m[2].codes);
         // A salt or a release in the drug's name is the product's: never metoprolol tartrate.
-        for text in ["Metoprolol succinate 50 mg daily.", "Toprol XL 50 mg daily."] {
+        for (text, want) in [("Metoprolol succinate 50 mg daily.", "6918"), ("Toprol XL 50 mg daily.", "866436")] {
             let out = engine().analyze(text);
             let code = out.entities.iter().find(|e| e.kind == EntityType::Medication).and_then(|e| e.codes.first());
-            assert_eq!(code.map(|c| c.code.as_str()), Some("866436"), "{text}: {code:?}");
+            assert_eq!(code.map(|c| c.code.as_str()), Some(want), "{text}: {code:?}");
         }
+        // A salt RxNorm does not write is the base's product ("amlodipine 5 MG Oral Tablet").
+        let out = engine().analyze("Amlodipine besylate 5 mg daily.");
+        assert_eq!(out.entities[0].codes.first().map(|c| c.code.as_str()), Some("197361"));
     }
 
     #[test]

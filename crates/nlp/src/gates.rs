@@ -103,6 +103,17 @@ pub fn dose_follows(text: &str, end: usize) -> bool {
     .is_match(&text[end..])
 }
 
+/// Does a name stand alone in a list where it ends ("ASA, PCN", "ASA (hives)", "ASA" at the
+/// line's end), rather than go on in words of its own ("INH inhaler", "ASA: II", "ASA class
+/// II")?
+pub fn listed_alone(text: &str, end: usize) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"^[ \t]*(?:$|[\n,;/]|\((?:[^)\n]*[A-Za-z])?|\.(?:\s|$)|-[ \t]*[A-Za-z])").expect("listed alone")
+    })
+    .is_match(&text[end..])
+}
+
 /// Is a disease's name the first half of a vaccine's ("Influenza vaccine given", "hepatitis B
 /// vaccination", "pneumococcal immunization", "tetanus shot", "COVID-19 booster")? It names what
 /// the patient was protected against, not what the patient has. "Shot", "booster" and "jab" only
@@ -176,7 +187,8 @@ pub fn kind_before(text: &str, start: usize, head: &str, pairs: impl Fn(&str, &s
     }
     match modifier(&word) {
         Some("another") => Some(KindBefore::Always { from }),
-        Some("narrows") => Some(KindBefore::Paired { from }),
+        // "Alcohol related cirrhosis": the cause is no word of the finding's name.
+        Some("narrows") => Some(KindBefore::Paired { from: start }),
         None if word.chars().count() >= 4 && pairs(&word, head) => Some(KindBefore::Paired { from }),
         _ => None,
     }
@@ -407,7 +419,8 @@ mod tests {
         // A cause, in a compound too: a narrower disease.
         let t = "lead-induced hypertension";
         assert_eq!(before(t, "hypertension"), Some(KindBefore::Paired { from: at(t, "hypertension") }));
-        assert_eq!(before("steroid diabetes", "diabetes"), Some(KindBefore::Paired { from: 0 }));
+        let t = "steroid diabetes";
+        assert_eq!(before(t, "diabetes"), Some(KindBefore::Paired { from: at(t, "diabetes") }));
         // What says how bad, how long or where, a compound's end, a word of no letters: nothing.
         for (t, f) in [
             ("severe intracranial hypertension", "intracranial"),

@@ -224,7 +224,6 @@ impl RxIndex {
                 .filter(|p| p.ingredient == generic || p.ingredient.starts_with(&format!("{generic} ")))
                 .filter(|p| (p.strength - value).abs() < 1e-9 && &p.unit == unit)
                 .filter(|p| (p.extended || !q.extended) && (p.delayed || !q.delayed))
-                .filter(|p| q.salt.is_none_or(|salt| p.ingredient.split_whitespace().any(|w| w == salt)))
                 .filter(|p| match q.route {
                     Some("oral") | None => {
                         p.form.starts_with("oral") || p.form.contains("tablet") || p.form.contains("capsule")
@@ -237,11 +236,32 @@ impl RxIndex {
                     _ => false,
                 })
                 .collect();
+            // A salt the text names: products of that salt, else those RxNorm names by the base
+            // alone ("amlodipine besylate 5 mg" is "amlodipine 5 MG Oral Tablet"), never another
+            // salt ("metoprolol succinate" is no tartrate).
+            let candidates = match q.salt {
+                Some(salt) => {
+                    let of_salt: Vec<&RxProduct> = candidates
+                        .iter()
+                        .copied()
+                        .filter(|p| p.ingredient.split_whitespace().any(|w| w == salt))
+                        .collect();
+                    if of_salt.is_empty() {
+                        candidates.into_iter().filter(|p| p.ingredient == generic).collect()
+                    } else {
+                        of_salt
+                    }
+                }
+                None => candidates,
+            };
             // Unless the text says extended release, the immediate-release product where there
             // is one; a product made only extended-release at that strength ("metoprolol
-            // succinate 50 mg", "nifedipine 60 mg") is that.
+            // succinate 50 mg", "nifedipine 60 mg") is that, where it is one product (a tablet
+            // and a capsule to choose between is a guess: the ingredient then).
             let instant: Vec<&RxProduct> = candidates.iter().copied().filter(|p| !p.extended).collect();
+            let guessed = !q.extended && instant.is_empty();
             let candidates = if q.extended || instant.is_empty() { candidates } else { instant };
+            let candidates = if guessed && candidates.len() > 1 { Vec::new() } else { candidates };
             // Unless the text says delayed release, the immediate-release product where there is
             // one (aspirin 81 mg); a drug made only delayed-release (omeprazole) is that.
             let immediate: Vec<&RxProduct> = candidates.iter().copied().filter(|p| !p.delayed).collect();
@@ -1174,8 +1194,10 @@ mod tests {
             };
             t.rxnorm.lookup(&q).map(|c| c.code)
         };
-        // The salt written is the product's; a strength made only extended-release is that.
-        assert_eq!(salted("succinate", 50.0).as_deref(), Some("866436"));
+        // The salt written is the product's: never the tartrate for succinate. Made only
+        // extended-release at 50 mg, as a tablet and a capsule: a guess between two, so the
+        // ingredient.
+        assert_eq!(salted("succinate", 50.0).as_deref(), Some("6918"));
         assert_eq!(salted("tartrate", 25.0).as_deref(), Some("866924"));
         assert_eq!(q("lisinopril", Some((10.0, "mg")), false).as_deref(), Some("314076"));
         assert_eq!(q("atorvastatin", Some((40.0, "mg")), false).as_deref(), Some("617311"));

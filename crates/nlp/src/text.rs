@@ -72,9 +72,9 @@ pub fn fold_into<'a>(s: &'a str, buf: &'a mut String) -> &'a str {
 /// Prefixes that make the word they are joined to (by a hyphen, or closed up) another concept:
 /// "pre-diabetes" is no diabetes, "non-epileptic seizures" no epilepsy, "sub-acute thyroiditis" no
 /// acute thyroiditis, "post-stroke" no stroke today. Terms are written both ways ("pre-eclampsia",
-/// "preeclampsia").
+/// "preeclampsia"). A longer prefix stands before a shorter one it begins with ("extra", "ex").
 pub const JOINING_PREFIXES: &[&str] =
-    &["pre", "non", "pseudo", "anti", "sub", "post", "para", "peri", "semi", "quasi", "ex", "neo", "intra", "extra"];
+    &["pre", "non", "pseudo", "anti", "sub", "post", "para", "peri", "semi", "quasi", "neo", "intra", "extra", "ex"];
 
 /// `name` with each prefix written apart ("antiphospholipid syndrome" → "anti phospholipid
 /// syndrome", as "anti-phospholipid" tokenizes), if a word begins with one before four letters
