@@ -1845,6 +1845,7 @@ Diagnosis: Essential hypertension (I10)
         let m = meds("Medications: ASA 81 mg daily, INH 300mg daily.");
         assert_eq!(m.iter().map(|m| (m.0.as_str(), m.2)).collect::<Vec<_>>(), [("ASA", true), ("INH", true)]);
         assert!(meds("ASA class II. LTG: return to work.").is_empty(), "a risk class, a long-term goal");
+        assert!(meds("STG/LTG 2 units").is_empty(), "units are no dose of these");
         let out = engine().analyze("ALLERGIES: NKDA\nASA: II\nINH inhaler technique reviewed.");
         assert!(out.entities.iter().all(|e| e.kind != EntityType::Allergy || e.text == "NKDA"), "{:?}", out.entities);
         let out = engine().analyze("Allergies: ASA, PCN.");

@@ -91,14 +91,13 @@ pub fn describing_compound_follows(text: &str, end: usize) -> bool {
     .is_match(&text[end..])
 }
 
-/// Does a dose follow a drug's name at once ("ASA 81 mg", "INH 300mg", "PHT 1,000 mg IV")?
+/// Does a dose by weight follow a drug's name at once ("ASA 81 mg", "INH 300mg", "PHT 1,000 mg
+/// IV")? Units and millilitres are no such dose ("LTG 2 units" is no lamotrigine).
 pub fn dose_follows(text: &str, end: usize) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(
-            r"(?i)^[ \t]*:?[ \t]*\d[\d,]*(?:\.\d+)?[ \t]*(?:mg|mcg|µg|ug|g|gm|grams?|milligrams?|units?|iu|meq|ml)\b",
-        )
-        .expect("dose follows")
+        Regex::new(r"(?i)^[ \t]*:?[ \t]*\d[\d,]*(?:\.\d+)?[ \t]*(?:mg|mcg|µg|ug|g|gm|grams?|milligrams?|meq)\b")
+            .expect("dose follows")
     })
     .is_match(&text[end..])
 }
