@@ -112,10 +112,7 @@ impl Builtin {
     /// The route the route lexicon (curated/routes.tsv) knows by exactly this word ("IV",
     /// "intrathecal").
     fn route_named(&self, word: &str) -> Option<&super::terminology::Concept> {
-        let tokens = tokenize(word);
-        let ids = self.term.lexicon.ids(word, &tokens);
-        let hits = self.term.lexicon.find(word, &tokens, &ids, |k| k == ConceptKind::Route);
-        hits.first().filter(|h| h.start == 0 && h.end == word.len()).map(|h| &self.term.concepts[h.concept as usize])
+        self.term.named(word, ConceptKind::Route)
     }
 
     pub fn terminology(&self) -> &Terminology {
@@ -338,7 +335,7 @@ impl Builtin {
             None => Some((start, codes.to_vec())),
             Some(gates::KindBefore::Prefix { from, prefix }) => {
                 let closed = format!("{}{}", text[from..start].trim_end_matches('-'), &text[start..end]);
-                match self.term.condition_named(&closed) {
+                match self.term.named(&closed, ConceptKind::Condition) {
                     Some(c) => Some((from, c.codes.clone())),
                     // "anti-anxiety properties": no finding at all.
                     None if prefix == "anti" => None,

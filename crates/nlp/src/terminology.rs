@@ -667,11 +667,12 @@ impl Terminology {
         self.word_pairs.contains(&pair_key(modifier, head))
     }
 
-    /// The condition the lexicon knows by exactly these words ("subacute thyroiditis").
-    pub fn condition_named(&self, words: &str) -> Option<&Concept> {
+    /// The concept of `kind` the lexicon knows by exactly these words ("subacute thyroiditis" a
+    /// condition, "IV" a route).
+    pub fn named(&self, words: &str, kind: ConceptKind) -> Option<&Concept> {
         let tokens = super::text::tokenize(words);
         let ids = self.lexicon.ids(words, &tokens);
-        let hits = self.lexicon.find(words, &tokens, &ids, |k| k == ConceptKind::Condition);
+        let hits = self.lexicon.find(words, &tokens, &ids, |k| k == kind);
         hits.first().filter(|h| h.start == 0 && h.end == words.len()).map(|h| &self.concepts[h.concept as usize])
     }
 
