@@ -315,7 +315,8 @@ impl Assertor {
         // "Allergies: none" — a rule written with a colon needs one between the finding and it.
         let colon_next = text[end..c1].trim_start().starts_with([':', '-']);
         // A comma after each word before the finding: a refusal reaches only its object.
-        let commas: Vec<bool> = before_tokens.iter().map(|t| before_text[t.end..].contains(',')).collect();
+        let last_comma = before_text.rfind(',');
+        let commas: Vec<bool> = before_tokens.iter().map(|t| last_comma.is_some_and(|c| c >= t.end)).collect();
         let applies = |c: Category| {
             self.governs(&pre, before, &commas, before.len(), c, true, target)
                 || self.governs(&post, after, &[], usize::from(colon_next), c, false, target)
@@ -646,8 +647,8 @@ fn is_boundary(text: &str, b: &[u8], i: usize) -> bool {
         b',' => {
             let rest = &text[i + 1..];
             let rest = rest.strip_prefix(' ').unwrap_or(rest);
-            let word: String = rest.chars().take_while(char::is_ascii_alphabetic).collect::<String>().to_lowercase();
-            NEW_STATEMENT.contains(&word.as_str())
+            let word = &rest[..rest.bytes().take_while(u8::is_ascii_alphabetic).count()];
+            NEW_STATEMENT.iter().any(|w| word.eq_ignore_ascii_case(w))
         }
         // A list number, "2) Hiatal hernia", starts an entry of its own.
         b')' => {

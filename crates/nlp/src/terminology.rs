@@ -946,31 +946,24 @@ impl Terminology {
                 self.rxnorm.alias(&toks.join(" "), &key);
             }
             let map = if class { &mut by_class } else { &mut by_generic };
+            // An abbreviation with another reading ("ASA": an anaesthetic risk class) is its drug
+            // only where a dose follows: a concept of its own, marked so.
+            let dosed = kind == "dosed";
             let id = match map.get(&key) {
-                // An abbreviation with another reading ("ASA": an anaesthetic risk class) is its
-                // drug only where a dose follows: a concept of its own, marked so.
-                _ if kind == "dosed" => {
+                Some(&id) if !dosed => id,
+                _ => {
                     let id = self.add_concept(Concept {
-                        kind: ConceptKind::Drug,
-                        label: canonical.to_string(),
-                        codes: Vec::new(),
-                        unit: None,
-                        generic: Some(key.clone()),
-                    });
-                    self.dosed_only.insert(id);
-                    id
-                }
-                Some(&id) => id,
-                None => {
-                    self.concepts.push(Concept {
                         kind: ConceptKind::Drug,
                         label: canonical.to_string(),
                         codes: Vec::new(),
                         unit: None,
                         generic: (!class).then(|| key.clone()),
                     });
-                    let id = self.concepts.len() as u32 - 1;
-                    map.insert(key, id);
+                    if dosed {
+                        self.dosed_only.insert(id);
+                    } else {
+                        map.insert(key, id);
+                    }
                     id
                 }
             };

@@ -80,41 +80,29 @@ pub const JOINING_PREFIXES: &[&str] =
 /// syndrome", as "anti-phospholipid" tokenizes), if a word begins with one before four letters
 /// more.
 pub fn split_up(name: &str) -> Option<String> {
-    let mut changed = false;
-    let words: Vec<String> = name
-        .split(' ')
-        .map(|w| {
-            let lower = w.to_lowercase();
-            match JOINING_PREFIXES.iter().find(|p| {
-                lower.starts_with(*p) && lower[p.len()..].chars().take_while(char::is_ascii_alphabetic).count() >= 4
-            }) {
-                Some(p) if w.is_char_boundary(p.len()) => {
-                    changed = true;
-                    format!("{} {}", &w[..p.len()], &w[p.len()..])
-                }
-                _ => w.to_string(),
-            }
-        })
-        .collect();
-    changed.then(|| words.join(" "))
+    rewrite_words(name, |w| {
+        let lower = w.to_lowercase();
+        let p = JOINING_PREFIXES.iter().find(|p| {
+            lower.starts_with(*p) && lower[p.len()..].chars().take_while(char::is_ascii_alphabetic).count() >= 4
+        })?;
+        w.is_char_boundary(p.len()).then(|| format!("{} {}", &w[..p.len()], &w[p.len()..]))
+    })
 }
 
 /// `name` with each prefix closed up ("pre-eclampsia" → "preeclampsia"), if it has one.
 pub fn closed_up(name: &str) -> Option<String> {
+    rewrite_words(name, |w| {
+        let (pre, rest) = w.split_once('-')?;
+        (JOINING_PREFIXES.contains(&pre.to_lowercase().as_str()) && rest.starts_with(|c: char| c.is_alphabetic()))
+            .then(|| format!("{pre}{rest}"))
+    })
+}
+
+/// `name` with each space-separated word `rewrite` changes changed, if any is.
+fn rewrite_words(name: &str, rewrite: impl Fn(&str) -> Option<String>) -> Option<String> {
     let mut changed = false;
-    let words: Vec<String> = name
-        .split(' ')
-        .map(|w| match w.split_once('-') {
-            Some((pre, rest))
-                if JOINING_PREFIXES.contains(&pre.to_lowercase().as_str())
-                    && rest.starts_with(|c: char| c.is_alphabetic()) =>
-            {
-                changed = true;
-                format!("{pre}{rest}")
-            }
-            _ => w.to_string(),
-        })
-        .collect();
+    let words: Vec<String> =
+        name.split(' ').map(|w| rewrite(w).inspect(|_| changed = true).unwrap_or_else(|| w.to_string())).collect();
     changed.then(|| words.join(" "))
 }
 
