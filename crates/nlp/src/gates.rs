@@ -69,37 +69,45 @@ fn patterns() -> &'static Patterns {
     })
 }
 
+/// Does `pattern` (anchored at `^`) match the text right after `end`? Compiled once into `cell`.
+fn starts_after(cell: &OnceLock<Regex>, pattern: &str, text: &str, end: usize) -> bool {
+    cell.get_or_init(|| Regex::new(pattern).expect("pattern after a finding")).is_match(&text[end..])
+}
+
 /// Is a drug's name followed by a screen's result ("Opiates   Positive", "Benzodiazepines: Neg",
 /// "Oxycodone  Not detected")? Then the line is a drug-screen result, not a medication.
 pub fn screen_result_follows(text: &str, end: usize) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?i)^[ \t]*(?:\([^)\n]{1,20}\))?[ \t]*[:\-]?[ \t]*(?:positive|negative|neg|pos|detected|not\s+detected|none\s+detected|non-?detected|presumptive|screen)\b")
-            .expect("screen result")
-    })
-    .is_match(&text[end..])
+    starts_after(
+        &RE,
+        r"(?i)^[ \t]*(?:\([^)\n]{1,20}\))?[ \t]*[:\-]?[ \t]*(?:positive|negative|neg|pos|detected|not\s+detected|none\s+detected|non-?detected|presumptive|screen)\b",
+        text,
+        end,
+    )
 }
 
 /// Is a drug's name the first half of a compound that describes, not gives ("vitamin
 /// D-deficient", "opioid-naive", "insulin-resistant", "steroid-refractory", "heparin-like")?
 pub fn describing_compound_follows(text: &str, end: usize) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?i)^-(?:dependent|dependence|deficient|deficiency|resistant|resistance|responsive|sensitive|sensitivity|na[iï]ve|free|refractory|intolerant|intolerance|like|levels?)\b")
-            .expect("describing compound")
-    })
-    .is_match(&text[end..])
+    starts_after(
+        &RE,
+        r"(?i)^-(?:dependent|dependence|deficient|deficiency|resistant|resistance|responsive|sensitive|sensitivity|na[iï]ve|free|refractory|intolerant|intolerance|like|levels?)\b",
+        text,
+        end,
+    )
 }
 
 /// Does a dose by weight follow a drug's name at once ("ASA 81 mg", "INH 300mg", "PHT 1,000 mg
 /// IV")? Units and millilitres are no such dose ("LTG 2 units" is no lamotrigine).
 pub fn dose_follows(text: &str, end: usize) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?i)^[ \t]*:?[ \t]*\d[\d,]*(?:\.\d+)?[ \t]*(?:mg|mcg|µg|ug|g|gm|grams?|milligrams?|meq)\b")
-            .expect("dose follows")
-    })
-    .is_match(&text[end..])
+    starts_after(
+        &RE,
+        r"(?i)^[ \t]*:?[ \t]*\d[\d,]*(?:\.\d+)?[ \t]*(?:mg|mcg|µg|ug|g|gm|grams?|milligrams?|meq)\b",
+        text,
+        end,
+    )
 }
 
 /// Does a name stand alone in a list where it ends ("ASA, PCN", "ASA (hives)", "ASA" at the
@@ -107,10 +115,7 @@ pub fn dose_follows(text: &str, end: usize) -> bool {
 /// II")?
 pub fn listed_alone(text: &str, end: usize) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^[ \t]*(?:$|[\n,;/]|\((?:[^)\n]*[A-Za-z])?|\.(?:\s|$)|-[ \t]*[A-Za-z])").expect("listed alone")
-    })
-    .is_match(&text[end..])
+    starts_after(&RE, r"^[ \t]*(?:$|[\n,;/]|\((?:[^)\n]*[A-Za-z])?|\.(?:\s|$)|-[ \t]*[A-Za-z])", text, end)
 }
 
 /// Is a disease's name the first half of a vaccine's ("Influenza vaccine given", "hepatitis B
